@@ -1,0 +1,140 @@
+"""Reading DICOM bytes into datasets and writing them back (PS3.10 file format).
+
+Every failure becomes an :class:`deid.errors.InputError` with a reason code and a PHI-free message.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import pydicom
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.errors import InvalidDicomError
+from pydicom.uid import (
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    PYDICOM_IMPLEMENTATION_UID,
+)
+
+from deid.errors import InputError, Reason
+
+_PREAMBLE_LEN = 128
+
+
+def read_dicom(data: bytes, *, stop_before_pixels: bool = False) -> Dataset:
+    """Parse a PS3.10 file (or a bare dataset with no file meta) from bytes.
+
+    Raises InputError with EMPTY_FILE, NOT_DICOM, TRUNCATED, TOO_DEEP, NO_FILE_META or MISSING_UID.
+    """
+    if not data:
+        raise InputError(Reason.EMPTY_FILE, "the file has zero bytes")
+    has_magic = len(data) >= 132 and data[128:132] == b"DICM"
+    if not has_magic and not _looks_like_bare_dataset(data):
+        raise InputError(Reason.NOT_DICOM, "no DICM prefix and no recognisable dataset at offset 0")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            ds = pydicom.dcmread(io.BytesIO(data), force=not has_magic,
+                                 stop_before_pixels=stop_before_pixels)
+            _touch_all(ds)
+        except RecursionError:
+            raise InputError(Reason.TOO_DEEP, "sequences are nested too deeply to process safely") from None
+        except InvalidDicomError:
+            raise InputError(Reason.NOT_DICOM, "the DICOM parser rejected the file") from None
+        except (EOFError, OSError, ValueError, KeyError, TypeError, IndexError, NotImplementedError,
+                AttributeError, OverflowError, UnicodeError, LookupError) as exc:
+            if _is_truncation(exc):
+                raise InputError(Reason.TRUNCATED, "the file ends inside an element") from None
+            raise InputError(Reason.INVALID_VALUE,
+                             f"the file cannot be parsed ({exc.__class__.__name__})") from None
+    if not has_magic or not getattr(ds, "file_meta", None) or "TransferSyntaxUID" not in ds.file_meta:
+        _add_file_meta(ds)
+    if "SOPInstanceUID" not in ds or not str(ds.SOPInstanceUID or "").strip():
+        raise InputError(Reason.MISSING_UID, "SOPInstanceUID (0008,0018) is absent or empty")
+    if "SOPClassUID" not in ds:
+        raise InputError(Reason.MISSING_UID, "SOPClassUID (0008,0016) is absent")
+    return ds
+
+
+def _looks_like_bare_dataset(data: bytes) -> bool:
+    """A file without preamble starts with a group 0002 or 0008 element (little or big endian)."""
+    if len(data) < 8:
+        return False
+    group_le = int.from_bytes(data[0:2], "little")
+    group_be = int.from_bytes(data[0:2], "big")
+    return group_le in (0x0002, 0x0008) or group_be in (0x0002, 0x0008)
+
+
+def _is_truncation(exc: BaseException) -> bool:
+    if isinstance(exc, EOFError):
+        return True
+    text = str(exc).lower()
+    return any(w in text for w in ("end of file", "eof", "truncat", "expected", "bytes remaining",
+                                    "not enough", "buffer"))
+
+
+def _touch_all(ds: Dataset) -> None:
+    """Convert every raw element now, so a broken value fails here and not half-way through writing."""
+    stack = [ds]
+    while stack:
+        current = stack.pop()
+        for elem in current:
+            if elem.VR == "SQ":
+                stack.extend(elem.value)
+
+
+def _add_file_meta(ds: Dataset) -> None:
+    """Give a bare dataset (no PS3.10 header) a file meta group (PS3.10 7.1) from its own encoding."""
+    meta = ds.file_meta if isinstance(getattr(ds, "file_meta", None), FileMetaDataset) else FileMetaDataset()
+    if ds.is_little_endian is False:
+        ts = ExplicitVRBigEndian
+    elif ds.is_implicit_VR:
+        ts = ImplicitVRLittleEndian
+    else:
+        ts = ExplicitVRLittleEndian
+    meta.TransferSyntaxUID = ts
+    if "SOPClassUID" in ds:
+        meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    if "SOPInstanceUID" in ds:
+        meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    ds.file_meta = meta
+
+
+def write_dicom(ds: Dataset) -> bytes:
+    """Serialise a dataset as a PS3.10 file with a fresh, consistent file meta group.
+
+    Deflated sources are written Explicit VR Little Endian; big endian stays big endian (pydicom
+    cannot convert the pixel byte order); encapsulated syntaxes keep their syntax.
+    """
+    meta = ds.file_meta
+    ts = meta.TransferSyntaxUID
+    if ts == DeflatedExplicitVRLittleEndian:
+        ts = ExplicitVRLittleEndian
+    meta.TransferSyntaxUID = ts
+    meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
+    meta.ImplementationVersionName = "DEID_PIPELINE"
+    for tag in list(meta.keys()):
+        if tag not in _META_KEEP:
+            del meta[tag]
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            ds.save_as(buf, enforce_file_format=True)
+        except RecursionError:
+            raise InputError(Reason.TOO_DEEP, "sequences are nested too deeply to write") from None
+        except (ValueError, TypeError, OverflowError, UnicodeError, LookupError, AttributeError,
+                KeyError, NotImplementedError, OSError) as exc:
+            raise InputError(Reason.WRITE_FAILED,
+                             f"the de-identified dataset cannot be encoded ({exc.__class__.__name__})") from None
+    return buf.getvalue()
+
+
+_META_KEEP = {
+    0x00020000, 0x00020001, 0x00020002, 0x00020003, 0x00020010, 0x00020012, 0x00020013,
+}
