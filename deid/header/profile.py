@@ -169,7 +169,6 @@ class Profile(BaseModel):
     date_transform: DateTransform = DateTransform.SHIFT
     aggregate_age_over: int | None = Field(default=None, ge=1, le=150)
     overrides: dict[int, Action] = Field(default_factory=dict)
-    remove_unlisted_private: bool = True
     safe_private: tuple[SafePrivate, ...] = ()
     pseudonymize: frozenset[int] = frozenset()
     trust_burned_in_no_for: frozenset[str] = frozenset()

@@ -1,0 +1,151 @@
+"""Pipeline configuration: YAML validated into pydantic models.
+
+Unknown keys and bad values are a :class:`deid.errors.ConfigError` naming the key. Closed vocabularies
+are enums. Secrets never live here: ``keys:`` only says where the master key comes from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from deid.errors import ConfigError
+from deid.keys import KeyRing, KeySource, load_keyring
+
+
+class TableBackend(str, Enum):
+    """How Delta tables are written: Spark's Delta source, the delta-rs fallback, or pick by classpath."""
+
+    AUTO = "auto"
+    SPARK_DELTA = "spark_delta"
+    DELTA_RS = "delta_rs"
+
+
+class GrantMode(str, Enum):
+    """What the job does with the crosswalk's GRANT/REVOKE statements (Unity Catalog)."""
+
+    OFF = "off"
+    PRINT = "print"
+    APPLY = "apply"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ZonesConfig(_Model):
+    """Storage locations (``file:``/plain paths, ``s3a://``, ``abfss://``, ``dbfs:/Volumes/...``)."""
+
+    input: str | None = None
+    raw: str | None = None
+    crosswalk: str | None = None
+    output: str | None = None
+
+
+class IngestConfig(_Model):
+    path_glob: str = "*"
+    recursive: bool = True
+    max_file_bytes: int = Field(default=512 * 1024 * 1024, ge=1, le=2**31 - 1)
+
+
+class SparkConfig(_Model):
+    master: str | None = "local[2]"
+    app_name: str = "deid"
+    shuffle_partitions: int = Field(default=4, ge=1)
+    arrow_max_records_per_batch: int = Field(default=32, ge=1)
+    arrow_max_bytes_per_batch: int = Field(default=64 * 1024 * 1024, ge=1024 * 1024)
+    files_max_partition_bytes: int = Field(default=64 * 1024 * 1024, ge=1024 * 1024)
+    ui_enabled: bool = False
+    driver_memory: str | None = None
+    executor_memory: str | None = None
+    backend: TableBackend = TableBackend.AUTO
+    conf: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("conf", mode="before")
+    @classmethod
+    def _stringify(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            return {str(k): str(val).lower() if isinstance(val, bool) else str(val) for k, val in v.items()}
+        return v
+
+
+class KeysConfig(_Model):
+    source: KeySource = KeySource.ENV
+    env_var: str = "DEID_KEY"
+    scope: str | None = None
+    name: str | None = None
+    region: str | None = None
+
+
+class GrantsConfig(_Model):
+    mode: GrantMode = GrantMode.OFF
+    group: str | None = None
+    table: str | None = None  # Unity Catalog name of the crosswalk table, e.g. main.phi.crosswalk
+
+
+class CrosswalkConfig(_Model):
+    grants: GrantsConfig = GrantsConfig()
+
+
+class DeidConfig(_Model):
+    profile: str = "research"
+    zones: ZonesConfig = ZonesConfig()
+    ingest: IngestConfig = IngestConfig()
+    spark: SparkConfig = SparkConfig()
+    keys: KeysConfig = KeysConfig()
+    crosswalk: CrosswalkConfig = CrosswalkConfig()
+
+    def config_hash(self) -> str:
+        """Stable short hash of the effective configuration (stored in the runs table; no locations)."""
+        data = self.model_dump(mode="json", exclude={"zones"})
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+    def with_overrides(self, **zones: str | None) -> DeidConfig:
+        """A copy with the given zone locations replaced (those given as None are left as they are)."""
+        given = {k: v for k, v in zones.items() if v is not None}
+        if not given:
+            return self
+        return self.model_copy(update={"zones": self.zones.model_copy(update=given)})
+
+    def load_keyring(self) -> KeyRing:
+        k = self.keys
+        return load_keyring(k.source, env_var=k.env_var, scope=k.scope, name=k.name, region=k.region)
+
+
+def default_config_path() -> Path:
+    from deid.header.profile import conf_dir
+
+    return conf_dir() / "local.yaml"
+
+
+def config_from_mapping(data: dict[str, Any], source: str = "config") -> DeidConfig:
+    try:
+        return DeidConfig.model_validate(data)
+    except ValidationError as exc:
+        parts = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+            parts.append(f"key '{loc}': {err['msg']}")
+        raise ConfigError(f"{source}: " + "; ".join(parts)) from None
+
+
+def load_config(path: str | Path | None = None) -> DeidConfig:
+    """Load a YAML configuration file (``conf/local.yaml`` when no path is given)."""
+    p = Path(path) if path is not None else default_config_path()
+    if not p.is_file():
+        raise ConfigError(f"configuration file '{p.name}' not found")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{p.name}: not valid YAML ({exc.__class__.__name__})") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{p.name}: expected a mapping at the top level")
+    return config_from_mapping(data, p.name)

@@ -1,0 +1,78 @@
+"""Attestation of what was done: PS3.15 E.1.1 (Patient Identity Removed, De-identification Method and
+its code sequence from CID 7050), Longitudinal Temporal Information Modified (0028,0303) and
+Burned In Annotation (0028,0301)."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence
+
+from deid import __version__
+from deid.header.profile import (
+    BASIC_PROFILE_CODE,
+    CLEAN_PIXEL_DATA_CODE,
+    DateTransform,
+    Profile,
+    ProfileOption,
+)
+
+
+class PixelStatus(str, Enum):
+    """What is known about burned-in identifying text in the pixel data."""
+
+    NO_PIXEL_DATA = "no_pixel_data"
+    CLEANED = "cleaned"  # the pixel stage checked every frame and redacted what it found
+    DECLARED_NONE = "declared_none"  # BurnedInAnnotation NO, trusted for this modality by config
+    UNVERIFIED = "unverified"  # pixels present and not checked: identity not known to be removed
+
+
+CLEAN_STATUSES = frozenset({PixelStatus.NO_PIXEL_DATA, PixelStatus.CLEANED, PixelStatus.DECLARED_NONE})
+
+
+def method_codes(profile: Profile, pixels_cleaned: bool) -> list[tuple[str, str]]:
+    codes = [BASIC_PROFILE_CODE]
+    if pixels_cleaned:
+        codes.append(CLEAN_PIXEL_DATA_CODE)
+    codes += sorted((o.code for o in profile.options), key=lambda c: c[0])
+    return codes
+
+
+def attest(ds: Dataset, profile: Profile, pixel_status: PixelStatus) -> bool:
+    """Write the attestation attributes; return whether Patient Identity Removed is YES.
+
+    YES only when the pixel data are known clean (no pixel data, cleaned by the pixel stage, or a
+    trusted BurnedInAnnotation NO); otherwise NO, and the caller decides whether to release.
+    """
+    removed = pixel_status in CLEAN_STATUSES
+    ds.PatientIdentityRemoved = "YES" if removed else "NO"
+    cleaned = pixel_status is PixelStatus.CLEANED
+    codes = method_codes(profile, cleaned)
+    ds.DeidentificationMethod = [f"deid-pipeline {__version__}"[:64], f"profile {profile.name}"[:64]]
+    seq = Sequence()
+    for value, meaning in codes:
+        item = Dataset()
+        item.CodeValue = value
+        item.CodingSchemeDesignator = "DCM"
+        item.CodeMeaning = meaning
+        seq.append(item)
+    ds.DeidentificationMethodCodeSequence = seq
+    opts = profile.options
+    if ProfileOption.RETAIN_LONGITUDINAL_FULL_DATES in opts:
+        ds.LongitudinalTemporalInformationModified = "UNMODIFIED"
+    elif ProfileOption.RETAIN_LONGITUDINAL_MODIFIED_DATES in opts or \
+            profile.date_transform is DateTransform.YEAR_ONLY:
+        ds.LongitudinalTemporalInformationModified = "MODIFIED"
+    else:
+        ds.LongitudinalTemporalInformationModified = "REMOVED"
+    if cleaned or pixel_status is PixelStatus.DECLARED_NONE:
+        ds.BurnedInAnnotation = "NO"
+    return removed
+
+
+def aggregate_age(ds: Dataset, over: int) -> None:
+    """HIPAA Safe Harbor: ages over ``over`` years become one category, ``(over+1)`` years (AS)."""
+    value = str(ds.get("PatientAge", "") or "")
+    if len(value) == 4 and value[:3].isdigit() and value[3] == "Y" and int(value[:3]) > over:
+        ds.PatientAge = f"{over + 1:03d}Y"

@@ -1,0 +1,365 @@
+"""The header engine: PS3.15 Annex E applied to a dataset at every depth, keyed and deterministic.
+
+Walk order is iterative (an explicit stack), so nesting depth is bounded by the reader, not by
+Python's recursion limit. Per element, the action comes from :class:`deid.header.table.ActionTable`;
+for attributes Table E.1-1 does not list, the engine keeps the value (PS3.15 E.1) except:
+
+* UI values that are not registry UIDs are remapped unless Retain UIDs (E.3.9) is on, so every
+  reference stays consistent (Referenced SOP Instance UID in any sequence, file meta);
+* DA/DT values are transformed like listed dates when a temporal option that modifies dates is on;
+* PN values are replaced (a name outside the table is still a name);
+* inside a sequence whose action is D, text values other than coded-entry vocabulary get dummies;
+  inside a sequence whose action is C, they are cleaned (E.3.4 Clean Structured Content, E.3.3
+  Clean Graphics).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from pydicom.dataelem import DataElement
+from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
+from pydicom.sequence import Sequence
+from pydicom.tag import BaseTag
+
+from deid.crosswalk import CrosswalkKind, SealedRecord, seal
+from deid.header import attest
+from deid.header.clean import TextCleaner
+from deid.header.identifiers import Identifiers, collect_identifiers
+from deid.header.profile import Action, DateTransform, Profile, ProfileOption
+from deid.header.pseudonyms import (
+    date_shift_days,
+    is_registry_uid,
+    pseudo_id,
+    pseudo_name,
+    remap_uid,
+    shift_da,
+    shift_dt,
+    year_only_da,
+    year_only_dt,
+)
+from deid.header.table import ActionTable, build_action_table
+from deid.header.values import CODED_KEYWORDS, TEXT_VRS, dummy_value, empty_value, fit
+from deid.keys import KeyRing
+
+PixelStatus = attest.PixelStatus
+
+_CLASS_UID_KEYWORD = re.compile(r"(ClassUID|TransferSyntaxUID|CodingSchemeUID|ImplementationClassUID)$")
+_ID_KEYWORD = re.compile(r"(ID|IDs|Number|Numbers|Identifier)$")
+_KIND_BY_KEYWORD = {
+    "PatientID": CrosswalkKind.PATIENT_ID,
+    "PatientName": CrosswalkKind.PATIENT_NAME,
+    "AccessionNumber": CrosswalkKind.ACCESSION,
+}
+
+
+class _Mode(Enum):
+    NORMAL = 0
+    DUMMY_TEXT = 1  # inside a sequence replaced by D
+    CLEAN_TEXT = 2  # inside a sequence cleaned by C
+
+
+@dataclass
+class DeidResult:
+    """What one de-identification returns. ``identifiers`` is PHI: memory only."""
+
+    dataset: Dataset
+    identifiers: Identifiers
+    crosswalk: list[SealedRecord]
+    patient_pseudonym: str
+    date_shift_days: int | None
+
+    def __repr__(self) -> str:
+        return f"DeidResult(crosswalk={len(self.crosswalk)} records)"
+
+
+@dataclass
+class _Instance:
+    """Per-instance state while walking."""
+
+    cleaner: TextCleaner
+    shift: int | None
+    records: dict[tuple[str, str], SealedRecord] = field(default_factory=dict)
+
+
+class HeaderEngine:
+    """De-identifies datasets under one profile and key. Thread-safe; build once per worker."""
+
+    def __init__(self, profile: Profile, keys: KeyRing) -> None:
+        self.profile = profile
+        self.keys = keys
+        self.table: ActionTable = build_action_table(profile)
+        opts = profile.options
+        self._retain_uids = ProfileOption.RETAIN_UIDS in opts
+        self._dates_modified = ProfileOption.RETAIN_LONGITUDINAL_MODIFIED_DATES in opts
+        self._safe = {(s.creator.strip().upper(), s.group, s.element) for s in profile.safe_private}
+        self._pseudonymize = set(profile.pseudonymize)
+
+    # ------------------------------------------------------------------ public API
+    def deidentify(self, ds: Dataset, *, in_place: bool = False) -> DeidResult:
+        """De-identify ``ds`` and return the result with its crosswalk records.
+
+        With ``in_place=False`` (default) ``ds`` is left unchanged and a copy is returned; the
+        pipeline passes ``in_place=True`` to save the copy (pixel data are not touched either way).
+        """
+        ids = collect_identifiers(ds)
+        out = ds if in_place else _clone(ds)
+        patient_key = _patient_key(ds)
+        shift = (date_shift_days(self.keys, patient_key, self.profile.date_shift.min_days,
+                                 self.profile.date_shift.max_days)
+                 if self._dates_modified and self.profile.date_transform is DateTransform.SHIFT else None)
+        inst = _Instance(cleaner=TextCleaner(ids), shift=shift)
+        self._walk(out, inst)
+        self._private(out)
+        self._overlays(out)
+        if self.profile.aggregate_age_over is not None:
+            attest.aggregate_age(out, self.profile.aggregate_age_over)
+        if "SOPInstanceUID" in out and getattr(out, "file_meta", None) is not None:
+            out.file_meta.MediaStorageSOPInstanceUID = out.SOPInstanceUID
+        pseudonym = self._patient_pseudonym(ds, inst)
+        if shift is not None:
+            self._record(inst, CrosswalkKind.DATE_SHIFT, patient_key, str(shift))
+        return DeidResult(dataset=out, identifiers=ids, crosswalk=list(inst.records.values()),
+                          patient_pseudonym=pseudonym, date_shift_days=shift)
+
+    def finalize(self, ds: Dataset, pixel_status: attest.PixelStatus) -> bool:
+        """Attestation (PS3.15 E.1.1 and X.1): returns whether PatientIdentityRemoved is YES."""
+        return attest.attest(ds, self.profile, pixel_status)
+
+    # ------------------------------------------------------------------ walking
+    def _walk(self, root: Dataset, inst: _Instance) -> None:
+        stack: list[tuple[Dataset, _Mode]] = [(root, _Mode.NORMAL)]
+        while stack:
+            ds, mode = stack.pop()
+            for tag in list(ds.keys()):
+                if (tag >> 16) & 1:  # private attributes: handled by _private
+                    continue
+                elem = ds[tag]
+                action = self.table.action_for(int(tag))
+                self._apply(ds, elem, action, mode, inst, stack)
+
+    def _apply(self, ds: Dataset, elem: DataElement, action: Action | None, mode: _Mode,
+               inst: _Instance, stack: list[tuple[Dataset, _Mode]]) -> None:
+        vr = elem.VR
+        if action is None:
+            action = self._unlisted_action(elem, mode)
+        if action is Action.K:
+            if vr == "SQ":
+                stack.extend((item, mode) for item in elem.value)
+            return
+        if action is Action.X:
+            del ds[elem.tag]
+            return
+        if vr == "SQ":
+            if action is Action.Z:
+                elem.value = Sequence()
+            else:  # D, C, U: keep the structure, treat what is inside
+                child = {Action.D: _Mode.DUMMY_TEXT, Action.C: _Mode.CLEAN_TEXT}.get(action, mode)
+                if mode is _Mode.CLEAN_TEXT and child is _Mode.DUMMY_TEXT:
+                    child = _Mode.CLEAN_TEXT
+                stack.extend((item, child) for item in elem.value)
+            return
+        if elem.tag in self._pseudonymize and action in (Action.Z, Action.D, Action.C):
+            self._pseudonym_element(elem, inst)
+            return
+        if action is Action.U or vr == "UI":
+            elem.value = self._map_values(elem.value, lambda v: self._uid(v, inst))
+            return
+        if action is Action.Z:
+            elem.value = empty_value(vr)
+            return
+        if action is Action.D:
+            self._dummy(elem, inst)
+            return
+        self._clean(elem, inst)  # Action.C
+
+    def _unlisted_action(self, elem: DataElement, mode: _Mode) -> Action:
+        vr = elem.VR
+        if vr == "UI":
+            return Action.K if self._retain_uids or _CLASS_UID_KEYWORD.search(elem.keyword or "") else Action.U
+        if vr in ("DA", "DT") and self._dates_modified:
+            return Action.C
+        if vr == "PN":
+            return Action.D
+        if mode is not _Mode.NORMAL and (vr in TEXT_VRS or vr in ("DA", "DT", "TM")) \
+                and elem.keyword not in CODED_KEYWORDS:
+            return Action.D if mode is _Mode.DUMMY_TEXT else Action.C
+        return Action.K
+
+    # ------------------------------------------------------------------ replacements
+    def _uid(self, value: str, inst: _Instance) -> str:
+        value = str(value).strip().rstrip("\x00")
+        if not value or is_registry_uid(value):
+            return value
+        new = remap_uid(self.keys, value)
+        self._record(inst, CrosswalkKind.UID, value, new)
+        return new
+
+    def _pseudonym_element(self, elem: DataElement, inst: _Instance) -> None:
+        kind = _KIND_BY_KEYWORD.get(elem.keyword or "", CrosswalkKind.OTHER_ID)
+
+        def one(v: Any) -> str:
+            original = str(v).strip()
+            if not original:
+                return ""
+            if elem.VR == "PN":
+                new = pseudo_name(self.keys, original)
+            else:
+                new = pseudo_id(self.keys, kind.value, original, 16)
+            self._record(inst, kind, original, new)
+            return new
+
+        elem.value = self._map_values(elem.value, one)
+
+    def _dummy(self, elem: DataElement, inst: _Instance) -> None:
+        vr = elem.VR
+        if vr in ("DA", "DT") and self._dates_modified:
+            self._clean(elem, inst)
+            return
+        if vr in ("LO", "SH") and _ID_KEYWORD.search(elem.keyword or "") and elem.value:
+            def one(v: Any) -> str:
+                original = str(v).strip()
+                if not original:
+                    return ""
+                new = pseudo_id(self.keys, CrosswalkKind.OTHER_ID.value, original, 16)
+                self._record(inst, CrosswalkKind.OTHER_ID, original, new)
+                return new
+            elem.value = self._map_values(elem.value, one)
+            return
+        elem.value = dummy_value(vr)
+
+    def _clean(self, elem: DataElement, inst: _Instance) -> None:
+        vr = elem.VR
+        if vr in ("DA", "DT"):
+            elem.value = self._map_values(elem.value, lambda v: self._date(str(v), vr, inst))
+        elif vr == "TM":
+            return  # whole-day shifts leave times valid (PS3.15 E.3.6); nothing to clean
+        elif vr == "PN":
+            elem.value = self._map_values(elem.value, lambda v: pseudo_name(self.keys, str(v)) if str(v) else "")
+        elif vr in TEXT_VRS:
+            elem.value = self._map_values(elem.value, lambda v: fit(inst.cleaner.clean(str(v)), vr))
+        elif vr == "AS" and self.profile.aggregate_age_over is not None:
+            return
+        # numeric, coded (CS) and binary values carry no free text: kept
+
+    def _date(self, value: str, vr: str, inst: _Instance) -> str:
+        if not value.strip():
+            return value
+        if self.profile.date_transform is DateTransform.YEAR_ONLY:
+            return year_only_da(value) if vr == "DA" else year_only_dt(value)
+        if not self._dates_modified or inst.shift is None:
+            return dummy_value(vr)
+        return shift_da(value, inst.shift) if vr == "DA" else shift_dt(value, inst.shift)
+
+    @staticmethod
+    def _map_values(value: Any, fn: Any) -> Any:
+        if isinstance(value, (list, MultiValue)):
+            return [fn(v) for v in value]
+        if value is None:
+            return value
+        return fn(value)
+
+    def _record(self, inst: _Instance, kind: CrosswalkKind, original: str, pseudonym: str) -> None:
+        key = (kind.value, original)
+        if key not in inst.records:
+            inst.records[key] = seal(self.keys, kind, original, pseudonym)
+
+    def _patient_pseudonym(self, original: Dataset, inst: _Instance) -> str:
+        pid = str(original.get("PatientID", "") or "").strip()
+        if pid:
+            return pseudo_id(self.keys, CrosswalkKind.PATIENT_ID.value, pid, 16)
+        key = _patient_key(original)
+        new = pseudo_id(self.keys, CrosswalkKind.PATIENT_ID.value, key, 16)
+        return new
+
+    # ------------------------------------------------------------------ private, overlays
+    def _private(self, root: Dataset) -> None:
+        """Private Attributes row of Table E.1-1: X, or C under Retain Safe Private (E.3.10)."""
+        keep_safe = self.table.private is Action.C
+        stack = [root]
+        while stack:
+            ds = stack.pop()
+            creators: dict[tuple[int, int], str] = {}
+            for tag in list(ds.keys()):
+                group, el = tag >> 16, tag & 0xFFFF
+                if group & 1 and 0x0010 <= el <= 0x00FF:
+                    creators[(group, el)] = str(ds[tag].value or "").strip().upper()
+            used: set[tuple[int, int]] = set()
+            for tag in list(ds.keys()):
+                group, el = tag >> 16, tag & 0xFFFF
+                elem = ds[tag]
+                if not group & 1 or group in (0x0001, 0x0003, 0x0005, 0x0007, 0xFFFF):
+                    if elem.VR == "SQ":
+                        stack.extend(elem.value)
+                    continue
+                if 0x0010 <= el <= 0x00FF or el < 0x0010:
+                    continue  # creators decided below; (gggg,0000-000F) are illegal and dropped
+                block = (group, el >> 8)
+                creator = creators.get(block, "")
+                override = self.table.overrides.get(int(tag))
+                safe = keep_safe and (creator, group, el & 0xFF) in self._safe
+                if override is Action.K or (safe and override is None):
+                    used.add(block)
+                    if elem.VR == "SQ":
+                        stack.extend(elem.value)
+                    continue
+                del ds[tag]
+            for tag in list(ds.keys()):
+                group, el = tag >> 16, tag & 0xFFFF
+                if group & 1 and group > 0x0008 and el <= 0x00FF and (group, el) not in used:
+                    del ds[tag]
+
+    def _overlays(self, ds: Dataset) -> None:
+        """When Overlay Data (60xx,3000) was removed, drop the rest of that overlay group too."""
+        for group in range(0x6000, 0x6020, 2):
+            if BaseTag((group << 16) | 0x3000) in ds:
+                continue
+            for tag in [t for t in ds.keys() if t >> 16 == group]:
+                del ds[tag]
+
+
+def _clone(ds: Dataset) -> Dataset:
+    """Copy the dataset structure: new datasets and sequences, shared (immutable) element values.
+
+    The engine only ever assigns new values, never mutates one in place, so sharing values (pixel
+    bytes, long numeric arrays) is safe and far cheaper than ``copy.deepcopy``.
+    """
+    def shell(src: Dataset) -> Dataset:
+        new = Dataset()
+        for attr in ("_is_little_endian", "_is_implicit_VR", "_read_charset", "_read_implicit", "_read_little"):
+            if hasattr(src, attr):
+                object.__setattr__(new, attr, getattr(src, attr))
+        return new
+
+    root = shell(ds)
+    if getattr(ds, "file_meta", None) is not None:
+        root.file_meta = copy.deepcopy(ds.file_meta)
+    root.preamble = getattr(ds, "preamble", None)
+    stack: list[tuple[Dataset, Dataset]] = [(ds, root)]
+    while stack:
+        src, dst = stack.pop()
+        for elem in src:
+            if elem.VR == "SQ":
+                items = []
+                for item in elem.value:
+                    child = shell(item)
+                    items.append(child)
+                    stack.append((item, child))
+                dst.add(DataElement(elem.tag, "SQ", Sequence(items)))
+            else:
+                dst.add(copy.copy(elem))
+    return root
+
+
+def _patient_key(ds: Dataset) -> str:
+    """What identifies the patient for per-patient values: Patient ID, else name, else study."""
+    for kw in ("PatientID", "PatientName", "StudyInstanceUID"):
+        value = str(ds.get(kw, "") or "").strip()
+        if value:
+            return f"{kw}:{value}"
+    return "unknown-patient"

@@ -1,0 +1,69 @@
+"""Building (or joining) the Spark session the pipeline runs on.
+
+Under ``spark-submit`` or on Databricks a session already exists and is reused; its master and
+memory come from the cluster. Locally (``deid run``) an embedded ``local[N]`` session is started with
+the settings of ``conf/local.yaml``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING
+
+from deid.config import SparkConfig
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+
+def session_conf(cfg: SparkConfig) -> dict[str, str]:
+    """Every Spark setting the pipeline relies on, as strings."""
+    conf = {
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.shuffle.partitions": str(cfg.shuffle_partitions),
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.sql.execution.arrow.maxRecordsPerBatch": str(cfg.arrow_max_records_per_batch),
+        "spark.sql.execution.arrow.maxBytesPerBatch": str(cfg.arrow_max_bytes_per_batch),
+        "spark.sql.files.maxPartitionBytes": str(cfg.files_max_partition_bytes),
+        "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+        "spark.sql.parquet.compression.codec": "snappy",
+        "spark.sql.sources.partitionOverwriteMode": "dynamic",
+        "spark.ui.enabled": "true" if cfg.ui_enabled else "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.files.ignoreMissingFiles": "false",
+    }
+    if cfg.driver_memory:
+        conf["spark.driver.memory"] = cfg.driver_memory
+    if cfg.executor_memory:
+        conf["spark.executor.memory"] = cfg.executor_memory
+    conf.update(cfg.conf)
+    return conf
+
+
+def get_spark(cfg: SparkConfig | None = None) -> SparkSession:
+    """The active session, or a new one built from ``cfg``.
+
+    ``PYSPARK_PYTHON`` is pinned to this interpreter so the Python workers import the same installed
+    ``deid`` package as the driver.
+    """
+    from pyspark.sql import SparkSession
+
+    cfg = cfg or SparkConfig()
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        for key, value in session_conf(cfg).items():
+            if key.startswith("spark.sql."):
+                active.conf.set(key, value)
+        return active
+    builder = SparkSession.builder.appName(cfg.app_name)
+    if cfg.master:
+        builder = builder.master(cfg.master)
+    for key, value in session_conf(cfg).items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    # the export may carry names in file paths: keep them out of Spark's INFO logs
+    spark.sparkContext.setLogLevel("WARN")
+    return spark

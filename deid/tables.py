@@ -1,0 +1,318 @@
+"""Delta tables: schemas, reads through the current snapshot, idempotent atomic appends.
+
+This is the only module that knows how Delta is written:
+
+* **Spark Delta** (``io.delta.tables.DeltaTable`` on the JVM classpath, e.g. Databricks, EMR with
+  delta-spark): ``format("delta")`` with ``txnAppId``/``txnVersion`` idempotent writes.
+* **delta-rs fallback** (no Delta jars, e.g. a laptop or CI): Spark tasks write Parquet files inside
+  the table folder and the driver commits them in one Delta transaction with the ``deltalake``
+  package. delta-rs does not enforce idempotency, so the application transaction version is checked
+  here before committing. The table protocol is delta-rs's default (reader 1 / writer 2), readable by
+  Spark's Delta source.
+
+Every append is one commit (atomic) tagged with an application transaction ``(app_id, version)``; the
+same ``(app_id, version)`` is never committed twice.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from deid import zones
+from deid.config import TableBackend
+from deid.errors import TableIOError
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql.types import StructType
+
+TS = pa.timestamp("us", tz="UTC")
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    schema: pa.Schema
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.schema.names)
+
+    def spark_schema(self) -> StructType:
+        from pyspark.sql.pandas.types import from_arrow_schema
+
+        return from_arrow_schema(self.schema)
+
+
+BRONZE = TableSpec("bronze", pa.schema([
+    ("sha256", pa.string()), ("path", pa.string()), ("size", pa.int64()),
+    ("modification_time", TS), ("content", pa.binary()),
+    ("sop_class_uid", pa.string()), ("sop_instance_uid", pa.string()), ("study_uid", pa.string()),
+    ("series_uid", pa.string()), ("modality", pa.string()), ("transfer_syntax_uid", pa.string()),
+    ("has_pixel_data", pa.bool_()), ("run_id", pa.string()), ("ingested_at", TS),
+]))
+
+QUARANTINE = TableSpec("quarantine", pa.schema([
+    ("sha256", pa.string()), ("path", pa.string()), ("size", pa.int64()), ("modification_time", TS),
+    ("stage", pa.string()), ("reason", pa.string()), ("message", pa.string()),
+    ("profile", pa.string()), ("key_version", pa.string()), ("run_id", pa.string()),
+    ("quarantined_at", TS),
+]))
+
+CROSSWALK = TableSpec("crosswalk", pa.schema([
+    ("kind", pa.string()), ("pseudonym", pa.string()), ("original_hash", pa.string()),
+    ("original_enc", pa.binary()), ("key_version", pa.string()), ("run_id", pa.string()),
+    ("created_at", TS),
+]))
+
+METADATA = TableSpec("metadata", pa.schema([
+    ("run_id", pa.string()), ("sop_instance_uid", pa.string()), ("study_uid", pa.string()),
+    ("series_uid", pa.string()), ("patient_pseudonym", pa.string()), ("sop_class_uid", pa.string()),
+    ("modality", pa.string()), ("body_part", pa.string()), ("study_date", pa.date32()),
+    ("manufacturer", pa.string()), ("model", pa.string()), ("rows", pa.int32()), ("columns", pa.int32()),
+    ("frames", pa.int32()), ("pixel_spacing", pa.list_(pa.float64())), ("slice_thickness", pa.float64()),
+    ("study_description", pa.string()), ("series_description", pa.string()),
+    ("burned_in_status", pa.string()), ("redacted_regions", pa.int32()),
+    ("patient_identity_removed", pa.bool_()), ("profile", pa.string()), ("key_version", pa.string()),
+    ("output_path", pa.string()), ("dicom_json", pa.string()),
+    # keyed HMAC of the input's sha256: tells which inputs are done without revealing them
+    ("source_digest", pa.string()),
+    ("processed_at", TS),
+]))
+
+RUNS = TableSpec("runs", pa.schema([
+    ("run_id", pa.string()), ("stage", pa.string()), ("started_at", TS), ("finished_at", TS),
+    ("status", pa.string()), ("n_inputs", pa.int64()), ("n_ingested", pa.int64()),
+    ("n_deidentified", pa.int64()), ("n_quarantined", pa.int64()), ("n_skipped", pa.int64()),
+    ("config_hash", pa.string()), ("code_version", pa.string()), ("profile", pa.string()),
+    ("key_version", pa.string()),
+]))
+
+
+def delta_on_classpath(spark: SparkSession) -> bool:
+    """True when Spark's Delta data source can be loaded by the JVM."""
+    try:
+        jvm = spark._jvm  # type: ignore[attr-defined]
+        if jvm is None:
+            return False
+        jvm.java.lang.Class.forName("io.delta.tables.DeltaTable")
+        return True
+    except Exception:  # noqa: BLE001 - py4j raises Py4JJavaError / Py4JError; Connect has no JVM
+        return False
+
+
+class Tables:
+    """Reads and idempotent appends of the pipeline's Delta tables."""
+
+    def __init__(self, spark: SparkSession, backend: TableBackend = TableBackend.AUTO) -> None:
+        self.spark = spark
+        if backend is TableBackend.AUTO:
+            backend = TableBackend.SPARK_DELTA if delta_on_classpath(spark) else TableBackend.DELTA_RS
+        self.backend = backend
+
+    @property
+    def uses_spark_delta(self) -> bool:
+        return self.backend is TableBackend.SPARK_DELTA
+
+    # ---------------------------------------------------------------- existence and snapshots
+    def exists(self, location: str) -> bool:
+        if self.uses_spark_delta:
+            from delta.tables import DeltaTable as SparkDeltaTable
+
+            return bool(SparkDeltaTable.isDeltaTable(self.spark, zones.spark_uri(location)))
+        from deltalake import DeltaTable
+
+        return bool(DeltaTable.is_deltatable(zones.deltars_uri(location)))
+
+    def ensure(self, location: str, spec: TableSpec) -> None:
+        """Create the table empty when it does not exist yet."""
+        if self.exists(location):
+            return
+        if self.uses_spark_delta:
+            (self.spark.createDataFrame([], spec.spark_schema()).write.format("delta")
+             .mode("ignore").save(zones.spark_uri(location)))
+            return
+        from deltalake import DeltaTable
+
+        try:
+            DeltaTable.create(zones.deltars_uri(location), spec.schema, mode="ignore")
+        except Exception as exc:  # noqa: BLE001 - delta-rs raises its own and OS errors
+            raise TableIOError(f"cannot create the {spec.name} table ({exc.__class__.__name__})") from None
+
+    def read(self, location: str, spec: TableSpec) -> DataFrame:
+        """The table's current snapshot as a Spark DataFrame (empty with the schema when absent)."""
+        schema = spec.spark_schema()
+        if not self.exists(location):
+            return self.spark.createDataFrame([], schema)
+        if self.uses_spark_delta:
+            return self.spark.read.format("delta").load(zones.spark_uri(location))
+        files = self._snapshot_files(location)
+        if not files:
+            return self.spark.createDataFrame([], schema)
+        return self.spark.read.schema(schema).parquet(*files)
+
+    def read_arrow(self, location: str, spec: TableSpec, columns: list[str] | None = None) -> pa.Table:
+        """A small table (runs, crosswalk export) on the driver as Arrow."""
+        if not self.exists(location):
+            schema = spec.schema if columns is None else pa.schema([spec.schema.field(c) for c in columns])
+            return schema.empty_table()
+        if self.uses_spark_delta:
+            df = self.spark.read.format("delta").load(zones.spark_uri(location))
+            if columns:
+                df = df.select(*columns)
+            return df.toArrow()
+        from deltalake import DeltaTable
+
+        return DeltaTable(zones.deltars_uri(location)).to_pyarrow_table(columns=columns)
+
+    def version(self, location: str) -> int | None:
+        if not self.exists(location):
+            return None
+        if self.uses_spark_delta:
+            from delta.tables import DeltaTable as SparkDeltaTable
+
+            hist = SparkDeltaTable.forPath(self.spark, zones.spark_uri(location)).history(1).collect()
+            return int(hist[0]["version"]) if hist else None
+        from deltalake import DeltaTable
+
+        return int(DeltaTable(zones.deltars_uri(location)).version())
+
+    def _snapshot_files(self, location: str) -> list[str]:
+        from deltalake import DeltaTable
+
+        uris = DeltaTable(zones.deltars_uri(location)).file_uris()
+        return [_to_spark_file_uri(u, location) for u in uris]
+
+    # ---------------------------------------------------------------- idempotent appends
+    def committed(self, location: str, app_id: str, version: int) -> bool:
+        """True when ``(app_id, version)`` (or a later version) is already in the table's log."""
+        if not self.exists(location):
+            return False
+        if self.uses_spark_delta:
+            jvm = self.spark._jvm  # type: ignore[attr-defined]
+            assert jvm is not None
+            log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(
+                self.spark._jsparkSession, zones.spark_uri(location))  # type: ignore[attr-defined]
+            found = log.update(False, jvm.scala.Option.empty(), jvm.scala.Option.empty()).transactions()
+            got = found.get(app_id)
+            return bool(got.isDefined() and int(got.get()) >= version)
+        from deltalake import DeltaTable
+
+        got = DeltaTable(zones.deltars_uri(location)).transaction_version(app_id)
+        return got is not None and got >= version
+
+    def append(self, df: DataFrame, location: str, spec: TableSpec, *, app_id: str, version: int) -> bool:
+        """Append ``df`` (columns of ``spec``) in one commit; False when already committed before."""
+        df = conform(df, spec)
+        if self.committed(location, app_id, version):
+            return False
+        if self.uses_spark_delta:
+            (df.write.format("delta").mode("append").option("txnAppId", app_id)
+             .option("txnVersion", str(version)).save(zones.spark_uri(location)))
+            return True
+        folder = zones.join(location, f"data-{uuid.uuid4().hex}")
+        try:
+            df.write.mode("errorifexists").parquet(zones.spark_uri(folder))
+        except Exception as exc:  # noqa: BLE001 - Py4J wraps every JVM failure
+            raise TableIOError(f"writing the {spec.name} table's files failed "
+                               f"({exc.__class__.__name__})") from exc
+        actions = _add_actions(location, folder)
+        return self._commit(location, spec, actions, app_id, version)
+
+    def append_arrow(self, data: pa.Table, location: str, spec: TableSpec, *, app_id: str,
+                     version: int) -> bool:
+        """Append a small driver-side Arrow table (runs rows) in one commit."""
+        data = data.select(spec.columns).cast(spec.schema)
+        if self.committed(location, app_id, version):
+            return False
+        if self.uses_spark_delta:
+            return self.append(self.spark.createDataFrame(data.to_pandas(), spec.spark_schema()),
+                               location, spec, app_id=app_id, version=version)
+        fs, base = zones.arrow_fs(location)
+        rel = f"data-{uuid.uuid4().hex}/part-00000.parquet"
+        fs.create_dir(f"{base}/{rel.rsplit('/', 1)[0]}", recursive=True)
+        pq.write_table(data, f"{base}/{rel}", filesystem=fs)
+        info = fs.get_file_info(f"{base}/{rel}")
+        from deltalake.transaction import AddAction
+
+        action = AddAction(path=rel, size=int(info.size or 0), partition_values={},
+                           modification_time=_mtime_ms(info), data_change=True,
+                           stats=json.dumps({"numRecords": data.num_rows}))
+        return self._commit(location, spec, [action], app_id, version)
+
+    def _commit(self, location: str, spec: TableSpec, actions: list, app_id: str, version: int) -> bool:
+        from deltalake import DeltaTable, Schema
+        from deltalake.transaction import CommitProperties, Transaction, create_table_with_add_actions
+
+        props = CommitProperties(app_transactions=[Transaction(app_id, version)],
+                                 custom_metadata={"deid.table": spec.name})
+        uri = zones.deltars_uri(location)
+        try:
+            if not DeltaTable.is_deltatable(uri):
+                create_table_with_add_actions(uri, Schema.from_arrow(spec.schema), actions, mode="append",
+                                              commit_properties=props)
+                return True
+            table = DeltaTable(uri)
+            got = table.transaction_version(app_id)
+            if got is not None and got >= version:  # committed meanwhile: never twice
+                return False
+            table.create_write_transaction(actions, "append", spec.schema, commit_properties=props)
+            return True
+        except Exception as exc:  # noqa: BLE001 - delta-rs raises its own and OS errors
+            raise TableIOError(f"committing to the {spec.name} table failed "
+                               f"({exc.__class__.__name__})") from None
+
+
+def conform(df: DataFrame, spec: TableSpec) -> DataFrame:
+    """Select and cast ``df`` to the spec's columns, in order; a missing column is an error."""
+    from pyspark.sql import functions as F
+
+    missing = [c for c in spec.columns if c not in df.columns]
+    if missing:
+        raise TableIOError(f"{spec.name}: columns missing: {', '.join(missing)}")
+    fields = {f.name: f.dataType for f in spec.spark_schema().fields}
+    return df.select(*[F.col(c).cast(fields[c]).alias(c) for c in spec.columns])
+
+
+def _to_spark_file_uri(uri: str, location: str) -> str:
+    if uri.startswith("/"):
+        return "file://" + uri
+    if uri.startswith("s3://") and location.strip().startswith("s3a://"):
+        return "s3a://" + uri[len("s3://"):]
+    return uri
+
+
+def _mtime_ms(info: pafs.FileInfo) -> int:
+    mtime = info.mtime_ns
+    return int(mtime // 1_000_000) if mtime is not None else 0
+
+
+def _add_actions(location: str, folder: str) -> list:
+    """Add actions (relative paths, size, record count) for the Parquet files Spark wrote."""
+    from deltalake.transaction import AddAction
+
+    fs, base = zones.arrow_fs(location)
+    _, folder_path = zones.arrow_fs(folder)
+    infos = fs.get_file_info(pafs.FileSelector(folder_path, recursive=True))
+    actions = []
+    for info in infos:
+        if info.type != pafs.FileType.File or not info.base_name.endswith(".parquet"):
+            continue
+        if info.base_name.startswith((".", "_")):
+            continue
+        with fs.open_input_file(info.path) as fh:
+            n = pq.ParquetFile(fh).metadata.num_rows
+        if n == 0:
+            continue
+        rel = info.path[len(base.rstrip("/")) + 1:]
+        actions.append(AddAction(path=rel, size=int(info.size or 0), partition_values={},
+                                 modification_time=_mtime_ms(info), data_change=True,
+                                 stats=json.dumps({"numRecords": n})))
+    return actions
