@@ -1,0 +1,72 @@
+"""Shared fixtures: ONE local SparkSession for the whole test session, a fixed test key, test inputs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+TEST_KEY = "8f1c2e3d4a5b69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"
+SHARED_DICOM = Path(__file__).resolve().parents[2] / "shared" / "data" / "dicom"
+if not SHARED_DICOM.is_dir():
+    SHARED_DICOM = Path("/work/shared/data/dicom")
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[object]:
+    """The one local Spark session (local[2], UI off, UTC) every Spark test shares."""
+    from deid.config import SparkConfig
+    from deid.spark_session import get_spark
+
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    session = get_spark(SparkConfig(master="local[2]", app_name="deid-tests", ui_enabled=False,
+                                    shuffle_partitions=2))
+    yield session
+    session.stop()
+
+
+@pytest.fixture
+def deid_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("DEID_KEY", TEST_KEY)
+    return TEST_KEY
+
+
+def package_dicom_files() -> list[Path]:
+    """Real DICOM files that ship with installable packages (pydicom, deid-data)."""
+    from pydicom.data import get_testdata_file
+
+    files: list[Path] = []
+    for name in ("CT_small.dcm", "MR_small.dcm", "rtplan.dcm", "JPEG2000.dcm", "no_meta.dcm"):
+        p = get_testdata_file(name)
+        if p:
+            files.append(Path(str(p)))
+    try:
+        import deid_data  # type: ignore[import-not-found]
+
+        root = Path(deid_data.__file__).parent / "data"
+        files += sorted((root / "dicom-cookies").glob("image[12].dcm"))
+        files += sorted((root / "humans").glob("ctbrain1.dcm"))
+    except ImportError:
+        pass
+    return files
+
+
+@pytest.fixture
+def export_dir(tmp_path: Path) -> Path:
+    """A small export folder: real DICOM files (nested, names like an archive export) and bad files."""
+    root = tmp_path / "export"
+    for i, src in enumerate(package_dicom_files()):
+        dest = root / f"DOE^JOHN_{i}" / "series 1" / f"IM{i:04d}"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dest)
+    bad = root / "bad"
+    bad.mkdir(parents=True)
+    (bad / "empty.dcm").write_bytes(b"")
+    (bad / "notes.txt").write_bytes(b"this is not a DICOM file at all, just some text\n" * 4)
+    good = package_dicom_files()[0].read_bytes()
+    (bad / "truncated.dcm").write_bytes(good[: len(good) // 3])
+    return root
