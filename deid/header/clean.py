@@ -26,6 +26,7 @@ _DATE_PATTERNS = [
 ]
 _PATTERNS = [re.compile(p, re.IGNORECASE) for p in _DATE_PATTERNS] + [
     re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"),  # e-mail
+    re.compile(r"\b[A-Za-z][A-Za-z'-]*\^[A-Za-z'^ -]*[A-Za-z]"),  # a DICOM PN (Family^Given) in text
     re.compile(r"(?:\+?\d{1,3}[\s.-]?)?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}\b"),  # phone
     re.compile(r"\b(?=[A-Z0-9-]*\d)[A-Z0-9][A-Z0-9-]{4,}\d\b", re.IGNORECASE),  # MRN/accession-like
     re.compile(r"\b(?:MRN|ID|DOB|NAME|PATIENT|ACC(?:ESSION)?)\s*[:#]\s*\S+(?:\s+\S+)?", re.IGNORECASE),

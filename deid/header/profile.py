@@ -156,6 +156,10 @@ def parse_tag(text: str) -> int:
     return int(tag)
 
 
+DEFAULT_PSEUDONYMIZE = ("PatientID", "PatientName", "AccessionNumber", "OtherPatientIDs",
+                        "StudyID", "IssuerOfPatientID")
+
+
 class Profile(BaseModel):
     """A named de-identification profile (Basic Application Level Confidentiality Profile + options)."""
 
@@ -170,7 +174,8 @@ class Profile(BaseModel):
     aggregate_age_over: int | None = Field(default=None, ge=1, le=150)
     overrides: dict[int, Action] = Field(default_factory=dict)
     safe_private: tuple[SafePrivate, ...] = ()
-    pseudonymize: frozenset[int] = frozenset()
+    pseudonymize: frozenset[int] = Field(
+        default_factory=lambda: frozenset(parse_tag(k) for k in DEFAULT_PSEUDONYMIZE))
     trust_burned_in_no_for: frozenset[str] = frozenset()
 
     @field_validator("overrides", mode="before")
@@ -197,10 +202,6 @@ class Profile(BaseModel):
         return self
 
 
-DEFAULT_PSEUDONYMIZE = ("PatientID", "PatientName", "AccessionNumber", "OtherPatientIDs",
-                        "StudyID", "IssuerOfPatientID")
-
-
 def conf_dir() -> Path:
     """The configuration folder: the packaged copy in a wheel, else the source tree's ``conf/``."""
     packaged = Path(__file__).resolve().parents[1] / "_conf"
@@ -210,8 +211,6 @@ def conf_dir() -> Path:
 
 
 def profile_from_mapping(data: dict[str, Any], source: str) -> Profile:
-    data = dict(data)
-    data.setdefault("pseudonymize", list(DEFAULT_PSEUDONYMIZE))
     try:
         return Profile.model_validate(data)
     except ValidationError as exc:

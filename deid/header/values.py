@@ -26,7 +26,7 @@ _DUMMY: dict[str, Any] = {
     "PN": "ANONYMIZED", "LO": "ANONYMIZED", "SH": "ANONYMIZED", "ST": "ANONYMIZED",
     "LT": "ANONYMIZED", "UT": "ANONYMIZED", "UC": "ANONYMIZED", "CS": "ANONYMIZED",
     "AE": "ANONYMIZED", "DA": "19000101", "DT": "19000101000000", "TM": "000000", "AS": "000Y",
-    "IS": "0", "DS": "0", "UR": "", "US": 0, "SS": 0, "UL": 0, "SL": 0, "UV": 0, "SV": 0,
+    "IS": "0", "DS": "0", "UR": "urn:anonymized", "US": 0, "SS": 0, "UL": 0, "SL": 0, "UV": 0, "SV": 0,
     "FL": 0.0, "FD": 0.0, "AT": 0,
 }
 
