@@ -7,8 +7,10 @@ PS3.5 7.6) and Private Attributes ``(gggg,eeee)`` with odd ``gggg`` (PS3.5 7.8).
 
 Resolution order for one attribute (PS3.15 E.1 and E.3):
 1. the profile's per-tag ``overrides``;
-2. the option columns of the row for every option the profile enables: a ``K`` from any option wins
-   over a ``C``, which wins over the Basic Profile code;
+2. the option columns of the row for every option the profile enables: for DA/DT/TM attributes
+   the temporal option decides (a calibration date shifts with the study dates even under Retain
+   Device Identity); otherwise a ``K`` from any option wins over a ``C``, which wins over the Basic
+   Profile code;
 3. the Basic Profile code, with conditional codes resolved per :class:`ConditionalResolution`.
 Attributes not in the table are kept (PS3.15 E.1: only listed attributes are acted on), with the
 documented exceptions in :mod:`deid.header.engine` (UIDs that are not registry UIDs, dates under a
@@ -77,6 +79,8 @@ def resolve_code(code: str, resolution: ConditionalResolution, vr: str | None) -
 
 
 _OPTION_PRIORITY = {Action.K: 0, Action.C: 1}
+_TEMPORAL = {ProfileOption.RETAIN_LONGITUDINAL_FULL_DATES.column,
+             ProfileOption.RETAIN_LONGITUDINAL_MODIFIED_DATES.column}
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,9 @@ def build_action_table(profile: Profile) -> ActionTable:
         vr = _vr(tag) if tag is not None else None
         action = resolve_code(row.basic, profile.conditional, vr)
         chosen = [Action(row.options[c]) for c in enabled if c in row.options]
+        temporal = [Action(row.options[c]) for c in enabled if c in row.options and c in _TEMPORAL]
+        if temporal and vr in ("DA", "DT", "TM"):
+            chosen = temporal  # a date follows the temporal option, even if another option keeps it
         if chosen:
             action = min(chosen, key=lambda a: _OPTION_PRIORITY.get(a, 9))
         if tag is None:
