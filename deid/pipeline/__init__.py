@@ -1,0 +1,1 @@
+"""The Spark pipeline: ingest (export -> bronze), de-identify (bronze -> staged), release (staged -> output)."""

@@ -1,0 +1,236 @@
+"""Ingest: DICOM binaries of an export -> bronze table (PHI zone); unreadable inputs -> quarantine.
+
+The export is read with Spark's ``binaryFile`` source. Each file is hashed (sha256) and its file is
+parsed (the whole file, to catch truncation) for a few routing fields. Files already ingested or quarantined (same
+sha256) are skipped; empty, non-DICOM, truncated and over-size files go to quarantine with a reason
+code. Over-size files are never loaded: ``binaryFile`` prunes their content and they are hashed by
+streaming.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import struct
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pandas as pd
+import pyarrow as pa
+from pydicom.dataset import Dataset
+
+from deid import zones
+from deid.config import IngestConfig
+from deid.dicomio import read_dicom
+from deid.errors import ConfigError, InputError, Reason
+from deid.tables import BRONZE, QUARANTINE, Tables, TableSpec
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+Progress = Callable[[str, int, int], None]
+
+STAGE = "ingest"
+PARSED = TableSpec("ingest-parsed", pa.schema(
+    list(BRONZE.schema) + [pa.field("reason", pa.string()), pa.field("message", pa.string())]))
+_HASH_CHUNK = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    run_id: str
+    n_listed: int
+    n_ingested: int
+    n_quarantined: int
+    n_skipped: int
+
+
+def to_frame(rows: list[dict[str, object]], spec: TableSpec) -> pd.DataFrame:
+    """Rows -> a pandas frame with exactly the spec's Arrow types (missing keys become nulls)."""
+    return pa.Table.from_pylist(rows, schema=spec.schema).to_pandas()
+
+
+def _native_pixel_bytes(ds: Dataset) -> int | None:
+    """Bytes the native (uncompressed) pixel data must have, from the image attributes."""
+    try:
+        bits = int(ds.BitsAllocated) * int(ds.Rows) * int(ds.Columns) * int(ds.get("SamplesPerPixel", 1))
+        frames = int(ds.get("NumberOfFrames", 1) or 1)
+    except (AttributeError, TypeError, ValueError):
+        return None
+    return (bits * frames + 7) // 8
+
+
+def parse_complete(data: bytes) -> Dataset:
+    """Parse the whole file and check it does not end inside an element.
+
+    The header alone (``stop_before_pixels``) parses fine for a file cut inside its pixel data, so the
+    whole file is parsed and native pixel data is checked against Rows x Columns x frames.
+    """
+    try:
+        ds = read_dicom(data)
+    except struct.error:
+        raise InputError(Reason.TRUNCATED, "the file ends inside an element header") from None
+    if "PixelData" in ds and not ds.file_meta.TransferSyntaxUID.is_encapsulated:
+        expected = _native_pixel_bytes(ds)
+        if expected is not None and len(ds.PixelData) < expected:
+            raise InputError(Reason.TRUNCATED, "the file ends inside the pixel data")
+    return ds
+
+
+def _routing(data: bytes) -> dict[str, object]:
+    ds = parse_complete(data)
+
+    def text(keyword: str) -> str | None:
+        value = ds.get(keyword)
+        return str(value) if value not in (None, "") else None
+
+    return {
+        "sop_class_uid": text("SOPClassUID"), "sop_instance_uid": text("SOPInstanceUID"),
+        "study_uid": text("StudyInstanceUID"), "series_uid": text("SeriesInstanceUID"),
+        "modality": text("Modality"), "transfer_syntax_uid": str(ds.file_meta.TransferSyntaxUID),
+        "has_pixel_data": any(k in ds for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")),
+    }
+
+
+def _error_row(reason: Reason, message: str) -> dict[str, object]:
+    return {"reason": reason.value, "message": message}
+
+
+def _message(err: InputError) -> str:
+    prefix = f"{err.reason.value}: "
+    return err.message[len(prefix):] if err.message.startswith(prefix) else err.message
+
+
+def parse_batches(batches: Iterator[pd.DataFrame], run_id: str) -> Iterator[pd.DataFrame]:
+    """mapInPandas: ``binaryFile`` rows -> bronze rows, or quarantine rows (reason, message)."""
+    for batch in batches:
+        out = []
+        now = pd.Timestamp(dt.datetime.now(dt.timezone.utc))
+        for path, length, mtime, content in zip(batch["path"], batch["length"],
+                                                batch["modificationTime"], batch["content"], strict=True):
+            data = bytes(content) if content is not None else b""
+            row: dict[str, object] = {"sha256": hashlib.sha256(data).hexdigest(), "path": path,
+                                      "size": int(length), "modification_time": mtime,
+                                      "run_id": run_id, "ingested_at": now}
+            try:
+                row.update(_routing(data))
+                row["content"] = data
+            except InputError as err:
+                row.update(_error_row(err.reason, _message(err)))
+            except Exception as exc:  # noqa: BLE001 - per-input boundary: anything else is quarantined
+                row.update(_error_row(Reason.INTERNAL_ERROR, exc.__class__.__name__))
+            out.append(row)
+        yield to_frame(out, PARSED)
+
+
+def hash_oversize_batches(batches: Iterator[pd.DataFrame], run_id: str, limit: int) -> Iterator[pd.DataFrame]:
+    """mapInPandas: over-size files are hashed by streaming (never loaded) and quarantined."""
+    for batch in batches:
+        out = []
+        now = pd.Timestamp(dt.datetime.now(dt.timezone.utc))
+        for path, length, mtime in zip(batch["path"], batch["length"], batch["modificationTime"],
+                                       strict=True):
+            digest = hashlib.sha256()
+            try:
+                fs, inner = zones.arrow_fs(path)
+                with fs.open_input_stream(inner) as fh:
+                    while chunk := fh.read(_HASH_CHUNK):
+                        digest.update(chunk)
+                reason, message = Reason.OVERSIZE, f"the file is larger than max_file_bytes={limit}"
+            except Exception as exc:  # noqa: BLE001 - per-input boundary
+                reason, message = Reason.INTERNAL_ERROR, exc.__class__.__name__
+            out.append({"sha256": digest.hexdigest(), "path": path, "size": int(length),
+                        "modification_time": mtime, "run_id": run_id, "ingested_at": now,
+                        "reason": reason.value, "message": message})
+        yield to_frame(out, PARSED)
+
+
+def list_export(spark: SparkSession, input_location: str, cfg: IngestConfig) -> DataFrame:
+    """The export as Spark's ``binaryFile`` source (path, modificationTime, length, content)."""
+    fs, inner = zones.arrow_fs(input_location)
+    if fs.get_file_info(inner).type.name == "NotFound":
+        raise ConfigError("the input (export) location does not exist")
+    return (spark.read.format("binaryFile")
+            .option("recursiveFileLookup", str(cfg.recursive).lower())
+            .option("pathGlobFilter", cfg.path_glob)
+            .load(zones.spark_uri(input_location)))
+
+
+def known_sha256(tables: Tables, zs: zones.Zones) -> DataFrame:
+    """sha256 of every input already in bronze or quarantined at ingest."""
+    from pyspark.sql import functions as F
+
+    bronze = tables.read(zs.bronze, BRONZE).select("sha256")
+    quarantined = (tables.read(zs.quarantine, QUARANTINE).where(F.col("stage") == STAGE)
+                   .select("sha256"))
+    return bronze.unionByName(quarantined).distinct()
+
+
+def ingest(spark: SparkSession, tables: Tables, zs: zones.Zones, input_location: str, cfg: IngestConfig,
+           run_id: str, progress: Progress | None = None) -> IngestResult:
+    """Ingest new files of the export; commits bronze and quarantine rows (idempotent per run)."""
+    from pyspark.sql import functions as F
+
+    listing = list_export(spark, input_location, cfg)
+    meta = listing.select("path", "length", "modificationTime")
+    n_scanned = meta.count()
+    all_files = listing.inputFiles()
+    n_listed = max(len(all_files), n_scanned)
+    if progress:
+        progress(STAGE, 0, n_listed)
+    known_oversize = (tables.read(zs.quarantine, QUARANTINE)
+                      .where((F.col("stage") == STAGE) & (F.col("reason") == Reason.OVERSIZE.value))
+                      .select(F.col("path"), F.col("size").alias("length")).distinct())
+    small = listing.where(F.col("length") <= cfg.max_file_bytes)
+    big = (meta.where(F.col("length") > cfg.max_file_bytes)
+           .join(known_oversize, ["path", "length"], "left_anti"))
+    schema = PARSED.spark_schema()
+    parsed = small.mapInPandas(lambda it: parse_batches(it, run_id), schema).unionByName(
+        big.mapInPandas(lambda it: hash_oversize_batches(it, run_id, cfg.max_file_bytes), schema))
+    if len(all_files) > n_scanned:  # Spark's scan drops zero-length files: find them on the driver
+        rows = _empty_file_rows(all_files, meta, run_id)
+        if rows:
+            parsed = parsed.unionByName(spark.createDataFrame(to_frame(rows, PARSED), schema))
+    new = parsed.join(known_sha256(tables, zs), "sha256", "left_anti").dropDuplicates(["sha256"])
+
+    staged = zones.join(zs.staging(run_id), "ingest")
+    new.write.mode("overwrite").parquet(zones.spark_uri(staged))
+    result = spark.read.schema(schema).parquet(zones.spark_uri(staged))
+    good = result.where(F.col("reason").isNull())
+    bad = result.where(F.col("reason").isNotNull())
+    now = F.current_timestamp()
+    quarantine_rows = (bad.withColumn("stage", F.lit(STAGE)).withColumn("profile", F.lit(None))
+                       .withColumn("key_version", F.lit(None)).withColumn("quarantined_at", now))
+    app_id = f"deid-{STAGE}-{run_id}"
+    tables.append(good, zs.bronze, BRONZE, app_id=app_id, version=0)
+    tables.append(quarantine_rows, zs.quarantine, QUARANTINE, app_id=app_id, version=0)
+    n_good, n_bad = good.count(), bad.count()
+    remove_tree(staged)
+    if progress:
+        progress(STAGE, n_listed, n_listed)
+    return IngestResult(run_id, n_listed, n_good, n_bad, n_listed - n_good - n_bad)
+
+
+def _empty_file_rows(all_files: list[str], meta: DataFrame, run_id: str) -> list[dict[str, object]]:
+    seen = {zones.deltars_uri(r["path"]) for r in meta.select("path").toLocalIterator()}
+    now = dt.datetime.now(dt.timezone.utc)
+    rows: list[dict[str, object]] = []
+    for uri in all_files:
+        if zones.deltars_uri(uri) in seen:
+            continue
+        fs, inner = zones.arrow_fs(uri)
+        info = fs.get_file_info(inner)
+        if info.size != 0:
+            continue
+        mtime = dt.datetime.fromtimestamp((info.mtime_ns or 0) / 1e9, dt.timezone.utc)
+        rows.append({"sha256": hashlib.sha256(b"").hexdigest(), "path": uri, "size": 0,
+                     "modification_time": mtime, "run_id": run_id, "ingested_at": now,
+                     "reason": Reason.EMPTY_FILE.value, "message": "the file has zero bytes"})
+    return rows
+
+
+def remove_tree(location: str) -> None:
+    fs, inner = zones.arrow_fs(location)
+    if fs.get_file_info(inner).type.name != "NotFound":
+        fs.delete_dir(inner)
