@@ -39,6 +39,8 @@ def read_dicom(data: bytes, *, stop_before_pixels: bool = False) -> Dataset:
         try:
             ds = pydicom.dcmread(io.BytesIO(data), force=not has_magic,
                                  stop_before_pixels=stop_before_pixels)
+            if not stop_before_pixels:
+                _check_complete(ds, len(data))
             _touch_all(ds)
         except RecursionError:
             raise InputError(Reason.TOO_DEEP, "sequences are nested too deeply to process safely") from None
@@ -57,6 +59,40 @@ def read_dicom(data: bytes, *, stop_before_pixels: bool = False) -> Dataset:
     if "SOPClassUID" not in ds:
         raise InputError(Reason.MISSING_UID, "SOPClassUID (0008,0016) is absent")
     return ds
+
+
+_UNDEFINED = 0xFFFFFFFF
+
+
+def _check_complete(ds: Dataset, size: int) -> None:
+    """pydicom accepts a file cut short without a word: detect it (PS3.5 7.1 value lengths).
+
+    The last top-level element must end inside the file, and native Pixel Data (7FE0,0010) must
+    hold at least Rows x Columns x Samples x Frames x BitsAllocated / 8 bytes.
+    """
+    ts = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+    raw = getattr(ds, "_dict", {})
+    if raw and ts != DeflatedExplicitVRLittleEndian:  # deflated: offsets count inflated bytes
+        last = raw[max(raw)]
+        tell, length = getattr(last, "value_tell", None), getattr(last, "length", None)
+        if tell is not None and length not in (None, _UNDEFINED):
+            end = tell + length
+            if end > size:
+                raise InputError(Reason.TRUNCATED, "the last element is cut short")
+            if 0 < size - end < 12:
+                raise InputError(Reason.TRUNCATED, "the file ends inside an element header")
+    if "PixelData" in ds and ts is not None and not ts.is_compressed:
+        try:
+            frames = int(ds.get("NumberOfFrames", 1) or 1)
+            bits = (int(ds.Rows) * int(ds.Columns) * int(ds.get("SamplesPerPixel", 1))
+                    * frames * int(ds.BitsAllocated))
+            if str(ds.get("PhotometricInterpretation", "")) == "YBR_FULL_422":
+                bits = bits * 2 // 3  # two chroma samples per two pixels (PS3.3 C.7.6.3.1.2)
+            expected = (bits + 7) // 8
+        except (AttributeError, TypeError, ValueError):
+            return
+        if len(ds.PixelData) < expected:
+            raise InputError(Reason.TRUNCATED, "Pixel Data holds fewer bytes than its attributes declare")
 
 
 def _looks_like_bare_dataset(data: bytes) -> bool:

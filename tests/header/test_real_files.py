@@ -20,6 +20,8 @@ FILES = pydicom_files() + deid_data_files() + shared_files()
 EXPECTED_REFUSALS = {
     "no_meta.dcm": {Reason.NOT_DICOM},
     "2026-05-06-Deeply-Nested-Sequence.dcm": {Reason.TOO_DEEP},
+    "MR_truncated.dcm": {Reason.TRUNCATED},
+    "rtplan_truncated.dcm": {Reason.TRUNCATED},
 }
 IDENTIFYING_VRS = ("PN", "LO", "SH", "DA")
 _DUMMIES = {"ANONYMIZED", "ANONYMOUS", "ANON", "19000101"}

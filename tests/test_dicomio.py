@@ -1,0 +1,58 @@
+"""Bad input becomes a typed error with a reason code and no PHI (issue: header engine, bad input)."""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import pydicom
+import pytest
+from pydicom.data import get_testdata_file
+
+from deid.dicomio import read_dicom, write_dicom
+from deid.errors import InputError, Reason
+
+
+def _ct() -> bytes:
+    return open(get_testdata_file("CT_small.dcm"), "rb").read()  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("data", "reason"), [
+    (b"", Reason.EMPTY_FILE),
+    (b"%PDF-1.4 not dicom at all" * 10, Reason.NOT_DICOM),
+])
+def test_bad_bytes(data: bytes, reason: Reason) -> None:
+    with pytest.raises(InputError) as exc:
+        read_dicom(data)
+    assert exc.value.reason in {reason, Reason.INVALID_VALUE, Reason.TRUNCATED}
+
+
+@pytest.mark.parametrize("fraction", [0.05, 0.33, 0.9, 0.999])
+def test_truncated_real_file(fraction: float) -> None:
+    data = _ct()
+    with pytest.raises(InputError) as exc:
+        read_dicom(data[: int(len(data) * fraction)])
+    assert exc.value.reason in {Reason.TRUNCATED, Reason.MISSING_UID}
+    assert "CompressedSamples" not in str(exc.value)  # no patient name of CT_small in the message
+
+
+@pytest.mark.parametrize("name", ["MR_small_bigendian.dcm", "image_dfl.dcm", "CT_small.dcm",
+                                  "MR_small_implicit.dcm", "JPEG2000.dcm", "SC_rgb_rle.dcm"])
+def test_syntaxes_read_and_write(name: str) -> None:
+    data = open(get_testdata_file(name), "rb").read()  # type: ignore[arg-type]
+    ds = read_dicom(data)
+    out = write_dicom(ds)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        back = pydicom.dcmread(io.BytesIO(out))
+    assert back.SOPInstanceUID == ds.SOPInstanceUID
+    assert back.file_meta.MediaStorageSOPInstanceUID == ds.SOPInstanceUID
+
+
+def test_bare_dataset_without_file_meta_gets_one() -> None:
+    ds = read_dicom(_ct())
+    buf = io.BytesIO()
+    del ds.file_meta
+    ds.save_as(buf, enforce_file_format=False, implicit_vr=True, little_endian=True)
+    bare = read_dicom(buf.getvalue())
+    assert bare.file_meta.TransferSyntaxUID is not None
