@@ -1,0 +1,114 @@
+"""De-identify: bronze rows not yet done for this key and profile -> staged run -> release.
+
+"Done" means in the metadata table (matched by the keyed ``source_digest``) or quarantined at this
+stage for the same key version and profile. A rerun therefore adds nothing, and inputs a dead run
+left unfinished are picked up by the next one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from deid import zones
+from deid.header.profile import Profile
+from deid.keys import KeyRing
+from deid.pipeline.hooks import PixelHook
+from deid.pipeline.ingest import remove_tree
+from deid.pipeline.process import OK, QUARANTINED, RESULT, ProcessParams, deidentify_batches, source_digest
+from deid.pipeline.release import Gate, Releaser, StagedRun
+from deid.tables import BRONZE, CROSSWALK, METADATA, QUARANTINE, Tables
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+Progress = Callable[[str, int, int], None]
+STAGE = "deidentify"
+
+
+@dataclass(frozen=True)
+class DeidentifyResult:
+    run_id: str
+    n_inputs: int
+    n_deidentified: int
+    n_quarantined: int
+    released: bool
+    gate_failures: tuple[str, ...] = ()
+
+
+def _digest_batches(batches, keyring: KeyRing):  # type: ignore[no-untyped-def]
+    for batch in batches:
+        yield pd.DataFrame({"sha256": batch["sha256"],
+                            "source_digest": [source_digest(keyring, s) for s in batch["sha256"]]})
+
+
+def pending_inputs(tables: Tables, zs: zones.Zones, profile: Profile, keyring: KeyRing) -> DataFrame:
+    """Bronze rows not yet in metadata nor quarantined at this stage, for this key and profile."""
+    from pyspark.sql import functions as F
+
+    bronze = tables.read(zs.bronze, BRONZE).select("sha256", "content").dropDuplicates(["sha256"])
+    done = (tables.read(zs.metadata, METADATA)
+            .where((F.col("key_version") == keyring.version) & (F.col("profile") == profile.name))
+            .select("source_digest"))
+    digests = (bronze.select("sha256")
+               .mapInPandas(partial(_digest_batches, keyring=keyring), "sha256 string, source_digest string")
+               .join(done, "source_digest", "left_semi").select("sha256"))
+    quarantined = (tables.read(zs.quarantine, QUARANTINE)
+                   .where((F.col("stage") == STAGE) & (F.col("key_version") == keyring.version)
+                          & (F.col("profile") == profile.name))
+                   .select("sha256"))
+    return bronze.join(digests.unionByName(quarantined), "sha256", "left_anti")
+
+
+def stage_run(spark: SparkSession, tables: Tables, zs: zones.Zones, params: ProcessParams,
+              pending: DataFrame, n_inputs: int) -> StagedRun:
+    """Run the processor once over ``pending``; its results are written once to staging Parquet."""
+    from pyspark.sql import functions as F
+
+    results_loc = zones.join(params.staging, "results")
+    schema = RESULT.spark_schema()
+    (pending.mapInPandas(partial(deidentify_batches, params=params), schema)
+     .write.mode("overwrite").parquet(zones.spark_uri(results_loc)))
+    res = spark.read.schema(schema).parquet(zones.spark_uri(results_loc))
+    now = F.current_timestamp()
+    metadata = res.where(F.col("outcome") == OK).withColumn("processed_at", now)
+    bron = tables.read(zs.bronze, BRONZE).select("sha256", "path", "size", "modification_time")
+    quarantine = (res.where(F.col("outcome") == QUARANTINED).select("sha256", "reason", "message")
+                  .join(bron.dropDuplicates(["sha256"]), "sha256", "left")
+                  .withColumn("stage", F.lit(STAGE)).withColumn("profile", F.lit(params.profile.name))
+                  .withColumn("key_version", F.lit(params.keyring.version))
+                  .withColumn("run_id", F.lit(params.run_id)).withColumn("quarantined_at", now))
+    known = tables.read(zs.crosswalk_table, CROSSWALK).select("kind", "pseudonym", "key_version")
+    crosswalk = (metadata.select(F.explode("crosswalk").alias("x")).select("x.*")
+                 .dropDuplicates(["kind", "pseudonym", "key_version"])
+                 .join(known, ["kind", "pseudonym", "key_version"], "left_anti")
+                 .withColumn("run_id", F.lit(params.run_id)).withColumn("created_at", now))
+    counts = {"n_deidentified": metadata.count(), "n_quarantined": quarantine.count()}
+    return StagedRun(params.run_id, params.staging, n_inputs, metadata, quarantine, crosswalk, counts)
+
+
+def deidentify(spark: SparkSession, tables: Tables, zs: zones.Zones, profile: Profile, keyring: KeyRing,
+               run_id: str, *, pixel_hook: PixelHook | None = None, gate: Gate | None = None,
+               fault: str | None = None, progress: Progress | None = None) -> DeidentifyResult:
+    """De-identify every pending bronze row, stage the run and release it through the gate."""
+    pending = pending_inputs(tables, zs, profile, keyring)
+    n_inputs = pending.count()
+    if progress:
+        progress(STAGE, 0, n_inputs)
+    if n_inputs == 0:
+        return DeidentifyResult(run_id, 0, 0, 0, True)
+    staging = zs.staging(run_id)
+    params = ProcessParams(run_id=run_id, profile=profile, keyring=keyring, staging=staging,
+                           pixel_hook=pixel_hook, fault=fault)
+    staged = stage_run(spark, tables, zs, params, pending, n_inputs)
+    if progress:
+        progress(STAGE, n_inputs, n_inputs)
+    result = Releaser(tables, zs, gate=gate, fault=fault).release(staged)
+    if result.released:
+        remove_tree(staging)
+    return DeidentifyResult(run_id, n_inputs, staged.counts["n_deidentified"],
+                            staged.counts["n_quarantined"], result.released, result.gate_failures)

@@ -1,0 +1,141 @@
+"""Release: publish a staged run (DICOM files + table rows) only after the quality gate passes.
+
+A run's DICOM files are staged under the PHI zone (``<raw>/_staging/<run_id>/dicom/...``) and its
+rows in staged Parquet. Release order (each step idempotent, so a run that dies anywhere is finished
+by the next run without duplicates):
+
+1. crosswalk rows are committed (so anything published can be re-identified by authorised users);
+2. the gate is asked; when it fails nothing is published and the inputs stay pending;
+3. staged DICOM files are moved to ``<output>/dicom/...`` (deterministic paths: a re-run overwrites
+   the same files with the same bytes);
+4. metadata rows, then quarantine rows, are committed (one Delta transaction each, tagged with the
+   run's application transaction id so a retry never commits twice);
+5. the staging folder is removed.
+
+The gate is injected: ``Releaser(tables, zones, gate=...)``. The quality module (``deid.quality``)
+provides the real one; :class:`CountsGate` is the minimal default.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from deid import zones
+from deid.pipeline import faults
+from deid.tables import CROSSWALK, METADATA, QUARANTINE, Tables
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StagedRun:
+    """One run's staged, uncommitted output. DataFrames have the target tables' columns."""
+
+    run_id: str
+    staging: str  # staging folder (PHI zone); DICOM files under <staging>/dicom/...
+    n_inputs: int
+    metadata: DataFrame
+    quarantine: DataFrame
+    crosswalk: DataFrame
+    counts: dict[str, int] = field(default_factory=dict)  # n_deidentified, n_quarantined
+
+
+Gate = Callable[[str, StagedRun], bool]
+
+
+class CountsGate:
+    """Minimal gate: counts reconcile, no SOP Instance UID twice, every staged row has its file."""
+
+    def __init__(self) -> None:
+        self.failures: list[str] = []
+
+    def __call__(self, run_id: str, staged: StagedRun) -> bool:
+        from pyspark.sql import functions as F
+
+        self.failures = []
+        n_md, n_q = staged.counts["n_deidentified"], staged.counts["n_quarantined"]
+        if n_md + n_q != staged.n_inputs:
+            self.failures.append(f"counts do not reconcile: {n_md} + {n_q} != {staged.n_inputs}")
+        dups = staged.metadata.groupBy("sop_instance_uid").count().where(F.col("count") > 1).count()
+        if dups:
+            self.failures.append(f"{dups} SOP Instance UIDs appear more than once")
+        missing = (staged.metadata.select("output_path")
+                   .mapInPandas(partial(_missing_files, staging=staged.staging), "output_path string")
+                   .count())
+        if missing:
+            self.failures.append(f"{missing} staged DICOM files are missing")
+        return not self.failures
+
+
+def _missing_files(batches, staging: str):  # type: ignore[no-untyped-def]
+    for batch in batches:
+        missing = []
+        for rel in batch["output_path"]:
+            fs, path = zones.arrow_fs(zones.join(staging, rel))
+            if fs.get_file_info(path).type.name != "File":
+                missing.append(rel)
+        yield pd.DataFrame({"output_path": missing}, dtype=object)
+
+
+def _move_batches(batches, staging: str, output: str):  # type: ignore[no-untyped-def]
+    """mapInPandas: move staged files to the output (rename locally, copy+delete on object stores)."""
+    for batch in batches:
+        moved = []
+        for rel in batch["output_path"]:
+            src_fs, src = zones.arrow_fs(zones.join(staging, rel))
+            dst_fs, dst = zones.arrow_fs(zones.join(output, rel))
+            info = src_fs.get_file_info(src)
+            if info.type.name != "File":
+                if dst_fs.get_file_info(dst).type.name == "File":  # moved by an earlier attempt
+                    moved.append(rel)
+                continue
+            dst_fs.create_dir(dst.rsplit("/", 1)[0], recursive=True)
+            if type(src_fs) is type(dst_fs):
+                src_fs.move(src, dst)
+            else:  # pragma: no cover - zones on different stores
+                with src_fs.open_input_stream(src) as r, dst_fs.open_output_stream(dst) as w:
+                    w.write(r.read())
+                src_fs.delete_file(src)
+            moved.append(rel)
+        yield pd.DataFrame({"output_path": moved}, dtype=object)
+
+
+@dataclass(frozen=True)
+class ReleaseResult:
+    released: bool
+    n_published: int
+    gate_failures: tuple[str, ...] = ()
+
+
+class Releaser:
+    def __init__(self, tables: Tables, zs: zones.Zones, gate: Gate | None = None,
+                 fault: str | None = None) -> None:
+        self.tables = tables
+        self.zones = zs
+        self.gate: Gate = gate if gate is not None else CountsGate()
+        self.fault = fault
+
+    def release(self, staged: StagedRun) -> ReleaseResult:
+        app_id = f"deid-release-{staged.run_id}"
+        self.tables.append(staged.crosswalk, self.zones.crosswalk_table, CROSSWALK, app_id=app_id, version=0)
+        zones.secure_local_tree(self.zones.crosswalk)
+        if not self.gate(staged.run_id, staged):
+            failures = tuple(getattr(self.gate, "failures", ()) or ("quality gate failed",))
+            log.warning("run %s not released: %s", staged.run_id, "; ".join(failures))
+            return ReleaseResult(False, 0, failures)
+        n = (staged.metadata.select("output_path")
+             .mapInPandas(partial(_move_batches, staging=staged.staging, output=self.zones.output),
+                          "output_path string").count())
+        faults.maybe_fail(self.fault, "publish")
+        self.tables.append(staged.metadata, self.zones.metadata, METADATA, app_id=app_id, version=0)
+        self.tables.append(staged.quarantine, self.zones.quarantine, QUARANTINE, app_id=app_id, version=0)
+        return ReleaseResult(True, n)

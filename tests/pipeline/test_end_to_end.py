@@ -1,0 +1,144 @@
+"""End to end on local Spark: ingest + de-identify + release, reruns, crash recovery, PHI scan."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from deltalake import DeltaTable
+
+from deid.config import DeidConfig, ZonesConfig
+from deid.dicomio import read_dicom
+from deid.errors import InputError, ZoneError
+from deid.pipeline.faults import ENV_VAR, InjectedFault
+from deid.pipeline.runner import PipelineRun
+
+pytestmark = pytest.mark.slow
+
+
+def _cfg(tmp_path: Path, export: Path) -> DeidConfig:
+    out = tmp_path / "out"
+    return DeidConfig(zones=ZonesConfig(input=str(export), output=str(out), raw=str(tmp_path / "phi-raw"),
+                                        crosswalk=str(tmp_path / "crosswalk")))
+
+
+def _table(path: str):
+    return DeltaTable(path).to_pandas()
+
+
+def _assert_consistent(cfg: DeidConfig, n_bronze_expected: int | None = None) -> None:
+    out = Path(cfg.zones.output or "")
+    md = _table(str(out / "tables" / "metadata"))
+    bronze = _table(str(Path(cfg.zones.raw or "") / "tables" / "bronze"))
+    q = _table(str(Path(cfg.zones.raw or "") / "tables" / "quarantine"))
+    deid_q = q[q["stage"] == "deidentify"]
+    # every bronze input is in exactly one of metadata and quarantine
+    assert len(md) + len(deid_q) == len(bronze)
+    assert md["source_digest"].is_unique and md["sop_instance_uid"].is_unique
+    assert deid_q["sha256"].is_unique
+    files = sorted(p.relative_to(out).as_posix() for p in (out / "dicom").rglob("*") if p.is_file())
+    assert files == sorted(md["output_path"])
+
+
+def test_run_rerun_and_phi_scan(spark, tmp_path: Path, export_dir: Path, deid_key: str) -> None:
+    cfg = _cfg(tmp_path, export_dir)
+    first = PipelineRun(spark, cfg).run(do_ingest=True, do_deidentify=True)
+    assert first.ok and first.deid is not None and first.ingest is not None
+    assert first.deid.n_deidentified > 0
+    _assert_consistent(cfg)
+    runs = _table(str(tmp_path / "out" / "tables" / "runs"))
+    ing = runs[runs["stage"] == "ingest"].iloc[0]
+    assert ing["n_inputs"] == ing["n_ingested"] + ing["n_quarantined"] + ing["n_skipped"]
+    de = runs[runs["stage"] == "deidentify"].iloc[0]
+    assert de["n_inputs"] == de["n_deidentified"] + de["n_quarantined"]
+    assert de["n_inputs"] == ing["n_ingested"]
+
+    md_version = DeltaTable(str(tmp_path / "out" / "tables" / "metadata")).version()
+    second = PipelineRun(spark, cfg).run(do_ingest=True, do_deidentify=True)
+    assert second.ok and second.deid is not None and second.deid.n_inputs == 0
+    assert DeltaTable(str(tmp_path / "out" / "tables" / "metadata")).version() == md_version
+    _assert_consistent(cfg)
+
+    # nothing under OUT carries the originals' identifiers
+    needles: set[str] = set()
+    for p in export_dir.rglob("*"):
+        if not p.is_file():
+            continue
+        try:
+            ds = read_dicom(p.read_bytes())
+        except InputError:
+            continue
+        for kw in ("PatientName", "PatientID", "OtherPatientIDs", "AccessionNumber", "InstitutionName",
+                   "ReferringPhysicianName", "StudyInstanceUID", "SOPInstanceUID", "SeriesInstanceUID"):
+            v = str(ds.get(kw, "") or "").strip()
+            if len(v) >= 4 and v not in str(ds.get("Manufacturer", "")):  # device identity is kept
+                needles.add(v)
+        needles.add(p.name)
+    needles |= {"DOE^JOHN", "series 1"}
+    haystack: list[tuple[str, bytes]] = []
+    for f in (tmp_path / "out").rglob("*"):
+        if not f.is_file():
+            continue
+        data = f.read_bytes()
+        haystack.append((str(f), data))
+        if f.suffix == ".parquet":
+            haystack.append((str(f), pq.read_table(f).to_pandas().to_csv().encode()))
+    for name, data in haystack:
+        for n in needles:
+            assert n.encode() not in data, f"{n!r} found in {name}"
+
+    # crosswalk zone: 0700 dirs, 0600 files, no plaintext originals
+    xw = tmp_path / "crosswalk"
+    for p in [xw, *xw.rglob("*")]:
+        mode = stat.S_IMODE(os.stat(p).st_mode)
+        assert mode == (0o700 if p.is_dir() else 0o600), p
+    xw_bytes = b"".join(p.read_bytes() for p in xw.rglob("*") if p.is_file())
+    xw_text = b"".join(pq.read_table(p).to_pandas().to_csv().encode() for p in xw.rglob("*.parquet"))
+    for n in needles - {"DOE^JOHN", "series 1"}:
+        if "." in n and n.replace(".", "").isdigit():
+            continue  # UIDs: the crosswalk keeps them only encrypted too, checked below
+        assert n.encode() not in xw_bytes and n.encode() not in xw_text
+    assert len(_table(str(xw / "tables" / "crosswalk"))) > 0
+
+
+def test_crash_mid_run_is_finished_by_next_run(spark, tmp_path: Path, export_dir: Path, deid_key: str,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = _cfg(tmp_path, export_dir)
+    marker = tmp_path / "fault-fired"
+    monkeypatch.setenv(ENV_VAR, f"publish:{marker}")
+    with pytest.raises(InjectedFault):
+        PipelineRun(spark, cfg).run(do_ingest=True, do_deidentify=True)
+    assert marker.exists()
+    out = tmp_path / "out"
+    assert any((out / "dicom").rglob("*.dcm"))  # files were moved, metadata not committed
+    assert not DeltaTable.is_deltatable(str(out / "tables" / "metadata"))
+    again = PipelineRun(spark, cfg).run(do_ingest=True, do_deidentify=True)
+    assert again.ok and again.deid is not None and again.deid.n_deidentified > 0
+    _assert_consistent(cfg)
+    runs = _table(str(out / "tables" / "runs"))
+    assert set(runs["status"]) == {"SUCCEEDED", "FAILED"}
+
+
+def test_udf_fault_fails_run_then_recovers(spark, tmp_path: Path, export_dir: Path, deid_key: str,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = _cfg(tmp_path, export_dir)
+    marker = tmp_path / "udf-fault"
+    monkeypatch.setenv(ENV_VAR, f"udf:{marker}")
+    with pytest.raises(Exception):  # noqa: B017 - Spark wraps the task failure
+        PipelineRun(spark, cfg).run(do_ingest=True, do_deidentify=True)
+    assert marker.exists()
+    again = PipelineRun(spark, cfg).run(do_ingest=True, do_deidentify=True)
+    assert again.ok
+    _assert_consistent(cfg)
+
+
+@pytest.mark.parametrize("raw,xw", [("out/phi", "xw"), ("raw", "out/tables/xw"), ("raw", "raw/xw")])
+def test_zone_check_refuses_phi_inside_output(spark, tmp_path: Path, deid_key: str, raw: str, xw: str) -> None:
+    cfg = DeidConfig(zones=ZonesConfig(input=str(tmp_path), output=str(tmp_path / "out"),
+                                       raw=str(tmp_path / raw), crosswalk=str(tmp_path / xw)))
+    cfg = cfg.with_overrides(input=str(tmp_path / "export"))
+    with pytest.raises(ZoneError):
+        PipelineRun(spark, cfg).run(do_ingest=True, do_deidentify=True)
