@@ -59,7 +59,8 @@ def get_spark(cfg: SparkConfig | None = None) -> SparkSession:
                 active.conf.set(key, value)
         return active
     builder = SparkSession.builder.appName(cfg.app_name)
-    if cfg.master:
+    # under spark-submit (a gateway is already up) the cluster's --master wins
+    if cfg.master and "PYSPARK_GATEWAY_PORT" not in os.environ:
         builder = builder.master(cfg.master)
     for key, value in session_conf(cfg).items():
         builder = builder.config(key, value)

@@ -158,6 +158,15 @@ class Tables:
             return self.spark.createDataFrame([], schema)
         return self.spark.read.schema(schema).parquet(*files)
 
+    def read_any(self, location: str) -> DataFrame | None:
+        """A table whose schema another module owns (e.g. redactions); None when absent or empty."""
+        if not self.exists(location):
+            return None
+        if self.uses_spark_delta:
+            return self.spark.read.format("delta").load(zones.spark_uri(location))
+        files = self._snapshot_files(location)
+        return self.spark.read.parquet(*files) if files else None
+
     def read_arrow(self, location: str, spec: TableSpec, columns: list[str] | None = None) -> pa.Table:
         """A small table (runs, crosswalk export) on the driver as Arrow."""
         if not self.exists(location):

@@ -125,14 +125,18 @@ def dicom_json(ds: Dataset) -> str:
     for elem in ds:
         if elem.tag not in _BULK_TAGS and not (0x60000000 <= elem.tag < 0x61000000 and elem.tag & 0xFFFF == 0x3000):
             shallow.add(elem)
-    data = shallow.to_json_dict(bulk_data_threshold=4096, bulk_data_element_handler=lambda e: None)
+    data = shallow.to_json_dict(bulk_data_threshold=4096, bulk_data_element_handler=_no_bulk)
     return json.dumps(_drop_bulk(data), separators=(",", ":"), sort_keys=True)
+
+
+def _no_bulk(elem: Any) -> str:
+    return ""
 
 
 def _drop_bulk(node: Any) -> Any:
     if isinstance(node, dict):
         return {k: _drop_bulk(v) for k, v in node.items()
-                if not (isinstance(v, dict) and "BulkDataURI" in v and v["BulkDataURI"] is None)}
+                if not (isinstance(v, dict) and "BulkDataURI" in v and not v["BulkDataURI"])}
     if isinstance(node, list):
         return [_drop_bulk(v) for v in node]
     return node

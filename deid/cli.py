@@ -1,0 +1,173 @@
+"""The ``deid`` console command: the pipeline's jobs on an embedded local Spark, SQL, keys, crosswalk.
+
+Only :func:`main` turns a :class:`deid.errors.DeidError` into an exit code and a one-line message
+(PHI-free by construction of the error tree).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from deid import __version__
+from deid.config import DeidConfig, load_config
+from deid.errors import DeidError
+
+EXIT_FAILED_RUN = 1
+EXIT_ERROR = 2
+
+
+def _common_zone_args(p: argparse.ArgumentParser, *, need_input: bool) -> None:
+    if need_input:
+        p.add_argument("--input", help="the export folder (DICOM files, any depth)")
+    p.add_argument("--output", help="the de-identified zone")
+    p.add_argument("--raw", help="the PHI zone (default: OUTPUT.phi-raw, beside OUTPUT)")
+    p.add_argument("--crosswalk", help="the crosswalk zone (default: OUTPUT.crosswalk)")
+    p.add_argument("--config", help="configuration YAML (default: conf/local.yaml)")
+
+
+def _config(args: argparse.Namespace) -> DeidConfig:
+    from deid.zones import default_phi_zones
+
+    cfg = load_config(getattr(args, "config", None))
+    output = getattr(args, "output", None) or cfg.zones.output
+    raw, xw = getattr(args, "raw", None), getattr(args, "crosswalk", None)
+    if output:
+        d_raw, d_xw = default_phi_zones(output)
+        raw = raw or cfg.zones.raw or d_raw
+        xw = xw or cfg.zones.crosswalk or d_xw
+    cfg = cfg.with_overrides(input=getattr(args, "input", None), output=output, raw=raw, crosswalk=xw)
+    if getattr(args, "profile", None):
+        cfg = cfg.model_copy(update={"profile": args.profile})
+    return cfg
+
+
+def _progress(stage: str, done: int, total: int) -> None:
+    print(f"[{stage}] {done}/{total} files", file=sys.stderr, flush=True)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from deid.pipeline.runner import PipelineRun
+    from deid.spark_session import get_spark
+
+    cfg = _config(args)
+    keyring = cfg.load_keyring()  # fail fast: before Spark starts
+    from deid.header.profile import load_profile
+
+    profile = load_profile(cfg.profile)
+    from deid.pipeline.runner import resolve_zones
+
+    resolve_zones(cfg, need_input=True)
+    spark = get_spark(cfg.spark)
+    run = PipelineRun(spark, cfg, keyring=keyring, profile=profile, progress=_progress)
+    print(f"run {run.run_id}: profile {profile.name}, key {keyring.version}", file=sys.stderr)
+    summary = run.run(do_ingest=True, do_deidentify=True)
+    ing, de = summary.ingest, summary.deid
+    if ing:
+        print(f"ingest: {ing.n_listed} files, {ing.n_ingested} new, {ing.n_quarantined} quarantined, "
+              f"{ing.n_skipped} already known")
+    if de:
+        print(f"de-identify: {de.n_inputs} inputs, {de.n_deidentified} de-identified, "
+              f"{de.n_quarantined} quarantined, released={'yes' if de.released else 'no'}")
+    for m in summary.messages:
+        print(m)
+    print(f"status: {summary.status}")
+    return 0 if summary.ok else EXIT_FAILED_RUN
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    from deid.pipeline.runner import resolve_zones
+    from deid.spark_session import get_spark
+    from deid.tables import CROSSWALK, METADATA, RUNS, Tables
+
+    cfg = _config(args)
+    zs = resolve_zones(cfg, need_input=False)
+    spark = get_spark(cfg.spark)
+    tables = Tables(spark, cfg.spark.backend)
+    views = [("metadata", zs.metadata, METADATA), ("runs", zs.runs, RUNS)]
+    if args.include_crosswalk:
+        views.append(("crosswalk", zs.crosswalk_table, CROSSWALK))
+    for name, loc, spec in views:
+        tables.read(loc, spec).createOrReplaceTempView(name)
+    redactions = tables.read_any(zs.redactions)
+    if redactions is not None:
+        redactions.createOrReplaceTempView("redactions")
+    df = spark.sql(args.query)
+    df.show(n=args.limit, truncate=args.truncate)
+    return 0
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    from deid.keys import new_master_key
+
+    print(new_master_key())
+    return 0
+
+
+def cmd_crosswalk(args: argparse.Namespace) -> int:
+    from deid.pipeline.export import export_crosswalk, lookup
+    from deid.pipeline.runner import resolve_zones
+    from deid.spark_session import get_spark
+    from deid.tables import Tables
+
+    cfg = _config(args)
+    keyring = cfg.load_keyring()
+    zs = resolve_zones(cfg, need_input=False)
+    tables = Tables(get_spark(cfg.spark), cfg.spark.backend)
+    if args.action == "export":
+        if not args.dest:
+            raise DeidError("crosswalk export needs --dest DIR (outside the de-identified output)")
+        for name, n in export_crosswalk(tables, zs, keyring, args.dest).items():
+            print(f"{name}: {n} rows")
+        return 0
+    if not args.pseudonym:
+        raise DeidError("crosswalk lookup needs a pseudonym")
+    found = lookup(tables, zs, keyring, args.pseudonym)
+    for kind, original in found:
+        print(f"{kind}\t{original}")
+    return 0 if found else EXIT_FAILED_RUN
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="deid", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--version", action="version", version=f"deid {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="ingest + de-identify an export on local Spark")
+    _common_zone_args(p, need_input=True)
+    p.add_argument("--profile", help="profile name or YAML path (default from config)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("sql", help="Spark SQL over the de-identified tables (metadata, runs)")
+    _common_zone_args(p, need_input=False)
+    p.add_argument("--include-crosswalk", action="store_true",
+                   help="also register the crosswalk table as view 'crosswalk' (PHI zone)")
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--truncate", type=int, default=60)
+    p.add_argument("query")
+    p.set_defaults(func=cmd_sql)
+
+    p = sub.add_parser("keygen", help="print a new master key (64 hex digits)")
+    p.set_defaults(func=cmd_keygen)
+
+    p = sub.add_parser("crosswalk", help="export the crosswalk (needs the key) or look one value up")
+    p.add_argument("action", choices=["export", "lookup"])
+    p.add_argument("pseudonym", nargs="?")
+    _common_zone_args(p, need_input=False)
+    p.add_argument("--dest", help="export folder for the CSVs (PHI: keep outside OUTPUT)")
+    p.set_defaults(func=cmd_crosswalk)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except DeidError as err:
+        print(f"deid: error [{err.code}]: {err.message}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
