@@ -93,7 +93,7 @@ def run_synthetic(args: argparse.Namespace) -> int:
                         else (a == fill[0])
                     eq = eq.all(axis=-1) if eq.ndim == 3 else eq
                     covered.append(float(eq.mean()))
-                    diff = (a != b) if before.photometric == after.photometric else np.ones_like(eq)
+                    diff = (a != b) if a.shape == b.shape else np.ones_like(eq)
                     diff = diff.any(axis=-1) if diff.ndim == 3 else diff
                     changed.append(float(diff.mean()))
                 if kind == "phi":

@@ -117,25 +117,30 @@ def background(rng: np.random.Generator, spec: Spec) -> tuple[np.ndarray, tuple[
     return np.clip(img, 0, 0.85), region
 
 
-def layout_lines(rng: random.Random, n: int, spec: Spec, region: tuple[int, int, int, int] | None,
-                 sizes: list[int]) -> list[tuple[int, int, int]]:
-    """(x, y, size) anchors in the margins (outside the US region), top/bottom bands and columns."""
-    anchors = []
-    y_left = y_right = 4
-    y_bottom = spec.rows - 4
-    for i in range(n):
-        s = sizes[i]
-        side = rng.choice(["left", "right", "bottom", "left"])
-        if side == "left" and y_left + s + 4 < spec.rows * 0.8:
-            anchors.append((rng.randint(2, 8), y_left, s))
-            y_left += int(s * 1.5) + rng.randint(2, 8)
-        elif side == "right" and y_right + s + 4 < spec.rows * 0.8:
-            anchors.append((-1, y_right, s))
-            y_right += int(s * 1.5) + rng.randint(2, 8)
+def place_box(rng: random.Random, tw: int, th: int, spec: Spec, region: tuple[int, int, int, int] | None,
+              placed: list[tuple[int, int, int, int]]) -> tuple[int, int] | None:
+    """A free (x, y) for a tw x th text box: in the margins, clear of the US region and other text."""
+    def clear(x: int, y: int) -> bool:
+        boxes = placed + ([region] if region else [])
+        return all(x + tw + 3 <= bx or bx + bw + 3 <= x or y + th + 3 <= by or by + bh + 3 <= y
+                   for bx, by, bw, bh in boxes)
+
+    if tw + 4 >= spec.cols or th + 4 >= spec.rows:
+        return None
+    for _ in range(200):
+        zone = rng.choice(["left", "right", "top", "bottom"])
+        if zone == "left":
+            x, y = rng.randint(2, 10), rng.randint(2, spec.rows - th - 2)
+        elif zone == "right":
+            x, y = spec.cols - tw - rng.randint(2, 10), rng.randint(2, spec.rows - th - 2)
+        elif zone == "top":
+            x, y = rng.randint(2, spec.cols - tw - 2), rng.randint(2, max(2, spec.rows // 8))
         else:
-            y_bottom -= int(s * 1.5)
-            anchors.append((rng.randint(2, spec.cols // 3), y_bottom, s))
-    return anchors
+            x, y = rng.randint(2, spec.cols - tw - 2), rng.randint(spec.rows - spec.rows // 8, spec.rows - th - 2)
+        x, y = max(0, x), max(0, y)
+        if clear(x, y):
+            return x, y
+    return None
 
 
 def make_instance(idx: int, seed: int, fonts: list[str | None]) -> tuple[Dataset, list[TruthBox]]:
@@ -165,7 +170,7 @@ def make_instance(idx: int, seed: int, fonts: list[str | None]) -> tuple[Dataset
     small = spec.rows < 400
     sizes = [rng.randint(9, 18 if small else 28) for _ in segs]
     base, region = background(nrng, spec)
-    anchors = layout_lines(rng, len(segs), spec, region, sizes)
+    placed: list[tuple[int, int, int, int]] = []
     font_choice = rng.choice(fonts)
     frames = [base.copy() for _ in range(spec.frames)]
     if spec.frames > 1 and region is not None:
@@ -174,14 +179,19 @@ def make_instance(idx: int, seed: int, fonts: list[str | None]) -> tuple[Dataset
             frames[f][y0:y0 + h, x0:x0 + w] = np.roll(base[y0:y0 + h, x0:x0 + w], 3 * f, axis=1)
     truth: list[TruthBox] = []
     levels = [1.0, 0.95, 0.8, 0.7] if spec.bits == 8 else [1.0, 1.0, 0.9]
-    for seg, (ax, ay, size) in zip(segs, anchors, strict=False):
-        font = load_font(font_choice, size)
-        probe = ImageDraw.Draw(Image.new("L", (1, 1)))
-        l0, t0, r0, b0 = probe.textbbox((0, 0), seg.text, font=font)
-        tw, th = r0 - l0, b0 - t0
-        x = spec.cols - tw - rng.randint(2, 8) if ax < 0 else ax
-        x = max(0, min(x, spec.cols - tw - 1))
-        y = max(0, min(ay, spec.rows - th - 1))
+    for seg, size in zip(segs, sizes, strict=True):
+        spot = None
+        while spot is None and size >= 9:
+            font = load_font(font_choice, size)
+            probe = ImageDraw.Draw(Image.new("L", (1, 1)))
+            l0, t0, r0, b0 = probe.textbbox((0, 0), seg.text, font=font)
+            tw, th = r0 - l0, b0 - t0
+            spot = place_box(rng, tw, th, spec, region, placed)
+            size -= 2
+        if spot is None:
+            continue
+        x, y = spot
+        placed.append((x, y, tw, th))
         first, last = 0, spec.frames - 1
         if spec.frames > 1 and rng.random() < 0.35:  # text shown in only some frames
             first = rng.randint(1, spec.frames - 1)

@@ -247,10 +247,14 @@ def rule_match(text: str) -> str | None:
 
 
 # --------------------------------------------------------------------------- 3. allowlist
+_PIECES = re.compile(r"[A-Za-z]+|[+-]?\d+(?:[.,]\d+)?|%")
+
+
 @dataclass(frozen=True)
 class Allowlist:
     words: frozenset[str]
     patterns: tuple[re.Pattern[str], ...]
+    param_words: frozenset[str] = frozenset()
 
     def clears(self, text: str) -> bool:
         """True when every whitespace token (trailing punctuation aside) is allowed."""
@@ -263,7 +267,22 @@ class Allowlist:
     def _ok(self, token: str) -> bool:
         if token.upper() in self.words:
             return True
-        return any(p.fullmatch(token) for p in self.patterns)
+        if any(p.fullmatch(token) for p in self.patterns):
+            return True
+        return self._glued_params(token)
+
+    def _glued_params(self, token: str) -> bool:
+        """Parameter names glued to numbers ("W335L-208"): every piece a parameter name or a short number."""
+        pieces = _PIECES.findall(token)
+        if len(pieces) < 2 or "".join(pieces) != token:
+            return False
+        for piece in pieces:
+            if piece[0].isalpha():
+                if piece.upper() not in self.param_words:
+                    return False
+            elif piece != "%" and len(re.sub(r"\D", "", piece.split(".")[0].split(",")[0])) > 4:
+                return False
+        return any(p[0].isalpha() for p in pieces)
 
 
 @lru_cache(maxsize=8)
@@ -274,9 +293,10 @@ def load_allowlist(path: str | None = None) -> Allowlist:
         data = yaml.safe_load(p.read_text())
         words = frozenset(str(w).upper() for w in data.get("words", []))
         patterns = tuple(re.compile(str(x), re.I) for x in data.get("patterns", []))
+        params = frozenset(str(w).upper() for w in data.get("param_words", []))
     except (OSError, yaml.YAMLError, re.error, AttributeError) as exc:
         raise ConfigError(f"pixels.allowlist_path cannot be read as an allowlist ({exc.__class__.__name__})") from None
-    return Allowlist(words, patterns)
+    return Allowlist(words, patterns, params)
 
 
 # --------------------------------------------------------------------------- decision

@@ -172,7 +172,7 @@ class RapidOcrEngine:
                 raise PixelError(Reason.OCR_FAILED, f"rapidocr failed ({exc.__class__.__name__})") from None
         out: list[list[TextBox]] = []
         pos = 0
-        for img, (boxes, crops) in zip(images, per_image, strict=False):
+        for img, (boxes, _crops) in zip(images, per_image, strict=False):
             found: list[TextBox] = []
             for quad in boxes:
                 text, score = (texts[pos], scores[pos]) if pos < len(texts) else ("", 0.0)

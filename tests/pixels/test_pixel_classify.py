@@ -1,0 +1,117 @@
+"""Header match, rules, allowlist and the default-deny decision."""
+
+from __future__ import annotations
+
+import pytest
+
+from deid.header.identifiers import Identifiers
+from deid.pixels.classify import (
+    Action,
+    Label,
+    Thresholds,
+    decide,
+    extract_dates,
+    header_match,
+    load_allowlist,
+    rule_match,
+)
+
+IDENT = Identifiers(names=[["Castellanos", "Maria", "L"]], ids={"00079241539", "A7731002"},
+                    dates={"20200131", "19510829"}, places={"Riverside General Hospital"})
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("CASTELLANOS, MARIA", "name"),
+    ("Maria Castellanos", "name"),
+    ("castellanos^maria", "name"),
+    ("Name: CASTELIANOS M", "name"),          # OCR error: l -> I
+    ("CASTELLAN0S", "name"),                  # OCR error: O -> 0
+    ("ID 00079241539", "id"),
+    ("0OO79241539", "id"),                    # O/0 confusion
+    ("MRN 0007924l539", "id"),                # l for 1
+    ("A7731002", "id"),
+    ("20200131", "date"),
+    ("01/31/2020", "date"),
+    ("31.01.2020", "date"),
+    ("Jan 31 2020", "date"),
+    ("2020-01-31", "date"),
+    ("31-JAN-2020", "date"),
+    ("DOB 08/29/1951", "date"),
+    ("08/29/195l", "date"),                   # OCR error in the year
+    ("RIVERSIDE GENERAL HOSPITAL", "place"),
+    ("Riverside Gen...", "place"),
+])
+def test_header_match_any_format(text: str, kind: str) -> None:
+    assert header_match(text, IDENT) == kind
+
+
+@pytest.mark.parametrize("text", ["L12-5", "36Hz", "Gen OB", "General Hospital", "MI 0.6", "02/01/2021",
+                                  "Marine", "TIS0.0"])
+def test_header_match_does_not_fire_on_other_text(text: str) -> None:
+    assert header_match(text, IDENT) is None
+
+
+def test_extract_dates_reads_ambiguous_orders() -> None:
+    assert {"20200102", "20200201"} <= extract_dates("01/02/2020")
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("5/25/2011", "date"), ("Mar 1 2002", "date"), ("2:56:22 PM", "time"), ("05:24:57PM", "time"),
+    ("045Y", "age"), ("Age: 45", "age"), ("(216) 555-1234", "phone"), ("697.291.6730", "phone"),
+    ("00123456", "mrn"), ("ACC# A1234567", "label"), ("XV8FC90L123", "accession"),
+    ("11-05-25-142825", "date"), ("199-21-2287", "id_groups"), ("Name: Someone", "label"), ("DOE, JOHN", "name_format"),
+    ("Smith^John", "name_format"),
+])
+def test_rules(text: str, kind: str) -> None:
+    assert rule_match(text) == kind
+
+
+@pytest.mark.parametrize("text", ["1.06 cm", "TIB 0.2", "Gn 60", "3/3/4", "W 400 L 40", "L12-5"])
+def test_rules_quiet_on_technical_text(text: str) -> None:
+    assert rule_match(text) is None
+
+
+@pytest.mark.parametrize(("text", "cleared"), [
+    ("L12-5", True), ("36Hz", True), ("TIS0.0 MI 0.6", True), ("Dyn R 58", True), ("W335L-208", True),
+    ("Depth 14 cm", True), ("kV 120", True), ("mAs 250", True), ("TGC", True), ("Gain 60%", True),
+    ("12.5 cm/s", True), ("-10 dB", True), ("Adv Breast", True), ("LT KIDNEY SAG", True),
+    ("02/09/73", False), ("12345678", False), ("J0HN", False), ("Maria L12-5", False), ("A12B34", False),
+    ("Tel 555 1234", False),
+])
+def test_allowlist_clears_whole_lines_only(text: str, cleared: bool) -> None:
+    assert load_allowlist().clears(text) is cleared
+
+
+TH = Thresholds(min_confidence=0.6, phi_threshold=0.5, review_low=0.2, review_high=0.8)
+ALLOW = load_allowlist()
+
+
+@pytest.mark.parametrize(("text", "conf", "score", "label", "action", "reason", "review"), [
+    ("CASTELLANOS MARIA", 0.99, 0.0, Label.PHI, Action.REDACT, "header_name", False),
+    ("L12-5 MARIA", 0.99, 0.0, Label.PHI, Action.REDACT, "header_name", False),   # header beats allowlist
+    ("L12-5", 0.3, 0.0, Label.UNREADABLE, Action.REDACT, "low_confidence", False),
+    ("L12-5", 0.99, 0.9, Label.CLINICAL, Action.KEEP, "allowlist", False),        # allowlist clears model
+    ("Tel 555-201-1234", 0.99, 0.0, Label.PHI, Action.REDACT, "rule_label", False),
+    ("Kowalczyk Tomek", 0.99, 0.95, Label.PHI, Action.REDACT, "model", False),
+    ("Kowalczyk Tomek", 0.99, 0.6, Label.PHI, Action.REDACT, "model_review_band", True),
+    ("Kowalczyk Tomek", 0.99, 0.3, Label.REVIEW, Action.REDACT, "review_band", True),
+    ("Spectral trace", 0.99, 0.05, Label.CLINICAL, Action.KEEP, "model_clear", False),
+])
+def test_decision_table(text, conf, score, label, action, reason, review) -> None:  # type: ignore[no-untyped-def]
+    d = decide(text, conf, IDENT, ALLOW, score, TH)
+    assert (d.label, d.action, d.reason, d.review) == (label, action, reason, review)
+
+
+def test_default_deny_without_model() -> None:
+    d = decide("Spectral trace", 0.99, IDENT, ALLOW, None, TH)
+    assert d.action is Action.REDACT and d.reason == "not_recognised"
+
+
+def test_all_text_policy_redacts_clinical_text() -> None:
+    th = Thresholds(all_text=True)
+    assert decide("L12-5", 0.99, IDENT, ALLOW, None, th).action is Action.REDACT
+
+
+def test_identifiers_repr_and_decision_carry_no_text() -> None:
+    d = decide("CASTELLANOS MARIA", 0.99, IDENT, ALLOW, None, TH)
+    assert "CASTELLANOS" not in repr(d).upper()
