@@ -93,7 +93,13 @@ def cmd_sql(args: argparse.Namespace) -> int:
     redactions = tables.read_any(zs.redactions)
     if redactions is not None:
         redactions.createOrReplaceTempView("redactions")
-    df = spark.sql(args.query)
+    from pyspark.errors import AnalysisException, ParseException
+
+    try:
+        df = spark.sql(args.query)
+    except (AnalysisException, ParseException) as exc:
+        cls = exc.getCondition() if hasattr(exc, "getCondition") else exc.__class__.__name__
+        raise DeidError(f"the query failed ({cls}); views: {', '.join(v[0] for v in views)}") from None
     df.show(n=args.limit, truncate=args.truncate)
     return 0
 
