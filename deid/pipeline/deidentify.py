@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from deid import zones
+from deid.errors import Reason
 from deid.header.profile import Profile
 from deid.keys import KeyRing
 from deid.pipeline.hooks import PixelHook
@@ -50,23 +51,30 @@ def pending_inputs(tables: Tables, zs: zones.Zones, profile: Profile, keyring: K
     """Bronze rows not yet in metadata nor quarantined at this stage, for this key and profile."""
     from pyspark.sql import functions as F
 
-    bronze = tables.read(zs.bronze, BRONZE).select("sha256", "content").dropDuplicates(["sha256"])
+    bronze_all = tables.read(zs.bronze, BRONZE)
+    keys = bronze_all.select("sha256", "run_id").dropDuplicates(["sha256"])
     done = (tables.read(zs.metadata, METADATA)
             .where((F.col("key_version") == keyring.version) & (F.col("profile") == profile.name))
             .select("source_digest"))
-    digests = (bronze.select("sha256")
+    digests = (keys.select("sha256")
                .mapInPandas(partial(_digest_batches, keyring=keyring), "sha256 string, source_digest string")
                .join(done, "source_digest", "left_semi").select("sha256"))
     quarantined = (tables.read(zs.quarantine, QUARANTINE)
                    .where((F.col("stage") == STAGE) & (F.col("key_version") == keyring.version)
                           & (F.col("profile") == profile.name))
                    .select("sha256"))
-    return bronze.join(digests.unionByName(quarantined), "sha256", "left_anti")
+    todo = keys.join(digests.unionByName(quarantined), "sha256", "left_anti")
+    # only the ingest runs with pending rows are scanned for content (Parquet statistics on run_id
+    # skip the files of finished runs)
+    runs = [r["run_id"] for r in todo.select("run_id").distinct().collect()]
+    return (bronze_all.where(F.col("run_id").isin(runs)).select("sha256", "content")
+            .dropDuplicates(["sha256"]).join(todo.select("sha256"), "sha256", "left_semi"))
 
 
 def stage_run(spark: SparkSession, tables: Tables, zs: zones.Zones, params: ProcessParams,
               pending: DataFrame, n_inputs: int) -> StagedRun:
     """Run the processor once over ``pending``; its results are written once to staging Parquet."""
+    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     results_loc = zones.join(params.staging, "results")
@@ -75,9 +83,23 @@ def stage_run(spark: SparkSession, tables: Tables, zs: zones.Zones, params: Proc
      .write.mode("overwrite").parquet(zones.spark_uri(results_loc)))
     res = spark.read.schema(schema).parquet(zones.spark_uri(results_loc))
     now = F.current_timestamp()
-    metadata = res.where(F.col("outcome") == OK).withColumn("processed_at", now)
+    # one SOP Instance UID, one output file: a second input with the same (remapped) UID, in this run
+    # or already published, is quarantined
+    published = (tables.read(zs.metadata, METADATA)
+                 .where((F.col("key_version") == params.keyring.version)
+                        & (F.col("profile") == params.profile.name))
+                 .select("sop_instance_uid").distinct().withColumn("_published", F.lit(True)))
+    rank = F.row_number().over(Window.partitionBy("sop_instance_uid").orderBy("sha256"))
+    ok = (res.where(F.col("outcome") == OK).withColumn("_rank", rank)
+          .join(published, "sop_instance_uid", "left"))
+    is_dup = (F.col("_rank") > 1) | F.col("_published").isNotNull()
+    metadata = ok.where(~is_dup).drop("_rank", "_published").withColumn("processed_at", now)
+    dups = (ok.where(is_dup).select("sha256")
+            .withColumn("reason", F.lit(Reason.INVALID_VALUE.value))
+            .withColumn("message", F.lit("another input has the same SOP Instance UID")))
+    failed = res.where(F.col("outcome") == QUARANTINED).select("sha256", "reason", "message")
     bron = tables.read(zs.bronze, BRONZE).select("sha256", "path", "size", "modification_time")
-    quarantine = (res.where(F.col("outcome") == QUARANTINED).select("sha256", "reason", "message")
+    quarantine = (failed.unionByName(dups)
                   .join(bron.dropDuplicates(["sha256"]), "sha256", "left")
                   .withColumn("stage", F.lit(STAGE)).withColumn("profile", F.lit(params.profile.name))
                   .withColumn("key_version", F.lit(params.keyring.version))

@@ -36,7 +36,7 @@ RESULT = TableSpec("deid-result", pa.schema(
     [pa.field("outcome", pa.string()), pa.field("sha256", pa.string()), pa.field("reason", pa.string()),
      pa.field("message", pa.string())]
     + [f for f in METADATA.schema if f.name != "processed_at"]
-    + [pa.field("crosswalk", pa.list_(_XW_STRUCT))]))
+    + [pa.field("crosswalk", pa.list_(_XW_STRUCT)), pa.field("staged_name", pa.string())]))
 OK, QUARANTINED = "ok", "quarantine"
 _BULK_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009, 0x00420011, 0x54000100, 0x56000020)
 
@@ -66,6 +66,11 @@ def _engine(params: ProcessParams) -> HeaderEngine:
 def source_digest(keyring: KeyRing, sha256: str) -> str:
     """Keyed digest of an input's sha256: marks it done in the metadata without revealing it."""
     return keyring.mac(Purpose.CROSSWALK_HASH, b"source\x00" + sha256.encode()).hex()
+
+
+def staged_file_name(sha256: str) -> str:
+    """Staged files are named by input (two inputs with one SOP Instance UID never collide there)."""
+    return f"{sha256}.dcm"
 
 
 def output_path(ds: Dataset) -> str:
@@ -181,14 +186,15 @@ def _finish(params: ProcessParams, engine: HeaderEngine, sha: str, res: DeidResu
     ds = res.dataset
     removed = engine.finalize(ds, pixel.status)
     rel = output_path(ds)
-    _write(zones.join(params.staging, rel), write_dicom(ds))
+    staged_name = staged_file_name(sha)
+    _write(zones.join(params.staging, "dicom", staged_name), write_dicom(ds))
     row: dict[str, object] = {"outcome": OK, "sha256": sha, **metadata_fields(ds)}
     row.update({
         "run_id": params.run_id, "patient_pseudonym": res.patient_pseudonym,
         "burned_in_status": pixel.status.value, "redacted_regions": pixel.redacted_regions,
         "patient_identity_removed": removed, "profile": params.profile.name,
         "key_version": params.keyring.version, "output_path": rel,
-        "source_digest": source_digest(params.keyring, sha),
+        "source_digest": source_digest(params.keyring, sha), "staged_name": staged_name,
         "crosswalk": [{"kind": r.kind, "pseudonym": r.pseudonym, "original_hash": r.original_hash,
                        "original_enc": r.original_enc, "key_version": r.key_version}
                       for r in res.crosswalk],

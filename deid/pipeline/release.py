@@ -41,9 +41,9 @@ class StagedRun:
     """One run's staged, uncommitted output. DataFrames have the target tables' columns."""
 
     run_id: str
-    staging: str  # staging folder (PHI zone); DICOM files under <staging>/dicom/...
+    staging: str  # staging folder (PHI zone); DICOM files at <staging>/dicom/<staged_name>
     n_inputs: int
-    metadata: DataFrame
+    metadata: DataFrame  # METADATA columns + staged_name
     quarantine: DataFrame
     crosswalk: DataFrame
     counts: dict[str, int] = field(default_factory=dict)  # n_deidentified, n_quarantined
@@ -68,8 +68,8 @@ class CountsGate:
         dups = staged.metadata.groupBy("sop_instance_uid").count().where(F.col("count") > 1).count()
         if dups:
             self.failures.append(f"{dups} SOP Instance UIDs appear more than once")
-        missing = (staged.metadata.select("output_path")
-                   .mapInPandas(partial(_missing_files, staging=staged.staging), "output_path string")
+        missing = (staged.metadata.select("staged_name")
+                   .mapInPandas(partial(_missing_files, staging=staged.staging), "staged_name string")
                    .count())
         if missing:
             self.failures.append(f"{missing} staged DICOM files are missing")
@@ -79,19 +79,19 @@ class CountsGate:
 def _missing_files(batches, staging: str):  # type: ignore[no-untyped-def]
     for batch in batches:
         missing = []
-        for rel in batch["output_path"]:
-            fs, path = zones.arrow_fs(zones.join(staging, rel))
+        for name in batch["staged_name"]:
+            fs, path = zones.arrow_fs(zones.join(staging, "dicom", name))
             if fs.get_file_info(path).type.name != "File":
-                missing.append(rel)
-        yield pd.DataFrame({"output_path": missing}, dtype=object)
+                missing.append(name)
+        yield pd.DataFrame({"staged_name": missing}, dtype=object)
 
 
 def _move_batches(batches, staging: str, output: str):  # type: ignore[no-untyped-def]
     """mapInPandas: move staged files to the output (rename locally, copy+delete on object stores)."""
     for batch in batches:
         moved = []
-        for rel in batch["output_path"]:
-            src_fs, src = zones.arrow_fs(zones.join(staging, rel))
+        for name, rel in zip(batch["staged_name"], batch["output_path"], strict=True):
+            src_fs, src = zones.arrow_fs(zones.join(staging, "dicom", name))
             dst_fs, dst = zones.arrow_fs(zones.join(output, rel))
             info = src_fs.get_file_info(src)
             if info.type.name != "File":
@@ -132,7 +132,7 @@ class Releaser:
             failures = tuple(getattr(self.gate, "failures", ()) or ("quality gate failed",))
             log.warning("run %s not released: %s", staged.run_id, "; ".join(failures))
             return ReleaseResult(False, 0, failures)
-        n = (staged.metadata.select("output_path")
+        n = (staged.metadata.select("staged_name", "output_path")
              .mapInPandas(partial(_move_batches, staging=staged.staging, output=self.zones.output),
                           "output_path string").count())
         faults.maybe_fail(self.fault, "publish")
