@@ -139,7 +139,7 @@ def _real_files() -> list[tuple[str, pydicom.Dataset]]:
     except ImportError:
         return []
     root = Path(deid_data.__file__).parent / "data" / "ultrasounds"
-    out = []
+    out: list[tuple[str, pydicom.Dataset]] = []
     for p in sorted(root.glob("*.dcm")):
         out.append((p.stem, pydicom.dcmread(p)))
     for z in sorted(root.glob("*.zip")):

@@ -185,7 +185,7 @@ def make_instance(idx: int, seed: int, fonts: list[str | None]) -> tuple[Dataset
             font = load_font(font_choice, size)
             probe = ImageDraw.Draw(Image.new("L", (1, 1)))
             l0, t0, r0, b0 = probe.textbbox((0, 0), seg.text, font=font)
-            tw, th = r0 - l0, b0 - t0
+            tw, th = int(r0 - l0), int(b0 - t0)
             spot = place_box(rng, tw, th, spec, region, placed)
             size -= 2
         if spot is None:

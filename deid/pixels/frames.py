@@ -110,7 +110,7 @@ def decode_frames(ds: Dataset) -> Frames:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            arr, info = decoder.as_array(ds, as_rgb=False)
+            arr, info = decoder.as_array(ds, as_rgb=False)  # type: ignore[arg-type]
         except Exception as exc:  # noqa: BLE001 - plugins raise anything; the message must stay PHI-free
             raise PixelError(Reason.PIXEL_DECODE_FAILED,
                              f"pixel data cannot be decoded with {ts} ({exc.__class__.__name__})") from None

@@ -13,7 +13,7 @@ Uncompressed
 RLE Lossless                                               RLE Lossless
 JPEG-LS Lossless                                           JPEG-LS Lossless
 JPEG 2000 Lossless Only                                    JPEG 2000 Lossless Only
-JPEG 2000 (.91) without Lossy Image Compression "01"       JPEG 2000 (.91), encoded reversibly
+JPEG 2000 (.91) without Lossy Image Compression "01"       JPEG 2000 Lossless Only (.90)
 JPEG Lossless (Process 14, SV1), HTJ2K lossless            ``lossless_fallback_syntax`` (default Explicit
                                                            VR Little Endian): no encoder exists
 JPEG Baseline / Extended, JPEG-LS Near-Lossless, JPEG      ``lossy_output_syntax`` (default Explicit VR
@@ -123,8 +123,10 @@ def output_syntax(ds: Dataset, frames: Frames, lossless_fallback: UID = Explicit
         return ImplicitVRLittleEndian if src == ImplicitVRLittleEndian else ExplicitVRLittleEndian
     if frames.lossy_source or str(src) in LOSSY_SYNTAXES:
         return lossy_output
-    if src in REENCODE_SAME or src == JPEG2000:
+    if src in REENCODE_SAME:
         return src
+    if src == JPEG2000:  # .91 not marked lossy: pydicom only encodes .91 lossy, so write .90 (reversible)
+        return JPEG2000Lossless
     return lossless_fallback
 
 
@@ -146,6 +148,13 @@ def _set_native(target: Dataset, arr: np.ndarray, frames: Frames, syntax: UID) -
     target["PixelData"].VR = "OW" if frames.bits_allocated > 8 else "OB"
     target["PixelData"].is_undefined_length = False
     target.file_meta.TransferSyntaxUID = syntax
+    _little_endian_encoding(target, syntax)
+
+
+def _little_endian_encoding(target: Dataset, syntax: UID) -> None:
+    """A big endian source is written little endian: record that as the dataset's encoding (PS3.5 A.3)."""
+    if target.original_encoding[1] is False:
+        target.set_original_encoding(syntax.is_implicit_VR, True, target.original_character_set)
 
 
 def _photometric_out(frames: Frames) -> str:
@@ -196,12 +205,10 @@ def _compress(target: Dataset, original: Dataset, frames: Frames, arr: np.ndarra
         raise RuntimeError("no encoder plugin")
     if syntax in (JPEG2000Lossless, JPEG2000) and str(original.get("PhotometricInterpretation", "")) == "YBR_RCT":
         target.PhotometricInterpretation = "YBR_RCT"
-    kwargs = {}
-    if syntax == JPEG2000:
-        kwargs["j2k_cr"] = [1]  # reversible (lossless) JPEG 2000 in the .91 syntax
     for tag in (0x7FE00001, 0x7FE00002):
         if tag in target:
             del target[tag]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        target.compress(syntax, arr, generate_instance_uid=False, **kwargs)
+        target.compress(syntax, arr, generate_instance_uid=False)  # reversible unless j2k_cr/psnr given
+    _little_endian_encoding(target, syntax)

@@ -15,7 +15,7 @@ Output transfer syntax per input syntax (only when a box was filled):
 - Implicit VR Little Endian -> Implicit VR Little Endian
 - Explicit VR Little/Big Endian, Deflated, Encapsulated Uncompressed -> Explicit VR Little Endian
 - RLE Lossless -> RLE Lossless; JPEG-LS Lossless -> JPEG-LS Lossless;
-  JPEG 2000 Lossless -> JPEG 2000 Lossless; JPEG 2000 (.91) not marked lossy -> JPEG 2000 reversible
+  JPEG 2000 Lossless -> JPEG 2000 Lossless; JPEG 2000 (.91) not marked lossy -> JPEG 2000 Lossless
 - JPEG Lossless (Process 14 / SV1), HTJ2K Lossless -> ``lossless_fallback_syntax`` (Explicit VR LE)
 - JPEG Baseline/Extended, JPEG-LS Near-Lossless, lossy JPEG 2000/HTJ2K -> ``lossy_output_syntax``
   (Explicit VR LE), Lossy Image Compression (0028,2110) "01"
@@ -75,11 +75,11 @@ class OutputSyntax(str, Enum):
 class OcrConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     engine: EngineName = EngineName.RAPIDOCR
-    batch_size: int = Field(8, ge=1, le=256)
-    threads: int = Field(0, ge=0)
+    batch_size: int = Field(default=8, ge=1, le=256)
+    threads: int = Field(default=0, ge=0)
     use_gpu: bool | None = None  # None: CUDA when the onnxruntime-gpu provider is present
     easyocr_model_dir: str | None = None
-    det_limit_side_len: int = Field(736, ge=32, le=4096)
+    det_limit_side_len: int = Field(default=736, ge=32, le=4096)
 
 
 class ClassifierConfig(BaseModel):
@@ -87,8 +87,8 @@ class ClassifierConfig(BaseModel):
     enabled: bool = True
     model_dir: str | None = None        # None: the shipped delta over all-MiniLM-L6-v2
     phi_labels: list[str] | None = None  # labels of config.id2label that mean PHI (own models)
-    batch_size: int = Field(64, ge=1)
-    threads: int = Field(0, ge=0)
+    batch_size: int = Field(default=64, ge=1)
+    threads: int = Field(default=0, ge=0)
     device: str = "cpu"
 
 
@@ -98,17 +98,17 @@ class PixelConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     enabled: bool = True
     redact: RedactPolicy = RedactPolicy.PHI
-    phi_threshold: float = Field(0.5, ge=0, le=1)
+    phi_threshold: float = Field(default=0.5, ge=0, le=1)
     review_band: tuple[float, float] = (0.2, 0.8)  # scores in [low, high) are redacted and reviewed
-    min_ocr_confidence: float = Field(0.6, ge=0, le=1)
-    padding: int = Field(2, ge=0, le=64)
-    max_text_height: int = Field(96, ge=8)  # taller detections are image structure, kept for review
+    min_ocr_confidence: float = Field(default=0.6, ge=0, le=1)
+    padding: int = Field(default=2, ge=0, le=64)
+    max_text_height: int = Field(default=96, ge=8)  # taller detections are image structure, kept for review
     renders: list[Render] = Field(default_factory=lambda: [Render.VOI])
     extreme_render: ExtremeRender = ExtremeRender.AUTO
     ocr_us_data_regions: bool = False
     ocr_every_frame: bool = False
-    frame_diff_delta: float = Field(24.0, ge=0)  # 8-bit units
-    frame_diff_min_pixels: int = Field(12, ge=1)
+    frame_diff_delta: float = Field(default=24.0, ge=0)  # 8-bit units
+    frame_diff_min_pixels: int = Field(default=12, ge=1)
     allowlist_path: str | None = None
     trust_burned_in_no: list[str] = Field(default_factory=list)  # modalities, e.g. ["CT", "MR"]
     lossless_fallback_syntax: OutputSyntax = OutputSyntax.EXPLICIT_VR_LITTLE_ENDIAN

@@ -1,0 +1,47 @@
+"""The shipped PHI token classifier and replacement by any local HF token-classification model."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from deid.errors import ConfigError
+from deid.pixels.phi_model import SHIPPED_DIR, TokenPhiModel, base_encoder_dir, get_phi_model
+
+
+def test_shipped_delta_is_small_and_described() -> None:
+    size = sum(p.stat().st_size for p in SHIPPED_DIR.iterdir())
+    assert size <= 10 * 1024 * 1024
+    meta = json.loads((SHIPPED_DIR / "meta.json").read_text())
+    assert meta["labels"] == ["O", "PHI"] and meta["held_out"]["line_recall"] >= 0.98
+
+
+def test_shipped_model_separates_phi_from_technical_text() -> None:
+    m = get_phi_model()
+    phi, tech = m.score(["Whitfield, Amara", "Kowalski Tomasz", "St Kilda Medical Centre"]), m.score(
+        ["Depth 14 cm", "TIS0.4 MI 1.1", "C5-1 Gen OB"])
+    assert min(phi) >= 0.8 and max(tech) < 0.8  # technical lines at worst land in the review band
+    assert m is get_phi_model()
+
+
+def test_replacement_hf_model_with_mapped_labels(tmp_path: Path) -> None:
+    from transformers import AutoModelForTokenClassification
+
+    labels = ["O", "B-PER", "I-PER", "B-LOC"]
+    model = AutoModelForTokenClassification.from_pretrained(
+        str(base_encoder_dir()), num_labels=4, id2label=dict(enumerate(labels)),
+        label2id={lab: i for i, lab in enumerate(labels)}, local_files_only=True)
+    model.save_pretrained(tmp_path)
+    for f in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
+        shutil.copy(base_encoder_dir() / f, tmp_path / f)
+    m = TokenPhiModel(tmp_path, phi_labels=["B-PER", "I-PER"])
+    scores = m.score(["John Smith", "Depth 14 cm"])
+    assert len(scores) == 2 and all(0.0 <= s <= 1.0 for s in scores)
+    assert m.version == f"hf:{tmp_path.name}"
+    with pytest.raises(ConfigError):
+        TokenPhiModel(tmp_path, phi_labels=["B-NAME"])
+    with pytest.raises(ConfigError):
+        TokenPhiModel(tmp_path, phi_labels=None)
