@@ -9,14 +9,15 @@ import io
 import warnings
 
 import pydicom
+from pydicom.datadict import dictionary_VR
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import (
+    PYDICOM_IMPLEMENTATION_UID,
     DeflatedExplicitVRLittleEndian,
     ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
-    PYDICOM_IMPLEMENTATION_UID,
 )
 
 from deid.errors import InputError, Reason
@@ -41,7 +42,6 @@ def read_dicom(data: bytes, *, stop_before_pixels: bool = False) -> Dataset:
                                  stop_before_pixels=stop_before_pixels)
             if not stop_before_pixels:
                 _check_complete(ds, len(data))
-            _touch_all(ds)
         except RecursionError:
             raise InputError(Reason.TOO_DEEP, "sequences are nested too deeply to process safely") from None
         except InvalidDicomError:
@@ -112,14 +112,19 @@ def _is_truncation(exc: BaseException) -> bool:
                                     "not enough", "buffer"))
 
 
-def _touch_all(ds: Dataset) -> None:
-    """Convert every raw element now, so a broken value fails here and not half-way through writing."""
-    stack = [ds]
-    while stack:
-        current = stack.pop()
-        for elem in current:
-            if elem.VR == "SQ":
-                stack.extend(elem.value)
+def raw_vr(ds: Dataset, tag: int) -> str:
+    """An element's VR without converting its value (values stay raw until something needs them;
+    kept elements are written back byte for byte)."""
+    raw = ds.get_item(tag)
+    vr = getattr(raw, "VR", None)
+    if vr in (None, "UN"):
+        try:
+            vr = str(dictionary_VR(tag))
+        except KeyError:
+            return vr or "UN"
+    if " or " in vr:  # ambiguous in the dictionary (US or SS, OB or OW): let pydicom resolve it
+        return str(ds[tag].VR)
+    return str(vr)
 
 
 def _add_file_meta(ds: Dataset) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from pathlib import Path
 
 import pydicom
 import pytest
@@ -14,7 +15,7 @@ from deid.errors import InputError, Reason
 
 
 def _ct() -> bytes:
-    return open(get_testdata_file("CT_small.dcm"), "rb").read()  # type: ignore[arg-type]
+    return Path(get_testdata_file("CT_small.dcm")).read_bytes()  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("data", "reason"), [
@@ -39,7 +40,7 @@ def test_truncated_real_file(fraction: float) -> None:
 @pytest.mark.parametrize("name", ["MR_small_bigendian.dcm", "image_dfl.dcm", "CT_small.dcm",
                                   "MR_small_implicit.dcm", "JPEG2000.dcm", "SC_rgb_rle.dcm"])
 def test_syntaxes_read_and_write(name: str) -> None:
-    data = open(get_testdata_file(name), "rb").read()  # type: ignore[arg-type]
+    data = Path(get_testdata_file(name)).read_bytes()  # type: ignore[arg-type]
     ds = read_dicom(data)
     out = write_dicom(ds)
     with warnings.catch_warnings():

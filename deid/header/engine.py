@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from pydicom.datadict import keyword_for_tag
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
@@ -28,6 +29,8 @@ from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag
 
 from deid.crosswalk import CrosswalkKind, SealedRecord, seal
+from deid.dicomio import raw_vr
+from deid.errors import InputError, Reason
 from deid.header import attest
 from deid.header.clean import TextCleaner
 from deid.header.identifiers import Identifiers, collect_identifiers
@@ -107,6 +110,15 @@ class HeaderEngine:
         With ``in_place=False`` (default) ``ds`` is left unchanged and a copy is returned; the
         pipeline passes ``in_place=True`` to save the copy (pixel data are not touched either way).
         """
+        try:
+            return self._deidentify(ds, in_place)
+        except (ValueError, TypeError, UnicodeError, LookupError, OverflowError) as exc:
+            raise InputError(Reason.INVALID_VALUE,
+                             f"an attribute value cannot be decoded ({exc.__class__.__name__})") from None
+        except RecursionError:
+            raise InputError(Reason.TOO_DEEP, "sequences are nested too deeply to process safely") from None
+
+    def _deidentify(self, ds: Dataset, in_place: bool) -> DeidResult:
         ids = collect_identifiers(ds)
         out = ds if in_place else _clone(ds)
         patient_key = _patient_key(ds)
@@ -139,15 +151,17 @@ class HeaderEngine:
             for tag in list(ds.keys()):
                 if (tag >> 16) & 1:  # private attributes: handled by _private
                     continue
-                elem = ds[tag]
+                vr = raw_vr(ds, tag)
                 action = self.table.action_for(int(tag))
-                self._apply(ds, elem, action, mode, inst, stack)
+                if action is None:
+                    action = self._unlisted_action(int(tag), vr, mode)
+                if action is Action.K and vr != "SQ":
+                    continue  # kept as read: never converted, written back byte for byte
+                self._apply(ds, ds[tag], action, mode, inst, stack)
 
-    def _apply(self, ds: Dataset, elem: DataElement, action: Action | None, mode: _Mode,
+    def _apply(self, ds: Dataset, elem: DataElement, action: Action, mode: _Mode,
                inst: _Instance, stack: list[tuple[Dataset, _Mode]]) -> None:
         vr = elem.VR
-        if action is None:
-            action = self._unlisted_action(elem, mode)
         if action is Action.K:
             if vr == "SQ":
                 stack.extend((item, mode) for item in elem.value)
@@ -178,16 +192,16 @@ class HeaderEngine:
             return
         self._clean(elem, inst)  # Action.C
 
-    def _unlisted_action(self, elem: DataElement, mode: _Mode) -> Action:
-        vr = elem.VR
+    def _unlisted_action(self, tag: int, vr: str, mode: _Mode) -> Action:
         if vr == "UI":
-            return Action.K if self._retain_uids or _CLASS_UID_KEYWORD.search(elem.keyword or "") else Action.U
+            keyword = keyword_for_tag(tag) or ""
+            return Action.K if self._retain_uids or _CLASS_UID_KEYWORD.search(keyword) else Action.U
         if vr in ("DA", "DT") and self._dates_modified:
             return Action.C
         if vr == "PN":
             return Action.D
         if mode is not _Mode.NORMAL and (vr in TEXT_VRS or vr in ("DA", "DT", "TM")) \
-                and elem.keyword not in CODED_KEYWORDS:
+                and keyword_for_tag(tag) not in CODED_KEYWORDS:
             return Action.D if mode is _Mode.DUMMY_TEXT else Action.C
         return Action.K
 

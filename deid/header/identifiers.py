@@ -9,7 +9,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from pydicom.datadict import keyword_for_tag
 from pydicom.dataset import Dataset
+
+from deid.dicomio import raw_vr
 
 # Attributes whose values identify the patient, the visit or the site (PS3.15 Table E.1-1 rows that
 # carry names, IDs, dates, places and contact details).
@@ -66,11 +69,16 @@ def collect_identifiers(ds: Dataset) -> Identifiers:
     out = Identifiers()
     id_tags = set(ID_KEYWORDS)
     place_tags = set(PLACE_KEYWORDS)
+    wanted = id_tags | place_tags
     stack: list[Dataset] = [ds]
     while stack:
         current = stack.pop()
-        for elem in current:
-            if elem.VR == "SQ":
+        for tag in list(current.keys()):
+            vr = raw_vr(current, tag)
+            if vr not in ("SQ", "PN", "DA", "DT") and keyword_for_tag(tag) not in wanted:
+                continue  # not identifying: left unconverted
+            elem = current[tag]
+            if vr == "SQ":
                 stack.extend(elem.value)
                 continue
             if elem.value is None or elem.value == "":
@@ -81,9 +89,7 @@ def collect_identifiers(ds: Dataset) -> Identifiers:
                     tokens = split_name(str(v))
                     if tokens:
                         out.names.append(tokens)
-            elif elem.VR == "DA":
-                out.dates.update(str(v)[:8] for v in values if len(str(v)) >= 8)
-            elif elem.VR == "DT":
+            elif elem.VR == "DA" or elem.VR == "DT":
                 out.dates.update(str(v)[:8] for v in values if len(str(v)) >= 8)
             elif elem.keyword in id_tags and elem.VR in ("LO", "SH", "CS", "LT", "ST", "UC"):
                 out.ids.update(str(v).strip() for v in values if str(v).strip())
