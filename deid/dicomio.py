@@ -127,6 +127,29 @@ def raw_vr(ds: Dataset, tag: int) -> str:
     return str(vr)
 
 
+def _convert_all(ds: Dataset) -> None:
+    stack = [ds]
+    while stack:
+        current = stack.pop()
+        for elem in current:  # iterating converts raw elements
+            if elem.VR == "SQ":
+                stack.extend(elem.value)
+
+
+def _convert_vr_less(ds: Dataset) -> None:
+    """Raw elements read without a usable VR (bad VR bytes in an explicit file) need one to be
+    written explicitly: convert those, and look inside sequences."""
+    stack = [ds]
+    while stack:
+        current = stack.pop()
+        for tag in list(current.keys()):
+            raw = current.get_item(tag)
+            if getattr(raw, "VR", "") in (None, ""):
+                current[tag]  # noqa: B018 - converting assigns the dictionary VR
+            elif raw.VR == "SQ":
+                stack.extend(current[tag].value)
+
+
 def _add_file_meta(ds: Dataset) -> None:
     """Give a bare dataset (no PS3.10 header) a file meta group (PS3.10 7.1) from its own encoding."""
     meta = ds.file_meta if isinstance(getattr(ds, "file_meta", None), FileMetaDataset) else FileMetaDataset()
@@ -166,6 +189,12 @@ def write_dicom(ds: Dataset) -> bytes:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
+            original = getattr(ds, "original_encoding", (None, None))
+            if original[0] is not None and (original[0], original[1]) != (ts.is_implicit_VR,
+                                                                            ts.is_little_endian):
+                _convert_all(ds)  # raw values were read in another VR encoding than the one written
+            elif not ts.is_implicit_VR:
+                _convert_vr_less(ds)
             ds.save_as(buf, enforce_file_format=True)
         except RecursionError:
             raise InputError(Reason.TOO_DEEP, "sequences are nested too deeply to write") from None

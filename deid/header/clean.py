@@ -56,28 +56,30 @@ def date_variants(da: str) -> set[str]:
     return out
 
 
-def _literal_patterns(ids: Identifiers) -> list[re.Pattern[str]]:
-    literals: set[str] = set()
+def _literal_pattern(ids: Identifiers, extra: Iterable[str] = ()) -> re.Pattern[str] | None:
+    """One alternation of every identifying literal, longest first, matched as whole words."""
+    literals: set[str] = set(x for x in extra if x)
     literals.update(ids.name_tokens(min_len=2))
     literals.update(i for i in ids.ids if len(i) >= 2)
     literals.update(p for p in ids.places if len(p) >= 3)
     for d in ids.dates:
         literals.update(date_variants(d))
+    if not literals:
+        return None
     ordered = sorted(literals, key=len, reverse=True)
-    return [re.compile(r"(?<![\w])" + re.escape(lit) + r"(?![\w])", re.IGNORECASE) for lit in ordered]
+    return re.compile(r"(?<![\w])(?:" + "|".join(re.escape(x) for x in ordered) + r")(?![\w])", re.IGNORECASE)
 
 
 class TextCleaner:
     """Removes identifying content from free text; built once per instance."""
 
     def __init__(self, ids: Identifiers, extra_literals: Iterable[str] = ()) -> None:
-        self._literals = _literal_patterns(ids)
-        self._literals += [re.compile(re.escape(x), re.IGNORECASE) for x in extra_literals if x]
+        self._literals = _literal_pattern(ids, extra_literals)
 
     def clean(self, text: str, max_len: int | None = None) -> str:
         out = text
-        for pat in self._literals:
-            out = pat.sub(MASK, out)
+        if self._literals is not None:
+            out = self._literals.sub(MASK, out)
         for pat in _PATTERNS:
             out = pat.sub(_mask_unless_clinical, out)
         out = re.sub(r"(?:\[X\][\s^,;]*){2,}", MASK + " ", out).strip()

@@ -85,9 +85,17 @@ class DeidResult:
 class _Instance:
     """Per-instance state while walking."""
 
-    cleaner: TextCleaner
+    ids: Identifiers
     shift: int | None
     records: dict[tuple[str, str], SealedRecord] = field(default_factory=dict)
+    _cleaner: TextCleaner | None = None
+
+    @property
+    def cleaner(self) -> TextCleaner:
+        """Built on first use: most instances have nothing to clean."""
+        if self._cleaner is None:
+            self._cleaner = TextCleaner(self.ids)
+        return self._cleaner
 
 
 class HeaderEngine:
@@ -125,7 +133,7 @@ class HeaderEngine:
         shift = (date_shift_days(self.keys, patient_key, self.profile.date_shift.min_days,
                                  self.profile.date_shift.max_days)
                  if self._dates_modified and self.profile.date_transform is DateTransform.SHIFT else None)
-        inst = _Instance(cleaner=TextCleaner(ids), shift=shift)
+        inst = _Instance(ids=ids, shift=shift)
         self._walk(out, inst)
         self._private(out)
         self._overlays(out)
@@ -306,11 +314,11 @@ class HeaderEngine:
             used: set[tuple[int, int]] = set()
             for tag in list(ds.keys()):
                 group, el = tag >> 16, tag & 0xFFFF
-                elem = ds[tag]
                 if not group & 1 or group in (0x0001, 0x0003, 0x0005, 0x0007, 0xFFFF):
-                    if elem.VR == "SQ":
-                        stack.extend(elem.value)
+                    if raw_vr(ds, tag) == "SQ":
+                        stack.extend(ds[tag].value)
                     continue
+                elem = ds[tag]
                 if 0x0010 <= el <= 0x00FF or el < 0x0010:
                     continue  # creators decided below; (gggg,0000-000F) are illegal and dropped
                 block = (group, el >> 8)

@@ -98,7 +98,8 @@ def test_real_file_deidentifies(path: Path, profile: str, basic_engine: HeaderEn
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         originals = _identifying_values(ds, engine)
-        res = engine.deidentify(ds)
+        # research runs in place, as the pipeline does (kept values stay raw until written)
+        res = engine.deidentify(ds, in_place=profile == "research")
         engine.finalize(res.dataset, PixelStatus.UNVERIFIED)
         out = write_dicom(res.dataset)
         back = read_dicom(out)
