@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from deid.errors import ConfigError
 from deid.keys import KeyRing, KeySource, load_keyring
+from deid.pixels.stage import PixelConfig
 
 
 class TableBackend(str, Enum):
@@ -100,6 +101,7 @@ class DeidConfig(_Model):
     spark: SparkConfig = SparkConfig()
     keys: KeysConfig = KeysConfig()
     crosswalk: CrosswalkConfig = CrosswalkConfig()
+    pixels: PixelConfig = Field(default_factory=PixelConfig)
 
     def config_hash(self) -> str:
         """Stable short hash of the effective configuration (stored in the runs table; no locations)."""

@@ -87,6 +87,20 @@ METADATA = TableSpec("metadata", pa.schema([
     ("processed_at", TS),
 ]))
 
+# Burned-in text redactions (de-identified zone): geometry and decisions, never the text.
+REDACTIONS = TableSpec("redactions", pa.schema([
+    ("run_id", pa.string()), ("sop_instance_uid", pa.string()), ("frame", pa.int32()),
+    ("x", pa.int32()), ("y", pa.int32()), ("w", pa.int32()), ("h", pa.int32()),
+    ("label", pa.string()), ("score", pa.float64()), ("action", pa.string()), ("reason", pa.string()),
+    ("engine", pa.string()), ("engine_version", pa.string()), ("model_version", pa.string()),
+]))
+# Boxes scored inside the review band (PHI zone): redacted anyway, listed for a person to check.
+REVIEW = TableSpec("review", pa.schema([
+    ("run_id", pa.string()), ("sha256", pa.string()), ("sop_instance_uid", pa.string()),
+    ("frame", pa.int32()), ("x", pa.int32()), ("y", pa.int32()), ("w", pa.int32()), ("h", pa.int32()),
+    ("label", pa.string()), ("score", pa.float64()), ("model_score", pa.float64()), ("reason", pa.string()),
+]))
+
 RUNS = TableSpec("runs", pa.schema([
     ("run_id", pa.string()), ("stage", pa.string()), ("started_at", TS), ("finished_at", TS),
     ("status", pa.string()), ("n_inputs", pa.int64()), ("n_ingested", pa.int64()),

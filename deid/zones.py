@@ -177,6 +177,10 @@ class Zones:
         return join(self.output, "tables", "redactions")
 
     @property
+    def review(self) -> str:
+        return join(self.raw, "tables", "review")
+
+    @property
     def dicom(self) -> str:
         return join(self.output, "dicom")
 

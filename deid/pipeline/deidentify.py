@@ -109,8 +109,13 @@ def stage_run(spark: SparkSession, tables: Tables, zs: zones.Zones, params: Proc
                  .dropDuplicates(["kind", "pseudonym", "key_version"])
                  .join(known, ["kind", "pseudonym", "key_version"], "left_anti")
                  .withColumn("run_id", F.lit(params.run_id)).withColumn("created_at", now))
+    redactions = (metadata.select("run_id", "sop_instance_uid", F.explode("redactions").alias("b"))
+                  .select("run_id", "sop_instance_uid", "b.*"))
+    review = (metadata.select("run_id", "sha256", "sop_instance_uid", F.explode("review").alias("r"))
+              .select("run_id", "sha256", "sop_instance_uid", "r.*"))
     counts = {"n_deidentified": metadata.count(), "n_quarantined": quarantine.count()}
-    return StagedRun(params.run_id, params.staging, n_inputs, metadata, quarantine, crosswalk, counts)
+    return StagedRun(params.run_id, params.staging, n_inputs, metadata, quarantine, crosswalk, counts,
+                     redactions=redactions, review=review)
 
 
 def deidentify(spark: SparkSession, tables: Tables, zs: zones.Zones, profile: Profile, keyring: KeyRing,

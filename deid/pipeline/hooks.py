@@ -7,8 +7,8 @@ reports ``NO_PIXEL_DATA`` or ``UNVERIFIED`` (so Patient Identity Removed stays N
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from pydicom.dataset import Dataset
 
@@ -33,6 +33,8 @@ class PixelResult:
     status: PixelStatus
     redacted_regions: int = 0
     error: InputError | None = None  # set: the instance is quarantined with error.reason
+    boxes: list[Any] = field(default_factory=list)  # deid.pixels.stage.BoxRecord (no text)
+    review: list[Any] = field(default_factory=list)  # deid.pixels.stage.ReviewRecord (no text)
 
 
 class PixelHook(Protocol):

@@ -28,15 +28,21 @@ from deid.header.profile import Profile
 from deid.keys import KeyRing, Purpose
 from deid.pipeline import faults
 from deid.pipeline.hooks import HeaderOnly, PixelHook, PixelItem, PixelResult
-from deid.tables import CROSSWALK, METADATA, TableSpec
+from deid.tables import CROSSWALK, METADATA, REDACTIONS, REVIEW, TableSpec
 
 _XW_STRUCT = pa.struct([CROSSWALK.schema.field(n) for n in
                         ("kind", "pseudonym", "original_hash", "original_enc", "key_version")])
+_BOX_FIELDS = ("frame", "x", "y", "w", "h", "label", "score", "action", "reason", "engine",
+               "engine_version", "model_version")
+_REVIEW_FIELDS = ("frame", "x", "y", "w", "h", "label", "score", "model_score", "reason")
+_BOX_STRUCT = pa.struct([REDACTIONS.schema.field(n) for n in _BOX_FIELDS])
+_REVIEW_STRUCT = pa.struct([REVIEW.schema.field(n) for n in _REVIEW_FIELDS])
 RESULT = TableSpec("deid-result", pa.schema(
     [pa.field("outcome", pa.string()), pa.field("sha256", pa.string()), pa.field("reason", pa.string()),
      pa.field("message", pa.string())]
     + [f for f in METADATA.schema if f.name != "processed_at"]
-    + [pa.field("crosswalk", pa.list_(_XW_STRUCT)), pa.field("staged_name", pa.string())]))
+    + [pa.field("crosswalk", pa.list_(_XW_STRUCT)), pa.field("staged_name", pa.string()),
+       pa.field("redactions", pa.list_(_BOX_STRUCT)), pa.field("review", pa.list_(_REVIEW_STRUCT))]))
 OK, QUARANTINED = "ok", "quarantine"
 _BULK_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009, 0x00420011, 0x54000100, 0x56000020)
 
@@ -198,6 +204,8 @@ def _finish(params: ProcessParams, engine: HeaderEngine, sha: str, res: DeidResu
         "crosswalk": [{"kind": r.kind, "pseudonym": r.pseudonym, "original_hash": r.original_hash,
                        "original_enc": r.original_enc, "key_version": r.key_version}
                       for r in res.crosswalk],
+        "redactions": [{f: getattr(b, f) for f in _BOX_FIELDS} for b in pixel.boxes],
+        "review": [{f: getattr(r, f) for f in _REVIEW_FIELDS} for r in pixel.review],
     })
     return row
 

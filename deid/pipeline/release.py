@@ -28,7 +28,7 @@ import pandas as pd
 
 from deid import zones
 from deid.pipeline import faults
-from deid.tables import CROSSWALK, METADATA, QUARANTINE, Tables
+from deid.tables import CROSSWALK, METADATA, QUARANTINE, REDACTIONS, REVIEW, Tables
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -47,6 +47,8 @@ class StagedRun:
     quarantine: DataFrame
     crosswalk: DataFrame
     counts: dict[str, int] = field(default_factory=dict)  # n_deidentified, n_quarantined
+    redactions: DataFrame | None = None  # REDACTIONS columns (de-identified zone)
+    review: DataFrame | None = None  # REVIEW columns (PHI zone)
 
 
 Gate = Callable[[str, StagedRun], bool]
@@ -128,6 +130,8 @@ class Releaser:
         app_id = f"deid-release-{staged.run_id}"
         self.tables.append(staged.crosswalk, self.zones.crosswalk_table, CROSSWALK, app_id=app_id, version=0)
         zones.secure_local_tree(self.zones.crosswalk)
+        if staged.review is not None:  # PHI zone: reviewers see the band even when the gate fails
+            self.tables.append(staged.review, self.zones.review, REVIEW, app_id=app_id, version=0)
         if not self.gate(staged.run_id, staged):
             failures = tuple(getattr(self.gate, "failures", ()) or ("quality gate failed",))
             log.warning("run %s not released: %s", staged.run_id, "; ".join(failures))
@@ -137,5 +141,7 @@ class Releaser:
                           "output_path string").count())
         faults.maybe_fail(self.fault, "publish")
         self.tables.append(staged.metadata, self.zones.metadata, METADATA, app_id=app_id, version=0)
+        if staged.redactions is not None:
+            self.tables.append(staged.redactions, self.zones.redactions, REDACTIONS, app_id=app_id, version=0)
         self.tables.append(staged.quarantine, self.zones.quarantine, QUARANTINE, app_id=app_id, version=0)
         return ReleaseResult(True, n)

@@ -77,6 +77,10 @@ class PipelineRun:
 
     def __post_init__(self) -> None:
         self.tables = Tables(self.spark, self.cfg.spark.backend)
+        if self.pixel_hook is None:
+            from deid.pixels.hook import PixelStageHook
+
+            self.pixel_hook = PixelStageHook(self.cfg.pixels)
 
     def _runs_row(self, stage: str, started: dt.datetime, status: str, counts: dict[str, int | None]) -> None:
         zs = resolve_zones(self.cfg, need_input=False)

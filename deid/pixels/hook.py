@@ -1,0 +1,50 @@
+"""The pixel stage as the pipeline's pixel hook (``deid.pipeline.hooks.PixelHook``).
+
+The hook itself only carries configuration (it is pickled into Spark tasks); the
+:class:`deid.pixels.stage.PixelStage` - OCR engine and classifier - is built once per Python
+worker and reused by every batch (iterator ``mapInPandas``).
+"""
+
+from __future__ import annotations
+
+from deid.header.attest import PixelStatus
+from deid.pipeline.hooks import HeaderOnly, PixelItem, PixelResult
+from deid.pixels.stage import PixelConfig, PixelJob, PixelOutcome, PixelStage
+
+_STAGES: dict[str, PixelStage] = {}
+
+_STATUS = {
+    "CLEANED": PixelStatus.CLEANED,
+    "NO_TEXT": PixelStatus.CLEANED,  # every frame checked and nothing to redact: the pixels are clean
+    "NO_PIXEL_DATA": PixelStatus.NO_PIXEL_DATA,
+    "TRUSTED_NO_BURN_IN": PixelStatus.DECLARED_NONE,
+}
+
+
+def worker_stage(config: PixelConfig) -> PixelStage:
+    key = config.model_dump_json()
+    if key not in _STAGES:
+        _STAGES[key] = PixelStage(config)
+    return _STAGES[key]
+
+
+def to_result(outcome: PixelOutcome) -> PixelResult:
+    if outcome.status == "FAILED" or outcome.error is not None:
+        return PixelResult(PixelStatus.UNVERIFIED, error=outcome.error)
+    redacted = [b for b in outcome.boxes if b.action == "redact"]
+    return PixelResult(_STATUS[outcome.status], redacted_regions=len(redacted),
+                       boxes=list(outcome.boxes), review=list(outcome.review))
+
+
+class PixelStageHook:
+    """OCR, classify and redact burned-in text for a batch of instances (PS3.15 E.3.1)."""
+
+    def __init__(self, config: PixelConfig) -> None:
+        self.config = config
+
+    def process_batch(self, items: list[PixelItem]) -> list[PixelResult]:
+        if not self.config.enabled:
+            return HeaderOnly().process_batch(items)
+        stage = worker_stage(self.config)
+        jobs = [PixelJob(i.key, i.original, i.target, i.identifiers, i.modality) for i in items]
+        return [to_result(o) for o in stage.process(jobs)]
