@@ -6,6 +6,7 @@ Every failure becomes an :class:`deid.errors.InputError` with a reason code and 
 from __future__ import annotations
 
 import io
+import struct
 import warnings
 
 import pydicom
@@ -41,11 +42,13 @@ def read_dicom(data: bytes, *, stop_before_pixels: bool = False) -> Dataset:
             ds = pydicom.dcmread(io.BytesIO(data), force=not has_magic,
                                  stop_before_pixels=stop_before_pixels)
             if not stop_before_pixels:
-                _check_complete(ds, len(data))
+                _check_complete(ds, len(data), data)
         except RecursionError:
             raise InputError(Reason.TOO_DEEP, "sequences are nested too deeply to process safely") from None
         except InvalidDicomError:
             raise InputError(Reason.NOT_DICOM, "the DICOM parser rejected the file") from None
+        except struct.error:
+            raise InputError(Reason.TRUNCATED, "the file ends inside an element header") from None
         except (EOFError, OSError, ValueError, KeyError, TypeError, IndexError, NotImplementedError,
                 AttributeError, OverflowError, UnicodeError, LookupError) as exc:
             if _is_truncation(exc):
@@ -64,7 +67,7 @@ def read_dicom(data: bytes, *, stop_before_pixels: bool = False) -> Dataset:
 _UNDEFINED = 0xFFFFFFFF
 
 
-def _check_complete(ds: Dataset, size: int) -> None:
+def _check_complete(ds: Dataset, size: int, data: bytes | None = None) -> None:
     """pydicom accepts a file cut short without a word: detect it (PS3.5 7.1 value lengths).
 
     The last top-level element must end inside the file, and native Pixel Data (7FE0,0010) must
@@ -72,6 +75,12 @@ def _check_complete(ds: Dataset, size: int) -> None:
     """
     ts = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
     raw = getattr(ds, "_dict", {})
+    pixels = raw.get(0x7FE00010)
+    if pixels is not None and getattr(pixels, "length", None) == _UNDEFINED and data is not None:
+        # encapsulated Pixel Data ends with a Sequence Delimitation Item (FFFE,E0DD) (PS3.5 A.4)
+        tell = getattr(pixels, "value_tell", 0) or 0
+        if data.rfind(b"\xfe\xff\xdd\xe0\x00\x00\x00\x00") < tell:
+            raise InputError(Reason.TRUNCATED, "encapsulated Pixel Data has no sequence delimiter")
     if raw and ts != DeflatedExplicitVRLittleEndian:  # deflated: offsets count inflated bytes
         last = raw[max(raw)]
         tell, length = getattr(last, "value_tell", None), getattr(last, "length", None)

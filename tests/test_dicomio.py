@@ -37,6 +37,15 @@ def test_truncated_real_file(fraction: float) -> None:
     assert "CompressedSamples" not in str(exc.value)  # no patient name of CT_small in the message
 
 
+@pytest.mark.parametrize(("name", "fraction"), [("rtplan.dcm", 0.5), ("JPEG2000.dcm", 0.75),
+                                              ("SC_rgb_rle.dcm", 0.5), ("CT_small.dcm", 0.999)])
+def test_truncated_files_of_every_kind(name: str, fraction: float) -> None:
+    data = Path(get_testdata_file(name)).read_bytes()  # type: ignore[arg-type]
+    with pytest.raises(InputError) as exc:
+        read_dicom(data[: int(len(data) * fraction)])
+    assert exc.value.reason is Reason.TRUNCATED
+
+
 @pytest.mark.parametrize("name", ["MR_small_bigendian.dcm", "image_dfl.dcm", "CT_small.dcm",
                                   "MR_small_implicit.dcm", "JPEG2000.dcm", "SC_rgb_rle.dcm"])
 def test_syntaxes_read_and_write(name: str) -> None:

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pandas as pd
 import pyarrow as pa
-from pydicom.dataset import Dataset
 
 from deid import zones
 from deid.config import IngestConfig
@@ -51,35 +49,8 @@ def to_frame(rows: list[dict[str, object]], spec: TableSpec) -> pd.DataFrame:
     return pa.Table.from_pylist(rows, schema=spec.schema).to_pandas()
 
 
-def _native_pixel_bytes(ds: Dataset) -> int | None:
-    """Bytes the native (uncompressed) pixel data must have, from the image attributes."""
-    try:
-        bits = int(ds.BitsAllocated) * int(ds.Rows) * int(ds.Columns) * int(ds.get("SamplesPerPixel", 1))
-        frames = int(ds.get("NumberOfFrames", 1) or 1)
-    except (AttributeError, TypeError, ValueError):
-        return None
-    return (bits * frames + 7) // 8
-
-
-def parse_complete(data: bytes) -> Dataset:
-    """Parse the whole file and check it does not end inside an element.
-
-    The header alone (``stop_before_pixels``) parses fine for a file cut inside its pixel data, so the
-    whole file is parsed and native pixel data is checked against Rows x Columns x frames.
-    """
-    try:
-        ds = read_dicom(data)
-    except struct.error:
-        raise InputError(Reason.TRUNCATED, "the file ends inside an element header") from None
-    if "PixelData" in ds and not ds.file_meta.TransferSyntaxUID.is_encapsulated:
-        expected = _native_pixel_bytes(ds)
-        if expected is not None and len(ds.PixelData) < expected:
-            raise InputError(Reason.TRUNCATED, "the file ends inside the pixel data")
-    return ds
-
-
 def _routing(data: bytes) -> dict[str, object]:
-    ds = parse_complete(data)
+    ds = read_dicom(data)  # whole file: truncation inside the pixel data is detected there
 
     def text(keyword: str) -> str | None:
         value = ds.get(keyword)
