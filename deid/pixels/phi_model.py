@@ -47,6 +47,10 @@ class TokenPhiModel:
                  batch_size: int = 64, threads: int = 0, device: str = "cpu") -> None:
         import torch
         from transformers import AutoModelForTokenClassification, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()  # no load reports on executor logs
+        hf_logging.disable_progress_bar()
 
         if threads > 0:
             torch.set_num_threads(threads)
