@@ -25,6 +25,12 @@ from deid.errors import InputError, Reason
 
 _PREAMBLE_LEN = 128
 
+# pydicom validates values lazily, when an element is first converted, and its warnings quote the
+# value (a UID, a name): outside read_dicom's warning filter they reached stderr and Spark executor
+# logs. Value validity is the quality gate's business, so pydicom's own validation stays silent.
+pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
+pydicom.config.settings.writing_validation_mode = pydicom.config.IGNORE
+
 
 def read_dicom(data: bytes, *, stop_before_pixels: bool = False) -> Dataset:
     """Parse a PS3.10 file (or a bare dataset with no file meta) from bytes.

@@ -66,3 +66,23 @@ def test_bare_dataset_without_file_meta_gets_one() -> None:
     ds.save_as(buf, enforce_file_format=False, implicit_vr=True, little_endian=True)
     bare = read_dicom(buf.getvalue())
     assert bare.file_meta.TransferSyntaxUID is not None
+
+
+def test_invalid_values_never_quoted_in_warnings() -> None:
+    """pydicom's validation warnings quote values; they must not reach logs (values can be PHI)."""
+    from deid.header.engine import HeaderEngine
+    from deid.header.profile import load_profile
+    from deid.keys import KeyRing
+
+    ds = read_dicom(_ct())
+    ds.PatientName = "Q" * 80 + "^SECRETNAME"  # longer than PN allows
+    ds.PatientID = "SECRET-ID-" + "9" * 70  # longer than LO allows
+    ds.StudyInstanceUID = "1.2.SECRETUID.x"  # not a valid UID
+    data = write_dicom(ds)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        back = read_dicom(data)
+        res = HeaderEngine(load_profile("research"), KeyRing(bytes(range(32)))).deidentify(back)
+        write_dicom(res.dataset)
+    for w in caught:
+        assert "SECRET" not in str(w.message)
