@@ -1,0 +1,206 @@
+"""The quality gate the release asks before publishing a staged run (``Gate`` of
+:mod:`deid.pipeline.release`): great-expectations suites per table plus the verification pass.
+
+    gate = QualityGate(tables, zones, keyring)            # QualityConfig from conf/quality/gate.yaml
+    PipelineRun(spark, cfg, gate=gate).run(...)
+
+Critical failures return False (the run is not released; ``gate.failures`` says why, value-free);
+warnings are reported. Every run's results are appended to ``<output>/tables/quality_results`` and
+written to ``<output>/reports/<run_id>/quality.json`` and ``quality.html``, pass or fail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import asdict, dataclass, field
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from deid import zones
+from deid.crosswalk import CrosswalkKind
+from deid.errors import ConfigError, QualityGateError
+from deid.keys import KeyRing
+from deid.quality import store
+from deid.quality.config import QualityConfig, load_quality_config
+from deid.quality.results import QUALITY_RESULTS, ExpectationResult, results_table
+from deid.quality.suites import Severity, Suite, load_suite
+from deid.quality.verify import SPARK_SCHEMA, SUMMARY, VerificationSummary, VerifyParams, verify_batches
+from deid.tables import RUNS, Tables
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+    from deid.pipeline.release import StagedRun
+
+log = logging.getLogger(__name__)
+_MAX_MESSAGES = 10
+_METADATA_COLUMNS = ("sop_instance_uid", "study_uid", "series_uid", "patient_pseudonym", "sop_class_uid",
+                     "modality", "study_date", "burned_in_status", "patient_identity_removed", "profile",
+                     "key_version", "output_path", "source_digest")
+
+
+@dataclass
+class GateReport:
+    """What one gate call found (value-free): stored as quality.json and shown in the run report."""
+
+    run_id: str
+    passed: bool
+    checked_at: str
+    results: list[ExpectationResult] = field(default_factory=list)
+    verification: VerificationSummary | None = None
+    failures: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "passed": self.passed, "checked_at": self.checked_at,
+                "results": [r.as_row() for r in self.results],
+                "verification": asdict(self.verification) if self.verification else None,
+                "failures": self.failures, "warnings": self.warnings}
+
+
+def _message(r: ExpectationResult) -> str:
+    return f"{r.table_name}.{r.expectation} failed" + (f" ({r.observed})" if r.observed else "")
+
+
+def _finding_message(f: dict[str, str]) -> str:
+    what = f["kind"] if f["kind"].startswith(("rule_", "ocr_failed")) else f"an original {f['kind']}"
+    if f["check"] == "unreadable":
+        return f"instance {f['sop_instance_uid']}: staged file cannot be re-read ({f['kind']})"
+    return f"instance {f['sop_instance_uid']}: {f['location']} matches {what}"
+
+
+class QualityGate:
+    """Callable gate: ``gate(run_id, staged) -> bool``; ``failures``/``warnings``/``report`` after a call."""
+
+    def __init__(self, tables: Tables, zs: zones.Zones, keyring: KeyRing, config: QualityConfig | None = None,
+                 *, today: dt.date | None = None) -> None:
+        self.tables = tables
+        self.zones = zs
+        self.keyring = keyring
+        self.config = config or load_quality_config()
+        self.today = today
+        self.failures: list[str] = []
+        self.warnings: list[str] = []
+        self.report: GateReport | None = None
+        self.suites: list[Suite] = [load_suite(s, self.config.suite_dir) for s in self.config.suites]
+
+    # ------------------------------------------------------------------ the gate
+    def __call__(self, run_id: str, staged: StagedRun) -> bool:
+        now = dt.datetime.now(dt.timezone.utc)
+        today = self.today or now.date()
+        frames = self.frames(run_id, staged)
+        results: list[ExpectationResult] = []
+        try:
+            from deid.quality.expectations import SuiteRunner
+
+            runner = SuiteRunner()
+            for suite in self.suites:
+                results += runner.validate(suite, frames[suite.table], today)
+        except ConfigError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - fail closed; GE messages may quote values
+            raise QualityGateError(f"the expectation suites could not be run ({exc.__class__.__name__}); "
+                                   "the run is not released") from None
+        finally:
+            for df in frames.values():
+                df.unpersist()
+        summary = self.verify(staged) if self.config.verification.enabled else None
+        if summary is not None:
+            results += self._verification_results(summary)
+        failures = [_message(r) for r in results if r.critical_failure]
+        if summary is not None and summary.findings:
+            failures += [_finding_message(f) for f in summary.findings[:_MAX_MESSAGES]]
+            if summary.n_findings > _MAX_MESSAGES:
+                failures.append(f"... and {summary.n_findings - _MAX_MESSAGES} more verification findings")
+        warnings = [_message(r) for r in results if not r.success and r.severity == Severity.WARNING.value]
+        self.report = GateReport(run_id, not failures, now.isoformat(), results, summary, failures, warnings)
+        self.failures, self.warnings = failures, warnings
+        self.store(self.report, now)
+        return self.report.passed
+
+    def ensure_passed(self) -> None:
+        """Raise :class:`QualityGateError` when the last call failed (for jobs that stop on failure)."""
+        if self.report is None or not self.report.passed:
+            raise QualityGateError("; ".join(self.failures) or "the quality gate has not passed")
+
+    # ------------------------------------------------------------------ inputs of the suites
+    def frames(self, run_id: str, staged: StagedRun) -> dict[str, DataFrame]:
+        """The DataFrame each suite validates (cached for the suite's metrics)."""
+        from pyspark.sql import functions as F
+
+        spark = self.tables.spark
+        md = staged.metadata.select(*_METADATA_COLUMNS).cache()
+        run_hashes = (staged.metadata.select(F.explode("crosswalk").alias("x"))
+                      .select("x.kind", "x.original_hash").distinct())
+        committed = self.tables.read_any(self.zones.crosswalk_table)
+        base = committed if committed is not None else staged.crosswalk
+        crosswalk = base.join(run_hashes, ["kind", "original_hash"], "left_semi").cache()
+        quarantine = staged.quarantine.select("sha256", "reason", "stage").cache()
+        ingest = (self.tables.read(self.zones.runs, RUNS)
+                  .where((F.col("run_id") == run_id) & (F.col("stage") == "ingest"))
+                  .select("stage", F.col("n_inputs"),
+                          (F.coalesce("n_ingested", F.lit(0)) + F.coalesce("n_quarantined", F.lit(0))
+                           + F.coalesce("n_skipped", F.lit(0))).alias("n_accounted")))
+        counts = staged.counts
+        pending = spark.createDataFrame(
+            [("deidentify", int(staged.n_inputs), int(counts["n_deidentified"]) + int(counts["n_quarantined"]))],
+            "stage string, n_inputs long, n_accounted long")
+        runs = ingest.unionByName(pending).cache()
+        return {"metadata": md, "crosswalk": crosswalk, "quarantine": quarantine, "runs": runs}
+
+    # ------------------------------------------------------------------ verification pass
+    def verify(self, staged: StagedRun) -> VerificationSummary:
+        """Run the verification pass over every staged file (mapInPandas), results via staging Parquet."""
+        from pyspark.sql import functions as F
+
+        cfg = self.config.verification
+        hashes = frozenset(
+            r["original_hash"] for r in staged.metadata.select(F.explode("crosswalk").alias("x"))
+            .where(F.col("x.kind") != CrosswalkKind.DATE_SHIFT.value)
+            .select("x.original_hash").distinct().collect())
+        params = VerifyParams(self.keyring, hashes, staged.staging, cfg)
+        loc = zones.spark_uri(zones.join(staged.staging, "verification"))
+        (staged.metadata.select("sop_instance_uid", "staged_name")
+         .mapInPandas(partial(verify_batches, params=params), SPARK_SCHEMA)
+         .write.mode("overwrite").parquet(loc))
+        found = self.tables.spark.read.schema(SPARK_SCHEMA).parquet(loc)
+        agg = (found.where(F.col("check") == SUMMARY)
+               .agg(F.count("*").alias("n"), F.sum("n_values").alias("v"),
+                    F.sum(F.when(F.col("n_lines") >= 0, 1).otherwise(0)).alias("o"),
+                    F.sum(F.greatest(F.col("n_lines"), F.lit(0))).alias("lines")).collect()[0])
+        findings = found.where(F.col("check") != SUMMARY)
+        by_check = {r["check"]: int(r["count"]) for r in findings.groupBy("check").count().collect()}
+        n_findings = sum(by_check.values())
+        kept = [{k: str(r[k]) for k in ("sop_instance_uid", "check", "location", "kind")}
+                for r in findings.orderBy("sop_instance_uid", "location", "kind").limit(cfg.max_findings)
+                .collect()]
+        return VerificationSummary(int(agg["n"] or 0), int(agg["v"] or 0), int(agg["o"] or 0),
+                                   int(agg["lines"] or 0), n_findings, kept,
+                                   by_check.get("header", 0) + by_check.get("unreadable", 0),
+                                   by_check.get("ocr", 0))
+
+    def _verification_results(self, s: VerificationSummary) -> list[ExpectationResult]:
+        header, pixels = s.n_header_findings, s.n_ocr_findings
+        ocr = self.config.verification.ocr
+        return [
+            ExpectationResult("dicom", "no_original_values_in_headers", "deid_verification_header",
+                              Severity.CRITICAL.value, header == 0, s.n_values, header,
+                              f"{header} findings in {s.n_instances} instances"),
+            ExpectationResult("dicom", "no_identifying_text_in_pixels", "deid_verification_ocr",
+                              Severity.CRITICAL.value, pixels == 0, s.n_ocr_lines, pixels,
+                              f"{pixels} findings in {s.n_ocr_instances} OCR'd instances"
+                              + ("" if ocr.enabled else " (OCR check disabled)")),
+        ]
+
+    # ------------------------------------------------------------------ storing
+    def store(self, report: GateReport, now: dt.datetime) -> None:
+        from deid.quality.docs import render_quality_html
+
+        data = results_table(report.run_id, report.results, now)
+        self.tables.append_arrow(data, store.results_location(self.zones), QUALITY_RESULTS,
+                                 app_id=f"deid-quality-{report.run_id}", version=0)
+        folder = store.report_dir(self.zones.output, report.run_id)
+        store.write_json(zones.join(folder, "quality.json"), report.as_dict())
+        store.write_bytes(zones.join(folder, "quality.html"),
+                          render_quality_html(self.suites, report).encode("utf-8"))

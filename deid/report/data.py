@@ -1,0 +1,110 @@
+"""What the run report shows, read from the tables (aggregates and pseudonymous identifiers only)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from deid import zones
+from deid.quality import store
+from deid.quality.results import QUALITY_RESULTS
+from deid.tables import METADATA, QUARANTINE, RUNS, Tables
+
+
+@dataclass
+class StageRow:
+    stage: str
+    status: str
+    started_at: Any
+    finished_at: Any
+    n_inputs: int | None
+    n_done: int | None  # ingested (ingest) or de-identified (deidentify)
+    n_quarantined: int | None
+    n_skipped: int | None
+
+    @property
+    def seconds(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return max(0.0, (self.finished_at - self.started_at).total_seconds())
+
+    @property
+    def files_per_second(self) -> float | None:
+        s = self.seconds
+        return (self.n_inputs or 0) / s if s else None
+
+
+@dataclass
+class Thumb:
+    """One published instance to show: its new SOP Instance UID and output path (de-identified zone)."""
+
+    sop_instance_uid: str
+    output_path: str
+    boxes: list[dict[str, Any]] = field(default_factory=list)  # frame 0 boxes: x, y, w, h, action, label
+    source_digest: str = ""
+
+
+@dataclass
+class ReportData:
+    run_id: str
+    stages: list[StageRow]
+    outcomes: dict[str, int]
+    quarantine_reasons: dict[str, int]
+    burned_in: dict[str, int]
+    modalities: dict[str, int]
+    quality: list[dict[str, Any]]
+    gate: dict[str, Any] | None  # quality.json of the run
+    thumbs: list[Thumb]
+    review_location: str
+
+
+def _counts(df: Any, column: str) -> dict[str, int]:
+    return {str(r[column]): int(r["count"]) for r in df.groupBy(column).count().orderBy(column).collect()}
+
+
+def stage_rows(tables: Tables, zs: zones.Zones, run_id: str) -> list[StageRow]:
+    runs = tables.read_arrow(zs.runs, RUNS).to_pylist()
+    out = []
+    for r in sorted((r for r in runs if r["run_id"] == run_id), key=lambda r: str(r["started_at"])):
+        done = r["n_ingested"] if r["stage"] == "ingest" else r["n_deidentified"]
+        out.append(StageRow(r["stage"], r["status"], r["started_at"], r["finished_at"], r["n_inputs"], done,
+                            r["n_quarantined"], r["n_skipped"]))
+    return out
+
+
+def gather(tables: Tables, zs: zones.Zones, run_id: str, max_thumbs: int = 24) -> ReportData:
+    """Everything the report needs for ``run_id``; quarantine rows only as counts by reason code."""
+    from pyspark.sql import functions as F
+
+    md = tables.read(zs.metadata, METADATA).where(F.col("run_id") == run_id)
+    q = (tables.read(zs.quarantine, QUARANTINE).where(F.col("run_id") == run_id)
+         .select("stage", "reason"))
+    reasons = _counts(q, "reason")
+    by_stage = _counts(q, "stage")
+    n_md = md.count()
+    outcomes = {"de-identified": n_md, **{f"quarantined at {k}": v for k, v in by_stage.items()}}
+    quality: list[dict[str, Any]] = []
+    qloc = store.results_location(zs)
+    if tables.exists(qloc):
+        quality = [r for r in tables.read_arrow(qloc, QUALITY_RESULTS).to_pylist() if r["run_id"] == run_id]
+    gate_text = store.read_text(zones.join(store.report_dir(zs.output, run_id), "quality.json"))
+    gate = json.loads(gate_text) if gate_text else None
+    sample = (md.where(F.col("frames").isNotNull() & (F.col("frames") > 0))
+              .select("sop_instance_uid", "output_path", "source_digest")
+              .orderBy("sop_instance_uid").limit(max_thumbs).collect())
+    thumbs = [Thumb(str(r["sop_instance_uid"]), str(r["output_path"]), [], str(r["source_digest"] or ""))
+              for r in sample]
+    red = tables.read_any(zs.redactions)
+    if red is not None and thumbs:
+        uids = [t.sop_instance_uid for t in thumbs]
+        boxes = (red.where(F.col("sop_instance_uid").isin(uids) & (F.col("frame") == 0))
+                 .select("sop_instance_uid", "x", "y", "w", "h", "action", "label").collect())
+        by_uid: dict[str, list[dict[str, Any]]] = {}
+        for b in boxes:
+            by_uid.setdefault(str(b["sop_instance_uid"]), []).append(b.asDict())
+        for t in thumbs:
+            t.boxes = by_uid.get(t.sop_instance_uid, [])
+    review = getattr(zs, "review", zones.join(zs.raw, "tables", "review"))
+    return ReportData(run_id, stage_rows(tables, zs, run_id), outcomes, reasons, _counts(md, "burned_in_status"),
+                      _counts(md.fillna({"modality": "(none)"}), "modality"), quality, gate, thumbs, str(review))

@@ -1,0 +1,120 @@
+"""The quality gate in the pipeline on local Spark: planted PHI blocks the release and never reaches the
+stored results; a clean rerun is released; the run report is written (de-identified zone) with the
+before/after page in the PHI zone only."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pydicom
+import pytest
+from deltalake import DeltaTable
+from pydicom.data import get_testdata_file
+
+from deid.config import DeidConfig, ZonesConfig
+from deid.pipeline.release import StagedRun
+from deid.pipeline.runner import PipelineRun, resolve_zones
+from deid.quality.gate import QualityGate
+from deid.quality.suites import load_suite
+from deid.report import build_report
+from deid.tables import Tables
+
+pytestmark = pytest.mark.slow
+PLANTED = "QZXPLANTED^PHI-7731"
+
+
+def _bytes_under(root: Path) -> list[tuple[str, bytes]]:
+    out = []
+    for f in root.rglob("*"):
+        if f.is_file():
+            out.append((str(f), f.read_bytes()))
+            if f.suffix == ".parquet":
+                out.append((str(f), pq.read_table(f).to_pandas().to_csv().encode()))
+    return out
+
+
+def test_suite_values_never_reach_results(spark) -> None:  # type: ignore[no-untyped-def]
+    from deid.quality.expectations import SuiteRunner
+
+    df = spark.createDataFrame([("a" * 64, "NOT_DICOM", "ingest"), ("b" * 64, PLANTED, "deidentify"),
+                                (None, "EMPTY_FILE", PLANTED)], "sha256 string, reason string, stage string")
+    results = SuiteRunner().validate(load_suite("quarantine"), df, dt.date(2026, 1, 1))
+    by_name = {r.expectation: r for r in results}
+    assert not by_name["reason_code_known"].success and by_name["reason_code_known"].unexpected_count == 1
+    assert not by_name["required_sha256"].success and not by_name["stage_known"].success
+    text = json.dumps([r.as_row() for r in results])
+    assert PLANTED not in text and "QZX" not in text
+
+
+def test_gate_blocks_planted_phi_then_releases_and_reports(spark, tmp_path: Path, export_dir: Path,  # type: ignore[no-untyped-def]
+                                                           deid_key: str) -> None:
+    from pyspark.sql import functions as F
+
+    out = tmp_path / "out"
+    cfg = DeidConfig(zones=ZonesConfig(input=str(export_dir), output=str(out), raw=str(tmp_path / "raw"),
+                                       crosswalk=str(tmp_path / "xw")))
+    zs = resolve_zones(cfg, need_input=True)
+    keyring = cfg.load_keyring()
+    tables = Tables(spark)
+    gate = QualityGate(tables, zs, keyring)
+    ct = Path(str(get_testdata_file("CT_small.dcm")))
+    original_id = str(pydicom.dcmread(ct).PatientID)
+
+    def planting(run_id: str, staged: StagedRun) -> bool:
+        # an original Patient ID left in a comment of one staged file, and a malformed pseudonym
+        staged_file = Path(staged.staging) / "dicom" / f"{hashlib.sha256(ct.read_bytes()).hexdigest()}.dcm"
+        ds = pydicom.dcmread(staged_file)
+        ds.ImageComments = f"patient {original_id} follow-up"
+        ds.save_as(staged_file)
+        bad = staged.metadata.withColumn("patient_pseudonym", F.lit(PLANTED))
+        return gate(run_id, dataclasses.replace(staged, metadata=bad))
+
+    planting.failures = gate.failures  # type: ignore[attr-defined]
+    first = PipelineRun(spark, cfg, keyring=keyring, gate=planting).run(do_ingest=True, do_deidentify=True)
+    assert first.status == "GATE_FAILED" and not (out / "tables" / "metadata").exists()
+    assert any(m.startswith("metadata.patient_pseudonym_well_formed failed") for m in gate.failures)
+    assert any("(0020,4000) matches an original patient_id" in m for m in gate.failures)
+    assert not (out / "dicom").exists()
+    report = gate.report
+    assert report is not None and not report.passed and report.verification is not None
+    findings = report.verification.findings
+    assert report.verification.n_header_findings == len(findings) >= 1, findings
+    # CT_small's Patient ID is also one of its other IDs: both kinds match, at the planted tag only
+    assert ("(0020,4000)", "patient_id") in {(f["location"], f["kind"]) for f in findings}
+    assert {f["location"] for f in findings} == {"(0020,4000)"}, findings
+    assert all(f["sop_instance_uid"].startswith("2.25.") for f in findings)
+    stored = _bytes_under(out)
+    assert any(name.endswith("quality.json") for name, _ in stored)
+    for name, data in stored + [("failures", "\n".join(gate.failures).encode())]:
+        assert PLANTED.encode() not in data and b"QZXPLANTED" not in data, name
+        assert original_id.encode() not in data, name
+
+    gate2 = QualityGate(tables, zs, keyring)
+    second = PipelineRun(spark, cfg, keyring=keyring, gate=gate2).run(do_ingest=True, do_deidentify=True)
+    assert second.ok and second.deid is not None and second.deid.released, gate2.failures
+    results = DeltaTable(str(out / "tables" / "quality_results")).to_pandas()
+    assert set(results["run_id"]) == {first.run_id, second.run_id}
+    mine = results[results["run_id"] == second.run_id]
+    assert mine[mine["severity"] == "critical"]["success"].all()
+    assert {"metadata", "crosswalk", "quarantine", "runs", "dicom"} <= set(mine["table_name"])
+    doc = json.loads((out / "reports" / second.run_id / "quality.json").read_text())
+    assert doc["passed"] and doc["verification"]["n_instances"] == second.deid.n_deidentified
+    assert doc["verification"]["n_ocr_instances"] >= 1
+
+    index = Path(build_report(spark, zs, second.run_id, keyring=keyring))
+    assert index == out / "reports" / second.run_id / "index.html"
+    page = index.read_text()
+    for needle in ("De-identification run", "Quarantine by reason", "Throughput by stage", "quality gate passed",
+                   "data:image/png;base64,", str(tmp_path / "raw" / "tables" / "review")):
+        assert needle in page
+    assert (tmp_path / "raw" / "reports" / second.run_id / "before_after.html").is_file()
+    assert not list(out.rglob("before_after.html"))
+    needles = {b"DOE^JOHN", b"CompressedSamples", original_id.encode(), b"series 1"}
+    for name, data in _bytes_under(out / "reports"):
+        for n in needles:
+            assert n not in data, (n, name)
