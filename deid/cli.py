@@ -72,8 +72,32 @@ def cmd_run(args: argparse.Namespace) -> int:
               f"{de.n_quarantined} quarantined, released={'yes' if de.released else 'no'}")
     for m in summary.messages:
         print(m)
+    if de:
+        from deid.report import build_report
+
+        print(f"report: {build_report(run.tables, resolve_zones(cfg, need_input=False), run.run_id, keyring=keyring)}")
     print(f"status: {summary.status}")
     return 0 if summary.ok else EXIT_FAILED_RUN
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from deid.errors import KeyMaterialError
+    from deid.pipeline.runner import resolve_zones
+    from deid.report import build_report
+    from deid.spark_session import get_spark
+    from deid.tables import Tables
+
+    cfg = _config(args)
+    zs = resolve_zones(cfg, need_input=False)
+    keyring = None
+    if args.before_after:
+        try:
+            keyring = cfg.load_keyring()
+        except KeyMaterialError:
+            raise DeidError("--before-after needs the key (it finds the inputs by their keyed digest)") from None
+    tables = Tables(get_spark(cfg.spark), cfg.spark.backend)
+    print(build_report(tables, zs, args.run_id, keyring=keyring))
+    return 0
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
@@ -153,6 +177,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--truncate", type=int, default=60)
     p.add_argument("query")
     p.set_defaults(func=cmd_sql)
+
+    p = sub.add_parser("report", help="write the run report (OUTPUT/reports/RUN_ID/index.html)")
+    p.add_argument("run_id")
+    _common_zone_args(p, need_input=False)
+    p.add_argument("--before-after", action="store_true",
+                   help="also write before/after pairs into the PHI zone (RAW/reports/RUN_ID; needs the key)")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("keygen", help="print a new master key (64 hex digits)")
     p.set_defaults(func=cmd_keygen)

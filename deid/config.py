@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from deid.errors import ConfigError
 from deid.keys import KeyRing, KeySource, load_keyring
 from deid.pixels.stage import PixelConfig
+from deid.quality.config import QualityConfig
 
 
 class TableBackend(str, Enum):
@@ -102,6 +103,7 @@ class DeidConfig(_Model):
     keys: KeysConfig = KeysConfig()
     crosswalk: CrosswalkConfig = CrosswalkConfig()
     pixels: PixelConfig = Field(default_factory=PixelConfig)
+    quality: QualityConfig = Field(default_factory=QualityConfig)
 
     def config_hash(self) -> str:
         """Stable short hash of the effective configuration (stored in the runs table; no locations)."""

@@ -96,6 +96,15 @@ class PipelineRun:
         self.tables.append_arrow(pa.table(row), zs.runs, RUNS, app_id=f"deid-runs-{self.run_id}-{stage}",
                                  version=0)
 
+    def _gate(self, zs: zones.Zones) -> Gate | None:
+        """The injected gate, else the quality gate (``quality.enabled``), else the release's CountsGate."""
+        if self.gate is None and self.cfg.quality.enabled:
+            from deid.quality.gate import QualityGate
+
+            assert self.keyring is not None
+            self.gate = QualityGate(self.tables, zs, self.keyring, self.cfg.quality)
+        return self.gate
+
     def run(self, *, do_ingest: bool, do_deidentify: bool) -> RunSummary:
         """Run the stages asked for; a stage failure is recorded in the runs table and re-raised."""
         zs = resolve_zones(self.cfg, need_input=do_ingest)
@@ -125,7 +134,7 @@ class PipelineRun:
             started = dt.datetime.now(dt.timezone.utc)
             try:
                 dres = deidentify(self.spark, self.tables, zs, self.profile, self.keyring, self.run_id,
-                                  pixel_hook=self.pixel_hook, gate=self.gate, fault=fault,
+                                  pixel_hook=self.pixel_hook, gate=self._gate(zs), fault=fault,
                                   progress=self.progress)
             except BaseException:
                 self._runs_row("deidentify", started, "FAILED", {})
