@@ -78,7 +78,7 @@ def single(master: str, export: Path, work: Path, pixels: bool) -> dict[str, flo
     from deid.pixels.stage import PixelConfig
     from deid.spark_session import get_spark
 
-    cfg = DeidConfig(spark=SparkConfig(master=master, shuffle_partitions=4), pixels=PixelConfig(enabled=pixels),
+    cfg = DeidConfig(spark=SparkConfig(master=master, shuffle_partitions=4, driver_memory="3g"), pixels=PixelConfig(enabled=pixels),
                      zones=ZonesConfig(input=str(export), output=str(work / "out"), raw=str(work / "raw"),
                                        crosswalk=str(work / "crosswalk")))
     spark = get_spark(cfg.spark)
@@ -116,7 +116,7 @@ def main() -> None:
             cmd.append("--pixels")
         res = subprocess.run(cmd, capture_output=True, text=True)
         if res.returncode != 0:
-            sys.exit(f"{master} run failed:\n" + "\n".join(res.stderr.splitlines()[-15:]))
+            sys.exit(f"{master} run failed:\n" + "\n".join(res.stderr.splitlines()[-80:]))
         results.append(json.loads(res.stdout.strip().splitlines()[-1]))
     one, two = results
     summary = {"files": len(files), "header_only_files_per_s": base, "runs": results,

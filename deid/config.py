@@ -54,6 +54,9 @@ class IngestConfig(_Model):
     path_glob: str = "*"
     recursive: bool = True
     max_file_bytes: int = Field(default=512 * 1024 * 1024, ge=1, le=2**31 - 1)
+    # Files larger than this never travel as Spark rows: the executor streams them into the PHI
+    # zone's blob folder and bronze keeps a reference (JVM rows of hundreds of MB exhaust the heap).
+    inline_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1, le=2**31 - 1)
 
 
 class SparkConfig(_Model):

@@ -57,6 +57,8 @@ BRONZE = TableSpec("bronze", pa.schema([
     ("sop_class_uid", pa.string()), ("sop_instance_uid", pa.string()), ("study_uid", pa.string()),
     ("series_uid", pa.string()), ("modality", pa.string()), ("transfer_syntax_uid", pa.string()),
     ("has_pixel_data", pa.bool_()), ("run_id", pa.string()), ("ingested_at", TS),
+    # set instead of content for inputs over ingest.inline_max_bytes: <raw>/blobs/<sha256>.dcm
+    ("blob_path", pa.string()),
 ]))
 
 QUARANTINE = TableSpec("quarantine", pa.schema([

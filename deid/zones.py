@@ -154,6 +154,11 @@ class Zones:
         return join(self.raw, "tables", "bronze")
 
     @property
+    def blobs(self) -> str:
+        """Large inputs, stored by sha256 in the PHI zone (bronze rows reference them)."""
+        return join(self.raw, "blobs")
+
+    @property
     def quarantine(self) -> str:
         return join(self.raw, "tables", "quarantine")
 

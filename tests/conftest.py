@@ -24,7 +24,7 @@ def spark() -> Iterator[object]:
 
     os.environ["PYSPARK_PYTHON"] = sys.executable
     session = get_spark(SparkConfig(master="local[2]", app_name="deid-tests", ui_enabled=False,
-                                    shuffle_partitions=2))
+                                    shuffle_partitions=2, driver_memory="2g"))
     yield session
     session.stop()
 

@@ -67,7 +67,7 @@ def pending_inputs(tables: Tables, zs: zones.Zones, profile: Profile, keyring: K
     # only the ingest runs with pending rows are scanned for content (Parquet statistics on run_id
     # skip the files of finished runs)
     runs = [r["run_id"] for r in todo.select("run_id").distinct().collect()]
-    return (bronze_all.where(F.col("run_id").isin(runs)).select("sha256", "content")
+    return (bronze_all.where(F.col("run_id").isin(runs)).select("sha256", "content", "blob_path")
             .dropDuplicates(["sha256"]).join(todo.select("sha256"), "sha256", "left_semi"))
 
 

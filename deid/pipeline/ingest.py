@@ -95,6 +95,47 @@ def parse_batches(batches: Iterator[pd.DataFrame], run_id: str) -> Iterator[pd.D
         yield to_frame(out, PARSED)
 
 
+def _read_all(location: str) -> bytes:
+    fs, inner = zones.arrow_fs(location)
+    with fs.open_input_stream(inner) as fh:
+        return bytes(fh.read())
+
+
+def _store_blob(blobs: str, sha: str, data: bytes) -> str:
+    """Copy a large input into the PHI zone's blob folder (idempotent: named by content hash)."""
+    location = zones.join(blobs, f"{sha}.dcm")
+    fs, inner = zones.arrow_fs(location)
+    if fs.get_file_info(inner).type.name != "File":
+        fs.create_dir(inner.rsplit("/", 1)[0], recursive=True)
+        with fs.open_output_stream(inner) as fh:
+            fh.write(data)
+    return location
+
+
+def parse_large_batches(batches: Iterator[pd.DataFrame], run_id: str, blobs: str) -> Iterator[pd.DataFrame]:
+    """mapInPandas over path-only rows: large files are read here (never as Spark rows), parsed,
+    and stored as blobs in the PHI zone; bronze keeps the reference."""
+    for batch in batches:
+        now = pd.Timestamp(dt.datetime.now(dt.timezone.utc))
+        for path, length, mtime in zip(batch["path"], batch["length"], batch["modificationTime"],
+                                       strict=True):
+            row: dict[str, object] = {"path": path, "size": int(length), "modification_time": mtime,
+                                      "run_id": run_id, "ingested_at": now}
+            data = b""
+            try:
+                data = _read_all(path)
+                row["sha256"] = hashlib.sha256(data).hexdigest()
+                row.update(_routing(data))
+                row["blob_path"] = _store_blob(blobs, str(row["sha256"]), data)
+            except InputError as err:
+                row.update(_error_row(err.reason, _message(err)))
+            except Exception as exc:  # noqa: BLE001 - per-input boundary: anything else is quarantined
+                row.update(_error_row(Reason.INTERNAL_ERROR, exc.__class__.__name__))
+            row.setdefault("sha256", hashlib.sha256(b"unreadable:" + str(path).encode()).hexdigest())
+            data = b""  # release before the next file
+            yield to_frame([row], PARSED)  # one large file per Arrow batch
+
+
 def hash_oversize_batches(batches: Iterator[pd.DataFrame], run_id: str, limit: int) -> Iterator[pd.DataFrame]:
     """mapInPandas: over-size files are hashed by streaming (never loaded) and quarantined."""
     for batch in batches:
@@ -153,12 +194,16 @@ def ingest(spark: SparkSession, tables: Tables, zs: zones.Zones, input_location:
     known_oversize = (tables.read(zs.quarantine, QUARANTINE)
                       .where((F.col("stage") == STAGE) & (F.col("reason") == Reason.OVERSIZE.value))
                       .select(F.col("path"), F.col("size").alias("length")).distinct())
-    small = listing.where(F.col("length") <= cfg.max_file_bytes)
+    small = listing.where(F.col("length") <= min(cfg.inline_max_bytes, cfg.max_file_bytes))
+    large = meta.where((F.col("length") > cfg.inline_max_bytes) & (F.col("length") <= cfg.max_file_bytes))
     big = (meta.where(F.col("length") > cfg.max_file_bytes)
            .join(known_oversize, ["path", "length"], "left_anti"))
     schema = PARSED.spark_schema()
-    parsed = small.mapInPandas(lambda it: parse_batches(it, run_id), schema).unionByName(
-        big.mapInPandas(lambda it: hash_oversize_batches(it, run_id, cfg.max_file_bytes), schema))
+    blobs = zs.blobs
+    parsed = (small.mapInPandas(lambda it: parse_batches(it, run_id), schema)
+              .unionByName(large.mapInPandas(lambda it: parse_large_batches(it, run_id, blobs), schema))
+              .unionByName(big.mapInPandas(lambda it: hash_oversize_batches(it, run_id, cfg.max_file_bytes),
+                                           schema)))
     if len(all_files) > n_scanned:  # Spark's scan drops zero-length files: find them on the driver
         rows = _empty_file_rows(all_files, meta, run_id)
         if rows:

@@ -245,8 +245,24 @@ def process_rows(params: ProcessParams, rows: list[tuple[str, bytes]]) -> list[d
     return [r for r in out if r is not None]
 
 
+def _read_blob(location: str) -> bytes:
+    fs, path = zones.arrow_fs(location)
+    with fs.open_input_stream(path) as fh:
+        return bytes(fh.read())
+
+
 def deidentify_batches(batches: Iterator[pd.DataFrame], params: ProcessParams) -> Iterator[pd.DataFrame]:
     """mapInPandas: bronze ``(sha256, content)`` -> RESULT rows."""
     for batch in batches:
-        rows = [(str(s), bytes(c)) for s, c in zip(batch["sha256"], batch["content"], strict=True)]
-        yield pa.Table.from_pylist(process_rows(params, rows), schema=RESULT.schema).to_pandas()
+        blobs = batch["blob_path"] if "blob_path" in batch else [None] * len(batch)
+        small = [(str(s), bytes(c)) for s, c, b in zip(batch["sha256"], batch["content"], blobs, strict=True)
+                 if b is None or not isinstance(b, str)]
+        if small:
+            yield pa.Table.from_pylist(process_rows(params, small), schema=RESULT.schema).to_pandas()
+        for s, b in zip(batch["sha256"], blobs, strict=True):
+            if isinstance(b, str):  # a large input stored in the PHI zone: one at a time
+                try:
+                    out = process_rows(params, [(str(s), _read_blob(b))])
+                except OSError as exc:
+                    out = [_quarantine(str(s), Reason.INTERNAL_ERROR, exc.__class__.__name__)]
+                yield pa.Table.from_pylist(out, schema=RESULT.schema).to_pandas()

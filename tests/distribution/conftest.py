@@ -7,7 +7,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from packaging_helpers import ROOT
+from distribution_helpers import ROOT
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,5 @@
-"""Helpers of the packaging tests (imported by name: tests/packaging has no __init__.py so that it
-does not shadow the ``packaging`` library)."""
+"""Helpers of the distribution tests (wheel, bundle, EMR files), imported by module name.
+"""
 
 from __future__ import annotations
 

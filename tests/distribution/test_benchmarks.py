@@ -9,7 +9,7 @@ from typing import Any
 
 import pydicom
 import pytest
-from packaging_helpers import load_module
+from distribution_helpers import load_module
 
 bench_memory = load_module("benchmarks/bench_memory.py", "bench_memory")
 run_all = load_module("benchmarks/run_all.py", "run_all")

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
-from packaging_helpers import ROOT, job_flags
+from distribution_helpers import ROOT, job_flags
 
 from deid.config import load_config
 from deid.keys import KeySource

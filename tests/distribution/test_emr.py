@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from packaging_helpers import ROOT, job_flags, load_module
+from distribution_helpers import ROOT, job_flags, load_module
 
 from deid.config import load_config
 from deid.keys import KeySource

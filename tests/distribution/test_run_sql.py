@@ -8,7 +8,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from packaging_helpers import ROOT, load_module
+from distribution_helpers import ROOT, load_module
 
 run_sql = load_module("deploy/run_sql.py", "deid_run_sql")
 SQL = ROOT / "resources" / "sql"

@@ -9,9 +9,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from distribution_helpers import ROOT
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
-from packaging_helpers import ROOT
 
 
 def _repo_files(folder: Path) -> list[Path]:

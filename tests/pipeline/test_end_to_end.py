@@ -142,3 +142,30 @@ def test_zone_check_refuses_phi_inside_output(spark, tmp_path: Path, deid_key: s
     cfg = cfg.with_overrides(input=str(tmp_path / "export"))
     with pytest.raises(ZoneError):
         PipelineRun(spark, cfg).run(do_ingest=True, do_deidentify=True)
+
+
+def test_large_inputs_travel_as_blobs_not_rows(spark, tmp_path: Path, export_dir: Path, deid_key: str) -> None:
+    """Inputs over ingest.inline_max_bytes never become Spark rows: stored as PHI-zone blobs."""
+    from deid.config import IngestConfig
+    from deid.keys import KeyRing
+    from deid.pipeline.process import source_digest
+    from deid.pixels.stage import PixelConfig
+    from deid.quality.config import QualityConfig
+
+    base = _cfg(tmp_path, export_dir)
+    cfg = base.model_copy(update={"ingest": IngestConfig(inline_max_bytes=8192),
+                                  "pixels": PixelConfig(enabled=False),
+                                  "quality": QualityConfig(enabled=False)})
+    summary = PipelineRun(spark, cfg).run(do_ingest=True, do_deidentify=True)
+    assert summary.ok
+    _assert_consistent(cfg)
+    bronze = _table(str(tmp_path / "phi-raw" / "tables" / "bronze"))
+    large = bronze[bronze["blob_path"].notna()]
+    assert len(large) >= 2 and large["content"].isna().all()
+    assert (bronze[bronze["blob_path"].isna()]["size"] <= 8192).all()
+    for loc in large["blob_path"]:
+        assert Path(loc.removeprefix("file:")).is_file() and "phi-raw" in loc
+    md = _table(str(tmp_path / "out" / "tables" / "metadata"))
+    keys = KeyRing(bytes.fromhex(deid_key))
+    released = {source_digest(keys, sha) for sha in large["sha256"]} & set(md["source_digest"])
+    assert released  # large inputs are de-identified and published like the others
