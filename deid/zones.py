@@ -87,6 +87,13 @@ def _parts(location: str) -> tuple[str, str, tuple[str, ...]]:
     return scheme, netloc, tuple(p for p in PurePosixPath(path).parts if p != "/")
 
 
+def read_bytes(location: str) -> bytes:
+    """A whole file from any zone (local or object store) through pyarrow.fs."""
+    fs, path = arrow_fs(location)
+    with fs.open_input_stream(path) as fh:
+        return bytes(fh.read())
+
+
 def overlaps(a: str, b: str) -> bool:
     """True when one location is the other or lies inside it."""
     sa, na, pa = _parts(a)

@@ -95,12 +95,6 @@ def parse_batches(batches: Iterator[pd.DataFrame], run_id: str) -> Iterator[pd.D
         yield to_frame(out, PARSED)
 
 
-def _read_all(location: str) -> bytes:
-    fs, inner = zones.arrow_fs(location)
-    with fs.open_input_stream(inner) as fh:
-        return bytes(fh.read())
-
-
 def _store_blob(blobs: str, sha: str, data: bytes) -> str:
     """Copy a large input into the PHI zone's blob folder (idempotent: named by content hash)."""
     location = zones.join(blobs, f"{sha}.dcm")
@@ -123,7 +117,7 @@ def parse_large_batches(batches: Iterator[pd.DataFrame], run_id: str, blobs: str
                                       "run_id": run_id, "ingested_at": now}
             data = b""
             try:
-                data = _read_all(path)
+                data = zones.read_bytes(path)
                 row["sha256"] = hashlib.sha256(data).hexdigest()
                 row.update(_routing(data))
                 row["blob_path"] = _store_blob(blobs, str(row["sha256"]), data)

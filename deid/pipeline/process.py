@@ -245,12 +245,6 @@ def process_rows(params: ProcessParams, rows: list[tuple[str, bytes]]) -> list[d
     return [r for r in out if r is not None]
 
 
-def _read_blob(location: str) -> bytes:
-    fs, path = zones.arrow_fs(location)
-    with fs.open_input_stream(path) as fh:
-        return bytes(fh.read())
-
-
 def deidentify_batches(batches: Iterator[pd.DataFrame], params: ProcessParams) -> Iterator[pd.DataFrame]:
     """mapInPandas: bronze ``(sha256, content)`` -> RESULT rows."""
     for batch in batches:
@@ -262,7 +256,7 @@ def deidentify_batches(batches: Iterator[pd.DataFrame], params: ProcessParams) -
         for s, b in zip(batch["sha256"], blobs, strict=True):
             if isinstance(b, str):  # a large input stored in the PHI zone: one at a time
                 try:
-                    out = process_rows(params, [(str(s), _read_blob(b))])
+                    out = process_rows(params, [(str(s), zones.read_bytes(b))])
                 except OSError as exc:
                     out = [_quarantine(str(s), Reason.INTERNAL_ERROR, exc.__class__.__name__)]
                 yield pa.Table.from_pylist(out, schema=RESULT.schema).to_pandas()

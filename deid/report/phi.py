@@ -36,8 +36,9 @@ def originals(tables: Tables, zs: zones.Zones, keyring: KeyRing, digests: list[s
             .mapInPandas(partial(_digests, keyring=keyring), "sha256 string, source_digest string")
             .where(F.col("source_digest").isin(digests)))
     rows = (bronze.join(keys, "sha256", "inner").dropDuplicates(["sha256"])
-            .select("source_digest", "content").collect())
-    return {str(r["source_digest"]): bytes(r["content"]) for r in rows}
+            .select("source_digest", "content", "blob_path").collect())
+    return {str(r["source_digest"]): bytes(r["content"]) if r["content"] is not None
+            else zones.read_bytes(str(r["blob_path"])) for r in rows}
 
 
 def write_before_after(tables: Tables, zs: zones.Zones, keyring: KeyRing, run_id: str,
