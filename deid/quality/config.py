@@ -32,6 +32,10 @@ class OcrCheckConfig(_Model):
     min_confidence: float = Field(default=0.6, ge=0.0, le=1.0)
     rules: tuple[str, ...] = ("date", "label", "mrn", "accession", "id_groups", "name_format", "phone")
     engine: str = "rapidocr"
+    # Pattern-only hits (a date- or ID-like line that matches no keyed original) block the release
+    # only when true; otherwise they are reported as a warning for a person to review. Lines that
+    # match an original identifier by keyed hash always block.
+    rules_block: bool = False
 
     def model_post_init(self, __context: Any) -> None:
         bad = [r for r in self.rules if r not in RULE_KINDS]

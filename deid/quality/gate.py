@@ -109,11 +109,18 @@ class QualityGate:
         if summary is not None:
             results += self._verification_results(summary)
         failures = [_message(r) for r in results if r.critical_failure]
+        advisory: list[str] = []
         if summary is not None and summary.findings:
-            failures += [_finding_message(f) for f in summary.findings[:_MAX_MESSAGES]]
-            if summary.n_findings > _MAX_MESSAGES:
-                failures.append(f"... and {summary.n_findings - _MAX_MESSAGES} more verification findings")
+            rules_block = self.config.verification.ocr.rules_block
+            blocking = [f for f in summary.findings if rules_block or f["check"] != "ocr_rule"]
+            advisory = [_finding_message(f) for f in summary.findings if f not in blocking]
+            n_blocking = summary.n_findings - (0 if rules_block else summary.n_rule_findings)
+            if failures or blocking:
+                failures += [_finding_message(f) for f in blocking[:_MAX_MESSAGES]]
+                if n_blocking > _MAX_MESSAGES:
+                    failures.append(f"... and {n_blocking - _MAX_MESSAGES} more verification findings")
         warnings = [_message(r) for r in results if not r.success and r.severity == Severity.WARNING.value]
+        warnings += advisory[:_MAX_MESSAGES]
         self.report = GateReport(run_id, not failures, now.isoformat(), results, summary, failures, warnings)
         self.failures, self.warnings = failures, warnings
         self.store(self.report, now)
@@ -178,12 +185,17 @@ class QualityGate:
         return VerificationSummary(int(agg["n"] or 0), int(agg["v"] or 0), int(agg["o"] or 0),
                                    int(agg["lines"] or 0), n_findings, kept,
                                    by_check.get("header", 0) + by_check.get("unreadable", 0),
-                                   by_check.get("ocr", 0))
+                                   by_check.get("ocr", 0), by_check.get("ocr_rule", 0))
 
     def _verification_results(self, s: VerificationSummary) -> list[ExpectationResult]:
         header, pixels = s.n_header_findings, s.n_ocr_findings
         ocr = self.config.verification.ocr
+        rules = s.n_rule_findings
         return [
+            ExpectationResult("dicom", "no_pattern_text_in_pixels", "deid_verification_ocr_rules",
+                              (Severity.CRITICAL if ocr.rules_block else Severity.WARNING).value, rules == 0,
+                              s.n_ocr_lines, rules, f"{rules} date/ID-like lines in {s.n_ocr_instances} "
+                              "OCR'd instances (no keyed match)"),
             ExpectationResult("dicom", "no_original_values_in_headers", "deid_verification_header",
                               Severity.CRITICAL.value, header == 0, s.n_values, header,
                               f"{header} findings in {s.n_instances} instances"),

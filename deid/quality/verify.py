@@ -32,6 +32,10 @@ FINDINGS_SCHEMA = pa.schema([("sop_instance_uid", pa.string()), ("check", pa.str
 SPARK_SCHEMA = ("sop_instance_uid string, check string, location string, kind string, "
                 "n_values long, n_lines long")
 SUMMARY, HEADER, OCR, UNREADABLE = "summary", "header", "ocr", "unreadable"
+OCR_RULE = "ocr_rule"  # a second OCR read a date/ID-like pattern: advisory unless ocr.rules_block
+# Code Sequence Macro vocabulary (PS3.3 Table 8.8-1): scheme codes, not free text. A short code such
+# as "1234" equal to some input's study or procedure ID is a coincidence of vocabulary, not a leak.
+_VOCABULARY_TAGS = ("(0008,0100)", "(0008,0102)", "(0008,0103)", "(0008,0119)", "(0008,0120)")
 _BULK = {0x7FE00010, 0x7FE00008, 0x7FE00009}
 _TEXT_VRS = {"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UC", "UI",
              "UR", "UT"}
@@ -142,6 +146,8 @@ def check_header(ds: object, params: VerifyParams) -> tuple[list[tuple[str, str]
     for path, text in walk_values(ds, cfg.max_binary_bytes):
         n += 1
         for kind in sorted(hash_hits([text], params.keyring, cfg.kinds, params.hashes, cfg.min_length)):
+            if kind == "other_id" and path.endswith(_VOCABULARY_TAGS):
+                continue
             findings.append((path, kind))
     return findings, n
 
@@ -202,8 +208,8 @@ def verify_instance(uid: str, name: str, params: VerifyParams) -> list[dict[str,
             pixel, n_lines = check_pixels(ds, params)
         except Exception as exc:  # noqa: BLE001 - frames that cannot be checked fail the check
             pixel, n_lines = [("pixel data", f"ocr_failed_{exc.__class__.__name__}")], 0
-        rows += [{"sop_instance_uid": uid, "check": OCR, "location": p, "kind": k, "n_values": 0,
-                  "n_lines": 0} for p, k in pixel]
+        rows += [{"sop_instance_uid": uid, "check": OCR_RULE if k.startswith("rule_") else OCR,
+                  "location": p, "kind": k, "n_values": 0, "n_lines": 0} for p, k in pixel]
     rows.append({"sop_instance_uid": uid, "check": SUMMARY, "location": "", "kind": "",
                  "n_values": n_values, "n_lines": n_lines})
     return rows
@@ -228,6 +234,7 @@ class VerificationSummary:
     findings: list[dict[str, str]] = field(default_factory=list)  # first max_findings, value-free
     n_header_findings: int = 0
     n_ocr_findings: int = 0
+    n_rule_findings: int = 0
 
     @property
     def ok(self) -> bool:

@@ -153,3 +153,17 @@ def test_unreadable_staged_file_is_a_finding(tmp_path) -> None:  # type: ignore[
     rows = verify_instance("2.25.9", "missing.dcm", params)
     assert rows == [{"sop_instance_uid": "2.25.9", "check": "unreadable", "location": "file",
                      "kind": "FileNotFoundError", "n_values": 0, "n_lines": 0}]
+
+
+@pytest.mark.parametrize(("keyword", "kind", "found"), [
+    ("CodeValue", "other_id", False),  # vocabulary code equal to some input's ID: coincidence
+    ("CodeMeaning", "other_id", True),  # free text: still checked
+    ("CodeValue", "patient_id", True),  # a patient ID is never excused
+])
+def test_code_vocabulary_is_excused_for_other_ids_only(keyword: str, kind: str, found: bool) -> None:
+    ds = _clean()
+    item = Dataset()
+    setattr(item, keyword, ORIGINALS[kind])
+    ds.ConceptNameCodeSequence = Sequence([item])
+    findings, _ = check_header(ds, _params())
+    assert bool([k for _, k in findings if k == kind]) is found
