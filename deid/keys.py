@@ -50,9 +50,11 @@ def parse_master_key(text: str) -> bytes:
     if len(text) >= 2 * MIN_KEY_BYTES and all(c in "0123456789abcdefABCDEF" for c in text):
         raw = bytes.fromhex(text)
     else:
-        for decode in (base64.b64decode, base64.urlsafe_b64decode):
+        padded = text + "=" * (-len(text) % 4)
+        for decode in (lambda t: base64.b64decode(t, validate=True),
+                       lambda t: base64.b64decode(t, altchars=b"-_", validate=True)):
             try:
-                raw = decode(text + "=" * (-len(text) % 4))
+                raw = decode(padded)
                 break
             except (binascii.Error, ValueError):
                 continue

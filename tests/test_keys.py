@@ -22,11 +22,27 @@ def test_weak_keys_refused(bad: str) -> None:
         parse_master_key(bad)
 
 
+KEYS_WITH_EVERY_BASE64_CHAR = [bytes(range(i, i + 32)) for i in (0, 100, 190, 224)] + [
+    bytes.fromhex("fbff" * 16), bytes.fromhex("f8fe3e" * 10 + "fbef")]
+
+
+@pytest.mark.parametrize("raw", KEYS_WITH_EVERY_BASE64_CHAR)
 @pytest.mark.parametrize("encode", [lambda b: b.hex(), lambda b: base64.b64encode(b).decode(),
                                     lambda b: base64.urlsafe_b64encode(b).decode().rstrip("=")])
-def test_key_encodings_accepted(encode) -> None:  # type: ignore[no-untyped-def]
-    raw = os.urandom(32)
+def test_key_encodings_accepted(encode, raw: bytes) -> None:  # type: ignore[no-untyped-def]
+    if len(set(raw)) < 16:
+        with pytest.raises(KeyMaterialError):
+            parse_master_key(encode(raw))
+        return
     assert parse_master_key(encode(raw)) == raw
+
+
+def test_random_keys_round_trip_in_every_encoding() -> None:
+    for _ in range(200):
+        raw = os.urandom(32)
+        for text in (raw.hex(), base64.b64encode(raw).decode(),
+                     base64.urlsafe_b64encode(raw).decode().rstrip("=")):
+            assert parse_master_key(text) == raw
 
 
 def test_keygen_round_trips(monkeypatch: pytest.MonkeyPatch) -> None:
