@@ -120,15 +120,7 @@ def test_rt_structure_set_references_stay_consistent(basic_engine: HeaderEngine)
     rt = read_dicom((SHARED_DATA / "orthanc-tests/HierarchicalAnonymization__RTH__RT.dcm").read_bytes())
     ct_out = basic_engine.deidentify(ct).dataset
     rt_out = basic_engine.deidentify(rt).dataset
-    referenced: set[str] = set()
-    stack = [rt_out]
-    while stack:
-        cur = stack.pop()
-        for elem in cur:
-            if elem.VR == "SQ":
-                stack.extend(elem.value)
-            elif elem.keyword == "ReferencedSOPInstanceUID":
-                referenced.add(str(elem.value))
+    referenced = {str(e.value) for e in rt_out.iterall() if e.keyword == "ReferencedSOPInstanceUID"}
     assert ct_out.SOPInstanceUID in referenced
     assert ct_out.FrameOfReferenceUID == rt_out.ReferencedFrameOfReferenceSequence[0].FrameOfReferenceUID
     assert ct_out.StudyInstanceUID == rt_out.StudyInstanceUID
