@@ -31,9 +31,14 @@ class Reason(str, Enum):
 
 
 class DeidError(Exception):
-    """Base of every error the package raises on purpose. ``str(err)`` never carries PHI."""
+    """Base of every error the package raises on purpose. ``str(err)`` never carries PHI.
+
+    ``exit_code`` is what an entry point (:mod:`deid.entry`) exits with: 2 for a usage, configuration
+    or environment error, 1 for work that ran and failed.
+    """
 
     code: str = "DEID_ERROR"
+    exit_code: int = 2
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -90,3 +95,16 @@ class CryptoError(DeidError):
     """A crosswalk value cannot be encrypted or decrypted with the key given."""
 
     code = "CRYPTO_ERROR"
+
+
+class SqlFileError(DeidError):
+    """A SQL file or its variables cannot be used (the message names no data)."""
+
+    code = "SQL_FILE_ERROR"
+
+
+class SqlStatementError(DeidError):
+    """A statement of a SQL file failed when Spark ran it (an ``assert_true`` check, say)."""
+
+    code = "SQL_STATEMENT_FAILED"
+    exit_code = 1

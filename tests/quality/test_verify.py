@@ -8,9 +8,9 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage
 
+from deid.config import OcrCheckConfig, VerificationConfig
 from deid.crosswalk import lookup_hash
 from deid.keys import KeyRing
-from deid.quality.config import OcrCheckConfig, VerificationConfig
 from deid.quality.verify import (
     VerifyParams,
     candidates,
