@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import asdict, dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from deid import zones
 from deid.config import QualityConfig
@@ -23,7 +22,7 @@ from deid.crosswalk import CrosswalkKind
 from deid.errors import ConfigError, QualityGateError
 from deid.keys import KeyRing
 from deid.quality import store
-from deid.quality.results import QUALITY_RESULTS, ExpectationResult, results_table
+from deid.quality.results import QUALITY_RESULTS, ExpectationResult, GateReport, results_table
 from deid.quality.suites import Severity, Suite, load_suite
 from deid.quality.verify import SPARK_SCHEMA, SUMMARY, VerificationSummary, VerifyParams, verify_batches
 from deid.tables import RUNS, Tables
@@ -38,25 +37,6 @@ _MAX_MESSAGES = 10
 _METADATA_COLUMNS = ("sop_instance_uid", "study_uid", "series_uid", "patient_pseudonym", "sop_class_uid",
                      "modality", "study_date", "burned_in_status", "patient_identity_removed", "profile",
                      "key_version", "output_path", "source_digest")
-
-
-@dataclass
-class GateReport:
-    """What one gate call found (value-free): stored as quality.json and shown in the run report."""
-
-    run_id: str
-    passed: bool
-    checked_at: str
-    results: list[ExpectationResult] = field(default_factory=list)
-    verification: VerificationSummary | None = None
-    failures: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"run_id": self.run_id, "passed": self.passed, "checked_at": self.checked_at,
-                "results": [r.as_row() for r in self.results],
-                "verification": asdict(self.verification) if self.verification else None,
-                "failures": self.failures, "warnings": self.warnings}
 
 
 def _message(r: ExpectationResult) -> str:
