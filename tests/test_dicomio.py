@@ -12,6 +12,7 @@ from pydicom.data import get_testdata_file
 
 from deid.dicomio import quiet_values, read_dicom, write_dicom
 from deid.errors import InputError, Reason
+from deid.keys import KeyRing
 
 
 def _ct() -> bytes:
@@ -68,11 +69,10 @@ def test_bare_dataset_without_file_meta_gets_one() -> None:
     assert bare.file_meta.TransferSyntaxUID is not None
 
 
-def test_invalid_values_never_quoted_in_warnings() -> None:
+def test_invalid_values_never_quoted_in_warnings(test_keyring: KeyRing) -> None:
     """pydicom's validation warnings quote values; inside the per-input boundary none is emitted."""
     from deid.header.engine import HeaderEngine
     from deid.header.profile import load_profile
-    from deid.keys import KeyRing
     from deid.pipeline.executor import Failed, each_input
 
     ds = read_dicom(_ct())
@@ -81,7 +81,7 @@ def test_invalid_values_never_quoted_in_warnings() -> None:
         ds.PatientID = "SECRET-ID-" + "9" * 70  # longer than LO allows
         ds.StudyInstanceUID = "1.2.SECRETUID.x"  # not a valid UID
     data = write_dicom(ds)
-    engine = HeaderEngine(load_profile("research"), KeyRing(bytes(range(32))))
+    engine = HeaderEngine(load_profile("research"), test_keyring)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         out = each_input(lambda: write_dicom(engine.deidentify(read_dicom(data)).dataset))
