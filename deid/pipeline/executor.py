@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 _WORKER: dict[Hashable, Any] = {}
-_WORKER_LOCK = threading.Lock()
+_WORKER_LOCK = threading.RLock()  # re-entrant: a factory may ask for another cached object
 DIGEST_SCHEMA = "sha256 string, source_digest string"
 
 
