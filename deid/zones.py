@@ -227,18 +227,31 @@ class Zones:
     output: str
     input: str | None = None  # the export (ingest only); never written
 
+    def _table(self, zone: str, name: str) -> str:
+        return join(zone, "tables", name)
+
+    # ------------------------------------------------------------------ PHI zone (raw)
     @property
     def bronze(self) -> str:
-        return join(self.raw, "tables", "bronze")
+        """Ingested inputs: their bytes (or a blob reference), sha256, path and routing fields."""
+        return self._table(self.raw, "bronze")
 
     @property
     def blobs(self) -> str:
-        """Large inputs, stored by sha256 in the PHI zone (bronze rows reference them)."""
+        """Large inputs (over ``ingest.inline_max_bytes``), stored as ``<sha256>.dcm``: bronze rows
+        reference them and the executors read them one at a time."""
         return join(self.raw, "blobs")
 
     @property
     def quarantine(self) -> str:
-        return join(self.raw, "tables", "quarantine")
+        """Inputs that were not de-identified, with the stage, reason code and a PHI-free message;
+        in the PHI zone because it lists input paths."""
+        return self._table(self.raw, "quarantine")
+
+    @property
+    def review(self) -> str:
+        """Boxes scored inside the review band, for a person to check (PHI zone: keyed by input sha256)."""
+        return self._table(self.raw, "review")
 
     def staging(self, run_id: str) -> str:
         """A run's staging folder (PHI zone): staged DICOM files, results and verification Parquet."""
@@ -247,33 +260,39 @@ class Zones:
     def staged_file(self, run_id: str, name: str) -> str:
         return staged_file(self.staging(run_id), name)
 
+    # ------------------------------------------------------------------ crosswalk zone
     @property
     def crosswalk_table(self) -> str:
-        return join(self.crosswalk, "tables", "crosswalk")
+        """Pseudonym -> encrypted original (re-identification group only)."""
+        return self._table(self.crosswalk, "crosswalk")
 
+    # ------------------------------------------------------------------ de-identified zone (output)
     @property
     def metadata(self) -> str:
-        return join(self.output, "tables", "metadata")
+        """One row per released instance: de-identified header fields, patient pseudonym, burned-in
+        status, Patient Identity Removed, output path and the keyed source digest."""
+        return self._table(self.output, "metadata")
 
     @property
     def runs(self) -> str:
-        return join(self.output, "tables", "runs")
+        """One row per run and stage: counts, status (SUCCEEDED, GATE_FAILED, FAILED), config hash,
+        code and key versions. No locations: the configuration hash leaves the zones out."""
+        return self._table(self.output, "runs")
 
     @property
     def redactions(self) -> str:
-        return join(self.output, "tables", "redactions")
-
-    @property
-    def review(self) -> str:
-        return join(self.raw, "tables", "review")
-
-    @property
-    def dicom(self) -> str:
-        return join(self.output, "dicom")
+        """One row per box the pixel stage found, never its text (:class:`deid.pipeline.hooks.BoxRecord`)."""
+        return self._table(self.output, "redactions")
 
     @property
     def quality_results(self) -> str:
-        return join(self.output, "tables", "quality_results")
+        """One row per expectation per run (value-free)."""
+        return self._table(self.output, "quality_results")
+
+    @property
+    def dicom(self) -> str:
+        """Released DICOM files, at ``dicom/<StudyUID>/<SeriesUID>/<SOPInstanceUID>.dcm`` (new UIDs)."""
+        return join(self.output, "dicom")
 
     def report_dir(self, run_id: str, *, phi: bool = False) -> str:
         """``<output>/reports/<run_id>`` (``<raw>/...`` for PHI pages): run ids are never PHI."""

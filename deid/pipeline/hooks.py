@@ -29,26 +29,29 @@ from deid.header.identifiers import Identifiers
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
-__all__ = ["BoxRecord", "Gate", "HeaderOnly", "PixelHook", "PixelItem", "PixelResult", "PixelStatus",
+__all__ = ["Box", "BoxRecord", "Gate", "HeaderOnly", "PixelHook", "PixelItem", "PixelResult", "PixelStatus",
            "ReviewRecord", "StagedRun", "record_fields"]
 
 REDACT = "REDACT"  # BoxRecord.action of a box filled in the pixels (deid.pixels.classify.Action.REDACT)
 
 
 @dataclass(frozen=True)
-class BoxRecord:
-    """One text line found on OCR'd frame ``frame``; it applies up to the next OCR'd frame.
+class Box:
+    """Where a text line was found (frame, pixel box) and what it was judged to be; never its text."""
 
-    A row of the ``redactions`` table (de-identified zone) with the run id and SOP Instance UID.
-    """
-
-    frame: int
+    frame: int  # an OCR'd frame; the box applies up to the next OCR'd frame
     x: int
     y: int
     w: int
     h: int
     label: str
     score: float
+
+
+@dataclass(frozen=True)
+class BoxRecord(Box):
+    """A row of the ``redactions`` table (de-identified zone), with the run id and SOP Instance UID."""
+
     action: str
     reason: str
     engine: str
@@ -57,19 +60,12 @@ class BoxRecord:
 
 
 @dataclass(frozen=True)
-class ReviewRecord:
+class ReviewRecord(Box):
     """A box scored inside the review band: redacted anyway, listed (PHI zone) for a person to check."""
 
-    key: str
-    frame: int
-    x: int
-    y: int
-    w: int
-    h: int
-    label: str
-    score: float
     model_score: float | None
     reason: str
+    key: str  # the input's sha256 (the ``sha256`` column of the review table)
 
 
 def record_fields(record: type) -> list[tuple[str, str]]:

@@ -91,18 +91,11 @@ def _text(ds: Dataset, keyword: str) -> str | None:
     return str(value)
 
 
-def _int(ds: Dataset, keyword: str) -> int | None:
+def _number(ds: Dataset, keyword: str, kind: type[int] | type[float]) -> int | float | None:
+    """An IS/DS/US value as ``kind``; None when absent, empty or not a number."""
     try:
-        value = ds.get(keyword)
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _float(ds: Dataset, keyword: str) -> float | None:
-    try:
-        value = ds.get(keyword)
-        return float(value) if value not in (None, "") else None
+        value = ds.get(keyword)  # converting a malformed raw value may raise here already
+        return kind(value) if value not in (None, "") else None
     except (TypeError, ValueError):
         return None
 
@@ -155,9 +148,10 @@ def metadata_fields(ds: Dataset) -> dict[str, object]:
         "series_uid": _text(ds, "SeriesInstanceUID"), "sop_class_uid": _text(ds, "SOPClassUID"),
         "modality": _text(ds, "Modality"), "body_part": _text(ds, "BodyPartExamined"),
         "study_date": _date(ds, "StudyDate"), "manufacturer": _text(ds, "Manufacturer"),
-        "model": _text(ds, "ManufacturerModelName"), "rows": _int(ds, "Rows"),
-        "columns": _int(ds, "Columns"), "frames": _int(ds, "NumberOfFrames") or (1 if "PixelData" in ds else None),
-        "pixel_spacing": _spacing(ds), "slice_thickness": _float(ds, "SliceThickness"),
+        "model": _text(ds, "ManufacturerModelName"), "rows": _number(ds, "Rows", int),
+        "columns": _number(ds, "Columns", int),
+        "frames": _number(ds, "NumberOfFrames", int) or (1 if "PixelData" in ds else None),
+        "pixel_spacing": _spacing(ds), "slice_thickness": _number(ds, "SliceThickness", float),
         "study_description": _text(ds, "StudyDescription"),
         "series_description": _text(ds, "SeriesDescription"),
         "dicom_json": dicom_json(ds),
@@ -214,7 +208,7 @@ def process_rows(params: ProcessParams, rows: list[tuple[str, bytes]]) -> list[d
             pending.append((i, sha, *read))
     items = [p[3] for p in pending]
     batch = each_input(partial(params.pixel_hook.process, items))  # the whole batch fails together
-    results = [batch] * len(items) if isinstance(batch, Failed) else batch
+    results: list[PixelResult | Failed] = [batch] * len(items) if isinstance(batch, Failed) else list(batch)
     for (i, sha, res, _), pixel in zip(pending, results, strict=True):
         row = pixel if isinstance(pixel, Failed) else each_input(partial(_finish, params, engine, sha, res, pixel))
         out[i] = _quarantine(sha, row) if isinstance(row, Failed) else row

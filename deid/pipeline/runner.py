@@ -100,7 +100,8 @@ class PipelineRun:
         """Run the stages asked for; a stage failure is recorded in the runs table and re-raised."""
         zs = self.zones
         assert zs is not None
-        if do_ingest and not zs.input:
+        export = zs.input
+        if do_ingest and not export:
             raise ConfigError("zone locations missing: zones.input")
         if do_deidentify:
             if self.keyring is None:
@@ -112,7 +113,8 @@ class PipelineRun:
         if do_ingest:
             started = dt.datetime.now(dt.timezone.utc)
             try:
-                res = ingest(self.spark, self.tables, zs, zs.input, self.cfg.ingest,
+                assert export is not None
+                res = ingest(self.spark, self.tables, zs, export, self.cfg.ingest,
                              self.run_id, self.progress)
             except BaseException:
                 self._runs_row("ingest", started, "FAILED", {})

@@ -237,8 +237,8 @@ class PixelStage:
                 records.append(BoxRecord(f, box.x, box.y, box.w, box.h, d.label.value, round(d.score, 4),
                                          d.action.value, d.reason, eng.name, eng.version, model_version))
                 if d.review:
-                    review.append(ReviewRecord(job.key, f, box.x, box.y, box.w, box.h, d.label.value,
-                                               round(d.score, 4), d.model_score, d.reason))
+                    review.append(ReviewRecord(f, box.x, box.y, box.w, box.h, d.label.value,
+                                               round(d.score, 4), d.model_score, d.reason, job.key))
                 if d.action is Action.REDACT:
                     padded = pad_box((box.x, box.y, box.w, box.h), self.config.padding, frames.rows,
                                      frames.columns)
