@@ -14,10 +14,6 @@ from deid.entry import EXIT_FAILED_RUN, Entry, prepare, run, zone_args
 from deid.errors import DeidError
 
 
-def _common_zone_args(p: argparse.ArgumentParser, *, need_input: bool) -> None:
-    zone_args(p, need_input=need_input, phi_beside_output=True)
-
-
 def _entry(args: argparse.Namespace, *, need_input: bool = False) -> Entry:
     """``deid``'s commands put PHI zones that are given nowhere beside the output."""
     return prepare(args, need_input=need_input, phi_beside_output=True)
@@ -129,12 +125,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("run", help="ingest + de-identify an export on local Spark")
-    _common_zone_args(p, need_input=True)
+    zone_args(p, need_input=True, phi_beside_output=True)
     p.add_argument("--profile", help="profile name or YAML path (default from config)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("sql", help="Spark SQL over the de-identified tables (metadata, runs)")
-    _common_zone_args(p, need_input=False)
+    zone_args(p, phi_beside_output=True)
     p.add_argument("--include-crosswalk", action="store_true",
                    help="also register the crosswalk table as view 'crosswalk' (PHI zone)")
     p.add_argument("--limit", type=int, default=50)
@@ -144,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="write the run report (OUTPUT/reports/RUN_ID/index.html)")
     p.add_argument("run_id")
-    _common_zone_args(p, need_input=False)
+    zone_args(p, phi_beside_output=True)
     p.add_argument("--before-after", action="store_true",
                    help="also write before/after pairs into the PHI zone (RAW/reports/RUN_ID; needs the key)")
     p.set_defaults(func=cmd_report)
@@ -155,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("crosswalk", help="export the crosswalk (needs the key) or look one value up")
     p.add_argument("action", choices=["export", "lookup"])
     p.add_argument("pseudonym", nargs="?")
-    _common_zone_args(p, need_input=False)
+    zone_args(p, phi_beside_output=True)
     p.add_argument("--dest", help="export folder for the CSVs (PHI: keep outside OUTPUT)")
     p.set_defaults(func=cmd_crosswalk)
     return parser
