@@ -3,7 +3,11 @@
 This is the only module that knows how Delta is written:
 
 * **Spark Delta** (``io.delta.tables.DeltaTable`` on the JVM classpath, e.g. Databricks, EMR with
-  delta-spark): ``format("delta")`` with ``txnAppId``/``txnVersion`` idempotent writes.
+  delta-spark): ``format("delta")`` with the ``txnAppId``/``txnVersion`` writer options, which Delta
+  itself checks (a repeated ``(app_id, version)`` writes nothing). Every commit also carries a
+  ``userMetadata`` tag naming its transaction, so table history tells whether it was committed.
+  Public APIs only (``DataFrameWriter`` options, ``DeltaTable.history``, ``mapInArrow``): the same
+  code runs on Spark 3.5 with Delta 3.2+ (Databricks 15.4/16.4 LTS, EMR 7) and on Spark 4.x.
 * **delta-rs fallback** (no Delta jars, e.g. a laptop or CI): Spark tasks write Parquet files inside
   the table folder and the driver commits them in one Delta transaction with the ``deltalake``
   package. delta-rs does not enforce idempotency, so the application transaction version is checked
@@ -17,6 +21,7 @@ same ``(app_id, version)`` is never committed twice.
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -31,6 +36,8 @@ from deid.errors import TableIOError
 from deid.pipeline.hooks import BoxRecord, ReviewRecord, record_fields
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql.types import StructType
 
@@ -118,7 +125,9 @@ RUNS = TableSpec("runs", pa.schema([
 
 
 def delta_on_classpath(spark: SparkSession) -> bool:
-    """True when Spark's Delta data source can be loaded by the JVM."""
+    """True when Spark's Delta data source can be loaded (always on Databricks, Connect included)."""
+    if os.environ.get("DATABRICKS_RUNTIME_VERSION"):
+        return True
     try:
         jvm = spark._jvm  # type: ignore[attr-defined]
         if jvm is None:
@@ -195,9 +204,8 @@ class Tables:
             return schema.empty_table()
         if self.uses_spark_delta:
             df = self.spark.read.format("delta").load(zones.spark_uri(location))
-            if columns:
-                df = df.select(*columns)
-            return df.toArrow()
+            schema = spec.schema if columns is None else pa.schema([spec.schema.field(c) for c in columns])
+            return collect_arrow(df.select(*schema.names), schema)
         from deltalake import DeltaTable
 
         return DeltaTable(zones.deltars_uri(location)).to_pyarrow_table(columns=columns)
@@ -226,17 +234,21 @@ class Tables:
         if not self.exists(location):
             return False
         if self.uses_spark_delta:
-            jvm = self.spark._jvm  # type: ignore[attr-defined]
-            assert jvm is not None
-            log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(
-                self.spark._jsparkSession, zones.spark_uri(location))  # type: ignore[attr-defined]
-            found = log.update(False, jvm.scala.Option.empty(), jvm.scala.Option.empty()).transactions()
-            got = found.get(app_id)
-            return bool(got.isDefined() and int(got.get()) >= version)
+            got = latest_txn_version(self._history(location), app_id)
+            return got is not None and got >= version
         from deltalake import DeltaTable
 
         got = DeltaTable(zones.deltars_uri(location)).transaction_version(app_id)
         return got is not None and got >= version
+
+    def _history(self, location: str, after: int | None = None) -> DataFrame:
+        """The table's commits (``version``, ``userMetadata``), those after version ``after`` only."""
+        from delta.tables import DeltaTable as SparkDeltaTable
+        from pyspark.sql import functions as F
+
+        hist = SparkDeltaTable.forPath(self.spark, zones.spark_uri(location)).history()
+        hist = hist.select("version", "userMetadata")
+        return hist if after is None else hist.where(F.col("version") > after)
 
     def append(self, df: DataFrame, location: str, spec: TableSpec, *, app_id: str, version: int) -> bool:
         """Append ``df`` (columns of ``spec``) in one commit; False when already committed before."""
@@ -244,9 +256,7 @@ class Tables:
         if self.committed(location, app_id, version):
             return False
         if self.uses_spark_delta:
-            (df.write.format("delta").mode("append").option("txnAppId", app_id)
-             .option("txnVersion", str(version)).save(zones.spark_uri(location)))
-            return True
+            return self._spark_delta_append(df, location, app_id, version)
         folder = zones.join(location, f"data-{uuid.uuid4().hex}")
         try:
             df.write.mode("errorifexists").parquet(zones.spark_uri(folder))
@@ -255,6 +265,19 @@ class Tables:
                                f"({exc.__class__.__name__})") from exc
         actions = _add_actions(location, folder)
         return self._commit(location, spec, actions, app_id, version)
+
+    def _spark_delta_append(self, df: DataFrame, location: str, app_id: str, version: int) -> bool:
+        """One Delta commit tagged ``(app_id, version)``; Delta skips it when that version is recorded.
+
+        Delta's ``txnAppId``/``txnVersion`` check runs inside the commit (concurrent writers of the
+        same application conflict), so whether this call wrote is read back from the history: a
+        commit after the version seen before the write that carries this transaction's tag.
+        """
+        before = self.version(location)
+        (df.write.format("delta").mode("append").option("txnAppId", app_id)
+         .option("txnVersion", str(version)).option("userMetadata", txn_tag(app_id, version))
+         .save(zones.spark_uri(location)))
+        return latest_txn_version(self._history(location, after=before), app_id) == version
 
     def append_arrow(self, data: pa.Table, location: str, spec: TableSpec, *, app_id: str,
                      version: int) -> bool:
@@ -281,8 +304,10 @@ class Tables:
         from deltalake import DeltaTable, Schema
         from deltalake.transaction import CommitProperties, Transaction, create_table_with_add_actions
 
+        # userMetadata: the same tag Spark Delta commits carry, so either backend's history reads it
         props = CommitProperties(app_transactions=[Transaction(app_id, version)],
-                                 custom_metadata={"deid.table": spec.name})
+                                 custom_metadata={"deid.table": spec.name,
+                                                  "userMetadata": txn_tag(app_id, version)})
         uri = zones.deltars_uri(location)
         try:
             if not DeltaTable.is_deltatable(uri):
@@ -298,6 +323,43 @@ class Tables:
         except Exception as exc:  # noqa: BLE001 - delta-rs raises its own and OS errors
             raise TableIOError(f"committing to the {spec.name} table failed "
                                f"({exc.__class__.__name__})") from None
+
+
+def txn_tag(app_id: str, version: int) -> str:
+    """The commit's ``userMetadata``: which application transaction it is (no data values)."""
+    return json.dumps({"deidAppId": app_id, "deidTxnVersion": version}, sort_keys=True)
+
+
+def latest_txn_version(history: DataFrame, app_id: str) -> int | None:
+    """The highest transaction version of ``app_id`` tagged in ``history`` (``userMetadata`` column)."""
+    from pyspark.sql import functions as F
+
+    meta = F.col("userMetadata")
+    row = (history.where(F.get_json_object(meta, "$.deidAppId") == F.lit(app_id))
+           .agg(F.max(F.get_json_object(meta, "$.deidTxnVersion").cast("long")).alias("v")).first())
+    return None if row is None or row["v"] is None else int(row["v"])
+
+
+def _to_ipc(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """Each Arrow batch as one row of Arrow IPC stream bytes (exact types survive ``collect``)."""
+    for batch in batches:
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, batch.schema) as writer:
+            writer.write_batch(batch)
+        yield pa.RecordBatch.from_pydict({"ipc": [sink.getvalue().to_pybytes()]},
+                                         schema=pa.schema([("ipc", pa.binary())]))
+
+
+def collect_arrow(df: DataFrame, schema: pa.Schema) -> pa.Table:
+    """A small DataFrame on the driver as an Arrow table of ``schema`` (Spark 3.5 and 4.x).
+
+    Spark 3.5 has no DataFrame-to-Arrow call on the driver and ``toPandas`` turns timestamps into
+    naive session-local times; ``mapInArrow`` (Spark 3.3+) ships the executors' Arrow batches as they are.
+    """
+    rows = df.mapInArrow(_to_ipc, "ipc binary").collect()
+    parts = [pa.ipc.open_stream(r["ipc"]).read_all() for r in rows]
+    parts = [p.select(schema.names).cast(schema) for p in parts if p.num_rows]
+    return pa.concat_tables(parts) if parts else schema.empty_table()
 
 
 def conform(df: DataFrame, spec: TableSpec) -> DataFrame:

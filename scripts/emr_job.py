@@ -110,6 +110,9 @@ def serverless_run(cfg: DeidConfig, stage: str, code: str, config_name: str, pro
     params = " ".join(f"--conf {k}={v}" for k, v in confs.items())
     return {
         "applicationId": application_id,
+        # idempotency token (required by the API): the CLI's --client-token overrides it per run
+        # (deploy/emr/README.md gives one per stage and night)
+        "clientToken": f"deid-{stage}-{__version__}",
         "executionRoleArn": role_arn,
         "name": f"deid-{stage}",
         "jobDriver": {"sparkSubmit": {
@@ -133,6 +136,8 @@ def state_machine(runs: dict[str, dict[str, Any]]) -> dict[str, Any]:
             "Resource": "arn:aws:states:::emr-serverless:startJobRun.sync",
             "Parameters": {
                 "ApplicationId": r["applicationId"], "ExecutionRoleArn": r["executionRoleArn"],
+                # one token per execution and stage (MD5 hex: 32 characters, the API allows 64)
+                "ClientToken.$": f"States.Hash(States.Format('{{}}-{stage}', $$.Execution.Id), 'MD5')",
                 "Name": r["name"],
                 "JobDriver": {"SparkSubmit": {"EntryPoint": drv["entryPoint"],
                                               "EntryPointArguments": drv["entryPointArguments"],
@@ -164,6 +169,7 @@ def uploads(code: str, config_path: Path) -> list[str]:
              ("deploy/run_sql.py", f"{code}/deploy/run_sql.py"),
              (f"resources/sql/{GATE_SQL}", f"{code}/sql/{GATE_SQL}"),
              ("deploy/emr/bootstrap.sh", f"{code}/bootstrap.sh"),
+             ("constraints/emr-7.txt", f"{code}/constraints/emr-7.txt"),
              (_relative(config_path), f"{code}/conf/{config_path.name}")]
     return [f"aws s3 cp {src} {dst}" for src, dst in pairs]
 

@@ -88,3 +88,13 @@ def export_dir(tmp_path: Path) -> Path:
     good = package_dicom_files()[0].read_bytes()
     (bad / "truncated.dcm").write_bytes(good[: len(good) // 3])
     return root
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that uses the Spark session (directly or through a fixture) ``spark``.
+
+    CI runs ``-m "not spark"`` once and ``-m spark`` under pyspark 4.x and 3.5 (.ci/run).
+    """
+    for item in items:
+        if "spark" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.spark)

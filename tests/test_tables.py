@@ -70,3 +70,32 @@ def test_uri_mapping(location: str) -> None:
     else:
         assert zones.deltars_uri(location) == "/tmp/x"
         assert zones.spark_uri(location) == "file:///tmp/x"
+
+
+def test_collect_arrow_keeps_exact_types(spark) -> None:
+    """The driver-side Arrow read (no DataFrame-to-Arrow call on Spark 3.5): types and instants kept."""
+    from deid.tables import collect_arrow
+
+    at = dt.datetime(2024, 1, 2, 3, 4, 5, 123456, tzinfo=dt.timezone.utc)
+    rows = [(f"id{i}", i, at, bytes([i]) * 3) for i in range(4)]
+    got = collect_arrow(_df(spark, rows).repartition(3), SPEC.schema).sort_by("id")
+    assert got.schema == SPEC.schema
+    assert got.column("at").to_pylist() == [at] * 4
+    assert got.column("blob").to_pylist() == [r[3] for r in rows]
+    empty = collect_arrow(_df(spark, rows).where("n < 0"), SPEC.schema)
+    assert empty.num_rows == 0 and empty.schema == SPEC.schema
+
+
+def test_commit_tags_name_the_transaction_in_history(spark, tmp_path: Path) -> None:
+    """Every commit's userMetadata names its (app_id, version): what committed() reads on Spark Delta."""
+    from deid.tables import latest_txn_version
+
+    tables = Tables(spark, TableBackend.DELTA_RS)
+    loc = str(tmp_path / "t")
+    for app_id, version in [("run-1", 0), ("run-1", 3), ("run-2", 1)]:
+        assert tables.append(_df(spark, [("a", 1, None, None)]), loc, SPEC, app_id=app_id, version=version)
+    history = [(int(h["version"]), h.get("userMetadata")) for h in DeltaTable(loc).history()]
+    hist_df = spark.createDataFrame(history + [(99, None), (98, "not json")], "version long, userMetadata string")
+    assert latest_txn_version(hist_df, "run-1") == 3
+    assert latest_txn_version(hist_df, "run-2") == 1
+    assert latest_txn_version(hist_df, "run-3") is None

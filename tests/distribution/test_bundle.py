@@ -6,6 +6,7 @@ project's own rules (zones in separate schemas, crosswalk readers, GPU settings,
 
 from __future__ import annotations
 
+import copy
 import fnmatch
 import re
 from pathlib import Path
@@ -117,22 +118,116 @@ def test_task_entry_point_config_and_arguments_exist(job: dict[str, Any], bundle
     load_config(ROOT / values["--config"].removeprefix("${workspace.file_path}/"))
 
 
-def test_zone_arguments_are_the_bundle_volumes_one_schema_per_zone(job: dict[str, Any],
-                                                                   bundle: dict[str, Any]) -> None:
-    volumes = {(v["schema_name"], v["name"]) for v in bundle["resources"]["volumes"].values()}
-    schema_of = {f"${{resources.schemas.{k}.name}}": s["name"] for k, s in bundle["resources"]["schemas"].items()}
-    volumes = {(schema_of.get(s, s), n) for s, n in volumes}
+REF = re.compile(r"\$\{([A-Za-z0-9_.]+)\}")
+USER = "jdoe"
+FILE_PATH = f"/Workspace/Users/{USER}@example.org/.bundle/deid-pipeline/{{target}}/files"
+
+
+def _resolve(bundle: dict[str, Any], target: str, prefix_volumes: bool = True) -> dict[str, Any]:
+    """The bundle's resources as the CLI deploys them for ``target``: variables, references, presets.
+
+    Development mode prefixes schema names (and, depending on the CLI version, volume names) with
+    ``dev_<user>_``; every reference resolves to the prefixed name. A ``${...}`` that is neither a
+    variable, a resource field, nor a workspace/bundle value fails the test.
+    """
+    spec = bundle["targets"][target]
+    variables = {k: v.get("default") for k, v in bundle["variables"].items()} | spec.get("variables", {})
+    resources = copy.deepcopy({k: {n: {f: v for f, v in r.items() if f != "_file"} for n, r in items.items()}
+                               for k, items in bundle["resources"].items()})
+    if spec.get("mode") == "development":
+        kinds = ("schemas", "volumes") if prefix_volumes else ("schemas",)
+        for kind in kinds:
+            for r in resources[kind].values():
+                r["name"] = f"dev_{USER}_{r['name']}"
+    builtins = {"bundle.target": target, "bundle.name": bundle["bundle"]["name"],
+                "workspace.file_path": FILE_PATH.format(target=target),
+                "workspace.current_user.short_name": USER}
+
+    def lookup(path: str) -> str:
+        if path.startswith("var."):
+            return str(variables[path[4:]])
+        if path in builtins:
+            return builtins[path]
+        kind, key, field = path.removeprefix("resources.").split(".")
+        assert path.startswith("resources.") and key in resources[kind], path
+        return str(resources[kind][key][field])
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        if isinstance(node, str):
+            for _ in range(5):  # references to references (volume -> schema -> variable)
+                node = REF.sub(lambda m: lookup(m.group(1)), node)
+            assert "${" not in node, node
+        return node
+
+    return walk(resources)
+
+
+@pytest.mark.parametrize(("target", "prefix_volumes"), [("dev", True), ("dev", False), ("prod", False)])
+def test_every_zone_path_resolves_to_a_bundle_volume(bundle: dict[str, Any], target: str,
+                                                     prefix_volumes: bool) -> None:
+    """Both targets: each zone argument is /Volumes/<catalog>/<schema>/<volume> of a deployed volume."""
+    res = _resolve(bundle, target, prefix_volumes)
+    volumes = {(v["catalog_name"], v["schema_name"], v["name"]): k for k, v in res["volumes"].items()}
+    schemas = {s["name"] for s in res["schemas"].values()}
     zones: dict[str, set[str]] = {}
-    for task in job["tasks"]:
+    for task in res["jobs"]["deid_nightly"]["tasks"]:
         params = task["spark_python_task"]["parameters"]
         for flag, value in zip(params[::2], params[1::2], strict=True):
             if flag in ("--input", "--raw", "--crosswalk", "--output"):
-                m = re.match(r"^/Volumes/\$\{var\.catalog\}/([a-z_]+)/([a-z_]+)(/.*)?$", value)
-                assert m, value
-                assert (m.group(1), m.group(2)) in volumes, value
-                zones.setdefault(flag, set()).add(m.group(1))
-    assert all(len(s) == 1 for s in zones.values()), zones
-    assert len({next(iter(zones[z])) for z in ("--raw", "--crosswalk", "--output")}) == 3
+                parts = value.split("/")
+                assert parts[:2] == ["", "Volumes"] and tuple(parts[2:5]) in volumes, value
+                zones.setdefault(flag, set()).add(volumes[tuple(parts[2:5])])
+            if flag == "--var" and value.startswith("schema="):
+                assert value.removeprefix("schema=") in schemas, value
+    assert {z: sorted(v) for z, v in zones.items()} == {
+        "--input": ["exports"], "--raw": ["raw"], "--crosswalk": ["crosswalk"], "--output": ["output"]}
+    phi = next(s for s in schemas if s.endswith("deid_phi"))
+    assert phi == (f"dev_{USER}_deid_phi" if target == "dev" else "deid_phi")
+
+
+@pytest.mark.parametrize("target", ["dev", "prod"])
+def test_resolved_resources_validate_against_the_bundle_models(bundle: dict[str, Any], target: str) -> None:
+    """The resolved job, schemas and volumes load into the databricks-bundles resource models, which
+    reject unknown fields and values of the wrong type."""
+    from databricks.bundles.jobs import Job
+    from databricks.bundles.schemas import Schema
+    from databricks.bundles.volumes import Volume
+
+    res = _resolve(bundle, target)
+    models = {"jobs": Job, "schemas": Schema, "volumes": Volume}
+    assert set(res) == set(models)
+    for kind, model in models.items():
+        for key, value in res[kind].items():
+            loaded = model.from_dict(copy.deepcopy(value))
+            assert loaded.as_dict(), f"{kind}.{key}"
+    job = Job.from_dict(copy.deepcopy(res["jobs"]["deid_nightly"]))
+    assert job.name == f"deid-nightly-{target}"
+    assert bundle["targets"]["prod"]["run_as"]["service_principal_name"] == "${var.pipeline_principal}"
+
+
+def test_gpu_task_installs_the_wheels_gpu_extra(job: dict[str, Any], wheel: Path) -> None:
+    """A whl library takes no extras: the de-identify task lists [gpu]'s packages, minus torch and
+    transformers, which the ML GPU runtime brings; no CPU onnxruntime."""
+    import email
+    import zipfile
+
+    from packaging.requirements import Requirement
+
+    with zipfile.ZipFile(wheel) as zf:
+        meta = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
+        reqs = [Requirement(r) for r in email.message_from_bytes(zf.read(meta)).get_all("Requires-Dist")]
+    gpu = {str(r).split(";")[0].strip() for r in reqs
+           if r.marker is not None and r.marker.evaluate({"extra": "gpu"})}
+    task = next(t for t in job["tasks"] if t["task_key"] == "deidentify")
+    pypi = {lib["pypi"]["package"] for lib in task["libraries"] if "pypi" in lib}
+    assert pypi == {r for r in gpu if not r.startswith(("torch", "transformers"))}, (pypi, gpu)
+    for t in job["tasks"]:
+        assert not any("pypi" in lib and lib["pypi"]["package"].startswith("onnxruntime>")
+                       for lib in t["libraries"])
 
 
 def test_only_the_reidentification_group_and_the_pipeline_reach_the_crosswalk(bundle: dict[str, Any]) -> None:

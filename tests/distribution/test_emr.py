@@ -77,16 +77,93 @@ def test_only_the_deidentify_step_asks_for_gpus(rendered: dict[str, Any]) -> Non
             "sparkSubmitParameters"]
 
 
-def test_gpu_fleet_and_yarn_gpu_scheduling() -> None:
+NODEMANAGER_GPU = "yarn.nodemanager.resource-plugins"
+
+
+def test_gpu_yarn_settings_only_on_the_gpu_task_fleet() -> None:
+    """NodeManager GPU discovery fails on nodes without nvidia-smi: only the GPU fleet carries it."""
     fleets = json.loads((DEPLOY / "instance-fleets.json").read_text())
-    task = next(f for f in fleets if f["InstanceFleetType"] == "TASK")
-    assert all(t["InstanceType"].startswith(("g4dn.", "g5.")) for t in task["InstanceTypeConfigs"])
+    for fleet in fleets:
+        for itype in fleet["InstanceTypeConfigs"]:
+            confs = {c["Classification"]: c for c in itype.get("Configurations", [])}
+            gpu_node = itype["InstanceType"].startswith(("g4dn.", "g5."))
+            assert gpu_node == (fleet["InstanceFleetType"] == "TASK"), itype
+            if gpu_node:
+                assert confs["yarn-site"]["Properties"][NODEMANAGER_GPU] == "yarn.io/gpu"
+                assert confs["container-executor"]["Configurations"][0]["Properties"]["module.enabled"] == "true"
+            else:
+                assert not confs, itype
     conf = {c["Classification"]: c for c in json.loads((DEPLOY / "configurations.json").read_text())}
+    assert "container-executor" not in conf
     assert conf["delta-defaults"]["Properties"]["delta.enabled"] == "true"
-    assert conf["yarn-site"]["Properties"]["yarn.resource-types"] == "yarn.io/gpu"
+    assert conf["yarn-site"]["Properties"] == {"yarn.resource-types": "yarn.io/gpu"}  # ResourceManager
     cfg = load_config(CONFIG)
     assert (conf["spark-defaults"]["Properties"]["spark.executor.resource.gpu.discoveryScript"]
             == cfg.spark.conf["spark.executor.resource.gpu.discoveryScript"])
+
+
+def _pascal_to_api(node: Any) -> Any:
+    """Step Functions parameters (PascalCase, ``.$`` paths) as the EMR Serverless API's members."""
+    if isinstance(node, dict):
+        out = {}
+        for k, v in node.items():
+            name = k.removesuffix(".$")
+            out[name[0].lower() + name[1:]] = "token-from-a-path" if k.endswith(".$") else _pascal_to_api(v)
+        return out
+    return [_pascal_to_api(v) for v in node] if isinstance(node, list) else node
+
+
+def _readme_create_cluster() -> dict[str, Any]:
+    """The README's ``aws emr create-cluster`` as RunJobFlow parameters (files it names, roles)."""
+    text = (DEPLOY / "README.md").read_text()
+    cmd = text[text.index("aws emr create-cluster"):].split("\n```", 1)[0]
+    assert "--use-default-roles" not in cmd
+    profile = cmd.split("InstanceProfile=", 1)[1].split()[0]
+    return {
+        "Name": "deid", "ReleaseLabel": cmd.split("--release-label ", 1)[1].split()[0],
+        "Applications": [{"Name": "Spark"}], "LogUri": "s3://example-logs/emr/",
+        "Instances": {"InstanceFleets": json.loads((DEPLOY / "instance-fleets.json").read_text()),
+                      "KeepJobFlowAliveWhenNoSteps": True},
+        "Configurations": json.loads((DEPLOY / "configurations.json").read_text()),
+        "BootstrapActions": [{"Name": "deid", "ScriptBootstrapAction": {
+            "Path": "s3://example-deid-code/deid/bootstrap.sh", "Args": ["s3://example-deid-code/deid"]}}],
+        "JobFlowRole": profile, "ServiceRole": cmd.split("--service-role ", 1)[1].split()[0],
+    }
+
+
+def test_every_rendered_request_passes_botocore_validation(rendered: dict[str, Any]) -> None:
+    """What AWS would reject before running anything: unknown or missing members, wrong types."""
+    import botocore.session
+    from botocore.validate import validate_parameters
+
+    session = botocore.session.get_session()
+
+    def check(service: str, operation: str, params: dict[str, Any]) -> None:
+        model = session.get_service_model(service).operation_model(operation)
+        validate_parameters(params, model.input_shape)  # raises ParamValidationError
+
+    check("emr", "RunJobFlow", _readme_create_cluster())
+    check("emr", "AddJobFlowSteps", {"JobFlowId": "j-EXAMPLE", "Steps": rendered["steps.json"]})
+    for stage in emr_job.STAGES:
+        run = rendered[f"serverless/{stage}.json"]
+        assert run["clientToken"]
+        check("emr-serverless", "StartJobRun", run)
+    for name, state in rendered["state-machine.json"]["States"].items():
+        params = state["Parameters"]
+        assert "ClientToken.$" in params and name in params["ClientToken.$"]
+        check("emr-serverless", "StartJobRun", _pascal_to_api(params))
+
+
+def test_crosswalk_bucket_policy_names_the_roles_that_run_the_pipeline(rendered: dict[str, Any]) -> None:
+    """The EC2 instance profile of the README's cluster, the Serverless job role, re-identification."""
+    policy = json.loads((DEPLOY / "crosswalk-bucket-policy.json").read_text())
+    deny = next(s for s in policy["Statement"] if s["Sid"] == "CrosswalkOnlyPipelineAndReidentification")
+    allowed = {arn.rsplit("/", 1)[1] for arn in deny["Condition"]["ArnNotLike"]["aws:PrincipalArn"]}
+    cluster = _readme_create_cluster()
+    job_role = rendered["serverless/ingest.json"]["executionRoleArn"].rsplit("/", 1)[1]
+    assert {cluster["JobFlowRole"], job_role, "deid-reidentification"} == allowed
+    readme = (DEPLOY / "README.md").read_text()
+    assert f"--role-name {cluster['JobFlowRole']}" in readme  # the README creates that role
 
 
 def test_serverless_runs_use_the_packed_environment_and_emr_delta(rendered: dict[str, Any]) -> None:

