@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from deid.header.attest import PixelStatus
 from deid.pipeline.hooks import HeaderOnly, PixelItem, PixelResult
+from deid.pixels.classify import Action
 from deid.pixels.stage import PixelConfig, PixelJob, PixelOutcome, PixelStage
 
 _STAGES: dict[str, PixelStage] = {}
@@ -31,7 +32,7 @@ def worker_stage(config: PixelConfig) -> PixelStage:
 def to_result(outcome: PixelOutcome) -> PixelResult:
     if outcome.status == "FAILED" or outcome.error is not None:
         return PixelResult(PixelStatus.UNVERIFIED, error=outcome.error)
-    redacted = [b for b in outcome.boxes if b.action == "redact"]
+    redacted = [b for b in outcome.boxes if b.action == Action.REDACT.value]
     return PixelResult(_STATUS[outcome.status], redacted_regions=len(redacted),
                        boxes=list(outcome.boxes), review=list(outcome.review))
 
