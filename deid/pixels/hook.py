@@ -7,6 +7,8 @@ worker and reused by every batch (iterator ``mapInPandas``).
 
 from __future__ import annotations
 
+from pydicom.dataset import Dataset
+
 from deid.header.attest import PixelStatus
 from deid.pipeline.hooks import HeaderOnly, PixelItem, PixelResult
 from deid.pixels.classify import Action
@@ -48,4 +50,23 @@ class PixelStageHook:
             return HeaderOnly().process_batch(items)
         stage = worker_stage(self.config)
         jobs = [PixelJob(i.key, i.original, i.target, i.identifiers, i.modality) for i in items]
-        return [to_result(o) for o in stage.process(jobs)]
+        uids = [str(i.target.get("SOPInstanceUID", "") or "") for i in items]
+        outcomes = stage.process(jobs)
+        for item, uid in zip(items, uids, strict=True):
+            keep_instance_uid(item.target, uid)
+        return [to_result(o) for o in outcomes]
+
+
+def keep_instance_uid(target: Dataset, uid: str) -> None:
+    """A redacted image keeps its keyed SOP Instance UID (0008,0018) and (0002,0003).
+
+    The de-identified instance is already a new instance; De-identification Method Code Sequence
+    (0012,0064) code 113101 (Clean Pixel Data) says its pixels were changed. One UID per original
+    keeps every reference to it (Referenced/Source Image Sequence, SR, KOS, presentation states)
+    resolvable, so an encoder that generates a new UID is undone here.
+    """
+    if uid and str(target.get("SOPInstanceUID", "") or "") != uid:
+        target.SOPInstanceUID = uid
+    meta = getattr(target, "file_meta", None)
+    if uid and meta is not None and str(meta.get("MediaStorageSOPInstanceUID", "") or "") != uid:
+        meta.MediaStorageSOPInstanceUID = uid
