@@ -37,6 +37,7 @@ from deid.quality.verify import (
     UNREADABLE,
     VerificationSummary,
     VerifyParams,
+    merge_needles,
     needle_batches,
     verify_batches,
     verify_metadata_batches,
@@ -206,8 +207,8 @@ class QualityGate:
                   .dropDuplicates(["sha256"]).join(inputs, "sha256", "left_semi"))
         rows = (bronze.mapInPandas(partial(needle_batches, keyring=self.keyring, profile=profile, kinds=cfg.kinds),
                                    NEEDLE_SCHEMA)
-                .groupBy("needle").agg(F.first("kind").alias("kind")).collect())
-        return {bytes(r["needle"]): str(r["kind"]) for r in rows}
+                .groupBy("needle").agg(F.collect_set("kind").alias("kinds")).collect())
+        return merge_needles((bytes(r["needle"]), k) for r in rows for k in r["kinds"])
 
     @staticmethod
     def _staged_profile(staged: StagedRun) -> Profile:

@@ -30,7 +30,7 @@ from deid.header.profile import Action, DateTransform, Profile, ProfileOption
 from deid.header.pseudonyms import is_registry_uid
 from deid.header.table import ActionTable, build_action_table
 from deid.keys import KeyRing, Purpose
-from deid.textmatch import NeedleKind, needles, vocabulary
+from deid.textmatch import NeedleKind, keys_of, needles, spans, vocabulary
 
 DIGEST_BYTES = 16
 _CLASS_UID = re.compile(r"(ClassUID|TransferSyntaxUID|CodingSchemeUID|ImplementationClassUID)$")
@@ -41,7 +41,7 @@ _BY_KEYWORD: dict[str, NeedleKind] = {
         "PerformedProcedureStepID", "FillerOrderNumberImagingServiceRequest",
         "PlacerOrderNumberImagingServiceRequest", "DeviceSerialNumber", "PatientInsurancePlanCodeSequence",
         "InsurancePlanIdentification", "OtherPatientIDsSequence", "ClinicalTrialSubjectID",
-        "ClinicalTrialSubjectReadingID", "DetectorID", "GantryID", "PerformedStationAETitle")},
+        "ClinicalTrialSubjectReadingID", "DetectorID", "GantryID")},
     **{k: NeedleKind.INSTITUTION for k in (
         "InstitutionName", "InstitutionalDepartmentName", "ResponsibleOrganization", "IssuerOfAdmissionID",
         "ClinicalTrialSponsorName", "ClinicalTrialSiteName")},
@@ -50,6 +50,13 @@ _BY_KEYWORD: dict[str, NeedleKind] = {
     "StationName": NeedleKind.OTHER,
 }
 _TEXT = {"AE", "CS", "LO", "LT", "SH", "ST", "UC", "UT"}
+_KEPT_VRS = _TEXT | {"UR", "UI"}
+# code values and scheme designators (PS3.3 Table 8.8-1): vocabulary, kept at every depth
+_CODE_KEYWORDS = frozenset({"CodeValue", "CodingSchemeDesignator", "CodingSchemeVersion", "LongCodeValue",
+                            "URNCodeValue", "MappingResource", "ContextIdentifier"})
+_DOTTED = re.compile(r"\d+(?:\.\d+)+")
+KEPT = "kept"  # a span of a value the profile keeps as it is: never a needle, run-wide
+OCR_SUFFIX = "~ocr"  # a needle key that only an OCR-folded spelling gives: compared with OCR text only
 
 
 class KeyedHasher:
@@ -96,6 +103,15 @@ class NeedleRules:
         kind = _BY_KEYWORD.get(keyword)
         return kind if kind is not None and vr in _TEXT else None
 
+    def kept(self, tag: int, vr: str, top: bool) -> bool:
+        """Whether the profile keeps this non-identifying text as it is: a top-level (or file meta)
+        attribute with action K or unlisted, or code vocabulary at any depth."""
+        if vr not in _KEPT_VRS or self.kind(tag, vr) is not None:
+            return False
+        if (keyword_for_tag(tag) or "") in _CODE_KEYWORDS:
+            return True
+        return top and self.table.action_for(tag) in (Action.K, None)
+
 
 def _values(value: object) -> list[str]:
     if value is None:
@@ -105,46 +121,78 @@ def _values(value: object) -> list[str]:
     return [str(value)]
 
 
-def identifying_values(ds: Dataset, rules: NeedleRules) -> Iterator[tuple[NeedleKind, str]]:
-    """(kind, value) of every identifying value at every depth (iterative walk), file meta included."""
-    stack: list[Dataset] = [ds]
+def identifying_values(ds: Dataset, rules: NeedleRules) -> Iterator[tuple[NeedleKind | None, str]]:
+    """(kind, value) of every identifying value at every depth (iterative walk), file meta included,
+    and (None, value) for every value the profile keeps as it is (:meth:`NeedleRules.kept`)."""
+    stack: list[tuple[Dataset, bool]] = [(ds, True)]
     meta = getattr(ds, "file_meta", None)
     if meta is not None:
-        stack.append(meta)
+        stack.append((meta, True))
     while stack:
-        current = stack.pop()
+        current, top = stack.pop()
         for elem in current:
             vr = str(elem.VR)
             if vr == "SQ":
-                stack.extend(elem.value or [])
+                stack.extend((item, False) for item in elem.value or [])
                 continue
             tag = int(elem.tag)
-            private = bool((tag >> 16) & 1)
-            if private and vr not in ("PN", "UI"):
+            if (tag >> 16) & 1 and vr not in ("PN", "UI"):
                 continue
             kind = rules.kind(tag, vr)
-            if kind is None:
+            if kind is None and not rules.kept(tag, vr, top):
                 continue
             for v in _values(elem.value):
                 v = v.strip().strip("\x00").strip()
-                if kind is NeedleKind.UID and (not v or is_registry_uid(v)):
+                if not v:
                     continue
-                if v:
-                    yield kind, v
+                if kind is NeedleKind.ID and _DOTTED.fullmatch(v):
+                    kind = NeedleKind.UID  # a UID held in an ID attribute: its digit runs are no ID
+                if kind is NeedleKind.UID and is_registry_uid(v):
+                    continue
+                yield kind, v
+
+
+def _fold(key: str) -> str:
+    """The OCR-folded form of a compact key, as the matcher writes it (:func:`deid.textmatch.keys_of`)."""
+    return next(iter(keys_of([key]) - {key}), key)
+
+
+def needle_keys(value: str, kind: NeedleKind) -> tuple[frozenset[str], frozenset[str]]:
+    """(keys typed text can hold, keys only an OCR misreading gives) of one identifying value.
+
+    An OCR-only key is the folded form of another key ("mllvue" of "milvue") that no spelling
+    writes as it is; typed header text is compared without them (their coincidences are many)."""
+    keys = name_needles(value) if kind is NeedleKind.PERSON_NAME else needles(value, kind, broad=False)
+    folds = {_fold(k) for k in keys if " " not in k and _fold(k) != k}
+    written = {k.replace(" ", "") for k in keys if " " in k}
+    ocr_only = frozenset((folds & keys) - written)
+    return keys - ocr_only, ocr_only
 
 
 def needle_hashes(ds: Dataset, rules: NeedleRules, hasher: KeyedHasher,
                   kinds: frozenset[str]) -> dict[bytes, str]:
     """Keyed hash of every needle of the dataset -> the needle kind (``broad=False``: every needle
-    found blocks a release, so only spellings that identify on their own; names: :func:`name_needles`)."""
+    found blocks a release, so only spellings that identify on their own; names: :func:`name_needles`),
+    with :data:`OCR_SUFFIX` for keys only an OCR misreading gives, and the kind ``kept`` for every
+    span of a value the profile keeps as it is (the caller drops needles equal to kept spans)."""
     out: dict[bytes, str] = {}
-    seen: set[tuple[NeedleKind, str]] = set()
+    kept: set[bytes] = set()
+    seen: set[tuple[NeedleKind | None, str]] = set()
     for kind, value in identifying_values(ds, rules):
-        if kind.value not in kinds or (kind, value) in seen:
+        if (kind, value) in seen:
             continue
         seen.add((kind, value))
-        for key in name_needles(value) if kind is NeedleKind.PERSON_NAME else needles(value, kind, broad=False):
-            out.setdefault(hasher(key), kind.value)
+        if kind is None:
+            kept.update(hasher(s.key) for s in spans(value))
+            continue
+        if kind.value not in kinds:
+            continue
+        typed, ocr_only = needle_keys(value, kind)
+        for key in typed:
+            out[hasher(key)] = kind.value
+        for key in ocr_only:
+            out.setdefault(hasher(key), kind.value + OCR_SUFFIX)
+    out.update(dict.fromkeys(kept, KEPT))
     return out
 
 
@@ -155,4 +203,5 @@ def name_needles(value: str) -> frozenset[str]:
     narrow = needles(value, NeedleKind.PERSON_NAME, broad=False)
     extra = needles(value, NeedleKind.PERSON_NAME, broad=True) - narrow
     vocab = vocabulary()
-    return narrow | {k for k in extra if " " not in k and k not in vocab and not k.isdigit()}
+    common = {k for k in extra if k in vocab} | {_fold(k) for k in extra if k in vocab}  # "field", "fleld"
+    return narrow | {k for k in extra if " " not in k and k not in common and not k.isdigit()}

@@ -32,7 +32,7 @@ from deid import zones
 from deid.header.profile import Profile
 from deid.keys import KeyRing
 from deid.quality.config import VerificationConfig
-from deid.quality.originals import KeyedHasher, NeedleRules, needle_hashes
+from deid.quality.originals import KEPT, OCR_SUFFIX, KeyedHasher, NeedleRules, needle_hashes
 from deid.textmatch import spans
 
 FINDINGS_SCHEMA = pa.schema([("sop_instance_uid", pa.string()), ("sha256", pa.string()),
@@ -119,8 +119,9 @@ def walk_values(ds: object, max_binary: int) -> Iterator[tuple[str, str]]:
                     yield path, text
 
 
-def span_hits(texts: Iterable[str], params: VerifyParams) -> set[str]:
-    """Needle kinds whose keyed hash equals the keyed hash of a span of one of ``texts``."""
+def span_hits(texts: Iterable[str], params: VerifyParams, *, ocr: bool = False) -> set[str]:
+    """Needle kinds whose keyed hash equals the keyed hash of a span of one of ``texts``; keys only
+    an OCR misreading gives count for OCR text (``ocr``) only."""
     if not params.needles:
         return set()
     hasher = _hasher(params.keyring)
@@ -132,6 +133,8 @@ def span_hits(texts: Iterable[str], params: VerifyParams) -> set[str]:
             if len(key.replace(" ", "")) < min_length:
                 continue
             kind = params.needles.get(hasher(key))
+            if kind is not None and kind.endswith(OCR_SUFFIX) and ocr:
+                kind = kind[: -len(OCR_SUFFIX)]
             if kind is not None and kind in kinds:
                 hits.add(kind)
     return hits
@@ -190,7 +193,7 @@ def check_pixels(ds: object, params: VerifyParams) -> tuple[list[tuple[str, str]
         for box in boxes:
             n_lines += 1
             where = f"frame {f} box x={box.x} y={box.y} w={box.w} h={box.h}"
-            for kind in sorted(span_hits([box.text], params)):
+            for kind in sorted(span_hits([box.text], params, ocr=True)):
                 findings.append((where, kind))
             if box.confidence < ocr.min_confidence or allow.clears(box.text):
                 continue
@@ -310,16 +313,32 @@ def needle_batches(batches: Iterator[pd.DataFrame], keyring: KeyRing, profile: P
 
     hasher, rules, wanted = _hasher(keyring), _rules(profile), frozenset(kinds)
     for batch in batches:
-        found: dict[bytes, str] = {}
+        found: set[tuple[bytes, str]] = set()
         blobs = batch["blob_path"] if "blob_path" in batch else [None] * len(batch)
         for content, blob in zip(batch["content"], blobs, strict=True):
             try:
                 data = zones.read_bytes(blob) if isinstance(blob, str) else bytes(content)
-                found.update(needle_hashes(read_dicom(data), rules, hasher, wanted))
+                found.update(needle_hashes(read_dicom(data), rules, hasher, wanted).items())
             except Exception:  # noqa: BLE001 - see the docstring
                 continue
-        yield pd.DataFrame({"needle": list(found), "kind": list(found.values())},
+        yield pd.DataFrame({"needle": [n for n, _ in found], "kind": [k for _, k in found]},
                            columns=["needle", "kind"]).astype({"kind": object})
+
+
+def merge_needles(rows: Iterable[tuple[bytes, str]]) -> dict[bytes, str]:
+    """Run-wide needles: a key some original keeps as it is (``kept``) is no needle in any instance
+    (a vendor name that is also an institution, a product name that is also a patient name); a
+    typed key wins over its OCR-only twin."""
+    out: dict[bytes, str] = {}
+    kept: set[bytes] = set()
+    for needle, kind in rows:
+        if kind == KEPT:
+            kept.add(needle)
+        elif needle not in out or out[needle].endswith(OCR_SUFFIX):
+            out[needle] = kind
+    for needle in kept:
+        out.pop(needle, None)
+    return out
 
 
 @dataclass

@@ -245,3 +245,49 @@ def test_code_vocabulary_is_excused_for_ids_only(keyword: str, value: str, found
     setattr(item, keyword, value)
     ds.ConceptNameCodeSequence = Sequence([item])
     assert bool(check_header(ds, _params())[0]) is found
+
+
+def _run_needles(*originals: Dataset) -> dict[bytes, str]:
+    from deid.quality.verify import merge_needles
+
+    rows: list[tuple[bytes, str]] = []
+    for o in originals:
+        rows += list(_needles(o).items())
+    return merge_needles(rows)
+
+
+def test_a_value_the_profile_keeps_is_no_needle_in_any_instance() -> None:
+    """A product that is also a patient's name (Milvue) or a vendor that is also an institution is kept."""
+    a, b = Dataset(), Dataset()
+    a.PatientName, a.Manufacturer = "Milvue", "Milvue"
+    b.InstitutionName = "GE MEDICAL SYSTEMS"
+    c = Dataset()
+    c.Manufacturer = "GE Medical Systems"
+    params = VerifyParams(KEYS, _run_needles(a, b, c), "/x", VerificationConfig())
+    ds = _clean()
+    ds.Manufacturer, ds.ManufacturerModelName = "GE MEDICAL SYSTEMS", "MILVUE_ABNORMAL"
+    assert check_header(ds, params)[0] == []
+    ds.ImageComments = "Smith"  # still a needle of another original
+    assert check_header(ds, VerifyParams(KEYS, _run_needles(_original(), c), "/x", VerificationConfig()))[0]
+
+
+def test_ocr_only_spellings_count_in_ocr_text_only() -> None:
+    from deid.quality.verify import span_hits
+
+    original = Dataset()
+    original.PatientName = "Milvue^Anna"
+    params = VerifyParams(KEYS, _needles(original), "/x", VerificationConfig())
+    assert span_hits(["Milvue"], params) == {"person_name"}
+    assert span_hits(["MLLVUE"], params) == set()  # typed text: no OCR confusion
+    assert span_hits(["MLLVUE"], params, ocr=True) == {"person_name"}
+
+
+def test_a_uid_held_in_an_id_attribute_is_a_uid_needle() -> None:
+    original = Dataset()
+    original.StudyID = "1.2.826.0.1.3680043.8.498.5549034"
+    params = VerifyParams(KEYS, _needles(original), "/x", VerificationConfig())
+    ds = _clean()
+    ds.file_meta.ImplementationClassUID = "1.2.826.0.1.3680043.8.498.1"  # same root: digit runs alone no ID
+    assert check_header(ds, params)[0] == []
+    ds.ImageComments = "1.2.826.0.1.3680043.8.498.5549034"
+    assert ("(0020,4000)", "uid") in check_header(ds, params)[0]
