@@ -14,6 +14,7 @@ import hashlib
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
@@ -22,8 +23,9 @@ import pyarrow as pa
 
 from deid import zones
 from deid.config import IngestConfig
-from deid.dicomio import read_dicom
-from deid.errors import ConfigError, InputError, Reason
+from deid.dicomio import has_pixel_data, read_dicom
+from deid.errors import ConfigError, Reason
+from deid.pipeline.executor import Failed, each_input
 from deid.tables import BRONZE, QUARANTINE, Tables, TableSpec
 
 if TYPE_CHECKING:
@@ -83,17 +85,12 @@ def _routing(data: bytes) -> dict[str, object]:
         "sop_class_uid": text("SOPClassUID"), "sop_instance_uid": text("SOPInstanceUID"),
         "study_uid": text("StudyInstanceUID"), "series_uid": text("SeriesInstanceUID"),
         "modality": text("Modality"), "transfer_syntax_uid": str(ds.file_meta.TransferSyntaxUID),
-        "has_pixel_data": any(k in ds for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")),
+        "has_pixel_data": has_pixel_data(ds),
     }
 
 
-def _error_row(reason: Reason, message: str) -> dict[str, object]:
-    return {"reason": reason.value, "message": message}
-
-
-def _message(err: InputError) -> str:
-    prefix = f"{err.reason.value}: "
-    return err.message[len(prefix):] if err.message.startswith(prefix) else err.message
+def _error_row(failed: Failed) -> dict[str, object]:
+    return {"reason": failed.reason.value, "message": failed.message}
 
 
 def parse_batches(batches: Iterator[pd.DataFrame], run_id: str) -> Iterator[pd.DataFrame]:
@@ -107,13 +104,8 @@ def parse_batches(batches: Iterator[pd.DataFrame], run_id: str) -> Iterator[pd.D
             row: dict[str, object] = {"sha256": hashlib.sha256(data).hexdigest(), "path": path,
                                       "size": int(length), "modification_time": mtime,
                                       "run_id": run_id, "ingested_at": now}
-            try:
-                row.update(_routing(data))
-                row["content"] = data
-            except InputError as err:
-                row.update(_error_row(err.reason, _message(err)))
-            except Exception as exc:  # noqa: BLE001 - per-input boundary: anything else is quarantined
-                row.update(_error_row(Reason.INTERNAL_ERROR, exc.__class__.__name__))
+            routing = each_input(partial(_routing, data))
+            row.update(_error_row(routing) if isinstance(routing, Failed) else {**routing, "content": data})
             out.append(row)
         yield to_frame(out, PARSED)
 
@@ -121,12 +113,16 @@ def parse_batches(batches: Iterator[pd.DataFrame], run_id: str) -> Iterator[pd.D
 def _store_blob(blobs: str, sha: str, data: bytes) -> str:
     """Copy a large input into the PHI zone's blob folder (idempotent: named by content hash)."""
     location = zones.join(blobs, f"{sha}.dcm")
-    fs, inner = zones.arrow_fs(location)
-    if fs.get_file_info(inner).type.name != "File":
-        fs.create_dir(inner.rsplit("/", 1)[0], recursive=True)
-        with fs.open_output_stream(inner) as fh:
-            fh.write(data)
+    if not zones.is_file(location):
+        zones.write_bytes(location, data)
     return location
+
+
+def _parse_large(row: dict[str, object], path: str, blobs: str) -> None:
+    data = zones.read_bytes(path)
+    row["sha256"] = sha = hashlib.sha256(data).hexdigest()
+    row.update(_routing(data))
+    row["blob_path"] = _store_blob(blobs, sha, data)
 
 
 def parse_large_batches(batches: Iterator[pd.DataFrame], run_id: str, blobs: str) -> Iterator[pd.DataFrame]:
@@ -138,19 +134,16 @@ def parse_large_batches(batches: Iterator[pd.DataFrame], run_id: str, blobs: str
                                        strict=True):
             row: dict[str, object] = {"path": path, "size": int(length), "modification_time": mtime,
                                       "run_id": run_id, "ingested_at": now}
-            data = b""
-            try:
-                data = zones.read_bytes(path)
-                row["sha256"] = hashlib.sha256(data).hexdigest()
-                row.update(_routing(data))
-                row["blob_path"] = _store_blob(blobs, str(row["sha256"]), data)
-            except InputError as err:
-                row.update(_error_row(err.reason, _message(err)))
-            except Exception as exc:  # noqa: BLE001 - per-input boundary: anything else is quarantined
-                row.update(_error_row(Reason.INTERNAL_ERROR, exc.__class__.__name__))
+            parsed = each_input(partial(_parse_large, row, path, blobs))
+            if isinstance(parsed, Failed):
+                row.update(_error_row(parsed))
             row.setdefault("sha256", hashlib.sha256(b"unreadable:" + str(path).encode()).hexdigest())
-            data = b""  # release before the next file
             yield to_frame([row], PARSED)  # one large file per Arrow batch
+
+
+def _hash_into(digest: hashlib._Hash, path: str) -> None:
+    for chunk in zones.read_chunks(path, _HASH_CHUNK):
+        digest.update(chunk)
 
 
 def hash_oversize_batches(batches: Iterator[pd.DataFrame], run_id: str, limit: int) -> Iterator[pd.DataFrame]:
@@ -161,24 +154,18 @@ def hash_oversize_batches(batches: Iterator[pd.DataFrame], run_id: str, limit: i
         for path, length, mtime in zip(batch["path"], batch["length"], batch["modificationTime"],
                                        strict=True):
             digest = hashlib.sha256()
-            try:
-                fs, inner = zones.arrow_fs(path)
-                with fs.open_input_stream(inner) as fh:
-                    while chunk := fh.read(_HASH_CHUNK):
-                        digest.update(chunk)
-                reason, message = Reason.OVERSIZE, f"the file is larger than max_file_bytes={limit}"
-            except Exception as exc:  # noqa: BLE001 - per-input boundary
-                reason, message = Reason.INTERNAL_ERROR, exc.__class__.__name__
+            hashed = each_input(partial(_hash_into, digest, path))
+            failed = hashed if isinstance(hashed, Failed) else Failed(
+                Reason.OVERSIZE, f"the file is larger than max_file_bytes={limit}")
             out.append({"sha256": digest.hexdigest(), "path": path, "size": int(length),
                         "modification_time": mtime, "run_id": run_id, "ingested_at": now,
-                        "reason": reason.value, "message": message})
+                        **_error_row(failed)})
         yield to_frame(out, PARSED)
 
 
 def list_export(spark: SparkSession, input_location: str, cfg: IngestConfig) -> DataFrame:
     """The export as Spark's ``binaryFile`` source (path, modificationTime, length, content)."""
-    fs, inner = zones.arrow_fs(input_location)
-    if fs.get_file_info(inner).type.name == "NotFound":
+    if not zones.exists(input_location):
         raise ConfigError("the input (export) location does not exist")
     return (spark.read.format("binaryFile")
             .option("recursiveFileLookup", str(cfg.recursive).lower())
@@ -250,7 +237,7 @@ def ingest(spark: SparkSession, tables: Tables, zs: zones.Zones, input_location:
     # already known: an over-size file quarantined before (same path and size), content in bronze or
     # quarantine before, or a second file with the same content in this run
     n_known = n_known_big + result.where(F.col("_known")).count() + fresh.count() - n_good - n_bad
-    remove_tree(staged)
+    zones.remove_tree(staged)
     if progress:
         progress(STAGE, n_listed, n_listed)
     res = IngestResult(run_id, n_listed, n_good, n_bad, n_known)
@@ -265,11 +252,10 @@ def _unscanned_row(uri: str, run_id: str, now: dt.datetime) -> dict[str, object]
     row: dict[str, object] = {"path": uri, "size": 0, "modification_time": now, "run_id": run_id,
                               "ingested_at": now}
     try:
-        fs, inner = zones.arrow_fs(uri)
-        info = fs.get_file_info(inner)
-        row["size"] = int(info.size or 0)
-        row["modification_time"] = dt.datetime.fromtimestamp((info.mtime_ns or 0) / 1e9, dt.timezone.utc)
-        if info.type.name == "File" and info.size == 0:
+        size, mtime_ns = zones.file_stat(uri)
+        row["size"] = int(size or 0)
+        row["modification_time"] = dt.datetime.fromtimestamp(mtime_ns / 1e9, dt.timezone.utc)
+        if size == 0:
             row.update(sha256=hashlib.sha256(b"").hexdigest(), reason=Reason.EMPTY_FILE.value,
                        message="the file has zero bytes")
             return row
@@ -291,9 +277,3 @@ def unscanned_rows(all_files: list[str], scanned: set[str], run_id: str) -> list
     now = dt.datetime.now(dt.timezone.utc)
     listed = [unquote(uri) for uri in all_files]
     return [_unscanned_row(path, run_id, now) for path in listed if zones.deltars_uri(path) not in seen]
-
-
-def remove_tree(location: str) -> None:
-    fs, inner = zones.arrow_fs(location)
-    if fs.get_file_info(inner).type.name != "NotFound":
-        fs.delete_dir(inner)

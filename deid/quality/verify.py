@@ -29,9 +29,10 @@ import pandas as pd
 import pyarrow as pa
 
 from deid import zones
+from deid.config import VerificationConfig
+from deid.dicomio import quiet_values
 from deid.header.profile import Profile
 from deid.keys import KeyRing
-from deid.quality.config import VerificationConfig
 from deid.quality.originals import KEPT, OCR_SUFFIX, KeyedHasher, NeedleRules, needle_hashes
 from deid.textmatch import spans
 
@@ -204,11 +205,11 @@ def check_pixels(ds: object, params: VerifyParams) -> tuple[list[tuple[str, str]
 
 
 def _read(staging: str, name: str) -> object:
+    import io
+
     import pydicom
 
-    fs, path = zones.arrow_fs(zones.join(staging, "dicom", name))
-    with fs.open_input_file(path) as fh:
-        return pydicom.dcmread(fh, force=True)
+    return pydicom.dcmread(io.BytesIO(zones.read_bytes(zones.staged_file(staging, name))), force=True)
 
 
 def _row(uid: str, sha: str, check: str, location: str, kind: str, n_values: int = 0,
@@ -240,8 +241,10 @@ def verify_batches(batches: Iterator[pd.DataFrame], params: VerifyParams) -> Ite
     """mapInPandas: ``(sop_instance_uid, sha256, staged_name)`` -> finding and summary rows."""
     for batch in batches:
         rows: list[dict[str, object]] = []
-        for uid, sha, name in zip(batch["sop_instance_uid"], batch["sha256"], batch["staged_name"], strict=True):
-            rows += verify_instance(str(uid), str(sha), str(name), params)
+        with quiet_values():  # pydicom's warnings would quote values
+            for uid, sha, name in zip(batch["sop_instance_uid"], batch["sha256"], batch["staged_name"],
+                                      strict=True):
+                rows += verify_instance(str(uid), str(sha), str(name), params)
         yield pa.Table.from_pylist(rows, schema=FINDINGS_SCHEMA).to_pandas()
 
 

@@ -105,13 +105,12 @@ def test_review_table_is_in_phi_zone_only(spark, tmp_path: Path, deid_key: str) 
 ])
 def test_redacted_regions_counts_redact_boxes(actions: tuple[str, ...], expected: int) -> None:
     """The count stored in ``metadata.redacted_regions`` is the number of REDACT boxes (no Spark)."""
+    from deid.header.attest import PixelStatus
+    from deid.pipeline.hooks import BoxRecord, PixelResult
     from deid.pixels.classify import Action
-    from deid.pixels.hook import to_result
-    from deid.pixels.stage import BoxRecord, PixelOutcome
 
-    assert Action.REDACT.value == "REDACT"
     boxes = [BoxRecord(0, 1, 2, 30, 8, "PHI" if a == "REDACT" else "SAFE", 0.9, a, "rule_date", "rapidocr",
                        "1", "none") for a in actions]
-    result = to_result(PixelOutcome("k", "CLEANED" if boxes else "NO_TEXT", boxes))
+    assert {b.action for b in boxes} <= {a.value for a in Action}
+    result = PixelResult(PixelStatus.CLEANED, boxes)
     assert result.redacted_regions == expected
-    assert len(result.boxes) == len(actions)

@@ -233,7 +233,7 @@ def test_every_reference_resolves_across_runs_with_redacted_images(spark, tmp_pa
 
 def test_pixel_hook_undoes_a_new_instance_uid_from_an_encoder() -> None:
     """pydicom's compress/decompress default to a new SOP Instance UID: the hook restores the keyed one."""
-    from deid.pixels.hook import keep_instance_uid
+    from deid.pipeline.hooks import keep_instance_uid
 
     ds = _image(generate_uid(), generate_uid(), 1, None)
     keyed = str(ds.SOPInstanceUID)

@@ -19,8 +19,8 @@ from typing import Any
 
 import pydicom
 import pytest
-from conftest import SHARED_DICOM, TEST_KEY  # tests/ is on sys.path (rootdir conftest)
 from deltalake import DeltaTable
+from fixture_key import TEST_KEY
 from pydicom.data import get_testdata_file
 
 from deid.config import DeidConfig, ZonesConfig
@@ -29,6 +29,7 @@ from deid.keys import KeyRing
 from deid.pipeline.release import StagedRun
 from deid.pipeline.runner import PipelineRun, resolve_zones
 from deid.quality.gate import QualityGate
+from deid.samples import SHARED_DATA
 from deid.tables import Tables
 
 pytestmark = pytest.mark.slow
@@ -58,8 +59,8 @@ def real_files() -> list[Path]:
         files += [p for p in (Path(deid_data.__file__).parent / "data").rglob("*") if p.is_file()]
     except ImportError:
         pass
-    if SHARED_DICOM.is_dir():
-        files += [p for p in SHARED_DICOM.rglob("*") if p.is_file() and p.suffix not in (".md", ".csv")]
+    if SHARED_DATA.is_dir():
+        files += [p for p in SHARED_DATA.rglob("*") if p.is_file() and p.suffix not in (".md", ".csv")]
     return sorted(files)
 
 

@@ -7,9 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
+from deid.config import config_from_mapping, load_config
 from deid.errors import ConfigError, Reason
-from deid.quality.config import load_quality_config
 from deid.quality.results import RESULT_FORMAT, from_ge, observed_summary, safe_counts
 from deid.quality.suites import Severity, load_suite, parse_suite, placeholders, resolve
 
@@ -99,19 +100,17 @@ def test_placeholders() -> None:
 
 @pytest.mark.parametrize("text,key", [
     ("suites: [metadata, bronze]\n", "unknown suites"),
-    ("verification: {kinds: [patient_id, ssn]}\n", "unknown crosswalk kinds"),
+    ("verification: {kinds: [person_name, patient_id]}\n", "unknown needle kinds"),
     ("verification: {ocr: {sample_fraction: 2}}\n", "quality.verification.ocr.sample_fraction"),
     ("verification: {ocr: {rules: [date, vibes]}}\n", "unknown rule kinds"),
     ("gates: {}\n", "quality.gates"),
 ])
 def test_bad_quality_config_names_the_key(tmp_path: Path, text: str, key: str) -> None:
-    p = tmp_path / "gate.yaml"
-    p.write_text(text)
     with pytest.raises(ConfigError, match=key):
-        load_quality_config(p)
+        config_from_mapping({"quality": yaml.safe_load(text)})
 
 
 def test_shipped_gate_config() -> None:
-    cfg = load_quality_config()
+    cfg = load_config().quality
     assert set(cfg.suites) == {"metadata", "crosswalk", "quarantine", "runs"}
     assert cfg.verification.enabled and cfg.verification.ocr.sample_fraction == 1.0

@@ -7,14 +7,15 @@ import json
 
 import numpy as np
 import pytest
+from fixture_key import TEST_KEY
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage
 
+from deid.config import OcrCheckConfig, VerificationConfig
 from deid.header.profile import load_profile
 from deid.keys import KeyRing
 from deid.pipeline.process import dicom_json
-from deid.quality.config import OcrCheckConfig, VerificationConfig
 from deid.quality.originals import KeyedHasher, NeedleRules, needle_hashes
 from deid.quality.verify import (
     VerifyParams,
@@ -26,7 +27,7 @@ from deid.quality.verify import (
     verify_instance,
 )
 
-KEYS = KeyRing(bytes.fromhex("8f1c2e3d4a5b69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"))
+KEYS = KeyRing(bytes.fromhex(TEST_KEY))
 UID = "1.2.826.0.1.3680043.99.12345"
 VALUES = ("SMITH^ANNA^MARIE", "0012345", "ACC55120", "19620314", "Riverside General Hospital",
           "12 Quillfeather Lane^Springfield", UID, "STN-99812")
