@@ -26,11 +26,12 @@ from pydicom.data import get_testdata_file
 from deid.config import DeidConfig, ZonesConfig
 from deid.errors import Reason
 from deid.keys import KeyRing
-from deid.pipeline.release import StagedRun
-from deid.pipeline.runner import PipelineRun, resolve_zones
+from deid.pipeline.hooks import StagedRun
+from deid.pipeline.runner import PipelineRun
 from deid.quality.gate import QualityGate
 from deid.samples import SHARED_DATA
 from deid.tables import Tables
+from deid.zones import resolve
 
 pytestmark = pytest.mark.slow
 # quarantine reasons that are the pipeline's fault, never an input's: a real export must not have them
@@ -133,7 +134,7 @@ def corpus_run(spark, tmp_path_factory: pytest.TempPathFactory) -> CorpusRun:  #
     cfg = DeidConfig(zones=ZonesConfig(input=str(export), output=str(run.out), raw=str(run.raw),
                                        crosswalk=str(root / "xw")))
     keyring = KeyRing(bytes.fromhex(TEST_KEY))
-    gate = QualityGate(Tables(spark), resolve_zones(cfg, need_input=True), keyring, cfg.quality)
+    gate = QualityGate(Tables(spark), resolve(cfg.zones, need_input=True), keyring, cfg.quality)
 
     def gated(run_id: str, staged: StagedRun) -> bool:
         passed = gate(run_id, staged)
