@@ -175,8 +175,9 @@ class QualityGate:
         cfg = self.config.verification
         profile = self.profile or self._staged_profile(staged)
         inputs = staged.metadata.select("sha256").unionByName(staged.quarantine.select("sha256")).distinct()
+        # no dropDuplicates here: it would shuffle the content; a repeated row only repeats needles
         bronze = (self.tables.read(self.zones.bronze, BRONZE).select("sha256", "content", "blob_path")
-                  .dropDuplicates(["sha256"]).join(inputs, "sha256", "left_semi"))
+                  .join(F.broadcast(inputs), "sha256", "left_semi"))
         rows = (bronze.mapInPandas(partial(needle_batches, keyring=self.keyring, profile=profile, kinds=cfg.kinds),
                                    NEEDLE_SCHEMA)
                 .groupBy("needle").agg(F.collect_set("kind").alias("kinds")).collect())
