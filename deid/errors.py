@@ -14,6 +14,7 @@ class Reason(str, Enum):
     """Closed vocabulary of reason codes, stored in the quarantine table and in DQ checks."""
 
     EMPTY_FILE = "EMPTY_FILE"
+    NOT_READ = "NOT_READ"  # listed, but the scan returned no content for it
     NOT_DICOM = "NOT_DICOM"
     TRUNCATED = "TRUNCATED"
     NO_FILE_META = "NO_FILE_META"

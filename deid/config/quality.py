@@ -13,7 +13,8 @@ from deid.config.base import FrozenModel as _Model
 
 SUITE_NAMES = ("metadata", "crosswalk", "quarantine", "runs")
 RULE_KINDS = ("date", "label", "mrn", "accession", "id_groups", "name_format", "phone", "time", "age")
-HASH_KINDS = ("patient_id", "patient_name", "accession_number", "other_id", "uid")
+# needle kinds of the one tolerant matcher (deid.textmatch.NeedleKind) the verification pass compares
+HASH_KINDS = ("person_name", "id", "date", "address", "institution", "uid", "phone", "email", "other")
 
 
 class OcrCheckConfig(_Model):
@@ -47,7 +48,7 @@ class VerificationConfig(_Model):
     def model_post_init(self, __context: Any) -> None:
         bad = [k for k in self.kinds if k not in HASH_KINDS]
         if bad:
-            raise ValueError(f"unknown crosswalk kinds {bad}; allowed: {list(HASH_KINDS)}")
+            raise ValueError(f"unknown needle kinds {bad}; allowed: {list(HASH_KINDS)}")
 
 
 class QualityConfig(_Model):

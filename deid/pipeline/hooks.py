@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
 __all__ = ["Box", "BoxRecord", "Gate", "HeaderOnly", "PixelHook", "PixelItem", "PixelResult", "PixelStatus",
-           "ReviewRecord", "StagedRun", "record_fields"]
+           "ReviewRecord", "StagedRun", "keep_instance_uid", "record_fields"]
 
 REDACT = "REDACT"  # BoxRecord.action of a box filled in the pixels (deid.pixels.classify.Action.REDACT)
 
@@ -100,6 +100,22 @@ class PixelResult:
     @property
     def redacted_regions(self) -> int:
         return sum(1 for b in self.boxes if b.action == REDACT)
+
+
+def keep_instance_uid(target: Dataset, uid: str) -> None:
+    """A redacted image keeps its keyed SOP Instance UID (0008,0018) and (0002,0003).
+
+    The de-identified instance is already a new instance; De-identification Method Code Sequence
+    (0012,0064) code 113101 (Clean Pixel Data) says its pixels were changed. One UID per original
+    keeps every reference to it (Referenced/Source Image Sequence, SR, KOS, presentation states)
+    resolvable, so an encoder that generated a new UID (pydicom's ``compress``/``decompress`` default)
+    is undone here.
+    """
+    if uid and str(target.get("SOPInstanceUID", "") or "") != uid:
+        target.SOPInstanceUID = uid
+    meta = getattr(target, "file_meta", None)
+    if uid and meta is not None and str(meta.get("MediaStorageSOPInstanceUID", "") or "") != uid:
+        meta.MediaStorageSOPInstanceUID = uid
 
 
 class PixelHook(Protocol):

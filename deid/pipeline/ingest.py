@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
 import pandas as pd
 import pyarrow as pa
@@ -35,15 +37,36 @@ STAGE = "ingest"
 PARSED = TableSpec("ingest-parsed", pa.schema(
     list(BRONZE.schema) + [pa.field("reason", pa.string()), pa.field("message", pa.string())]))
 _HASH_CHUNK = 8 * 1024 * 1024
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class IngestResult:
+    """Counts of one ingest, each counted on its own rows (none is a remainder of another).
+
+    ``n_listed``: files the listing saw; ``n_ingested``: new bronze rows; ``n_quarantined``: new
+    quarantine rows; ``n_skipped``: files already known (their content is in bronze or quarantined
+    at ingest, or another file of this run has the same content).
+    """
+
     run_id: str
     n_listed: int
     n_ingested: int
     n_quarantined: int
     n_skipped: int
+
+    @property
+    def n_known(self) -> int:
+        return self.n_skipped
+
+    @property
+    def n_unaccounted(self) -> int:
+        """Listed files with no outcome (0 when the run reconciles; negative when counted twice)."""
+        return self.n_listed - self.n_ingested - self.n_quarantined - self.n_skipped
+
+    @property
+    def reconciles(self) -> bool:
+        return self.n_unaccounted == 0
 
 
 def to_frame(rows: list[dict[str, object]], spec: TableSpec) -> pd.DataFrame:
@@ -164,6 +187,7 @@ def ingest(spark: SparkSession, tables: Tables, zs: zones.Zones, input_location:
            run_id: str, progress: Progress | None = None) -> IngestResult:
     """Ingest new files of the export; commits bronze and quarantine rows (idempotent per run)."""
     from pyspark.sql import functions as F
+    from pyspark.sql.types import BooleanType, StructField, StructType
 
     listing = list_export(spark, input_location, cfg)
     meta = listing.select("path", "length", "modificationTime")
@@ -177,25 +201,32 @@ def ingest(spark: SparkSession, tables: Tables, zs: zones.Zones, input_location:
                       .select(F.col("path"), F.col("size").alias("length")).distinct())
     small = listing.where(F.col("length") <= min(cfg.inline_max_bytes, cfg.max_file_bytes))
     large = meta.where((F.col("length") > cfg.inline_max_bytes) & (F.col("length") <= cfg.max_file_bytes))
-    big = (meta.where(F.col("length") > cfg.max_file_bytes)
-           .join(known_oversize, ["path", "length"], "left_anti"))
+    all_big = meta.where(F.col("length") > cfg.max_file_bytes)
+    big = all_big.join(known_oversize, ["path", "length"], "left_anti")  # not hashed again
+    n_known_big = all_big.join(known_oversize, ["path", "length"], "left_semi").count()
     schema = PARSED.spark_schema()
     blobs = zs.blobs
     parsed = (small.mapInPandas(lambda it: parse_batches(it, run_id), schema)
               .unionByName(large.mapInPandas(lambda it: parse_large_batches(it, run_id, blobs), schema))
               .unionByName(big.mapInPandas(lambda it: hash_oversize_batches(it, run_id, cfg.max_file_bytes),
                                            schema)))
-    if len(all_files) > n_scanned:  # Spark's scan drops zero-length files: find them on the driver
-        rows = _empty_file_rows(all_files, meta, run_id)
+    if len(all_files) > n_scanned:  # listed but not scanned (Spark drops zero-length files, ...)
+        rows = unscanned_rows(all_files, {r["path"] for r in meta.select("path").toLocalIterator()}, run_id)
         if rows:
             parsed = parsed.unionByName(spark.createDataFrame(to_frame(rows, PARSED), schema))
-    new = parsed.join(known_sha256(tables, zs), "sha256", "left_anti").dropDuplicates(["sha256"])
+    known = known_sha256(tables, zs).withColumn("_known", F.lit(True))
+    flagged = (parsed.join(known, "sha256", "left")
+               .withColumn("_known", F.coalesce(F.col("_known"), F.lit(False)))
+               .withColumn("content", F.when(~F.col("_known"), F.col("content"))))
 
     staged = zones.join(zs.staging(run_id), "ingest")
-    new.write.mode("overwrite").parquet(zones.spark_uri(staged))
-    result = spark.read.schema(schema).parquet(zones.spark_uri(staged))
-    good = result.where(F.col("reason").isNull())
-    bad = result.where(F.col("reason").isNotNull())
+    flagged.write.mode("overwrite").parquet(zones.spark_uri(staged))
+    flagged_schema = StructType([*schema.fields, StructField("_known", BooleanType())])
+    result = spark.read.schema(flagged_schema).parquet(zones.spark_uri(staged))
+    fresh = result.where(~F.col("_known"))
+    new = fresh.dropDuplicates(["sha256"]).drop("_known")
+    good = new.where(F.col("reason").isNull())
+    bad = new.where(F.col("reason").isNotNull())
     now = F.current_timestamp()
     quarantine_rows = (bad.withColumn("stage", F.lit(STAGE)).withColumn("profile", F.lit(None))
                        .withColumn("key_version", F.lit(None)).withColumn("quarantined_at", now))
@@ -203,24 +234,46 @@ def ingest(spark: SparkSession, tables: Tables, zs: zones.Zones, input_location:
     tables.append(good, zs.bronze, BRONZE, app_id=app_id, version=0)
     tables.append(quarantine_rows, zs.quarantine, QUARANTINE, app_id=app_id, version=0)
     n_good, n_bad = good.count(), bad.count()
+    # already known: an over-size file quarantined before (same path and size), content in bronze or
+    # quarantine before, or a second file with the same content in this run
+    n_known = n_known_big + result.where(F.col("_known")).count() + fresh.count() - n_good - n_bad
     zones.remove_tree(staged)
     if progress:
         progress(STAGE, n_listed, n_listed)
-    return IngestResult(run_id, n_listed, n_good, n_bad, n_listed - n_good - n_bad)
+    res = IngestResult(run_id, n_listed, n_good, n_bad, n_known)
+    if not res.reconciles:
+        log.warning("ingest %s does not reconcile: %d listed, %d ingested, %d quarantined, %d already known",
+                    run_id, n_listed, n_good, n_bad, n_known)
+    return res
 
 
-def _empty_file_rows(all_files: list[str], meta: DataFrame, run_id: str) -> list[dict[str, object]]:
-    seen = {zones.deltars_uri(r["path"]) for r in meta.select("path").toLocalIterator()}
-    now = dt.datetime.now(dt.timezone.utc)
-    rows: list[dict[str, object]] = []
-    for uri in all_files:
-        if zones.deltars_uri(uri) in seen:
-            continue
+def _unscanned_row(uri: str, run_id: str, now: dt.datetime) -> dict[str, object]:
+    """A quarantine row for a listed file the scan returned no row for (zero bytes, vanished, ...)."""
+    row: dict[str, object] = {"path": uri, "size": 0, "modification_time": now, "run_id": run_id,
+                              "ingested_at": now}
+    try:
         size, mtime_ns = zones.file_stat(uri)
-        if size != 0:
-            continue
-        mtime = dt.datetime.fromtimestamp(mtime_ns / 1e9, dt.timezone.utc)
-        rows.append({"sha256": hashlib.sha256(b"").hexdigest(), "path": uri, "size": 0,
-                     "modification_time": mtime, "run_id": run_id, "ingested_at": now,
-                     "reason": Reason.EMPTY_FILE.value, "message": "the file has zero bytes"})
-    return rows
+        row["size"] = int(size or 0)
+        row["modification_time"] = dt.datetime.fromtimestamp(mtime_ns / 1e9, dt.timezone.utc)
+        if size == 0:
+            row.update(sha256=hashlib.sha256(b"").hexdigest(), reason=Reason.EMPTY_FILE.value,
+                       message="the file has zero bytes")
+            return row
+    except Exception as exc:  # noqa: BLE001 - per-input boundary: a listed file is never lost
+        row.update(reason=Reason.NOT_READ.value, message=f"the file cannot be inspected ({exc.__class__.__name__})")
+    row.setdefault("reason", Reason.NOT_READ.value)
+    row.setdefault("message", "the file was listed but the scan returned no content for it")
+    row["sha256"] = hashlib.sha256(b"unscanned:" + uri.encode("utf-8", "surrogateescape")).hexdigest()
+    return row
+
+
+def unscanned_rows(all_files: list[str], scanned: set[str], run_id: str) -> list[dict[str, object]]:
+    """One quarantine row per listed file whose path is not among the scanned ones.
+
+    ``DataFrame.inputFiles()`` returns URIs (percent-encoded: ``a b`` is ``a%20b``) while the scan's
+    ``path`` column holds the decoded path, so listed URIs are decoded once before comparing.
+    """
+    seen = {zones.deltars_uri(p) for p in scanned}
+    now = dt.datetime.now(dt.timezone.utc)
+    listed = [unquote(uri) for uri in all_files]
+    return [_unscanned_row(path, run_id, now) for path in listed if zones.deltars_uri(path) not in seen]

@@ -34,6 +34,7 @@ from deid.pipeline.hooks import (
     PixelItem,
     PixelResult,
     ReviewRecord,
+    keep_instance_uid,
     record_fields,
 )
 from deid.tables import CROSSWALK, METADATA, REDACTIONS, REVIEW, TableSpec
@@ -207,7 +208,10 @@ def process_rows(params: ProcessParams, rows: list[tuple[str, bytes]]) -> list[d
         else:
             pending.append((i, sha, *read))
     items = [p[3] for p in pending]
+    uids = [str(item.target.get("SOPInstanceUID", "") or "") for item in items]
     batch = each_input(partial(params.pixel_hook.process, items))  # the whole batch fails together
+    for item, uid in zip(items, uids, strict=True):
+        keep_instance_uid(item.target, uid)  # one keyed UID per original, redacted or not
     results: list[PixelResult | Failed] = [batch] * len(items) if isinstance(batch, Failed) else list(batch)
     for (i, sha, res, _), pixel in zip(pending, results, strict=True):
         row = pixel if isinstance(pixel, Failed) else each_input(partial(_finish, params, engine, sha, res, pixel))

@@ -94,6 +94,8 @@ class Releaser:
         if not self.gate(staged.run_id, staged):
             failures = tuple(getattr(self.gate, "failures", ()) or ("quality gate failed",))
             log.warning("run %s not released: %s", staged.run_id, "; ".join(failures))
+            # the run's quarantined inputs are recorded all the same (PHI zone; nothing is published)
+            self.tables.append(staged.quarantine, self.zones.quarantine, QUARANTINE, app_id=app_id, version=0)
             return ReleaseResult(False, 0, failures)
         n = (staged.metadata.select("staged_name", "output_path")
              .mapInPandas(partial(_move_batches, staging=staged.staging, output=self.zones.output),

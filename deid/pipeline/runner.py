@@ -93,7 +93,7 @@ class PipelineRun:
             from deid.quality.gate import QualityGate
 
             assert self.keyring is not None
-            self.gate = QualityGate(self.tables, zs, self.keyring, self.cfg.quality)
+            self.gate = QualityGate(self.tables, zs, self.keyring, self.cfg.quality, profile=self.profile)
         return self.gate
 
     def run(self, *, do_ingest: bool, do_deidentify: bool) -> RunSummary:
@@ -138,8 +138,8 @@ class PipelineRun:
             status = "SUCCEEDED" if dres.released else "GATE_FAILED"
             self._runs_row("deidentify", started, status, {
                 "n_inputs": dres.n_inputs, "n_deidentified": dres.n_deidentified if dres.released else 0,
-                "n_quarantined": dres.n_quarantined if dres.released else 0,
-                "n_skipped": 0 if dres.released else dres.n_inputs})
+                "n_quarantined": dres.n_quarantined,  # recorded even when the gate holds the run
+                "n_skipped": 0 if dres.released else dres.n_deidentified})  # held: pending for the next run
             summary.messages += list(dres.gate_failures)
             summary.messages += apply_grants(self.spark, self.cfg.crosswalk.grants, self.tables.uses_spark_delta)
             if not dres.released:

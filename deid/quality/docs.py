@@ -72,8 +72,8 @@ def findings_html(report: GateReport) -> str:
 def render_quality_html(suites: list[Suite], report: GateReport) -> str:
     verdict = ('<span class="ok">passed: released</span>' if report.passed
                else '<span class="bad">failed: not released</span>')
-    failures = "".join(f"<li>{esc(m)}</li>" for m in report.failures)
-    warnings = "".join(f"<li>{esc(m)}</li>" for m in report.warnings)
+    failures = "".join(f"<li>{esc(m)}</li>" for m in report.public_failures)  # de-identified zone
+    warnings = "".join(f"<li>{esc(m)}</li>" for m in report.public_warnings)
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>Quality gate {esc(report.run_id)}"
             f"</title><style>{STYLE}</style></head><body><h1>Quality gate, run {esc(report.run_id)}</h1>"
             f"<p>{verdict} <span class='muted'>checked {esc(report.checked_at)}</span></p>"

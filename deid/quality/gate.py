@@ -18,14 +18,30 @@ from typing import TYPE_CHECKING
 
 from deid import zones
 from deid.config import QualityConfig
-from deid.crosswalk import CrosswalkKind
 from deid.errors import ConfigError, QualityGateError
+from deid.header.profile import Profile
 from deid.keys import KeyRing
 from deid.quality import store
 from deid.quality.results import QUALITY_RESULTS, ExpectationResult, GateReport, results_table
 from deid.quality.suites import Severity, Suite, load_suite
-from deid.quality.verify import SPARK_SCHEMA, SUMMARY, VerificationSummary, VerifyParams, verify_batches
-from deid.tables import RUNS, Tables
+from deid.quality.verify import (
+    _METADATA_TEXT,
+    HEADER,
+    METADATA,
+    NEEDLE_SCHEMA,
+    OCR,
+    OCR_RULE,
+    SPARK_SCHEMA,
+    SUMMARY,
+    UNREADABLE,
+    VerificationSummary,
+    VerifyParams,
+    merge_needles,
+    needle_batches,
+    verify_batches,
+    verify_metadata_batches,
+)
+from deid.tables import BRONZE, RUNS, Tables
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -43,18 +59,23 @@ def _message(r: ExpectationResult) -> str:
     return f"{r.table_name}.{r.expectation} failed" + (f" ({r.observed})" if r.observed else "")
 
 
-def _finding_message(f: dict[str, str]) -> str:
-    what = f["kind"] if f["kind"].startswith(("rule_", "ocr_failed")) else f"an original {f['kind']}"
+def _finding_message(f: dict[str, str], *, public: bool = False) -> str:
+    """What to act on: the input by its bronze key (sha256; the new SOP Instance UID in copies stored in
+    the de-identified zone), the attribute path, and the matcher. Never a value."""
+    who = f"instance {f['sop_instance_uid']}" if public else f"input {f.get('sha256') or '?'}"
     if f["check"] == "unreadable":
-        return f"instance {f['sop_instance_uid']}: staged file cannot be re-read ({f['kind']})"
-    return f"instance {f['sop_instance_uid']}: {f['location']} matches {what}"
+        return f"{who}: staged file cannot be re-read ({f['kind']})"
+    if f["kind"].startswith(("rule_", "ocr_failed")):
+        return f"{who}: {f['location']} matches {f['kind']}"
+    return f"{who}: {f['location']} matches an original {f['kind']} (tolerant matcher)"
 
 
 class QualityGate:
     """Callable gate: ``gate(run_id, staged) -> bool``; ``failures``/``warnings``/``report`` after a call."""
 
     def __init__(self, tables: Tables, zs: zones.Zones, keyring: KeyRing, config: QualityConfig | None = None,
-                 *, today: dt.date | None = None) -> None:
+                 *, today: dt.date | None = None, profile: Profile | None = None) -> None:
+        self.profile = profile  # None: the profile named in the staged metadata rows
         self.tables = tables
         self.zones = zs
         self.keyring = keyring
@@ -88,23 +109,32 @@ class QualityGate:
         summary = self.verify(staged) if self.config.verification.enabled else None
         if summary is not None:
             results += self._verification_results(summary)
-        failures = [_message(r) for r in results if r.critical_failure]
-        advisory: list[str] = []
-        if summary is not None and summary.findings:
-            rules_block = self.config.verification.ocr.rules_block
-            blocking = [f for f in summary.findings if rules_block or f["check"] != "ocr_rule"]
-            advisory = [_finding_message(f) for f in summary.findings if f not in blocking]
-            n_blocking = summary.n_findings - (0 if rules_block else summary.n_rule_findings)
-            if failures or blocking:
-                failures += [_finding_message(f) for f in blocking[:_MAX_MESSAGES]]
-                if n_blocking > _MAX_MESSAGES:
-                    failures.append(f"... and {n_blocking - _MAX_MESSAGES} more verification findings")
-        warnings = [_message(r) for r in results if not r.success and r.severity == Severity.WARNING.value]
-        warnings += advisory[:_MAX_MESSAGES]
-        self.report = GateReport(run_id, not failures, now.isoformat(), results, summary, failures, warnings)
+        failures, warnings, public_failures, public_warnings = self._messages(results, summary)
+        self.report = GateReport(run_id, not failures, now.isoformat(), results, summary, failures, warnings,
+                                 public_failures, public_warnings)
         self.failures, self.warnings = failures, warnings
         self.store(self.report, now)
         return self.report.passed
+
+    def _messages(self, results: list[ExpectationResult], summary: VerificationSummary | None
+                  ) -> tuple[list[str], list[str], list[str], list[str]]:
+        """(failures, warnings) naming inputs by bronze key, and the same for the de-identified zone."""
+        out: list[list[str]] = []
+        for public in (False, True):
+            failures = [_message(r) for r in results if r.critical_failure]
+            advisory: list[str] = []
+            if summary is not None and summary.findings:
+                rules_block = self.config.verification.ocr.rules_block
+                blocking = [f for f in summary.findings if rules_block or f["check"] != "ocr_rule"]
+                advisory = [_finding_message(f, public=public) for f in summary.findings if f not in blocking]
+                n_blocking = summary.n_findings - (0 if rules_block else summary.n_rule_findings)
+                if failures or blocking:
+                    failures += [_finding_message(f, public=public) for f in blocking[:_MAX_MESSAGES]]
+                    if n_blocking > _MAX_MESSAGES:
+                        failures.append(f"... and {n_blocking - _MAX_MESSAGES} more verification findings")
+            warnings = [_message(r) for r in results if not r.success and r.severity == Severity.WARNING.value]
+            out += [failures, warnings + advisory[:_MAX_MESSAGES]]
+        return out[0], out[1], out[2], out[3]
 
     def ensure_passed(self) -> None:
         """Raise :class:`QualityGateError` when the last call failed (for jobs that stop on failure)."""
@@ -137,19 +167,44 @@ class QualityGate:
         return {"metadata": md, "crosswalk": crosswalk, "quarantine": quarantine, "runs": runs}
 
     # ------------------------------------------------------------------ verification pass
-    def verify(self, staged: StagedRun) -> VerificationSummary:
-        """Run the verification pass over every staged file (mapInPandas), results via staging Parquet."""
+    def needles(self, staged: StagedRun) -> dict[bytes, str]:
+        """Keyed needles of every original of this run (bronze rows of its released and quarantined
+        inputs), read again on the executors; only keyed hashes reach the driver."""
         from pyspark.sql import functions as F
 
         cfg = self.config.verification
-        hashes = frozenset(
-            r["original_hash"] for r in staged.metadata.select(F.explode("crosswalk").alias("x"))
-            .where(F.col("x.kind") != CrosswalkKind.DATE_SHIFT.value)
-            .select("x.original_hash").distinct().collect())
-        params = VerifyParams(self.keyring, hashes, staged.staging, cfg)
+        profile = self.profile or self._staged_profile(staged)
+        inputs = staged.metadata.select("sha256").unionByName(staged.quarantine.select("sha256")).distinct()
+        # no dropDuplicates here: it would shuffle the content; a repeated row only repeats needles
+        bronze = (self.tables.read(self.zones.bronze, BRONZE).select("sha256", "content", "blob_path")
+                  .join(F.broadcast(inputs), "sha256", "left_semi"))
+        rows = (bronze.mapInPandas(partial(needle_batches, keyring=self.keyring, profile=profile, kinds=cfg.kinds),
+                                   NEEDLE_SCHEMA)
+                .groupBy("needle").agg(F.collect_set("kind").alias("kinds")).collect())
+        return merge_needles((bytes(r["needle"]), k) for r in rows for k in r["kinds"])
+
+    @staticmethod
+    def _staged_profile(staged: StagedRun) -> Profile:
+        from deid.header.profile import load_profile
+
+        first = staged.metadata.select("profile").where("profile is not null").limit(1).collect()
+        return load_profile(str(first[0]["profile"]) if first else "research")
+
+    def verify(self, staged: StagedRun) -> VerificationSummary:
+        """Run the verification pass over every staged file and metadata row (mapInPandas), results via
+        staging Parquet."""
+        from pyspark.sql import functions as F
+
+        cfg = self.config.verification
+        needles = self.needles(staged)
+        params = VerifyParams(self.keyring, needles, staged.staging, cfg)
         loc = zones.spark_uri(zones.join(staged.staging, "verification"))
-        (staged.metadata.select("sop_instance_uid", "staged_name")
+        md_cols = [c for c in ("sop_instance_uid", "sha256", "dicom_json", *_METADATA_TEXT)
+                   if c in staged.metadata.columns]
+        (staged.metadata.select("sop_instance_uid", "sha256", "staged_name")
          .mapInPandas(partial(verify_batches, params=params), SPARK_SCHEMA)
+         .unionByName(staged.metadata.select(*dict.fromkeys(md_cols))
+                      .mapInPandas(partial(verify_metadata_batches, params=params), SPARK_SCHEMA))
          .write.mode("overwrite").parquet(loc))
         found = self.tables.spark.read.schema(SPARK_SCHEMA).parquet(loc)
         agg = (found.where(F.col("check") == SUMMARY)
@@ -158,14 +213,13 @@ class QualityGate:
                     F.sum(F.greatest(F.col("n_lines"), F.lit(0))).alias("lines")).collect()[0])
         findings = found.where(F.col("check") != SUMMARY)
         by_check = {r["check"]: int(r["count"]) for r in findings.groupBy("check").count().collect()}
-        n_findings = sum(by_check.values())
-        kept = [{k: str(r[k]) for k in ("sop_instance_uid", "check", "location", "kind")}
-                for r in findings.orderBy("sop_instance_uid", "location", "kind").limit(cfg.max_findings)
-                .collect()]
-        return VerificationSummary(int(agg["n"] or 0), int(agg["v"] or 0), int(agg["o"] or 0),
-                                   int(agg["lines"] or 0), n_findings, kept,
-                                   by_check.get("header", 0) + by_check.get("unreadable", 0),
-                                   by_check.get("ocr", 0), by_check.get("ocr_rule", 0))
+        kept = [{k: str(r[k]) for k in ("sop_instance_uid", "sha256", "check", "location", "kind")}
+                for r in findings.orderBy("sha256", "location", "kind").limit(cfg.max_findings).collect()]
+        return VerificationSummary(
+            n_instances=int(agg["n"] or 0), n_values=int(agg["v"] or 0), n_ocr_instances=int(agg["o"] or 0),
+            n_ocr_lines=int(agg["lines"] or 0), n_findings=sum(by_check.values()), findings=kept,
+            n_header_findings=sum(by_check.get(c, 0) for c in (HEADER, METADATA, UNREADABLE)),
+            n_needles=len(needles), n_ocr_findings=by_check.get(OCR, 0), n_rule_findings=by_check.get(OCR_RULE, 0))
 
     def _verification_results(self, s: VerificationSummary) -> list[ExpectationResult]:
         header, pixels = s.n_header_findings, s.n_ocr_findings
@@ -195,3 +249,6 @@ class QualityGate:
         folder = self.zones.report_dir(report.run_id)
         store.write_json(zones.join(folder, store.GATE_JSON), report.as_dict())
         zones.write_bytes(zones.join(folder, store.GATE_HTML), render_quality_html(self.suites, report).encode("utf-8"))
+        # the same with inputs named by their bronze key, next to bronze (PHI zone): what to act on
+        store.write_json(zones.join(self.zones.report_dir(report.run_id, phi=True), store.GATE_JSON),
+                         report.as_dict(public=False))

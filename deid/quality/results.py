@@ -106,11 +106,19 @@ class GateReport:
     checked_at: str
     results: list[ExpectationResult] = field(default_factory=list)
     verification: VerificationSummary | None = None
-    failures: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # inputs named by bronze key (PHI zone, console)
     warnings: list[str] = field(default_factory=list)
+    public_failures: list[str] = field(default_factory=list)  # inputs named by new instance UID
+    public_warnings: list[str] = field(default_factory=list)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, *, public: bool = True) -> dict[str, Any]:
+        """The report; ``public`` (de-identified zone): no bronze key (an input's sha256 could confirm
+        that a file someone holds was part of the export)."""
+        verification = asdict(self.verification) if self.verification else None
+        if verification is not None and public:
+            verification["findings"] = [{k: v for k, v in f.items() if k != "sha256"}
+                                        for f in verification["findings"]]
         return {"run_id": self.run_id, "passed": self.passed, "checked_at": self.checked_at,
-                "results": [r.as_row() for r in self.results],
-                "verification": asdict(self.verification) if self.verification else None,
-                "failures": self.failures, "warnings": self.warnings}
+                "results": [r.as_row() for r in self.results], "verification": verification,
+                "failures": self.public_failures if public else self.failures,
+                "warnings": self.public_warnings if public else self.warnings}

@@ -1,23 +1,29 @@
-"""The independent verification pass over a run's staged DICOM files (runs inside the gate).
+"""The independent verification pass over a run's staged DICOM files and metadata rows (in the gate).
 
-It shares no code with the header engine or the pixel stage's decisions: each staged file is re-read
-with plain pydicom, every element at every depth (file meta, private attributes, sequences) is
-walked, and each string value, its PN components (PS3.5 6.2 PN) and its tokens are hashed with the
-crosswalk's keyed hash (:func:`deid.crosswalk.lookup_hash`) for every kind and compared with the
-hashes of the originals this run replaced. A match means an original value survived. Frames of a
-configurable sample are OCR'd again (PS3.15 E.3.1) and each line is checked the same way plus the
+It shares no code with the header engine's or the pixel stage's decisions, only the one tolerant
+matcher (:mod:`deid.textmatch`). The run's originals are read again from bronze and turned into
+keyed needles (:mod:`deid.quality.originals`: every spelling of every identifying value, hashed
+with the run's key). Each staged file is re-read with plain pydicom; every text value (AE, CS, DA,
+DT, LO, LT, PN, SH, ST, UC, UI, UR, UT and short OB/UN) at every depth, file meta and private
+attributes included, is cut into the matcher's spans (token n-grams in any case, compact and
+OCR-folded forms, dotted UIDs), each span is hashed the same way, and a hash equal to a needle is a
+finding: an original value survived, whatever its case, order, separators or layout. The metadata
+table's text columns (``dicom_json`` walked element by element) and the OCR text of a configurable
+sample of frames (PS3.15 E.3.1, read again) are checked the same way; OCR lines also go through the
 pixel classifier's rules for dates, IDs, names and labels.
 
-Findings name the instance by its new SOP Instance UID and the attribute by tag path, or the frame
-and box geometry, and the check (hash kind or rule): never the value.
+Findings name the input by its bronze key (sha256), the attribute by tag path (or the frame and
+box geometry, or the metadata column), and the matcher (needle kind or rule): never the value.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -25,49 +31,56 @@ import pyarrow as pa
 from deid import zones
 from deid.config import VerificationConfig
 from deid.dicomio import quiet_values
+from deid.header.profile import Profile
 from deid.keys import KeyRing
+from deid.quality.originals import KEPT, OCR_SUFFIX, KeyedHasher, NeedleRules, needle_hashes
+from deid.textmatch import spans
 
-FINDINGS_SCHEMA = pa.schema([("sop_instance_uid", pa.string()), ("check", pa.string()),
-                             ("location", pa.string()), ("kind", pa.string()),
+FINDINGS_SCHEMA = pa.schema([("sop_instance_uid", pa.string()), ("sha256", pa.string()),
+                             ("check", pa.string()), ("location", pa.string()), ("kind", pa.string()),
                              ("n_values", pa.int64()), ("n_lines", pa.int64())])
-SPARK_SCHEMA = ("sop_instance_uid string, check string, location string, kind string, "
+SPARK_SCHEMA = ("sop_instance_uid string, sha256 string, check string, location string, kind string, "
                 "n_values long, n_lines long")
-SUMMARY, HEADER, OCR, UNREADABLE = "summary", "header", "ocr", "unreadable"
+NEEDLE_SCHEMA = "needle binary, kind string"
+SUMMARY, HEADER, METADATA, OCR, UNREADABLE = "summary", "header", "metadata", "ocr", "unreadable"
 OCR_RULE = "ocr_rule"  # a second OCR read a date/ID-like pattern: advisory unless ocr.rules_block
 # Code Sequence Macro vocabulary (PS3.3 Table 8.8-1): scheme codes, not free text. A short code such
 # as "1234" equal to some input's study or procedure ID is a coincidence of vocabulary, not a leak.
 _VOCABULARY_TAGS = ("(0008,0100)", "(0008,0102)", "(0008,0103)", "(0008,0119)", "(0008,0120)")
 _BULK = {0x7FE00010, 0x7FE00008, 0x7FE00009}
-_TEXT_VRS = {"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UC", "UI",
-             "UR", "UT"}
-_BINARY_VRS = {"OB", "UN", "OW"}
-_TOKEN = re.compile(r"[^\s\\^=,;:.()\[\]{}\"'<>|/]+")
+# text VRs whose values are compared (numbers DS/IS, ages AS and times TM carry no identifier the
+# needles describe, and their digit runs would only meet ID or date needles by coincidence)
+_TEXT_VRS = {"AE", "CS", "DA", "DT", "LO", "LT", "PN", "SH", "ST", "UC", "UI", "UR", "UT"}
+_BINARY_VRS = {"OB", "UN"}
+_JSON_TEXT_VRS = _TEXT_VRS
+_METADATA_TEXT = ("study_uid", "series_uid", "sop_class_uid", "modality", "body_part", "manufacturer",
+                  "model", "study_description", "series_description", "patient_pseudonym", "output_path")
 
 
 @dataclass(frozen=True)
 class VerifyParams:
-    """What the tasks need; pickled into the closure (the key travels like the processor's)."""
+    """What the tasks need; pickled into the closure (the key travels like the processor's).
+
+    ``needles``: keyed hash of every needle of this run's originals -> its kind (never a value).
+    """
 
     keyring: KeyRing = field(repr=False)
-    hashes: frozenset[str] = field(repr=False)
+    needles: dict[bytes, str] = field(repr=False)
     staging: str
     config: VerificationConfig
 
 
+_HASHERS: dict[str, KeyedHasher] = {}
+
+
+def _hasher(keyring: KeyRing) -> KeyedHasher:
+    if keyring.version not in _HASHERS:
+        _HASHERS[keyring.version] = KeyedHasher(keyring)
+    return _HASHERS[keyring.version]
+
+
 def tag_str(tag: int) -> str:
     return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
-
-
-def candidates(value: str, min_length: int) -> set[str]:
-    """The whole value, its PN groups and components (``=``, ``^``), its words and finer tokens."""
-    v = value.strip().strip("\x00").strip()
-    out = {v}
-    for group in v.split("="):
-        out.add(group.strip())
-        out.update(c.strip() for c in group.split("^"))
-    out.update(_TOKEN.findall(v))
-    out.update(t.strip(".,;:()[]{}\"'") for t in v.split())  # whole PN / ID tokens inside free text
-    return {c for c in out if len(c) >= min_length}
 
 
 def _as_texts(elem: object, vr: str, max_binary: int) -> list[str]:
@@ -85,7 +98,7 @@ def _as_texts(elem: object, vr: str, max_binary: int) -> list[str]:
 
 
 def walk_values(ds: object, max_binary: int) -> Iterator[tuple[str, str]]:
-    """(tag path, text) for every string-like value at every depth, file meta and private included."""
+    """(tag path, text) for every text value at every depth, file meta and private included."""
     meta = getattr(ds, "file_meta", None)
     stack: list[tuple[object, str]] = [(ds, "")]
     if meta is not None:
@@ -107,19 +120,29 @@ def walk_values(ds: object, max_binary: int) -> Iterator[tuple[str, str]]:
                     yield path, text
 
 
-def hash_hits(texts: Iterable[str], keyring: KeyRing, kinds: Iterable[str], hashes: frozenset[str],
-              min_length: int) -> set[str]:
-    """Crosswalk kinds whose keyed hash of a candidate string is one of ``hashes``."""
-    from deid.crosswalk import lookup_hash
-
+def span_hits(texts: Iterable[str], params: VerifyParams, *, ocr: bool = False) -> set[str]:
+    """Needle kinds whose keyed hash equals the keyed hash of a span of one of ``texts``; keys only
+    an OCR misreading gives count for OCR text (``ocr``) only."""
+    if not params.needles:
+        return set()
+    hasher = _hasher(params.keyring)
+    min_length = params.config.min_length
+    kinds = set(params.config.kinds)
     hits: set[str] = set()
-    kinds = tuple(kinds)
     for text in texts:
-        for c in candidates(text, min_length):
-            for kind in kinds:
-                if kind not in hits and lookup_hash(keyring, kind, c) in hashes:
-                    hits.add(kind)
+        for key in {s.key for s in spans(text)}:
+            if len(key.replace(" ", "")) < min_length:
+                continue
+            kind = params.needles.get(hasher(key))
+            if kind is not None and kind.endswith(OCR_SUFFIX) and ocr:
+                kind = kind[: -len(OCR_SUFFIX)]
+            if kind is not None and kind in kinds:
+                hits.add(kind)
     return hits
+
+
+def _excused(path: str, kind: str) -> bool:
+    return kind == "id" and path.endswith(_VOCABULARY_TAGS)
 
 
 def sampled(uid: str, fraction: float) -> bool:
@@ -140,17 +163,15 @@ def frame_indices(count: int, max_frames: int) -> list[int]:
 
 
 def check_header(ds: object, params: VerifyParams) -> tuple[list[tuple[str, str]], int]:
-    """(tag path, kind) findings and the number of values compared."""
-    cfg = params.config
+    """(tag path, needle kind) findings and the number of values compared."""
     findings: list[tuple[str, str]] = []
     n = 0
-    for path, text in walk_values(ds, cfg.max_binary_bytes):
+    for path, text in walk_values(ds, params.config.max_binary_bytes):
         n += 1
-        for kind in sorted(hash_hits([text], params.keyring, cfg.kinds, params.hashes, cfg.min_length)):
-            if kind == "other_id" and path.endswith(_VOCABULARY_TAGS):
-                continue
-            findings.append((path, kind))
-    return findings, n
+        for kind in sorted(span_hits([text], params)):
+            if not _excused(path, kind):
+                findings.append((path, kind))
+    return sorted(set(findings)), n
 
 
 def check_pixels(ds: object, params: VerifyParams) -> tuple[list[tuple[str, str]], int]:
@@ -173,8 +194,7 @@ def check_pixels(ds: object, params: VerifyParams) -> tuple[list[tuple[str, str]
         for box in boxes:
             n_lines += 1
             where = f"frame {f} box x={box.x} y={box.y} w={box.w} h={box.h}"
-            for kind in sorted(hash_hits([box.text], params.keyring, params.config.kinds, params.hashes,
-                                         params.config.min_length)):
+            for kind in sorted(span_hits([box.text], params, ocr=True)):
                 findings.append((where, kind))
             if box.confidence < ocr.min_confidence or allow.clears(box.text):
                 continue
@@ -192,38 +212,136 @@ def _read(staging: str, name: str) -> object:
     return pydicom.dcmread(io.BytesIO(zones.read_bytes(zones.staged_file(staging, name))), force=True)
 
 
-def verify_instance(uid: str, name: str, params: VerifyParams) -> list[dict[str, object]]:
+def _row(uid: str, sha: str, check: str, location: str, kind: str, n_values: int = 0,
+         n_lines: int = 0) -> dict[str, object]:
+    return {"sop_instance_uid": uid, "sha256": sha, "check": check, "location": location, "kind": kind,
+            "n_values": n_values, "n_lines": n_lines}
+
+
+def verify_instance(uid: str, sha: str, name: str, params: VerifyParams) -> list[dict[str, object]]:
     """Finding rows for one staged file plus one summary row (value-free)."""
-    rows: list[dict[str, object]] = []
     try:
         ds = _read(params.staging, name)
         header, n_values = check_header(ds, params)
     except Exception as exc:  # noqa: BLE001 - an unreadable staged file is itself a finding
-        return [{"sop_instance_uid": uid, "check": UNREADABLE, "location": "file",
-                 "kind": exc.__class__.__name__, "n_values": 0, "n_lines": 0}]
-    rows += [{"sop_instance_uid": uid, "check": HEADER, "location": p, "kind": k, "n_values": 0, "n_lines": 0}
-             for p, k in header]
+        return [_row(uid, sha, UNREADABLE, "file", exc.__class__.__name__)]
+    rows = [_row(uid, sha, HEADER, p, k) for p, k in header]
     n_lines = -1  # not OCR'd
     if params.config.ocr.enabled and sampled(uid, params.config.ocr.sample_fraction):
         try:
             pixel, n_lines = check_pixels(ds, params)
         except Exception as exc:  # noqa: BLE001 - frames that cannot be checked fail the check
             pixel, n_lines = [("pixel data", f"ocr_failed_{exc.__class__.__name__}")], 0
-        rows += [{"sop_instance_uid": uid, "check": OCR_RULE if k.startswith("rule_") else OCR,
-                  "location": p, "kind": k, "n_values": 0, "n_lines": 0} for p, k in pixel]
-    rows.append({"sop_instance_uid": uid, "check": SUMMARY, "location": "", "kind": "",
-                 "n_values": n_values, "n_lines": n_lines})
+        rows += [_row(uid, sha, OCR_RULE if k.startswith("rule_") else OCR, p, k) for p, k in pixel]
+    rows.append(_row(uid, sha, SUMMARY, "", "", n_values, n_lines))
     return rows
 
 
 def verify_batches(batches: Iterator[pd.DataFrame], params: VerifyParams) -> Iterator[pd.DataFrame]:
-    """mapInPandas: ``(sop_instance_uid, staged_name)`` -> finding and summary rows."""
+    """mapInPandas: ``(sop_instance_uid, sha256, staged_name)`` -> finding and summary rows."""
     for batch in batches:
         rows: list[dict[str, object]] = []
         with quiet_values():  # pydicom's warnings would quote values
-            for uid, name in zip(batch["sop_instance_uid"], batch["staged_name"], strict=True):
-                rows += verify_instance(str(uid), str(name), params)
+            for uid, sha, name in zip(batch["sop_instance_uid"], batch["sha256"], batch["staged_name"],
+                                      strict=True):
+                rows += verify_instance(str(uid), str(sha), str(name), params)
         yield pa.Table.from_pylist(rows, schema=FINDINGS_SCHEMA).to_pandas()
+
+
+# ---------------------------------------------------------------------------------- metadata table
+def json_values(doc: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
+    """(tag path, text) of every text value of a PS3.18 F DICOM JSON object, at every depth."""
+    stack: list[tuple[Any, str]] = [(doc, prefix)]
+    while stack:
+        node, path = stack.pop()
+        if not isinstance(node, dict):
+            continue
+        for tag, elem in node.items():
+            if not isinstance(elem, dict):
+                continue
+            here = f"{path}({str(tag)[:4].upper()},{str(tag)[4:].upper()})"
+            vr = elem.get("vr")
+            for i, value in enumerate(elem.get("Value") or []):
+                if vr == "SQ":
+                    stack.append((value, f"{here}[{i}]"))
+                elif vr == "PN" and isinstance(value, dict):
+                    yield from ((here, str(v)) for v in value.values() if v)
+                elif vr in _JSON_TEXT_VRS and value is not None:
+                    yield here, str(value)
+
+
+def check_metadata_row(row: dict[str, Any], params: VerifyParams) -> tuple[list[tuple[str, str]], int]:
+    """(column[tag path], needle kind) findings of one metadata row and the number of values compared."""
+    texts: list[tuple[str, str]] = [(c, str(row[c])) for c in _METADATA_TEXT if row.get(c) not in (None, "")]
+    raw = row.get("dicom_json")
+    if raw:
+        try:
+            texts += [(f"dicom_json{p}", t) for p, t in json_values(json.loads(str(raw)))]
+        except ValueError:
+            texts.append(("dicom_json", str(raw)))
+    findings = {(where, kind) for where, text in texts for kind in span_hits([text], params)
+                if not _excused(where, kind)}
+    return sorted(findings), len(texts)
+
+
+def verify_metadata_batches(batches: Iterator[pd.DataFrame], params: VerifyParams) -> Iterator[pd.DataFrame]:
+    """mapInPandas over staged metadata rows -> finding rows (check ``metadata``) and no summary."""
+    for batch in batches:
+        rows: list[dict[str, object]] = []
+        for rec in batch.to_dict("records"):
+            found, _ = check_metadata_row(rec, params)
+            rows += [_row(str(rec["sop_instance_uid"]), str(rec["sha256"]), METADATA, f"metadata.{w}", k)
+                     for w, k in found]
+        yield pa.Table.from_pylist(rows, schema=FINDINGS_SCHEMA).to_pandas()
+
+
+# ---------------------------------------------------------------------------------- originals
+_RULES: dict[str, NeedleRules] = {}
+
+
+def _rules(profile: Profile) -> NeedleRules:
+    key = profile.model_dump_json()
+    if key not in _RULES:
+        _RULES[key] = NeedleRules.of(profile)
+    return _RULES[key]
+
+
+def needle_batches(batches: Iterator[pd.DataFrame], keyring: KeyRing, profile: Profile,
+                   kinds: tuple[str, ...]) -> Iterator[pd.DataFrame]:
+    """mapInPandas over bronze ``(sha256, content, blob_path)`` -> ``(needle, kind)`` keyed hashes.
+
+    An original that cannot be read again gives no needles (it was quarantined when it was read
+    the first time; an input the processor read is read the same way here)."""
+    from deid.dicomio import read_dicom
+
+    hasher, rules, wanted = _hasher(keyring), _rules(profile), frozenset(kinds)
+    for batch in batches:
+        found: set[tuple[bytes, str]] = set()
+        blobs = batch["blob_path"] if "blob_path" in batch else [None] * len(batch)
+        for content, blob in zip(batch["content"], blobs, strict=True):
+            try:
+                data = zones.read_bytes(blob) if isinstance(blob, str) else bytes(content)
+                found.update(needle_hashes(read_dicom(data), rules, hasher, wanted).items())
+            except Exception:  # noqa: BLE001 - see the docstring
+                continue
+        yield pd.DataFrame({"needle": [n for n, _ in found], "kind": [k for _, k in found]},
+                           columns=["needle", "kind"]).astype({"kind": object})
+
+
+def merge_needles(rows: Iterable[tuple[bytes, str]]) -> dict[bytes, str]:
+    """Run-wide needles: a key some original keeps as it is (``kept``) is no needle in any instance
+    (a vendor name that is also an institution, a product name that is also a patient name); a
+    typed key wins over its OCR-only twin."""
+    out: dict[bytes, str] = {}
+    kept: set[bytes] = set()
+    for needle, kind in rows:
+        if kind == KEPT:
+            kept.add(needle)
+        elif needle not in out or out[needle].endswith(OCR_SUFFIX):
+            out[needle] = kind
+    for needle in kept:
+        out.pop(needle, None)
+    return out
 
 
 @dataclass
@@ -234,7 +352,8 @@ class VerificationSummary:
     n_ocr_lines: int = 0
     n_findings: int = 0
     findings: list[dict[str, str]] = field(default_factory=list)  # first max_findings, value-free
-    n_header_findings: int = 0
+    n_header_findings: int = 0  # staged files and metadata rows
+    n_needles: int = 0
     n_ocr_findings: int = 0
     n_rule_findings: int = 0
 

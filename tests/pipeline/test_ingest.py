@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
+import pytest
 from deltalake import DeltaTable
 
 from deid.config import IngestConfig
-from deid.pipeline.ingest import ingest
+from deid.pipeline.ingest import IngestResult, ingest, unscanned_rows
 from deid.tables import Tables
 from deid.zones import Zones
 
@@ -41,3 +43,52 @@ def test_ingest_quarantine_reasons_and_rerun_is_noop(spark, tmp_path: Path, expo
     assert (second.n_ingested, second.n_quarantined, second.n_skipped) == (0, 0, n_files)
     assert len(DeltaTable(zs.bronze).to_pandas()) == len(bronze)
     assert len(DeltaTable(zs.quarantine).to_pandas()) == len(q)
+
+
+@pytest.mark.parametrize("counts,ok", [((5, 3, 1, 1), True), ((5, 3, 1, 0), False), ((5, 4, 1, 1), False)])
+def test_ingest_result_reconciles_only_when_every_file_has_an_outcome(counts: tuple[int, ...], ok: bool) -> None:
+    res = IngestResult("r", *counts)
+    assert res.reconciles is ok and (res.n_unaccounted == 0) is ok
+
+
+def test_listed_but_never_scanned_file_is_quarantined(spark, tmp_path: Path, export_dir: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file the listing saw but the scan never returned (here: filtered out of the scan) is a
+    NOT_READ quarantine row, and the counts reconcile; a duplicate copy counts as already known."""
+    import deid.pipeline.ingest as ingest_mod
+
+    real = ingest_mod.list_export
+    lost = sorted(p for p in export_dir.rglob("IM*") if p.is_file())[0]
+    shutil.copyfile(lost, export_dir / "bad" / "copy-of-first")  # same content twice: one ingested
+    first_good = sorted(p for p in export_dir.rglob("IM*") if p.is_file())[1]
+    shutil.copyfile(first_good, export_dir / "bad" / "copy-of-second")
+
+    def losing(spark_, location, cfg):  # type: ignore[no-untyped-def]
+        from pyspark.sql import functions as F
+
+        return real(spark_, location, cfg).where(~F.col("path").endswith("/" + lost.name))
+
+    monkeypatch.setattr(ingest_mod, "list_export", losing)
+    zs = _zones(tmp_path)
+    n_files = sum(1 for p in export_dir.rglob("*") if p.is_file())
+    res = ingest(spark, Tables(spark), zs, str(export_dir), IngestConfig(), "run-lost")
+    assert res.n_listed == n_files
+    q = DeltaTable(zs.quarantine).to_pandas()
+    lost_rows = q[q["path"].str.endswith("/" + lost.name)]
+    assert list(lost_rows["reason"]) == ["NOT_READ"], list(q["reason"])
+    assert res.n_skipped == 1  # copy-of-second: content-identical to a file of this run
+    assert res.reconciles, res
+    assert res.n_ingested + res.n_quarantined + res.n_known == n_files
+
+
+def test_unscanned_rows_compare_decoded_uris(tmp_path: Path) -> None:
+    """inputFiles() URIs are percent-encoded; a scanned path with ``^``, spaces or ``%`` is not lost twice."""
+    folder = tmp_path / "DOE^J 1"
+    folder.mkdir()
+    (folder / "a%20b").write_bytes(b"DICM")
+    (folder / "empty").write_bytes(b"")
+    listed = [(folder / n).as_uri() for n in ("a%20b", "empty")]
+    assert unscanned_rows(listed, {f"file:{folder}/a%20b"}, "r")[0]["reason"] == "EMPTY_FILE"
+    rows = unscanned_rows(listed, set(), "r")
+    assert [r["reason"] for r in rows] == ["NOT_READ", "EMPTY_FILE"]
+    assert rows[0]["path"].endswith("DOE^J 1/a%20b") and rows[0]["size"] == 4

@@ -49,7 +49,10 @@ def test_burned_in_phi_redacted_in_pipeline(spark, tmp_path: Path, deid_key: str
                                 "action", "engine", "engine_version", "model_version"}
     assert "text" not in red.columns
     assert set(red["sop_instance_uid"]) <= set(md["sop_instance_uid"])
+    assert set(red["action"]) <= {"REDACT", "KEEP"}
     per_instance = red[red["action"] == "REDACT"].groupby("sop_instance_uid").size()
+    assert per_instance.sum() > 0, "the synthetic inputs carry burned-in PHI: some boxes must be redacted"
+    assert md["redacted_regions"].sum() == per_instance.sum() > 0
     for _, row in md.iterrows():
         assert row["redacted_regions"] == per_instance.get(row["sop_instance_uid"], 0)
 
@@ -93,3 +96,21 @@ def test_review_table_is_in_phi_zone_only(spark, tmp_path: Path, deid_key: str) 
         df = DeltaTable(str(review)).to_pandas()
         assert "text" not in df.columns
         assert np.all(df["w"] > 0)
+
+
+@pytest.mark.parametrize("actions,expected", [
+    (("REDACT", "REDACT", "KEEP"), 2),
+    (("KEEP",), 0),
+    ((), 0),
+])
+def test_redacted_regions_counts_redact_boxes(actions: tuple[str, ...], expected: int) -> None:
+    """The count stored in ``metadata.redacted_regions`` is the number of REDACT boxes (no Spark)."""
+    from deid.header.attest import PixelStatus
+    from deid.pipeline.hooks import BoxRecord, PixelResult
+    from deid.pixels.classify import Action
+
+    boxes = [BoxRecord(0, 1, 2, 30, 8, "PHI" if a == "REDACT" else "SAFE", 0.9, a, "rule_date", "rapidocr",
+                       "1", "none") for a in actions]
+    assert {b.action for b in boxes} <= {a.value for a in Action}
+    result = PixelResult(PixelStatus.CLEANED, boxes)
+    assert result.redacted_regions == expected

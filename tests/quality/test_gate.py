@@ -80,18 +80,33 @@ def test_gate_blocks_planted_phi_then_releases_and_reports(spark, tmp_path: Path
     first = PipelineRun(spark, cfg, keyring=keyring, gate=planting).run(do_ingest=True, do_deidentify=True)
     assert first.status == "GATE_FAILED" and not (out / "tables" / "metadata").exists()
     assert any(m.startswith("metadata.patient_pseudonym_well_formed failed") for m in gate.failures)
-    assert any("(0020,4000) matches an original patient_id" in m for m in gate.failures)
+    ct_sha = hashlib.sha256(ct.read_bytes()).hexdigest()
+    # the input is named by its bronze key, the attribute by path, and the matcher by kind
+    assert any(m == f"input {ct_sha}: (0020,4000) matches an original id (tolerant matcher)"
+               for m in gate.failures), gate.failures
     assert not (out / "dicom").exists()
     report = gate.report
     assert report is not None and not report.passed and report.verification is not None
     findings = report.verification.findings
     assert report.verification.n_header_findings == len(findings) >= 1, findings
-    # CT_small's Patient ID is also one of its other IDs: both kinds match, at the planted tag only
-    assert ("(0020,4000)", "patient_id") in {(f["location"], f["kind"]) for f in findings}
+    assert report.verification.n_needles > 20
+    # CT_small's Patient ID "1CT1" holds its given name "CT1": id and person_name match, at the planted tag only
+    assert ("(0020,4000)", "id") in {(f["location"], f["kind"]) for f in findings}
     assert {f["location"] for f in findings} == {"(0020,4000)"}, findings
+    assert {f["sha256"] for f in findings} == {ct_sha}
     assert all(f["sop_instance_uid"].startswith("2.25.") for f in findings)
+    # a held run records its quarantined inputs (and in the PHI zone, which inputs to look at)
+    runs = DeltaTable(str(tmp_path / "raw" / "tables" / "runs")).to_pandas()
+    held = runs[(runs["run_id"] == first.run_id) & (runs["stage"] == "deidentify")].iloc[0]
+    q = DeltaTable(str(tmp_path / "raw" / "tables" / "quarantine")).to_pandas()
+    n_q = int(((q["stage"] == "deidentify") & (q["run_id"] == first.run_id)).sum())
+    assert held["status"] == "GATE_FAILED" and held["n_quarantined"] == n_q == first.deid.n_quarantined
+    assert held["n_inputs"] == held["n_quarantined"] + held["n_skipped"]
+    phi_report = json.loads((tmp_path / "raw" / "reports" / first.run_id / "quality.json").read_text())
+    assert ct_sha in json.dumps(phi_report["failures"]) and not phi_report["passed"]
     stored = _bytes_under(out)
     assert any(name.endswith("quality.json") for name, _ in stored)
+    assert not any(ct_sha.encode() in data for _, data in stored)  # no bronze key in the de-identified zone
     for name, data in stored + [("failures", "\n".join(gate.failures).encode())]:
         assert PLANTED.encode() not in data and b"QZXPLANTED" not in data, name
         assert original_id.encode() not in data, name

@@ -100,7 +100,7 @@ def test_placeholders() -> None:
 
 @pytest.mark.parametrize("text,key", [
     ("suites: [metadata, bronze]\n", "unknown suites"),
-    ("verification: {kinds: [patient_id, ssn]}\n", "unknown crosswalk kinds"),
+    ("verification: {kinds: [person_name, patient_id]}\n", "unknown needle kinds"),
     ("verification: {ocr: {sample_fraction: 2}}\n", "quality.verification.ocr.sample_fraction"),
     ("verification: {ocr: {rules: [date, vibes]}}\n", "unknown rule kinds"),
     ("gates: {}\n", "quality.gates"),

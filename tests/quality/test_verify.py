@@ -1,6 +1,9 @@
-"""The verification pass on single files: header walk at every depth, OCR of frames (no Spark)."""
+"""The verification pass on single files: the run's originals as keyed needles of the one tolerant
+matcher, the header walk at every depth, metadata rows, OCR of frames (no Spark)."""
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pytest
@@ -10,12 +13,14 @@ from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage
 
 from deid.config import OcrCheckConfig, VerificationConfig
-from deid.crosswalk import lookup_hash
+from deid.header.profile import load_profile
 from deid.keys import KeyRing
+from deid.pipeline.process import dicom_json
+from deid.quality.originals import KeyedHasher, NeedleRules, needle_hashes
 from deid.quality.verify import (
     VerifyParams,
-    candidates,
     check_header,
+    check_metadata_row,
     check_pixels,
     frame_indices,
     sampled,
@@ -23,13 +28,35 @@ from deid.quality.verify import (
 )
 
 KEYS = KeyRing(bytes.fromhex(TEST_KEY))
-ORIGINALS = {"patient_id": "MRN7731904", "patient_name": "QUILLFEATHER^ODALYS", "accession_number": "ACC55120",
-             "other_id": "OTH-8812", "uid": "1.2.826.0.1.3680043.99.12345"}
-HASHES = frozenset(lookup_hash(KEYS, k, v) for k, v in ORIGINALS.items())
+UID = "1.2.826.0.1.3680043.99.12345"
+VALUES = ("SMITH^ANNA^MARIE", "0012345", "ACC55120", "19620314", "Riverside General Hospital",
+          "12 Quillfeather Lane^Springfield", UID, "STN-99812")
+
+
+def _original() -> Dataset:
+    """The run's original (what bronze holds): its identifying values become needles."""
+    ds = Dataset()
+    ds.PatientName, ds.PatientID, ds.AccessionNumber, ds.PatientBirthDate = VALUES[:4]
+    ds.InstitutionName, ds.PatientAddress, ds.SOPInstanceUID = VALUES[4:7]
+    ds.OtherPatientIDs = VALUES[7]
+    ds.StationName = "CTAWP73"  # kept under Retain Device Identity (E.3.7): not a needle
+    other = Dataset()  # a second original whose Accession Number identifies no one
+    other.AccessionNumber, other.PatientName, other.PatientID = "NONE", "ANONYMOUS", "N/A"
+    ds.ReferencedPatientSequence = Sequence([other])
+    return ds
+
+
+def _needles(original: Dataset | None = None) -> dict[bytes, str]:
+    kinds = frozenset(VerificationConfig().kinds)
+    return needle_hashes(original or _original(), NeedleRules.of(load_profile("research")), KeyedHasher(KEYS),
+                         kinds)
+
+
+NEEDLES = _needles()
 
 
 def _params(**ocr: object) -> VerifyParams:
-    return VerifyParams(KEYS, HASHES, "/nonexistent", VerificationConfig(ocr=OcrCheckConfig(**ocr)))
+    return VerifyParams(KEYS, NEEDLES, "/nonexistent", VerificationConfig(ocr=OcrCheckConfig(**ocr)))
 
 
 def _clean() -> Dataset:
@@ -42,6 +69,8 @@ def _clean() -> Dataset:
     ds.PatientName = "ANON^ABCDEFGHIJ"
     ds.PatientID = "ABCDEFGHIJKLMNOP"
     ds.StudyDescription = "CT HEAD"
+    ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
+    ds.StationName = "CTAWP73"
     ds.InstanceNumber = 1
     return ds
 
@@ -53,30 +82,6 @@ def _private_item(value: str) -> Dataset:
     return item
 
 
-@pytest.mark.parametrize("plant,where,kind", [
-    (lambda ds: setattr(ds, "OtherPatientIDs", ["X1", "MRN7731904"]), "(0010,1000)", "patient_id"),
-    (lambda ds: setattr(ds, "ImageComments", "seen QUILLFEATHER^ODALYS today"), "(0020,4000)", "patient_name"),
-    (lambda ds: setattr(ds, "ReferringPhysicianName", "QUILLFEATHER^ODALYS"), "(0008,0090)", "patient_name"),
-    (lambda ds: setattr(ds, "RequestAttributesSequence", Sequence([_nested("ACC55120")])),
-     "(0040,0275)[0](0040,A730)[0](0008,0050)", "accession_number"),
-    (lambda ds: ds.add_new(0x00110010, "LO", "ACME") or ds.add_new(0x00111001, "LO", "OTH-8812"),
-     "(0011,1001)", "other_id"),
-    (lambda ds: ds.add_new(0x00110010, "LO", "ACME") or ds.add_new(0x00111002, "SQ", Sequence(
-        [_private_item("MRN7731904")])), "(0011,1002)[0](0011,1001)", "patient_id"),
-    (lambda ds: ds.add_new(0x00191001, "UN", b"\x01\x02MRN7731904\x00\x00"), "(0019,1001)", "patient_id"),
-    (lambda ds: setattr(ds, "ReferencedSOPInstanceUID", "1.2.826.0.1.3680043.99.12345"), "(0008,1155)", "uid"),
-    (lambda ds: setattr(ds.file_meta, "MediaStorageSOPInstanceUID", "1.2.826.0.1.3680043.99.12345"),
-     "(0002,0003)", "uid"),
-])
-def test_planted_original_is_found_by_tag_never_by_value(plant, where: str, kind: str) -> None:  # type: ignore[no-untyped-def]
-    ds = _clean()
-    plant(ds)
-    findings, n = check_header(ds, _params())
-    assert (where, kind) in findings and n > 5
-    text = repr(findings)
-    assert not any(v in text or v.split("^")[0] in text for v in ORIGINALS.values())
-
-
 def _nested(value: str) -> Dataset:
     inner = Dataset()
     inner.AccessionNumber = value
@@ -85,26 +90,98 @@ def _nested(value: str) -> Dataset:
     return outer
 
 
+def _comment(text: str):  # type: ignore[no-untyped-def]
+    return lambda ds: setattr(ds, "ImageComments", text)
+
+
+@pytest.mark.parametrize("plant,where,kind", [
+    (_comment("seen SMITH^ANNA^MARIE today"), "(0020,4000)", "person_name"),
+    (_comment("SMITH^ANNA^MARIE"), "(0020,4000)", "person_name"),
+    (_comment("Anna Smith"), "(0020,4000)", "person_name"),
+    (_comment("SMITH, ANNA"), "(0020,4000)", "person_name"),
+    (_comment("smith anna marie"), "(0020,4000)", "person_name"),
+    (_comment("Smith"), "(0020,4000)", "person_name"),
+    (_comment("ANNA"), "(0020,4000)", "person_name"),
+    (_comment("MRN 0012345"), "(0020,4000)", "id"),
+    (_comment("MRN12345"), "(0020,4000)", "id"),
+    (_comment("ref X0012345Z"), "(0020,4000)", "id"),  # inside a longer token
+    (_comment("born 14/03/1962"), "(0020,4000)", "date"),
+    (_comment("March 14th, 1962"), "(0020,4000)", "date"),
+    (_comment("1962-03-14"), "(0020,4000)", "date"),
+    (_comment("at Riverside General Hospital"), "(0020,4000)", "institution"),
+    (_comment("RIVERSIDE GENERAL HOSP."), "(0020,4000)", "institution"),
+    (_comment("fell at 12 Quillfeather Lane"), "(0020,4000)", "address"),
+    (_comment("see https://pacs.example.org/studies/" + UID + "/series"), "(0020,4000)", "uid"),
+    (lambda ds: setattr(ds, "OtherPatientIDs", ["X1", "0012345"]), "(0010,1000)", "id"),
+    (lambda ds: setattr(ds, "ReferringPhysicianName", "Smith^Anna"), "(0008,0090)", "person_name"),
+    (lambda ds: setattr(ds, "RequestAttributesSequence", Sequence([_nested("ACC55120")])),
+     "(0040,0275)[0](0040,A730)[0](0008,0050)", "id"),
+    (lambda ds: ds.add_new(0x00110010, "LO", "ACME") or ds.add_new(0x00111001, "LO", "STN-99812"),
+     "(0011,1001)", "id"),
+    (lambda ds: ds.add_new(0x00110010, "LO", "ACME") or ds.add_new(0x00111002, "SQ", Sequence(
+        [_private_item("0012345")])), "(0011,1002)[0](0011,1001)", "id"),
+    (lambda ds: ds.add_new(0x00191001, "UN", b"\x01\x02MRN0012345\x00\x00"), "(0019,1001)", "id"),
+    (lambda ds: setattr(ds, "ReferencedSOPInstanceUID", UID), "(0008,1155)", "uid"),
+    (lambda ds: setattr(ds.file_meta, "MediaStorageSOPInstanceUID", UID), "(0002,0003)", "uid"),
+])
+def test_planted_original_is_found_by_tag_never_by_value(plant, where: str, kind: str) -> None:  # type: ignore[no-untyped-def]
+    ds = _clean()
+    plant(ds)
+    findings, n = check_header(ds, _params())
+    assert (where, kind) in findings and n > 5, findings
+    text = repr(findings)
+    assert not any(v in text or v.split("^")[0] in text for v in VALUES)
+
+
+def test_kanji_name_component_is_found() -> None:
+    original = Dataset()
+    original.PatientName = "Yamada^Tarou=山田^太郎=やまだ^たろう"
+    params = VerifyParams(KEYS, _needles(original), "/x", VerificationConfig())
+    ds = _clean()
+    ds.ImageComments = "患者 山田太郎 様"
+    assert ("(0020,4000)", "person_name") in check_header(ds, params)[0]
+    ds.ImageComments = "YAMADA tarou"
+    assert ("(0020,4000)", "person_name") in check_header(ds, params)[0]
+
+
+@pytest.mark.parametrize("value", ["NONE", "= NONE =", "UNKNOWN", "N/A", "ANONYMOUS", "", "A", "mm",
+                                   "HEAD", "ORIGINAL", "GE MEDICAL SYSTEMS"])
+def test_values_that_identify_no_one_are_never_findings(value: str) -> None:
+    """An Accession Number NONE (or a name ANONYMOUS) of one input never makes NONE elsewhere a leak."""
+    ds = _clean()
+    ds.Grid = ds.FilterType = value
+    ds.add_new(0x00181508, "CS", value)  # Positioner Type
+    ds.ImageComments = value
+    assert check_header(ds, _params())[0] == []
+
+
 def test_clean_dataset_has_no_findings() -> None:
     findings, n = check_header(_clean(), _params())
     assert findings == [] and n >= 7
 
 
-def test_short_values_are_not_compared() -> None:
-    keys_short = frozenset({lookup_hash(KEYS, "other_id", "1")})
-    params = VerifyParams(KEYS, keys_short, "/x", VerificationConfig())
-    assert check_header(_clean(), params)[0] == []  # InstanceNumber "1" is below min_length
+def test_retained_device_identity_is_not_a_needle() -> None:
+    assert check_header(_clean(), _params())[0] == []  # Station Name CTAWP73 is in both, kept by the profile
+    basic = needle_hashes(_original(), NeedleRules.of(load_profile("basic")), KeyedHasher(KEYS),
+                          frozenset(VerificationConfig().kinds))
+    params = VerifyParams(KEYS, basic, "/x", VerificationConfig())
+    assert ("(0008,1010)", "other") in check_header(_clean(), params)[0]  # basic removes it: a leak
 
 
-@pytest.mark.parametrize("value,expected", [
-    ("DOE^JOHN", {"DOE^JOHN", "DOE", "JOHN"}),
-    ("  ID 12345 ", {"ID 12345", "12345"}),
-    ("seen DOE^JOHN.", {"seen DOE^JOHN.", "seen DOE", "JOHN.", "seen", "DOE", "JOHN", "DOE^JOHN"}),
-    ("A^B=C^D", {"A^B=C^D", "A^B", "C^D"}),
-    ("x", set()),
-])
-def test_candidates(value: str, expected: set[str]) -> None:
-    assert candidates(value, 3) == expected
+def test_metadata_row_and_its_dicom_json_are_checked() -> None:
+    ds = _clean()
+    ds.ImageComments = "Anna Smith"
+    ds.ContentSequence = Sequence([_nested("acc55120")])
+    row = {"sop_instance_uid": "2.25.1", "sha256": "f" * 64, "study_description": "CT HEAD",
+           "series_description": "follow-up 14.03.1962", "dicom_json": dicom_json(ds)}
+    findings, n = check_metadata_row(row, _params())
+    assert ("series_description", "date") in findings
+    assert ("dicom_json(0020,4000)", "person_name") in findings
+    assert ("dicom_json(0040,A730)[0](0040,A730)[0](0008,0050)", "id") in findings
+    assert n >= 8 and "Smith" not in json.dumps(findings)
+    row["dicom_json"] = dicom_json(_clean())
+    row["series_description"] = "NONE"
+    assert check_metadata_row(row, _params())[0] == []
 
 
 @pytest.mark.parametrize("count,limit,expected", [(1, 8, [0]), (3, 8, [0, 1, 2]), (10, 1, [0]),
@@ -140,31 +217,78 @@ def _image_with(text: str | None) -> Dataset:
 
 
 @pytest.mark.slow
-def test_ocr_finds_text_left_in_pixels_by_rule_and_hash() -> None:
+def test_ocr_finds_text_left_in_pixels_by_rule_and_needle() -> None:
     findings, lines = check_pixels(_image_with("DOB 03/14/1962"), _params())
     assert lines >= 1 and any(k == "rule_date" and w.startswith("frame 0 box") for w, k in findings)
-    findings, _ = check_pixels(_image_with("MRN7731904"), _params(rules=()))
-    assert any(k == "patient_id" for _, k in findings)
+    findings, _ = check_pixels(_image_with("MRN 0012345"), _params(rules=()))
+    assert any(k == "id" for _, k in findings)
+    findings, _ = check_pixels(_image_with("Smith, Anna"), _params(rules=()))
+    assert any(k == "person_name" for _, k in findings)
     findings, lines = check_pixels(_image_with(None), _params())
     assert findings == [] and lines == 0
 
 
-def test_unreadable_staged_file_is_a_finding(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    params = VerifyParams(KEYS, HASHES, str(tmp_path), VerificationConfig())
-    rows = verify_instance("2.25.9", "missing.dcm", params)
-    assert rows == [{"sop_instance_uid": "2.25.9", "check": "unreadable", "location": "file",
+def test_unreadable_staged_file_is_a_finding_named_by_bronze_key(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    params = VerifyParams(KEYS, NEEDLES, str(tmp_path), VerificationConfig())
+    rows = verify_instance("2.25.9", "a" * 64, "missing.dcm", params)
+    assert rows == [{"sop_instance_uid": "2.25.9", "sha256": "a" * 64, "check": "unreadable", "location": "file",
                      "kind": "FileNotFoundError", "n_values": 0, "n_lines": 0}]
 
 
-@pytest.mark.parametrize(("keyword", "kind", "found"), [
-    ("CodeValue", "other_id", False),  # vocabulary code equal to some input's ID: coincidence
-    ("CodeMeaning", "other_id", True),  # free text: still checked
-    ("CodeValue", "patient_id", True),  # a patient ID is never excused
+@pytest.mark.parametrize(("keyword", "value", "found"), [
+    ("CodeValue", "0012345", False),  # vocabulary code equal to some input's ID: coincidence
+    ("CodeMeaning", "0012345", True),  # free text: still checked
+    ("CodeValue", "Anna Smith", True),  # a name is never excused
 ])
-def test_code_vocabulary_is_excused_for_other_ids_only(keyword: str, kind: str, found: bool) -> None:
+def test_code_vocabulary_is_excused_for_ids_only(keyword: str, value: str, found: bool) -> None:
     ds = _clean()
     item = Dataset()
-    setattr(item, keyword, ORIGINALS[kind])
+    setattr(item, keyword, value)
     ds.ConceptNameCodeSequence = Sequence([item])
-    findings, _ = check_header(ds, _params())
-    assert bool([k for _, k in findings if k == kind]) is found
+    assert bool(check_header(ds, _params())[0]) is found
+
+
+def _run_needles(*originals: Dataset) -> dict[bytes, str]:
+    from deid.quality.verify import merge_needles
+
+    rows: list[tuple[bytes, str]] = []
+    for o in originals:
+        rows += list(_needles(o).items())
+    return merge_needles(rows)
+
+
+def test_a_value_the_profile_keeps_is_no_needle_in_any_instance() -> None:
+    """A product that is also a patient's name (Milvue) or a vendor that is also an institution is kept."""
+    a, b = Dataset(), Dataset()
+    a.PatientName, a.Manufacturer = "Milvue", "Milvue"
+    b.InstitutionName = "GE MEDICAL SYSTEMS"
+    c = Dataset()
+    c.Manufacturer = "GE Medical Systems"
+    params = VerifyParams(KEYS, _run_needles(a, b, c), "/x", VerificationConfig())
+    ds = _clean()
+    ds.Manufacturer, ds.ManufacturerModelName = "GE MEDICAL SYSTEMS", "MILVUE_ABNORMAL"
+    assert check_header(ds, params)[0] == []
+    ds.ImageComments = "Smith"  # still a needle of another original
+    assert check_header(ds, VerifyParams(KEYS, _run_needles(_original(), c), "/x", VerificationConfig()))[0]
+
+
+def test_ocr_only_spellings_count_in_ocr_text_only() -> None:
+    from deid.quality.verify import span_hits
+
+    original = Dataset()
+    original.PatientName = "Milvue^Anna"
+    params = VerifyParams(KEYS, _needles(original), "/x", VerificationConfig())
+    assert span_hits(["Milvue"], params) == {"person_name"}
+    assert span_hits(["MLLVUE"], params) == set()  # typed text: no OCR confusion
+    assert span_hits(["MLLVUE"], params, ocr=True) == {"person_name"}
+
+
+def test_a_uid_held_in_an_id_attribute_is_a_uid_needle() -> None:
+    original = Dataset()
+    original.StudyID = "1.2.826.0.1.3680043.8.498.5549034"
+    params = VerifyParams(KEYS, _needles(original), "/x", VerificationConfig())
+    ds = _clean()
+    ds.file_meta.ImplementationClassUID = "1.2.826.0.1.3680043.8.498.1"  # same root: digit runs alone no ID
+    assert check_header(ds, params)[0] == []
+    ds.ImageComments = "1.2.826.0.1.3680043.8.498.5549034"
+    assert ("(0020,4000)", "uid") in check_header(ds, params)[0]

@@ -1,0 +1,195 @@
+"""The one tolerant matcher (deid.textmatch): variants found, non-identifying values never needles."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from deid.textmatch import (
+    NeedleKind,
+    PatternKind,
+    find_needles,
+    find_patterns,
+    is_non_identifying,
+    needles,
+    normalise,
+    spans,
+)
+
+
+def _found(text: str, value: str, kind: NeedleKind, broad: bool = True) -> bool:
+    return bool(find_needles(text, needles(value, kind, broad=broad)))
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Müller-Lüdenscheidt^Anna", "muller ludenscheidt anna"),
+    ("SMITH, ANNA", "smith anna"),
+    ("MRN0012345", "mrn 0012345"),
+    ("ＡＢＣ１２３", "abc 123"),  # full-width forms (NFKC)
+    ("Straße", "strasse"),
+    ("Ørsted Åse", "orsted ase"),
+    ("山田^太郎", "山 田 太 郎"),
+    ("e\u0301cole", "ecole"),  # a combining accent stays in its token
+])
+def test_normalise(text: str, expected: str) -> None:
+    assert normalise(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "seen SMITH^ANNA^MARIE today", "Anna Smith", "SMITH, ANNA", "smith", "Dr. Anna M. Smith",
+    "A. Smith", "Smith A", "Marie Anna Smith", "ANNA SMITH", "Mrs Sm1th",  # OCR: 1 for i
+])
+def test_person_name_variants(text: str) -> None:
+    assert _found(text, "Smith^Anna^Marie", NeedleKind.PERSON_NAME)
+    assert _found(text, "Smith^Anna^Marie", NeedleKind.PERSON_NAME, broad=False)
+
+
+@pytest.mark.parametrize("text", ["Anna had a fall", "marie"])
+def test_given_name_alone_is_broad_only(text: str) -> None:
+    assert _found(text, "Smith^Anna^Marie", NeedleKind.PERSON_NAME)
+    assert not _found(text, "Smith^Anna^Marie", NeedleKind.PERSON_NAME, broad=False)
+
+
+@pytest.mark.parametrize("text", ["No smithing here", "Smithson", "Annabel", "blacksmith"])
+def test_person_name_is_token_exact(text: str) -> None:
+    assert not _found(text, "Smith^Anna", NeedleKind.PERSON_NAME)
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    ("山田^太郎=やまだ^たろう", "患者山田太郎さんの検査"),
+    ("山田^太郎=やまだ^たろう", "やまだ たろう"),
+    ("山田^太郎=やまだ^たろう", "山田 様"),
+    ("홍^길동", "환자 홍길동 님"),
+    ("Wang^Xiaoming=王^小明", "王小明"),
+    ("Дмитриев^Иван", "пациент ДМИТРИЕВ иван"),
+])
+def test_names_in_other_scripts(value: str, text: str) -> None:
+    assert _found(text, value, NeedleKind.PERSON_NAME)
+
+
+@pytest.mark.parametrize("text", [
+    "MRN0012345", "MRN 0012345", "mrn-0012345", "ID 12345 in chart", "XR0012345_2", "0012345",
+    "00012345", "M R N 0 0 1 2 3 4 5", "MRN OO12345",  # OCR: O for 0
+])
+def test_id_variants(text: str) -> None:
+    assert _found(text, "MRN0012345", NeedleKind.ID, broad=False)
+
+
+@pytest.mark.parametrize("text", ["123456", "MRN 0012346", "1234"])
+def test_id_no_false_match(text: str) -> None:
+    assert not _found(text, "MRN0012345", NeedleKind.ID, broad=False)
+
+
+@pytest.mark.parametrize("text", [
+    "20240131", "2024-01-31", "2024/1/31", "31/01/2024", "01/31/2024", "31.01.2024", "1/31/24",
+    "31 Jan 2024", "Jan 31, 2024", "January 31st, 2024", "31-JAN-2024", "31. Januar 2024",
+    "31 janvier 2024", "31 de enero de 2024", "31st of January 2024",
+])
+def test_date_layouts(text: str) -> None:
+    assert _found(f"seen on {text}.", "20240131", NeedleKind.DATE, broad=False), text
+
+
+@pytest.mark.parametrize("text", ["2024-01-30", "30/01/2024", "Feb 31 2024", "2024"])
+def test_other_dates_not_matched(text: str) -> None:
+    assert not _found(text, "20240131", NeedleKind.DATE)
+
+
+@pytest.mark.parametrize("text", ["at 14:30", "1430h", "2:30 pm", "14.30.05"])
+def test_time_layouts(text: str) -> None:
+    assert _found(text, "143005.000", NeedleKind.TIME)
+
+
+@pytest.mark.parametrize("text", [
+    "fall at 14 Elm Lane", "14 ELM LN", "lives on Elm Lane", "from Springfield", "SPRINGFIELD",
+])
+def test_address_components(text: str) -> None:
+    assert _found(text, "14 Elm Lane^Springfield^IL 62704", NeedleKind.ADDRESS)
+
+
+def test_address_suffix_alone_is_not_a_needle() -> None:
+    assert not _found("the lane was wet", "14 Elm Lane^Springfield", NeedleKind.ADDRESS)
+
+
+@pytest.mark.parametrize("text", ["St Mary's Hospital", "SAINT MARYS HOSPITAL", "from SMH", "st. mary's hosp"])
+def test_institution_variants(text: str) -> None:
+    assert _found(text, "St Mary's Hospital", NeedleKind.INSTITUTION)
+
+
+def test_institution_of_common_words_only_is_not_a_needle() -> None:
+    assert needles("General Hospital", NeedleKind.INSTITUTION) == frozenset()
+
+
+def test_uid_inside_url() -> None:
+    uid = "1.2.840.113619.2.55.3.604688119.969.1268071029.320"
+    assert _found(f"https://pacs.example/wado?studyUID={uid}&x=1", uid, NeedleKind.UID)
+    assert not _found(f"{uid}.5", uid, NeedleKind.UID)
+
+
+@pytest.mark.parametrize(("value", "kind", "text"), [
+    ("+1 (555) 123-4567", NeedleKind.PHONE, "call 555.123.4567"),
+    ("anna.smith@example.org", NeedleKind.EMAIL, "mail ANNA.SMITH@EXAMPLE.ORG please"),
+])
+def test_contact_variants(value: str, kind: NeedleKind, text: str) -> None:
+    assert _found(text, value, kind)
+
+
+@pytest.mark.parametrize("value", [
+    "NONE", "= NONE =", "none", "UNKNOWN", "N/A", "n.a.", "ANONYMOUS", "Anonymized", "", "  ", "^^^",
+    "A", "X", "0", "0000", "-", "xxxx", "GRID", "FILTER", "mm", "cm", "kg", "Positioner Type",
+    "Head First-Supine", "MONOCHROME2", "Not Applicable", "19000101",
+])
+def test_non_identifying(value: str) -> None:
+    assert is_non_identifying(value)
+    for kind in set(NeedleKind) - {NeedleKind.PERSON_NAME}:
+        assert needles(value, kind, broad=False) == frozenset()
+
+
+@pytest.mark.parametrize("value", ["Smith", "MRN0012345", "Addison", "Springfield", "山田"])
+def test_identifying(value: str) -> None:
+    assert not is_non_identifying(value)
+
+
+def test_accession_none_never_matches_other_none() -> None:
+    acc = needles("NONE", NeedleKind.ID, broad=False)
+    for text in ("NONE", "= NONE =", "Filter Type NONE"):
+        assert not find_needles(text, acc)
+
+
+def test_spans_can_be_keyed() -> None:
+    """Verification hashes both sides with the run's key: membership survives hashing."""
+    def h(x: str) -> str:
+        return hashlib.blake2b(x.encode(), key=b"run-key").hexdigest()
+
+    hashed = {h(k) for k in needles("Smith^Anna", NeedleKind.PERSON_NAME, broad=False)}
+    text = "report for ANNA SMITH, see prior"
+    hits = {(s.start, s.end) for s in spans(text) if h(s.key) in hashed}
+    assert (11, 21) in hits
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("Referred after a fall at 27 Meadow Lane", PatternKind.STREET_ADDRESS),
+    ("lives at 4 rue de la Paix, Paris", PatternKind.STREET_ADDRESS),
+    ("wohnt in der Hauptstraße 12", PatternKind.STREET_ADDRESS),
+    ("tel: 555-123-4567", PatternKind.PHONE),
+    ("Fax +44 20 7946 0958", PatternKind.PHONE),
+    ("mail to a.b@c.org", PatternKind.EMAIL),
+    ("see https://intranet.example/report?id=7", PatternKind.URL),
+    ("SSN 123-45-6789", PatternKind.SSN),
+    ("MRN: 12345678", PatternKind.MRN),
+    ("ID AB1234567", PatternKind.MRN),
+    ("a 93 year-old woman", PatternKind.AGE_OVER_89),
+    ("aged 101", PatternKind.AGE_OVER_89),
+    ("seen 2024-01-31", PatternKind.DATE),
+    ("seen on March 3, 2021", PatternKind.DATE),
+])
+def test_patterns_found(text: str, kind: PatternKind) -> None:
+    assert kind in {m.kind for m in find_patterns(text)}
+
+
+@pytest.mark.parametrize("text", [
+    "T1 3D 2.5mm C5-C6", "kVp 120 mAs 250", "BP 120/80", "slices 10 20 30", "a 45 year-old man",
+    "Lung nodule 8 mm right upper lobe", "Head First-Supine", "series 3 of 12",
+])
+def test_clinical_text_has_no_patterns(text: str) -> None:
+    assert find_patterns(text) == []
