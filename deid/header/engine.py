@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import re
+import threading
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -33,8 +34,9 @@ from deid.dicomio import raw_vr
 from deid.errors import InputError, Reason
 from deid.header import attest
 from deid.header.clean import TextCleaner
+from deid.header.freetext import WordScorer
 from deid.header.identifiers import Identifiers, collect_identifiers
-from deid.header.profile import Action, DateTransform, Profile, ProfileOption
+from deid.header.profile import Action, DateTransform, FreeTextDetector, Profile, ProfileOption
 from deid.header.pseudonyms import (
     date_shift_days,
     is_registry_uid,
@@ -87,6 +89,7 @@ class _Instance:
 
     ids: Identifiers
     shift: int | None
+    engine: HeaderEngine
     records: dict[tuple[str, str], SealedRecord] = field(default_factory=dict)
     _cleaner: TextCleaner | None = None
 
@@ -94,7 +97,7 @@ class _Instance:
     def cleaner(self) -> TextCleaner:
         """Built on first use: most instances have nothing to clean."""
         if self._cleaner is None:
-            self._cleaner = TextCleaner(self.ids)
+            self._cleaner = TextCleaner(self.ids, self.engine.scorer(), self.engine.profile.free_text)
         return self._cleaner
 
 
@@ -110,6 +113,19 @@ class HeaderEngine:
         self._dates_modified = ProfileOption.RETAIN_LONGITUDINAL_MODIFIED_DATES in opts
         self._safe = {(s.creator.strip().upper(), s.group, s.element) for s in profile.safe_private}
         self._pseudonymize = set(profile.pseudonymize)
+        self._scorer: WordScorer | None = None
+        self._scorer_lock = threading.Lock()
+
+    def scorer(self) -> WordScorer | None:
+        """The free-text word classifier, loaded on first use (profile ``free_text.detector``)."""
+        if self.profile.free_text.detector is not FreeTextDetector.MODEL:
+            return None
+        with self._scorer_lock:
+            if self._scorer is None:
+                from deid.header.phi_text import load_scorer
+
+                self._scorer = load_scorer()
+            return self._scorer
 
     # ------------------------------------------------------------------ public API
     def deidentify(self, ds: Dataset, *, in_place: bool = False) -> DeidResult:
@@ -133,7 +149,7 @@ class HeaderEngine:
         shift = (date_shift_days(self.keys, patient_key, self.profile.date_shift.min_days,
                                  self.profile.date_shift.max_days)
                  if self._dates_modified and self.profile.date_transform is DateTransform.SHIFT else None)
-        inst = _Instance(ids=ids, shift=shift)
+        inst = _Instance(ids=ids, shift=shift, engine=self)
         self._walk(out, inst)
         self._private(out)
         self._overlays(out)

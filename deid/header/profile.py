@@ -121,6 +121,31 @@ class DateShift(BaseModel):
         return self
 
 
+class FreeTextDetector(str, Enum):
+    """Which detector finds names of other people, places and organisations in free text."""
+
+    MODEL = "model"  # rules + the learned word classifier (deid/header/models/freetext_phi)
+    RULES = "rules"  # rules only (honorifics, relation words, organisations, capitalised words)
+
+
+class OnUncertain(str, Enum):
+    """What happens to a free-text value with a word no layer can call safe. Only one answer."""
+
+    REMOVE = "remove"  # default deny: the whole value is removed (zero-length)
+
+
+class FreeTextPolicy(BaseModel):
+    """Clean (C) of free text (PS3.15 E.3.5, E.3.4): see :mod:`deid.header.freetext`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    detector: FreeTextDetector = FreeTextDetector.MODEL
+    on_uncertain: OnUncertain = OnUncertain.REMOVE
+    phi_threshold: float = Field(default=0.5, gt=0, lt=1)
+    # An unknown word (not vocabulary) is vouched for by the classifier only below this score;
+    # 0 (default): never, every unknown word makes the value removed.
+    safe_threshold: float = Field(default=0.0, ge=0, lt=1)
+
+
 class SafePrivate(BaseModel):
     """One private attribute known safe (PS3.15 E.3.10, Table E.3.10-1): creator + element byte."""
 
@@ -177,6 +202,7 @@ class Profile(BaseModel):
     pseudonymize: frozenset[int] = Field(
         default_factory=lambda: frozenset(parse_tag(k) for k in DEFAULT_PSEUDONYMIZE))
     trust_burned_in_no_for: frozenset[str] = frozenset()
+    free_text: FreeTextPolicy = FreeTextPolicy()
 
     @field_validator("overrides", mode="before")
     @classmethod
