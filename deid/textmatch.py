@@ -555,12 +555,13 @@ _PATTERNS: tuple[tuple[PatternKind, re.Pattern[str]], ...] = (
     (PatternKind.SSN, re.compile(r"\b\d{3}[- .]\d{2}[- .]\d{4}\b")),
     (PatternKind.PHONE, re.compile(
         r"(?:(?:\b(?:tel|phone|fax|ph|mob|mobile|cell)\b\.?:?\s*)|(?<![\w.]))"
-        r"(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,5}\)[\s.-]?)?\d{1,10}(?:[\s./-]\d{1,10}){0,5}"
+        r"(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,5}\)[\s.-]?)?\d{1,12}(?:[\s./-]\d{1,12}){0,5}"
         r"(?:\s*(?:x|ext\.?)\s*\d{1,6})?(?![\w.])", re.I)),
     (PatternKind.STREET_ADDRESS, re.compile(
-        rf"\b(?:\d{{1,5}}[/-])?\d{{1,5}}[A-Za-z]?,?\s+(?:{_NAMEWORD}\s+){{0,3}}(?:{_SUFFIXES})\b\.?", re.I)),
+        rf"\b(?:\d{{1,5}}[/-])?\d{{1,5}}[A-Za-z]?,?\s+(?:{_NAMEWORD}\s+){{0,3}}(?:{_SUFFIXES})\b\.?"
+        r"(?:,?\s+(?:apt|apartment|suite|ste|unit|flat|floor|fl|room|#)\.?\s*[\w-]+)?", re.I)),
     (PatternKind.STREET_ADDRESS, re.compile(
-        rf"\b(?i:{_PREFIXES})\s+(?:(?i:de|du|des|del|della|di|da|do|la|le|los|las)\s+)?"
+        rf"\b(?i:{_PREFIXES})\s+(?:(?i:de|du|des|del|della|di|da|do|la|le|los|las)\s+){{0,2}}"
         rf"[A-ZÀ-Þ][\w'À-ÿ.-]*(?:\s+{_NAMEWORD})?(?:,?\s+\d{{1,5}}[a-z]?)?")),
     (PatternKind.STREET_ADDRESS, re.compile(
         r"\b[\wÀ-ÿ]{2,}(?:stra(?:ss|ß)e|str\.|gasse|weg|platz|allee|laan|straat|gracht|vej|gatan|gata|veien)"

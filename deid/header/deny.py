@@ -24,6 +24,7 @@ from pathlib import Path
 import yaml
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
 from pydicom.uid import UID_dictionary
 
 from deid.errors import ConfigError, InputError, Reason
@@ -90,13 +91,13 @@ def private_value_fits(elem: DataElement, vr: str, vm: int | None, values: tuple
     if vr in _BINARY_WIDTH:
         data = raw if isinstance(raw, (bytes, bytearray)) else None
         if data is None:
-            count = len(raw) if isinstance(raw, (list, tuple)) else 1
-            return all(isinstance(x, (int, float)) for x in (raw if count > 1 else [raw])) and (
-                vm is None or count == vm)
+            items = list(raw) if isinstance(raw, (list, tuple, MultiValue)) else [raw]
+            return all(isinstance(x, (int, float)) for x in items) and (vm is None or len(items) == vm)
         width = _BINARY_WIDTH[vr]
         return len(data) % width == 0 and (vm is None or len(data) == width * vm)
     text = raw.decode("ascii", "replace") if isinstance(raw, (bytes, bytearray)) else raw
-    items = [str(x) for x in (text if isinstance(text, (list, tuple)) else str(text or "").split("\\"))]
+    items = [str(x) for x in (text if isinstance(text, (list, tuple, MultiValue))
+                              else str(text or "").split("\\"))]
     if vm is not None and len(items) != vm:
         return False
     if vr in _NUMERIC_STRING:

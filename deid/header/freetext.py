@@ -81,7 +81,8 @@ _PERSON_CUES = _set(
     "by husband wife son daughter mother father brother sister partner friend neighbour neighbor carer "
     "caregiver guardian gp physician surgeon radiologist consultant registrar resident technologist "
     "radiographer sonographer nurse attending referrer colleague patient pt mrs mr ms named called "
-    "contact cc dictated signed reported reviewed verified transcribed approved")
+    "contact cc dictated signed reported reviewed verified transcribed approved call notify inform page "
+    "paged ask with")
 _PLACE_CUES = _set("at from in to near of lives living resides moved transferred born")
 _ORG_WORDS = _set(
     "hospital hospitals clinic clinics infirmary hospice sanatorium klinik klinikum krankenhaus hopital "
@@ -154,7 +155,7 @@ def _words(text: str) -> list[_Word]:
     for m in _WORD.finditer(text):
         raw = m.group(0)
         core = raw.strip(_STRIP)
-        if not core:
+        if not any(c.isalnum() for c in core):
             initial = initial or raw[-1:] in ".!?:;"
             continue
         start = m.start() + raw.index(core)
@@ -290,7 +291,7 @@ def _rule_ranges(words: list[_Word], all_caps: bool) -> list[tuple[int, int]]:
             if run and (low in _HONORIFICS or not is_known(run[0].text) or _is_capitalised(run[0].text)):
                 out.append((run[0].start, run[-1].end))
         elif low in _PLACE_CUES:
-            run = _place_run(words[i + 1: i + 7], all_caps)
+            run = _place_run(words[i + 1: i + 9], all_caps)
             if run and not all(is_clinical(x.text) for x in run if _alpha(x.text)):
                 out.append((run[0].start, run[-1].end))
         weak = low in _WEAK_ORG_WORDS and i > 0 and not is_known(words[i - 1].text, False)
@@ -318,6 +319,10 @@ def _rule_ranges(words: list[_Word], all_caps: bool) -> list[tuple[int, int]]:
 
 _STREET_PREFIXES = _set("rue via viale piazza calle avenida paseo carrer rua travessa praca plaza chemin "
                              "allee impasse quai place ul al pl os ulica aleja rynek")
+# Company forms, family-business words and post-nominal titles that follow a name.
+_SUFFIX_TOKENS = _set("ab bv nv sp spj spk z o oo zoo scoop scom sc ei me mba phd md msc bsc ing fils sons son syn "
+                      "hijos figli sohne sohn co kg gmbh ag ltd inc llc plc sa sas srl spa oy hb asa as aps "
+                      "asociados associates partners group groep gruppe grupa i et and y e und &")
 _FUNCTION = _set("at from by of in to for with and or the a an on")
 _PARTICLES = _set("de da di do dos das del della la le les du van von der den & y e")
 
@@ -345,18 +350,29 @@ def _place_run(words: list[_Word], all_caps: bool) -> list[_Word]:
 
 
 def _extend(words: list[_Word], masked: list[tuple[int, int]], all_caps: bool) -> list[tuple[int, int]]:
-    """A name or place goes on in the capitalised (or unknown) words next to it."""
+    """A name or place goes on in the capitalised (or unknown) words next to it, across particles
+    ("van den", "de la") and into company forms and titles after it (AB, Sp. z o.o., MBA, and Sons)."""
     changed = True
     while changed:
         changed = False
         for i, w in enumerate(words):
-            if _covered(w, masked) or not _alpha(w.text) or w.initial and is_known(w.text):
+            if _covered(w, masked) or not _alpha(w.text):
+                continue
+            low = normalise(w.text).replace(" ", "")
+            prev_in = i > 0 and _covered(words[i - 1], masked) and not words[i - 1].stop
+            next_in = i + 1 < len(words) and _covered(words[i + 1], masked) and not w.stop
+            nxt = next((x for x in words[i + 1:] if x.text.lower() not in _PARTICLES), None)
+            nxt_in = nxt is not None and _covered(nxt, masked)
+            if (low in _SUFFIX_TOKENS and prev_in) or (w.text.lower() in _PARTICLES and (prev_in or nxt_in) and (
+                    nxt_in or nxt is not None and _is_capitalised(nxt.text))):
+                masked = merge([*masked, (w.start, w.end)])
+                changed = True
+                continue
+            if w.initial and is_known(w.text):
                 continue
             if not (all_caps and not is_known(w.text) or _is_capitalised(w.text)):
                 continue
-            prev_masked = i > 0 and _covered(words[i - 1], masked) and not words[i - 1].stop
-            next_masked = i + 1 < len(words) and _covered(words[i + 1], masked) and not w.stop
-            if prev_masked or next_masked:
+            if prev_in or next_in:
                 masked = merge([*masked, (w.start, w.end)])
                 changed = True
     return masked
