@@ -74,6 +74,7 @@ c-spine l-spine t-spine lumbar cervical thoracic sacral sacrum coccyx skull faci
 iac iacs tmj neck chest abdomen pelvis extremity ext le ue hip knee ankle foot hand wrist elbow shoulder
 lvot rvot la ra lv rv mv tv av pv svc ivc aorta aortic coronary cabg pci stent nodule nodules mass lesion
 hx hist hx/o r/o ro eval f/u fu fup s/p sp dx ddx sx tx rx pt pts yo yrs wk wks mo mos hr hrs ml mg kg
+avf avl avr dyn seq bh mip wb ctac nac ac dataset datasets investigational
 """)
 _HONORIFICS = _set("dr doctor mr mrs ms miss mx prof professor sir dame herr frau fr hr mme mlle m "
                         "sr sra srta dott dott.ssa sig sig.ra pan pani nurse sister rev")
@@ -198,10 +199,18 @@ def _known(word: str, allow: frozenset[str], acronyms: bool = True) -> bool:
     if acronyms and core.isupper() and (len(core.replace("-", "")) <= 4 or _ROMAN.match(core)) and "-" not in core[:1]:
         return all(len(p) <= 4 for p in norm.split())  # an acronym (MI, PI-RADS parts, II)
     parts = norm.split()
+    if "_" in core and " " not in core.strip():
+        # a protocol or series name ("t1_vibe_fs_tra_bh_dyn"): short parts are abbreviations
+        return all(_word_known(p, allow) or p.isdigit() or len(p) <= 3 for p in parts)
     if len(parts) > 1 and (core[:1].islower() or core.isupper()) and parts[-1] in allow and all(
             p in _PREFIXES or p in allow for p in parts[:-1]):
         return True  # "peri-procedural", "atlanto-occipital": prefixes of a known word
-    return all(p in allow or p.isdigit() or len(p) == 1 for p in parts)
+    return all(_word_known(p, allow) or p.isdigit() or len(p) == 1 for p in parts)
+
+
+def _word_known(p: str, allow: frozenset[str]) -> bool:
+    """In the list, or a plural of a word in it ("templates", "nodules")."""
+    return p in allow or len(p) > 3 and p.endswith("s") and (p[:-1] in allow or p.endswith("es") and p[:-2] in allow)
 
 
 def _is_capitalised(word: str) -> bool:
