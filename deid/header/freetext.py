@@ -136,16 +136,28 @@ def _capitalised_terms() -> frozenset[str]:
 
 
 @lru_cache(maxsize=1)
+def _clinical_lower() -> frozenset[str]:
+    """What a capitalised word inside a sentence may be without being masked: DICOM vocabulary and
+    technique words (not the common words: a capitalised common word there is often a name)."""
+    return vocabulary() | _TECHNIQUE | _FUNCTION
+
+
+@lru_cache(maxsize=1)
 def _lower_words() -> frozenset[str]:
     """Words written in lower case: the DICOM vocabulary, common words and technique words."""
     return _allow() - (_capitalised_terms() - vocabulary())
 
 
 @lru_cache(maxsize=1)
+def _common() -> frozenset[str]:
+    """Common words that are no Faker name or place (scripts/build_common_words.py)."""
+    return frozenset(resources.files("deid.header").joinpath("data/common_words.txt").read_text("utf-8").split())
+
+
+@lru_cache(maxsize=1)
 def _allow() -> frozenset[str]:
-    """Clinical words and common words that are no Faker name or place (scripts/build_common_words.py)."""
-    text = resources.files("deid.header").joinpath("data/common_words.txt").read_text("utf-8")
-    return _clinical() | frozenset(text.split())
+    """Clinical words and common words."""
+    return _clinical() | _common()
 
 
 
@@ -297,7 +309,10 @@ def _rule_ranges(words: list[_Word], all_caps: bool) -> list[tuple[int, int]]:
         nxt = words[i + 1: i + 4]
         if low in _HONORIFICS or low in _PERSON_CUES:
             run = _run(nxt, all_caps)
-            if run and (low in _HONORIFICS or not is_known(run[0].text) or _is_capitalised(run[0].text)):
+            if all_caps and low != "with":
+                run = _caps_name_run(nxt)
+            if run and (low in _HONORIFICS or not is_known(run[0].text) or _is_capitalised(run[0].text)
+                        or all_caps and low != "with"):
                 out.append((run[0].start, run[-1].end))
         elif low in _PLACE_CUES:
             run = _place_run(words[i + 1: i + 9], all_caps)
@@ -321,7 +336,7 @@ def _rule_ranges(words: list[_Word], all_caps: bool) -> list[tuple[int, int]]:
             if start < i or end > i:
                 out.append((words[start].start, words[end].end))
         if not all_caps and _is_capitalised(w.text) and not _known(
-                w.text, _allow() if w.initial else _lower_words()):
+                w.text, _allow() if w.initial else _clinical_lower()):
             out.append((w.start, w.end))  # a capitalised word that is not a lower-case word: a name
     return out
 
@@ -333,7 +348,7 @@ _SUFFIX_TOKENS = _set("ab bv nv sp spj spk z o oo zoo scoop scom sc ei me mba ph
                       "hijos figli sohne sohn co kg gmbh ag ltd inc llc plc sa sas srl spa oy hb asa as aps "
                       "asociados associates partners group groep gruppe grupa i et and y e und &")
 _FUNCTION = _set("at from by of in to for with and or the a an on")
-_PARTICLES = _set("de da di do dos das del della la le les du van von der den & y e")
+_PARTICLES = _set("de da di do dos das del della la le les du van von der den & y e am im an sur")
 
 
 def _place_run(words: list[_Word], all_caps: bool) -> list[_Word]:
@@ -353,6 +368,11 @@ def _place_run(words: list[_Word], all_caps: bool) -> list[_Word]:
         run.append(w)
         if w.stop:
             break
+    if run and run[0].text.isdigit():  # a house number: the street's words follow, whatever they are
+        for w in words[len(run): len(run) + 3]:
+            if normalise(w.text) in _FUNCTION or run[-1].stop:
+                break
+            run.append(w)
     while run and run[-1].text.lower() in _PARTICLES:
         run.pop()
     return run if any(_alpha(x.text) for x in run) else []
@@ -385,6 +405,22 @@ def _extend(words: list[_Word], masked: list[tuple[int, int]], all_caps: bool) -
                 masked = merge([*masked, (w.start, w.end)])
                 changed = True
     return masked
+
+
+def _caps_name_run(words: list[_Word]) -> list[_Word]:
+    """In capitals a name has no capital to show: after a person cue, the words that are neither
+    technique nor a common word the DICOM vocabulary also has (MARK and GORDON are names here)."""
+    run: list[_Word] = []
+    common = _common()
+    for w in words:
+        low = normalise(w.text)
+        if low in _TECHNIQUE or low in _FUNCTION or (low in vocabulary() and low in common) \
+                or not _alpha(w.text):
+            break
+        run.append(w)
+        if w.stop:
+            break
+    return run
 
 
 def _run(words: list[_Word], all_caps: bool) -> list[_Word]:
