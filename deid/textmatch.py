@@ -248,6 +248,18 @@ def vocabulary() -> frozenset[str]:
     return frozenset(w for w in words if w)
 
 
+def sentence_case_first(meaning: str) -> list[str]:
+    """The first word of a sentence-case meaning ("Urostomy bag" -> "urostomy"); not an eponym
+    ("Addison's disease") nor a name among other capitalised words ("Gromark Sheep Breed")."""
+    words = meaning.split()
+    first = words[0] if words else ""
+    if not re.fullmatch(r"[A-Z][a-z]{2,}", first) or "breed" in meaning.lower():
+        return []
+    if any(w[:1].isupper() and not w.isupper() for w in words[1:]):
+        return []
+    return [first.lower()]
+
+
 def _trivial(norm: str) -> bool:
     compact = norm.replace(" ", "")
     if len(compact) <= 1:
@@ -543,15 +555,17 @@ _PATTERNS: tuple[tuple[PatternKind, re.Pattern[str]], ...] = (
     (PatternKind.SSN, re.compile(r"\b\d{3}[- .]\d{2}[- .]\d{4}\b")),
     (PatternKind.PHONE, re.compile(
         r"(?:(?:\b(?:tel|phone|fax|ph|mob|mobile|cell)\b\.?:?\s*)|(?<![\w.]))"
-        r"(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,5}\)[\s.-]?)?\d{2,5}(?:[\s.-]\d{2,5}){1,4}(?![\w.])", re.I)),
+        r"(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,5}\)[\s.-]?)?\d{1,12}(?:[\s./-]\d{1,12}){0,5}"
+        r"(?:\s*(?:x|ext\.?)\s*\d{1,6})?(?![\w.])", re.I)),
     (PatternKind.STREET_ADDRESS, re.compile(
-        rf"\b\d{{1,5}}[A-Za-z]?,?\s+(?:{_NAMEWORD}\s+){{0,3}}(?:{_SUFFIXES})\b\.?", re.I)),
+        rf"\b(?:\d{{1,5}}[/-])?\d{{1,5}}[A-Za-z]?,?\s+(?:{_NAMEWORD}\s+){{0,3}}(?:{_SUFFIXES})\b\.?"
+        r"(?:,?\s+(?:apt|apartment|suite|ste|unit|flat|floor|fl|room|#)\.?\s*[\w-]+)?", re.I)),
     (PatternKind.STREET_ADDRESS, re.compile(
-        rf"\b(?:{_PREFIXES})\s+(?:(?:de|du|des|del|della|di|da|do|la|le|los|las)\s+)?"
-        rf"{_NAMEWORD}(?:\s+{_NAMEWORD})?(?:,?\s+\d{{1,5}}[a-z]?)?", re.I)),
+        rf"\b(?i:{_PREFIXES})\s+(?:(?i:de|du|des|del|della|di|da|do|la|le|los|las)\s+){{0,2}}"
+        rf"[A-ZÀ-Þ][\w'À-ÿ.-]*(?:\s+{_NAMEWORD})?(?:,?\s+\d{{1,5}}[a-z]?)?")),
     (PatternKind.STREET_ADDRESS, re.compile(
-        r"\b[\wÀ-ÿ]+(?:stra(?:ss|ß)e|str\.|gasse|weg|platz|allee|laan|straat|gracht|vej|gatan|gata|veien)"
-        r"(?:\s+\d{1,5}[a-z]?)?", re.I)),
+        r"\b[\wÀ-ÿ]{2,}(?:stra(?:ss|ß)e|str\.|gasse|weg|platz|allee|laan|straat|gracht|vej|gatan|gata|veien)"
+        r"(?![\w])(?:\s+\d{1,5}[a-z]?)?", re.I)),
     (PatternKind.AGE_OVER_89, re.compile(
         r"\b(?:9\d|1[0-4]\d)\s*(?:-|\s)?(?:years?|yrs?|yo|y/o|y\.o\.|-year-old|year-old|jahre?|ans|años|anni)\b"
         r"|\b(?:age[d]?|âgée?|alter)\s*:?\s*(?:9\d|1[0-4]\d)\b|\b(?:09\d|1[0-4]\d)Y\b", re.I)),
@@ -585,9 +599,9 @@ _DATE_ONLY = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]
 
 
 def _phone_like(text: str) -> bool:
-    """7 to 15 digits (ITU-T E.164) and not a date written with separators."""
+    """7 to 15 digits (ITU-T E.164) with an extension, and not a date written with separators."""
     digits = sum(c.isdigit() for c in text)
-    return 7 <= digits <= 15 and not _DATE_ONLY.fullmatch(text.strip())
+    return 7 <= digits <= 18 and not _DATE_ONLY.fullmatch(text.strip())
 
 
 def merge(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:

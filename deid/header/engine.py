@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import re
+import threading
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -31,10 +32,11 @@ from pydicom.tag import BaseTag
 from deid.crosswalk import CrosswalkKind, SealedRecord, seal
 from deid.dicomio import raw_vr
 from deid.errors import InputError, Reason
-from deid.header import attest
+from deid.header import attest, deny
 from deid.header.clean import TextCleaner
+from deid.header.freetext import WordScorer
 from deid.header.identifiers import Identifiers, collect_identifiers
-from deid.header.profile import Action, DateTransform, Profile, ProfileOption
+from deid.header.profile import Action, DateTransform, FreeTextDetector, Profile, ProfileOption
 from deid.header.pseudonyms import (
     date_shift_days,
     is_registry_uid,
@@ -52,7 +54,6 @@ from deid.keys import KeyRing
 
 PixelStatus = attest.PixelStatus
 
-_CLASS_UID_KEYWORD = re.compile(r"(ClassUID|TransferSyntaxUID|CodingSchemeUID|ImplementationClassUID)$")
 _ID_KEYWORD = re.compile(r"(ID|IDs|Number|Numbers|Identifier)$")
 _KIND_BY_KEYWORD = {
     "PatientID": CrosswalkKind.PATIENT_ID,
@@ -87,6 +88,7 @@ class _Instance:
 
     ids: Identifiers
     shift: int | None
+    engine: HeaderEngine
     records: dict[tuple[str, str], SealedRecord] = field(default_factory=dict)
     _cleaner: TextCleaner | None = None
 
@@ -94,7 +96,7 @@ class _Instance:
     def cleaner(self) -> TextCleaner:
         """Built on first use: most instances have nothing to clean."""
         if self._cleaner is None:
-            self._cleaner = TextCleaner(self.ids)
+            self._cleaner = TextCleaner(self.ids, self.engine.scorer(), self.engine.profile.free_text)
         return self._cleaner
 
 
@@ -108,8 +110,21 @@ class HeaderEngine:
         opts = profile.options
         self._retain_uids = ProfileOption.RETAIN_UIDS in opts
         self._dates_modified = ProfileOption.RETAIN_LONGITUDINAL_MODIFIED_DATES in opts
-        self._safe = {(s.creator.strip().upper(), s.group, s.element) for s in profile.safe_private}
+        self._safe = {(s.creator.strip().upper(), s.group, s.element): s for s in profile.safe_private}
         self._pseudonymize = set(profile.pseudonymize)
+        self._scorer: WordScorer | None = None
+        self._scorer_lock = threading.Lock()
+
+    def scorer(self) -> WordScorer | None:
+        """The free-text word classifier, loaded on first use (profile ``free_text.detector``)."""
+        if self.profile.free_text.detector is not FreeTextDetector.MODEL:
+            return None
+        with self._scorer_lock:
+            if self._scorer is None:
+                from deid.header.phi_text import load_scorer
+
+                self._scorer = load_scorer()
+            return self._scorer
 
     # ------------------------------------------------------------------ public API
     def deidentify(self, ds: Dataset, *, in_place: bool = False) -> DeidResult:
@@ -133,10 +148,12 @@ class HeaderEngine:
         shift = (date_shift_days(self.keys, patient_key, self.profile.date_shift.min_days,
                                  self.profile.date_shift.max_days)
                  if self._dates_modified and self.profile.date_transform is DateTransform.SHIFT else None)
-        inst = _Instance(ids=ids, shift=shift)
+        inst = _Instance(ids=ids, shift=shift, engine=self)
         self._walk(out, inst)
         self._private(out)
         self._overlays(out)
+        deny.clean_file_meta(out)
+        self._check_meta_uids(out)
         if self.profile.aggregate_age_over is not None:
             attest.aggregate_age(out, self.profile.aggregate_age_over)
         if "SOPInstanceUID" in out and getattr(out, "file_meta", None) is not None:
@@ -151,16 +168,30 @@ class HeaderEngine:
         """Attestation (PS3.15 E.1.1 and X.1): returns whether PatientIdentityRemoved is YES."""
         return attest.attest(ds, self.profile, pixel_status)
 
+    def _check_meta_uids(self, out: Dataset) -> None:
+        """PS3.10 7.1: the file's SOP class and transfer syntax must be registry UIDs."""
+        meta = getattr(out, "file_meta", None)
+        for holder in (meta, out):
+            for keyword in ("MediaStorageSOPClassUID", "TransferSyntaxUID", "SOPClassUID"):
+                if holder is not None and keyword in holder:
+                    deny.check_class_uid(holder[keyword], top_level=True)
+
     # ------------------------------------------------------------------ walking
     def _walk(self, root: Dataset, inst: _Instance) -> None:
         stack: list[tuple[Dataset, _Mode]] = [(root, _Mode.NORMAL)]
         while stack:
             ds, mode = stack.pop()
             for tag in list(ds.keys()):
+                if deny.illegal_group(int(tag)):
+                    del ds[tag]  # group 0000, 0002 in the data set, odd 0001-0007, FFFF (PS3.5 7.1)
+                    continue
                 if (tag >> 16) & 1:  # private attributes: handled by _private
                     continue
                 vr = raw_vr(ds, tag)
                 action = self.table.action_for(int(tag))
+                if action is None and vr == "UI" and deny.is_class_uid(keyword_for_tag(tag) or ""):
+                    deny.check_class_uid(ds[tag], top_level=ds is root)
+                    continue  # a registry UID identifies no one: kept as read
                 if action is None:
                     action = self._unlisted_action(int(tag), vr, mode)
                 if action is Action.K and vr != "SQ":
@@ -198,19 +229,44 @@ class HeaderEngine:
         if action is Action.D:
             self._dummy(elem, inst)
             return
+        if elem.keyword == "CodeMeaning":
+            self._code_meaning(ds, elem, inst)
+            return
         self._clean(elem, inst)  # Action.C
 
+    def _code_meaning(self, item: Dataset, elem: DataElement, inst: _Instance) -> None:
+        """Code Meaning (0008,0104): the standard's meaning when PS3.16 knows the code (whatever was
+        written is replaced by it), else the free-text cleaner."""
+        meaning = deny.standard_meaning(item)
+        if meaning is not None:
+            elem.value = fit(meaning, "LO")
+        else:
+            self._clean(elem, inst)
+
     def _unlisted_action(self, tag: int, vr: str, mode: _Mode) -> Action:
+        """Attributes Table E.1-1 does not list. Default deny for text (issue 14 item 3): a text
+        value (LO SH ST LT UT UC) is cleaned unless the profile's reviewed keep-list has it, UR and
+        UN values are removed; Code Meaning is checked against PS3.16."""
+        keyword = keyword_for_tag(tag) or ""
         if vr == "UI":
-            keyword = keyword_for_tag(tag) or ""
-            return Action.K if self._retain_uids or _CLASS_UID_KEYWORD.search(keyword) else Action.U
+            return Action.K if self._retain_uids else Action.U
         if vr in ("DA", "DT") and self._dates_modified:
             return Action.C
         if vr == "PN":
             return Action.D
+        if keyword == "CodeMeaning":
+            return Action.C
         if mode is not _Mode.NORMAL and (vr in TEXT_VRS or vr in ("DA", "DT", "TM")) \
-                and keyword_for_tag(tag) not in CODED_KEYWORDS:
+                and keyword not in CODED_KEYWORDS:
             return Action.D if mode is _Mode.DUMMY_TEXT else Action.C
+        if tag in self.profile.keep_text:
+            return Action.K
+        if vr in TEXT_VRS:
+            return Action.C
+        if vr == "UR":
+            return Action.Z
+        if vr == "UN":
+            return Action.X
         return Action.K
 
     # ------------------------------------------------------------------ replacements
@@ -314,7 +370,10 @@ class HeaderEngine:
             used: set[tuple[int, int]] = set()
             for tag in list(ds.keys()):
                 group, el = tag >> 16, tag & 0xFFFF
-                if not group & 1 or group in (0x0001, 0x0003, 0x0005, 0x0007, 0xFFFF):
+                if deny.illegal_group(int(tag)):
+                    del ds[tag]
+                    continue
+                if not group & 1:
                     if raw_vr(ds, tag) == "SQ":
                         stack.extend(ds[tag].value)
                     continue
@@ -324,7 +383,8 @@ class HeaderEngine:
                 block = (group, el >> 8)
                 creator = creators.get(block, "")
                 override = self.table.overrides.get(int(tag))
-                safe = keep_safe and (creator, group, el & 0xFF) in self._safe
+                spec = self._safe.get((creator, group, el & 0xFF)) if keep_safe else None
+                safe = spec is not None and deny.private_value_fits(elem, spec.vr, spec.vm, spec.values)
                 if override is Action.K or (safe and override is None):
                     used.add(block)
                     if elem.VR == "SQ":

@@ -13,6 +13,7 @@ from pydicom.datadict import keyword_for_tag
 from pydicom.dataset import Dataset
 
 from deid.dicomio import raw_vr
+from deid.textmatch import NeedleKind, needles
 
 # Attributes whose values identify the patient, the visit or the site (PS3.15 Table E.1-1 rows that
 # carry names, IDs, dates, places and contact details).
@@ -28,6 +29,17 @@ PLACE_KEYWORDS = (
     "PatientAddress", "RegionOfResidence", "CountryOfResidence", "PatientBirthName",
     "PatientMotherBirthName", "ResponsibleOrganization", "PatientInsurancePlanCodeSequence",
 )
+# How a value of each attribute is written in text (deid.textmatch needles); others: ID or name.
+_KIND_BY_KEYWORD = {
+    "PatientTelephoneNumbers": NeedleKind.PHONE, "InstitutionAddress": NeedleKind.ADDRESS,
+    "PatientAddress": NeedleKind.ADDRESS, "RegionOfResidence": NeedleKind.ADDRESS,
+    "CountryOfResidence": NeedleKind.ADDRESS, "InstitutionName": NeedleKind.INSTITUTION,
+    "InstitutionalDepartmentName": NeedleKind.INSTITUTION, "ResponsibleOrganization": NeedleKind.INSTITUTION,
+    "StationName": NeedleKind.ID, "MilitaryRank": NeedleKind.OTHER, "BranchOfService": NeedleKind.OTHER,
+}
+# Instance UIDs (not registry UIDs) quoted in text, e.g. a Study Instance UID inside a URL.
+UID_KEYWORDS = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "FrameOfReferenceUID",
+                "ReferencedSOPInstanceUID", "MediaStorageSOPInstanceUID")
 
 
 @dataclass
@@ -38,6 +50,8 @@ class Identifiers:
     ids: set[str] = field(default_factory=set)
     dates: set[str] = field(default_factory=set)  # DA values (YYYYMMDD) and DT date parts
     places: set[str] = field(default_factory=set)
+    values: set[tuple[NeedleKind, str]] = field(default_factory=set)  # every value with its kind
+    _needle_cache: dict[bool, frozenset[str]] = field(default_factory=dict, repr=False, compare=False)
 
     def __repr__(self) -> str:  # never print PHI
         return (f"Identifiers(names={len(self.names)}, ids={len(self.ids)}, dates={len(self.dates)}, "
@@ -49,7 +63,16 @@ class Identifiers:
         return {t for name in self.names for t in name if len(t) >= min_len}
 
     def is_empty(self) -> bool:
-        return not (self.names or self.ids or self.dates or self.places)
+        return not (self.names or self.ids or self.dates or self.places or self.values)
+
+    def needles(self, broad: bool = True) -> frozenset[str]:
+        """Keys of every variant of every value (deid.textmatch), for the cleaner and the pixel match."""
+        if broad not in self._needle_cache:
+            out: set[str] = set()
+            for kind, value in self.values:
+                out |= needles(value, kind, broad=broad)
+            self._needle_cache[broad] = frozenset(out)
+        return self._needle_cache[broad]
 
 
 _TOKEN_SPLIT = re.compile(r"[\^=,\s.]+")
@@ -69,13 +92,14 @@ def collect_identifiers(ds: Dataset) -> Identifiers:
     out = Identifiers()
     id_tags = set(ID_KEYWORDS)
     place_tags = set(PLACE_KEYWORDS)
-    wanted = id_tags | place_tags
+    wanted = id_tags | place_tags | set(UID_KEYWORDS)
     stack: list[Dataset] = [ds]
     while stack:
         current = stack.pop()
         for tag in list(current.keys()):
             vr = raw_vr(current, tag)
-            if vr not in ("SQ", "PN", "DA", "DT") and keyword_for_tag(tag) not in wanted:
+            if vr not in ("SQ", "PN", "DA", "DT") and keyword_for_tag(tag) not in wanted \
+                    or vr == "UI" and keyword_for_tag(tag) not in UID_KEYWORDS:
                 continue  # not identifying: left unconverted
             elem = current[tag]
             if vr == "SQ":
@@ -84,15 +108,30 @@ def collect_identifiers(ds: Dataset) -> Identifiers:
             if elem.value is None or elem.value == "":
                 continue
             values = elem.value if elem.VM > 1 else [elem.value]
-            if elem.VR == "PN":
-                for v in values:
-                    tokens = split_name(str(v))
-                    if tokens:
-                        out.names.append(tokens)
-            elif elem.VR == "DA" or elem.VR == "DT":
-                out.dates.update(str(v)[:8] for v in values if len(str(v)) >= 8)
-            elif elem.keyword in id_tags and elem.VR in ("LO", "SH", "CS", "LT", "ST", "UC"):
-                out.ids.update(str(v).strip() for v in values if str(v).strip())
-            elif elem.keyword in place_tags and elem.VR in ("LO", "SH", "ST", "LT", "UC", "UT"):
-                out.places.update(str(v).strip() for v in values if str(v).strip())
+            _add(out, elem.VR, elem.keyword or "", [str(v) for v in values], id_tags, place_tags)
     return out
+
+
+def _add(out: Identifiers, vr: str, keyword: str, values: list[str], id_tags: set[str],
+         place_tags: set[str]) -> None:
+    kind = _KIND_BY_KEYWORD.get(keyword)
+    if vr == "PN":
+        for v in values:
+            tokens = split_name(v)
+            if tokens:
+                out.names.append(tokens)
+                out.values.add((NeedleKind.PERSON_NAME, v))
+    elif vr in ("DA", "DT"):
+        dates = {v[:8] for v in values if len(v) >= 8}
+        out.dates.update(dates)
+        out.values.update((NeedleKind.DATE, d) for d in dates)
+    elif vr == "UI":
+        out.values.update((NeedleKind.UID, v.strip().rstrip("\x00")) for v in values if v.strip())
+    elif keyword in id_tags and vr in ("LO", "SH", "CS", "LT", "ST", "UC"):
+        ids = {v.strip() for v in values if v.strip()}
+        out.ids.update(ids)
+        out.values.update((kind or NeedleKind.ID, v) for v in ids)
+    elif keyword in place_tags and vr in ("LO", "SH", "ST", "LT", "UC", "UT"):
+        places = {v.strip() for v in values if v.strip()}
+        out.places.update(places)
+        out.values.update((kind or NeedleKind.INSTITUTION, v) for v in places)

@@ -121,13 +121,49 @@ class DateShift(BaseModel):
         return self
 
 
+class FreeTextDetector(str, Enum):
+    """Which detector finds names of other people, places and organisations in free text."""
+
+    MODEL = "model"  # rules + the learned word classifier (deid/header/models/freetext_phi)
+    RULES = "rules"  # rules only (honorifics, relation words, organisations, capitalised words)
+
+
+class OnUncertain(str, Enum):
+    """What happens to a free-text value with a word no layer can call safe. Only one answer."""
+
+    REMOVE = "remove"  # default deny: the whole value is removed (zero-length)
+
+
+class FreeTextPolicy(BaseModel):
+    """Clean (C) of free text (PS3.15 E.3.5, E.3.4): see :mod:`deid.header.freetext`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    detector: FreeTextDetector = FreeTextDetector.MODEL
+    on_uncertain: OnUncertain = OnUncertain.REMOVE
+    phi_threshold: float = Field(default=0.5, gt=0, lt=1)
+    # An unknown word (not vocabulary) is vouched for by the classifier only below this score;
+    # 0 (default): never, every unknown word makes the value removed.
+    safe_threshold: float = Field(default=0.0, ge=0, lt=1)
+
+
 class SafePrivate(BaseModel):
-    """One private attribute known safe (PS3.15 E.3.10, Table E.3.10-1): creator + element byte."""
+    """One private attribute known safe (PS3.15 E.3.10, Table E.3.10-1): creator, element byte, and the
+    form of its value: the VR, optionally the number of values, and for a code (CS) its allowed
+    values. An element that does not have this form under this creator is removed."""
 
     model_config = ConfigDict(extra="forbid")
     creator: str
     group: int
     element: int = Field(ge=0, le=0xFF)
+    vr: str = Field(pattern=r"^(US|SS|UL|SL|FL|FD|UV|SV|IS|DS|CS)$")
+    vm: int | None = Field(default=None, ge=1)
+    values: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _codes_listed(self) -> SafePrivate:
+        if self.vr == "CS" and not self.values:
+            raise ValueError("a CS safe private entry must list its allowed values")
+        return self
 
     @field_validator("group", mode="before")
     @classmethod
@@ -177,6 +213,21 @@ class Profile(BaseModel):
     pseudonymize: frozenset[int] = Field(
         default_factory=lambda: frozenset(parse_tag(k) for k in DEFAULT_PSEUDONYMIZE))
     trust_burned_in_no_for: frozenset[str] = frozenset()
+    free_text: FreeTextPolicy = FreeTextPolicy()
+    # Attributes outside Table E.1-1 whose text is kept as written ("default": conf/keep_text.yaml).
+    keep_text: frozenset[int] = Field(default_factory=lambda: default_keep_text())
+
+    @field_validator("keep_text", mode="before")
+    @classmethod
+    def _parse_keep_text(cls, v: Any) -> Any:
+        if v == "default":
+            return default_keep_text()
+        if isinstance(v, (list, tuple)):
+            out: set[int] = set()
+            for k in v:
+                out |= default_keep_text() if k == "default" else {parse_tag(str(k))}
+            return frozenset(out)
+        return v
 
     @field_validator("overrides", mode="before")
     @classmethod
@@ -200,6 +251,13 @@ class Profile(BaseModel):
             raise ValueError("options retain_longitudinal_full_dates and "
                              "retain_longitudinal_modified_dates exclude each other")
         return self
+
+
+def default_keep_text() -> frozenset[int]:
+    """The reviewed keep-list shipped with the profiles (``conf/keep_text.yaml``)."""
+    from deid.header.deny import load_keep_text
+
+    return load_keep_text(conf_dir() / "keep_text.yaml")
 
 
 def profile_from_mapping(data: dict[str, Any], source: str) -> Profile:

@@ -138,7 +138,7 @@ def test_private_elements_removed_or_safe_kept(keys: KeyRing, basic_engine: Head
 
     safe = HeaderEngine(Profile(name="s", options=frozenset({ProfileOption.RETAIN_SAFE_PRIVATE}),
                                 safe_private=(SafePrivate(creator="SIEMENS MR HEADER", group=0x19,
-                                                          element=0x0C),)), keys)
+                                                          element=0x0C, vr="IS", vm=1),)), keys)
     out = safe.deidentify(ds).dataset
     kept = out.private_block(0x0019, "SIEMENS MR HEADER")
     assert kept[0x0C].value == "1000"

@@ -1,0 +1,148 @@
+"""Default deny for what Table E.1-1 does not list (issue 14 item 3).
+
+* PS3.10 7.1: the 128-byte preamble is zeroed; the file meta keeps only the elements PS3.10 defines
+  and the writer sets (no AE titles, presentation addresses or private information), and File Meta
+  Information Version (0002,0001) is reset to 00H 01H.
+* PS3.5 7.1: group 0000 (command) elements, group 0002 inside the data set, and the illegal odd groups
+  0001, 0003, 0005, 0007 and FFFF are removed.
+* PS3.15 E.3.10: a Retain Safe Private element is kept only when creator, element, VR and value form
+  all match the profile's entry (numbers stay numbers, codes stay listed codes).
+* Class / registry UID attributes (SOP Class UID, Transfer Syntax UID, Referenced SOP Class UID,
+  Coding Scheme UID ...) must hold a UID of the registry (PS3.6 Annex A, pydicom's ``UID_dictionary``):
+  the SOP class and transfer syntax of the instance itself are refused (quarantine), nested ones lose
+  their value.
+* SR Code Meaning (0008,0104): for a code the standard knows (PS3.16, pydicom's SR concept
+  dictionaries), the standard's meaning replaces whatever the file wrote.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from pydicom.dataelem import DataElement
+from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
+from pydicom.uid import UID_dictionary
+
+from deid.errors import ConfigError, InputError, Reason
+
+PREAMBLE = b"\x00" * 128
+META_VERSION = b"\x00\x01"
+# PS3.10 Table 7.1-1 elements the writer keeps (deid.dicomio.write_dicom sets the same set).
+META_KEEP = frozenset({0x00020000, 0x00020001, 0x00020002, 0x00020003, 0x00020010, 0x00020012, 0x00020013})
+_ILLEGAL_ODD = frozenset({0x0001, 0x0003, 0x0005, 0x0007, 0xFFFF})
+CLASS_UID_KEYWORD = re.compile(r"(SOPClassUID|SOPClassUIDInFile|SOPClassesSupported|TransferSyntaxUID|"
+                               r"TransferSyntaxUIDInFile|CodingSchemeUID)$")
+# The instance's own class and encoding: without a registered value it cannot be released at all.
+ESSENTIAL_CLASS_UIDS = frozenset({"SOPClassUID", "MediaStorageSOPClassUID", "TransferSyntaxUID"})
+_NUMERIC_STRING = {"IS": re.compile(r"^\s*[+-]?\d{1,12}\s*$"),
+                   "DS": re.compile(r"^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$")}
+_BINARY_WIDTH = {"US": 2, "SS": 2, "UL": 4, "SL": 4, "FL": 4, "FD": 8, "UV": 8, "SV": 8}
+
+
+def clean_file_meta(ds: Dataset) -> None:
+    """Zero the preamble; keep only :data:`META_KEEP` in the file meta; reset (0002,0001)."""
+    ds.preamble = PREAMBLE
+    meta = getattr(ds, "file_meta", None)
+    if meta is None:
+        return
+    for tag in list(meta.keys()):
+        if int(tag) not in META_KEEP:
+            del meta[tag]
+    meta.FileMetaInformationVersion = META_VERSION
+
+
+def illegal_group(tag: int) -> bool:
+    """Group 0000 (command), 0002 (file meta, not allowed in the data set), odd 0001-0007 and FFFF."""
+    group = tag >> 16
+    return group in (0x0000, 0x0002) or group in _ILLEGAL_ODD
+
+
+def is_class_uid(keyword: str) -> bool:
+    return bool(CLASS_UID_KEYWORD.search(keyword))
+
+
+def check_class_uid(elem: DataElement, top_level: bool) -> None:
+    """A class/registry UID attribute holding anything but registry UIDs: the instance is refused
+    (its own SOP class or transfer syntax) or the value is removed (nested references, schemes)."""
+    values = [str(v).strip().rstrip("\x00") for v in (elem.value if elem.VM > 1 else [elem.value])]
+    if all(not v or v in UID_dictionary for v in values):
+        return
+    keyword = elem.keyword or ""
+    if top_level and keyword in ESSENTIAL_CLASS_UIDS:
+        raise InputError(Reason.INVALID_VALUE,
+                         f"{keyword} {_tag(int(elem.tag))} does not hold a UID of the DICOM registry")
+    elem.value = ""
+
+
+def _tag(tag: int) -> str:
+    return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+
+
+def private_value_fits(elem: DataElement, vr: str, vm: int | None, values: tuple[str, ...]) -> bool:
+    """The element has the listed VR and its value has that VR's form: numbers parse as numbers,
+    binary numbers have the right width and count, codes are among the listed values."""
+    raw = elem.value
+    if elem.VR not in (vr, "UN"):
+        return False
+    if vr in _BINARY_WIDTH:
+        data = raw if isinstance(raw, (bytes, bytearray)) else None
+        if data is None:
+            items = list(raw) if isinstance(raw, (list, tuple, MultiValue)) else [raw]
+            return all(isinstance(x, (int, float)) for x in items) and (vm is None or len(items) == vm)
+        width = _BINARY_WIDTH[vr]
+        return len(data) % width == 0 and (vm is None or len(data) == width * vm)
+    text = raw.decode("ascii", "replace") if isinstance(raw, (bytes, bytearray)) else raw
+    items = [str(x) for x in (text if isinstance(text, (list, tuple, MultiValue))
+                              else str(text or "").split("\\"))]
+    if vm is not None and len(items) != vm:
+        return False
+    if vr in _NUMERIC_STRING:
+        return all(_NUMERIC_STRING[vr].match(x) for x in items)
+    if values:
+        return all(x.strip().rstrip("\x00") in values for x in items)
+    return False  # text of any other form is never retained
+
+
+@lru_cache(maxsize=1)
+def _meanings() -> dict[tuple[str, str], str]:
+    """(coding scheme designator, code value) -> meaning, from PS3.16 via pydicom."""
+    from pydicom.sr._concepts_dict import concepts
+
+    out: dict[tuple[str, str], str] = {}
+    for scheme, by_keyword in concepts.items():
+        for codes in by_keyword.values():
+            for code, (meaning, _cids) in codes.items():  # type: ignore[attr-defined]
+                out[(scheme, code)] = meaning
+    return out
+
+
+def standard_meaning(item: Dataset) -> str | None:
+    """The standard's meaning of the item's code, or None when the standard does not know the code."""
+    scheme = str(item.get("CodingSchemeDesignator", "") or "").strip()
+    code = str(item.get("CodeValue", "") or "").strip()
+    if not scheme or not code:
+        return None
+    return _meanings().get((scheme, code))
+
+
+def load_keep_text(path: Path) -> frozenset[int]:
+    """The reviewed keep-list: attributes outside Table E.1-1 whose text is kept as written."""
+    from deid.header.profile import parse_tag
+
+    try:
+        entries = yaml.safe_load(path.read_text(encoding="utf-8"))["keep"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
+        raise ConfigError(f"keep-list {path.name}: cannot be read ({exc.__class__.__name__}); "
+                          "expected a mapping with a 'keep' list of keywords or tags") from None
+    out = set()
+    for k in entries:
+        try:
+            out.add(parse_tag(str(k)))
+        except ValueError:
+            raise ConfigError(f"keep-list {path.name}: '{k}' is neither a tag nor a DICOM keyword") from None
+    return frozenset(out)
+

@@ -1,0 +1,445 @@
+"""Free-text cleaning for the C action: PS3.15 E.3.5 Clean Descriptors, E.3.4 Clean Structured Content.
+
+A free-text value keeps its clinical words and loses what identifies anyone, in four layers:
+
+1. the instance's own identifying values in every variant (:mod:`deid.textmatch` needles);
+2. identifiers found by form (street addresses, phone/fax, e-mail, URLs, SSN-/MRN-like numbers,
+   ages over 89, dates, UIDs: :func:`deid.textmatch.find_patterns`);
+3. rules for names of other people, places and organisations: an honorific or a relation word
+   followed by a name, an organisation word (Hospital, Clinic, GmbH ...) with its capitalised run,
+   a capitalised word inside a sentence that is not DICOM vocabulary;
+4. a learned word classifier (:mod:`deid.header.phi_text`, MiniLM encoder + a head trained on
+   synthetic sentences) that scores every word.
+
+Default deny: a word that none of the layers can call safe (not vocabulary, not technique, not
+scored clearly non-identifying) makes the whole value *removed*, never kept. The profile's
+``free_text`` section says which detector runs and that uncertain values are removed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import Enum
+from functools import lru_cache
+from importlib import resources
+from typing import Protocol
+
+from deid.textmatch import find_needles, find_patterns, merge, normalise, sentence_case_first, vocabulary
+
+MASK = "[X]"
+
+
+def _set(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+class Verdict(str, Enum):
+    KEPT = "kept"  # nothing identifying found
+    CLEANED = "cleaned"  # identifying words replaced by the mask
+    REMOVED = "removed"  # default deny: some word could not be called safe
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    """The cleaned text ("" when removed) and what happened; carries no original value."""
+
+    text: str
+    verdict: Verdict
+    masked: int
+
+
+class WordScorer(Protocol):
+    """PHI probability per whitespace word (``str.split`` words) for each text."""
+
+    version: str
+
+    def word_probs(self, texts: list[str]) -> list[list[float]]: ...
+
+
+# Technique words of descriptions and protocol names (PS3.3 C.8.3.1 Scanning Sequence, vendor
+# protocol vocabulary) that are not in the SR/dictionary vocabulary: never identifying.
+_TECHNIQUE = _set("""
+mprage flair dwi adc swi tse fse gre haste stir tof fiesta vibe bravo spgr loc locs scout scouts sag cor ax
+tra trans abd ap pa lat obl rt lt bilat bil wo w wwo contr iv po cta mra mrv mrcp ctpa pet spect nm us cr dx
+mg xa rf ct mr ot sr ko pr doc seg rtstruct rtplan rtdose recon mip minip vr std hr hrct lowdose ld kv kvp
+mas ma ms mm cm sec min hu fov mat thk dfov se ir gr ep rm sk mtc ss tr te ti fa nex etl bw pd pdw t1w t2w
+t2star fs fatsat fat sat dixon flash fisp trufi truefisp ssfp bssfp cine perf dce dsc asl fmri bold resting
+pre post gad gd mpr mprs thin thk3 hires lores ima img imgs ser series scan scans rpt repeat qa qc phantom
+cal calib topo topogram scanogram surview pilot planning plan plans ref refs std soft sft lung bone brain
+angio venous arterial delayed portal nc ce w/ w/o wo/w cxr kub ivp ugi ercp eus tee tte echo doppler
+duplex vasc carotid renal hepatic abdo abdom pelv pelvic thor thorax thx csp tsp lsp cspine tspine lspine
+c-spine l-spine t-spine lumbar cervical thoracic sacral sacrum coccyx skull facial sinus sinuses orbit orbits
+iac iacs tmj neck chest abdomen pelvis extremity ext le ue hip knee ankle foot hand wrist elbow shoulder
+lvot rvot la ra lv rv mv tv av pv svc ivc aorta aortic coronary cabg pci stent nodule nodules mass lesion
+hx hist hx/o r/o ro eval f/u fu fup s/p sp dx ddx sx tx rx pt pts yo yrs wk wks mo mos hr hrs ml mg kg
+avf avl avr dyn seq bh mip wb ctac nac ac dataset datasets investigational
+""")
+_HONORIFICS = _set("dr doctor mr mrs ms miss mx prof professor sir dame herr frau fr hr mme mlle m "
+                        "sr sra srta dott dott.ssa sig sig.ra pan pani nurse sister rev")
+_PERSON_CUES = _set(
+    "by husband wife son daughter mother father brother sister partner friend neighbour neighbor carer "
+    "caregiver guardian gp physician surgeon radiologist consultant registrar resident technologist "
+    "radiographer sonographer nurse attending referrer colleague patient pt mrs mr ms named called "
+    "contact cc dictated signed reported reviewed verified transcribed approved call notify inform page "
+    "paged ask with")
+_PLACE_CUES = _set("at from in to near of lives living resides moved transferred born")
+_ORG_WORDS = _set(
+    "hospital hospitals clinic clinics infirmary hospice sanatorium klinik klinikum krankenhaus hopital "
+    "ospedale ospitale clinica policlinico poliklinik institute institut instituto istituto university "
+    "universitat universite universidad universita universiteit college centrum zentrum praxis gmbh inc llc "
+    "ltd plc hb oy sarl ohg gbr llp pty pvt ltda scom spj spk stiftung foundation")
+# Organisation words that are clinical words too: an organisation only next to an unknown word.
+_WEAK_ORG_WORDS = _set("centre center practice surgery trust health healthcare medical imaging "
+                            "radiology group partners associates")
+# A labelled identifier: everything after the label up to the end of the clause (default deny).
+_LABELLED = re.compile(
+    r"\b(?:home\s+|postal\s+|e-?)?(?:address|addr|tel|telephone|phone|fax|mobile|e-?mail|mail|contact|name|"
+    r"dob|born|next\s+of\s+kin|nok|mrn|ssn|insurance(?:\s+no)?)(?:\s+[^\W\d]+){0,2}\s*[:=#]\s*([^;\n]+)",
+    re.I)
+_CAP_WORD = re.compile(r"^[^\W\d_][^\W\d_'’.-]*(?:[-'’][^\W\d_]+)*\.?$")
+_WORD = re.compile(r"\S+")
+_STRIP = ".,;:!?()[]{}\"'“”‘’«»<>"
+
+
+@dataclass
+class _Word:
+    start: int
+    end: int
+    text: str  # punctuation stripped
+    initial: bool  # first word of a sentence or of a PN component
+    stop: bool = False  # ends a clause (";", ".", ":", "!", "?")
+
+
+@lru_cache(maxsize=1)
+def _clinical() -> frozenset[str]:
+    """DICOM vocabulary (:func:`deid.textmatch.vocabulary`), eponyms of PS3.16 meanings ("Raynaud's
+    disease") and technique words."""
+    return vocabulary() | _capitalised_terms() | _TECHNIQUE
+
+
+@lru_cache(maxsize=1)
+def _capitalised_terms() -> frozenset[str]:
+    """Words PS3.16 meanings only write capitalised: eponyms ("Raynaud's disease") and first words of
+    sentence-case meanings ("Urostomy bag"). Clinical, but a mid-sentence capitalised one may be a
+    name ("Wright"), so the capitalised-word rule does not trust them."""
+    from pydicom.sr._concepts_dict import concepts
+
+    out: set[str] = set()
+    for by_keyword in concepts.values():
+        for codes in by_keyword.values():
+            for meaning, _cids in codes.values():  # type: ignore[attr-defined]
+                out.update(m.lower() for m in re.findall(r"\b([A-Z][a-z]{2,})'s\b", meaning))
+                out.update(sentence_case_first(meaning))
+    return frozenset(out)
+
+
+@lru_cache(maxsize=1)
+def _clinical_lower() -> frozenset[str]:
+    """What a capitalised word inside a sentence may be without being masked: DICOM vocabulary and
+    technique words (not the common words: a capitalised common word there is often a name)."""
+    return vocabulary() | _TECHNIQUE | _FUNCTION
+
+
+@lru_cache(maxsize=1)
+def _lower_words() -> frozenset[str]:
+    """Words written in lower case: the DICOM vocabulary, common words and technique words."""
+    return _allow() - (_capitalised_terms() - vocabulary())
+
+
+@lru_cache(maxsize=1)
+def _common() -> frozenset[str]:
+    """Common words that are no Faker name or place (scripts/build_common_words.py)."""
+    return frozenset(resources.files("deid.header").joinpath("data/common_words.txt").read_text("utf-8").split())
+
+
+@lru_cache(maxsize=1)
+def _allow() -> frozenset[str]:
+    """Clinical words and common words."""
+    return _clinical() | _common()
+
+
+
+
+def _words(text: str) -> list[_Word]:
+    out: list[_Word] = []
+    initial = True
+    for m in _WORD.finditer(text):
+        raw = m.group(0)
+        core = raw.strip(_STRIP)
+        if not any(c.isalnum() for c in core):
+            initial = initial or raw[-1:] in ".!?:;"
+            continue
+        start = m.start() + raw.index(core)
+        out.append(_Word(start, start + len(core), core, initial,
+                         raw[-1:] in ";:!?" or raw[-1:] == "." and len(core) > 3))
+        initial = raw[-1:] in ".!?:;\n" or raw.endswith("^")
+    return out
+
+
+_PREFIXES = _set(
+    "peri endo atlanto atlantal trans intra inter sub supra pre post para retro hyper hypo anti non semi multi "
+    "bi tri uni neo hemi extra infra juxta ortho pseudo re co de dys epi meta micro macro mid mono poly mini "
+    "auto cardio gastro naso oro fronto occipito parieto temporo spheno ethmo sacro ilio lumbo thoraco "
+    "cervico vesico uretero pyelo hepato spleno pancreatico entero colo recto ano")
+_UNIT_CHARS = str.maketrans("", "", "µμ°±")
+_ROMAN = re.compile(r"^(?:I{1,3}|IV|VI{0,3}|IX|XI{0,3})$")
+
+
+def is_known(word: str, acronyms: bool = True) -> bool:
+    """Vocabulary (DICOM names, PS3.16 code meanings, units), common words, technique words, numbers,
+    short acronyms. A word with non-ASCII letters is known only as written in the vocabulary: an
+    accent makes "Germán" a name, not the English "german"."""
+    return _known(word, _allow(), acronyms)
+
+
+def is_clinical(word: str) -> bool:
+    """DICOM vocabulary, eponyms of PS3.16 meanings and technique words (not the common words)."""
+    return _known(word, _clinical())
+
+
+def _known(word: str, allow: frozenset[str], acronyms: bool = True) -> bool:
+    core = word.translate(_UNIT_CHARS)
+    if core.endswith(("'s", "’s")) and core[:-2].lower() in _capitalised_terms():
+        return True  # an eponym of a PS3.16 meaning: "Hodgkin's"
+    if any(c.isalpha() and not c.isascii() for c in core):
+        return False
+    norm = normalise(core)
+    if not norm:
+        return True
+    if acronyms and core.isupper() and (len(core.replace("-", "")) <= 4 or _ROMAN.match(core)) and "-" not in core[:1]:
+        return all(len(p) <= 4 for p in norm.split())  # an acronym (MI, PI-RADS parts, II)
+    parts = norm.split()
+    if "_" in core and " " not in core.strip():
+        # a protocol or series name ("t1_vibe_fs_tra_bh_dyn"): short parts are abbreviations
+        return all(_word_known(p, allow) or p.isdigit() or len(p) <= 3 for p in parts)
+    if len(parts) > 1 and (core[:1].islower() or core.isupper()) and parts[-1] in allow and all(
+            p in _PREFIXES or p in allow for p in parts[:-1]):
+        return True  # "peri-procedural", "atlanto-occipital": prefixes of a known word
+    return all(_word_known(p, allow) or p.isdigit() or len(p) == 1 for p in parts)
+
+
+def _word_known(p: str, allow: frozenset[str]) -> bool:
+    """In the list, or a plural of a word in it ("templates", "nodules")."""
+    return p in allow or len(p) > 3 and p.endswith("s") and (p[:-1] in allow or p.endswith("es") and p[:-2] in allow)
+
+
+def _is_capitalised(word: str) -> bool:
+    return bool(_CAP_WORD.match(word)) and word[:1].isupper() and not word.isupper()
+
+
+class FreeTextCleaner:
+    """Cleans free-text values of one instance; build once per instance (needles are its values)."""
+
+    def __init__(self, needle_set: frozenset[str], scorer: WordScorer | None = None,
+                 phi_threshold: float = 0.5, safe_threshold: float = 0.0) -> None:
+        self._needles = needle_set
+        self._scorer = scorer
+        self._phi = phi_threshold
+        self._safe = safe_threshold
+
+    def clean(self, text: str) -> Cleaned:
+        if not text.strip():
+            return Cleaned(text, Verdict.KEPT, 0)
+        ranges = list(find_needles(text, self._needles))
+        ranges += [(m.start, m.end) for m in find_patterns(text)]
+        words = _words(text)
+        probs = self._probs(text, words)
+        all_caps = _all_caps(words)
+        ranges += _rule_ranges(words, all_caps)
+        ranges += [(m.start(1), m.end(1)) for m in _LABELLED.finditer(text)]
+        masked = _extend(words, merge(ranges), all_caps)
+        uncertain = False
+        for w, p in zip(words, probs, strict=True):
+            if _covered(w, masked):
+                continue
+            if p is not None and p >= self._phi and _alpha(w.text) and not (
+                    w.text.islower() and is_known(w.text)):  # numbers: the patterns decide
+                masked = merge([*masked, (w.start, w.end)])
+            elif not is_known(w.text, not all_caps) and _alpha(w.text) and (p is None or p >= self._safe):
+                uncertain = True  # default deny: nobody can call this word safe
+        if uncertain:
+            return Cleaned("", Verdict.REMOVED, len(words))
+        if not masked:
+            return Cleaned(text, Verdict.KEPT, 0)
+        return Cleaned(_apply(text, masked), Verdict.CLEANED, len(masked))
+
+    def _probs(self, text: str, words: list[_Word]) -> list[float | None]:
+        if self._scorer is None or not words or all(
+                is_clinical(w.text) and not _is_capitalised(w.text) or not _alpha(w.text) for w in words):
+            return [None] * len(words)  # nothing a name could hide in: no model call
+        raw = self._scorer.word_probs([text])[0]
+        # the scorer's words are str.split() words; map each cleaned word to the one holding it
+        spans = [(m.start(), m.end()) for m in _WORD.finditer(text)]
+        out: list[float | None] = []
+        for w in words:
+            idx = next((i for i, (s, e) in enumerate(spans) if s <= w.start < e), None)
+            out.append(raw[idx] if idx is not None and idx < len(raw) else None)
+        return out
+
+
+def _alpha(word: str) -> bool:
+    return any(c.isalpha() for c in word)
+
+
+def _all_caps(words: list[_Word]) -> bool:
+    letters = [w.text for w in words if _alpha(w.text)]
+    return bool(letters) and all(not any(c.islower() for c in w) for w in letters)
+
+
+def _covered(w: _Word, ranges: Iterable[tuple[int, int]]) -> bool:
+    return any(s <= w.start and w.end <= e for s, e in ranges)
+
+
+def _name_like(w: _Word, all_caps: bool) -> bool:
+    """Could be a name: capitalised (or any case in all-caps text) and not a lower-case vocabulary word."""
+    if not _alpha(w.text):
+        return False
+    if all_caps or w.text.isupper():
+        return normalise(w.text) not in _TECHNIQUE
+    return _is_capitalised(w.text) or not is_known(w.text)
+
+
+def _rule_ranges(words: list[_Word], all_caps: bool) -> list[tuple[int, int]]:
+    """Names after honorifics and relation words, organisations, places, capitalised unknown words."""
+    out: list[tuple[int, int]] = []
+    for i, w in enumerate(words):
+        low = normalise(w.text).replace(" ", "")
+        nxt = words[i + 1: i + 4]
+        if low in _HONORIFICS or low in _PERSON_CUES:
+            run = _run(nxt, all_caps)
+            if all_caps and low != "with":
+                run = _caps_name_run(nxt)
+            if run and (low in _HONORIFICS or not is_known(run[0].text) or _is_capitalised(run[0].text)
+                        or all_caps and low != "with"):
+                out.append((run[0].start, run[-1].end))
+        elif low in _PLACE_CUES:
+            run = _place_run(words[i + 1: i + 9], all_caps)
+            if run and not all(is_clinical(x.text) for x in run if _alpha(x.text)):
+                out.append((run[0].start, run[-1].end))
+        weak = low in _WEAK_ORG_WORDS and i > 0 and not is_known(words[i - 1].text, False)
+        if (low in _ORG_WORDS or weak) and (_is_capitalised(w.text) or w.text.isupper()):
+            start = i
+            while start > 0 and i - start < 4 and not words[start - 1].stop and (
+                    _is_capitalised(words[start - 1].text) or
+                    all_caps and normalise(words[start - 1].text) not in _FUNCTION or
+                                 normalise(words[start - 1].text) in ("of", "de", "du", "des", "di")):
+                start -= 1
+            end = i
+            while end + 1 < len(words) and not words[end].stop and (
+                    _is_capitalised(words[end + 1].text) or
+                    normalise(words[end + 1].text) in _ORG_WORDS | _WEAK_ORG_WORDS or
+                    all_caps and not is_known(words[end + 1].text) or
+                                            normalise(words[end + 1].text) in ("of", "de", "di")):
+                end += 1
+            if start < i or end > i:
+                out.append((words[start].start, words[end].end))
+        if not all_caps and _is_capitalised(w.text) and not _known(
+                w.text, _allow() if w.initial else _clinical_lower()):
+            out.append((w.start, w.end))  # a capitalised word that is not a lower-case word: a name
+    return out
+
+
+_STREET_PREFIXES = _set("rue via viale piazza calle avenida paseo carrer rua travessa praca plaza chemin "
+                             "allee impasse quai place ul al pl os ulica aleja rynek")
+# Company forms, family-business words and post-nominal titles that follow a name.
+_SUFFIX_TOKENS = _set("ab bv nv sp spj spk z o oo zoo scoop scom sc ei me mba phd md msc bsc ing fils sons son syn "
+                      "hijos figli sohne sohn co kg gmbh ag ltd inc llc plc sa sas srl spa oy hb asa as aps "
+                      "asociados associates partners group groep gruppe grupa i et and y e und &")
+_FUNCTION = _set("at from by of in to for with and or the a an on")
+_PARTICLES = _set("de da di do dos das del della la le les du van von der den & y e am im an sur")
+
+
+def _place_run(words: list[_Word], all_caps: bool) -> list[_Word]:
+    """A place after "at", "from", "in" ...: house numbers, street words and capitalised words (in
+    capitals: words that are not known) up to a clause end."""
+    run: list[_Word] = []
+    for w in words:
+        low = w.text.lower().rstrip(".")
+        particle = low in _PARTICLES and bool(run)
+        digits = any(c.isdigit() for c in w.text)
+        if all_caps:
+            name = not is_known(w.text, False) or low in _STREET_PREFIXES
+        else:
+            name = _is_capitalised(w.text) or w.text.isupper() or low in _STREET_PREFIXES
+        if not (particle or name or digits):
+            break
+        run.append(w)
+        if w.stop:
+            break
+    if run and run[0].text.isdigit():  # a house number: the street's words follow, whatever they are
+        for w in words[len(run): len(run) + 3]:
+            if normalise(w.text) in _FUNCTION or run[-1].stop:
+                break
+            run.append(w)
+    while run and run[-1].text.lower() in _PARTICLES:
+        run.pop()
+    return run if any(_alpha(x.text) for x in run) else []
+
+
+def _extend(words: list[_Word], masked: list[tuple[int, int]], all_caps: bool) -> list[tuple[int, int]]:
+    """A name or place goes on in the capitalised (or unknown) words next to it, across particles
+    ("van den", "de la") and into company forms and titles after it (AB, Sp. z o.o., MBA, and Sons)."""
+    changed = True
+    while changed:
+        changed = False
+        for i, w in enumerate(words):
+            if _covered(w, masked) or not _alpha(w.text):
+                continue
+            low = normalise(w.text).replace(" ", "")
+            prev_in = i > 0 and _covered(words[i - 1], masked) and not words[i - 1].stop
+            next_in = i + 1 < len(words) and _covered(words[i + 1], masked) and not w.stop
+            nxt = next((x for x in words[i + 1:] if x.text.lower() not in _PARTICLES), None)
+            nxt_in = nxt is not None and _covered(nxt, masked)
+            if (low in _SUFFIX_TOKENS and prev_in) or (w.text.lower() in _PARTICLES and (prev_in or nxt_in) and (
+                    nxt_in or nxt is not None and _is_capitalised(nxt.text))):
+                masked = merge([*masked, (w.start, w.end)])
+                changed = True
+                continue
+            if w.initial and is_known(w.text):
+                continue
+            if not (all_caps and not is_known(w.text) or _is_capitalised(w.text)):
+                continue
+            if prev_in or next_in:
+                masked = merge([*masked, (w.start, w.end)])
+                changed = True
+    return masked
+
+
+def _caps_name_run(words: list[_Word]) -> list[_Word]:
+    """In capitals a name has no capital to show: after a person cue, the words that are neither
+    technique nor a common word the DICOM vocabulary also has (MARK and GORDON are names here)."""
+    run: list[_Word] = []
+    common = _common()
+    for w in words:
+        low = normalise(w.text)
+        if low in _TECHNIQUE or low in _FUNCTION or (low in vocabulary() and low in common) \
+                or not _alpha(w.text):
+            break
+        run.append(w)
+        if w.stop:
+            break
+    return run
+
+
+def _run(words: list[_Word], all_caps: bool) -> list[_Word]:
+    """The leading name-like words (a name of up to three words)."""
+    run: list[_Word] = []
+    for w in words:
+        if _name_like(w, all_caps) and not (w.text.islower() and is_known(w.text)):
+            run.append(w)
+        else:
+            break
+    return run
+
+
+def _apply(text: str, ranges: list[tuple[int, int]]) -> str:
+    out, pos = [], 0
+    for start, end in ranges:
+        out.append(text[pos:start])
+        out.append(MASK)
+        pos = end
+    out.append(text[pos:])
+    joined = "".join(out)
+    return re.sub(r"(?:\[X\][\s^,;.]*){2,}", MASK + " ", joined).strip()

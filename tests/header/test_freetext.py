@@ -1,0 +1,116 @@
+"""Clean (C) of free text (issue 13 item 1): the instance's own values in every variant, patterns,
+names of other people/places/organisations, default deny, clinical words kept."""
+
+from __future__ import annotations
+
+import pytest
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian
+
+from deid.dicomio import write_dicom
+from deid.header.engine import HeaderEngine
+from deid.header.freetext import FreeTextCleaner, Verdict
+from deid.header.identifiers import collect_identifiers
+from deid.header.profile import FreeTextPolicy, load_profile
+from deid.keys import KeyRing
+from deid.textmatch import normalise
+
+SOP = "1.2.826.0.1.3680043.8.498.88.1"
+
+
+def _ds() -> Dataset:
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.SOPClassUID = CTImageStorage
+    ds.SOPInstanceUID = SOP
+    ds.StudyInstanceUID = SOP + ".1"
+    ds.SeriesInstanceUID = SOP + ".2"
+    ds.PatientName = "Pemberton^Anna^Marie"
+    ds.PatientID = "MRN0012345"
+    ds.PatientBirthDate = "19510829"
+    ds.PatientAddress = "27 Meadow Lane^Springfield^IL 62704"
+    ds.InstitutionName = "St Mary's Hospital"
+    ds.StudyDate = "20240131"
+    return ds
+
+
+@pytest.fixture(scope="module")
+def rules_engine(keys: KeyRing) -> HeaderEngine:
+    profile = load_profile("research").model_copy(update={"free_text": FreeTextPolicy(detector="rules")})
+    return HeaderEngine(profile, keys)
+
+
+@pytest.mark.parametrize("history", [
+    "Referred after a fall at 27 Meadow Lane",
+    "fall at home (27 MEADOW LN), springfield",
+    "Pt PEMBERTON, ANNA seen 31/01/2024 with cough",
+    "anna pemberton, mrn 0012345: cough",
+    "Known to St Mary's (SMH) since Jan 31, 2024",
+    "Born 29.08.1951, chest pain",
+    "see https://pacs.example/viewer?study=" + SOP + ".1",
+])
+def test_own_values_removed_in_every_variant(rules_engine: HeaderEngine, history: str) -> None:
+    ds = _ds()
+    ds.AdditionalPatientHistory = history
+    out = rules_engine.deidentify(ds).dataset
+    cleaned = normalise(str(out.AdditionalPatientHistory))
+    for word in ("meadow", "pemberton", "anna", "springfield", "0012345", "mary", "smh", "2024", "1951",
+                 normalise(SOP)):
+        assert word not in cleaned.split() and word not in cleaned
+
+
+@pytest.mark.parametrize(("text", "kept"), [
+    ("Referred by Dr Keller for chest pain", "chest pain"),
+    ("Seen with husband Mark Brown regarding pain in the chest", "pain in the chest"),
+    ("Transferred from Hôpital Saint-Louis, Paris with pneumonia", "pneumonia"),
+    ("Call 555-123-4567 or anna@example.org re lung nodule", "lung nodule"),
+    ("92 year-old with hip fracture", "hip fracture"),
+    ("CT CHEST W/O CONTRAST", "CT CHEST W/O CONTRAST"),
+    ("Follow-up of pulmonary nodule in right upper lobe", "Follow-up of pulmonary nodule in right upper lobe"),
+    ("T1 MPRAGE SAG", "T1 MPRAGE SAG"),
+])
+def test_other_identifiers_removed_clinical_kept(text: str, kept: str) -> None:
+    res = FreeTextCleaner(frozenset()).clean(text)
+    assert kept in res.text
+    for phi in ("Keller", "Mark", "Brown", "Saint-Louis", "Paris", "555", "anna@", "92 year"):
+        assert phi not in res.text
+
+
+@pytest.mark.parametrize("text", [
+    "Seen by Quxworthy Zembla",  # a name after a relation word
+    "SEEN BY QUXWORTHY",  # capitals: no signal, an unknown word
+    "患者山田太郎さん",  # a script without vocabulary here
+    "patient of zembla quxworthy",  # lower-case unknown words
+])
+def test_default_deny_removes_what_cannot_be_called_safe(text: str) -> None:
+    res = FreeTextCleaner(frozenset()).clean(text)
+    assert "quxworthy" not in res.text.lower() and "山田" not in res.text
+    assert res.verdict in (Verdict.REMOVED, Verdict.CLEANED)
+
+
+def test_uncertain_value_is_removed_whole() -> None:
+    res = FreeTextCleaner(frozenset()).clean("COUGH QUXWORTHY FOLLOW UP")
+    assert res.verdict is Verdict.REMOVED and res.text == ""
+
+
+def test_identifiers_needles_cover_every_kind() -> None:
+    ids = collect_identifiers(_ds())
+    kinds = {k.value for k, _ in ids.values}
+    assert {"person_name", "id", "date", "address", "institution", "uid"} <= kinds
+    assert repr(ids).startswith("Identifiers(") and "Pemberton" not in repr(ids)
+
+
+def test_learned_detector_finds_names_rules_miss(keys: KeyRing) -> None:
+    """The word classifier (shipped head over the installed MiniLM encoder) runs offline."""
+    engine = HeaderEngine(load_profile("research"), keys)
+    scorer = engine.scorer()
+    assert scorer is not None
+    probs = scorer.word_probs(["Result discussed with Wright by phone", "nodule in right upper lobe"])
+    assert probs[0][3] > 0.5  # "Wright": a vocabulary word (Wright stain) used as a name
+    assert max(probs[1]) < 0.5
+    ds = _ds()
+    ds.ImageComments = "Result discussed with Wright by phone"
+    out = engine.deidentify(ds).dataset
+    assert "Wright" not in str(out.ImageComments)
+    assert b"Wright" not in write_dicom(out)
