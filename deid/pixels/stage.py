@@ -24,7 +24,7 @@ Output transfer syntax per input syntax (only when a box was filled):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Literal
 
@@ -35,7 +35,7 @@ from pydicom.uid import UID, ExplicitVRLittleEndian, JPEG2000Lossless, JPEGLSLos
 
 from deid.errors import PixelError, Reason
 from deid.header.identifiers import Identifiers
-from deid.pixels.classify import Action, Decision, Label, Thresholds, decide, load_allowlist
+from deid.pixels.classify import Action, Decision, Thresholds, decide, load_allowlist
 from deid.pixels.frames import Frames, Render, decode_frames, has_pixel_data, render_frame
 from deid.pixels.multiframe import frame_spans, mask_render, region_mask, select_ocr_frames, us_data_regions
 from deid.pixels.ocr import OcrEngine, TextBox, get_engine
@@ -102,7 +102,9 @@ class PixelConfig(BaseModel):
     review_band: tuple[float, float] = (0.2, 0.8)  # scores in [low, high) are redacted and reviewed
     min_ocr_confidence: float = Field(default=0.6, ge=0, le=1)
     padding: int = Field(default=2, ge=0, le=64)
-    max_text_height: int = Field(default=96, ge=8)  # taller detections are image structure, kept for review
+    # Review threshold only (no exemption): detections taller than this are still header-matched and
+    # classified, redacted under default-deny, and also listed in the review table as possible structure.
+    max_text_height: int = Field(default=96, ge=8)
     renders: list[Render] = Field(default_factory=lambda: [Render.VOI])
     extreme_render: ExtremeRender = ExtremeRender.AUTO
     ocr_us_data_regions: bool = False
@@ -320,11 +322,7 @@ class PixelStage:
         decided: dict[int, list[tuple[TextBox, Decision]]] = {}
         for f, boxes in prep.found.items():
             decided[f] = []
-            for box in boxes:
-                if box.h > self.config.max_text_height and not th.all_text:
-                    decided[f].append((box, Decision(Label.NOT_TEXT, Action.KEEP, 0.0, "oversize_region",
-                                                     review=True)))
-                    continue
+            for box in boxes:  # no size exemption: every detection is matched and classified
                 d = decide(box.text, box.confidence, job.identifiers, self._allow, None, th)
                 if d.reason == "not_recognised" and self.classifier is not None:
                     pending.append((f, len(decided[f]), box))
@@ -333,7 +331,9 @@ class PixelStage:
             scores = self.classifier.score([b.text for _, _, b in pending])  # type: ignore[union-attr]
             for (f, i, box), s in zip(pending, scores, strict=False):
                 decided[f][i] = (box, decide(box.text, box.confidence, job.identifiers, self._allow, float(s), th))
-        return decided
+        tall = self.config.max_text_height
+        return {f: [(b, replace(d, review=True) if b.h > tall else d) for b, d in pairs]
+                for f, pairs in decided.items()}
 
     def _finish(self, prep: _Prepared) -> PixelOutcome:
         job, frames = prep.job, prep.frames
