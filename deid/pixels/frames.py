@@ -48,6 +48,12 @@ class Render(str, Enum):
 
     VOI = "voi"          # modality LUT + VOI LUT / window (PS3.3 C.11.2) or min-max, as a viewer shows it
     EXTREME = "extreme"  # the brightest displayed value white, everything else black (text at max value)
+    # The detection set of deid.pixels.renderings (derived from the frame's own values):
+    FULL = "full"            # min-max of the Modality-LUT values (colour: the decoded RGB)
+    WINDOW = "window"        # windows spread over the value histogram (grey, > 8 bits stored)
+    INVERTED = "inverted"    # the full range negated (> 8 bits stored)
+    CLAHE = "clahe"          # contrast-limited adaptive histogram equalisation of the full range
+    CHANNEL = "channel"      # each colour channel alone (colour frames with coloured pixels)
 
 
 @dataclass

@@ -101,6 +101,43 @@ def _cuda_available() -> bool:
     return "CUDAExecutionProvider" in ort.get_available_providers()
 
 
+def tiles(rows: int, cols: int, size: int, overlap: int) -> list[tuple[int, int, int, int]]:
+    """(y, x, height, width) of overlapping tiles covering the frame; one tile when it fits."""
+    def starts(n: int) -> list[int]:
+        if n <= size:
+            return [0]
+        step = size - overlap
+        out = list(range(0, n - size, step))
+        return [*out, n - size]
+    return [(y, x, min(size, rows), min(size, cols)) for y in starts(rows) for x in starts(cols)]
+
+
+def join_line_boxes(boxes: list[tuple[int, int, int, int, int, float]]) -> list[tuple[int, int, int, int, int, float]]:
+    """Join boxes (x0, y0, x1, y1, source, score) that intersect and lie on the same text line
+    (vertical overlap >= half the smaller height): the parts of a line cut by tile borders, and
+    duplicates from overlapping tiles. The joined box keeps the source of its most confident part."""
+    out = sorted(boxes, key=lambda b: (b[1], b[0]))
+    changed = True
+    while changed:
+        changed = False
+        for i in range(len(out)):
+            for j in range(i + 1, len(out)):
+                a, b = out[i], out[j]
+                if a[0] > b[2] or b[0] > a[2] or a[1] > b[3] or b[1] > a[3]:
+                    continue
+                v = min(a[3], b[3]) - max(a[1], b[1])
+                if v < 0.5 * min(a[3] - a[1], b[3] - b[1]):
+                    continue
+                best = a if a[5] >= b[5] else b
+                out[i] = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]), best[4], best[5])
+                del out[j]
+                changed = True
+                break
+            if changed:
+                break
+    return out
+
+
 def _quad_to_box(quad: np.ndarray, rows: int, cols: int) -> tuple[int, int, int, int]:
     xs, ys = quad[:, 0], quad[:, 1]
     x0 = max(0, int(np.floor(xs.min())))
@@ -117,7 +154,7 @@ class RapidOcrEngine:
     version = f"{RAPIDOCR_VERSION}/PP-OCRv6-small"
 
     def __init__(self, batch_size: int = 8, threads: int = 0, use_cuda: bool | None = None,
-                 det_limit_side_len: int = 736) -> None:
+                 det_limit_side_len: int = 736, tile_size: int = 1536, tile_overlap: int = 96) -> None:
         from rapidocr import RapidOCR
 
         models = verified_rapidocr_models()
@@ -138,6 +175,81 @@ class RapidOcrEngine:
             params["EngineConfig.onnxruntime.intra_op_num_threads"] = threads
         self._ocr = RapidOCR(params=params)
         self._lock = threading.Lock()
+        self._cuda = bool(cuda)
+        self._tile = max(256, tile_size)
+        self._overlap = max(0, min(tile_overlap, self._tile // 4))
+
+    def read_groups(self, groups: list[list[np.ndarray]]) -> list[list[TextBox]]:
+        """Text lines per frame from several renderings of it (same shape, 8-bit RGB).
+
+        Detection runs on every rendering at native resolution (frames longer than the tile size are
+        cut into overlapping tiles, never shrunk), the renderings' probability maps are merged by
+        pixel-wise maximum and boxes extracted once per tile; boxes cut by tile borders are joined.
+        Each box is then recognised once, on the rendering where the detector was most confident,
+        with recognition batched across all boxes of all frames.
+        """
+        from rapidocr.ch_ppocr_rec import TextRecInput
+        from rapidocr.utils.process_img import get_rotate_crop_image
+
+        with self._lock:
+            try:
+                det = self._ocr.text_det or self._ocr._load_det_model()
+                found = [self._detect_frame(det, renders) for renders in groups]
+                crops: list[np.ndarray] = []
+                for renders, boxes in zip(groups, found, strict=True):
+                    for x0, y0, x1, y1, src in boxes:
+                        quad = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float32)
+                        crops.append(get_rotate_crop_image(np.ascontiguousarray(renders[src][..., ::-1]), quad))
+                texts: list[str] = []
+                scores: list[float] = []
+                if crops:
+                    rec = self._ocr.text_rec or self._ocr._load_rec_model()
+                    res = rec(TextRecInput(img=crops, return_word_box=False))
+                    texts = [str(t) for t in (res.txts or [])]
+                    scores = [float(v) for v in res.scores]
+            except Exception as exc:  # noqa: BLE001 - engine failures are reported without content
+                raise PixelError(Reason.OCR_FAILED, f"rapidocr failed ({exc.__class__.__name__})") from None
+        out: list[list[TextBox]] = []
+        pos = 0
+        for boxes in found:
+            lines: list[TextBox] = []
+            for x0, y0, x1, y1, _src in boxes:
+                text, score = (texts[pos].strip(), scores[pos]) if pos < len(texts) else ("", 0.0)
+                pos += 1
+                lines.append(TextBox(x0, y0, x1 - x0, y1 - y0, text, score if text else 0.0))
+            out.append(lines)
+        return out
+
+    def _detect_frame(self, det: Any, renders: list[np.ndarray]) -> list[tuple[int, int, int, int, int]]:
+        rows, cols = renders[0].shape[:2]
+        boxes: list[tuple[int, int, int, int, int, float]] = []
+        for ty, tx, th, tw in tiles(rows, cols, self._tile, self._overlap):
+            for x0, y0, x1, y1, src, score in self._detect_tile(det, [r[ty:ty + th, tx:tx + tw] for r in renders]):
+                boxes.append((x0 + tx, y0 + ty, x1 + tx, y1 + ty, src, score))
+        return [b[:5] for b in join_line_boxes(boxes)]  # type: ignore[misc]
+
+    def _detect_tile(self, det: Any, imgs: list[np.ndarray]) -> list[tuple[int, int, int, int, int, float]]:
+        rows, cols = imgs[0].shape[:2]
+        pre = det.get_preprocess()
+        inputs = [pre(np.ascontiguousarray(im[..., ::-1])) for im in imgs]
+        if any(x is None for x in inputs):
+            return []
+        if self._cuda and len(inputs) > 1:
+            preds = det.session(np.concatenate(inputs))
+        else:
+            preds = np.concatenate([det.session(x) for x in inputs])
+        merged = preds.max(axis=0, keepdims=True)
+        quads, _scores = det.postprocess_op(merged, (rows, cols))
+        out: list[tuple[int, int, int, int, int, float]] = []
+        sy, sx = preds.shape[2] / rows, preds.shape[3] / cols
+        for quad in quads:
+            x, y, w, h = _quad_to_box(np.asarray(quad, dtype=np.float64), rows, cols)
+            ys = slice(int(y * sy), max(int(y * sy) + 1, int((y + h) * sy)))
+            xs = slice(int(x * sx), max(int(x * sx) + 1, int((x + w) * sx)))
+            means = preds[:, 0, ys, xs].reshape(len(imgs), -1).mean(axis=1)
+            src = int(np.argmax(means))
+            out.append((x, y, x + w, y + h, src, float(means[src])))
+        return out
 
     def read(self, images: list[np.ndarray]) -> list[list[TextBox]]:
         from rapidocr.ch_ppocr_rec import TextRecInput
@@ -233,15 +345,17 @@ _ENGINES_LOCK = threading.Lock()
 
 
 def get_engine(engine: str, batch_size: int = 8, threads: int = 0, use_gpu: bool | None = None,
-               easyocr_model_dir: str | None = None, det_limit_side_len: int = 736) -> OcrEngine:
+               easyocr_model_dir: str | None = None, det_limit_side_len: int = 736, tile_size: int = 1536,
+               tile_overlap: int = 96) -> OcrEngine:
     """The worker's engine for this configuration, created on first use and then reused."""
-    key = (engine, batch_size, threads, use_gpu, easyocr_model_dir, det_limit_side_len)
+    key = (engine, batch_size, threads, use_gpu, easyocr_model_dir, det_limit_side_len, tile_size, tile_overlap)
     with _ENGINES_LOCK:
         found = _ENGINES.get(key)
         if found is None:
             if engine == "rapidocr":
                 found = RapidOcrEngine(batch_size=batch_size, threads=threads, use_cuda=use_gpu,
-                                       det_limit_side_len=det_limit_side_len)
+                                       det_limit_side_len=det_limit_side_len, tile_size=tile_size,
+                                       tile_overlap=tile_overlap)
             elif engine == "easyocr":
                 found = EasyOcrEngine(easyocr_model_dir, gpu=bool(use_gpu), batch_size=batch_size)
             else:

@@ -36,10 +36,11 @@ from pydicom.uid import UID, ExplicitVRLittleEndian, JPEG2000Lossless, JPEGLSLos
 from deid.errors import PixelError, Reason
 from deid.header.identifiers import Identifiers
 from deid.pixels.classify import Action, Decision, Thresholds, decide, load_allowlist
-from deid.pixels.frames import Frames, Render, decode_frames, has_pixel_data, render_frame
+from deid.pixels.frames import Frames, Render, decode_frames, has_pixel_data
 from deid.pixels.multiframe import frame_spans, mask_render, region_mask, select_ocr_frames, us_data_regions
 from deid.pixels.ocr import OcrEngine, TextBox, get_engine
 from deid.pixels.redact import fill_boxes, fill_value, pad_box, write_pixels
+from deid.pixels.renderings import DEFAULT_SET, renderings
 
 Status = Literal["CLEANED", "NO_TEXT", "NO_PIXEL_DATA", "TRUSTED_NO_BURN_IN", "FAILED"]
 
@@ -80,6 +81,8 @@ class OcrConfig(BaseModel):
     use_gpu: bool | None = None  # None: CUDA when the onnxruntime-gpu provider is present
     easyocr_model_dir: str | None = None
     det_limit_side_len: int = Field(default=736, ge=32, le=4096)
+    tile_size: int = Field(default=1536, ge=256, le=8192)   # longer frames are detected in tiles, never shrunk
+    tile_overlap: int = Field(default=96, ge=0, le=1024)
 
 
 class ClassifierConfig(BaseModel):
@@ -105,7 +108,7 @@ class PixelConfig(BaseModel):
     # Review threshold only (no exemption): detections taller than this are still header-matched and
     # classified, redacted under default-deny, and also listed in the review table as possible structure.
     max_text_height: int = Field(default=96, ge=8)
-    renders: list[Render] = Field(default_factory=lambda: [Render.VOI])
+    renders: list[Render] = Field(default_factory=lambda: list(DEFAULT_SET))  # deid.pixels.renderings
     extreme_render: ExtremeRender = ExtremeRender.AUTO
     ocr_us_data_regions: bool = False
     ocr_every_frame: bool = False
@@ -221,7 +224,7 @@ class PixelStage:
         if self._engine is None:
             o = self.config.ocr
             self._engine = get_engine(o.engine.value, o.batch_size, o.threads, o.use_gpu, o.easyocr_model_dir,
-                                      o.det_limit_side_len)
+                                      o.det_limit_side_len, o.tile_size, o.tile_overlap)
         return self._engine
 
     @property
@@ -237,7 +240,7 @@ class PixelStage:
     def process(self, jobs: list[PixelJob]) -> list[PixelOutcome]:
         outcomes: dict[str, PixelOutcome] = {}
         prepared: list[_Prepared] = []
-        queue: list[tuple[int, int, np.ndarray]] = []
+        queue: list[tuple[int, int, list[np.ndarray]]] = []
         for job in jobs:
             early = self._early_outcome(job)
             if early is not None:
@@ -274,43 +277,53 @@ class PixelStage:
                 Reason.PIXELS_UNVERIFIED, "the pixel stage is disabled; burned-in text was not checked"))
         return None
 
-    def _renders(self, frames: Frames) -> list[Render]:
+    def _renders(self) -> tuple[Render, ...]:
+        """The configured rendering set (deid.pixels.renderings); ``extreme_render: always`` adds the
+        max-value mask (``auto`` no longer adds it: the histogram windows cover text at the maximum)."""
         modes = list(dict.fromkeys(self.config.renders))
-        ext = self.config.extreme_render
-        if Render.EXTREME not in modes and (
-                ext is ExtremeRender.ALWAYS or (ext is ExtremeRender.AUTO and frames.bits_stored > 8)):
+        if Render.EXTREME not in modes and self.config.extreme_render is ExtremeRender.ALWAYS:
             modes.append(Render.EXTREME)
-        return modes
+        return tuple(modes)
 
-    def _prepare(self, job: PixelJob) -> tuple[_Prepared, list[tuple[int, np.ndarray]]]:
+    def _prepare(self, job: PixelJob) -> tuple[_Prepared, list[tuple[int, list[np.ndarray]]]]:
         frames = decode_frames(job.original)
         regions = [] if self.config.ocr_us_data_regions else us_data_regions(job.original, frames.rows,
                                                                               frames.columns)
         mask = region_mask(frames.rows, frames.columns, regions)
         selected = select_ocr_frames(frames.pixels, mask, frames.bits_stored, self.config.frame_diff_delta,
                                      self.config.frame_diff_min_pixels, self.config.ocr_every_frame)
-        images: list[tuple[int, np.ndarray]] = []
+        images: list[tuple[int, list[np.ndarray]]] = []
+        modes = self._renders()
         try:
             for f in selected:
-                for mode in self._renders(frames):
-                    images.append((f, mask_render(render_frame(frames, f, job.original, mode), mask)))
+                images.append((f, [mask_render(r, mask) for r in renderings(frames, f, job.original, modes)]))
         except (ValueError, TypeError, IndexError) as exc:
             raise PixelError(Reason.PIXEL_DECODE_FAILED,
                              f"a frame cannot be rendered for OCR ({exc.__class__.__name__})") from None
         return _Prepared(job, frames, frame_spans(selected, frames.count)), images
 
-    def _run_ocr(self, prepared: list[_Prepared], queue: list[tuple[int, int, np.ndarray]]) -> dict[int, PixelError]:
+    def _run_ocr(self, prepared: list[_Prepared],
+                 queue: list[tuple[int, int, list[np.ndarray]]]) -> dict[int, PixelError]:
+        """Engines with ``read_groups`` merge the renderings of a frame themselves (one recognition
+        per line); others read every rendering and their lines are merged here."""
         failed: dict[int, PixelError] = {}
         size = self.config.ocr.batch_size
+        grouped = hasattr(self.engine, "read_groups")
         for start in range(0, len(queue), size):
             chunk = queue[start:start + size]
             try:
-                results = self.engine.read([img for _, _, img in chunk])
+                if grouped:
+                    results = self.engine.read_groups([imgs for _, _, imgs in chunk])  # type: ignore[attr-defined]
+                    pairs = [(p, f, boxes) for (p, f, _), boxes in zip(chunk, results, strict=True)]
+                else:
+                    flat = [(p, f, img) for p, f, imgs in chunk for img in imgs]
+                    results = self.engine.read([img for _, _, img in flat])
+                    pairs = [(p, f, boxes) for (p, f, _), boxes in zip(flat, results, strict=True)]
             except PixelError as err:
                 for p, _, _ in chunk:
                     failed[p] = err
                 continue
-            for (p, f, _), boxes in zip(chunk, results, strict=False):
+            for p, f, boxes in pairs:
                 found = prepared[p].found
                 found[f] = merge_boxes(found.get(f, []), boxes)
         return failed
