@@ -189,6 +189,17 @@ def clinical_lines(rng: random.Random, vocab: list[str], units: list[str], n: in
     return out
 
 
+def text_pool(n_people: int, seed: int) -> list[tuple[str, bool]]:
+    """(text, phi) lines from the evaluation sources without drawing (classifier-level evaluation)."""
+    rng = random.Random(seed)
+    vocab, units = clinical_vocabulary(), ucum_units()
+    out: list[tuple[str, bool]] = []
+    for i in range(n_people):
+        out += [(t, True) for t, _ in phi_lines(Person(rng, seed * 31 + i), rng)]
+        out += [(t, False) for t, _ in clinical_lines(rng, vocab, units, 6)]
+    return out
+
+
 # --------------------------------------------------------------------------- drawing
 def fonts() -> list[tuple[str, str | None]]:
     found = [("pil_bitmap", None), ("pil_default", "DEFAULT")]

@@ -26,14 +26,18 @@ channel    each colour channel alone (R, G, B): coloured overlay text     colour
 ========== ============================================================= =====================
 
 8-bit grey frames (ultrasound, secondary capture) get ``full`` + ``clahe`` only: their stored values
-are the display, so windows add nothing a local equalisation does not. The stored VOI window
+are the display, so windows add nothing a local equalisation does not. Frames over 2.5 Mpx (CR, DX,
+mammography) get no windows: each rendering of such a frame costs 5-20 s of detection on one core,
+as it is detected in 768-px tiles (the detector misses 8-px text on larger inputs). The stored VOI window
 (``voi``) and the max-value mask (``extreme``) stay available by configuration.
 
 Cost: detection time is proportional to the number of renderings times the frame's pixel count
-(about 0.4 s per 736x736 rendering on one CPU core): 2 for 8-bit grey, up to 6 for 16-bit grey, up to
-5 for colour. The probability maps of all renderings of a frame are merged (pixel-wise maximum) and
-boxes are extracted once; each box is recognised once, on the rendering where the detector was most
-confident, so recognition cost does not grow with the number of renderings.
+(about 0.4 s per 736x736 detector input on one CPU core; inputs are frames or 768-px tiles): 2 for 8-bit grey, up to 6 for 16-bit grey, up to
+5 for colour. The boxes found on all renderings of a frame are merged per text line (the same line
+seen on several renderings is one box; a rendering whose map marks most of a tile as text, a window
+that stretched noise into texture, is dropped for that tile); each box is recognised once, on the
+rendering where the detector found it most confidently (again on the other renderings only when
+that reading is below 0.85 confidence), so recognition cost barely grows with the renderings.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from pydicom.dataset import Dataset
 from deid.pixels.frames import Frames, Render, _to_uint8, render_frame
 
 WINDOW_QUANTILES = ((0.5, 45.0), (30.0, 75.0), (55.0, 99.5))
+LARGE_FRAME_PIXELS = 2_500_000  # CR/DX/MG-sized frames: full, inverted and CLAHE only
 DEFAULT_SET = (Render.FULL, Render.WINDOW, Render.INVERTED, Render.CLAHE, Render.CHANNEL)
 
 
@@ -91,6 +96,8 @@ def grey_values(frames: Frames, index: int, ds: Dataset) -> np.ndarray:
 def renderings(frames: Frames, index: int, ds: Dataset, modes: tuple[Render, ...] = DEFAULT_SET) -> list[np.ndarray]:
     """8-bit RGB renderings (rows, columns, 3) of one frame; see the module docstring for the set."""
     out: list[np.ndarray] = []
+    if frames.rows * frames.columns > LARGE_FRAME_PIXELS:  # detection cost: no histogram windows
+        modes = tuple(m for m in modes if m is not Render.WINDOW)
     grey_pi = frames.photometric in ("MONOCHROME1", "MONOCHROME2")
     deep = frames.bits_stored > 8
     if grey_pi:

@@ -81,8 +81,9 @@ class OcrConfig(BaseModel):
     use_gpu: bool | None = None  # None: CUDA when the onnxruntime-gpu provider is present
     easyocr_model_dir: str | None = None
     det_limit_side_len: int = Field(default=736, ge=32, le=4096)
-    tile_size: int = Field(default=1536, ge=256, le=8192)   # longer frames are detected in tiles, never shrunk
-    tile_overlap: int = Field(default=96, ge=0, le=1024)
+    tile_size: int = Field(default=768, ge=256, le=8192)  # larger frames are detected in tiles, never shrunk
+    tile_overlap: int = Field(default=64, ge=0, le=1024)
+    det_min_scale: float = Field(default=1.0, ge=1.0, le=4.0)  # optional enlargement of every detector input
 
 
 class ClassifierConfig(BaseModel):
@@ -224,7 +225,7 @@ class PixelStage:
         if self._engine is None:
             o = self.config.ocr
             self._engine = get_engine(o.engine.value, o.batch_size, o.threads, o.use_gpu, o.easyocr_model_dir,
-                                      o.det_limit_side_len, o.tile_size, o.tile_overlap)
+                                      o.det_limit_side_len, o.tile_size, o.tile_overlap, o.det_min_scale)
         return self._engine
 
     @property

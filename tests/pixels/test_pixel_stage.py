@@ -57,7 +57,7 @@ def test_statuses_and_batching_across_jobs() -> None:
     assert out["nopix"].status == "NO_PIXEL_DATA"
     assert out["mr"].status == "TRUSTED_NO_BURN_IN"
     assert out["bad"].status == "FAILED" and isinstance(out["bad"].error, PixelError)
-    assert eng.calls == [3], "one OCR call for the frames (and renders) of all jobs"
+    assert len(eng.calls) == 1, "one OCR call for the frames (and their renderings) of all jobs"
     rec = out["ct"].boxes[0]
     assert (rec.label, rec.action, rec.reason) == ("PHI", "REDACT", "header_name")
     # the CT now has the box filled with the smallest stored value, file valid
