@@ -12,7 +12,9 @@ Clinical/technical negatives: code meanings of pydicom's SR concept dictionaries
 evaluation never draws from (:data:`TRAIN_SCHEMES`, :data:`HELDOUT_SCHEMES`: SNOMED CT, MDC, RadLex,
 UMLS, FMA, NCIt), with meanings that also occur in the evaluation vocabularies removed, combined with
 numbers and UCUM unit codes (measurement lines), counters and short forms made from the same meanings.
-Lines get OCR-like character noise. Word labels: 1 for PHI words, 0 otherwise.
+Lines get OCR-like character noise. Word labels: 1 for PHI words, 0 otherwise. Lines of 8 characters
+or fewer get another segment: short closed forms ("M/25", "003Y") occur only inside longer lines, so
+no training line equals a short evaluation line by chance.
 """
 
 from __future__ import annotations
@@ -153,7 +155,10 @@ def lines(split: str, n: int, seed: int, phi_rate: float = 0.5) -> list[tuple[li
     while len(out) < n:
         words: list[str] = []
         labels: list[int] = []
-        for _ in range(rng.choice([1, 1, 1, 2, 2, 3])):
+        segments = rng.choice([1, 1, 1, 2, 2, 3])
+        k = 0
+        while k < segments:
+            k += 1
             if rng.random() < phi_rate:
                 label, value = phi.segment(rng)
                 parts = [(w, 0) for w in label.split()] + [(w, 1) for w in value.split()]
@@ -164,6 +169,9 @@ def lines(split: str, n: int, seed: int, phi_rate: float = 0.5) -> list[tuple[li
                 if w:
                     words.append(w)
                     labels.append(lab)
+            if k == segments and len(" ".join(words)) <= 8:
+                segments += 1  # short closed forms ("M/25", "003Y") only inside longer lines: no exact
+                # line can coincide with a short evaluation line by chance
         if words:
             out.append((words, labels))
     return out

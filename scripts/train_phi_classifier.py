@@ -79,6 +79,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=500)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=2e-4)
+    ap.add_argument("--phi-weight", type=float, default=2.0)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", type=Path, default=SHIPPED_DIR)
@@ -100,7 +101,7 @@ def main() -> None:
         if p.requires_grad:
             trainable.append(p)
     opt = torch.optim.AdamW(trainable, lr=args.lr, weight_decay=0.01)
-    weights = torch.tensor([1.0, 2.0])  # recall matters more than precision
+    weights = torch.tensor([1.0, args.phi_weight])  # > 1: recall matters more than precision
     loss_fn = torch.nn.CrossEntropyLoss(weight=weights, ignore_index=-100)
 
     train = make_lines("train", args.steps * args.batch // 2, args.seed)
