@@ -13,6 +13,7 @@ import hashlib
 import importlib
 import importlib.util
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -20,6 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from deid.errors import ConfigError, PixelError, Reason
+from deid.pipeline.executor import per_worker
 
 
 @dataclass(frozen=True)
@@ -204,7 +206,7 @@ class RapidOcrEngine:
                 found = [self._detect_frame(det, renders) for renders in groups]
                 rec = self._ocr.text_rec or self._ocr._load_rec_model()
 
-                def recognise(items: list[tuple[list[np.ndarray], tuple[int, ...], int]]) -> list[tuple[str, float]]:
+                def recognise(items: Sequence[tuple[list[np.ndarray], tuple[int, ...], int]]) -> list[tuple[str, float]]:
                     crops = []
                     for renders, (x0, y0, x1, y1, *_rest), src in items:
                         quad = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float32)
@@ -248,8 +250,9 @@ class RapidOcrEngine:
 
     def _detect_tile(self, det: Any, imgs: list[np.ndarray]) -> list[tuple[int, int, int, int, int, float]]:
         """Boxes (x0, y0, x1, y1, rendering, score) of every rendering of one tile. A rendering whose
-        map marks most of the tile as one text region (a window that stretched noise into texture) is
-        dropped for this tile: the other renderings cover its text."""
+        map marks one region over half of a tile (>= 300 px tall) both ways as text - a window that
+        stretched noise into texture - is dropped for this tile: the other renderings cover its text.
+        Every other box, whatever its size, is returned."""
         import cv2
 
         rows, cols = imgs[0].shape[:2]
@@ -270,8 +273,8 @@ class RapidOcrEngine:
             quads, scores = det.postprocess_op(pred[np.newaxis], (rows, cols))  # in tile coordinates
             boxes = [(*_quad_to_box(np.asarray(q, dtype=np.float64), rows, cols), float(sc))
                      for q, sc in zip(quads, scores, strict=False)]
-            if any(w * h > 0.5 * rows * cols for _, _, w, h, _ in boxes):
-                continue
+            if rows >= 300 and any(w > 0.5 * cols and h > 0.5 * rows for _, _, w, h, _ in boxes):
+                continue  # one region over half the tile both ways: stretched noise, not a text line
             out.extend((x, y, x + w, y + h, k, sc) for x, y, w, h, sc in boxes)
         return out
 
@@ -364,26 +367,20 @@ def _easyocr_offline_dir() -> Path | None:
     return Path(module.model_dir())
 
 
-_ENGINES: dict[tuple[Any, ...], OcrEngine] = {}
-_ENGINES_LOCK = threading.Lock()
-
-
 def get_engine(engine: str, batch_size: int = 8, threads: int = 0, use_gpu: bool | None = None,
                easyocr_model_dir: str | None = None, det_limit_side_len: int = 736, tile_size: int = 768,
                tile_overlap: int = 64, det_min_scale: float = 1.0) -> OcrEngine:
     """The worker's engine for this configuration, created on first use and then reused."""
-    key = (engine, batch_size, threads, use_gpu, easyocr_model_dir, det_limit_side_len, tile_size, tile_overlap,
-           det_min_scale)
-    with _ENGINES_LOCK:
-        found = _ENGINES.get(key)
-        if found is None:
-            if engine == "rapidocr":
-                found = RapidOcrEngine(batch_size=batch_size, threads=threads, use_cuda=use_gpu,
-                                       det_limit_side_len=det_limit_side_len, tile_size=tile_size,
-                                       tile_overlap=tile_overlap, det_min_scale=det_min_scale)
-            elif engine == "easyocr":
-                found = EasyOcrEngine(easyocr_model_dir, gpu=bool(use_gpu), batch_size=batch_size)
-            else:
-                raise ConfigError(f"ocr.engine must be 'rapidocr' or 'easyocr', not {engine!r}")
-            _ENGINES[key] = found
-        return found
+    if engine not in ("rapidocr", "easyocr"):
+        raise ConfigError(f"ocr.engine must be 'rapidocr' or 'easyocr', not {engine!r}")
+
+    def make() -> OcrEngine:
+        if engine == "rapidocr":
+            return RapidOcrEngine(batch_size=batch_size, threads=threads, use_cuda=use_gpu,
+                                  det_limit_side_len=det_limit_side_len, tile_size=tile_size,
+                                  tile_overlap=tile_overlap, det_min_scale=det_min_scale)
+        return EasyOcrEngine(easyocr_model_dir, gpu=bool(use_gpu), batch_size=batch_size)
+
+    key = ("ocr-engine", engine, batch_size, threads, use_gpu, easyocr_model_dir, det_limit_side_len, tile_size,
+           tile_overlap, det_min_scale)
+    return per_worker(key, make)

@@ -45,7 +45,8 @@ from __future__ import annotations
 import numpy as np
 from pydicom.dataset import Dataset
 
-from deid.pixels.frames import Frames, Render, _to_uint8, render_frame
+from deid.config.pixels import Render
+from deid.pixels.frames import Frames, _to_uint8, render_frame
 
 WINDOW_QUANTILES = ((0.5, 45.0), (30.0, 75.0), (55.0, 99.5))
 LARGE_FRAME_PIXELS = 2_500_000  # CR/DX/MG-sized frames: full, inverted and CLAHE only
@@ -65,7 +66,7 @@ def _clahe(disp: np.ndarray) -> np.ndarray:
         return np.zeros(disp.shape, np.uint8)
     u16 = np.clip((disp - lo) * (65535.0 / (hi - lo)), 0, 65535).astype(np.uint16)
     out = cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8)).apply(u16)
-    return (out >> 8).astype(np.uint8)
+    return (np.asarray(out, dtype=np.uint16) >> 8).astype(np.uint8)
 
 
 def _windows(disp: np.ndarray, min_gain: float = 1.6) -> list[np.ndarray]:

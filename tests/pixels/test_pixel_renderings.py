@@ -9,11 +9,13 @@ import pydicom
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from deid.config.pixels import Render
 from deid.header.identifiers import collect_identifiers
-from deid.pixels.frames import Render, decode_frames, render_frame
+from deid.pipeline.hooks import PixelItem, PixelStatus
+from deid.pixels.frames import decode_frames, render_frame
 from deid.pixels.ocr import get_engine, join_line_boxes, tiles
 from deid.pixels.renderings import renderings
-from deid.pixels.stage import PixelConfig, PixelJob, PixelStage
+from deid.pixels.stage import PixelConfig, PixelStage
 
 from .conftest import bundled
 
@@ -100,8 +102,9 @@ def test_mid_grey_text_hidden_by_the_stored_window_is_read() -> None:
     ds = _with_pixels(arr.astype(np.uint16), 12)
     ds.WindowCenter, ds.WindowWidth = 3300, 1000  # only the corner pixel shows
     assert render_frame(decode_frames(ds), 0, ds, Render.VOI)[40:60, 30:200].max() == 0, "the window hides it"
-    job = PixelJob("w", ds, copy.deepcopy(ds), collect_identifiers(ds), "CT")
+    job = PixelItem("w", ds, copy.deepcopy(ds), collect_identifiers(ds), "CT")
     (out,) = PixelStage(PixelConfig(classifier={"enabled": False})).process([job])
+    assert out.status is PixelStatus.CLEANED
     hits = [b for b in out.boxes if b.reason == "header_name"]
     assert any(b.y <= 40 <= b.y + b.h for b in hits), "bright mid-grey line found"
     assert any(b.y <= 200 <= b.y + b.h for b in hits), "dark-on-bright line found"
