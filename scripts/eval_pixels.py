@@ -12,14 +12,30 @@ result to bytes and reads it back (the file must open and decode), then scores
 
 and prints, for every miss, the stage decisions that touched it. Targets: recall 100 %, retention >= 90 %.
 real: runs the stage on the deid-data ultrasounds and saves before/after PNGs.
+
+    python scripts/eval_pixels.py independent [--dir /tmp/deid_eval_pixels] [--n 24] [--seed 101]
+    python scripts/eval_pixels.py annotated [--data ../shared/data/dicom]
+
+independent: the evaluation set of ``make_eval_pixels`` (a generator written apart from the training
+one); annotated: real files with hand-annotated boxes (``tests/data/pixels/*.json``). Both print, per
+category (grey level, text height, modality, syntax, photometric, font, line kind):
+
+- PHI lines made illegible / total: a PHI line is illegible when its box is >= 90 % filled in every
+  frame it is on, or when a re-OCR of the REDACTED frame around the box (every rendering) reads no
+  text similar to the line (alnum similarity >= 0.5 or a shared token of >= 4 characters);
+- clinical lines kept / total: < 5 % of the box's pixels changed in every frame;
+- frames/s of the stage (all frames of the instances / stage time), and the boxes redacted that
+  touch no annotated line (fills on anatomy).
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import difflib
 import io
 import json
+import re
 import sys
 import time
 import zipfile
@@ -175,6 +191,176 @@ def run_real(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- independent / annotated
+def _alnum_tokens(text: str) -> list[str]:
+    return [t for t in (re.sub(r"[^0-9A-Z]", "", w) for w in text.upper().split()) if t]
+
+
+def similar(read: str, line: str) -> bool:
+    """OCR text ``read`` reproduces the line: similarity >= 0.5 or a shared token of >= 4 characters."""
+    a, b = "".join(_alnum_tokens(read)), "".join(_alnum_tokens(line))
+    if not a or not b:
+        return False
+    if difflib.SequenceMatcher(None, a, b).ratio() >= 0.5 and len(a) >= min(3, len(b)):
+        return True
+    long_tokens = [t for t in _alnum_tokens(line) if len(t) >= 4]
+    return any(t in a for t in long_tokens)
+
+
+class Reader:
+    """Re-OCR of a region of a frame, every rendering, through the stage's engine."""
+
+    def __init__(self, stage: PixelStage) -> None:
+        self.stage = stage
+
+    def read(self, frames, ds, frame: int, box: dict, pad: int = 12) -> list[str]:  # type: ignore[no-untyped-def]
+        from deid.pixels.renderings import renderings
+
+        y0, x0 = max(0, box["y"] - pad), max(0, box["x"] - pad)
+        y1, x1 = min(frames.rows, box["y"] + box["h"] + pad), min(frames.columns, box["x"] + box["w"] + pad)
+        sub = copy.copy(frames)
+        sub.pixels = np.ascontiguousarray(frames.pixels[frame:frame + 1, y0:y1, x0:x1])
+        imgs = renderings(sub, 0, ds, self.stage._renders())
+        eng = self.stage.engine
+        if hasattr(eng, "read_groups"):
+            found = eng.read_groups([imgs])[0]
+        else:
+            found = [b for r in eng.read(imgs) for b in r]
+        return [b.text for b in found if b.text]
+
+
+def _box_stats(before, after, fill, line: dict) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    covered, changed = [], []
+    for f in range(line["first_frame"], line["last_frame"] + 1):
+        ys, xs = slice(line["y"], line["y"] + line["h"]), slice(line["x"], line["x"] + line["w"])
+        a, b = after.pixels[f][ys, xs], before.pixels[f][ys, xs]
+        if a.ndim == 3:
+            eq = (a == fill.reshape(1, 1, -1)[..., : a.shape[-1]]).all(axis=-1)
+            diff = (a != b).any(axis=-1) if a.shape == b.shape else np.ones(eq.shape, bool)
+        else:
+            eq = a == fill[0]
+            diff = (a != b) if a.shape == b.shape else np.ones(eq.shape, bool)
+        covered.append(float(eq.mean()))
+        changed.append(float(diff.mean()))
+    return min(covered), max(changed)
+
+
+def score_instance(stage: PixelStage, reader: Reader, name: str, ds: pydicom.Dataset, lines: list[dict],
+                   cats: dict, totals: dict, misses: list[str]) -> float:
+    job = _job(name, ds)
+    t = time.perf_counter()
+    (out,) = stage.process([job])
+    dt = time.perf_counter() - t
+    if out.error is not None:
+        misses.append(f"{name}: FAILED {out.error}")
+        totals.setdefault("failed", Counter())["n"] += 1
+        return dt
+    before = decode_frames(job.original)
+    after_ds = _reread(job.target)
+    after = decode_frames(after_ds)
+    fill = fill_value(after, after_ds)
+    red = [r for r in out.boxes if r.action == "REDACT"]
+    stray = [r for r in red if not any(_overlaps(r, ln) for ln in lines)]
+    totals.setdefault("stray", Counter())["boxes"] += len(stray)
+    for ln in lines:
+        covered, changed = _box_stats(before, after, fill, ln)
+        keys = {**cats, "grey": ln.get("grey", "real"), "size": _size(ln["h"]), "font": ln.get("font", "real"),
+                "kind": ln.get("kind", "real")}
+        if ln["phi"]:
+            ok = covered >= 0.9
+            if not ok:
+                texts = reader.read(after, after_ds, ln["first_frame"], ln)
+                ok = not any(similar(tx, ln["text"]) for tx in texts)
+            part = "phi"
+        else:
+            ok = changed < 0.05
+            part = "clinical"
+        for k, v in keys.items():
+            totals.setdefault((part, k, str(v)), Counter())["n"] += 1
+            totals[(part, k, str(v))]["ok"] += ok
+        totals.setdefault(("all", part), Counter())["n"] += 1
+        totals[("all", part)]["ok"] += ok
+        if not ok:
+            why = [f"{r.label}/{r.reason}" for r in out.boxes if _overlaps(r, ln)] or ["not detected"]
+            misses.append(f"{name} {part} {'LEGIBLE' if part == 'phi' else 'REDACTED'} "
+                          f"[{', '.join(f'{k}={v}' for k, v in keys.items())}] covered={covered:.2f} "
+                          f"changed={changed:.2f} {ln['text']!r}: {why}")
+    return dt
+
+
+def _size(h: int) -> str:
+    return "06-09px" if h < 10 else "10-15px" if h < 16 else "16-25px" if h < 26 else "26-40px" if h <= 40 else ">40px"
+
+
+def report(totals: dict, misses: list[str], frames: int, seconds: float, instances: int) -> int:
+    phi, clin = totals.get(("all", "phi"), Counter()), totals.get(("all", "clinical"), Counter())
+    print(f"instances {instances}  frames {frames}  stage time {seconds:.1f}s  frames/s {frames / max(seconds, 1e-9):.3f}")
+    print(f"PHI lines made illegible  {phi['ok']}/{phi['n']}  ({phi['ok'] / max(1, phi['n']):.1%})")
+    print(f"clinical lines kept       {clin['ok']}/{clin['n']}  ({clin['ok'] / max(1, clin['n']):.1%})")
+    print(f"redacted boxes touching no annotated line: {totals.get('stray', Counter())['boxes']}  "
+          f"failed instances: {totals.get('failed', Counter())['n']}")
+    cats = sorted({(k[1], k[2]) for k in totals if isinstance(k, tuple) and len(k) == 3})
+    print(f"{'category':<12} {'value':<22} {'PHI illegible':>14} {'clinical kept':>14}")
+    for cat, val in cats:
+        p, c = totals.get(("phi", cat, val), Counter()), totals.get(("clinical", cat, val), Counter())
+        ps = f"{p['ok']}/{p['n']}" if p["n"] else "-"
+        cs = f"{c['ok']}/{c['n']}" if c["n"] else "-"
+        print(f"{cat:<12} {val:<22} {ps:>14} {cs:>14}")
+    for m in misses:
+        print("  MISS", m)
+    ok = phi["ok"] == phi["n"] and clin["ok"] >= 0.9 * clin["n"] and not totals.get("failed")
+    return 0 if ok else 1
+
+
+def run_independent(args: argparse.Namespace) -> int:
+    from make_eval_pixels import generate as generate_eval
+
+    d: Path = args.dir
+    paths = sorted(d.glob("eval_*.dcm")) if d.is_dir() else []
+    if len(paths) < args.n:
+        paths = generate_eval(d, args.n, args.seed)
+    paths = paths[: args.n]
+    stage = PixelStage(PixelConfig())
+    reader = Reader(stage)
+    totals: dict = {}
+    misses: list[str] = []
+    seconds, frames = 0.0, 0
+    for p in paths:
+        truth = json.loads(p.with_suffix(".json").read_text())
+        ds = pydicom.dcmread(p)
+        cats = {"modality": truth["modality"], "syntax": truth["syntax"], "photometric": truth["photometric"],
+                "bits": truth["bits"]}
+        seconds += score_instance(stage, reader, p.name, ds, truth["lines"], cats, totals, misses)
+        frames += int(truth["frames"])
+    return report(totals, misses, frames, seconds, len(paths))
+
+
+ANNOTATIONS = Path(__file__).resolve().parents[1] / "tests" / "data" / "pixels"
+
+
+def run_annotated(args: argparse.Namespace) -> int:
+    stage = PixelStage(PixelConfig())
+    reader = Reader(stage)
+    totals: dict = {}
+    misses: list[str] = []
+    seconds, frames, n = 0.0, 0, 0
+    for ann in sorted(ANNOTATIONS.glob("*.json")):
+        truth = json.loads(ann.read_text())
+        path = args.data / truth["source"]
+        if not path.is_file():
+            print(f"skip {ann.name}: {truth['source']} is absent")
+            continue
+        ds = pydicom.dcmread(path)
+        nf = int(ds.get("NumberOfFrames", 1) or 1)
+        lines = [{"first_frame": 0, "last_frame": nf - 1, **ln} for ln in truth["lines"]]
+        cats = {"modality": str(ds.get("Modality", "")), "syntax": truth.get("syntax", ""),
+                "photometric": str(ds.get("PhotometricInterpretation", "")), "bits": int(ds.get("BitsStored", 8))}
+        seconds += score_instance(stage, reader, ann.stem, ds, lines, cats, totals, misses)
+        frames += nf
+        n += 1
+    return report(totals, misses, frames, seconds, n)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -186,8 +372,16 @@ def main() -> int:
     s.add_argument("--reocr", action="store_true")
     r = sub.add_parser("real")
     r.add_argument("--out", type=Path, default=Path("/tmp/deid_pixels_real"))
+    i = sub.add_parser("independent")
+    i.add_argument("--dir", type=Path, default=Path("/tmp/deid_eval_pixels"))
+    i.add_argument("--n", type=int, default=24)
+    i.add_argument("--seed", type=int, default=101)
+    a = sub.add_parser("annotated")
+    a.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data" / "dicom")
     args = ap.parse_args()
-    return run_synthetic(args) if args.cmd == "synthetic" else run_real(args)
+    runners = {"synthetic": run_synthetic, "real": run_real, "independent": run_independent,
+               "annotated": run_annotated}
+    return runners[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,12 @@ class Render(str, Enum):
 
     VOI = "voi"          # modality LUT + VOI LUT / window (PS3.3 C.11.2) or min-max, as a viewer shows it
     EXTREME = "extreme"  # the brightest displayed value white, everything else black (text at max value)
+    # The detection set of deid.pixels.renderings (derived from the frame's own values):
+    FULL = "full"            # min-max of the Modality-LUT values (colour: the decoded RGB)
+    WINDOW = "window"        # windows spread over the value histogram (grey, > 8 bits stored)
+    INVERTED = "inverted"    # the full range negated (> 8 bits stored)
+    CLAHE = "clahe"          # contrast-limited adaptive histogram equalisation of the full range
+    CHANNEL = "channel"      # each colour channel alone (colour frames with coloured pixels)
 
 
 class RedactPolicy(str, Enum):
@@ -30,7 +36,7 @@ class EngineName(str, Enum):
 
 
 class ExtremeRender(str, Enum):
-    AUTO = "auto"      # also OCR a max-value-to-white render when Bits Stored > 8
+    AUTO = "auto"      # not added: the histogram windows of deid.pixels.renderings cover text at the maximum
     ALWAYS = "always"
     NEVER = "never"
 
@@ -55,6 +61,9 @@ class OcrConfig(BaseModel):
     use_gpu: bool | None = None  # None: CUDA when the onnxruntime-gpu provider is present
     easyocr_model_dir: str | None = None
     det_limit_side_len: int = Field(default=736, ge=32, le=4096)
+    tile_size: int = Field(default=768, ge=256, le=8192)  # larger frames are detected in tiles, never shrunk
+    tile_overlap: int = Field(default=64, ge=0, le=1024)
+    det_min_scale: float = Field(default=1.0, ge=1.0, le=4.0)  # optional enlargement of every detector input
 
 
 class ClassifierConfig(BaseModel):
@@ -77,9 +86,12 @@ class PixelConfig(BaseModel):
     review_band: tuple[float, float] = (0.2, 0.8)  # scores in [low, high) are redacted and reviewed
     min_ocr_confidence: float = Field(default=0.6, ge=0, le=1)
     padding: int = Field(default=2, ge=0, le=64)
-    max_text_height: int = Field(default=96, ge=8)  # taller detections are image structure, kept for review
-    renders: list[Render] = Field(default_factory=lambda: [Render.VOI])
-    extreme_render: ExtremeRender = ExtremeRender.AUTO
+    # Review threshold only (no exemption): detections taller than this are still header-matched and
+    # classified, redacted under default-deny, and also listed in the review table as possible structure.
+    max_text_height: int = Field(default=96, ge=8)
+    renders: list[Render] = Field(default_factory=lambda: [Render.FULL, Render.WINDOW, Render.INVERTED,
+                                                            Render.CLAHE, Render.CHANNEL])  # deid.pixels.renderings
+    extreme_render: ExtremeRender = ExtremeRender.AUTO  # always: add the max-value mask; auto/never: not
     ocr_us_data_regions: bool = False
     ocr_every_frame: bool = False
     frame_diff_delta: float = Field(default=24.0, ge=0)  # 8-bit units

@@ -6,6 +6,7 @@ Per box, in order:
    any order/case/format, IDs, dates in any format, institution/places, tolerant to OCR errors (edit
    distance) -> always redacted;
 2. rules: dates, times, ages, phone numbers, MRN- and accession-like tokens, NAME:/DOB:/ID: labels;
+   (lines of digits and separators with 7+ digits are redacted before the allowlist is consulted);
 3. the allowlist of clinical/technical text (``conf/pixels/allowlist.yaml``): clears (2) and (4)
    only when every token of the line is explained by it;
 4. the token classifier's PHI probability.
@@ -221,6 +222,7 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
                          r"OPERATOR|SONOGRAPHER|TECH)\b\.?\s*[:#.]?", re.I)),
     ("time", re.compile(r"(?<!\d)([01]?\d|2[0-3]):[0-5]\d(:[0-5]\d)?\s*(AM|PM)?(?!\d)", re.I)),
     ("age", re.compile(r"(?<!\d)(\d{3}[YMWD]|\d{1,3}\s?(Y|YR|YRS|YO|Y/O|YEARS?|-YEAR-OLD))\b|\bAGE\b", re.I)),
+    ("sex_age", re.compile(r"(?<![\w/])([MF]\s?/\s?\d{1,3}|\d{1,3}\s?/\s?[MF]|[MF]\s\d{1,3}\s?[Yy])(?![\w/])")),
     ("phone", re.compile(r"(\+?\d{1,2}[\s.-])?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]\d{4}(?!\d)")),
     ("mrn", re.compile(r"(?<![\d.])\d{5,}(?![\d.])")),
     ("accession", re.compile(r"\b(?=[A-Z0-9-]*\d[A-Z0-9-]*\d[A-Z0-9-]*\d[A-Z0-9-]*\d)(?=[A-Z0-9-]*[A-Z])"
@@ -228,6 +230,16 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
     ("id_groups", re.compile(r"(?<!\d)\d{2,4}(-\d{2,6}){2,}(?!\d)")),
     ("name_format", re.compile(r"[A-Za-z]{2,}\s?\^\s?[A-Za-z]{2,}|\b[A-Z][A-Za-z'\-]{1,},\s?[A-Z][A-Za-z'\-]{1,}")),
 ]
+
+
+_NUMERIC_LINE = re.compile(r"[\d\s+\-./()#]+")
+
+
+def numeric_identifier(text: str) -> bool:
+    """A line of digits and separators only holding 7 or more digits: a phone number or an ID in any
+    grouping ("+47 25 93 25 80", "0730 002 038"), whatever the allowlist's number patterns say."""
+    t = text.strip()
+    return bool(t) and _NUMERIC_LINE.fullmatch(t) is not None and sum(c.isdigit() for c in t) >= 7
 
 
 def rule_match(text: str) -> str | None:
@@ -319,6 +331,8 @@ def decide(text: str, confidence: float, ident: Identifiers, allow: Allowlist, m
     if not text.strip() or confidence < th.min_confidence:
         return Decision(Label.UNREADABLE, Action.REDACT, 1.0 - confidence, "low_confidence",
                         model_score=model_score)
+    if numeric_identifier(text):  # before the allowlist: its number patterns must not clear phones/IDs
+        return Decision(Label.PHI, Action.REDACT, 1.0, "rule_numeric", model_score=model_score)
     if allow.clears(text):
         return Decision(Label.CLINICAL, Action.KEEP, model_score or 0.0, "allowlist", model_score=model_score)
     rule = rule_match(text)

@@ -26,7 +26,7 @@ Output transfer syntax per input syntax (only when a box was filled):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -42,11 +42,12 @@ from deid.pipeline.hooks import (
     PixelStatus,
     ReviewRecord,
 )
-from deid.pixels.classify import Action, Decision, Label, Thresholds, decide, load_allowlist
-from deid.pixels.frames import Frames, decode_frames, render_frame
+from deid.pixels.classify import Action, Decision, Thresholds, decide, load_allowlist
+from deid.pixels.frames import Frames, decode_frames
 from deid.pixels.multiframe import frame_spans, mask_render, region_mask, select_ocr_frames, us_data_regions
 from deid.pixels.ocr import OcrEngine, TextBox, get_engine
 from deid.pixels.redact import fill_boxes, fill_value, pad_box, write_pixels
+from deid.pixels.renderings import renderings
 
 
 @dataclass
@@ -106,7 +107,7 @@ class PixelStage:
         if self._engine is None:
             o = self.config.ocr
             self._engine = get_engine(o.engine.value, o.batch_size, o.threads, o.use_gpu, o.easyocr_model_dir,
-                                      o.det_limit_side_len)
+                                      o.det_limit_side_len, o.tile_size, o.tile_overlap, o.det_min_scale)
         return self._engine
 
     @property
@@ -122,7 +123,7 @@ class PixelStage:
     def process(self, items: list[PixelItem]) -> list[PixelResult]:
         results: dict[str, PixelResult] = {}
         prepared: list[_Prepared] = []
-        queue: list[tuple[int, int, np.ndarray]] = []
+        queue: list[tuple[int, int, list[np.ndarray]]] = []
         for item in items:
             early = self._early_result(item)
             if early is not None:
@@ -159,43 +160,53 @@ class PixelStage:
             return PixelResult(PixelStatus.DECLARED_NONE)
         return None
 
-    def _renders(self, frames: Frames) -> list[Render]:
+    def _renders(self) -> tuple[Render, ...]:
+        """The configured rendering set (deid.pixels.renderings); ``extreme_render: always`` adds the
+        max-value mask (``auto`` no longer adds it: the histogram windows cover text at the maximum)."""
         modes = list(dict.fromkeys(self.config.renders))
-        ext = self.config.extreme_render
-        if Render.EXTREME not in modes and (
-                ext is ExtremeRender.ALWAYS or (ext is ExtremeRender.AUTO and frames.bits_stored > 8)):
+        if Render.EXTREME not in modes and self.config.extreme_render is ExtremeRender.ALWAYS:
             modes.append(Render.EXTREME)
-        return modes
+        return tuple(modes)
 
-    def _prepare(self, job: PixelItem) -> tuple[_Prepared, list[tuple[int, np.ndarray]]]:
+    def _prepare(self, job: PixelItem) -> tuple[_Prepared, list[tuple[int, list[np.ndarray]]]]:
         frames = decode_frames(job.original)
         regions = [] if self.config.ocr_us_data_regions else us_data_regions(job.original, frames.rows,
                                                                               frames.columns)
         mask = region_mask(frames.rows, frames.columns, regions)
         selected = select_ocr_frames(frames.pixels, mask, frames.bits_stored, self.config.frame_diff_delta,
                                      self.config.frame_diff_min_pixels, self.config.ocr_every_frame)
-        images: list[tuple[int, np.ndarray]] = []
+        images: list[tuple[int, list[np.ndarray]]] = []
+        modes = self._renders()
         try:
             for f in selected:
-                for mode in self._renders(frames):
-                    images.append((f, mask_render(render_frame(frames, f, job.original, mode), mask)))
+                images.append((f, [mask_render(r, mask) for r in renderings(frames, f, job.original, modes)]))
         except (ValueError, TypeError, IndexError) as exc:
             raise PixelError(Reason.PIXEL_DECODE_FAILED,
                              f"a frame cannot be rendered for OCR ({exc.__class__.__name__})") from None
         return _Prepared(job, frames, frame_spans(selected, frames.count)), images
 
-    def _run_ocr(self, prepared: list[_Prepared], queue: list[tuple[int, int, np.ndarray]]) -> dict[int, PixelError]:
+    def _run_ocr(self, prepared: list[_Prepared],
+                 queue: list[tuple[int, int, list[np.ndarray]]]) -> dict[int, PixelError]:
+        """Engines with ``read_groups`` merge the renderings of a frame themselves (one recognition
+        per line); others read every rendering and their lines are merged here."""
         failed: dict[int, PixelError] = {}
         size = self.config.ocr.batch_size
+        grouped = hasattr(self.engine, "read_groups")
         for start in range(0, len(queue), size):
             chunk = queue[start:start + size]
             try:
-                results = self.engine.read([img for _, _, img in chunk])
+                if grouped:
+                    results = self.engine.read_groups([imgs for _, _, imgs in chunk])  # type: ignore[attr-defined]
+                    pairs = [(p, f, boxes) for (p, f, _), boxes in zip(chunk, results, strict=True)]
+                else:
+                    flat = [(p, f, img) for p, f, imgs in chunk for img in imgs]
+                    results = self.engine.read([img for _, _, img in flat])
+                    pairs = [(p, f, boxes) for (p, f, _), boxes in zip(flat, results, strict=True)]
             except PixelError as err:
                 for p, _, _ in chunk:
                     failed[p] = err
                 continue
-            for (p, f, _), boxes in zip(chunk, results, strict=False):
+            for p, f, boxes in pairs:
                 found = prepared[p].found
                 found[f] = merge_boxes(found.get(f, []), boxes)
         return failed
@@ -207,11 +218,7 @@ class PixelStage:
         decided: dict[int, list[tuple[TextBox, Decision]]] = {}
         for f, boxes in prep.found.items():
             decided[f] = []
-            for box in boxes:
-                if box.h > self.config.max_text_height and not th.all_text:
-                    decided[f].append((box, Decision(Label.NOT_TEXT, Action.KEEP, 0.0, "oversize_region",
-                                                     review=True)))
-                    continue
+            for box in boxes:  # no size exemption: every detection is matched and classified
                 d = decide(box.text, box.confidence, job.identifiers, self._allow, None, th)
                 if d.reason == "not_recognised" and self.classifier is not None:
                     pending.append((f, len(decided[f]), box))
@@ -220,7 +227,9 @@ class PixelStage:
             scores = self.classifier.score([b.text for _, _, b in pending])  # type: ignore[union-attr]
             for (f, i, box), s in zip(pending, scores, strict=False):
                 decided[f][i] = (box, decide(box.text, box.confidence, job.identifiers, self._allow, float(s), th))
-        return decided
+        tall = self.config.max_text_height
+        return {f: [(b, replace(d, review=True) if b.h > tall else d) for b, d in pairs]
+                for f, pairs in decided.items()}
 
     def _finish(self, prep: _Prepared) -> PixelResult:
         job, frames = prep.job, prep.frames

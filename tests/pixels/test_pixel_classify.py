@@ -60,7 +60,7 @@ def test_extract_dates_reads_ambiguous_orders() -> None:
     ("045Y", "age"), ("Age: 45", "age"), ("(216) 555-1234", "phone"), ("697.291.6730", "phone"),
     ("00123456", "mrn"), ("ACC# A1234567", "label"), ("XV8FC90L123", "accession"),
     ("11-05-25-142825", "date"), ("199-21-2287", "id_groups"), ("Name: Someone", "label"), ("DOE, JOHN", "name_format"),
-    ("Smith^John", "name_format"),
+    ("Smith^John", "name_format"), ("F/67", "sex_age"), ("68 / M", "sex_age"),
 ])
 def test_rules(text: str, kind: str) -> None:
     assert rule_match(text) == kind
@@ -96,6 +96,9 @@ ALLOW = load_allowlist()
     ("Kowalczyk Tomek", 0.99, 0.6, Label.PHI, Action.REDACT, "model_review_band", True),
     ("Kowalczyk Tomek", 0.99, 0.3, Label.REVIEW, Action.REDACT, "review_band", True),
     ("Spectral trace", 0.99, 0.05, Label.CLINICAL, Action.KEEP, "model_clear", False),
+    ("+47 25 93 25 80", 0.99, 0.0, Label.PHI, Action.REDACT, "rule_numeric", False),  # allowlist numbers
+    ("0730 002 038", 0.99, 0.0, Label.PHI, Action.REDACT, "rule_numeric", False),     # do not clear phones
+    ("1.8 3.6", 0.99, 0.0, Label.CLINICAL, Action.KEEP, "allowlist", False),
 ])
 def test_decision_table(text, conf, score, label, action, reason, review) -> None:  # type: ignore[no-untyped-def]
     d = decide(text, conf, IDENT, ALLOW, score, TH)

@@ -58,7 +58,7 @@ def test_statuses_and_batching_across_jobs() -> None:
     assert out["nopix"].status is PixelStatus.NO_PIXEL_DATA
     assert out["mr"].status is PixelStatus.DECLARED_NONE
     assert out["bad"].status is PixelStatus.UNVERIFIED and isinstance(out["bad"].error, PixelError)
-    assert eng.calls == [3], "one OCR call for the frames (and renders) of all jobs"
+    assert len(eng.calls) == 1, "one OCR call for the frames (and their renderings) of all jobs"
     rec = out["ct"].boxes[0]
     assert (rec.label, rec.action, rec.reason) == ("PHI", "REDACT", "header_name")
     # the CT now has the box filled with the smallest stored value, file valid
@@ -174,3 +174,59 @@ def test_text_in_only_some_frames_is_found_and_redacted(synth_dir) -> None:  # t
             patch = after.pixels[f][b["y"]:b["y"] + b["h"], b["x"]:b["x"] + b["w"]]
             assert (patch == 0).mean() >= 0.98, f"PHI box visible in frame {f}"
     assert late, "the generated cine must have PHI that appears after frame 0"
+
+
+def _plant_tall_line(text: str, height: int) -> pydicom.Dataset:
+    """CT_small's header (PatientName changed to DOE^JOHN) over a 16-bit frame with one tall text line."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    ds = bundled("CT_small.dcm")
+    ds.PatientName = "DOE^JOHN"
+    font = ImageFont.truetype("DejaVuSans.ttf", height) if _has_dejavu() else ImageFont.load_default(size=height)
+    probe = ImageDraw.Draw(Image.new("L", (10, 10)))
+    l0, t0, r0, b0 = probe.textbbox((0, 0), text, font=font)
+    canvas = Image.new("L", (r0 - l0 + 80, b0 - t0 + 80), 0)
+    ImageDraw.Draw(canvas).text((40 - l0, 40 - t0), text, fill=255, font=font)
+    arr = np.asarray(canvas, dtype=np.uint16) * 8 + 100
+    ds.Rows, ds.Columns = arr.shape
+    ds.PixelData = arr.astype("<u2").tobytes()
+    for kw in ("WindowCenter", "WindowWidth"):
+        if kw in ds:
+            delattr(ds, kw)
+    return ds
+
+
+def _has_dejavu() -> bool:
+    from PIL import ImageFont
+
+    try:
+        ImageFont.truetype("DejaVuSans.ttf", 10)
+    except OSError:
+        return False
+    return True
+
+
+def test_tall_phi_line_is_redacted_not_exempt() -> None:
+    """No size exemption: a 100-px line matching the header is OCR'd, matched and filled."""
+    ds = _plant_tall_line("DOE JOHN MRN12345678", 100)
+    job = _job("tall", ds)
+    (out,) = PixelStage(PixelConfig(**NO_MODEL)).process([job])
+    assert out.status is PixelStatus.CLEANED
+    tall = [b for b in out.boxes if b.h > 96]
+    assert tall, "the tall line is detected"
+    assert all(b.action == "REDACT" for b in out.boxes)
+    assert any(b.reason.startswith("header_") for b in tall)
+    assert {r.reason for r in out.review} >= {tall[0].reason}, "tall detections are listed for review"
+    after = decode_frames(pydicom.dcmread(io.BytesIO(_save(job.target)))).pixels[0]
+    text_px = decode_frames(ds).pixels[0] > 100
+    assert (after[text_px] == after.min()).all(), "every text pixel is filled"
+
+
+@pytest.mark.parametrize("height", [20, 100, 300])
+def test_detections_of_any_height_go_through_classification(height: int) -> None:
+    eng = ScriptedEngine(lambda img: [TextBox(0, 0, 120, height, "Lorem ipsum", 0.99)])
+    stage = PixelStage(PixelConfig(**NO_MODEL), engine=eng)
+    (out,) = stage.process([_job("h", bundled("CT_small.dcm"))])
+    (rec,) = out.boxes
+    assert (rec.action, rec.reason) == ("REDACT", "not_recognised")
+    assert bool(out.review) == (height > 96)

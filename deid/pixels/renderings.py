@@ -1,0 +1,140 @@
+"""The set of displays of one frame that the text detector sees (PS3.15 E.3.1: find every legible line).
+
+A stored window (Window Center/Width, 0028,1050-1051) is what one viewer shows, not what a reader can
+make legible: real files hold 0-255 data under a 0-4095 window, and burned-in text may be drawn at any
+grey level, darker than the anatomy behind it, or barely above the noise. So each frame is shown to
+the detector several ways, every one derived from the frame's OWN value distribution (after the
+Modality LUT, PS3.3 C.11.1; MONOCHROME1 negated so that higher is brighter, C.7.6.3.1.2):
+
+========== ============================================================= =====================
+rendering  why it is there                                               when it is made
+========== ============================================================= =====================
+full       min-max of the values: text at the frame maximum, overlays    always
+           drawn on dark backgrounds (the common case)
+window     2-3 windows spread over the value histogram (quantiles        grey frames with more
+           0.5-45 %, 30-75 %, 55-99.5 %): text drawn at a mid grey,       than 8 bits stored
+           above or below the anatomy, becomes high-contrast in the one   whose window differs
+           window that holds it and its background                       from full range
+inverted   the full range negated: dark text on bright tissue becomes     more than 8 bits
+           bright on dark (the recogniser reads both, the detector is     stored
+           more sensitive to bright-on-dark strokes on textured tissue)
+clahe      contrast-limited adaptive histogram equalisation (8x8 tiles,  always
+           clip 3) on the full range: faint text, 1-3x the noise, on any
+           local background
+channel    each colour channel alone (R, G, B): coloured overlay text     colour frames whose
+           that luminance flattens (blue on black, yellow on white)       channels differ
+========== ============================================================= =====================
+
+8-bit grey frames (ultrasound, secondary capture) get ``full`` + ``clahe`` only: their stored values
+are the display, so windows add nothing a local equalisation does not. Frames over 2.5 Mpx (CR, DX,
+mammography) get no windows: each rendering of such a frame costs 5-20 s of detection on one core,
+as it is detected in 768-px tiles (the detector misses 8-px text on larger inputs). The stored VOI window
+(``voi``) and the max-value mask (``extreme``) stay available by configuration.
+
+Cost: detection time is proportional to the number of renderings times the frame's pixel count
+(about 0.4 s per 736x736 detector input on one CPU core; inputs are frames or 768-px tiles): 2 for 8-bit grey, up to 6 for 16-bit grey, up to
+5 for colour. The boxes found on all renderings of a frame are merged per text line (the same line
+seen on several renderings is one box; a rendering whose map marks most of a tile as text, a window
+that stretched noise into texture, is dropped for that tile); each box is recognised once, on the
+rendering where the detector found it most confidently (again on the other renderings only when
+that reading is below 0.85 confidence), so recognition cost barely grows with the renderings.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydicom.dataset import Dataset
+
+from deid.config.pixels import Render
+from deid.pixels.frames import Frames, _to_uint8, render_frame
+
+WINDOW_QUANTILES = ((0.5, 45.0), (30.0, 75.0), (55.0, 99.5))
+LARGE_FRAME_PIXELS = 2_500_000  # CR/DX/MG-sized frames: full, inverted and CLAHE only
+DEFAULT_SET = (Render.FULL, Render.WINDOW, Render.INVERTED, Render.CLAHE, Render.CHANNEL)
+
+
+def _grey(g: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(np.repeat(g[..., np.newaxis], 3, axis=2))
+
+
+def _clahe(disp: np.ndarray) -> np.ndarray:
+    """CLAHE on a 16-bit min-max scaling of the values (keeps more levels than 8 bits), to 8 bits."""
+    import cv2
+
+    lo, hi = float(disp.min()), float(disp.max())
+    if hi <= lo:
+        return np.zeros(disp.shape, np.uint8)
+    u16 = np.clip((disp - lo) * (65535.0 / (hi - lo)), 0, 65535).astype(np.uint16)
+    out = cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8)).apply(u16)
+    return (np.asarray(out, dtype=np.uint16) >> 8).astype(np.uint8)
+
+
+def _windows(disp: np.ndarray, min_gain: float = 1.6) -> list[np.ndarray]:
+    """Windows over the histogram that stretch their part of the range at least ``min_gain`` times."""
+    sample = disp[::4, ::4] if disp.size > 65536 else disp
+    lo, hi = float(disp.min()), float(disp.max())
+    out: list[np.ndarray] = []
+    for qa, qb in WINDOW_QUANTILES:
+        a, b = (float(v) for v in np.percentile(sample, [qa, qb]))
+        if b - a <= 0 or (hi - lo) / (b - a) < min_gain:
+            continue
+        out.append(_to_uint8(disp, a, b))
+    return out
+
+
+def grey_values(frames: Frames, index: int, ds: Dataset) -> np.ndarray:
+    """Modality-LUT values of a grey frame as float, higher = brighter (MONOCHROME1 negated)."""
+    from pydicom.pixels.processing import apply_modality_lut
+
+    frame = frames.pixels[index]
+    try:
+        disp = np.asarray(apply_modality_lut(frame, ds), dtype=np.float64)
+    except Exception:  # noqa: BLE001 - a broken LUT falls back to stored values
+        disp = frame.astype(np.float64)
+    return -disp if frames.photometric == "MONOCHROME1" else disp
+
+
+def renderings(frames: Frames, index: int, ds: Dataset, modes: tuple[Render, ...] = DEFAULT_SET) -> list[np.ndarray]:
+    """8-bit RGB renderings (rows, columns, 3) of one frame; see the module docstring for the set."""
+    out: list[np.ndarray] = []
+    if frames.rows * frames.columns > LARGE_FRAME_PIXELS:  # detection cost: no histogram windows
+        modes = tuple(m for m in modes if m is not Render.WINDOW)
+    grey_pi = frames.photometric in ("MONOCHROME1", "MONOCHROME2")
+    deep = frames.bits_stored > 8
+    if grey_pi:
+        disp = grey_values(frames, index, ds)
+        full = _to_uint8(disp)
+        for mode in modes:
+            if mode is Render.FULL:
+                out.append(_grey(full))
+            elif mode is Render.WINDOW and deep:
+                out.extend(_grey(w) for w in _windows(disp))
+            elif mode is Render.INVERTED and deep:
+                out.append(_grey(255 - full))
+            elif mode is Render.CLAHE:
+                out.append(_grey(_clahe(disp)))
+            elif mode in (Render.VOI, Render.EXTREME):
+                out.append(render_frame(frames, index, ds, mode))
+        return out or [_grey(full)]
+    rgb = render_frame(frames, index, ds, Render.VOI)  # colour: the decoded RGB (palette/YBR converted)
+    lum = rgb.max(axis=2).astype(np.float64)
+    for mode in modes:
+        if mode is Render.FULL:
+            out.append(rgb)
+        elif mode is Render.CLAHE:
+            out.append(_grey(_clahe(lum)))
+        elif mode is Render.CHANNEL and _colourful(rgb):
+            out.extend(_grey(_to_uint8(rgb[..., c].astype(np.float64))) for c in range(3))
+        elif mode is Render.INVERTED and deep:
+            out.append(255 - rgb)
+        elif mode is Render.EXTREME:
+            out.append(render_frame(frames, index, ds, mode))
+    return out or [rgb]
+
+
+def _colourful(rgb: np.ndarray, min_pixels: int = 32, min_spread: int = 48) -> bool:
+    """True when at least ``min_pixels`` pixels have channels that differ by ``min_spread`` or more."""
+    sample = rgb[::2, ::2].astype(np.int16)
+    spread = sample.max(axis=2) - sample.min(axis=2)
+    return int(np.count_nonzero(spread >= min_spread)) >= min_pixels
+

@@ -1,0 +1,177 @@
+"""Word-labelled overlay lines for training the PHI token classifier, split by SOURCE.
+
+    from phi_training_lines import lines
+    train = lines("train", 20000, seed=13)      # train locales + train code systems
+    held = lines("heldout", 3000, seed=14)     # other locales + other code systems
+
+PHI: ``faker`` in locales that the evaluation generator (``make_eval_pixels.EVAL_LOCALES``) never uses
+(:data:`TRAIN_LOCALES`, :data:`HELDOUT_LOCALES`; disjoint): names in several layouts, street addresses,
+cities, dates and times in many layouts, IDs, phones, e-mails, ages and compact sex/age forms
+("45Y M", "F/62", "062Y"), accession numbers, physicians, institutions.
+Clinical/technical negatives: code meanings of pydicom's SR concept dictionaries in code systems the
+evaluation never draws from (:data:`TRAIN_SCHEMES`, :data:`HELDOUT_SCHEMES`: SNOMED CT, MDC, RadLex,
+UMLS, FMA, NCIt), with meanings that also occur in the evaluation vocabularies removed, combined with
+numbers and UCUM unit codes (measurement lines), counters and short forms made from the same meanings.
+Lines get OCR-like character noise. Word labels: 1 for PHI words, 0 otherwise. Lines of 8 characters
+or fewer get another segment: short closed forms ("M/25", "003Y") occur only inside longer lines, so
+no training line equals a short evaluation line by chance.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from functools import lru_cache
+
+TRAIN_LOCALES = ["en_US", "en_CA", "en_AU", "en_NZ", "es_MX", "es_AR", "fr_CA", "de_AT", "de_CH", "pt_BR",
+                 "nl_BE", "tr_TR", "id_ID", "en_PH", "sk_SK", "sl_SI", "hu_HU", "vi_VN", "en_IN", "zu_ZA"]
+HELDOUT_LOCALES = ["es_CL", "es_CO", "fr_CH", "it_CH", "lv_LV", "et_EE", "en_KE",
+                   "fil_PH", "de_LU"]
+TRAIN_SCHEMES = ("SCT", "MDC", "UMLS")
+HELDOUT_SCHEMES = ("RADLEX", "FMA", "NCIt")
+_LAYOUTS = ["%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%Y%m%d", "%d %b %Y", "%b %d %Y", "%d-%b-%Y",
+            "%m/%d/%y", "%d.%m.%y", "%Y/%m/%d", "%d %B %Y", "%B %d, %Y", "%d-%m-%Y", "%y%m%d", "%m-%d-%Y",
+            "%d/%m/%y", "%Y.%m.%d", "%a %d %b %Y", "%d%b%Y"]
+_TIMES = ["%H:%M", "%H:%M:%S", "%I:%M %p", "%I:%M:%S%p", "%H%M%S", "%H.%M", "%Hh%M"]
+_LABELS = ["", "", "", "Name:", "Pt", "Patient", "DOB", "D.O.B.", "MRN", "ID", "Acc#", "Exam", "Ref Dr",
+           "Study", "Birth", "Tech", "Addr", "Tel", "Age", "Sex", "Ward", "Room", "Nom", "Geb.", "Fecha"]
+_IDENT = re.compile(r"\b(name|patient|person|birth|date|time|identifier|id|address|phone|institution|"
+                    r"physician|operator|accession|uid|age|sex|e-?mail|subject)\b", re.I)
+
+
+@lru_cache(maxsize=4)
+def vocabulary(schemes: tuple[str, ...]) -> tuple[str, ...]:
+    """Code meanings of ``schemes`` minus every meaning the evaluation vocabulary holds."""
+    from make_eval_pixels import EVAL_CLINICAL_SCHEMES, clinical_vocabulary
+    from pydicom.sr._concepts_dict import concepts
+
+    banned = {m.upper() for m in clinical_vocabulary(EVAL_CLINICAL_SCHEMES)}
+    out: set[str] = set()
+    for scheme in schemes:
+        for codes in concepts.get(scheme, {}).values():
+            for meaning, _cids in codes.values():
+                m = re.sub(r"\s*\([^)]*\)$", "", " ".join(str(meaning).split()))  # "(body structure)" tags
+                if 2 <= len(m) <= 40 and m.upper() not in banned and not _IDENT.search(m):
+                    out.add(m)
+    return tuple(sorted(out))
+
+
+@lru_cache(maxsize=1)
+def units() -> tuple[str, ...]:
+    from pydicom.sr._concepts_dict import concepts
+
+    return tuple(sorted({c for codes in concepts.get("UCUM", {}).values() for c in codes if len(c) <= 8}))
+
+
+_CONFUSE = {"O": "0", "0": "O", "I": "1", "1": "l", "l": "1", "S": "5", "5": "S", "B": "8", "8": "B",
+            "Z": "2", "G": "6", "e": "c", "rn": "m", "m": "rn", ".": ",", ":": ";", "/": "1"}
+
+
+def noisy(rng: random.Random, text: str, rate: float = 0.05) -> str:
+    out = []
+    for ch in text:
+        r = rng.random()
+        if r < rate and ch in _CONFUSE:
+            out.append(_CONFUSE[ch])
+        elif r < rate * 1.3:
+            continue  # dropped character
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+class PhiSource:
+    def __init__(self, locales: list[str], seed: int) -> None:
+        from faker import Faker
+
+        self.fakers = []
+        for i, loc in enumerate(locales):
+            fk = Faker(loc)
+            fk.seed_instance(seed * 1000 + i)
+            self.fakers.append(fk)
+
+    def segment(self, rng: random.Random) -> tuple[str, str]:
+        """(label word(s) or "", PHI value)."""
+        fk = rng.choice(self.fakers)
+        kind = rng.randrange(14)
+        first, last = fk.first_name(), fk.last_name()
+        if kind < 3:
+            v = rng.choice([f"{last}^{first}", f"{last}, {first}", f"{first} {last}", f"{last.upper()} {first}",
+                            f"{last.upper()},{first.upper()}", f"{first[0]}. {last}", f"{last} {first[0]}",
+                            f"{last}^{first}^{fk.first_name()[0]}"])
+            return rng.choice(["", "", "Name:", "Pt", "Patient", "Nom"]), v
+        if kind == 3:
+            return rng.choice(["", "Addr"]), rng.choice([fk.street_address(), fk.city(), f"{fk.city()} {fk.postcode()}"])
+        if kind in (4, 5):
+            d = fk.date_time_between(start_date="-95y", end_date="now")
+            v = d.strftime(rng.choice(_LAYOUTS))
+            if rng.random() < 0.4:
+                v = f"{v} {d.strftime(rng.choice(_TIMES))}" if rng.random() < 0.5 else f"{d.strftime(rng.choice(_TIMES))} {v}"
+            return rng.choice(["", "", "DOB", "D.O.B.", "Study", "Birth", "Geb.", "Fecha"]), v
+        if kind == 6:
+            phone = getattr(fk, "phone_number", None)  # a few locales have no phone provider
+            return rng.choice(["", "Tel"]), phone() if phone else fk.numerify(rng.choice(["+## ### ### ###", "(###) ###-####"]))
+        if kind in (7, 8):
+            pat = rng.choice(["#######", "########", "##########", "??#######", "###-##-####", "#####-###",
+                              "?##########", "##-#####", "ID######", "###.###.###"])
+            return rng.choice(["", "", "MRN", "ID", "Acc#", "Exam"]), fk.bothify(pat).upper()
+        if kind == 9:
+            age, sex = rng.randint(0, 104), rng.choice("MF")
+            return "", rng.choice([f"{age}Y {sex}", f"{sex}/{age}", f"{age:03d}Y", f"{sex} {age}Y", f"{age}y",
+                                   f"{age} yrs {sex}", f"{age}{sex}", f"{sex}{age}", f"{age}/{sex}", f"{age:03d}Y {sex}"])
+        if kind == 10:
+            return rng.choice(["", "Ref Dr", "Dr."]), rng.choice([fk.name(), f"Dr {last}", f"{last} MD"])
+        if kind == 11:
+            return "", f"{fk.city()} {rng.choice(['General', 'Medical', 'Regional', 'University', 'Community'])} " \
+                       f"{rng.choice(['Hospital', 'Clinic', 'Health', 'Imaging'])}"
+        if kind == 12:
+            return "", fk.email()
+        return rng.choice(["Tech", "Op", ""]), rng.choice([f"{first[0]}{last[0]}", f"{first} {last[0]}.", last.upper()])
+
+
+def clinical_segment(rng: random.Random, vocab: tuple[str, ...]) -> str:
+    k = rng.random()
+    m = rng.choice(vocab)
+    if k < 0.5:
+        return m
+    if k < 0.8:
+        value = rng.choice([f"{rng.uniform(0, 500):.1f}", str(rng.randint(0, 999)), f"{rng.uniform(0, 10):.2f}",
+                            f"-{rng.randint(1, 99)}", f"{rng.randint(1, 99)}%"])
+        sep = rng.choice([" ", ": ", "=", " "])
+        return f"{m[:24]}{sep}{value}{rng.choice(['', ' ', ''])}{rng.choice(units())}"
+    if k < 0.9:
+        return f"{m[:18]} {rng.randint(1, 60)}/{rng.randint(60, 400)}"
+    initials = "".join(w[0] for w in m.split() if w[:1].isalpha()).upper()[:4] or m[:3].upper()
+    return f"{initials}{rng.choice(['', ' ', '-'])}{rng.randint(1, 99)}{rng.choice(['', 'cm', 'Hz', 'dB', '%'])}"
+
+
+def lines(split: str, n: int, seed: int, phi_rate: float = 0.5) -> list[tuple[list[str], list[int]]]:
+    """``n`` word-labelled lines of ``split`` ("train" or "heldout")."""
+    locales, schemes = (TRAIN_LOCALES, TRAIN_SCHEMES) if split == "train" else (HELDOUT_LOCALES, HELDOUT_SCHEMES)
+    rng = random.Random(seed)
+    phi = PhiSource(locales, seed)
+    vocab = vocabulary(schemes)
+    out: list[tuple[list[str], list[int]]] = []
+    while len(out) < n:
+        words: list[str] = []
+        labels: list[int] = []
+        segments = rng.choice([1, 1, 1, 2, 2, 3])
+        k = 0
+        while k < segments:
+            k += 1
+            if rng.random() < phi_rate:
+                label, value = phi.segment(rng)
+                parts = [(w, 0) for w in label.split()] + [(w, 1) for w in value.split()]
+            else:
+                parts = [(w, 0) for w in clinical_segment(rng, vocab).split()]
+            for w, lab in parts:
+                w = noisy(rng, w) if rng.random() < 0.5 else w
+                if w:
+                    words.append(w)
+                    labels.append(lab)
+            if k == segments and len(" ".join(words)) <= 8:
+                segments += 1  # short closed forms ("M/25", "003Y") only inside longer lines: no exact
+                # line can coincide with a short evaluation line by chance
+        if words:
+            out.append((words, labels))
+    return out

@@ -1,0 +1,78 @@
+"""The independent evaluation generator and the classifier's training data are kept apart."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pydicom
+import pytest
+
+from deid.pixels.frames import decode_frames
+from deid.pixels.phi_model import SHIPPED_DIR
+
+ANNOTATED = Path(__file__).resolve().parents[1] / "data" / "pixels"
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.upper().split())
+
+
+@pytest.fixture(scope="module")
+def eval_set(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    from make_eval_pixels import generate
+
+    return generate(tmp_path_factory.mktemp("eval"), 6, 101)
+
+
+def test_generator_sources_are_disjoint() -> None:
+    import make_eval_pixels as ev
+    import phi_training_lines as tr
+
+    assert not set(ev.EVAL_LOCALES) & (set(tr.TRAIN_LOCALES) | set(tr.HELDOUT_LOCALES))
+    assert not set(tr.TRAIN_LOCALES) & set(tr.HELDOUT_LOCALES)
+    assert not set(ev.EVAL_CLINICAL_SCHEMES) & (set(tr.TRAIN_SCHEMES) | set(tr.HELDOUT_SCHEMES))
+    assert not {m.upper() for m in tr.vocabulary(tr.TRAIN_SCHEMES)} & {m.upper() for m in ev.clinical_vocabulary()}
+
+
+def test_no_evaluation_line_occurs_in_training_data(eval_set: list[Path]) -> None:
+    """Every line of the shipped model's training data, regenerated from meta.json, against the lines
+    of the evaluation set, the classifier's evaluation-source pool and the annotated real files."""
+    from make_eval_pixels import text_pool
+    from phi_training_lines import lines
+
+    data = json.loads((SHIPPED_DIR / "meta.json").read_text())["data"]
+    train = {_norm(" ".join(words)) for words, _ in lines("train", data["train_lines"], data["seed"])}
+    assert len(train) > 1000
+    evaluation = {_norm(t) for t, _ in text_pool(150, 202)}
+    for p in eval_set:
+        evaluation |= {_norm(ln["text"]) for ln in json.loads(p.with_suffix(".json").read_text())["lines"]}
+    for ann in ANNOTATED.glob("*.json"):
+        evaluation |= {_norm(ln["text"]) for ln in json.loads(ann.read_text())["lines"]}
+    shared = evaluation & train
+    assert not shared, f"{len(shared)} evaluation lines occur in the training data"
+
+
+def test_evaluation_instances_decode_and_carry_their_lines(eval_set: list[Path]) -> None:
+    seen = set()
+    for p in eval_set:
+        ds = pydicom.dcmread(p)
+        truth = json.loads(p.with_suffix(".json").read_text())
+        frames = decode_frames(ds)
+        assert (frames.count, frames.rows, frames.columns) == (truth["frames"], truth["rows"], truth["cols"])
+        assert any(ln["phi"] for ln in truth["lines"]) and any(not ln["phi"] for ln in truth["lines"])
+        for ln in truth["lines"]:
+            assert 6 <= ln["h"] <= 48 and ln["x"] + ln["w"] <= frames.columns and ln["y"] + ln["h"] <= frames.rows
+            seen.add(ln["grey"])
+    assert {"max", "mid", "dark"} <= seen
+
+
+def test_annotated_real_files_are_well_formed() -> None:
+    files = sorted(ANNOTATED.glob("*.json"))
+    assert len(files) >= 4
+    for ann in files:
+        truth = json.loads(ann.read_text())
+        assert truth["source"] and truth["how"] and truth["lines"]
+        for ln in truth["lines"]:
+            assert {"x", "y", "w", "h", "text", "phi"} <= set(ln) and ln["w"] > 0 and ln["h"] > 0
+    assert sum(ln["phi"] for f in files for ln in json.loads(f.read_text())["lines"]) >= 10
