@@ -65,8 +65,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     summary = run.run(do_ingest=True, do_deidentify=True)
     ing, de = summary.ingest, summary.deid
     if ing:
-        print(f"ingest: {ing.n_listed} files, {ing.n_ingested} new, {ing.n_quarantined} quarantined, "
-              f"{ing.n_skipped} already known")
+        print("\n".join(ing.summary_lines()))
     if de:
         print(f"de-identify: {de.n_inputs} inputs, {de.n_deidentified} de-identified, "
               f"{de.n_quarantined} quarantined, released={'yes' if de.released else 'no'}")

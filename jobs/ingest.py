@@ -31,8 +31,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     res = summary.ingest
     if res:
-        print(f"run {res.run_id}: {res.n_listed} files, {res.n_ingested} new, "
-              f"{res.n_quarantined} quarantined, {res.n_skipped} already known")
+        print(f"run {res.run_id}")
+        print("\n".join(res.summary_lines()))
     return 0 if summary.ok else 1
 
 

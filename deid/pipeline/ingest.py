@@ -1,10 +1,11 @@
 """Ingest: DICOM binaries of an export -> bronze table (PHI zone); unreadable inputs -> quarantine.
 
-The export is read with Spark's ``binaryFile`` source. Each file is hashed (sha256) and its file is
-parsed (the whole file, to catch truncation) for a few routing fields. Files already ingested or quarantined (same
-sha256) are skipped; empty, non-DICOM, truncated and over-size files go to quarantine with a reason
-code. Over-size files are never loaded: ``binaryFile`` prunes their content and they are hashed by
-streaming.
+The export is listed literally and totally by :mod:`deid.pipeline.listing` (never as a Spark glob);
+executors read each listed file by its location. Each file is hashed (sha256) and parsed (the whole
+file, to catch truncation) for a few routing fields. Files already ingested or quarantined (same
+sha256) are skipped; empty, non-DICOM, truncated, over-size and unreadable files and entries that are
+not plain files (FIFOs, dangling or outside links, undecodable names) go to quarantine with a reason
+code. Over-size files are never loaded: they are hashed by streaming.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import pyarrow as pa
 from deid import zones
 from deid.config import IngestConfig
 from deid.dicomio import read_dicom
-from deid.errors import ConfigError, InputError, Reason
+from deid.errors import InputError, Reason
+from deid.pipeline.listing import EntryReader, Listing, list_input
 from deid.tables import BRONZE, QUARANTINE, Tables, TableSpec
 
 if TYPE_CHECKING:
@@ -37,11 +39,23 @@ _HASH_CHUNK = 8 * 1024 * 1024
 
 @dataclass(frozen=True)
 class IngestResult:
+    """Counts of one ingest: ``n_listed == n_ingested + n_quarantined + n_skipped`` (already known or
+    content-identical to another entry); ``reasons`` counts the quarantined entries by reason code."""
+
     run_id: str
     n_listed: int
     n_ingested: int
     n_quarantined: int
     n_skipped: int
+    n_excluded: int = 0  # not matching ingest.path_glob / below the top level when not recursive
+    reasons: tuple[tuple[str, int], ...] = ()
+
+    def summary_lines(self) -> list[str]:
+        """The run summary: every count, every quarantine reason (no paths, no values)."""
+        lines = [f"ingest: {self.n_listed} entries, {self.n_ingested} new, {self.n_quarantined} quarantined, "
+                 f"{self.n_skipped} already known, {self.n_excluded} excluded by ingest.path_glob/recursive"]
+        lines += [f"  quarantined {reason}: {n}" for reason, n in self.reasons]
+        return lines
 
 
 def to_frame(rows: list[dict[str, object]], spec: TableSpec) -> pd.DataFrame:
@@ -73,25 +87,39 @@ def _message(err: InputError) -> str:
     return err.message[len(prefix):] if err.message.startswith(prefix) else err.message
 
 
-def parse_batches(batches: Iterator[pd.DataFrame], run_id: str) -> Iterator[pd.DataFrame]:
-    """mapInPandas: ``binaryFile`` rows -> bronze rows, or quarantine rows (reason, message)."""
+def parse_batches(batches: Iterator[pd.DataFrame], run_id: str, reader: EntryReader,
+                  budget: int = 64 * 1024 * 1024) -> Iterator[pd.DataFrame]:
+    """mapInPandas: listed files (path, length, modificationTime) -> bronze rows, or quarantine rows
+    (reason, message). Files are read here by their literal location; output batches hold at most
+    about ``budget`` bytes of content."""
+    out: list[dict[str, object]] = []
+    held = 0
     for batch in batches:
-        out = []
         now = pd.Timestamp(dt.datetime.now(dt.timezone.utc))
-        for path, length, mtime, content in zip(batch["path"], batch["length"],
-                                                batch["modificationTime"], batch["content"], strict=True):
-            data = bytes(content) if content is not None else b""
-            row: dict[str, object] = {"sha256": hashlib.sha256(data).hexdigest(), "path": path,
-                                      "size": int(length), "modification_time": mtime,
+        for path, length, mtime in zip(batch["path"], batch["length"], batch["modificationTime"], strict=True):
+            row: dict[str, object] = {"path": path, "size": int(length), "modification_time": mtime,
                                       "run_id": run_id, "ingested_at": now}
+            try:
+                data = reader.read(path)
+            except Exception as exc:  # noqa: BLE001 - per-input boundary: unreadable -> quarantine
+                row["sha256"] = hashlib.sha256(b"unreadable:" + str(path).encode()).hexdigest()
+                row.update(_error_row(Reason.UNREADABLE, f"the file cannot be read ({exc.__class__.__name__})"))
+                out.append(row)
+                continue
+            row["sha256"], row["size"] = hashlib.sha256(data).hexdigest(), len(data)
             try:
                 row.update(_routing(data))
                 row["content"] = data
+                held += len(data)
             except InputError as err:
                 row.update(_error_row(err.reason, _message(err)))
             except Exception as exc:  # noqa: BLE001 - per-input boundary: anything else is quarantined
                 row.update(_error_row(Reason.INTERNAL_ERROR, exc.__class__.__name__))
             out.append(row)
+            if held >= budget:
+                yield to_frame(out, PARSED)
+                out, held = [], 0
+    if out:
         yield to_frame(out, PARSED)
 
 
@@ -106,7 +134,8 @@ def _store_blob(blobs: str, sha: str, data: bytes) -> str:
     return location
 
 
-def parse_large_batches(batches: Iterator[pd.DataFrame], run_id: str, blobs: str) -> Iterator[pd.DataFrame]:
+def parse_large_batches(batches: Iterator[pd.DataFrame], run_id: str, blobs: str,
+                        reader: EntryReader) -> Iterator[pd.DataFrame]:
     """mapInPandas over path-only rows: large files are read here (never as Spark rows), parsed,
     and stored as blobs in the PHI zone; bronze keeps the reference."""
     for batch in batches:
@@ -117,12 +146,14 @@ def parse_large_batches(batches: Iterator[pd.DataFrame], run_id: str, blobs: str
                                       "run_id": run_id, "ingested_at": now}
             data = b""
             try:
-                data = zones.read_bytes(path)
+                data = reader.read(path)
                 row["sha256"] = hashlib.sha256(data).hexdigest()
                 row.update(_routing(data))
                 row["blob_path"] = _store_blob(blobs, str(row["sha256"]), data)
             except InputError as err:
                 row.update(_error_row(err.reason, _message(err)))
+            except OSError as exc:
+                row.update(_error_row(Reason.UNREADABLE, f"the file cannot be read ({exc.__class__.__name__})"))
             except Exception as exc:  # noqa: BLE001 - per-input boundary: anything else is quarantined
                 row.update(_error_row(Reason.INTERNAL_ERROR, exc.__class__.__name__))
             row.setdefault("sha256", hashlib.sha256(b"unreadable:" + str(path).encode()).hexdigest())
@@ -130,7 +161,8 @@ def parse_large_batches(batches: Iterator[pd.DataFrame], run_id: str, blobs: str
             yield to_frame([row], PARSED)  # one large file per Arrow batch
 
 
-def hash_oversize_batches(batches: Iterator[pd.DataFrame], run_id: str, limit: int) -> Iterator[pd.DataFrame]:
+def hash_oversize_batches(batches: Iterator[pd.DataFrame], run_id: str, limit: int,
+                          reader: EntryReader) -> Iterator[pd.DataFrame]:
     """mapInPandas: over-size files are hashed by streaming (never loaded) and quarantined."""
     for batch in batches:
         out = []
@@ -139,11 +171,12 @@ def hash_oversize_batches(batches: Iterator[pd.DataFrame], run_id: str, limit: i
                                        strict=True):
             digest = hashlib.sha256()
             try:
-                fs, inner = zones.arrow_fs(path)
-                with fs.open_input_stream(inner) as fh:
-                    while chunk := fh.read(_HASH_CHUNK):
-                        digest.update(chunk)
+                for chunk in reader.iter_chunks(path, _HASH_CHUNK):
+                    digest.update(chunk)
                 reason, message = Reason.OVERSIZE, f"the file is larger than max_file_bytes={limit}"
+            except OSError as exc:
+                reason, message = Reason.UNREADABLE, f"the file cannot be read ({exc.__class__.__name__})"
+                digest = hashlib.sha256(b"unreadable:" + str(path).encode())
             except Exception as exc:  # noqa: BLE001 - per-input boundary
                 reason, message = Reason.INTERNAL_ERROR, exc.__class__.__name__
             out.append({"sha256": digest.hexdigest(), "path": path, "size": int(length),
@@ -152,15 +185,29 @@ def hash_oversize_batches(batches: Iterator[pd.DataFrame], run_id: str, limit: i
         yield to_frame(out, PARSED)
 
 
-def list_export(spark: SparkSession, input_location: str, cfg: IngestConfig) -> DataFrame:
-    """The export as Spark's ``binaryFile`` source (path, modificationTime, length, content)."""
-    fs, inner = zones.arrow_fs(input_location)
-    if fs.get_file_info(inner).type.name == "NotFound":
-        raise ConfigError("the input (export) location does not exist")
-    return (spark.read.format("binaryFile")
-            .option("recursiveFileLookup", str(cfg.recursive).lower())
-            .option("pathGlobFilter", cfg.path_glob)
-            .load(zones.spark_uri(input_location)))
+def list_export(input_location: str, cfg: IngestConfig) -> Listing:
+    """The export, listed literally and totally (see :mod:`deid.pipeline.listing`)."""
+    return list_input(input_location, recursive=cfg.recursive, path_glob=cfg.path_glob,
+                      follow_outside_links=cfg.follow_outside_links)
+
+
+def _listed_frame(spark: SparkSession, listing: Listing, run_id: str) -> tuple[DataFrame, DataFrame]:
+    """(files to read: path, length, modificationTime; PARSED rows of entries rejected at listing)."""
+    ts = pa.timestamp("us", tz="UTC")
+    files = listing.files
+    meta = pa.table({"path": pa.array([e.location for e in files], pa.string()),
+                     "length": pa.array([e.size for e in files], pa.int64()),
+                     "modificationTime": pa.array([e.mtime_ns // 1000 for e in files], pa.int64()).cast(ts)})
+    n_parts = max(1, min(len(files), spark.sparkContext.defaultParallelism * 4))
+    meta_df = spark.createDataFrame(meta.to_pandas(), "path string, length long, modificationTime timestamp")
+    now = dt.datetime.now(dt.timezone.utc)
+    rows: list[dict[str, object]] = [
+        {"sha256": e.pseudo_sha256, "path": e.location, "size": e.size,
+         "modification_time": dt.datetime.fromtimestamp(e.mtime_ns / 1e9, dt.timezone.utc),
+         "run_id": run_id, "ingested_at": now, "reason": e.reason.value if e.reason else None,
+         "message": e.message} for e in listing.rejected]
+    rejected = spark.createDataFrame(to_frame(rows, PARSED), PARSED.spark_schema())
+    return meta_df.repartition(n_parts), rejected
 
 
 def known_sha256(tables: Tables, zs: zones.Zones) -> DataFrame:
@@ -178,30 +225,26 @@ def ingest(spark: SparkSession, tables: Tables, zs: zones.Zones, input_location:
     """Ingest new files of the export; commits bronze and quarantine rows (idempotent per run)."""
     from pyspark.sql import functions as F
 
-    listing = list_export(spark, input_location, cfg)
-    meta = listing.select("path", "length", "modificationTime")
-    n_scanned = meta.count()
-    all_files = listing.inputFiles()
-    n_listed = max(len(all_files), n_scanned)
+    listing = list_export(input_location, cfg)
+    reader = EntryReader(listing.root)
+    n_listed = len(listing.entries)
     if progress:
         progress(STAGE, 0, n_listed)
+    meta, rejected = _listed_frame(spark, listing, run_id)
     known_oversize = (tables.read(zs.quarantine, QUARANTINE)
                       .where((F.col("stage") == STAGE) & (F.col("reason") == Reason.OVERSIZE.value))
                       .select(F.col("path"), F.col("size").alias("length")).distinct())
-    small = listing.where(F.col("length") <= min(cfg.inline_max_bytes, cfg.max_file_bytes))
+    small = meta.where(F.col("length") <= min(cfg.inline_max_bytes, cfg.max_file_bytes))
     large = meta.where((F.col("length") > cfg.inline_max_bytes) & (F.col("length") <= cfg.max_file_bytes))
     big = (meta.where(F.col("length") > cfg.max_file_bytes)
            .join(known_oversize, ["path", "length"], "left_anti"))
     schema = PARSED.spark_schema()
-    blobs = zs.blobs
-    parsed = (small.mapInPandas(lambda it: parse_batches(it, run_id), schema)
-              .unionByName(large.mapInPandas(lambda it: parse_large_batches(it, run_id, blobs), schema))
-              .unionByName(big.mapInPandas(lambda it: hash_oversize_batches(it, run_id, cfg.max_file_bytes),
-                                           schema)))
-    if len(all_files) > n_scanned:  # Spark's scan drops zero-length files: find them on the driver
-        rows = _empty_file_rows(all_files, meta, run_id)
-        if rows:
-            parsed = parsed.unionByName(spark.createDataFrame(to_frame(rows, PARSED), schema))
+    blobs, budget = zs.blobs, cfg.inline_max_bytes
+    parsed = (small.mapInPandas(lambda it: parse_batches(it, run_id, reader, budget), schema)
+              .unionByName(large.mapInPandas(lambda it: parse_large_batches(it, run_id, blobs, reader), schema))
+              .unionByName(big.mapInPandas(
+                  lambda it: hash_oversize_batches(it, run_id, cfg.max_file_bytes, reader), schema))
+              .unionByName(rejected))
     new = parsed.join(known_sha256(tables, zs), "sha256", "left_anti").dropDuplicates(["sha256"])
 
     staged = zones.join(zs.staging(run_id), "ingest")
@@ -215,29 +258,14 @@ def ingest(spark: SparkSession, tables: Tables, zs: zones.Zones, input_location:
     app_id = f"deid-{STAGE}-{run_id}"
     tables.append(good, zs.bronze, BRONZE, app_id=app_id, version=0)
     tables.append(quarantine_rows, zs.quarantine, QUARANTINE, app_id=app_id, version=0)
-    n_good, n_bad = good.count(), bad.count()
+    n_good = good.count()
+    reasons = tuple(sorted((r["reason"], int(r["count"])) for r in bad.groupBy("reason").count().collect()))
+    n_bad = sum(n for _, n in reasons)
     remove_tree(staged)
     if progress:
         progress(STAGE, n_listed, n_listed)
-    return IngestResult(run_id, n_listed, n_good, n_bad, n_listed - n_good - n_bad)
-
-
-def _empty_file_rows(all_files: list[str], meta: DataFrame, run_id: str) -> list[dict[str, object]]:
-    seen = {zones.deltars_uri(r["path"]) for r in meta.select("path").toLocalIterator()}
-    now = dt.datetime.now(dt.timezone.utc)
-    rows: list[dict[str, object]] = []
-    for uri in all_files:
-        if zones.deltars_uri(uri) in seen:
-            continue
-        fs, inner = zones.arrow_fs(uri)
-        info = fs.get_file_info(inner)
-        if info.size != 0:
-            continue
-        mtime = dt.datetime.fromtimestamp((info.mtime_ns or 0) / 1e9, dt.timezone.utc)
-        rows.append({"sha256": hashlib.sha256(b"").hexdigest(), "path": uri, "size": 0,
-                     "modification_time": mtime, "run_id": run_id, "ingested_at": now,
-                     "reason": Reason.EMPTY_FILE.value, "message": "the file has zero bytes"})
-    return rows
+    return IngestResult(run_id, n_listed, n_good, n_bad, n_listed - n_good - n_bad,
+                        n_excluded=listing.n_excluded, reasons=reasons)
 
 
 def remove_tree(location: str) -> None:
