@@ -24,6 +24,7 @@ from deid.pipeline.grants import apply_grants
 from deid.pipeline.hooks import PixelHook
 from deid.pipeline.ingest import IngestResult, ingest
 from deid.pipeline.release import Gate
+from deid.pipeline.runlock import RunGuard
 from deid.tables import RUNS, Tables
 
 if TYPE_CHECKING:
@@ -106,13 +107,19 @@ class PipelineRun:
         return self.gate
 
     def run(self, *, do_ingest: bool, do_deidentify: bool) -> RunSummary:
-        """Run the stages asked for; a stage failure is recorded in the runs table and re-raised."""
+        """Run the stages asked for under the output's run lock (:class:`RunGuard`: one run at a time,
+        one key per output, closed PHI zones); a stage failure is recorded and re-raised."""
         zs = resolve_zones(self.cfg, need_input=do_ingest)
         if do_deidentify:
             if self.keyring is None:
                 self.keyring = self.cfg.load_keyring()  # fail fast, before any Spark work
             if self.profile is None:
                 self.profile = load_profile(self.cfg.profile)
+        key_version = self.keyring.version if do_deidentify and self.keyring else None
+        with RunGuard(zs, self.run_id, key_version=key_version):
+            return self._run_stages(zs, do_ingest=do_ingest, do_deidentify=do_deidentify)
+
+    def _run_stages(self, zs: zones.Zones, *, do_ingest: bool, do_deidentify: bool) -> RunSummary:
         summary = RunSummary(self.run_id)
         fault = faults.from_env()
         if do_ingest:
