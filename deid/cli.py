@@ -102,11 +102,18 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_sql(args: argparse.Namespace) -> int:
     from deid.pipeline.runner import resolve_zones
     from deid.spark_session import get_spark
+    from deid.sqlguard import READ_ONLY_CONF, check_read_only
     from deid.tables import CROSSWALK, METADATA, RUNS, Tables
 
     cfg = _config(args)
     zs = resolve_zones(cfg, need_input=False)
+    names = ["metadata", "runs", "redactions"] + (["crosswalk"] if args.include_crosswalk else [])
+    query = check_read_only(args.query, names)  # before Spark starts
+    if args.include_crosswalk:
+        _check_crosswalk_access(cfg, zs)
     spark = get_spark(cfg.spark)
+    for key, value in READ_ONLY_CONF.items():
+        spark.conf.set(key, value)
     tables = Tables(spark, cfg.spark.backend)
     views = [("metadata", zs.metadata, METADATA), ("runs", zs.runs, RUNS)]
     if args.include_crosswalk:
@@ -119,12 +126,28 @@ def cmd_sql(args: argparse.Namespace) -> int:
     from pyspark.errors import AnalysisException, ParseException
 
     try:
-        df = spark.sql(args.query)
+        df = spark.sql(query)
     except (AnalysisException, ParseException) as exc:
         cls = exc.getCondition() if hasattr(exc, "getCondition") else exc.__class__.__name__
         raise DeidError(f"the query failed ({cls}); views: {', '.join(v[0] for v in views)}") from None
     df.show(n=args.limit, truncate=args.truncate)
     return 0
+
+
+def _check_crosswalk_access(cfg: DeidConfig, zs: object) -> None:
+    """--include-crosswalk: the crosswalk zone must be there and the key (of this output) given."""
+    from deid.pipeline.runlock import output_key_version
+    from deid.zones import Zones, arrow_fs
+
+    assert isinstance(zs, Zones)
+    fs, inner = arrow_fs(zs.crosswalk_table)
+    if fs.get_file_info(inner).type.name == "NotFound":
+        raise DeidError("--include-crosswalk: the crosswalk zone has no crosswalk table (give --crosswalk)")
+    keyring = cfg.load_keyring()
+    recorded = output_key_version(zs.output)
+    if recorded is not None and recorded != keyring.version:
+        raise DeidError("--include-crosswalk needs the key this output was written with "
+                        f"(key version {recorded})")
 
 
 def cmd_keygen(args: argparse.Namespace) -> int:
@@ -197,10 +220,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import os
+
+    from deid.sparkerrors import CLI_LOG_LEVEL, LOG_LEVEL_ENV, as_deid_error
+
     args = build_parser().parse_args(argv)
+    os.environ.setdefault(LOG_LEVEL_ENV, CLI_LOG_LEVEL)  # Spark's console logs can carry paths
     try:
         return int(args.func(args))
-    except DeidError as err:
+    except Exception as exc:  # noqa: BLE001 - Java/py4j errors become one PHI-free line
+        err = as_deid_error(exc)
+        if err is None:
+            raise
         print(f"deid: error [{err.code}]: {err.message}", file=sys.stderr)
         return EXIT_ERROR
 
