@@ -2,9 +2,10 @@
 
     python scripts/make_hostile.py DEST [--seed 14]
 
-writes ``DEST/hostile root é ü/`` (a root with spaces and non-ASCII characters) holding the export
-``export/`` and, beside it, ``outside/`` (targets of symbolic links that leave the export), and
-``DEST/manifest.json``. Every case plants *canaries*: strings that must never be found in the
+writes ``DEST/hostile root é ü/`` (a root with spaces and non-ASCII characters) holding two exports,
+``export/`` (intake cases: names, entry kinds, duplicates) and ``export-header/`` (header and
+verification cases, run separately so that a gate holding one of them does not hide the others),
+``outside/`` (targets of symbolic links that leave the export), and ``DEST/manifest.json``. Every case plants *canaries*: strings that must never be found in the
 de-identified output zone. The cases are built from pydicom's ``CT_small.dcm`` (a real CT file).
 
 Expected outcomes (``expect``: per entry, the acceptable fates):
@@ -46,17 +47,20 @@ class Case:
     expect: dict[str, list[str]]  # entry (relative path, UTF-8 with \\x escapes) -> acceptable fates
     canaries: list[str] = field(default_factory=list)
     case_insensitive: bool = False
+    export: str = "export"  # which export folder holds the case
 
 
 @dataclass
 class Manifest:
     seed: int
-    root: str  # the export folder
+    root: str  # the intake export folder
+    header_root: str  # the header/verification export folder
     outside: str
     cases: list[Case]
 
     def to_json(self) -> str:
-        return json.dumps({"seed": self.seed, "root": self.root, "outside": self.outside,
+        return json.dumps({"seed": self.seed, "root": self.root, "header_root": self.header_root,
+                           "outside": self.outside,
                            "cases": [asdict(c) for c in self.cases]}, indent=1, ensure_ascii=False)
 
 
@@ -186,9 +190,9 @@ def _header_case(b: Builder, root: Path, case: str, description: str, side: str,
     ds = b.dataset(case)
     canary = canary or b.canary(case.upper().replace("_", "")[:8])
     preamble = plant(ds, canary)
-    rel = f"header/{case}.dcm".encode()
+    rel = f"{case}.dcm".encode()
     _write(root, rel, b.encode(ds, preamble))
-    return Case(case, side, description, {rel_key(rel): fates}, [canary], case_insensitive)
+    return Case(case, side, description, {rel_key(rel): fates}, [canary], case_insensitive, "export-header")
 
 
 def _plant_preamble(ds: Dataset, c: str) -> bytes:
@@ -281,11 +285,12 @@ def make_hostile(dest: Path, seed: int = 14) -> Manifest:
     """Generate the hostile export under ``dest`` (must not exist yet or be empty)."""
     dicom_config.settings.writing_validation_mode = dicom_config.IGNORE  # invalid values on purpose
     base = dest / ROOT_NAME
-    root, outside = base / "export", base / "outside"
+    root, header_root, outside = base / "export", base / "export-header", base / "outside"
     root.mkdir(parents=True)
+    header_root.mkdir()
     b = Builder(seed)
-    cases = _listing_cases(b, root, outside) + _duplicate_cases(b, root) + _header_cases(b, root)
-    manifest = Manifest(seed, str(root), str(outside), cases)
+    cases = _listing_cases(b, root, outside) + _duplicate_cases(b, root) + _header_cases(b, header_root)
+    manifest = Manifest(seed, str(root), str(header_root), str(outside), cases)
     (dest / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
     return manifest
 

@@ -34,7 +34,7 @@ from deid.pipeline.process import source_digest
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
 TEST_KEY = "8f1c2e3d4a5b69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"  # as tests/conftest.py
-OTHER_KEY = "0f" * 32
+OTHER_KEY = "3a9e5c71d2b8046f1e7a3c5d9b2f80e4c6a1d7f3092b5e8c4d6f1a3b7e9c2d05"
 # Cases whose canaries are removed by the header engine / caught by the verification pass (issue #14
 # items 3-4, other branches): expected to fail on a branch without them.
 NEEDS_HEADER = {"preamble", "odd_groups", "spoofed_private", "class_uid_text", "unlisted_text"}
@@ -62,16 +62,25 @@ def _cli(args: list[str], key: str) -> tuple[int, str, str]:
 
 
 @dataclass
-class Outcome:
-    manifest: object
+class RunResult:
     root: Path
     out: Path
     raw: Path
     code: int
     stdout: str
     stderr: str
-    fates: dict[str, str]
+
+
+@dataclass
+class Outcome:
+    manifest: object
+    runs: dict[str, RunResult]  # by export folder name
+    fates: dict[str, str]  # by "<export>/<entry>"
     found: set[str]
+
+    @property
+    def main(self) -> RunResult:
+        return self.runs["export"]
 
 
 def _table(path: Path, columns: list[str] | None = None) -> pa.Table:
@@ -80,36 +89,45 @@ def _table(path: Path, columns: list[str] | None = None) -> pa.Table:
     return DeltaTable(str(path)).to_pyarrow_table(columns=columns)
 
 
-def _fates(manifest: object, root: Path, out: Path, raw: Path) -> dict[str, str]:
+def _fates(manifest: object, runs: dict[str, RunResult]) -> dict[str, str]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DEID_KEY", TEST_KEY)
         keyring = load_keyring()
-    bronze = _table(raw / "tables" / "bronze", ["sha256", "path"]).to_pylist()
-    quarantine = _table(raw / "tables" / "quarantine", ["sha256", "path", "stage", "reason"]).to_pylist()
-    released = set(_table(out / "tables" / "metadata", ["source_digest"]).column("source_digest").to_pylist())
-    by_path = {r["path"]: r["sha256"] for r in bronze}
-    ingest_q = {r["path"]: r["reason"] for r in quarantine if r["stage"] == "ingest"}
-    deid_q = {r["sha256"]: r["reason"] for r in quarantine if r["stage"] == "deidentify"}
-    known = set(by_path.values()) | {r["sha256"] for r in quarantine}
     fates: dict[str, str] = {}
-    for case in manifest.cases:  # type: ignore[attr-defined]
-        for rel in case.expect:
-            loc = f"{root}/{rel}"
-            if loc in ingest_q:
-                fates[rel] = f"quarantined:{ingest_q[loc]}"
-            elif loc in by_path:
-                sha = by_path[loc]
-                fates[rel] = ("released" if source_digest(keyring, sha) in released
-                              else f"quarantined:{deid_q[sha]}" if sha in deid_q else "pending")
-            else:
-                path = os.path.join(os.fsencode(root), rel.encode("utf-8", "surrogateescape"))
-                try:
-                    with open(path, "rb") as fh:
-                        sha = hashlib.sha256(fh.read()).hexdigest()
-                except OSError:
-                    sha = ""
-                fates[rel] = "known" if sha in known else "lost"
+    for export, run in runs.items():
+        bronze = _table(run.raw / "tables" / "bronze", ["sha256", "path"]).to_pylist()
+        quarantine = _table(run.raw / "tables" / "quarantine", ["sha256", "path", "stage", "reason"]).to_pylist()
+        released = set(_table(run.out / "tables" / "metadata", ["source_digest"]).column("source_digest")
+                       .to_pylist())
+        by_path = {r["path"]: r["sha256"] for r in bronze}
+        ingest_q = {r["path"]: r["reason"] for r in quarantine if r["stage"] == "ingest"}
+        deid_q = {r["sha256"]: r["reason"] for r in quarantine if r["stage"] == "deidentify"}
+        known = set(by_path.values()) | {r["sha256"] for r in quarantine}
+        for case in manifest.cases:  # type: ignore[attr-defined]
+            if case.export != export:
+                continue
+            for rel in case.expect:
+                fates[f"{export}/{rel}"] = _fate(run.root, rel, by_path, ingest_q, deid_q, known,
+                                                 released, keyring)
     return fates
+
+
+def _fate(root: Path, rel: str, by_path: dict[str, str], ingest_q: dict[str, str], deid_q: dict[str, str],
+          known: set[str], released: set[str], keyring: object) -> str:
+    loc = f"{root}/{rel}"
+    if loc in ingest_q:
+        return f"quarantined:{ingest_q[loc]}"
+    if loc in by_path:
+        sha = by_path[loc]
+        if source_digest(keyring, sha) in released:  # type: ignore[arg-type]
+            return "released"
+        return f"quarantined:{deid_q[sha]}" if sha in deid_q else "pending"
+    try:
+        with open(os.path.join(os.fsencode(root), rel.encode("utf-8", "surrogateescape")), "rb") as fh:
+            sha = hashlib.sha256(fh.read()).hexdigest()
+    except OSError:
+        sha = ""
+    return "known" if sha in known else "lost"
 
 
 def _output_texts(out: Path) -> Iterator[bytes]:
@@ -136,8 +154,8 @@ def _needles(canary: str) -> list[bytes]:
     return sorted(needles)
 
 
-def _found(manifest: object, out: Path) -> set[str]:
-    texts = list(_output_texts(out))
+def _found(manifest: object, outs: list[Path]) -> set[str]:
+    texts = [t for out in outs for t in _output_texts(out)]
     lowered = [t.lower() for t in texts]
     found = set()
     for case in manifest.cases:  # type: ignore[attr-defined]
@@ -154,14 +172,17 @@ def _found(manifest: object, out: Path) -> set[str]:
 def hostile(spark, tmp_path_factory: pytest.TempPathFactory) -> Outcome:
     dest = tmp_path_factory.mktemp("hostile")
     manifest = MAKE.make_hostile(dest, seed=14)
-    root, out = Path(manifest.root), dest / "out"
-    raw = Path(str(out) + ".phi-raw")
-    dead = raw / "_staging" / "20200101T000000Z-deadbeef" / "ingest"
-    dead.mkdir(parents=True)
-    (dead / "part-0.parquet").write_bytes(b"left by a killed run")
-    code, stdout, stderr = _cli(["run", "--input", str(root), "--output", str(out)], TEST_KEY)
-    fates = _fates(manifest, root, out, raw)
-    return Outcome(manifest, root, out, raw, code, stdout, stderr, fates, _found(manifest, out))
+    runs = {}
+    for export, root in (("export", manifest.root), ("export-header", manifest.header_root)):
+        out = dest / f"out-{export}"
+        raw = Path(str(out) + ".phi-raw")
+        dead = raw / "_staging" / "20200101T000000Z-deadbeef" / "ingest"
+        dead.mkdir(parents=True)
+        (dead / "part-0.parquet").write_bytes(b"left by a killed run")
+        code, stdout, stderr = _cli(["run", "--input", str(root), "--output", str(out)], TEST_KEY)
+        runs[export] = RunResult(Path(root), out, raw, code, stdout, stderr)
+    fates = _fates(manifest, runs)
+    return Outcome(manifest, runs, fates, _found(manifest, [r.out for r in runs.values()]))
 
 
 def _case_params() -> list[object]:
@@ -180,67 +201,80 @@ def _case_params() -> list[object]:
 
 
 def test_run_finishes_and_summarises_every_count(hostile: Outcome) -> None:
-    assert hostile.code in (0, 1), hostile.stderr[-2000:]
-    n_entries = sum(len(c.expect) for c in hostile.manifest.cases)  # type: ignore[attr-defined]
-    assert f"ingest: {n_entries} entries" in hostile.stdout
+    run = hostile.main
+    assert run.code in (0, 1), run.stderr[-2000:]
+    n_entries = sum(len(c.expect) for c in hostile.manifest.cases if c.export == "export")  # type: ignore[attr-defined]
+    assert f"ingest: {n_entries} entries" in run.stdout
     for reason in ("NOT_REGULAR_FILE: 2", "DANGLING_LINK: 1", "LINK_OUTSIDE_ROOT: 2", "UNDECODABLE_NAME: 1",
                    "EMPTY_FILE: 1", "NOT_DICOM: 1", "TRUNCATED: 1"):
-        assert f"quarantined {reason}" in hostile.stdout
-    console = hostile.stdout + hostile.stderr
-    assert "Traceback" not in console and "at org.apache" not in console
-    assert "hostile root" not in console and "Study [1]" not in console
+        assert f"quarantined {reason}" in run.stdout
+    for r in hostile.runs.values():
+        console = r.stdout + r.stderr
+        assert "Traceback" not in console and "at org.apache" not in console
+        assert "hostile root" not in console and "Study [1]" not in console
 
 
 def test_every_entry_is_in_the_manifest_and_accounted_for(hostile: Outcome) -> None:
     on_disk = set()
-    for dirpath, dirnames, filenames in os.walk(os.fsencode(hostile.root)):
-        rel_dir = os.path.relpath(dirpath, os.fsencode(hostile.root))
-        for name in filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
-            rel = name if rel_dir == b"." else os.path.join(rel_dir, name)
-            on_disk.add(MAKE.rel_key(rel))
+    for export, run in hostile.runs.items():
+        top = os.fsencode(run.root)
+        for dirpath, dirnames, filenames in os.walk(top):
+            rel_dir = os.path.relpath(dirpath, top)
+            for name in filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
+                rel = name if rel_dir == b"." else os.path.join(rel_dir, name)
+                on_disk.add(f"{export}/{MAKE.rel_key(rel)}")
     assert on_disk == set(hostile.fates)
-    assert not [rel for rel, fate in hostile.fates.items() if fate in ("lost", "pending")]
+    assert not [rel for rel, fate in hostile.fates.items() if fate == "lost"]
 
 
-def test_run_was_released(hostile: Outcome) -> None:
-    assert hostile.code == 0 and "status: SUCCEEDED" in hostile.stdout, hostile.stdout[-2000:]
+def test_intake_run_was_released(hostile: Outcome) -> None:
+    run = hostile.main
+    assert run.code == 0 and "status: SUCCEEDED" in run.stdout, run.stdout + run.stderr[-3000:]
+
+
+@pytest.mark.xfail(strict=False, reason="header engine / verification pass (issue #14 items 3-4) live on "
+                   "other branches: the gate holds this run until they are merged")
+def test_header_run_was_released(hostile: Outcome) -> None:
+    run = hostile.runs["export-header"]
+    assert run.code == 0 and "status: SUCCEEDED" in run.stdout, run.stdout
 
 
 @pytest.mark.parametrize("case_id", _case_params())
 def test_case_outcome_and_no_canary_released(hostile: Outcome, case_id: str) -> None:
     case = next(c for c in hostile.manifest.cases if c.id == case_id)  # type: ignore[attr-defined]
     for rel, fates in case.expect.items():
-        fate = hostile.fates[rel]
+        fate = hostile.fates[f"{case.export}/{rel}"]
         ok = fate in fates or ("quarantined:*" in fates and fate.startswith("quarantined:"))
         assert ok, f"{case_id}: {rel!r} -> {fate}, expected one of {fates}"
     assert not set(case.canaries) & hostile.found, f"{case_id}: canary found in the output zone"
 
 
 def test_phi_zone_closed_and_dead_staging_cleaned(hostile: Outcome) -> None:
-    assert stat.S_IMODE(os.stat(hostile.raw).st_mode) == 0o700
-    for dirpath, dirnames, filenames in os.walk(hostile.raw):
-        assert all(stat.S_IMODE(os.stat(os.path.join(dirpath, d)).st_mode) == 0o700 for d in dirnames)
-        assert all(stat.S_IMODE(os.stat(os.path.join(dirpath, f)).st_mode) == 0o600 for f in filenames)
-    staging = hostile.raw / "_staging"
-    assert not staging.exists() or not any(staging.iterdir())
-    assert not (hostile.out / "_deid_run.lock").exists()
+    for run in hostile.runs.values():
+        assert stat.S_IMODE(os.stat(run.raw).st_mode) == 0o700
+        for dirpath, dirnames, filenames in os.walk(run.raw):
+            assert all(stat.S_IMODE(os.stat(os.path.join(dirpath, d)).st_mode) == 0o700 for d in dirnames)
+            assert all(stat.S_IMODE(os.stat(os.path.join(dirpath, f)).st_mode) == 0o600 for f in filenames)
+        assert not (run.raw / "_staging" / "20200101T000000Z-deadbeef").exists()
+        assert not (run.out / "_deid_run.lock").exists() and not (run.raw / "_deid_run.lock").exists()
 
 
 def test_rerun_with_another_key_is_refused(hostile: Outcome) -> None:
-    before = DeltaTable(str(hostile.out / "tables" / "runs")).version()
-    code, stdout, stderr = _cli(["run", "--input", str(hostile.root), "--output", str(hostile.out)], OTHER_KEY)
+    run = hostile.main
+    before = DeltaTable(str(run.out / "tables" / "runs")).version()
+    code, stdout, stderr = _cli(["run", "--input", str(run.root), "--output", str(run.out)], OTHER_KEY)
     assert code == 2 and "KEY_VERSION_MISMATCH" in stderr and "Rotating the key" in stderr
-    assert DeltaTable(str(hostile.out / "tables" / "runs")).version() == before
+    assert DeltaTable(str(run.out / "tables" / "runs")).version() == before
 
 
 def test_glob_named_folder_reads_only_its_own_files(hostile: Outcome, tmp_path: Path) -> None:
     out = tmp_path / "out-glob"
-    code, stdout, stderr = _cli(["run", "--input", str(hostile.root / "Study [1]"), "--output", str(out)],
-                                TEST_KEY)
-    assert code in (0, 1), stderr[-2000:]
+    folder = hostile.main.root / "Study [1]"
+    code, stdout, stderr = _cli(["run", "--input", str(folder), "--output", str(out)], TEST_KEY)
+    assert code == 0, stdout + stderr[-2000:]
     assert "ingest: 2 entries, 2 new" in stdout
     paths = _table(Path(str(out) + ".phi-raw") / "tables" / "bronze", ["path"]).column("path").to_pylist()
-    assert len(paths) == 2 and all(p.startswith(f"{hostile.root}/Study [1]/") for p in paths)
+    assert len(paths) == 2 and all(p.startswith(f"{folder}/") for p in paths)
 
 
 _HOLDER = """
@@ -258,7 +292,7 @@ def test_concurrent_run_is_refused(hostile: Outcome, tmp_path: Path) -> None:
                             env={**os.environ, "PYTHONPATH": str(REPO)})
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
-        code, stdout, stderr = _cli(["run", "--input", str(hostile.root), "--output", str(out)], TEST_KEY)
+        code, stdout, stderr = _cli(["run", "--input", str(hostile.main.root), "--output", str(out)], TEST_KEY)
         assert code == 2 and "RUN_LOCKED" in stderr and "concurrent-run" in stderr
         assert not (Path(str(out) + ".phi-raw") / "tables").exists()
     finally:
