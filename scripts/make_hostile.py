@@ -19,6 +19,7 @@ e.g. the header engine refusing a malformed value) or ``known`` (same content as
 from __future__ import annotations
 
 import argparse
+import copy
 import io
 import json
 import os
@@ -84,8 +85,8 @@ class Builder:
         return f"ZQ{tag}{self.rng.randrange(10**6):06d}X"
 
     def dataset(self, case: str, n: int = 0) -> Dataset:
-        ds = self.template.copy()
-        ds.file_meta = FileMetaDataset(self.template.file_meta)
+        ds = copy.deepcopy(self.template)  # Dataset.copy() is shallow: cases would leak into each other
+        ds.file_meta = FileMetaDataset(copy.deepcopy(self.template.file_meta))
         sop = generate_uid(entropy_srcs=[f"hostile-{self.seed}-{case}-{n}"])
         ds.SOPInstanceUID = sop
         ds.file_meta.MediaStorageSOPInstanceUID = sop

@@ -44,6 +44,7 @@ def build_report(spark_or_tables: Any, zones: zones_mod.Zones, run_id: str, *, k
         from deid.report.phi import write_before_after
 
         phi = write_before_after(tables, zones, keyring, run_id, data.thumbs)
+        zones_mod.secure_local_tree(zones.raw)  # the PHI zone stays 0700/0600
     loc = zones_mod.join(store.report_dir(zones.output, run_id), "index.html")
     store.write_bytes(loc, render_index(data, thumbs, phi).encode("utf-8"))
     return loc
