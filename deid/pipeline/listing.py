@@ -30,7 +30,7 @@ from typing import IO
 import pyarrow.fs as pafs
 
 from deid import zones
-from deid.errors import ConfigError, Reason
+from deid.errors import ConfigError, InputError, Reason
 
 _KINDS = {stat.S_IFIFO: "a FIFO (named pipe)", stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a character device",
           stat.S_IFBLK: "a block device"}
@@ -226,10 +226,17 @@ class EntryReader:
         return fs.open_input_stream(inner.rstrip("/") + "/" + rel)  # type: ignore[return-value]
 
     def read(self, location: str) -> bytes:
-        with self.open(location) as fh:
-            return bytes(fh.read())
+        """The whole file; an OS error is ``InputError(UNREADABLE)`` (a quarantine row)."""
+        try:
+            with self.open(location) as fh:
+                return bytes(fh.read())
+        except OSError as exc:
+            raise InputError(Reason.UNREADABLE, f"the file cannot be read ({exc.__class__.__name__})") from None
 
     def iter_chunks(self, location: str, chunk: int) -> Iterator[bytes]:
-        with self.open(location) as fh:
-            while data := fh.read(chunk):
-                yield bytes(data)
+        try:
+            with self.open(location) as fh:
+                while data := fh.read(chunk):
+                    yield bytes(data)
+        except OSError as exc:
+            raise InputError(Reason.UNREADABLE, f"the file cannot be read ({exc.__class__.__name__})") from None

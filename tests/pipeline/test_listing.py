@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from deid.errors import ConfigError, Reason
+from deid.errors import ConfigError, InputError, Reason
 from deid.pipeline.listing import EntryReader, list_input
 
 
@@ -103,5 +103,5 @@ def test_reader_refuses_a_fifo_swapped_in_after_listing(tmp_path: Path) -> None:
     target = next(e for e in listing.entries if e.rel == b"scan 12:30:00.dcm")
     os.remove(root / "scan 12:30:00.dcm")
     os.mkfifo(root / "scan 12:30:00.dcm")
-    with pytest.raises(OSError):
+    with pytest.raises(InputError, match="UNREADABLE"):
         EntryReader(listing.root).read(target.location)
