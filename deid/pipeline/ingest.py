@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -21,8 +22,9 @@ import pyarrow as pa
 
 from deid import zones
 from deid.config import IngestConfig
-from deid.dicomio import read_dicom
-from deid.errors import InputError, Reason
+from deid.dicomio import has_pixel_data, read_dicom
+from deid.errors import Reason
+from deid.pipeline.executor import Failed, each_input
 from deid.pipeline.listing import EntryReader, Listing, list_input
 from deid.tables import BRONZE, QUARANTINE, Tables, TableSpec
 
@@ -74,17 +76,12 @@ def _routing(data: bytes) -> dict[str, object]:
         "sop_class_uid": text("SOPClassUID"), "sop_instance_uid": text("SOPInstanceUID"),
         "study_uid": text("StudyInstanceUID"), "series_uid": text("SeriesInstanceUID"),
         "modality": text("Modality"), "transfer_syntax_uid": str(ds.file_meta.TransferSyntaxUID),
-        "has_pixel_data": any(k in ds for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")),
+        "has_pixel_data": has_pixel_data(ds),
     }
 
 
-def _error_row(reason: Reason, message: str) -> dict[str, object]:
-    return {"reason": reason.value, "message": message}
-
-
-def _message(err: InputError) -> str:
-    prefix = f"{err.reason.value}: "
-    return err.message[len(prefix):] if err.message.startswith(prefix) else err.message
+def _error_row(failed: Failed) -> dict[str, object]:
+    return {"reason": failed.reason.value, "message": failed.message}
 
 
 def parse_batches(batches: Iterator[pd.DataFrame], run_id: str, reader: EntryReader,
@@ -99,22 +96,19 @@ def parse_batches(batches: Iterator[pd.DataFrame], run_id: str, reader: EntryRea
         for path, length, mtime in zip(batch["path"], batch["length"], batch["modificationTime"], strict=True):
             row: dict[str, object] = {"path": path, "size": int(length), "modification_time": mtime,
                                       "run_id": run_id, "ingested_at": now}
-            try:
-                data = reader.read(path)
-            except Exception as exc:  # noqa: BLE001 - per-input boundary: unreadable -> quarantine
+            data = each_input(partial(reader.read, path))
+            if isinstance(data, Failed):  # unreadable: keyed by its location, quarantined
                 row["sha256"] = hashlib.sha256(b"unreadable:" + str(path).encode()).hexdigest()
-                row.update(_error_row(Reason.UNREADABLE, f"the file cannot be read ({exc.__class__.__name__})"))
+                row.update(_error_row(data))
                 out.append(row)
                 continue
             row["sha256"], row["size"] = hashlib.sha256(data).hexdigest(), len(data)
-            try:
-                row.update(_routing(data))
-                row["content"] = data
+            routing = each_input(partial(_routing, data))
+            if isinstance(routing, Failed):
+                row.update(_error_row(routing))
+            else:
+                row.update({**routing, "content": data})
                 held += len(data)
-            except InputError as err:
-                row.update(_error_row(err.reason, _message(err)))
-            except Exception as exc:  # noqa: BLE001 - per-input boundary: anything else is quarantined
-                row.update(_error_row(Reason.INTERNAL_ERROR, exc.__class__.__name__))
             out.append(row)
             if held >= budget:
                 yield to_frame(out, PARSED)
@@ -126,12 +120,16 @@ def parse_batches(batches: Iterator[pd.DataFrame], run_id: str, reader: EntryRea
 def _store_blob(blobs: str, sha: str, data: bytes) -> str:
     """Copy a large input into the PHI zone's blob folder (idempotent: named by content hash)."""
     location = zones.join(blobs, f"{sha}.dcm")
-    fs, inner = zones.arrow_fs(location)
-    if fs.get_file_info(inner).type.name != "File":
-        fs.create_dir(inner.rsplit("/", 1)[0], recursive=True)
-        with fs.open_output_stream(inner) as fh:
-            fh.write(data)
+    if not zones.is_file(location):
+        zones.write_bytes(location, data)
     return location
+
+
+def _parse_large(row: dict[str, object], path: str, blobs: str, reader: EntryReader) -> None:
+    data = reader.read(path)
+    row["sha256"] = sha = hashlib.sha256(data).hexdigest()
+    row.update(_routing(data))
+    row["blob_path"] = _store_blob(blobs, sha, data)
 
 
 def parse_large_batches(batches: Iterator[pd.DataFrame], run_id: str, blobs: str,
@@ -144,21 +142,16 @@ def parse_large_batches(batches: Iterator[pd.DataFrame], run_id: str, blobs: str
                                        strict=True):
             row: dict[str, object] = {"path": path, "size": int(length), "modification_time": mtime,
                                       "run_id": run_id, "ingested_at": now}
-            data = b""
-            try:
-                data = reader.read(path)
-                row["sha256"] = hashlib.sha256(data).hexdigest()
-                row.update(_routing(data))
-                row["blob_path"] = _store_blob(blobs, str(row["sha256"]), data)
-            except InputError as err:
-                row.update(_error_row(err.reason, _message(err)))
-            except OSError as exc:
-                row.update(_error_row(Reason.UNREADABLE, f"the file cannot be read ({exc.__class__.__name__})"))
-            except Exception as exc:  # noqa: BLE001 - per-input boundary: anything else is quarantined
-                row.update(_error_row(Reason.INTERNAL_ERROR, exc.__class__.__name__))
+            parsed = each_input(partial(_parse_large, row, path, blobs, reader))
+            if isinstance(parsed, Failed):
+                row.update(_error_row(parsed))
             row.setdefault("sha256", hashlib.sha256(b"unreadable:" + str(path).encode()).hexdigest())
-            data = b""  # release before the next file
             yield to_frame([row], PARSED)  # one large file per Arrow batch
+
+
+def _hash_into(digest: hashlib._Hash, path: str, reader: EntryReader) -> None:
+    for chunk in reader.iter_chunks(path, _HASH_CHUNK):
+        digest.update(chunk)
 
 
 def hash_oversize_batches(batches: Iterator[pd.DataFrame], run_id: str, limit: int,
@@ -170,18 +163,14 @@ def hash_oversize_batches(batches: Iterator[pd.DataFrame], run_id: str, limit: i
         for path, length, mtime in zip(batch["path"], batch["length"], batch["modificationTime"],
                                        strict=True):
             digest = hashlib.sha256()
-            try:
-                for chunk in reader.iter_chunks(path, _HASH_CHUNK):
-                    digest.update(chunk)
-                reason, message = Reason.OVERSIZE, f"the file is larger than max_file_bytes={limit}"
-            except OSError as exc:
-                reason, message = Reason.UNREADABLE, f"the file cannot be read ({exc.__class__.__name__})"
+            hashed = each_input(partial(_hash_into, digest, path, reader))
+            failed = hashed if isinstance(hashed, Failed) else Failed(
+                Reason.OVERSIZE, f"the file is larger than max_file_bytes={limit}")
+            if isinstance(hashed, Failed):
                 digest = hashlib.sha256(b"unreadable:" + str(path).encode())
-            except Exception as exc:  # noqa: BLE001 - per-input boundary
-                reason, message = Reason.INTERNAL_ERROR, exc.__class__.__name__
             out.append({"sha256": digest.hexdigest(), "path": path, "size": int(length),
                         "modification_time": mtime, "run_id": run_id, "ingested_at": now,
-                        "reason": reason.value, "message": message})
+                        **_error_row(failed)})
         yield to_frame(out, PARSED)
 
 
@@ -261,14 +250,8 @@ def ingest(spark: SparkSession, tables: Tables, zs: zones.Zones, input_location:
     n_good = good.count()
     reasons = tuple(sorted((r["reason"], int(r["count"])) for r in bad.groupBy("reason").count().collect()))
     n_bad = sum(n for _, n in reasons)
-    remove_tree(staged)
+    zones.remove_tree(staged)
     if progress:
         progress(STAGE, n_listed, n_listed)
     return IngestResult(run_id, n_listed, n_good, n_bad, n_listed - n_good - n_bad,
                         n_excluded=listing.n_excluded, reasons=reasons)
-
-
-def remove_tree(location: str) -> None:
-    fs, inner = zones.arrow_fs(location)
-    if fs.get_file_info(inner).type.name != "NotFound":
-        fs.delete_dir(inner)
