@@ -25,6 +25,7 @@ import json
 import os
 import random
 import socket
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -284,13 +285,19 @@ def _header_cases(b: Builder, root: Path) -> list[Case]:
 
 def make_hostile(dest: Path, seed: int = 14) -> Manifest:
     """Generate the hostile export under ``dest`` (must not exist yet or be empty)."""
+    mode = dicom_config.settings.writing_validation_mode
     dicom_config.settings.writing_validation_mode = dicom_config.IGNORE  # invalid values on purpose
-    base = dest / ROOT_NAME
-    root, header_root, outside = base / "export", base / "export-header", base / "outside"
-    root.mkdir(parents=True)
-    header_root.mkdir()
-    b = Builder(seed)
-    cases = _listing_cases(b, root, outside) + _duplicate_cases(b, root) + _header_cases(b, header_root)
+    try:
+        with warnings.catch_warnings():  # pydicom's warnings would quote the planted values
+            warnings.simplefilter("ignore")
+            base = dest / ROOT_NAME
+            root, header_root, outside = base / "export", base / "export-header", base / "outside"
+            root.mkdir(parents=True)
+            header_root.mkdir()
+            b = Builder(seed)
+            cases = _listing_cases(b, root, outside) + _duplicate_cases(b, root) + _header_cases(b, header_root)
+    finally:
+        dicom_config.settings.writing_validation_mode = mode
     manifest = Manifest(seed, str(root), str(header_root), str(outside), cases)
     (dest / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
     return manifest
