@@ -219,7 +219,7 @@ def _plant_class_uid(ds: Dataset, c: str) -> None:
     ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
     ref = Dataset()
     ref.ReferencedSOPClassUID = f"{c} not a UID"
-    ref.ReferencedSOPInstanceUID = generate_uid()
+    ref.ReferencedSOPInstanceUID = generate_uid(entropy_srcs=[c, "referenced"])
     ds.ReferencedImageSequence = Sequence([ref])
     scheme = Dataset()
     scheme.CodingSchemeDesignator = "99LOCAL"
