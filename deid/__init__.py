@@ -12,7 +12,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("deid.standard", "deid.samples"),        # PS3.15 Table E.1-1 as data; public sample files
     ("deid.config",),                         # every configuration model, conf_dir(), load_model()
     ("deid.zones", "deid.keys", "deid.dicomio", "deid.crosswalk", "deid.sqlfile",
-     "deid.spark_session"),                   # locations and bytes, keys, DICOM I/O, crosswalk records
+     "deid.sqlguard", "deid.sparkerrors", "deid.spark_session"),                   # locations and bytes, keys, DICOM I/O, crosswalk records
     ("deid.textmatch",),                      # the one tolerant text matcher
     ("deid.header",),                         # header de-identification (Spark-free)
     ("deid.pipeline.hooks", "deid.pipeline.executor"),  # the pixel and gate contracts; task toolkit

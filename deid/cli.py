@@ -36,8 +36,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     summary = run.run(do_ingest=True, do_deidentify=True)
     ing, de = summary.ingest, summary.deid
     if ing:
-        print(f"ingest: {ing.n_listed} files, {ing.n_ingested} new, {ing.n_quarantined} quarantined, "
-              f"{ing.n_skipped} already known")
+        print("\n".join(ing.summary_lines()))
     if de:
         print(f"de-identify: {de.n_inputs} inputs, {de.n_deidentified} de-identified, "
               f"{de.n_quarantined} quarantined, released={'yes' if de.released else 'no'}")
@@ -68,11 +67,18 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
+    from deid.sqlguard import READ_ONLY_CONF, check_read_only
     from deid.tables import CROSSWALK, METADATA, RUNS
 
     entry = _entry(args)
     zs = entry.zones
+    names = ["metadata", "runs", "redactions"] + (["crosswalk"] if args.include_crosswalk else [])
+    query = check_read_only(args.query, names)  # before Spark starts
+    if args.include_crosswalk:
+        _check_crosswalk_access(entry)
     spark, tables = entry.spark, entry.tables
+    for key, value in READ_ONLY_CONF.items():
+        spark.conf.set(key, value)
     views = [("metadata", zs.metadata, METADATA), ("runs", zs.runs, RUNS)]
     if args.include_crosswalk:
         views.append(("crosswalk", zs.crosswalk_table, CROSSWALK))
@@ -84,12 +90,27 @@ def cmd_sql(args: argparse.Namespace) -> int:
     from pyspark.errors import AnalysisException, ParseException
 
     try:
-        df = spark.sql(args.query)
+        df = spark.sql(query)
     except (AnalysisException, ParseException) as exc:
         cls = exc.getCondition() if hasattr(exc, "getCondition") else exc.__class__.__name__
         raise DeidError(f"the query failed ({cls}); views: {', '.join(v[0] for v in views)}") from None
     df.show(n=args.limit, truncate=args.truncate)
     return 0
+
+
+def _check_crosswalk_access(entry: Entry) -> None:
+    """--include-crosswalk: the crosswalk zone must be there and the key (of this output) given."""
+    from deid.pipeline.runlock import output_key_version
+    from deid.zones import exists
+
+    zs = entry.zones
+    if not exists(zs.crosswalk_table):
+        raise DeidError("--include-crosswalk: the crosswalk zone has no crosswalk table (give --crosswalk)")
+    keyring = entry.keyring
+    recorded = output_key_version(zs.output)
+    if recorded is not None and recorded != keyring.version:
+        raise DeidError("--include-crosswalk needs the key this output was written with "
+                        f"(key version {recorded})")
 
 
 def cmd_keygen(args: argparse.Namespace) -> int:
@@ -158,7 +179,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import os
+
+    from deid.sparkerrors import CLI_LOG_LEVEL, LOG_LEVEL_ENV
+
     args = build_parser().parse_args(argv)
+    os.environ.setdefault(LOG_LEVEL_ENV, CLI_LOG_LEVEL)  # Spark's console logs can carry paths
     return run("deid", lambda: args.func(args))
 
 

@@ -18,7 +18,6 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from deid.config import DeidConfig, load_config
-from deid.errors import DeidError
 from deid.keys import KeyRing, keyring_for
 from deid.zones import Zones, default_phi_zones, resolve
 
@@ -98,9 +97,16 @@ def prepare(args: argparse.Namespace, *, need_input: bool = False, phi_beside_ou
 
 
 def run(prog: str, work: Callable[[], int]) -> int:
-    """``work()``'s exit code; a DeidError is printed as one line and exits with its ``exit_code``."""
+    """``work()``'s exit code; a DeidError (or a Spark/py4j error, mapped by
+    :func:`deid.sparkerrors.as_deid_error`: Java messages can carry paths) is printed as one line and
+    exits with its ``exit_code``."""
+    from deid.sparkerrors import as_deid_error
+
     try:
         return int(work())
-    except DeidError as err:
+    except Exception as exc:  # noqa: BLE001 - Java/py4j errors become one PHI-free line too
+        err = as_deid_error(exc)
+        if err is None:
+            raise
         print(f"{prog}: error [{err.code}]: {err.message}", file=sys.stderr)
         return err.exit_code

@@ -30,6 +30,15 @@ class Reason(str, Enum):
     OCR_FAILED = "OCR_FAILED"
     VERIFICATION_FAILED = "VERIFICATION_FAILED"
     INTERNAL_ERROR = "INTERNAL_ERROR"
+    # listing (deid.pipeline.listing): entries of the export that are not plain readable files
+    NOT_REGULAR_FILE = "NOT_REGULAR_FILE"
+    DANGLING_LINK = "DANGLING_LINK"
+    LINK_OUTSIDE_ROOT = "LINK_OUTSIDE_ROOT"
+    LINK_TO_FOLDER = "LINK_TO_FOLDER"
+    UNREADABLE = "UNREADABLE"
+    UNDECODABLE_NAME = "UNDECODABLE_NAME"
+    # de-identify: several different inputs carry one SOP Instance UID (deid.pipeline.duplicates)
+    DUPLICATE_UID = "DUPLICATE_UID"
 
 
 class DeidError(Exception):
@@ -90,6 +99,30 @@ class ZoneError(DeidError):
     Messages name the zones (``raw``, ``crosswalk``, ``output``, ``input``), never their locations:
     an export path may carry a patient's name.
     """
+
+
+class RunLockedError(DeidError):
+    """Another run holds the output's run lock, or the output belongs to another key version."""
+
+    code = "RUN_LOCKED"
+
+
+class KeyVersionError(DeidError):
+    """The output was written with another key version; a run with this key is refused."""
+
+    code = "KEY_VERSION_MISMATCH"
+
+
+class SqlRefusedError(DeidError):
+    """A ``deid sql`` query is not a single read-only SELECT over the registered views."""
+
+    code = "SQL_REFUSED"
+
+
+class SparkFailure(DeidError):
+    """Spark (the JVM) failed; the message names the error class only (Java messages carry paths)."""
+
+    code = "SPARK_ERROR"
 
 
 class CryptoError(DeidError):

@@ -66,5 +66,7 @@ def get_spark(cfg: SparkConfig | None = None) -> SparkSession:
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     # the export may carry names in file paths: keep them out of Spark's INFO logs
-    spark.sparkContext.setLogLevel("WARN")
+    from deid.sparkerrors import console_log_level
+
+    spark.sparkContext.setLogLevel(console_log_level())  # WARN, or DEID_SPARK_LOG_LEVEL
     return spark

@@ -18,8 +18,8 @@ def _ingest(args: argparse.Namespace) -> int:
     summary = PipelineRun(entry.spark, entry.cfg, zs).run(do_ingest=True, do_deidentify=False)
     res = summary.ingest
     if res:
-        print(f"run {res.run_id}: {res.n_listed} files, {res.n_ingested} new, "
-              f"{res.n_quarantined} quarantined, {res.n_skipped} already known")
+        print(f"run {res.run_id}")
+        print("\n".join(res.summary_lines()))
     return 0 if summary.ok else EXIT_FAILED_RUN
 
 

@@ -56,6 +56,8 @@ class ZonesConfig(_Model):
 class IngestConfig(_Model):
     path_glob: str = "*"
     recursive: bool = True
+    # symbolic links leading outside the input folder are quarantined (LINK_OUTSIDE_ROOT) unless true
+    follow_outside_links: bool = False
     max_file_bytes: int = Field(default=512 * 1024 * 1024, ge=1, le=2**31 - 1)
     # Files larger than this never travel as Spark rows: the executor streams them into the PHI
     # zone's blob folder and bronze keeps a reference (JVM rows of hundreds of MB exhaust the heap).

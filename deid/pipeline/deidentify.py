@@ -16,6 +16,8 @@ from deid import zones
 from deid.errors import Reason
 from deid.header.profile import Profile
 from deid.keys import KeyRing
+from deid.pipeline.duplicates import MESSAGE as DUPLICATE_MESSAGE
+from deid.pipeline.duplicates import flag_duplicates
 from deid.pipeline.executor import with_digests
 from deid.pipeline.hooks import Gate, HeaderOnly, PixelHook, StagedRun
 from deid.pipeline.process import OK, QUARANTINED, RESULT, ProcessParams, deidentify_batches
@@ -64,7 +66,6 @@ def pending_inputs(tables: Tables, zs: zones.Zones, profile: Profile, keyring: K
 def stage_run(spark: SparkSession, tables: Tables, zs: zones.Zones, params: ProcessParams,
               pending: DataFrame, n_inputs: int) -> StagedRun:
     """Run the processor once over ``pending``; its results are written once to staging Parquet."""
-    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     results_loc = zones.join(params.staging, "results")
@@ -73,20 +74,15 @@ def stage_run(spark: SparkSession, tables: Tables, zs: zones.Zones, params: Proc
      .write.mode("overwrite").parquet(zones.spark_uri(results_loc)))
     res = spark.read.schema(schema).parquet(zones.spark_uri(results_loc))
     now = F.current_timestamp()
-    # one SOP Instance UID, one output file: a second input with the same (remapped) UID, in this run
-    # or already published, is quarantined
-    published = (tables.read(zs.metadata, METADATA)
-                 .where((F.col("key_version") == params.keyring.version)
-                        & (F.col("profile") == params.profile.name))
-                 .select("sop_instance_uid").distinct().withColumn("_published", F.lit(True)))
-    rank = F.row_number().over(Window.partitionBy("sop_instance_uid").orderBy("sha256"))
-    ok = (res.where(F.col("outcome") == OK).withColumn("_rank", rank)
-          .join(published, "sop_instance_uid", "left"))
-    is_dup = (F.col("_rank") > 1) | F.col("_published").isNotNull()
-    metadata = ok.where(~is_dup).drop("_rank", "_published").withColumn("processed_at", now)
-    dups = (ok.where(is_dup).select("sha256")
-            .withColumn("reason", F.lit(Reason.INVALID_VALUE.value))
-            .withColumn("message", F.lit("another input has the same SOP Instance UID")))
+    # one SOP Instance UID, one output file: different inputs with one UID are all held for review
+    # unless exactly one is valid (deid.pipeline.duplicates)
+    ok = flag_duplicates(res.where(F.col("outcome") == OK), tables.read(zs.bronze, BRONZE),
+                         tables.read(zs.metadata, METADATA), tables.read(zs.quarantine, QUARANTINE),
+                         key_version=params.keyring.version, profile=params.profile.name)
+    metadata = ok.where(~F.col("_dup")).drop("_dup").withColumn("processed_at", now)
+    dups = (ok.where(F.col("_dup")).select("sha256")
+            .withColumn("reason", F.lit(Reason.DUPLICATE_UID.value))
+            .withColumn("message", F.lit(DUPLICATE_MESSAGE)))
     failed = res.where(F.col("outcome") == QUARANTINED).select("sha256", "reason", "message")
     bron = tables.read(zs.bronze, BRONZE).select("sha256", "path", "size", "modification_time")
     quarantine = (failed.unionByName(dups)

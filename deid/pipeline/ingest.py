@@ -1,10 +1,11 @@
 """Ingest: DICOM binaries of an export -> bronze table (PHI zone); unreadable inputs -> quarantine.
 
-The export is read with Spark's ``binaryFile`` source. Each file is hashed (sha256) and its file is
-parsed (the whole file, to catch truncation) for a few routing fields. Files already ingested or quarantined (same
-sha256) are skipped; empty, non-DICOM, truncated and over-size files go to quarantine with a reason
-code. Over-size files are never loaded: ``binaryFile`` prunes their content and they are hashed by
-streaming.
+The export is listed literally and totally by :mod:`deid.pipeline.listing` (never as a Spark glob);
+executors read each listed file by its location. Each file is hashed (sha256) and parsed (the whole
+file, to catch truncation) for a few routing fields. Files already ingested or quarantined (same
+sha256) are skipped; empty, non-DICOM, truncated, over-size and unreadable files and entries that are
+not plain files (FIFOs, dangling or outside links, undecodable names) go to quarantine with a reason
+code. Over-size files are never loaded: they are hashed by streaming.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
-from urllib.parse import unquote
 
 import pandas as pd
 import pyarrow as pa
@@ -24,29 +24,31 @@ import pyarrow as pa
 from deid import zones
 from deid.config import IngestConfig
 from deid.dicomio import has_pixel_data, read_dicom
-from deid.errors import ConfigError, Reason
+from deid.errors import Reason
 from deid.pipeline.executor import Failed, each_input
+from deid.pipeline.listing import EntryReader, Listing, list_input
 from deid.tables import BRONZE, QUARANTINE, Tables, TableSpec
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
+log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
 
 STAGE = "ingest"
 PARSED = TableSpec("ingest-parsed", pa.schema(
     list(BRONZE.schema) + [pa.field("reason", pa.string()), pa.field("message", pa.string())]))
 _HASH_CHUNK = 8 * 1024 * 1024
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class IngestResult:
     """Counts of one ingest, each counted on its own rows (none is a remainder of another).
 
-    ``n_listed``: files the listing saw; ``n_ingested``: new bronze rows; ``n_quarantined``: new
-    quarantine rows; ``n_skipped``: files already known (their content is in bronze or quarantined
-    at ingest, or another file of this run has the same content).
+    ``n_listed``: entries the listing saw; ``n_ingested``: new bronze rows; ``n_quarantined``: new
+    quarantine rows; ``n_skipped``: entries already known (their content is in bronze or quarantined at
+    ingest, or another entry of this run has the same content); ``reasons`` counts the quarantined
+    entries by reason code. The run reconciles when the four add up.
     """
 
     run_id: str
@@ -54,6 +56,15 @@ class IngestResult:
     n_ingested: int
     n_quarantined: int
     n_skipped: int
+    n_excluded: int = 0  # not matching ingest.path_glob / below the top level when not recursive
+    reasons: tuple[tuple[str, int], ...] = ()
+
+    def summary_lines(self) -> list[str]:
+        """The run summary: every count, every quarantine reason (no paths, no values)."""
+        lines = [f"ingest: {self.n_listed} entries, {self.n_ingested} new, {self.n_quarantined} quarantined, "
+                 f"{self.n_skipped} already known, {self.n_excluded} excluded by ingest.path_glob/recursive"]
+        lines += [f"  quarantined {reason}: {n}" for reason, n in self.reasons]
+        return lines
 
     @property
     def n_known(self) -> int:
@@ -61,7 +72,7 @@ class IngestResult:
 
     @property
     def n_unaccounted(self) -> int:
-        """Listed files with no outcome (0 when the run reconciles; negative when counted twice)."""
+        """Listed entries with no outcome (0 when the run reconciles; negative when counted twice)."""
         return self.n_listed - self.n_ingested - self.n_quarantined - self.n_skipped
 
     @property
@@ -93,20 +104,36 @@ def _error_row(failed: Failed) -> dict[str, object]:
     return {"reason": failed.reason.value, "message": failed.message}
 
 
-def parse_batches(batches: Iterator[pd.DataFrame], run_id: str) -> Iterator[pd.DataFrame]:
-    """mapInPandas: ``binaryFile`` rows -> bronze rows, or quarantine rows (reason, message)."""
+def parse_batches(batches: Iterator[pd.DataFrame], run_id: str, reader: EntryReader,
+                  budget: int = 64 * 1024 * 1024) -> Iterator[pd.DataFrame]:
+    """mapInPandas: listed files (path, length, modificationTime) -> bronze rows, or quarantine rows
+    (reason, message). Files are read here by their literal location; output batches hold at most
+    about ``budget`` bytes of content."""
+    out: list[dict[str, object]] = []
+    held = 0
     for batch in batches:
-        out = []
         now = pd.Timestamp(dt.datetime.now(dt.timezone.utc))
-        for path, length, mtime, content in zip(batch["path"], batch["length"],
-                                                batch["modificationTime"], batch["content"], strict=True):
-            data = bytes(content) if content is not None else b""
-            row: dict[str, object] = {"sha256": hashlib.sha256(data).hexdigest(), "path": path,
-                                      "size": int(length), "modification_time": mtime,
+        for path, length, mtime in zip(batch["path"], batch["length"], batch["modificationTime"], strict=True):
+            row: dict[str, object] = {"path": path, "size": int(length), "modification_time": mtime,
                                       "run_id": run_id, "ingested_at": now}
+            data = each_input(partial(reader.read, path))
+            if isinstance(data, Failed):  # unreadable: keyed by its location, quarantined
+                row["sha256"] = hashlib.sha256(b"unreadable:" + str(path).encode()).hexdigest()
+                row.update(_error_row(data))
+                out.append(row)
+                continue
+            row["sha256"], row["size"] = hashlib.sha256(data).hexdigest(), len(data)
             routing = each_input(partial(_routing, data))
-            row.update(_error_row(routing) if isinstance(routing, Failed) else {**routing, "content": data})
+            if isinstance(routing, Failed):
+                row.update(_error_row(routing))
+            else:
+                row.update({**routing, "content": data})
+                held += len(data)
             out.append(row)
+            if held >= budget:
+                yield to_frame(out, PARSED)
+                out, held = [], 0
+    if out:
         yield to_frame(out, PARSED)
 
 
@@ -118,14 +145,15 @@ def _store_blob(blobs: str, sha: str, data: bytes) -> str:
     return location
 
 
-def _parse_large(row: dict[str, object], path: str, blobs: str) -> None:
-    data = zones.read_bytes(path)
+def _parse_large(row: dict[str, object], path: str, blobs: str, reader: EntryReader) -> None:
+    data = reader.read(path)
     row["sha256"] = sha = hashlib.sha256(data).hexdigest()
     row.update(_routing(data))
     row["blob_path"] = _store_blob(blobs, sha, data)
 
 
-def parse_large_batches(batches: Iterator[pd.DataFrame], run_id: str, blobs: str) -> Iterator[pd.DataFrame]:
+def parse_large_batches(batches: Iterator[pd.DataFrame], run_id: str, blobs: str,
+                        reader: EntryReader) -> Iterator[pd.DataFrame]:
     """mapInPandas over path-only rows: large files are read here (never as Spark rows), parsed,
     and stored as blobs in the PHI zone; bronze keeps the reference."""
     for batch in batches:
@@ -134,19 +162,20 @@ def parse_large_batches(batches: Iterator[pd.DataFrame], run_id: str, blobs: str
                                        strict=True):
             row: dict[str, object] = {"path": path, "size": int(length), "modification_time": mtime,
                                       "run_id": run_id, "ingested_at": now}
-            parsed = each_input(partial(_parse_large, row, path, blobs))
+            parsed = each_input(partial(_parse_large, row, path, blobs, reader))
             if isinstance(parsed, Failed):
                 row.update(_error_row(parsed))
             row.setdefault("sha256", hashlib.sha256(b"unreadable:" + str(path).encode()).hexdigest())
             yield to_frame([row], PARSED)  # one large file per Arrow batch
 
 
-def _hash_into(digest: hashlib._Hash, path: str) -> None:
-    for chunk in zones.read_chunks(path, _HASH_CHUNK):
+def _hash_into(digest: hashlib._Hash, path: str, reader: EntryReader) -> None:
+    for chunk in reader.iter_chunks(path, _HASH_CHUNK):
         digest.update(chunk)
 
 
-def hash_oversize_batches(batches: Iterator[pd.DataFrame], run_id: str, limit: int) -> Iterator[pd.DataFrame]:
+def hash_oversize_batches(batches: Iterator[pd.DataFrame], run_id: str, limit: int,
+                          reader: EntryReader) -> Iterator[pd.DataFrame]:
     """mapInPandas: over-size files are hashed by streaming (never loaded) and quarantined."""
     for batch in batches:
         out = []
@@ -154,23 +183,40 @@ def hash_oversize_batches(batches: Iterator[pd.DataFrame], run_id: str, limit: i
         for path, length, mtime in zip(batch["path"], batch["length"], batch["modificationTime"],
                                        strict=True):
             digest = hashlib.sha256()
-            hashed = each_input(partial(_hash_into, digest, path))
+            hashed = each_input(partial(_hash_into, digest, path, reader))
             failed = hashed if isinstance(hashed, Failed) else Failed(
                 Reason.OVERSIZE, f"the file is larger than max_file_bytes={limit}")
+            if isinstance(hashed, Failed):
+                digest = hashlib.sha256(b"unreadable:" + str(path).encode())
             out.append({"sha256": digest.hexdigest(), "path": path, "size": int(length),
                         "modification_time": mtime, "run_id": run_id, "ingested_at": now,
                         **_error_row(failed)})
         yield to_frame(out, PARSED)
 
 
-def list_export(spark: SparkSession, input_location: str, cfg: IngestConfig) -> DataFrame:
-    """The export as Spark's ``binaryFile`` source (path, modificationTime, length, content)."""
-    if not zones.exists(input_location):
-        raise ConfigError("the input (export) location does not exist")
-    return (spark.read.format("binaryFile")
-            .option("recursiveFileLookup", str(cfg.recursive).lower())
-            .option("pathGlobFilter", cfg.path_glob)
-            .load(zones.spark_uri(input_location)))
+def list_export(input_location: str, cfg: IngestConfig) -> Listing:
+    """The export, listed literally and totally (see :mod:`deid.pipeline.listing`)."""
+    return list_input(input_location, recursive=cfg.recursive, path_glob=cfg.path_glob,
+                      follow_outside_links=cfg.follow_outside_links)
+
+
+def _listed_frame(spark: SparkSession, listing: Listing, run_id: str) -> tuple[DataFrame, DataFrame]:
+    """(files to read: path, length, modificationTime; PARSED rows of entries rejected at listing)."""
+    ts = pa.timestamp("us", tz="UTC")
+    files = listing.files
+    meta = pa.table({"path": pa.array([e.location for e in files], pa.string()),
+                     "length": pa.array([e.size for e in files], pa.int64()),
+                     "modificationTime": pa.array([e.mtime_ns // 1000 for e in files], pa.int64()).cast(ts)})
+    n_parts = max(1, min(len(files), spark.sparkContext.defaultParallelism * 4))
+    meta_df = spark.createDataFrame(meta.to_pandas(), "path string, length long, modificationTime timestamp")
+    now = dt.datetime.now(dt.timezone.utc)
+    rows: list[dict[str, object]] = [
+        {"sha256": e.pseudo_sha256, "path": e.location, "size": e.size,
+         "modification_time": dt.datetime.fromtimestamp(e.mtime_ns / 1e9, dt.timezone.utc),
+         "run_id": run_id, "ingested_at": now, "reason": e.reason.value if e.reason else None,
+         "message": e.message} for e in listing.rejected]
+    rejected = spark.createDataFrame(to_frame(rows, PARSED), PARSED.spark_schema())
+    return meta_df.repartition(n_parts), rejected
 
 
 def known_sha256(tables: Tables, zs: zones.Zones) -> DataFrame:
@@ -189,31 +235,27 @@ def ingest(spark: SparkSession, tables: Tables, zs: zones.Zones, input_location:
     from pyspark.sql import functions as F
     from pyspark.sql.types import BooleanType, StructField, StructType
 
-    listing = list_export(spark, input_location, cfg)
-    meta = listing.select("path", "length", "modificationTime")
-    n_scanned = meta.count()
-    all_files = listing.inputFiles()
-    n_listed = max(len(all_files), n_scanned)
+    listing = list_export(input_location, cfg)
+    reader = EntryReader(listing.root)
+    n_listed = len(listing.entries)
     if progress:
         progress(STAGE, 0, n_listed)
+    meta, rejected = _listed_frame(spark, listing, run_id)
     known_oversize = (tables.read(zs.quarantine, QUARANTINE)
                       .where((F.col("stage") == STAGE) & (F.col("reason") == Reason.OVERSIZE.value))
                       .select(F.col("path"), F.col("size").alias("length")).distinct())
-    small = listing.where(F.col("length") <= min(cfg.inline_max_bytes, cfg.max_file_bytes))
+    small = meta.where(F.col("length") <= min(cfg.inline_max_bytes, cfg.max_file_bytes))
     large = meta.where((F.col("length") > cfg.inline_max_bytes) & (F.col("length") <= cfg.max_file_bytes))
     all_big = meta.where(F.col("length") > cfg.max_file_bytes)
     big = all_big.join(known_oversize, ["path", "length"], "left_anti")  # not hashed again
-    n_known_big = all_big.join(known_oversize, ["path", "length"], "left_semi").count()
+    known_big = [r["path"] for r in all_big.join(known_oversize, ["path", "length"], "left_semi").collect()]
     schema = PARSED.spark_schema()
-    blobs = zs.blobs
-    parsed = (small.mapInPandas(lambda it: parse_batches(it, run_id), schema)
-              .unionByName(large.mapInPandas(lambda it: parse_large_batches(it, run_id, blobs), schema))
-              .unionByName(big.mapInPandas(lambda it: hash_oversize_batches(it, run_id, cfg.max_file_bytes),
-                                           schema)))
-    if len(all_files) > n_scanned:  # listed but not scanned (Spark drops zero-length files, ...)
-        rows = unscanned_rows(all_files, {r["path"] for r in meta.select("path").toLocalIterator()}, run_id)
-        if rows:
-            parsed = parsed.unionByName(spark.createDataFrame(to_frame(rows, PARSED), schema))
+    blobs, budget = zs.blobs, cfg.inline_max_bytes
+    parsed = (small.mapInPandas(lambda it: parse_batches(it, run_id, reader, budget), schema)
+              .unionByName(large.mapInPandas(lambda it: parse_large_batches(it, run_id, blobs, reader), schema))
+              .unionByName(big.mapInPandas(
+                  lambda it: hash_oversize_batches(it, run_id, cfg.max_file_bytes, reader), schema))
+              .unionByName(rejected))
     known = known_sha256(tables, zs).withColumn("_known", F.lit(True))
     flagged = (parsed.join(known, "sha256", "left")
                .withColumn("_known", F.coalesce(F.col("_known"), F.lit(False)))
@@ -223,6 +265,11 @@ def ingest(spark: SparkSession, tables: Tables, zs: zones.Zones, input_location:
     flagged.write.mode("overwrite").parquet(zones.spark_uri(staged))
     flagged_schema = StructType([*schema.fields, StructField("_known", BooleanType())])
     result = spark.read.schema(flagged_schema).parquet(zones.spark_uri(staged))
+    scanned = {r["path"] for r in result.select("path").distinct().collect()} | set(known_big)
+    lost = unscanned_rows(listing, scanned, run_id)
+    if lost:  # listed, but no row came back for it: a quarantine row, never a silent loss
+        lost_df = spark.createDataFrame(to_frame(lost, PARSED), schema).withColumn("_known", F.lit(False))
+        result = result.unionByName(lost_df)
     fresh = result.where(~F.col("_known"))
     new = fresh.dropDuplicates(["sha256"]).drop("_known")
     good = new.where(F.col("reason").isNull())
@@ -233,47 +280,27 @@ def ingest(spark: SparkSession, tables: Tables, zs: zones.Zones, input_location:
     app_id = f"deid-{STAGE}-{run_id}"
     tables.append(good, zs.bronze, BRONZE, app_id=app_id, version=0)
     tables.append(quarantine_rows, zs.quarantine, QUARANTINE, app_id=app_id, version=0)
-    n_good, n_bad = good.count(), bad.count()
+    n_good = good.count()
+    reasons = tuple(sorted((r["reason"], int(r["count"])) for r in bad.groupBy("reason").count().collect()))
+    n_bad = sum(n for _, n in reasons)
     # already known: an over-size file quarantined before (same path and size), content in bronze or
-    # quarantine before, or a second file with the same content in this run
-    n_known = n_known_big + result.where(F.col("_known")).count() + fresh.count() - n_good - n_bad
+    # quarantine before, or a second entry with the same content in this run
+    n_known = len(known_big) + result.where(F.col("_known")).count() + fresh.count() - n_good - n_bad
     zones.remove_tree(staged)
     if progress:
         progress(STAGE, n_listed, n_listed)
-    res = IngestResult(run_id, n_listed, n_good, n_bad, n_known)
+    res = IngestResult(run_id, n_listed, n_good, n_bad, n_known, n_excluded=listing.n_excluded, reasons=reasons)
     if not res.reconciles:
         log.warning("ingest %s does not reconcile: %d listed, %d ingested, %d quarantined, %d already known",
                     run_id, n_listed, n_good, n_bad, n_known)
     return res
 
 
-def _unscanned_row(uri: str, run_id: str, now: dt.datetime) -> dict[str, object]:
-    """A quarantine row for a listed file the scan returned no row for (zero bytes, vanished, ...)."""
-    row: dict[str, object] = {"path": uri, "size": 0, "modification_time": now, "run_id": run_id,
-                              "ingested_at": now}
-    try:
-        size, mtime_ns = zones.file_stat(uri)
-        row["size"] = int(size or 0)
-        row["modification_time"] = dt.datetime.fromtimestamp(mtime_ns / 1e9, dt.timezone.utc)
-        if size == 0:
-            row.update(sha256=hashlib.sha256(b"").hexdigest(), reason=Reason.EMPTY_FILE.value,
-                       message="the file has zero bytes")
-            return row
-    except Exception as exc:  # noqa: BLE001 - per-input boundary: a listed file is never lost
-        row.update(reason=Reason.NOT_READ.value, message=f"the file cannot be inspected ({exc.__class__.__name__})")
-    row.setdefault("reason", Reason.NOT_READ.value)
-    row.setdefault("message", "the file was listed but the scan returned no content for it")
-    row["sha256"] = hashlib.sha256(b"unscanned:" + uri.encode("utf-8", "surrogateescape")).hexdigest()
-    return row
-
-
-def unscanned_rows(all_files: list[str], scanned: set[str], run_id: str) -> list[dict[str, object]]:
-    """One quarantine row per listed file whose path is not among the scanned ones.
-
-    ``DataFrame.inputFiles()`` returns URIs (percent-encoded: ``a b`` is ``a%20b``) while the scan's
-    ``path`` column holds the decoded path, so listed URIs are decoded once before comparing.
-    """
-    seen = {zones.deltars_uri(p) for p in scanned}
+def unscanned_rows(listing: Listing, scanned: set[str], run_id: str) -> list[dict[str, object]]:
+    """One ``NOT_READ`` quarantine row per listed entry that no executor returned a row for."""
     now = dt.datetime.now(dt.timezone.utc)
-    listed = [unquote(uri) for uri in all_files]
-    return [_unscanned_row(path, run_id, now) for path in listed if zones.deltars_uri(path) not in seen]
+    return [{"sha256": hashlib.sha256(b"deid-unscanned\0" + e.rel).hexdigest(), "path": e.location,
+             "size": e.size, "modification_time": dt.datetime.fromtimestamp(e.mtime_ns / 1e9, dt.timezone.utc),
+             "run_id": run_id, "ingested_at": now, "reason": Reason.NOT_READ.value,
+             "message": "the entry was listed but no content came back for it"}
+            for e in listing.entries if e.location not in scanned]

@@ -24,6 +24,7 @@ from deid.pipeline.deidentify import DeidentifyResult, deidentify
 from deid.pipeline.grants import apply_grants
 from deid.pipeline.hooks import Gate, PixelHook
 from deid.pipeline.ingest import IngestResult, ingest
+from deid.pipeline.runlock import RunGuard
 from deid.tables import RUNS, Tables
 from deid.zones import Zones
 
@@ -97,7 +98,8 @@ class PipelineRun:
         return self.gate
 
     def run(self, *, do_ingest: bool, do_deidentify: bool) -> RunSummary:
-        """Run the stages asked for; a stage failure is recorded in the runs table and re-raised."""
+        """Run the stages asked for under the output's run lock (:class:`RunGuard`: one run at a time,
+        one key per output, closed PHI zones); a stage failure is recorded and re-raised."""
         zs = self.zones
         assert zs is not None
         export = zs.input
@@ -108,8 +110,14 @@ class PipelineRun:
                 self.keyring = keyring_for(self.cfg.keys)  # fail fast, before any Spark work
             if self.profile is None:
                 self.profile = load_profile(self.cfg.profile)
+        key_version = self.keyring.version if do_deidentify and self.keyring else None
+        with RunGuard(zs, self.run_id, key_version=key_version):
+            return self._run_stages(zs, do_ingest=do_ingest, do_deidentify=do_deidentify)
+
+    def _run_stages(self, zs: Zones, *, do_ingest: bool, do_deidentify: bool) -> RunSummary:
         summary = RunSummary(self.run_id)
         fault = faults.from_env()
+        export = zs.input
         if do_ingest:
             started = dt.datetime.now(dt.timezone.utc)
             try:

@@ -45,6 +45,7 @@ def build_report(spark_or_tables: Any, zones: zones_mod.Zones, run_id: str, *, k
             from deid.report.phi import write_before_after
 
             phi = write_before_after(tables, zones, keyring, run_id, data.thumbs)
+            zones_mod.secure_local_tree(zones.raw)  # the PHI zone stays 0700/0600
     loc = zones_mod.join(zones.report_dir(run_id), "index.html")
     zones_mod.write_bytes(loc, render_index(data, thumbs, phi).encode("utf-8"))
     return loc

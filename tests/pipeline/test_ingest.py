@@ -57,18 +57,19 @@ def test_listed_but_never_scanned_file_is_quarantined(spark, tmp_path: Path, exp
     NOT_READ quarantine row, and the counts reconcile; a duplicate copy counts as already known."""
     import deid.pipeline.ingest as ingest_mod
 
-    real = ingest_mod.list_export
+    real = ingest_mod._listed_frame
     lost = sorted(p for p in export_dir.rglob("IM*") if p.is_file())[0]
     shutil.copyfile(lost, export_dir / "bad" / "copy-of-first")  # same content twice: one ingested
     first_good = sorted(p for p in export_dir.rglob("IM*") if p.is_file())[1]
     shutil.copyfile(first_good, export_dir / "bad" / "copy-of-second")
 
-    def losing(spark_, location, cfg):  # type: ignore[no-untyped-def]
+    def losing(spark_, listing, run_id):  # type: ignore[no-untyped-def]
         from pyspark.sql import functions as F
 
-        return real(spark_, location, cfg).where(~F.col("path").endswith("/" + lost.name))
+        meta, rejected = real(spark_, listing, run_id)
+        return meta.where(~F.col("path").endswith("/" + lost.name)), rejected
 
-    monkeypatch.setattr(ingest_mod, "list_export", losing)
+    monkeypatch.setattr(ingest_mod, "_listed_frame", losing)
     zs = _zones(tmp_path)
     n_files = sum(1 for p in export_dir.rglob("*") if p.is_file())
     res = ingest(spark, Tables(spark), zs, str(export_dir), IngestConfig(), "run-lost")
@@ -81,14 +82,17 @@ def test_listed_but_never_scanned_file_is_quarantined(spark, tmp_path: Path, exp
     assert res.n_ingested + res.n_quarantined + res.n_known == n_files
 
 
-def test_unscanned_rows_compare_decoded_uris(tmp_path: Path) -> None:
-    """inputFiles() URIs are percent-encoded; a scanned path with ``^``, spaces or ``%`` is not lost twice."""
+def test_unscanned_rows_name_every_listed_entry_without_a_row(tmp_path: Path) -> None:
+    """Every listed entry whose location came back from no executor is one NOT_READ row."""
+    from deid.pipeline.listing import list_input
+
     folder = tmp_path / "DOE^J 1"
     folder.mkdir()
     (folder / "a%20b").write_bytes(b"DICM")
-    (folder / "empty").write_bytes(b"")
-    listed = [(folder / n).as_uri() for n in ("a%20b", "empty")]
-    assert unscanned_rows(listed, {f"file:{folder}/a%20b"}, "r")[0]["reason"] == "EMPTY_FILE"
-    rows = unscanned_rows(listed, set(), "r")
-    assert [r["reason"] for r in rows] == ["NOT_READ", "EMPTY_FILE"]
-    assert rows[0]["path"].endswith("DOE^J 1/a%20b") and rows[0]["size"] == 4
+    (folder / "c").write_bytes(b"DICM!")
+    listing = list_input(str(tmp_path))
+    by_name = {e.location.rsplit("/", 1)[1]: e for e in listing.entries}
+    rows = unscanned_rows(listing, {by_name["c"].location}, "r")
+    assert [r["reason"] for r in rows] == ["NOT_READ"]
+    assert rows[0]["path"] == by_name["a%20b"].location and rows[0]["size"] == 4
+    assert unscanned_rows(listing, {e.location for e in listing.entries}, "r") == []
