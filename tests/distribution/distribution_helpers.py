@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import email
 import importlib.util
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 from types import ModuleType
 
@@ -28,3 +30,11 @@ def job_flags(script: str) -> set[str]:
                          timeout=120, cwd=ROOT)
     assert res.returncode == 0, res.stderr[-2000:]
     return {w.strip(",[]") for w in res.stdout.split() if w.startswith(("--", "[--"))} - {"--help"}
+
+
+def wheel_requires(wheel: Path) -> list[str]:
+    """The wheel's Requires-Dist lines (extras as markers)."""
+    with zipfile.ZipFile(wheel) as zf:
+        meta = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
+        msg = email.message_from_bytes(zf.read(meta))
+    return msg.get_all("Requires-Dist") or []

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
-from distribution_helpers import ROOT, job_flags
+from distribution_helpers import ROOT, job_flags, wheel_requires
 
 from deid.config import load_config
 from deid.keys import KeySource
@@ -212,14 +212,9 @@ def test_resolved_resources_validate_against_the_bundle_models(bundle: dict[str,
 def test_gpu_task_installs_the_wheels_gpu_extra(job: dict[str, Any], wheel: Path) -> None:
     """A whl library takes no extras: the de-identify task lists [gpu]'s packages, minus torch and
     transformers, which the ML GPU runtime brings; no CPU onnxruntime."""
-    import email
-    import zipfile
-
     from packaging.requirements import Requirement
 
-    with zipfile.ZipFile(wheel) as zf:
-        meta = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
-        reqs = [Requirement(r) for r in email.message_from_bytes(zf.read(meta)).get_all("Requires-Dist")]
+    reqs = [Requirement(r) for r in wheel_requires(wheel)]
     gpu = {str(r).split(";")[0].strip() for r in reqs
            if r.marker is not None and r.marker.evaluate({"extra": "gpu"})}
     task = next(t for t in job["tasks"] if t["task_key"] == "deidentify")

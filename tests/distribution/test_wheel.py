@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import email
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 import pytest
-from distribution_helpers import ROOT
+from distribution_helpers import ROOT, wheel_requires
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -57,11 +56,7 @@ def test_console_command_is_deid(wheel: Path) -> None:
     assert "deid = deid.cli:main" in section
 
 
-def _requires(wheel: Path) -> list[str]:
-    with zipfile.ZipFile(wheel) as zf:
-        meta = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
-        msg = email.message_from_bytes(zf.read(meta))
-    return msg.get_all("Requires-Dist") or []
+_requires = wheel_requires
 
 
 @pytest.mark.parametrize(("package", "extra"), [
