@@ -255,9 +255,23 @@ class Profile(BaseModel):
 
 def default_keep_text() -> frozenset[int]:
     """The reviewed keep-list shipped with the profiles (``conf/keep_text.yaml``)."""
-    from deid.header.deny import load_keep_text
-
     return load_keep_text(conf_dir() / "keep_text.yaml")
+
+
+def load_keep_text(path: Path) -> frozenset[int]:
+    """The reviewed keep-list: attributes outside Table E.1-1 whose text is kept as written."""
+    try:
+        entries = yaml.safe_load(path.read_text(encoding="utf-8"))["keep"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
+        raise ConfigError(f"keep-list {path.name}: cannot be read ({exc.__class__.__name__}); "
+                          "expected a mapping with a 'keep' list of keywords or tags") from None
+    out = set()
+    for k in entries:
+        try:
+            out.add(parse_tag(str(k)))
+        except ValueError:
+            raise ConfigError(f"keep-list {path.name}: '{k}' is neither a tag nor a DICOM keyword") from None
+    return frozenset(out)
 
 
 def conf_dir() -> Path:
