@@ -25,9 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 from make_synthetic import SPECS, Spec, font_files, make_instance  # noqa: E402
 
 from deid.header.identifiers import collect_identifiers  # noqa: E402
+from deid.pipeline.hooks import PixelItem  # noqa: E402
 from deid.pixels.frames import decode_frames, render_frame  # noqa: E402
 from deid.pixels.ocr import RapidOcrEngine  # noqa: E402
-from deid.pixels.stage import PixelConfig, PixelJob, PixelStage  # noqa: E402
+from deid.pixels.stage import PixelConfig, PixelStage  # noqa: E402
 
 
 def cine(n: int, seed: int) -> tuple[pydicom.Dataset, list[dict]]:
@@ -41,7 +42,7 @@ def cine(n: int, seed: int) -> tuple[pydicom.Dataset, list[dict]]:
     return ds, [b.__dict__ for b in truth]
 
 
-def recall(job: PixelJob, truth: list[dict]) -> float:
+def recall(job: PixelItem, truth: list[dict]) -> float:
     buf = io.BytesIO()
     job.target.save_as(buf, enforce_file_format=True)
     after = decode_frames(pydicom.dcmread(io.BytesIO(buf.getvalue())))
@@ -86,7 +87,7 @@ def main() -> None:
     for every in (False, True):
         cfg = PixelConfig.model_validate({"ocr_every_frame": every, "classifier": {"enabled": False},
                                          "ocr": {"batch_size": args.batch}})
-        job = PixelJob("cine", ds, copy.deepcopy(ds), collect_identifiers(ds), "US")
+        job = PixelItem("cine", ds, copy.deepcopy(ds), collect_identifiers(ds), "US")
         counting = Counting()
         stage = PixelStage(cfg, engine=counting)
         t = time.perf_counter()

@@ -74,10 +74,8 @@ def header_only(files: list[Path]) -> float:
 
 
 def single(master: str, export: Path, work: Path, pixels: bool) -> dict[str, float]:
-    from deid.config import DeidConfig, SparkConfig, ZonesConfig
+    from deid.config import DeidConfig, PixelConfig, QualityConfig, SparkConfig, ZonesConfig
     from deid.pipeline.runner import PipelineRun
-    from deid.pixels.stage import PixelConfig
-    from deid.quality.config import QualityConfig
     from deid.spark_session import get_spark
 
     cfg = DeidConfig(spark=SparkConfig(master=master, shuffle_partitions=4, driver_memory="3g"), pixels=PixelConfig(enabled=pixels),

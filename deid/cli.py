@@ -1,7 +1,6 @@
 """The ``deid`` console command: the pipeline's jobs on an embedded local Spark, SQL, keys, crosswalk.
 
-Only :func:`main` turns a :class:`deid.errors.DeidError` into an exit code and a one-line message
-(PHI-free by construction of the error tree).
+Configuration, overrides, zones and exit codes go through :mod:`deid.entry`, as for the jobs.
 """
 
 from __future__ import annotations
@@ -11,36 +10,13 @@ import sys
 from collections.abc import Sequence
 
 from deid import __version__
-from deid.config import DeidConfig, load_config
+from deid.entry import EXIT_FAILED_RUN, Entry, prepare, run, zone_args
 from deid.errors import DeidError
 
-EXIT_FAILED_RUN = 1
-EXIT_ERROR = 2
 
-
-def _common_zone_args(p: argparse.ArgumentParser, *, need_input: bool) -> None:
-    if need_input:
-        p.add_argument("--input", help="the export folder (DICOM files, any depth)")
-    p.add_argument("--output", help="the de-identified zone")
-    p.add_argument("--raw", help="the PHI zone (default: OUTPUT.phi-raw, beside OUTPUT)")
-    p.add_argument("--crosswalk", help="the crosswalk zone (default: OUTPUT.crosswalk)")
-    p.add_argument("--config", help="configuration YAML (default: conf/local.yaml)")
-
-
-def _config(args: argparse.Namespace) -> DeidConfig:
-    from deid.zones import default_phi_zones
-
-    cfg = load_config(getattr(args, "config", None))
-    output = getattr(args, "output", None) or cfg.zones.output
-    raw, xw = getattr(args, "raw", None), getattr(args, "crosswalk", None)
-    if output:
-        d_raw, d_xw = default_phi_zones(output)
-        raw = raw or cfg.zones.raw or d_raw
-        xw = xw or cfg.zones.crosswalk or d_xw
-    cfg = cfg.with_overrides(input=getattr(args, "input", None), output=output, raw=raw, crosswalk=xw)
-    if getattr(args, "profile", None):
-        cfg = cfg.model_copy(update={"profile": args.profile})
-    return cfg
+def _entry(args: argparse.Namespace, *, need_input: bool = False) -> Entry:
+    """``deid``'s commands put PHI zones that are given nowhere beside the output."""
+    return prepare(args, need_input=need_input, phi_beside_output=True)
 
 
 def _progress(stage: str, done: int, total: int) -> None:
@@ -48,19 +24,14 @@ def _progress(stage: str, done: int, total: int) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from deid.pipeline.runner import PipelineRun
-    from deid.spark_session import get_spark
-
-    cfg = _config(args)
-    keyring = cfg.load_keyring()  # fail fast: before Spark starts
     from deid.header.profile import load_profile
+    from deid.pipeline.runner import PipelineRun
 
-    profile = load_profile(cfg.profile)
-    from deid.pipeline.runner import resolve_zones
-
-    resolve_zones(cfg, need_input=True)
-    spark = get_spark(cfg.spark)
-    run = PipelineRun(spark, cfg, keyring=keyring, profile=profile, progress=_progress)
+    entry = _entry(args, need_input=True)
+    keyring = entry.keyring  # fail fast: before Spark starts
+    profile = load_profile(entry.cfg.profile)
+    zs = entry.zones
+    run = PipelineRun(entry.spark, entry.cfg, zs, keyring=keyring, profile=profile, progress=_progress)
     print(f"run {run.run_id}: profile {profile.name}, key {keyring.version}", file=sys.stderr)
     summary = run.run(do_ingest=True, do_deidentify=True)
     ing, de = summary.ingest, summary.deid
@@ -75,40 +46,33 @@ def cmd_run(args: argparse.Namespace) -> int:
     if de:
         from deid.report import build_report
 
-        print(f"report: {build_report(run.tables, resolve_zones(cfg, need_input=False), run.run_id, keyring=keyring)}")
+        print(f"report: {build_report(run.tables, zs, run.run_id, keyring=keyring)}")
     print(f"status: {summary.status}")
     return 0 if summary.ok else EXIT_FAILED_RUN
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from deid.errors import KeyMaterialError
-    from deid.pipeline.runner import resolve_zones
     from deid.report import build_report
-    from deid.spark_session import get_spark
-    from deid.tables import Tables
 
-    cfg = _config(args)
-    zs = resolve_zones(cfg, need_input=False)
+    entry = _entry(args)
+    zs = entry.zones
     keyring = None
     if args.before_after:
         try:
-            keyring = cfg.load_keyring()
+            keyring = entry.keyring
         except KeyMaterialError:
             raise DeidError("--before-after needs the key (it finds the inputs by their keyed digest)") from None
-    tables = Tables(get_spark(cfg.spark), cfg.spark.backend)
-    print(build_report(tables, zs, args.run_id, keyring=keyring))
+    print(build_report(entry.tables, zs, args.run_id, keyring=keyring))
     return 0
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
-    from deid.pipeline.runner import resolve_zones
-    from deid.spark_session import get_spark
-    from deid.tables import CROSSWALK, METADATA, RUNS, Tables
+    from deid.tables import CROSSWALK, METADATA, RUNS
 
-    cfg = _config(args)
-    zs = resolve_zones(cfg, need_input=False)
-    spark = get_spark(cfg.spark)
-    tables = Tables(spark, cfg.spark.backend)
+    entry = _entry(args)
+    zs = entry.zones
+    spark, tables = entry.spark, entry.tables
     views = [("metadata", zs.metadata, METADATA), ("runs", zs.runs, RUNS)]
     if args.include_crosswalk:
         views.append(("crosswalk", zs.crosswalk_table, CROSSWALK))
@@ -137,23 +101,19 @@ def cmd_keygen(args: argparse.Namespace) -> int:
 
 def cmd_crosswalk(args: argparse.Namespace) -> int:
     from deid.pipeline.export import export_crosswalk, lookup
-    from deid.pipeline.runner import resolve_zones
-    from deid.spark_session import get_spark
-    from deid.tables import Tables
 
-    cfg = _config(args)
-    keyring = cfg.load_keyring()
-    zs = resolve_zones(cfg, need_input=False)
-    tables = Tables(get_spark(cfg.spark), cfg.spark.backend)
+    entry = _entry(args)
+    keyring = entry.keyring
+    zs = entry.zones
     if args.action == "export":
         if not args.dest:
             raise DeidError("crosswalk export needs --dest DIR (outside the de-identified output)")
-        for name, n in export_crosswalk(tables, zs, keyring, args.dest).items():
+        for name, n in export_crosswalk(entry.tables, zs, keyring, args.dest).items():
             print(f"{name}: {n} rows")
         return 0
     if not args.pseudonym:
         raise DeidError("crosswalk lookup needs a pseudonym")
-    found = lookup(tables, zs, keyring, args.pseudonym)
+    found = lookup(entry.tables, zs, keyring, args.pseudonym)
     for kind, original in found:
         print(f"{kind}\t{original}")
     return 0 if found else EXIT_FAILED_RUN
@@ -165,12 +125,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("run", help="ingest + de-identify an export on local Spark")
-    _common_zone_args(p, need_input=True)
+    zone_args(p, need_input=True, phi_beside_output=True)
     p.add_argument("--profile", help="profile name or YAML path (default from config)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("sql", help="Spark SQL over the de-identified tables (metadata, runs)")
-    _common_zone_args(p, need_input=False)
+    zone_args(p, phi_beside_output=True)
     p.add_argument("--include-crosswalk", action="store_true",
                    help="also register the crosswalk table as view 'crosswalk' (PHI zone)")
     p.add_argument("--limit", type=int, default=50)
@@ -180,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="write the run report (OUTPUT/reports/RUN_ID/index.html)")
     p.add_argument("run_id")
-    _common_zone_args(p, need_input=False)
+    zone_args(p, phi_beside_output=True)
     p.add_argument("--before-after", action="store_true",
                    help="also write before/after pairs into the PHI zone (RAW/reports/RUN_ID; needs the key)")
     p.set_defaults(func=cmd_report)
@@ -191,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("crosswalk", help="export the crosswalk (needs the key) or look one value up")
     p.add_argument("action", choices=["export", "lookup"])
     p.add_argument("pseudonym", nargs="?")
-    _common_zone_args(p, need_input=False)
+    zone_args(p, phi_beside_output=True)
     p.add_argument("--dest", help="export folder for the CSVs (PHI: keep outside OUTPUT)")
     p.set_defaults(func=cmd_crosswalk)
     return parser
@@ -199,11 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return int(args.func(args))
-    except DeidError as err:
-        print(f"deid: error [{err.code}]: {err.message}", file=sys.stderr)
-        return EXIT_ERROR
+    return run("deid", lambda: args.func(args))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,6 +8,8 @@ from __future__ import annotations
 import io
 import struct
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pydicom
 from pydicom.datadict import dictionary_VR
@@ -25,11 +27,28 @@ from deid.errors import InputError, Reason
 
 _PREAMBLE_LEN = 128
 
-# pydicom validates values lazily, when an element is first converted, and its warnings quote the
-# value (a UID, a name): outside read_dicom's warning filter they reached stderr and Spark executor
-# logs. Value validity is the quality gate's business, so pydicom's own validation stays silent.
-pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
-pydicom.config.settings.writing_validation_mode = pydicom.config.IGNORE
+PIXEL_DATA_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
+
+
+@contextmanager
+def quiet_values() -> Iterator[None]:
+    """pydicom's value validation and its warnings off for the work inside.
+
+    pydicom validates values lazily, when an element is first converted, and its warnings quote the
+    value (a UID, a name): they would reach stderr and Spark executor logs. Value validity is the
+    quality gate's business. Entered around each batch of work (never changed at import: importing
+    ``deid`` leaves pydicom's global configuration as the host application set it).
+    """
+    with pydicom.config.disable_value_validation(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def has_pixel_data(ds: Dataset) -> bool:
+    """True when Pixel Data (7FE0,0010), Float Pixel Data (7FE0,0008) or Double Float Pixel Data
+    (7FE0,0009) is present and not empty (PS3.3 C.7.6.3; the float forms are images too: they may
+    show burned-in text, so they are never taken for "no pixel data")."""
+    return any(k in ds and ds[k].value is not None and len(ds[k].value) > 0 for k in PIXEL_DATA_KEYWORDS)
 
 
 def read_dicom(data: bytes, *, stop_before_pixels: bool = False) -> Dataset:
@@ -42,8 +61,7 @@ def read_dicom(data: bytes, *, stop_before_pixels: bool = False) -> Dataset:
     has_magic = len(data) >= 132 and data[128:132] == b"DICM"
     if not has_magic and not _looks_like_bare_dataset(data):
         raise InputError(Reason.NOT_DICOM, "no DICM prefix and no recognisable dataset at offset 0")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with quiet_values():
         try:
             ds = pydicom.dcmread(io.BytesIO(data), force=not has_magic,
                                  stop_before_pixels=stop_before_pixels)
@@ -201,8 +219,7 @@ def write_dicom(ds: Dataset) -> bytes:
         if tag not in _META_KEEP:
             del meta[tag]
     buf = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with quiet_values():
         try:
             original = getattr(ds, "original_encoding", (None, None))
             if original[0] is not None and (original[0], original[1]) != (ts.is_implicit_VR,

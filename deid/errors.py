@@ -6,6 +6,7 @@ files by their position or hash, never by a value read from a DICOM file.
 
 from __future__ import annotations
 
+import re
 from enum import Enum
 
 
@@ -31,9 +32,21 @@ class Reason(str, Enum):
 
 
 class DeidError(Exception):
-    """Base of every error the package raises on purpose. ``str(err)`` never carries PHI."""
+    """Base of every error the package raises on purpose. ``str(err)`` never carries PHI.
+
+    ``code`` names the kind in messages and logs (``CONFIG_ERROR`` for :class:`ConfigError`: the
+    class name in capitals unless a class sets its own). ``exit_code`` is what an entry point
+    (:mod:`deid.entry`) exits with: 2 for a usage, configuration or environment error, 1 for work
+    that ran and failed.
+    """
 
     code: str = "DEID_ERROR"
+    exit_code: int = 2
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if "code" not in cls.__dict__:
+            cls.code = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", cls.__name__).upper()
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -43,19 +56,13 @@ class DeidError(Exception):
 class ConfigError(DeidError):
     """A configuration file or value is invalid; the message names the key and what is allowed."""
 
-    code = "CONFIG_ERROR"
-
 
 class KeyMaterialError(DeidError):
     """The secret master key is missing, too short or cannot be read from its secret store."""
 
-    code = "KEY_MATERIAL_ERROR"
-
 
 class InputError(DeidError):
     """One input cannot be de-identified; ``reason`` goes to the quarantine table."""
-
-    code = "INPUT_ERROR"
 
     def __init__(self, reason: Reason, message: str) -> None:
         super().__init__(f"{reason.value}: {message}")
@@ -65,19 +72,9 @@ class InputError(DeidError):
 class PixelError(InputError):
     """Pixel data cannot be decoded, checked or re-encoded (PS3.15 E.3.1 Clean Pixel Data)."""
 
-    code = "PIXEL_ERROR"
-
 
 class TableIOError(DeidError):
     """Reading or committing a Delta table failed."""
-
-    code = "TABLE_IO_ERROR"
-
-
-class ZoneError(DeidError):
-    """Storage zones are laid out unsafely (a PHI zone inside the de-identified output)."""
-
-    code = "ZONE_ERROR"
 
 
 class QualityGateError(DeidError):
@@ -86,7 +83,24 @@ class QualityGateError(DeidError):
     code = "QUALITY_GATE_FAILED"
 
 
+class ZoneError(DeidError):
+    """Storage zones are laid out unsafely (a PHI zone inside the de-identified output, say).
+
+    Messages name the zones (``raw``, ``crosswalk``, ``output``, ``input``), never their locations:
+    an export path may carry a patient's name.
+    """
+
+
 class CryptoError(DeidError):
     """A crosswalk value cannot be encrypted or decrypted with the key given."""
 
-    code = "CRYPTO_ERROR"
+
+class SqlStatementError(DeidError):
+    """A statement of a SQL file failed when Spark ran it (an ``assert_true`` check, say)."""
+
+    code = "SQL_STATEMENT_FAILED"
+    exit_code = 1
+
+
+class SqlFileError(DeidError):
+    """A SQL file or its variables cannot be used (the message names no data)."""

@@ -19,6 +19,7 @@ from functools import cached_property
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from deid.config import KeysConfig, KeySource
 from deid.errors import KeyMaterialError
 
 MIN_KEY_BYTES = 32
@@ -32,12 +33,6 @@ class Purpose(str, Enum):
     DATE_SHIFT = "date-shift"
     CROSSWALK_ENC = "crosswalk-encryption"
     CROSSWALK_HASH = "crosswalk-lookup-hash"
-
-
-class KeySource(str, Enum):
-    ENV = "env"
-    DATABRICKS = "databricks"
-    AWS = "aws"
 
 
 def parse_master_key(text: str) -> bytes:
@@ -117,6 +112,11 @@ def load_keyring(source: KeySource = KeySource.ENV, *, env_var: str = "DEID_KEY"
     else:
         value = _aws_secret(name, region)
     return KeyRing(parse_master_key(value))
+
+
+def keyring_for(cfg: KeysConfig) -> KeyRing:
+    """The key ring of a pipeline config's ``keys:`` section."""
+    return load_keyring(cfg.source, env_var=cfg.env_var, scope=cfg.scope, name=cfg.name, region=cfg.region)
 
 
 def _databricks_secret(scope: str, name: str) -> str:

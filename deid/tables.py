@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 from deid import zones
 from deid.config import TableBackend
 from deid.errors import TableIOError
+from deid.pipeline.hooks import BoxRecord, ReviewRecord, record_fields
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -90,18 +91,22 @@ METADATA = TableSpec("metadata", pa.schema([
 ]))
 
 # Burned-in text redactions (de-identified zone): geometry and decisions, never the text.
-REDACTIONS = TableSpec("redactions", pa.schema([
-    ("run_id", pa.string()), ("sop_instance_uid", pa.string()), ("frame", pa.int32()),
-    ("x", pa.int32()), ("y", pa.int32()), ("w", pa.int32()), ("h", pa.int32()),
-    ("label", pa.string()), ("score", pa.float64()), ("action", pa.string()), ("reason", pa.string()),
-    ("engine", pa.string()), ("engine_version", pa.string()), ("model_version", pa.string()),
-]))
-# Boxes scored inside the review band (PHI zone): redacted anyway, listed for a person to check.
-REVIEW = TableSpec("review", pa.schema([
-    ("run_id", pa.string()), ("sha256", pa.string()), ("sop_instance_uid", pa.string()),
-    ("frame", pa.int32()), ("x", pa.int32()), ("y", pa.int32()), ("w", pa.int32()), ("h", pa.int32()),
-    ("label", pa.string()), ("score", pa.float64()), ("model_score", pa.float64()), ("reason", pa.string()),
-]))
+# One row per box of the pixel stage (de-identified zone): the fields of deid.pipeline.hooks.BoxRecord.
+_ARROW_TYPES = {"int": pa.int32(), "float": pa.float64(), "float | None": pa.float64(), "str": pa.string()}
+
+
+def record_columns(record: type) -> list[tuple[str, pa.DataType]]:
+    """The Arrow columns of a record of the pixel contract (its fields, in order)."""
+    return [(name, _ARROW_TYPES[kind]) for name, kind in record_fields(record)]
+
+
+REDACTIONS = TableSpec("redactions", pa.schema(
+    [("run_id", pa.string()), ("sop_instance_uid", pa.string())] + record_columns(BoxRecord)))
+# Boxes scored inside the review band (PHI zone): redacted anyway, listed for a person to check
+# (the fields of deid.pipeline.hooks.ReviewRecord).
+REVIEW = TableSpec("review", pa.schema(
+    [("run_id", pa.string()), ("sha256", pa.string()), ("sop_instance_uid", pa.string())]
+    + record_columns(ReviewRecord)))
 
 RUNS = TableSpec("runs", pa.schema([
     ("run_id", pa.string()), ("stage", pa.string()), ("started_at", TS), ("finished_at", TS),

@@ -7,21 +7,25 @@ Three zones, each a location string (a local path, ``file:``, ``s3a://``, ``abfs
 * crosswalk zone: the crosswalk table, readable only by the re-identification group.
 * de-identified zone (``output``): DICOM files and the metadata, runs and redactions tables.
 
-This module turns a location into what each engine wants (Spark, delta-rs, pyarrow.fs) and refuses
-unsafe layouts. Messages name zones, never the locations (an export path may carry a name).
+This module owns every location and every byte outside the Delta tables: it turns a location into what
+each engine wants (Spark, delta-rs, pyarrow.fs), reads, writes and moves files (no other module but
+:mod:`deid.tables` touches ``pyarrow.fs``) and refuses unsafe layouts. Messages name zones, never the
+locations (an export path may carry a name).
 """
 
 from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlparse
 
 import pyarrow.fs as pafs
 
-from deid.errors import ZoneError
+from deid.config import ZonesConfig
+from deid.errors import ConfigError, ZoneError
 
 _LOCAL_SCHEMES = ("", "file")
 
@@ -87,11 +91,77 @@ def _parts(location: str) -> tuple[str, str, tuple[str, ...]]:
     return scheme, netloc, tuple(p for p in PurePosixPath(path).parts if p != "/")
 
 
+# ---------------------------------------------------------------------------------------------- bytes
 def read_bytes(location: str) -> bytes:
     """A whole file from any zone (local or object store) through pyarrow.fs."""
     fs, path = arrow_fs(location)
     with fs.open_input_stream(path) as fh:
         return bytes(fh.read())
+
+
+def read_chunks(location: str, size: int = 8 * 1024 * 1024) -> Iterator[bytes]:
+    """A file in chunks of ``size`` bytes (hashing a file too large to load)."""
+    fs, path = arrow_fs(location)
+    with fs.open_input_stream(path) as fh:
+        while chunk := fh.read(size):
+            yield bytes(chunk)
+
+
+def write_bytes(location: str, data: bytes) -> None:
+    """Write (or overwrite) a file, creating its folder."""
+    fs, path = arrow_fs(location)
+    fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
+    with fs.open_output_stream(path) as fh:
+        fh.write(data)
+
+
+def is_file(location: str) -> bool:
+    fs, path = arrow_fs(location)
+    return bool(fs.get_file_info(path).type == pafs.FileType.File)
+
+
+def exists(location: str) -> bool:
+    """True when a file or folder is there."""
+    fs, path = arrow_fs(location)
+    return bool(fs.get_file_info(path).type != pafs.FileType.NotFound)
+
+
+def file_stat(location: str) -> tuple[int | None, int]:
+    """(size in bytes, modification time in ns; 0 when unknown) of a file."""
+    fs, path = arrow_fs(location)
+    info = fs.get_file_info(path)
+    return info.size, info.mtime_ns or 0
+
+
+def move(src: str, dst: str) -> bool:
+    """Move a file (rename on one store, copy + delete across stores); True when ``dst`` holds it.
+
+    Idempotent: a file moved by an earlier attempt (``src`` gone, ``dst`` there) counts as moved.
+    """
+    src_fs, src_path = arrow_fs(src)
+    dst_fs, dst_path = arrow_fs(dst)
+    if src_fs.get_file_info(src_path).type != pafs.FileType.File:
+        return bool(dst_fs.get_file_info(dst_path).type == pafs.FileType.File)
+    dst_fs.create_dir(dst_path.rsplit("/", 1)[0], recursive=True)
+    if type(src_fs) is type(dst_fs):
+        src_fs.move(src_path, dst_path)
+    else:  # pragma: no cover - zones on different stores
+        with src_fs.open_input_stream(src_path) as r, dst_fs.open_output_stream(dst_path) as w:
+            w.write(r.read())
+        src_fs.delete_file(src_path)
+    return True
+
+
+def remove_tree(location: str) -> None:
+    """Delete a folder and everything in it (nothing when it is absent)."""
+    fs, path = arrow_fs(location)
+    if fs.get_file_info(path).type != pafs.FileType.NotFound:
+        fs.delete_dir(path)
+
+
+def staged_file(staging: str, name: str) -> str:
+    """A run's staged DICOM file: ``<staging>/dicom/<name>`` (``staging`` = :meth:`Zones.staging`)."""
+    return join(staging, "dicom", name)
 
 
 def overlaps(a: str, b: str) -> bool:
@@ -150,57 +220,102 @@ def make_private_dir(location: str) -> None:
 
 @dataclass(frozen=True)
 class Zones:
-    """The three zones and every table and folder location derived from them."""
+    """The three zones and every table and folder location derived from them (and the export read)."""
 
     raw: str
     crosswalk: str
     output: str
+    input: str | None = None  # the export (ingest only); never written
 
+    def _table(self, zone: str, name: str) -> str:
+        return join(zone, "tables", name)
+
+    # ------------------------------------------------------------------ PHI zone (raw)
     @property
     def bronze(self) -> str:
-        return join(self.raw, "tables", "bronze")
+        """Ingested inputs: their bytes (or a blob reference), sha256, path and routing fields."""
+        return self._table(self.raw, "bronze")
 
     @property
     def blobs(self) -> str:
-        """Large inputs, stored by sha256 in the PHI zone (bronze rows reference them)."""
+        """Large inputs (over ``ingest.inline_max_bytes``), stored as ``<sha256>.dcm``: bronze rows
+        reference them and the executors read them one at a time."""
         return join(self.raw, "blobs")
 
     @property
     def quarantine(self) -> str:
-        return join(self.raw, "tables", "quarantine")
-
-    def staging(self, run_id: str) -> str:
-        return join(self.raw, "_staging", run_id)
-
-    @property
-    def crosswalk_table(self) -> str:
-        return join(self.crosswalk, "tables", "crosswalk")
-
-    @property
-    def metadata(self) -> str:
-        return join(self.output, "tables", "metadata")
-
-    @property
-    def runs(self) -> str:
-        return join(self.output, "tables", "runs")
-
-    @property
-    def redactions(self) -> str:
-        return join(self.output, "tables", "redactions")
+        """Inputs that were not de-identified, with the stage, reason code and a PHI-free message;
+        in the PHI zone because it lists input paths."""
+        return self._table(self.raw, "quarantine")
 
     @property
     def review(self) -> str:
-        return join(self.raw, "tables", "review")
+        """Boxes scored inside the review band, for a person to check (PHI zone: keyed by input sha256)."""
+        return self._table(self.raw, "review")
+
+    def staging(self, run_id: str) -> str:
+        """A run's staging folder (PHI zone): staged DICOM files, results and verification Parquet."""
+        return join(self.raw, "_staging", run_id)
+
+    def staged_file(self, run_id: str, name: str) -> str:
+        return staged_file(self.staging(run_id), name)
+
+    # ------------------------------------------------------------------ crosswalk zone
+    @property
+    def crosswalk_table(self) -> str:
+        """Pseudonym -> encrypted original (re-identification group only)."""
+        return self._table(self.crosswalk, "crosswalk")
+
+    # ------------------------------------------------------------------ de-identified zone (output)
+    @property
+    def metadata(self) -> str:
+        """One row per released instance: de-identified header fields, patient pseudonym, burned-in
+        status, Patient Identity Removed, output path and the keyed source digest."""
+        return self._table(self.output, "metadata")
+
+    @property
+    def runs(self) -> str:
+        """One row per run and stage: counts, status (SUCCEEDED, GATE_FAILED, FAILED), config hash,
+        code and key versions. No locations: the configuration hash leaves the zones out."""
+        return self._table(self.output, "runs")
+
+    @property
+    def redactions(self) -> str:
+        """One row per box the pixel stage found, never its text (:class:`deid.pipeline.hooks.BoxRecord`)."""
+        return self._table(self.output, "redactions")
+
+    @property
+    def quality_results(self) -> str:
+        """One row per expectation per run (value-free)."""
+        return self._table(self.output, "quality_results")
 
     @property
     def dicom(self) -> str:
+        """Released DICOM files, at ``dicom/<StudyUID>/<SeriesUID>/<SOPInstanceUID>.dcm`` (new UIDs)."""
         return join(self.output, "dicom")
 
+    def report_dir(self, run_id: str, *, phi: bool = False) -> str:
+        """``<output>/reports/<run_id>`` (``<raw>/...`` for PHI pages): run ids are never PHI."""
+        return join(self.raw if phi else self.output, "reports", run_id)
+
     def check(self, input: str | None = None) -> None:
-        check_zones(output=self.output, raw=self.raw, crosswalk=self.crosswalk, input=input)
+        check_zones(output=self.output, raw=self.raw, crosswalk=self.crosswalk, input=input or self.input)
 
 
 def default_phi_zones(output: str) -> tuple[str, str]:
     """Defaults for ``deid run``: PHI zones beside OUT (``OUT.phi-raw``, ``OUT.crosswalk``)."""
     base = output.rstrip("/")
     return base + ".phi-raw", base + ".crosswalk"
+
+
+def resolve(cfg: ZonesConfig, *, need_input: bool) -> Zones:
+    """The zones of a configuration, checked (once per run; passed down from there)."""
+    missing = [n for n, v in (("output", cfg.output), ("raw", cfg.raw), ("crosswalk", cfg.crosswalk)) if not v]
+    if need_input and not cfg.input:
+        missing.insert(0, "input")
+    if missing:
+        raise ConfigError("zone locations missing: " + ", ".join(f"zones.{m}" for m in missing))
+    assert cfg.output and cfg.raw and cfg.crosswalk
+    zs = Zones(raw=cfg.raw, crosswalk=cfg.crosswalk, output=cfg.output, input=cfg.input)
+    zs.check()
+    return zs

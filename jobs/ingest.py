@@ -8,32 +8,26 @@ from __future__ import annotations
 import argparse
 import sys
 
-from deid.config import load_config
-from deid.errors import DeidError
+from deid.entry import EXIT_FAILED_RUN, prepare, run, zone_args
 from deid.pipeline.runner import PipelineRun
-from deid.spark_session import get_spark
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--config", required=True)
-    p.add_argument("--input")
-    p.add_argument("--raw")
-    p.add_argument("--crosswalk")
-    p.add_argument("--output")
-    args = p.parse_args(argv)
-    try:
-        cfg = load_config(args.config).with_overrides(input=args.input, raw=args.raw,
-                                                      crosswalk=args.crosswalk, output=args.output)
-        summary = PipelineRun(get_spark(cfg.spark), cfg).run(do_ingest=True, do_deidentify=False)
-    except DeidError as err:
-        print(f"ingest: error [{err.code}]: {err.message}", file=sys.stderr)
-        return 2
+def _ingest(args: argparse.Namespace) -> int:
+    entry = prepare(args, need_input=True)
+    zs = entry.zones  # checked before Spark starts
+    summary = PipelineRun(entry.spark, entry.cfg, zs).run(do_ingest=True, do_deidentify=False)
     res = summary.ingest
     if res:
         print(f"run {res.run_id}: {res.n_listed} files, {res.n_ingested} new, "
               f"{res.n_quarantined} quarantined, {res.n_skipped} already known")
-    return 0 if summary.ok else 1
+    return 0 if summary.ok else EXIT_FAILED_RUN
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__)
+    zone_args(p, need_input=True, config_required=True)
+    args = p.parse_args(argv)
+    return run("ingest", lambda: _ingest(args))
 
 
 if __name__ == "__main__":

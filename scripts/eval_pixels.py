@@ -33,13 +33,14 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from deid.header.identifiers import collect_identifiers  # noqa: E402
+from deid.pipeline.hooks import PixelItem  # noqa: E402
 from deid.pixels.frames import decode_frames, render_frame  # noqa: E402
 from deid.pixels.redact import fill_value  # noqa: E402
-from deid.pixels.stage import PixelConfig, PixelJob, PixelStage  # noqa: E402
+from deid.pixels.stage import PixelConfig, PixelStage  # noqa: E402
 
 
-def _job(key: str, ds: pydicom.Dataset) -> PixelJob:
-    return PixelJob(key, ds, copy.deepcopy(ds), collect_identifiers(ds), str(ds.get("Modality", "")))
+def _job(key: str, ds: pydicom.Dataset) -> PixelItem:
+    return PixelItem(key, ds, copy.deepcopy(ds), collect_identifiers(ds), str(ds.get("Modality", "")))
 
 
 def _reread(ds: pydicom.Dataset) -> pydicom.Dataset:
@@ -72,7 +73,7 @@ def run_synthetic(args: argparse.Namespace) -> int:
         outcomes = stage.process(jobs)
         for p, job, out in zip(chunk, jobs, outcomes, strict=False):
             truth = json.loads(p.with_suffix(".json").read_text())
-            if out.status == "FAILED":
+            if out.error is not None:
                 misses.append(f"{p.name}: FAILED {out.error}")
                 totals["failed"] += 1
                 continue
@@ -160,7 +161,7 @@ def run_real(args: argparse.Namespace) -> int:
         t = time.time()
         (res,) = stage.process([job])
         dt = time.time() - t
-        print(f"{name}: {res.status} frames={ds.get('NumberOfFrames', 1)} boxes={len(res.boxes)} "
+        print(f"{name}: {res.status.value} frames={ds.get('NumberOfFrames', 1)} boxes={len(res.boxes)} "
               f"redacted={sum(b.action == 'REDACT' for b in res.boxes)} review={len(res.review)} "
               f"syntax={res.output_syntax} {dt:.1f}s")
         for b in res.boxes:

@@ -1,4 +1,8 @@
-"""Shared fixtures: ONE local SparkSession for the whole test session, a fixed test key, test inputs."""
+"""Shared fixtures: ONE local SparkSession for the whole test session, THE test key, test inputs.
+
+``../shared/data/dicom`` beside the checkout is found one way, :data:`deid.samples.SHARED_DATA`
+(the ``shared_data`` fixture skips without it).
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fixture_key import TEST_KEY
 
-TEST_KEY = "8f1c2e3d4a5b69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"
-SHARED_DICOM = Path(__file__).resolve().parents[2] / "shared" / "data" / "dicom"
-if not SHARED_DICOM.is_dir():
-    SHARED_DICOM = Path("/work/shared/data/dicom")
+from deid.keys import KeyRing
+from deid.samples import SHARED_DATA
 
 
 @pytest.fixture(scope="session")
@@ -31,8 +34,23 @@ def spark() -> Iterator[object]:
 
 @pytest.fixture
 def deid_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The test key in ``DEID_KEY`` (where the pipeline reads it), as hex."""
     monkeypatch.setenv("DEID_KEY", TEST_KEY)
     return TEST_KEY
+
+
+@pytest.fixture(scope="session")
+def test_keyring() -> KeyRing:
+    """The test key as a key ring (tests that call the engines directly)."""
+    return KeyRing(bytes.fromhex(TEST_KEY))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data/dicom`` (real curated DICOM files); the test is skipped without it."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data/dicom is not present")
+    return SHARED_DATA
 
 
 def package_dicom_files() -> list[Path]:

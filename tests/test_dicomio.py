@@ -10,8 +10,9 @@ import pydicom
 import pytest
 from pydicom.data import get_testdata_file
 
-from deid.dicomio import read_dicom, write_dicom
+from deid.dicomio import quiet_values, read_dicom, write_dicom
 from deid.errors import InputError, Reason
+from deid.keys import KeyRing
 
 
 def _ct() -> bytes:
@@ -68,21 +69,55 @@ def test_bare_dataset_without_file_meta_gets_one() -> None:
     assert bare.file_meta.TransferSyntaxUID is not None
 
 
-def test_invalid_values_never_quoted_in_warnings() -> None:
-    """pydicom's validation warnings quote values; they must not reach logs (values can be PHI)."""
+def test_invalid_values_never_quoted_in_warnings(test_keyring: KeyRing) -> None:
+    """pydicom's validation warnings quote values; inside the per-input boundary none is emitted."""
     from deid.header.engine import HeaderEngine
     from deid.header.profile import load_profile
-    from deid.keys import KeyRing
+    from deid.pipeline.executor import Failed, each_input
 
     ds = read_dicom(_ct())
-    ds.PatientName = "Q" * 80 + "^SECRETNAME"  # longer than PN allows
-    ds.PatientID = "SECRET-ID-" + "9" * 70  # longer than LO allows
-    ds.StudyInstanceUID = "1.2.SECRETUID.x"  # not a valid UID
+    with quiet_values():
+        ds.PatientName = "Q" * 80 + "^SECRETNAME"  # longer than PN allows
+        ds.PatientID = "SECRET-ID-" + "9" * 70  # longer than LO allows
+        ds.StudyInstanceUID = "1.2.SECRETUID.x"  # not a valid UID
     data = write_dicom(ds)
+    engine = HeaderEngine(load_profile("research"), test_keyring)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        back = read_dicom(data)
-        res = HeaderEngine(load_profile("research"), KeyRing(bytes(range(32)))).deidentify(back)
-        write_dicom(res.dataset)
+        out = each_input(lambda: write_dicom(engine.deidentify(read_dicom(data)).dataset))
+    assert not isinstance(out, Failed)
     for w in caught:
         assert "SECRET" not in str(w.message)
+
+
+def test_importing_deid_leaves_pydicom_config_alone() -> None:
+    """No global change at import; quiet_values restores what it found."""
+    import subprocess
+    import sys
+
+    code = ("import pydicom.config as c; before = (c.settings.reading_validation_mode, "
+            "c.settings.writing_validation_mode); import deid.dicomio, deid.pipeline.process; "
+            "assert (c.settings.reading_validation_mode, c.settings.writing_validation_mode) == before")
+    subprocess.run([sys.executable, "-c", code], check=True)
+    import pydicom.config
+
+    before = pydicom.config.settings.reading_validation_mode
+    with quiet_values():
+        assert pydicom.config.settings.reading_validation_mode == pydicom.config.IGNORE
+    assert pydicom.config.settings.reading_validation_mode == before
+
+@pytest.mark.parametrize(("keyword", "value", "expected"), [
+    ("PixelData", b"\x00\x01" * 8, True),
+    ("FloatPixelData", b"\x00" * 16, True),        # (7FE0,0008): pixels too, never "no pixel data"
+    ("DoubleFloatPixelData", b"\x00" * 16, True),  # (7FE0,0009)
+    ("PixelData", b"", False),                     # present but empty: nothing to show
+    (None, None, False),
+])
+def test_has_pixel_data(keyword: str | None, value: bytes | None, expected: bool) -> None:
+    from deid.dicomio import has_pixel_data
+
+    ds = read_dicom(_ct())
+    del ds.PixelData
+    if keyword:
+        setattr(ds, keyword, value)
+    assert has_pixel_data(ds) is expected

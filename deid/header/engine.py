@@ -130,8 +130,8 @@ class HeaderEngine:
     def deidentify(self, ds: Dataset, *, in_place: bool = False) -> DeidResult:
         """De-identify ``ds`` and return the result with its crosswalk records.
 
-        With ``in_place=False`` (default) ``ds`` is left unchanged and a copy is returned; the
-        pipeline passes ``in_place=True`` to save the copy (pixel data are not touched either way).
+        With ``in_place=False`` (default) ``ds`` is left unchanged and a copy is returned: the pipeline
+        keeps the original for the pixel stage, which decodes it (pixel data are not touched either way).
         """
         try:
             return self._deidentify(ds, in_place)

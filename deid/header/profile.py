@@ -11,9 +11,9 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from deid.config import conf_dir, load_model, read_yaml
 from deid.errors import ConfigError
 
 
@@ -260,11 +260,9 @@ def default_keep_text() -> frozenset[int]:
 
 def load_keep_text(path: Path) -> frozenset[int]:
     """The reviewed keep-list: attributes outside Table E.1-1 whose text is kept as written."""
-    try:
-        entries = yaml.safe_load(path.read_text(encoding="utf-8"))["keep"]
-    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
-        raise ConfigError(f"keep-list {path.name}: cannot be read ({exc.__class__.__name__}); "
-                          "expected a mapping with a 'keep' list of keywords or tags") from None
+    entries = read_yaml(path, "keep-list").get("keep")
+    if not isinstance(entries, list):
+        raise ConfigError(f"keep-list {path.name}: expected a 'keep' list of keywords or tags")
     out = set()
     for k in entries:
         try:
@@ -274,19 +272,8 @@ def load_keep_text(path: Path) -> frozenset[int]:
     return frozenset(out)
 
 
-def conf_dir() -> Path:
-    """The configuration folder: the packaged copy in a wheel, else the source tree's ``conf/``."""
-    packaged = Path(__file__).resolve().parents[1] / "_conf"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parents[2] / "conf"
-
-
 def profile_from_mapping(data: dict[str, Any], source: str) -> Profile:
-    try:
-        return Profile.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(f"profile {source}: {_describe(exc)}") from None
+    return load_model(Profile, data, name=f"profile {source}")
 
 
 def load_profile(name_or_path: str | Path) -> Profile:
@@ -297,18 +284,4 @@ def load_profile(name_or_path: str | Path) -> Profile:
     if not path.is_file():
         known = sorted(p.stem for p in (conf_dir() / "profiles").glob("*.yaml"))
         raise ConfigError(f"profile '{name_or_path}' not found; known profiles: {', '.join(known)}")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"profile {path.name}: not valid YAML ({exc.__class__.__name__})") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"profile {path.name}: expected a mapping at the top level")
-    return profile_from_mapping(data, path.name)
-
-
-def _describe(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        parts.append(f"key '{loc}': {err['msg']}")
-    return "; ".join(parts)
+    return load_model(Profile, path, name=f"profile {path.name}", what="profile")

@@ -12,16 +12,14 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
-import pandas as pd
-
 from deid import zones
 from deid.errors import Reason
 from deid.header.profile import Profile
 from deid.keys import KeyRing
-from deid.pipeline.hooks import PixelHook
-from deid.pipeline.ingest import remove_tree
-from deid.pipeline.process import OK, QUARANTINED, RESULT, ProcessParams, deidentify_batches, source_digest
-from deid.pipeline.release import Gate, Releaser, StagedRun
+from deid.pipeline.executor import with_digests
+from deid.pipeline.hooks import Gate, HeaderOnly, PixelHook, StagedRun
+from deid.pipeline.process import OK, QUARANTINED, RESULT, ProcessParams, deidentify_batches
+from deid.pipeline.release import Releaser
 from deid.tables import BRONZE, CROSSWALK, METADATA, QUARANTINE, Tables
 
 if TYPE_CHECKING:
@@ -41,12 +39,6 @@ class DeidentifyResult:
     gate_failures: tuple[str, ...] = ()
 
 
-def _digest_batches(batches, keyring: KeyRing):  # type: ignore[no-untyped-def]
-    for batch in batches:
-        yield pd.DataFrame({"sha256": batch["sha256"],
-                            "source_digest": [source_digest(keyring, s) for s in batch["sha256"]]})
-
-
 def pending_inputs(tables: Tables, zs: zones.Zones, profile: Profile, keyring: KeyRing) -> DataFrame:
     """Bronze rows not yet in metadata nor quarantined at this stage, for this key and profile."""
     from pyspark.sql import functions as F
@@ -56,9 +48,7 @@ def pending_inputs(tables: Tables, zs: zones.Zones, profile: Profile, keyring: K
     done = (tables.read(zs.metadata, METADATA)
             .where((F.col("key_version") == keyring.version) & (F.col("profile") == profile.name))
             .select("source_digest"))
-    digests = (keys.select("sha256")
-               .mapInPandas(partial(_digest_batches, keyring=keyring), "sha256 string, source_digest string")
-               .join(done, "source_digest", "left_semi").select("sha256"))
+    digests = with_digests(keys, keyring).join(done, "source_digest", "left_semi").select("sha256")
     quarantined = (tables.read(zs.quarantine, QUARANTINE)
                    .where((F.col("stage") == STAGE) & (F.col("key_version") == keyring.version)
                           & (F.col("profile") == profile.name))
@@ -130,12 +120,12 @@ def deidentify(spark: SparkSession, tables: Tables, zs: zones.Zones, profile: Pr
         return DeidentifyResult(run_id, 0, 0, 0, True)
     staging = zs.staging(run_id)
     params = ProcessParams(run_id=run_id, profile=profile, keyring=keyring, staging=staging,
-                           pixel_hook=pixel_hook, fault=fault)
+                           pixel_hook=pixel_hook or HeaderOnly(), fault=fault)
     staged = stage_run(spark, tables, zs, params, pending, n_inputs)
     if progress:
         progress(STAGE, n_inputs, n_inputs)
     result = Releaser(tables, zs, gate=gate, fault=fault).release(staged)
     if result.released:
-        remove_tree(staging)
+        zones.remove_tree(staging)
     return DeidentifyResult(run_id, n_inputs, staged.counts["n_deidentified"],
                             staged.counts["n_quarantined"], result.released, result.gate_failures)

@@ -22,12 +22,6 @@ FILES = {
 LOOKUP = "reidentification_lookup.csv"
 
 
-def _write_private(path: str, text: str) -> None:
-    fs, inner = zones.arrow_fs(path)
-    with fs.open_output_stream(inner) as fh:
-        fh.write(text.encode("utf-8"))
-
-
 def export_crosswalk(tables: Tables, zs: zones.Zones, keyring: KeyRing, dest: str) -> dict[str, int]:
     """Write the mapping CSVs (rows of this key version) into ``dest``; returns rows per file."""
     if zones.overlaps(dest, zs.output):
@@ -52,7 +46,7 @@ def export_crosswalk(tables: Tables, zs: zones.Zones, keyring: KeyRing, dest: st
         writers[LOOKUP].writerow([row["kind"], row["pseudonym"], original])
         counts[LOOKUP] += 1
     for name, buf in buffers.items():
-        _write_private(zones.join(dest, name), buf.getvalue())
+        zones.write_bytes(zones.join(dest, name), buf.getvalue().encode("utf-8"))
     zones.secure_local_tree(dest)
     return counts
 

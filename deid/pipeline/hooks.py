@@ -1,20 +1,79 @@
-"""Injection points of the per-partition processor: the pixel stage and the release gate.
+"""The contracts between the pipeline and what it injects: the pixel stage and the release gate.
 
-The pixel stage (``deid.pixels``) plugs in through :class:`PixelHook`: it gets the whole batch of a
-partition at once so OCR can batch frames across instances. Until one is given, :class:`HeaderOnly`
-reports ``NO_PIXEL_DATA`` or ``UNVERIFIED`` (so Patient Identity Removed stays NO for images).
+Pixel stage (PS3.15 E.3.1 Clean Pixel Data): anything with ``process(items) -> results`` (a
+:class:`PixelHook`); :class:`deid.pixels.stage.PixelStage` is the real one, :class:`HeaderOnly` the one
+used when ``pixels.enabled`` is false. It gets the whole batch of a partition at once, so OCR can
+batch frames across instances, and answers one :class:`PixelResult` per :class:`PixelItem`, in order.
+Box records carry geometry, label, score and a reason code, never text; their fields define the
+``redactions`` and ``review`` tables (:mod:`deid.tables`).
+
+Release gate: ``gate(run_id, staged) -> bool`` over a :class:`StagedRun`.
+
+This module sits below the pixel stage, the tables and the quality gate in the layer order (see
+``deid/__init__.py``): they import it, it imports none of them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Protocol
 
 from pydicom.dataset import Dataset
 
+from deid.dicomio import has_pixel_data
 from deid.errors import InputError
 from deid.header.attest import PixelStatus
 from deid.header.identifiers import Identifiers
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+__all__ = ["Box", "BoxRecord", "Gate", "HeaderOnly", "PixelHook", "PixelItem", "PixelResult", "PixelStatus",
+           "ReviewRecord", "StagedRun", "record_fields"]
+
+REDACT = "REDACT"  # BoxRecord.action of a box filled in the pixels (deid.pixels.classify.Action.REDACT)
+
+
+@dataclass(frozen=True)
+class Box:
+    """Where a text line was found (frame, pixel box) and what it was judged to be; never its text."""
+
+    frame: int  # an OCR'd frame; the box applies up to the next OCR'd frame
+    x: int
+    y: int
+    w: int
+    h: int
+    label: str
+    score: float
+
+
+@dataclass(frozen=True)
+class BoxRecord(Box):
+    """A row of the ``redactions`` table (de-identified zone), with the run id and SOP Instance UID."""
+
+    action: str
+    reason: str
+    engine: str
+    engine_version: str
+    model_version: str
+
+
+@dataclass(frozen=True)
+class ReviewRecord(Box):
+    """A box scored inside the review band: redacted anyway, listed (PHI zone) for a person to check."""
+
+    model_score: float | None
+    reason: str
+    key: str  # the input's sha256 (the ``sha256`` column of the review table)
+
+
+def record_fields(record: type) -> list[tuple[str, str]]:
+    """(name, type as written) of a record's fields: the columns it contributes to a table.
+
+    ``ReviewRecord.key`` is the input's sha256, stored as the ``sha256`` column, so it is left out.
+    """
+    return [(f.name, str(f.type)) for f in fields(record) if f.name != "key"]
 
 
 @dataclass
@@ -30,26 +89,46 @@ class PixelItem:
 
 @dataclass
 class PixelResult:
+    """What the pixel stage did to one instance. ``error`` set: it is quarantined with its reason."""
+
     status: PixelStatus
-    redacted_regions: int = 0
-    error: InputError | None = None  # set: the instance is quarantined with error.reason
-    boxes: list[Any] = field(default_factory=list)  # deid.pixels.stage.BoxRecord (no text)
-    review: list[Any] = field(default_factory=list)  # deid.pixels.stage.ReviewRecord (no text)
+    boxes: list[BoxRecord] = field(default_factory=list)
+    review: list[ReviewRecord] = field(default_factory=list)
+    error: InputError | None = None
+    output_syntax: str | None = None  # set when Pixel Data was rewritten
+
+    @property
+    def redacted_regions(self) -> int:
+        return sum(1 for b in self.boxes if b.action == REDACT)
 
 
 class PixelHook(Protocol):
-    """Anything with a batch method; must be picklable (it travels to the executors)."""
+    """A pixel stage: picklable (it travels to the executors); one result per item, in order."""
 
-    def process_batch(self, items: list[PixelItem]) -> list[PixelResult]: ...
-
-
-def has_pixels(ds: Dataset) -> bool:
-    return any(k in ds for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData"))
+    def process(self, items: list[PixelItem]) -> list[PixelResult]: ...
 
 
 class HeaderOnly:
-    """No pixel checking: images are UNVERIFIED, everything else NO_PIXEL_DATA."""
+    """No pixel checking: images are UNVERIFIED (Patient Identity Removed stays NO), others NO_PIXEL_DATA."""
 
-    def process_batch(self, items: list[PixelItem]) -> list[PixelResult]:
-        return [PixelResult(PixelStatus.UNVERIFIED if has_pixels(i.target) else PixelStatus.NO_PIXEL_DATA)
+    def process(self, items: list[PixelItem]) -> list[PixelResult]:
+        return [PixelResult(PixelStatus.UNVERIFIED if has_pixel_data(i.target) else PixelStatus.NO_PIXEL_DATA)
                 for i in items]
+
+
+@dataclass
+class StagedRun:
+    """One run's staged, uncommitted output. DataFrames have the target tables' columns."""
+
+    run_id: str
+    staging: str  # staging folder (PHI zone); DICOM files at deid.zones.staged_file(staging, staged_name)
+    n_inputs: int
+    metadata: DataFrame  # METADATA columns + staged_name
+    quarantine: DataFrame
+    crosswalk: DataFrame
+    counts: dict[str, int] = field(default_factory=dict)  # n_deidentified, n_quarantined
+    redactions: DataFrame | None = None  # REDACTIONS columns (de-identified zone)
+    review: DataFrame | None = None  # REVIEW columns (PHI zone)
+
+
+Gate = Callable[[str, StagedRun], bool]

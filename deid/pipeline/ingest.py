@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -20,8 +21,9 @@ import pyarrow as pa
 
 from deid import zones
 from deid.config import IngestConfig
-from deid.dicomio import read_dicom
-from deid.errors import ConfigError, InputError, Reason
+from deid.dicomio import has_pixel_data, read_dicom
+from deid.errors import ConfigError, Reason
+from deid.pipeline.executor import Failed, each_input
 from deid.tables import BRONZE, QUARANTINE, Tables, TableSpec
 
 if TYPE_CHECKING:
@@ -60,17 +62,12 @@ def _routing(data: bytes) -> dict[str, object]:
         "sop_class_uid": text("SOPClassUID"), "sop_instance_uid": text("SOPInstanceUID"),
         "study_uid": text("StudyInstanceUID"), "series_uid": text("SeriesInstanceUID"),
         "modality": text("Modality"), "transfer_syntax_uid": str(ds.file_meta.TransferSyntaxUID),
-        "has_pixel_data": any(k in ds for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")),
+        "has_pixel_data": has_pixel_data(ds),
     }
 
 
-def _error_row(reason: Reason, message: str) -> dict[str, object]:
-    return {"reason": reason.value, "message": message}
-
-
-def _message(err: InputError) -> str:
-    prefix = f"{err.reason.value}: "
-    return err.message[len(prefix):] if err.message.startswith(prefix) else err.message
+def _error_row(failed: Failed) -> dict[str, object]:
+    return {"reason": failed.reason.value, "message": failed.message}
 
 
 def parse_batches(batches: Iterator[pd.DataFrame], run_id: str) -> Iterator[pd.DataFrame]:
@@ -84,13 +81,8 @@ def parse_batches(batches: Iterator[pd.DataFrame], run_id: str) -> Iterator[pd.D
             row: dict[str, object] = {"sha256": hashlib.sha256(data).hexdigest(), "path": path,
                                       "size": int(length), "modification_time": mtime,
                                       "run_id": run_id, "ingested_at": now}
-            try:
-                row.update(_routing(data))
-                row["content"] = data
-            except InputError as err:
-                row.update(_error_row(err.reason, _message(err)))
-            except Exception as exc:  # noqa: BLE001 - per-input boundary: anything else is quarantined
-                row.update(_error_row(Reason.INTERNAL_ERROR, exc.__class__.__name__))
+            routing = each_input(partial(_routing, data))
+            row.update(_error_row(routing) if isinstance(routing, Failed) else {**routing, "content": data})
             out.append(row)
         yield to_frame(out, PARSED)
 
@@ -98,12 +90,16 @@ def parse_batches(batches: Iterator[pd.DataFrame], run_id: str) -> Iterator[pd.D
 def _store_blob(blobs: str, sha: str, data: bytes) -> str:
     """Copy a large input into the PHI zone's blob folder (idempotent: named by content hash)."""
     location = zones.join(blobs, f"{sha}.dcm")
-    fs, inner = zones.arrow_fs(location)
-    if fs.get_file_info(inner).type.name != "File":
-        fs.create_dir(inner.rsplit("/", 1)[0], recursive=True)
-        with fs.open_output_stream(inner) as fh:
-            fh.write(data)
+    if not zones.is_file(location):
+        zones.write_bytes(location, data)
     return location
+
+
+def _parse_large(row: dict[str, object], path: str, blobs: str) -> None:
+    data = zones.read_bytes(path)
+    row["sha256"] = sha = hashlib.sha256(data).hexdigest()
+    row.update(_routing(data))
+    row["blob_path"] = _store_blob(blobs, sha, data)
 
 
 def parse_large_batches(batches: Iterator[pd.DataFrame], run_id: str, blobs: str) -> Iterator[pd.DataFrame]:
@@ -115,19 +111,16 @@ def parse_large_batches(batches: Iterator[pd.DataFrame], run_id: str, blobs: str
                                        strict=True):
             row: dict[str, object] = {"path": path, "size": int(length), "modification_time": mtime,
                                       "run_id": run_id, "ingested_at": now}
-            data = b""
-            try:
-                data = zones.read_bytes(path)
-                row["sha256"] = hashlib.sha256(data).hexdigest()
-                row.update(_routing(data))
-                row["blob_path"] = _store_blob(blobs, str(row["sha256"]), data)
-            except InputError as err:
-                row.update(_error_row(err.reason, _message(err)))
-            except Exception as exc:  # noqa: BLE001 - per-input boundary: anything else is quarantined
-                row.update(_error_row(Reason.INTERNAL_ERROR, exc.__class__.__name__))
+            parsed = each_input(partial(_parse_large, row, path, blobs))
+            if isinstance(parsed, Failed):
+                row.update(_error_row(parsed))
             row.setdefault("sha256", hashlib.sha256(b"unreadable:" + str(path).encode()).hexdigest())
-            data = b""  # release before the next file
             yield to_frame([row], PARSED)  # one large file per Arrow batch
+
+
+def _hash_into(digest: hashlib._Hash, path: str) -> None:
+    for chunk in zones.read_chunks(path, _HASH_CHUNK):
+        digest.update(chunk)
 
 
 def hash_oversize_batches(batches: Iterator[pd.DataFrame], run_id: str, limit: int) -> Iterator[pd.DataFrame]:
@@ -138,24 +131,18 @@ def hash_oversize_batches(batches: Iterator[pd.DataFrame], run_id: str, limit: i
         for path, length, mtime in zip(batch["path"], batch["length"], batch["modificationTime"],
                                        strict=True):
             digest = hashlib.sha256()
-            try:
-                fs, inner = zones.arrow_fs(path)
-                with fs.open_input_stream(inner) as fh:
-                    while chunk := fh.read(_HASH_CHUNK):
-                        digest.update(chunk)
-                reason, message = Reason.OVERSIZE, f"the file is larger than max_file_bytes={limit}"
-            except Exception as exc:  # noqa: BLE001 - per-input boundary
-                reason, message = Reason.INTERNAL_ERROR, exc.__class__.__name__
+            hashed = each_input(partial(_hash_into, digest, path))
+            failed = hashed if isinstance(hashed, Failed) else Failed(
+                Reason.OVERSIZE, f"the file is larger than max_file_bytes={limit}")
             out.append({"sha256": digest.hexdigest(), "path": path, "size": int(length),
                         "modification_time": mtime, "run_id": run_id, "ingested_at": now,
-                        "reason": reason.value, "message": message})
+                        **_error_row(failed)})
         yield to_frame(out, PARSED)
 
 
 def list_export(spark: SparkSession, input_location: str, cfg: IngestConfig) -> DataFrame:
     """The export as Spark's ``binaryFile`` source (path, modificationTime, length, content)."""
-    fs, inner = zones.arrow_fs(input_location)
-    if fs.get_file_info(inner).type.name == "NotFound":
+    if not zones.exists(input_location):
         raise ConfigError("the input (export) location does not exist")
     return (spark.read.format("binaryFile")
             .option("recursiveFileLookup", str(cfg.recursive).lower())
@@ -216,7 +203,7 @@ def ingest(spark: SparkSession, tables: Tables, zs: zones.Zones, input_location:
     tables.append(good, zs.bronze, BRONZE, app_id=app_id, version=0)
     tables.append(quarantine_rows, zs.quarantine, QUARANTINE, app_id=app_id, version=0)
     n_good, n_bad = good.count(), bad.count()
-    remove_tree(staged)
+    zones.remove_tree(staged)
     if progress:
         progress(STAGE, n_listed, n_listed)
     return IngestResult(run_id, n_listed, n_good, n_bad, n_listed - n_good - n_bad)
@@ -229,18 +216,11 @@ def _empty_file_rows(all_files: list[str], meta: DataFrame, run_id: str) -> list
     for uri in all_files:
         if zones.deltars_uri(uri) in seen:
             continue
-        fs, inner = zones.arrow_fs(uri)
-        info = fs.get_file_info(inner)
-        if info.size != 0:
+        size, mtime_ns = zones.file_stat(uri)
+        if size != 0:
             continue
-        mtime = dt.datetime.fromtimestamp((info.mtime_ns or 0) / 1e9, dt.timezone.utc)
+        mtime = dt.datetime.fromtimestamp(mtime_ns / 1e9, dt.timezone.utc)
         rows.append({"sha256": hashlib.sha256(b"").hexdigest(), "path": uri, "size": 0,
                      "modification_time": mtime, "run_id": run_id, "ingested_at": now,
                      "reason": Reason.EMPTY_FILE.value, "message": "the file has zero bytes"})
     return rows
-
-
-def remove_tree(location: str) -> None:
-    fs, inner = zones.arrow_fs(location)
-    if fs.get_file_info(inner).type.name != "NotFound":
-        fs.delete_dir(inner)

@@ -1,11 +1,9 @@
 """The per-partition processor (runs on the executors inside ``mapInPandas``).
 
-Each bronze row is read, de-identified by the header engine, passed (as a batch) to the pixel hook,
-attested, written as a DICOM file into this run's staging folder (PHI zone) through ``pyarrow.fs``,
+Each bronze row is read, de-identified by the header engine, passed (as a batch) to the pixel stage,
+attested, written as a DICOM file into this run's staging folder (PHI zone, :func:`deid.zones.staged_file`)
 and described by one result row: a metadata row or a quarantine row, plus its crosswalk records.
-
-The only broad ``except`` is the per-input boundary: an unexpected error becomes an INTERNAL_ERROR
-quarantine row whose message is the exception class name (never its text, which could carry PHI).
+Errors are caught only by the per-input boundary (:func:`deid.pipeline.executor.each_input`).
 """
 
 from __future__ import annotations
@@ -13,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -25,18 +24,24 @@ from deid.dicomio import read_dicom, write_dicom
 from deid.errors import InputError, Reason
 from deid.header.engine import DeidResult, HeaderEngine
 from deid.header.profile import Profile
-from deid.keys import KeyRing, Purpose
+from deid.keys import KeyRing
 from deid.pipeline import faults
-from deid.pipeline.hooks import HeaderOnly, PixelHook, PixelItem, PixelResult
+from deid.pipeline.executor import Failed, each_input, per_worker, source_digest
+from deid.pipeline.hooks import (
+    BoxRecord,
+    HeaderOnly,
+    PixelHook,
+    PixelItem,
+    PixelResult,
+    ReviewRecord,
+    record_fields,
+)
 from deid.tables import CROSSWALK, METADATA, REDACTIONS, REVIEW, TableSpec
 
 _XW_STRUCT = pa.struct([CROSSWALK.schema.field(n) for n in
                         ("kind", "pseudonym", "original_hash", "original_enc", "key_version")])
-_BOX_FIELDS = ("frame", "x", "y", "w", "h", "label", "score", "action", "reason", "engine",
-               "engine_version", "model_version")
-_REVIEW_FIELDS = ("frame", "x", "y", "w", "h", "label", "score", "model_score", "reason")
-_BOX_STRUCT = pa.struct([REDACTIONS.schema.field(n) for n in _BOX_FIELDS])
-_REVIEW_STRUCT = pa.struct([REVIEW.schema.field(n) for n in _REVIEW_FIELDS])
+_BOX_STRUCT = pa.struct([REDACTIONS.schema.field(n) for n, _ in record_fields(BoxRecord)])
+_REVIEW_STRUCT = pa.struct([REVIEW.schema.field(n) for n, _ in record_fields(ReviewRecord)])
 RESULT = TableSpec("deid-result", pa.schema(
     [pa.field("outcome", pa.string()), pa.field("sha256", pa.string()), pa.field("reason", pa.string()),
      pa.field("message", pa.string())]
@@ -55,23 +60,13 @@ class ProcessParams:
     profile: Profile
     keyring: KeyRing = field(repr=False)
     staging: str  # this run's staging folder (PHI zone)
-    pixel_hook: PixelHook | None = None
+    pixel_hook: PixelHook = field(default_factory=HeaderOnly)
     fault: str | None = None
 
 
-_ENGINES: dict[tuple[str, str], HeaderEngine] = {}
-
-
 def _engine(params: ProcessParams) -> HeaderEngine:
-    key = (params.profile.model_dump_json(), params.keyring.version)
-    if key not in _ENGINES:
-        _ENGINES[key] = HeaderEngine(params.profile, params.keyring)
-    return _ENGINES[key]
-
-
-def source_digest(keyring: KeyRing, sha256: str) -> str:
-    """Keyed digest of an input's sha256: marks it done in the metadata without revealing it."""
-    return keyring.mac(Purpose.CROSSWALK_HASH, b"source\x00" + sha256.encode()).hex()
+    key = ("header-engine", params.profile.model_dump_json(), params.keyring.version)
+    return per_worker(key, lambda: HeaderEngine(params.profile, params.keyring))
 
 
 def staged_file_name(sha256: str) -> str:
@@ -96,18 +91,11 @@ def _text(ds: Dataset, keyword: str) -> str | None:
     return str(value)
 
 
-def _int(ds: Dataset, keyword: str) -> int | None:
+def _number(ds: Dataset, keyword: str, kind: type[int] | type[float]) -> int | float | None:
+    """An IS/DS/US value as ``kind``; None when absent, empty or not a number."""
     try:
-        value = ds.get(keyword)
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _float(ds: Dataset, keyword: str) -> float | None:
-    try:
-        value = ds.get(keyword)
-        return float(value) if value not in (None, "") else None
+        value = ds.get(keyword)  # converting a malformed raw value may raise here already
+        return kind(value) if value not in (None, "") else None
     except (TypeError, ValueError):
         return None
 
@@ -160,29 +148,18 @@ def metadata_fields(ds: Dataset) -> dict[str, object]:
         "series_uid": _text(ds, "SeriesInstanceUID"), "sop_class_uid": _text(ds, "SOPClassUID"),
         "modality": _text(ds, "Modality"), "body_part": _text(ds, "BodyPartExamined"),
         "study_date": _date(ds, "StudyDate"), "manufacturer": _text(ds, "Manufacturer"),
-        "model": _text(ds, "ManufacturerModelName"), "rows": _int(ds, "Rows"),
-        "columns": _int(ds, "Columns"), "frames": _int(ds, "NumberOfFrames") or (1 if "PixelData" in ds else None),
-        "pixel_spacing": _spacing(ds), "slice_thickness": _float(ds, "SliceThickness"),
+        "model": _text(ds, "ManufacturerModelName"), "rows": _number(ds, "Rows", int),
+        "columns": _number(ds, "Columns", int),
+        "frames": _number(ds, "NumberOfFrames", int) or (1 if "PixelData" in ds else None),
+        "pixel_spacing": _spacing(ds), "slice_thickness": _number(ds, "SliceThickness", float),
         "study_description": _text(ds, "StudyDescription"),
         "series_description": _text(ds, "SeriesDescription"),
         "dicom_json": dicom_json(ds),
     }
 
 
-def _quarantine(sha: str, reason: Reason, message: str) -> dict[str, object]:
-    return {"outcome": QUARANTINED, "sha256": sha, "reason": reason.value, "message": message}
-
-
-def _message(err: InputError) -> str:
-    prefix = f"{err.reason.value}: "
-    return err.message[len(prefix):] if err.message.startswith(prefix) else err.message
-
-
-def _write(location: str, data: bytes) -> None:
-    fs, path = zones.arrow_fs(location)
-    fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
-    with fs.open_output_stream(path) as fh:
-        fh.write(data)
+def _quarantine(sha: str, failed: Failed) -> dict[str, object]:
+    return {"outcome": QUARANTINED, "sha256": sha, "reason": failed.reason.value, "message": failed.message}
 
 
 def _finish(params: ProcessParams, engine: HeaderEngine, sha: str, res: DeidResult,
@@ -193,7 +170,7 @@ def _finish(params: ProcessParams, engine: HeaderEngine, sha: str, res: DeidResu
     removed = engine.finalize(ds, pixel.status)
     rel = output_path(ds)
     staged_name = staged_file_name(sha)
-    _write(zones.join(params.staging, "dicom", staged_name), write_dicom(ds))
+    zones.write_bytes(zones.staged_file(params.staging, staged_name), write_dicom(ds))
     row: dict[str, object] = {"outcome": OK, "sha256": sha, **metadata_fields(ds)}
     row.update({
         "run_id": params.run_id, "patient_pseudonym": res.patient_pseudonym,
@@ -204,45 +181,38 @@ def _finish(params: ProcessParams, engine: HeaderEngine, sha: str, res: DeidResu
         "crosswalk": [{"kind": r.kind, "pseudonym": r.pseudonym, "original_hash": r.original_hash,
                        "original_enc": r.original_enc, "key_version": r.key_version}
                       for r in res.crosswalk],
-        "redactions": [{f: getattr(b, f) for f in _BOX_FIELDS} for b in pixel.boxes],
-        "review": [{f: getattr(r, f) for f in _REVIEW_FIELDS} for r in pixel.review],
+        "redactions": [asdict(b) for b in pixel.boxes],
+        "review": [{k: v for k, v in asdict(r).items() if k != "key"} for r in pixel.review],
     })
     return row
+
+
+def _read(engine: HeaderEngine, sha: str, content: bytes) -> tuple[DeidResult, PixelItem]:
+    original = read_dicom(content)
+    res = engine.deidentify(original)
+    return res, PixelItem(key=sha, original=original, target=res.dataset, identifiers=res.identifiers,
+                          modality=str(original.get("Modality", "") or ""))
 
 
 def process_rows(params: ProcessParams, rows: list[tuple[str, bytes]]) -> list[dict[str, object]]:
     """De-identify ``(sha256, content)`` rows; one result row each, in order."""
     engine = _engine(params)
-    hook = params.pixel_hook or HeaderOnly()
-    out: list[dict[str, object] | None] = [None] * len(rows)
+    out: list[dict[str, object]] = [{} for _ in rows]
     pending: list[tuple[int, str, DeidResult, PixelItem]] = []
     for i, (sha, content) in enumerate(rows):
         faults.maybe_fail(params.fault, "udf", sha)
-        try:
-            original = read_dicom(content)
-            res = engine.deidentify(original)
-            item = PixelItem(key=sha, original=original, target=res.dataset, identifiers=res.identifiers,
-                             modality=str(original.get("Modality", "") or ""))
-            pending.append((i, sha, res, item))
-        except InputError as err:
-            out[i] = _quarantine(sha, err.reason, _message(err))
-        except Exception as exc:  # noqa: BLE001 - per-input boundary
-            out[i] = _quarantine(sha, Reason.INTERNAL_ERROR, exc.__class__.__name__)
-    try:
-        pixel_results = hook.process_batch([p[3] for p in pending])
-    except Exception as exc:  # noqa: BLE001 - per-input boundary (the whole batch failed)
-        for i, sha, _, _ in pending:
-            out[i] = _quarantine(sha, Reason.INTERNAL_ERROR, exc.__class__.__name__)
-        pending = []
-        pixel_results = []
-    for (i, sha, res, _), pixel in zip(pending, pixel_results, strict=True):
-        try:
-            out[i] = _finish(params, engine, sha, res, pixel)
-        except InputError as err:
-            out[i] = _quarantine(sha, err.reason, _message(err))
-        except Exception as exc:  # noqa: BLE001 - per-input boundary
-            out[i] = _quarantine(sha, Reason.INTERNAL_ERROR, exc.__class__.__name__)
-    return [r for r in out if r is not None]
+        read = each_input(partial(_read, engine, sha, content))
+        if isinstance(read, Failed):
+            out[i] = _quarantine(sha, read)
+        else:
+            pending.append((i, sha, *read))
+    items = [p[3] for p in pending]
+    batch = each_input(partial(params.pixel_hook.process, items))  # the whole batch fails together
+    results: list[PixelResult | Failed] = [batch] * len(items) if isinstance(batch, Failed) else list(batch)
+    for (i, sha, res, _), pixel in zip(pending, results, strict=True):
+        row = pixel if isinstance(pixel, Failed) else each_input(partial(_finish, params, engine, sha, res, pixel))
+        out[i] = _quarantine(sha, row) if isinstance(row, Failed) else row
+    return out
 
 
 def deidentify_batches(batches: Iterator[pd.DataFrame], params: ProcessParams) -> Iterator[pd.DataFrame]:
@@ -255,8 +225,7 @@ def deidentify_batches(batches: Iterator[pd.DataFrame], params: ProcessParams) -
             yield pa.Table.from_pylist(process_rows(params, small), schema=RESULT.schema).to_pandas()
         for s, b in zip(batch["sha256"], blobs, strict=True):
             if isinstance(b, str):  # a large input stored in the PHI zone: one at a time
-                try:
-                    out = process_rows(params, [(str(s), zones.read_bytes(b))])
-                except OSError as exc:
-                    out = [_quarantine(str(s), Reason.INTERNAL_ERROR, exc.__class__.__name__)]
+                content = each_input(partial(zones.read_bytes, b))
+                out = ([_quarantine(str(s), content)] if isinstance(content, Failed)
+                       else process_rows(params, [(str(s), content)]))
                 yield pa.Table.from_pylist(out, schema=RESULT.schema).to_pandas()

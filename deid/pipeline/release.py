@@ -12,46 +12,24 @@ by the next run without duplicates):
    run's application transaction id so a retry never commits twice);
 5. the staging folder is removed.
 
-The gate is injected: ``Releaser(tables, zones, gate=...)``. The quality module (``deid.quality``)
+The gate is injected: ``Releaser(tables, zones, gate=...)`` (the contract: :mod:`deid.pipeline.hooks`). The quality module (``deid.quality``)
 provides the real one; :class:`CountsGate` is the minimal default.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from deid import zones
 from deid.pipeline import faults
+from deid.pipeline.hooks import Gate, StagedRun
 from deid.tables import CROSSWALK, METADATA, QUARANTINE, REDACTIONS, REVIEW, Tables
 
-if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
-
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class StagedRun:
-    """One run's staged, uncommitted output. DataFrames have the target tables' columns."""
-
-    run_id: str
-    staging: str  # staging folder (PHI zone); DICOM files at <staging>/dicom/<staged_name>
-    n_inputs: int
-    metadata: DataFrame  # METADATA columns + staged_name
-    quarantine: DataFrame
-    crosswalk: DataFrame
-    counts: dict[str, int] = field(default_factory=dict)  # n_deidentified, n_quarantined
-    redactions: DataFrame | None = None  # REDACTIONS columns (de-identified zone)
-    review: DataFrame | None = None  # REVIEW columns (PHI zone)
-
-
-Gate = Callable[[str, StagedRun], bool]
 
 
 class CountsGate:
@@ -80,34 +58,15 @@ class CountsGate:
 
 def _missing_files(batches, staging: str):  # type: ignore[no-untyped-def]
     for batch in batches:
-        missing = []
-        for name in batch["staged_name"]:
-            fs, path = zones.arrow_fs(zones.join(staging, "dicom", name))
-            if fs.get_file_info(path).type.name != "File":
-                missing.append(name)
+        missing = [n for n in batch["staged_name"] if not zones.is_file(zones.staged_file(staging, n))]
         yield pd.DataFrame({"staged_name": missing}, dtype=object)
 
 
 def _move_batches(batches, staging: str, output: str):  # type: ignore[no-untyped-def]
     """mapInPandas: move staged files to the output (rename locally, copy+delete on object stores)."""
     for batch in batches:
-        moved = []
-        for name, rel in zip(batch["staged_name"], batch["output_path"], strict=True):
-            src_fs, src = zones.arrow_fs(zones.join(staging, "dicom", name))
-            dst_fs, dst = zones.arrow_fs(zones.join(output, rel))
-            info = src_fs.get_file_info(src)
-            if info.type.name != "File":
-                if dst_fs.get_file_info(dst).type.name == "File":  # moved by an earlier attempt
-                    moved.append(rel)
-                continue
-            dst_fs.create_dir(dst.rsplit("/", 1)[0], recursive=True)
-            if type(src_fs) is type(dst_fs):
-                src_fs.move(src, dst)
-            else:  # pragma: no cover - zones on different stores
-                with src_fs.open_input_stream(src) as r, dst_fs.open_output_stream(dst) as w:
-                    w.write(r.read())
-                src_fs.delete_file(src)
-            moved.append(rel)
+        moved = [rel for name, rel in zip(batch["staged_name"], batch["output_path"], strict=True)
+                 if zones.move(zones.staged_file(staging, name), zones.join(output, rel))]
         yield pd.DataFrame({"output_path": moved}, dtype=object)
 
 

@@ -1,6 +1,7 @@
-"""One pipeline run: zone checks, key, ingest and/or de-identify, the runs table row per stage.
+"""One pipeline run: ingest and/or de-identify, the runs table row per stage.
 
-Used by ``jobs/ingest.py``, ``jobs/deidentify.py`` (spark-submit) and ``deid run`` (local Spark).
+Used through :mod:`deid.entry` by ``jobs/ingest.py``, ``jobs/deidentify.py`` (spark-submit) and
+``deid run`` (local Spark). The zones are resolved once, by the caller, and passed in.
 """
 
 from __future__ import annotations
@@ -17,14 +18,14 @@ from deid import __version__, zones
 from deid.config import DeidConfig
 from deid.errors import ConfigError
 from deid.header.profile import Profile, load_profile
-from deid.keys import KeyRing
+from deid.keys import KeyRing, keyring_for
 from deid.pipeline import faults
 from deid.pipeline.deidentify import DeidentifyResult, deidentify
 from deid.pipeline.grants import apply_grants
-from deid.pipeline.hooks import PixelHook
+from deid.pipeline.hooks import Gate, PixelHook
 from deid.pipeline.ingest import IngestResult, ingest
-from deid.pipeline.release import Gate
 from deid.tables import RUNS, Tables
+from deid.zones import Zones
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -34,19 +35,6 @@ Progress = Callable[[str, int, int], None]
 
 def new_run_id() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
-
-
-def resolve_zones(cfg: DeidConfig, *, need_input: bool) -> zones.Zones:
-    z = cfg.zones
-    missing = [n for n, v in (("output", z.output), ("raw", z.raw), ("crosswalk", z.crosswalk)) if not v]
-    if need_input and not z.input:
-        missing.insert(0, "input")
-    if missing:
-        raise ConfigError("zone locations missing: " + ", ".join(f"zones.{m}" for m in missing))
-    assert z.output and z.raw and z.crosswalk
-    zs = zones.Zones(raw=z.raw, crosswalk=z.crosswalk, output=z.output)
-    zs.check(input=z.input)
-    return zs
 
 
 @dataclass
@@ -68,6 +56,7 @@ class PipelineRun:
 
     spark: SparkSession
     cfg: DeidConfig
+    zones: Zones | None = None  # resolved from cfg (once) when not given
     keyring: KeyRing | None = None
     profile: Profile | None = None
     pixel_hook: PixelHook | None = None
@@ -76,14 +65,15 @@ class PipelineRun:
     run_id: str = field(default_factory=new_run_id)
 
     def __post_init__(self) -> None:
+        if self.zones is None:
+            self.zones = zones.resolve(self.cfg.zones, need_input=False)
         self.tables = Tables(self.spark, self.cfg.spark.backend)
         if self.pixel_hook is None:
-            from deid.pixels.hook import PixelStageHook
+            from deid.pixels.stage import pixel_hook
 
-            self.pixel_hook = PixelStageHook(self.cfg.pixels)
+            self.pixel_hook = pixel_hook(self.cfg.pixels)
 
     def _runs_row(self, stage: str, started: dt.datetime, status: str, counts: dict[str, int | None]) -> None:
-        zs = resolve_zones(self.cfg, need_input=False)
         row = {
             "run_id": [self.run_id], "stage": [stage], "started_at": [started],
             "finished_at": [dt.datetime.now(dt.timezone.utc)], "status": [status],
@@ -93,10 +83,11 @@ class PipelineRun:
             "code_version": [__version__], "profile": [self.profile.name if self.profile else None],
             "key_version": [self.keyring.version if self.keyring else None],
         }
-        self.tables.append_arrow(pa.table(row), zs.runs, RUNS, app_id=f"deid-runs-{self.run_id}-{stage}",
+        assert self.zones is not None
+        self.tables.append_arrow(pa.table(row), self.zones.runs, RUNS, app_id=f"deid-runs-{self.run_id}-{stage}",
                                  version=0)
 
-    def _gate(self, zs: zones.Zones) -> Gate | None:
+    def _gate(self, zs: Zones) -> Gate | None:
         """The injected gate, else the quality gate (``quality.enabled``), else the release's CountsGate."""
         if self.gate is None and self.cfg.quality.enabled:
             from deid.quality.gate import QualityGate
@@ -107,10 +98,14 @@ class PipelineRun:
 
     def run(self, *, do_ingest: bool, do_deidentify: bool) -> RunSummary:
         """Run the stages asked for; a stage failure is recorded in the runs table and re-raised."""
-        zs = resolve_zones(self.cfg, need_input=do_ingest)
+        zs = self.zones
+        assert zs is not None
+        export = zs.input
+        if do_ingest and not export:
+            raise ConfigError("zone locations missing: zones.input")
         if do_deidentify:
             if self.keyring is None:
-                self.keyring = self.cfg.load_keyring()  # fail fast, before any Spark work
+                self.keyring = keyring_for(self.cfg.keys)  # fail fast, before any Spark work
             if self.profile is None:
                 self.profile = load_profile(self.cfg.profile)
         summary = RunSummary(self.run_id)
@@ -118,8 +113,8 @@ class PipelineRun:
         if do_ingest:
             started = dt.datetime.now(dt.timezone.utc)
             try:
-                assert self.cfg.zones.input is not None
-                res = ingest(self.spark, self.tables, zs, self.cfg.zones.input, self.cfg.ingest,
+                assert export is not None
+                res = ingest(self.spark, self.tables, zs, export, self.cfg.ingest,
                              self.run_id, self.progress)
             except BaseException:
                 self._runs_row("ingest", started, "FAILED", {})

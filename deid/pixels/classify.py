@@ -26,11 +26,9 @@ from pathlib import Path
 
 import yaml
 
+from deid.config import conf_dir
 from deid.errors import ConfigError
 from deid.header.identifiers import Identifiers
-
-DEFAULT_ALLOWLIST = Path(__file__).resolve().parents[2] / "conf" / "pixels" / "allowlist.yaml"
-_PACKAGED_ALLOWLIST = Path(__file__).resolve().parents[1] / "_conf" / "pixels" / "allowlist.yaml"
 
 
 class Label(str, Enum):
@@ -288,7 +286,7 @@ class Allowlist:
 @lru_cache(maxsize=8)
 def load_allowlist(path: str | None = None) -> Allowlist:
     """Read the allowlist YAML (default: conf/pixels/allowlist.yaml, or the copy packaged in the wheel)."""
-    p = Path(path) if path else (DEFAULT_ALLOWLIST if DEFAULT_ALLOWLIST.is_file() else _PACKAGED_ALLOWLIST)
+    p = Path(path) if path else conf_dir() / "pixels" / "allowlist.yaml"
     try:
         data = yaml.safe_load(p.read_text())
         words = frozenset(str(w).upper() for w in data.get("words", []))

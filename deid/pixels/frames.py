@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from enum import Enum
 
 import numpy as np
 from pydicom.dataset import Dataset
@@ -28,6 +27,7 @@ from pydicom.pixels.processing import (
 )
 from pydicom.uid import UID
 
+from deid.config.pixels import Render
 from deid.errors import PixelError, Reason
 
 # Transfer syntaxes whose compression discards information (PS3.5 Section 8 and 10).
@@ -41,13 +41,6 @@ LOSSY_SYNTAXES = frozenset({
 # Syntaxes that may be lossy or lossless: lossy when LossyImageCompression (0028,2110) says "01".
 MAYBE_LOSSY_SYNTAXES = frozenset({"1.2.840.10008.1.2.4.91", "1.2.840.10008.1.2.4.93",
                                   "1.2.840.10008.1.2.4.202"})
-
-
-class Render(str, Enum):
-    """How a frame is turned into an 8-bit image for OCR."""
-
-    VOI = "voi"          # modality LUT + VOI LUT / window (PS3.3 C.11.2) or min-max, as a viewer shows it
-    EXTREME = "extreme"  # the brightest displayed value white, everything else black (text at max value)
 
 
 @dataclass

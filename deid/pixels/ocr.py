@@ -20,6 +20,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from deid.errors import ConfigError, PixelError, Reason
+from deid.pipeline.executor import per_worker
 
 
 @dataclass(frozen=True)
@@ -228,23 +229,17 @@ def _easyocr_offline_dir() -> Path | None:
     return Path(module.model_dir())
 
 
-_ENGINES: dict[tuple[Any, ...], OcrEngine] = {}
-_ENGINES_LOCK = threading.Lock()
-
-
 def get_engine(engine: str, batch_size: int = 8, threads: int = 0, use_gpu: bool | None = None,
                easyocr_model_dir: str | None = None, det_limit_side_len: int = 736) -> OcrEngine:
     """The worker's engine for this configuration, created on first use and then reused."""
-    key = (engine, batch_size, threads, use_gpu, easyocr_model_dir, det_limit_side_len)
-    with _ENGINES_LOCK:
-        found = _ENGINES.get(key)
-        if found is None:
-            if engine == "rapidocr":
-                found = RapidOcrEngine(batch_size=batch_size, threads=threads, use_cuda=use_gpu,
-                                       det_limit_side_len=det_limit_side_len)
-            elif engine == "easyocr":
-                found = EasyOcrEngine(easyocr_model_dir, gpu=bool(use_gpu), batch_size=batch_size)
-            else:
-                raise ConfigError(f"ocr.engine must be 'rapidocr' or 'easyocr', not {engine!r}")
-            _ENGINES[key] = found
-        return found
+    if engine not in ("rapidocr", "easyocr"):
+        raise ConfigError(f"ocr.engine must be 'rapidocr' or 'easyocr', not {engine!r}")
+
+    def make() -> OcrEngine:
+        if engine == "rapidocr":
+            return RapidOcrEngine(batch_size=batch_size, threads=threads, use_cuda=use_gpu,
+                                  det_limit_side_len=det_limit_side_len)
+        return EasyOcrEngine(easyocr_model_dir, gpu=bool(use_gpu), batch_size=batch_size)
+
+    key = ("ocr-engine", engine, batch_size, threads, use_gpu, easyocr_model_dir, det_limit_side_len)
+    return per_worker(key, make)

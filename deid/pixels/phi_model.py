@@ -18,6 +18,7 @@ from typing import Protocol
 import numpy as np
 
 from deid.errors import ConfigError
+from deid.pipeline.executor import per_worker
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "models" / "phi_minilm"
 _WORDS = re.compile(r"\S+")
@@ -117,17 +118,9 @@ class TokenPhiModel:
         return [max(p) if p else 0.0 for p in self.word_probs(texts)]
 
 
-_MODELS: dict[tuple[str, tuple[str, ...], int, int, str], TokenPhiModel] = {}
-_MODELS_LOCK = threading.Lock()
-
-
 def get_phi_model(model_dir: str | None = None, phi_labels: list[str] | None = None, batch_size: int = 64,
                   threads: int = 0, device: str = "cpu") -> TokenPhiModel:
     """The worker's scorer for this configuration, loaded once."""
-    key = (model_dir or "", tuple(phi_labels or ()), batch_size, threads, device)
-    with _MODELS_LOCK:
-        found = _MODELS.get(key)
-        if found is None:
-            found = TokenPhiModel(Path(model_dir) if model_dir else None, phi_labels, batch_size, threads, device)
-            _MODELS[key] = found
-        return found
+    key = ("phi-model", model_dir or "", tuple(phi_labels or ()), batch_size, threads, device)
+    return per_worker(key, lambda: TokenPhiModel(Path(model_dir) if model_dir else None, phi_labels, batch_size,
+                                                 threads, device))

@@ -1,14 +1,16 @@
 """The pixel stage the pipeline calls: OCR, classify and redact burned-in text (PS3.15 E.3.1).
 
-    stage = PixelStage(PixelConfig(**cfg["pixels"]))      # once per Python worker
-    outcomes = stage.process([PixelJob(key, original, target, identifiers, modality), ...])
+    stage = pixel_hook(config.pixels)                     # PixelStage, or HeaderOnly when disabled
+    results = stage.process([PixelItem(key, original, target, identifiers, modality), ...])
 
-``process`` batches OCR across the frames of all jobs in the list. Each :class:`PixelOutcome` says
-what happened; box text never leaves this module (records carry geometry, label, score and a reason
-code). Statuses: CLEANED (pixels checked, text found; REDACT boxes filled in ``target``),
-NO_TEXT (pixels checked, no text), NO_PIXEL_DATA, TRUSTED_NO_BURN_IN (modality listed in
-``trust_burned_in_no`` and Burned In Annotation (0028,0301) = NO: not OCR'd), FAILED (``error`` set;
-the pipeline quarantines the instance).
+It implements the pipeline's pixel contract (:mod:`deid.pipeline.hooks`). ``process`` batches OCR
+across the frames of all items in the list and returns one :class:`PixelResult` per item; box text
+never leaves this module (records carry geometry, label, score and a reason code). Statuses:
+CLEANED (every frame checked; REDACT boxes filled in ``target``; no boxes when no text was found),
+NO_PIXEL_DATA, DECLARED_NONE (modality listed in ``trust_burned_in_no`` and Burned In Annotation
+(0028,0301) = NO: not OCR'd), UNVERIFIED with ``error`` set (the pipeline quarantines the instance:
+pixels that cannot be decoded, rendered, OCR'd or re-encoded, and Float / Double Float Pixel Data,
+which is not OCR'd).
 
 Output transfer syntax per input syntax (only when a box was filled):
 
@@ -25,159 +27,31 @@ Output transfer syntax per input syntax (only when a box was filled):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
-from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydicom.dataset import Dataset
-from pydicom.uid import UID, ExplicitVRLittleEndian, JPEG2000Lossless, JPEGLSLossless, RLELossless
 
+from deid.config.pixels import ExtremeRender, PixelConfig, RedactPolicy, Render
+from deid.dicomio import has_pixel_data
 from deid.errors import PixelError, Reason
-from deid.header.identifiers import Identifiers
+from deid.pipeline.hooks import (
+    BoxRecord,
+    HeaderOnly,
+    PixelHook,
+    PixelItem,
+    PixelResult,
+    PixelStatus,
+    ReviewRecord,
+)
 from deid.pixels.classify import Action, Decision, Label, Thresholds, decide, load_allowlist
-from deid.pixels.frames import Frames, Render, decode_frames, has_pixel_data, render_frame
+from deid.pixels.frames import Frames, decode_frames, render_frame
 from deid.pixels.multiframe import frame_spans, mask_render, region_mask, select_ocr_frames, us_data_regions
 from deid.pixels.ocr import OcrEngine, TextBox, get_engine
 from deid.pixels.redact import fill_boxes, fill_value, pad_box, write_pixels
 
-Status = Literal["CLEANED", "NO_TEXT", "NO_PIXEL_DATA", "TRUSTED_NO_BURN_IN", "FAILED"]
-
-
-class RedactPolicy(str, Enum):
-    PHI = "phi"
-    ALL_TEXT = "all_text"
-
-
-class EngineName(str, Enum):
-    RAPIDOCR = "rapidocr"
-    EASYOCR = "easyocr"
-
-
-class ExtremeRender(str, Enum):
-    AUTO = "auto"      # also OCR a max-value-to-white render when Bits Stored > 8
-    ALWAYS = "always"
-    NEVER = "never"
-
-
-class OutputSyntax(str, Enum):
-    EXPLICIT_VR_LITTLE_ENDIAN = "explicit_vr_little_endian"
-    RLE_LOSSLESS = "rle_lossless"
-    JPEG_LS_LOSSLESS = "jpeg_ls_lossless"
-    JPEG_2000_LOSSLESS = "jpeg_2000_lossless"
-
-    @property
-    def uid(self) -> UID:
-        return {"explicit_vr_little_endian": ExplicitVRLittleEndian, "rle_lossless": RLELossless,
-                "jpeg_ls_lossless": JPEGLSLossless, "jpeg_2000_lossless": JPEG2000Lossless}[self.value]
-
-
-class OcrConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    engine: EngineName = EngineName.RAPIDOCR
-    batch_size: int = Field(default=8, ge=1, le=256)
-    threads: int = Field(default=0, ge=0)
-    use_gpu: bool | None = None  # None: CUDA when the onnxruntime-gpu provider is present
-    easyocr_model_dir: str | None = None
-    det_limit_side_len: int = Field(default=736, ge=32, le=4096)
-
-
-class ClassifierConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    enabled: bool = True
-    model_dir: str | None = None        # None: the shipped delta over all-MiniLM-L6-v2
-    phi_labels: list[str] | None = None  # labels of config.id2label that mean PHI (own models)
-    batch_size: int = Field(default=64, ge=1)
-    threads: int = Field(default=0, ge=0)
-    device: str = "cpu"
-
-
-class PixelConfig(BaseModel):
-    """Configuration of the pixel stage (embedded in the pipeline config as ``pixels:``)."""
-
-    model_config = ConfigDict(extra="forbid")
-    enabled: bool = True
-    redact: RedactPolicy = RedactPolicy.PHI
-    phi_threshold: float = Field(default=0.5, ge=0, le=1)
-    review_band: tuple[float, float] = (0.2, 0.8)  # scores in [low, high) are redacted and reviewed
-    min_ocr_confidence: float = Field(default=0.6, ge=0, le=1)
-    padding: int = Field(default=2, ge=0, le=64)
-    max_text_height: int = Field(default=96, ge=8)  # taller detections are image structure, kept for review
-    renders: list[Render] = Field(default_factory=lambda: [Render.VOI])
-    extreme_render: ExtremeRender = ExtremeRender.AUTO
-    ocr_us_data_regions: bool = False
-    ocr_every_frame: bool = False
-    frame_diff_delta: float = Field(default=24.0, ge=0)  # 8-bit units
-    frame_diff_min_pixels: int = Field(default=12, ge=1)
-    allowlist_path: str | None = None
-    trust_burned_in_no: list[str] = Field(default_factory=list)  # modalities, e.g. ["CT", "MR"]
-    lossless_fallback_syntax: OutputSyntax = OutputSyntax.EXPLICIT_VR_LITTLE_ENDIAN
-    lossy_output_syntax: OutputSyntax = OutputSyntax.EXPLICIT_VR_LITTLE_ENDIAN
-    ocr: OcrConfig = Field(default_factory=OcrConfig)
-    classifier: ClassifierConfig = Field(default_factory=ClassifierConfig)
-
-    @model_validator(mode="after")
-    def _band(self) -> PixelConfig:
-        low, high = self.review_band
-        if not 0 <= low <= self.phi_threshold <= high <= 1:
-            raise ValueError("review_band must satisfy 0 <= low <= phi_threshold <= high <= 1")
-        return self
-
-
-@dataclass
-class PixelJob:
-    key: str
-    original: Dataset   # as read: used for decoding
-    target: Dataset     # header-de-identified copy: Pixel Data replaced in place
-    identifiers: Identifiers
-    modality: str
-
-
-@dataclass(frozen=True)
-class BoxRecord:
-    """One text line found on OCR'd frame ``frame``; it applies up to the next OCR'd frame."""
-
-    frame: int
-    x: int
-    y: int
-    w: int
-    h: int
-    label: str
-    score: float
-    action: str
-    reason: str
-    engine: str
-    engine_version: str
-    model_version: str
-
-
-@dataclass(frozen=True)
-class ReviewRecord:
-    key: str
-    frame: int
-    x: int
-    y: int
-    w: int
-    h: int
-    label: str
-    score: float
-    model_score: float | None
-    reason: str
-
-
-@dataclass
-class PixelOutcome:
-    key: str
-    status: Status
-    boxes: list[BoxRecord] = field(default_factory=list)
-    review: list[ReviewRecord] = field(default_factory=list)
-    error: PixelError | None = None
-    output_syntax: str | None = None  # set when Pixel Data was rewritten
-
 
 @dataclass
 class _Prepared:
-    job: PixelJob
+    job: PixelItem
     frames: Frames
     spans: dict[int, range]
     found: dict[int, list[TextBox]] = field(default_factory=dict)
@@ -200,8 +74,21 @@ def merge_boxes(existing: list[TextBox], new: list[TextBox], iou: float = 0.6) -
     return out
 
 
+def pixel_hook(config: PixelConfig) -> PixelHook:
+    """The pixel stage a run uses: ``pixels.enabled`` is decided here and only here.
+
+    Disabled: :class:`HeaderOnly` (images stay UNVERIFIED, Patient Identity Removed NO, and the
+    quality gate refuses to release them).
+    """
+    return PixelStage(config) if config.enabled else HeaderOnly()
+
+
 class PixelStage:
-    """Create once per Python worker; call :meth:`process` per batch of instances."""
+    """OCR, classify and redact burned-in text (PS3.15 E.3.1); picklable, heavy parts built lazily.
+
+    The OCR engine and the classifier are cached per Python worker (:func:`deid.pixels.ocr.get_engine`,
+    :func:`deid.pixels.phi_model.get_phi_model`), so a copy unpickled in every task is cheap.
+    """
 
     def __init__(self, config: PixelConfig | None = None, engine: OcrEngine | None = None,
                  classifier: object | None = None) -> None:
@@ -232,19 +119,19 @@ class PixelStage:
         return self._classifier
 
     # ------------------------------------------------------------------ orchestration
-    def process(self, jobs: list[PixelJob]) -> list[PixelOutcome]:
-        outcomes: dict[str, PixelOutcome] = {}
+    def process(self, items: list[PixelItem]) -> list[PixelResult]:
+        results: dict[str, PixelResult] = {}
         prepared: list[_Prepared] = []
         queue: list[tuple[int, int, np.ndarray]] = []
-        for job in jobs:
-            early = self._early_outcome(job)
+        for item in items:
+            early = self._early_result(item)
             if early is not None:
-                outcomes[job.key] = early
+                results[item.key] = early
                 continue
             try:
-                prep, images = self._prepare(job)
+                prep, images = self._prepare(item)
             except PixelError as err:
-                outcomes[job.key] = PixelOutcome(job.key, "FAILED", error=err)
+                results[item.key] = _failed(err)
                 continue
             prepared.append(prep)
             queue.extend((len(prepared) - 1, f, img) for f, img in images)
@@ -252,24 +139,24 @@ class PixelStage:
         for idx, prep in enumerate(prepared):
             key = prep.job.key
             if idx in failed:
-                outcomes[key] = PixelOutcome(key, "FAILED", error=failed[idx])
+                results[key] = _failed(failed[idx])
                 continue
             try:
-                outcomes[key] = self._finish(prep)
+                results[key] = self._finish(prep)
             except PixelError as err:
-                outcomes[key] = PixelOutcome(key, "FAILED", error=err)
-        return [outcomes[j.key] for j in jobs]
+                results[key] = _failed(err)
+        return [results[i.key] for i in items]
 
-    def _early_outcome(self, job: PixelJob) -> PixelOutcome | None:
-        if not has_pixel_data(job.original):
-            return PixelOutcome(job.key, "NO_PIXEL_DATA")
+    def _early_result(self, item: PixelItem) -> PixelResult | None:
+        if not has_pixel_data(item.original):
+            return PixelResult(PixelStatus.NO_PIXEL_DATA)
+        if "PixelData" not in item.original:
+            return _failed(PixelError(Reason.PIXELS_UNVERIFIED, "Float / Double Float Pixel Data "
+                                      "(7FE0,0008/0009) is not checked for burned-in text"))
         trusted = {m.upper() for m in self.config.trust_burned_in_no}
-        bia = str(job.original.get("BurnedInAnnotation", "")).strip().upper()
-        if job.modality.upper() in trusted and bia == "NO":
-            return PixelOutcome(job.key, "TRUSTED_NO_BURN_IN")
-        if not self.config.enabled:
-            return PixelOutcome(job.key, "FAILED", error=PixelError(
-                Reason.PIXELS_UNVERIFIED, "the pixel stage is disabled; burned-in text was not checked"))
+        bia = str(item.original.get("BurnedInAnnotation", "")).strip().upper()
+        if item.modality.upper() in trusted and bia == "NO":
+            return PixelResult(PixelStatus.DECLARED_NONE)
         return None
 
     def _renders(self, frames: Frames) -> list[Render]:
@@ -280,7 +167,7 @@ class PixelStage:
             modes.append(Render.EXTREME)
         return modes
 
-    def _prepare(self, job: PixelJob) -> tuple[_Prepared, list[tuple[int, np.ndarray]]]:
+    def _prepare(self, job: PixelItem) -> tuple[_Prepared, list[tuple[int, np.ndarray]]]:
         frames = decode_frames(job.original)
         regions = [] if self.config.ocr_us_data_regions else us_data_regions(job.original, frames.rows,
                                                                               frames.columns)
@@ -335,10 +222,10 @@ class PixelStage:
                 decided[f][i] = (box, decide(box.text, box.confidence, job.identifiers, self._allow, float(s), th))
         return decided
 
-    def _finish(self, prep: _Prepared) -> PixelOutcome:
+    def _finish(self, prep: _Prepared) -> PixelResult:
         job, frames = prep.job, prep.frames
         if not any(prep.found.values()):
-            return PixelOutcome(job.key, "NO_TEXT")
+            return PixelResult(PixelStatus.CLEANED)  # every frame checked, no text
         decided = self._decide_all(prep)
         model_version = getattr(self._classifier, "version", "none") if self._classifier is not None else "none"
         eng = self.engine
@@ -350,8 +237,8 @@ class PixelStage:
                 records.append(BoxRecord(f, box.x, box.y, box.w, box.h, d.label.value, round(d.score, 4),
                                          d.action.value, d.reason, eng.name, eng.version, model_version))
                 if d.review:
-                    review.append(ReviewRecord(job.key, f, box.x, box.y, box.w, box.h, d.label.value,
-                                               round(d.score, 4), d.model_score, d.reason))
+                    review.append(ReviewRecord(f, box.x, box.y, box.w, box.h, d.label.value,
+                                               round(d.score, 4), d.model_score, d.reason, job.key))
                 if d.action is Action.REDACT:
                     padded = pad_box((box.x, box.y, box.w, box.h), self.config.padding, frames.rows,
                                      frames.columns)
@@ -366,4 +253,8 @@ class PixelStage:
             syntax = str(write_pixels(job.target, job.original, frames, pixels,
                                       self.config.lossless_fallback_syntax.uid,
                                       self.config.lossy_output_syntax.uid))
-        return PixelOutcome(job.key, "CLEANED", records, review, None, syntax)
+        return PixelResult(PixelStatus.CLEANED, records, review, None, syntax)
+
+
+def _failed(err: PixelError) -> PixelResult:
+    return PixelResult(PixelStatus.UNVERIFIED, error=err)

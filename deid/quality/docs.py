@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from deid.quality.suites import Suite
 
 if TYPE_CHECKING:
-    from deid.quality.gate import GateReport
+    from deid.quality.results import GateReport
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:24px;color:#1d2330;max-width:1200px}

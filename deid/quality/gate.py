@@ -1,7 +1,7 @@
 """The quality gate the release asks before publishing a staged run (``Gate`` of
 :mod:`deid.pipeline.release`): great-expectations suites per table plus the verification pass.
 
-    gate = QualityGate(tables, zones, keyring)            # QualityConfig from conf/quality/gate.yaml
+    gate = QualityGate(tables, zones, keyring, cfg.quality)   # the pipeline config's ``quality:``
     PipelineRun(spark, cfg, gate=gate).run(...)
 
 Critical failures return False (the run is not released; ``gate.failures`` says why, value-free);
@@ -13,17 +13,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import asdict, dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from deid import zones
+from deid.config import QualityConfig
 from deid.crosswalk import CrosswalkKind
 from deid.errors import ConfigError, QualityGateError
 from deid.keys import KeyRing
 from deid.quality import store
-from deid.quality.config import QualityConfig, load_quality_config
-from deid.quality.results import QUALITY_RESULTS, ExpectationResult, results_table
+from deid.quality.results import QUALITY_RESULTS, ExpectationResult, GateReport, results_table
 from deid.quality.suites import Severity, Suite, load_suite
 from deid.quality.verify import SPARK_SCHEMA, SUMMARY, VerificationSummary, VerifyParams, verify_batches
 from deid.tables import RUNS, Tables
@@ -31,32 +30,13 @@ from deid.tables import RUNS, Tables
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
-    from deid.pipeline.release import StagedRun
+    from deid.pipeline.hooks import StagedRun
 
 log = logging.getLogger(__name__)
 _MAX_MESSAGES = 10
 _METADATA_COLUMNS = ("sop_instance_uid", "study_uid", "series_uid", "patient_pseudonym", "sop_class_uid",
                      "modality", "study_date", "burned_in_status", "patient_identity_removed", "profile",
                      "key_version", "output_path", "source_digest")
-
-
-@dataclass
-class GateReport:
-    """What one gate call found (value-free): stored as quality.json and shown in the run report."""
-
-    run_id: str
-    passed: bool
-    checked_at: str
-    results: list[ExpectationResult] = field(default_factory=list)
-    verification: VerificationSummary | None = None
-    failures: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"run_id": self.run_id, "passed": self.passed, "checked_at": self.checked_at,
-                "results": [r.as_row() for r in self.results],
-                "verification": asdict(self.verification) if self.verification else None,
-                "failures": self.failures, "warnings": self.warnings}
 
 
 def _message(r: ExpectationResult) -> str:
@@ -78,7 +58,7 @@ class QualityGate:
         self.tables = tables
         self.zones = zs
         self.keyring = keyring
-        self.config = config or load_quality_config()
+        self.config = config or QualityConfig()
         self.today = today
         self.failures: list[str] = []
         self.warnings: list[str] = []
@@ -210,9 +190,8 @@ class QualityGate:
         from deid.quality.docs import render_quality_html
 
         data = results_table(report.run_id, report.results, now)
-        self.tables.append_arrow(data, store.results_location(self.zones), QUALITY_RESULTS,
+        self.tables.append_arrow(data, self.zones.quality_results, QUALITY_RESULTS,
                                  app_id=f"deid-quality-{report.run_id}", version=0)
-        folder = store.report_dir(self.zones.output, report.run_id)
-        store.write_json(zones.join(folder, "quality.json"), report.as_dict())
-        store.write_bytes(zones.join(folder, "quality.html"),
-                          render_quality_html(self.suites, report).encode("utf-8"))
+        folder = self.zones.report_dir(report.run_id)
+        store.write_json(zones.join(folder, store.GATE_JSON), report.as_dict())
+        zones.write_bytes(zones.join(folder, store.GATE_HTML), render_quality_html(self.suites, report).encode("utf-8"))

@@ -9,11 +9,12 @@ are requested as BASIC without unexpected rows and are then reduced to a whiteli
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import pyarrow as pa
 
+from deid.quality.verify import VerificationSummary
 from deid.tables import TS, TableSpec
 
 # the result format asked of great-expectations: counts only, no rows, no partial value lists
@@ -94,3 +95,22 @@ def from_ge(table_name: str, name: str, type_: str, severity: str, success: bool
 def results_table(run_id: str, results: list[ExpectationResult], checked_at: Any) -> pa.Table:
     rows = [{**r.as_row(), "run_id": run_id, "checked_at": checked_at} for r in results]
     return pa.Table.from_pylist(rows, schema=QUALITY_RESULTS.schema)
+
+
+@dataclass
+class GateReport:
+    """What one gate call found (value-free): stored as quality.json and shown in the run report."""
+
+    run_id: str
+    passed: bool
+    checked_at: str
+    results: list[ExpectationResult] = field(default_factory=list)
+    verification: VerificationSummary | None = None
+    failures: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "passed": self.passed, "checked_at": self.checked_at,
+                "results": [r.as_row() for r in self.results],
+                "verification": asdict(self.verification) if self.verification else None,
+                "failures": self.failures, "warnings": self.warnings}

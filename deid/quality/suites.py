@@ -15,8 +15,8 @@ from typing import Any
 
 import yaml
 
+from deid.config import conf_dir
 from deid.errors import ConfigError, Reason
-from deid.quality.config import quality_conf_dir
 
 
 class Severity(str, Enum):
@@ -90,7 +90,7 @@ def parse_suite(data: Any, source: str) -> Suite:
 
 
 def load_suite(table: str, suite_dir: str | Path | None = None) -> Suite:
-    p = Path(suite_dir) if suite_dir else quality_conf_dir()
+    p = Path(suite_dir) if suite_dir else conf_dir() / "quality"
     path = p / f"{table}.yaml"
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -23,8 +23,9 @@ import pandas as pd
 import pyarrow as pa
 
 from deid import zones
+from deid.config import VerificationConfig
+from deid.dicomio import quiet_values
 from deid.keys import KeyRing
-from deid.quality.config import VerificationConfig
 
 FINDINGS_SCHEMA = pa.schema([("sop_instance_uid", pa.string()), ("check", pa.string()),
                              ("location", pa.string()), ("kind", pa.string()),
@@ -184,11 +185,11 @@ def check_pixels(ds: object, params: VerifyParams) -> tuple[list[tuple[str, str]
 
 
 def _read(staging: str, name: str) -> object:
+    import io
+
     import pydicom
 
-    fs, path = zones.arrow_fs(zones.join(staging, "dicom", name))
-    with fs.open_input_file(path) as fh:
-        return pydicom.dcmread(fh, force=True)
+    return pydicom.dcmread(io.BytesIO(zones.read_bytes(zones.staged_file(staging, name))), force=True)
 
 
 def verify_instance(uid: str, name: str, params: VerifyParams) -> list[dict[str, object]]:
@@ -219,8 +220,9 @@ def verify_batches(batches: Iterator[pd.DataFrame], params: VerifyParams) -> Ite
     """mapInPandas: ``(sop_instance_uid, staged_name)`` -> finding and summary rows."""
     for batch in batches:
         rows: list[dict[str, object]] = []
-        for uid, name in zip(batch["sop_instance_uid"], batch["staged_name"], strict=True):
-            rows += verify_instance(str(uid), str(name), params)
+        with quiet_values():  # pydicom's warnings would quote values
+            for uid, name in zip(batch["sop_instance_uid"], batch["staged_name"], strict=True):
+                rows += verify_instance(str(uid), str(name), params)
         yield pa.Table.from_pylist(rows, schema=FINDINGS_SCHEMA).to_pandas()
 
 

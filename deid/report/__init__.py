@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from deid import zones as zones_mod
+from deid.dicomio import quiet_values
 from deid.keys import KeyRing
-from deid.quality import store
 
 if TYPE_CHECKING:
     from deid.tables import Tables
@@ -37,13 +37,14 @@ def build_report(spark_or_tables: Any, zones: zones_mod.Zones, run_id: str, *, k
 
     tables = _tables(spark_or_tables)
     data = gather(tables, zones, run_id, max_thumbs)
-    thumbs = [(t.sop_instance_uid, thumbnail(zones_mod.join(zones.output, t.output_path), t.boxes), len(t.boxes))
-              for t in data.thumbs]
-    phi = None
-    if keyring is not None and data.thumbs:
-        from deid.report.phi import write_before_after
+    with quiet_values():  # pydicom's warnings would quote values
+        thumbs = [(t.sop_instance_uid, thumbnail(zones_mod.join(zones.output, t.output_path), t.boxes),
+                   len(t.boxes)) for t in data.thumbs]
+        phi = None
+        if keyring is not None and data.thumbs:
+            from deid.report.phi import write_before_after
 
-        phi = write_before_after(tables, zones, keyring, run_id, data.thumbs)
-    loc = zones_mod.join(store.report_dir(zones.output, run_id), "index.html")
-    store.write_bytes(loc, render_index(data, thumbs, phi).encode("utf-8"))
+            phi = write_before_after(tables, zones, keyring, run_id, data.thumbs)
+    loc = zones_mod.join(zones.report_dir(run_id), "index.html")
+    zones_mod.write_bytes(loc, render_index(data, thumbs, phi).encode("utf-8"))
     return loc

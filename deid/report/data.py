@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,11 +84,10 @@ def gather(tables: Tables, zs: zones.Zones, run_id: str, max_thumbs: int = 24) -
     n_md = md.count()
     outcomes = {"de-identified": n_md, **{f"quarantined at {k}": v for k, v in by_stage.items()}}
     quality: list[dict[str, Any]] = []
-    qloc = store.results_location(zs)
+    qloc = zs.quality_results
     if tables.exists(qloc):
         quality = [r for r in tables.read_arrow(qloc, QUALITY_RESULTS).to_pylist() if r["run_id"] == run_id]
-    gate_text = store.read_text(zones.join(store.report_dir(zs.output, run_id), "quality.json"))
-    gate = json.loads(gate_text) if gate_text else None
+    gate = store.read_json(zones.join(zs.report_dir(run_id), store.GATE_JSON))
     sample = (md.where(F.col("frames").isNotNull() & (F.col("frames") > 0))
               .select("sop_instance_uid", "output_path", "source_digest")
               .orderBy("sop_instance_uid").limit(max_thumbs).collect())
@@ -105,6 +103,6 @@ def gather(tables: Tables, zs: zones.Zones, run_id: str, max_thumbs: int = 24) -
             by_uid.setdefault(str(b["sop_instance_uid"]), []).append(b.asDict())
         for t in thumbs:
             t.boxes = by_uid.get(t.sop_instance_uid, [])
-    review = getattr(zs, "review", zones.join(zs.raw, "tables", "review"))
+    review = zs.review
     return ReportData(run_id, stage_rows(tables, zs, run_id), outcomes, reasons, _counts(md, "burned_in_status"),
                       _counts(md.fillna({"modality": "(none)"}), "modality"), quality, gate, thumbs, str(review))

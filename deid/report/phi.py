@@ -6,25 +6,13 @@ The original frame comes from the bronze table (PHI zone); the input is found by
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from functools import partial
-
-import pandas as pd
-
 from deid import zones
 from deid.keys import KeyRing
-from deid.quality import store
+from deid.pipeline.executor import with_digests
 from deid.quality.docs import STYLE, esc
 from deid.report.data import Thumb
 from deid.report.thumbs import frame_image, outline, png_data_uri, read_dataset
 from deid.tables import BRONZE, Tables
-
-
-def _digests(batches: Iterator[pd.DataFrame], keyring: KeyRing) -> Iterator[pd.DataFrame]:
-    from deid.pipeline.process import source_digest
-
-    for b in batches:
-        yield pd.DataFrame({"sha256": b["sha256"], "source_digest": [source_digest(keyring, s) for s in b["sha256"]]})
 
 
 def originals(tables: Tables, zs: zones.Zones, keyring: KeyRing, digests: list[str]) -> dict[str, bytes]:
@@ -32,9 +20,7 @@ def originals(tables: Tables, zs: zones.Zones, keyring: KeyRing, digests: list[s
     from pyspark.sql import functions as F
 
     bronze = tables.read(zs.bronze, BRONZE)
-    keys = (bronze.select("sha256").distinct()
-            .mapInPandas(partial(_digests, keyring=keyring), "sha256 string, source_digest string")
-            .where(F.col("source_digest").isin(digests)))
+    keys = with_digests(bronze.select("sha256").distinct(), keyring).where(F.col("source_digest").isin(digests))
     rows = (bronze.join(keys, "sha256", "inner").dropDuplicates(["sha256"])
             .select("source_digest", "content", "blob_path").collect())
     return {str(r["source_digest"]): bytes(r["content"]) if r["content"] is not None
@@ -65,6 +51,6 @@ def write_before_after(tables: Tables, zs: zones.Zones, keyring: KeyRing, run_id
             "</style></head><body><h1>PHI ZONE: before/after, run " + esc(run_id) + "</h1>"
             "<p class='bad'>Contains original pixel data. Keep in the PHI zone; do not copy out.</p>"
             + "".join(cards) + "</body></html>")
-    loc = zones.join(store.report_dir(zs.raw, run_id), "before_after.html")
-    store.write_bytes(loc, page.encode("utf-8"))
+    loc = zones.join(zs.report_dir(run_id, phi=True), "before_after.html")
+    zones.write_bytes(loc, page.encode("utf-8"))
     return loc

@@ -1,19 +1,15 @@
 from __future__ import annotations
 
-import hashlib
-
 import pytest
 
 from deid.header.engine import HeaderEngine
 from deid.header.profile import Profile, ProfileOption, load_profile
 from deid.keys import KeyRing
 
-TEST_KEY_HEX = hashlib.sha256(b"deid test key").hexdigest()
-
 
 @pytest.fixture(scope="session")
-def keys() -> KeyRing:
-    return KeyRing(bytes.fromhex(TEST_KEY_HEX))
+def keys(test_keyring: KeyRing) -> KeyRing:
+    return test_keyring
 
 
 @pytest.fixture(scope="session")

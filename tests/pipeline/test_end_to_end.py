@@ -146,11 +146,9 @@ def test_zone_check_refuses_phi_inside_output(spark, tmp_path: Path, deid_key: s
 
 def test_large_inputs_travel_as_blobs_not_rows(spark, tmp_path: Path, export_dir: Path, deid_key: str) -> None:
     """Inputs over ingest.inline_max_bytes never become Spark rows: stored as PHI-zone blobs."""
-    from deid.config import IngestConfig
+    from deid.config import IngestConfig, PixelConfig, QualityConfig
     from deid.keys import KeyRing
-    from deid.pipeline.process import source_digest
-    from deid.pixels.stage import PixelConfig
-    from deid.quality.config import QualityConfig
+    from deid.pipeline.executor import source_digest
 
     base = _cfg(tmp_path, export_dir)
     cfg = base.model_copy(update={"ingest": IngestConfig(inline_max_bytes=8192),

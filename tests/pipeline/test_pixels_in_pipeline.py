@@ -49,7 +49,7 @@ def test_burned_in_phi_redacted_in_pipeline(spark, tmp_path: Path, deid_key: str
                                 "action", "engine", "engine_version", "model_version"}
     assert "text" not in red.columns
     assert set(red["sop_instance_uid"]) <= set(md["sop_instance_uid"])
-    per_instance = red[red["action"] == "redact"].groupby("sop_instance_uid").size()
+    per_instance = red[red["action"] == "REDACT"].groupby("sop_instance_uid").size()
     for _, row in md.iterrows():
         assert row["redacted_regions"] == per_instance.get(row["sop_instance_uid"], 0)
 

@@ -10,10 +10,10 @@ import pydicom
 import pytest
 
 from deid.pixels.ocr import TextBox
+from deid.samples import SHARED_DATA
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "scripts"))
-SHARED_DICOM = Path("/work/shared/data/dicom")
 
 
 def bundled(name: str) -> pydicom.Dataset:
@@ -26,7 +26,7 @@ def bundled(name: str) -> pydicom.Dataset:
 
 
 def shared(rel: str) -> pydicom.Dataset:
-    path = SHARED_DICOM / rel
+    path = SHARED_DATA / rel
     if not path.is_file():
         pytest.skip(f"shared data file {rel} is absent")
     return pydicom.dcmread(path)

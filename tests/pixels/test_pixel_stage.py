@@ -14,18 +14,19 @@ import pytest
 
 from deid.errors import PixelError
 from deid.header.identifiers import Identifiers, collect_identifiers
+from deid.pipeline.hooks import BoxRecord, HeaderOnly, PixelItem, PixelStatus, ReviewRecord
 from deid.pixels.frames import decode_frames
 from deid.pixels.multiframe import frame_spans, region_mask, select_ocr_frames, us_data_regions
 from deid.pixels.ocr import TextBox
-from deid.pixels.stage import BoxRecord, PixelConfig, PixelJob, PixelStage, ReviewRecord
+from deid.pixels.stage import PixelConfig, PixelStage, pixel_hook
 
 from .conftest import ScriptedEngine, bundled
 
 NO_MODEL = {"classifier": {"enabled": False}}
 
 
-def _job(key: str, ds: pydicom.Dataset, ident: Identifiers | None = None) -> PixelJob:
-    return PixelJob(key, ds, copy.deepcopy(ds), ident or collect_identifiers(ds), str(ds.get("Modality", "")))
+def _job(key: str, ds: pydicom.Dataset, ident: Identifiers | None = None) -> PixelItem:
+    return PixelItem(key, ds, copy.deepcopy(ds), ident or collect_identifiers(ds), str(ds.get("Modality", "")))
 
 
 def test_config_rejects_unknown_keys_and_bad_band() -> None:
@@ -51,12 +52,12 @@ def test_statuses_and_batching_across_jobs() -> None:
     broken.PixelData = broken.PixelData[:200] + b"\x00" * 200
     jobs = [_job("ct", ct, Identifiers(names=[["Doe", "John"]])), _job("rgb", rgb), _job("nopix", nopix),
             _job("mr", trusted), _job("bad", broken)]
-    out = {o.key: o for o in stage.process(jobs)}
-    assert out["ct"].status == "CLEANED"
-    assert out["rgb"].status == "NO_TEXT"
-    assert out["nopix"].status == "NO_PIXEL_DATA"
-    assert out["mr"].status == "TRUSTED_NO_BURN_IN"
-    assert out["bad"].status == "FAILED" and isinstance(out["bad"].error, PixelError)
+    out = {j.key: o for j, o in zip(jobs, stage.process(jobs), strict=True)}
+    assert out["ct"].status is PixelStatus.CLEANED and out["ct"].boxes and out["ct"].redacted_regions == 1
+    assert out["rgb"].status is PixelStatus.CLEANED and not out["rgb"].boxes  # checked, no text
+    assert out["nopix"].status is PixelStatus.NO_PIXEL_DATA
+    assert out["mr"].status is PixelStatus.DECLARED_NONE
+    assert out["bad"].status is PixelStatus.UNVERIFIED and isinstance(out["bad"].error, PixelError)
     assert eng.calls == [3], "one OCR call for the frames (and renders) of all jobs"
     rec = out["ct"].boxes[0]
     assert (rec.label, rec.action, rec.reason) == ("PHI", "REDACT", "header_name")
@@ -70,6 +71,30 @@ def _save(ds: pydicom.Dataset) -> bytes:
     buf = io.BytesIO()
     ds.save_as(buf, enforce_file_format=True)
     return buf.getvalue()
+
+
+def test_enabled_is_decided_once() -> None:
+    """``pixels.enabled: false``: HeaderOnly - images UNVERIFIED (never OCR'd), others NO_PIXEL_DATA."""
+    assert isinstance(pixel_hook(PixelConfig(**NO_MODEL)), PixelStage)
+    off = pixel_hook(PixelConfig(enabled=False))
+    assert isinstance(off, HeaderOnly)
+    nopix = bundled("CT_small.dcm")
+    del nopix.PixelData
+    results = off.process([_job("ct", bundled("CT_small.dcm")), _job("nopix", nopix)])
+    assert [r.status for r in results] == [PixelStatus.UNVERIFIED, PixelStatus.NO_PIXEL_DATA]
+    assert all(r.error is None and not r.boxes for r in results)
+
+
+def test_float_pixel_data_is_never_taken_for_no_pixel_data() -> None:
+    """Float Pixel Data (7FE0,0008) is pixel data (dicomio.has_pixel_data): not OCR'd, so quarantined."""
+    ds = bundled("CT_small.dcm")
+    del ds.PixelData
+    ds.FloatPixelData = np.zeros(ds.Rows * ds.Columns, np.float32).tobytes()
+    (out,) = PixelStage(PixelConfig(**NO_MODEL), engine=ScriptedEngine()).process([_job("f", ds)])
+    assert out.status is PixelStatus.UNVERIFIED and isinstance(out.error, PixelError)
+    assert "PIXELS_UNVERIFIED" in str(out.error)
+    (header_only,) = HeaderOnly().process([_job("f", ds)])
+    assert header_only.status is PixelStatus.UNVERIFIED
 
 
 def test_records_never_carry_text_or_phi() -> None:
@@ -90,7 +115,7 @@ def test_unchanged_pixels_when_all_text_is_clinical() -> None:
     job = _job("m", ds)
     before = bytes(job.target.PixelData)
     (out,) = PixelStage(PixelConfig(**NO_MODEL), engine=eng).process([job])
-    assert out.status == "CLEANED" and out.output_syntax is None
+    assert out.status is PixelStatus.CLEANED and out.output_syntax is None
     assert bytes(job.target.PixelData) == before
 
 
@@ -140,7 +165,7 @@ def test_text_in_only_some_frames_is_found_and_redacted(synth_dir) -> None:  # t
     stage = PixelStage(PixelConfig(**NO_MODEL))
     job = _job("cine", ds)
     (out,) = stage.process([job])
-    assert out.status == "CLEANED"
+    assert out.status is PixelStatus.CLEANED
     frames_ocrd = {b.frame for b in out.boxes}
     assert len(frames_ocrd) < truth["frames"]
     after = decode_frames(pydicom.dcmread(io.BytesIO(_save(job.target))))

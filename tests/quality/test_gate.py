@@ -17,12 +17,14 @@ from deltalake import DeltaTable
 from pydicom.data import get_testdata_file
 
 from deid.config import DeidConfig, ZonesConfig
-from deid.pipeline.release import StagedRun
-from deid.pipeline.runner import PipelineRun, resolve_zones
+from deid.keys import keyring_for
+from deid.pipeline.hooks import StagedRun
+from deid.pipeline.runner import PipelineRun
 from deid.quality.gate import QualityGate
 from deid.quality.suites import load_suite
 from deid.report import build_report
 from deid.tables import Tables
+from deid.zones import resolve, staged_file
 
 pytestmark = pytest.mark.slow
 PLANTED = "QZXPLANTED^PHI-7731"
@@ -58,8 +60,8 @@ def test_gate_blocks_planted_phi_then_releases_and_reports(spark, tmp_path: Path
     out = tmp_path / "out"
     cfg = DeidConfig(zones=ZonesConfig(input=str(export_dir), output=str(out), raw=str(tmp_path / "raw"),
                                        crosswalk=str(tmp_path / "xw")))
-    zs = resolve_zones(cfg, need_input=True)
-    keyring = cfg.load_keyring()
+    zs = resolve(cfg.zones, need_input=True)
+    keyring = keyring_for(cfg.keys)
     tables = Tables(spark)
     gate = QualityGate(tables, zs, keyring)
     ct = Path(str(get_testdata_file("CT_small.dcm")))
@@ -67,10 +69,10 @@ def test_gate_blocks_planted_phi_then_releases_and_reports(spark, tmp_path: Path
 
     def planting(run_id: str, staged: StagedRun) -> bool:
         # an original Patient ID left in a comment of one staged file, and a malformed pseudonym
-        staged_file = Path(staged.staging) / "dicom" / f"{hashlib.sha256(ct.read_bytes()).hexdigest()}.dcm"
-        ds = pydicom.dcmread(staged_file)
+        path = Path(staged_file(staged.staging, f"{hashlib.sha256(ct.read_bytes()).hexdigest()}.dcm"))
+        ds = pydicom.dcmread(path)
         ds.ImageComments = f"patient {original_id} follow-up"
-        ds.save_as(staged_file)
+        ds.save_as(path)
         bad = staged.metadata.withColumn("patient_pseudonym", F.lit(PLANTED))
         return gate(run_id, dataclasses.replace(staged, metadata=bad))
 

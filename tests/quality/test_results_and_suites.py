@@ -7,9 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
+from deid.config import config_from_mapping, load_config
 from deid.errors import ConfigError, Reason
-from deid.quality.config import load_quality_config
 from deid.quality.results import RESULT_FORMAT, from_ge, observed_summary, safe_counts
 from deid.quality.suites import Severity, load_suite, parse_suite, placeholders, resolve
 
@@ -105,13 +106,11 @@ def test_placeholders() -> None:
     ("gates: {}\n", "quality.gates"),
 ])
 def test_bad_quality_config_names_the_key(tmp_path: Path, text: str, key: str) -> None:
-    p = tmp_path / "gate.yaml"
-    p.write_text(text)
     with pytest.raises(ConfigError, match=key):
-        load_quality_config(p)
+        config_from_mapping({"quality": yaml.safe_load(text)})
 
 
 def test_shipped_gate_config() -> None:
-    cfg = load_quality_config()
+    cfg = load_config().quality
     assert set(cfg.suites) == {"metadata", "crosswalk", "quarantine", "runs"}
     assert cfg.verification.enabled and cfg.verification.ocr.sample_fraction == 1.0

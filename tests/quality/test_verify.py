@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from fixture_key import TEST_KEY
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage
 
+from deid.config import OcrCheckConfig, VerificationConfig
 from deid.crosswalk import lookup_hash
 from deid.keys import KeyRing
-from deid.quality.config import OcrCheckConfig, VerificationConfig
 from deid.quality.verify import (
     VerifyParams,
     candidates,
@@ -21,7 +22,7 @@ from deid.quality.verify import (
     verify_instance,
 )
 
-KEYS = KeyRing(bytes.fromhex("8f1c2e3d4a5b69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"))
+KEYS = KeyRing(bytes.fromhex(TEST_KEY))
 ORIGINALS = {"patient_id": "MRN7731904", "patient_name": "QUILLFEATHER^ODALYS", "accession_number": "ACC55120",
              "other_id": "OTH-8812", "uid": "1.2.826.0.1.3680043.99.12345"}
 HASHES = frozenset(lookup_hash(KEYS, k, v) for k, v in ORIGINALS.items())

@@ -1,4 +1,4 @@
-"""Pipeline configuration: YAML validated into pydantic models.
+"""The pipeline configuration (``conf/local.yaml`` and its siblings): YAML validated into pydantic models.
 
 Unknown keys and bad values are a :class:`deid.errors.ConfigError` naming the key. Closed vocabularies
 are enums. Secrets never live here: ``keys:`` only says where the master key comes from.
@@ -12,13 +12,12 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
-from deid.errors import ConfigError
-from deid.keys import KeyRing, KeySource, load_keyring
-from deid.pixels.stage import PixelConfig
-from deid.quality.config import QualityConfig
+from deid.config.base import FrozenModel as _Model
+from deid.config.base import conf_dir, load_model
+from deid.config.pixels import PixelConfig
+from deid.config.quality import QualityConfig
 
 
 class TableBackend(str, Enum):
@@ -37,8 +36,12 @@ class GrantMode(str, Enum):
     APPLY = "apply"
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class KeySource(str, Enum):
+    """Where the master key is read from (:func:`deid.keys.load_keyring`)."""
+
+    ENV = "env"
+    DATABRICKS = "databricks"
+    AWS = "aws"
 
 
 class ZonesConfig(_Model):
@@ -120,39 +123,15 @@ class DeidConfig(_Model):
             return self
         return self.model_copy(update={"zones": self.zones.model_copy(update=given)})
 
-    def load_keyring(self) -> KeyRing:
-        k = self.keys
-        return load_keyring(k.source, env_var=k.env_var, scope=k.scope, name=k.name, region=k.region)
-
 
 def default_config_path() -> Path:
-    from deid.header.profile import conf_dir
-
     return conf_dir() / "local.yaml"
 
 
 def config_from_mapping(data: dict[str, Any], source: str = "config") -> DeidConfig:
-    try:
-        return DeidConfig.model_validate(data)
-    except ValidationError as exc:
-        parts = []
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-            parts.append(f"key '{loc}': {err['msg']}")
-        raise ConfigError(f"{source}: " + "; ".join(parts)) from None
+    return load_model(DeidConfig, data, name=source)
 
 
 def load_config(path: str | Path | None = None) -> DeidConfig:
     """Load a YAML configuration file (``conf/local.yaml`` when no path is given)."""
-    p = Path(path) if path is not None else default_config_path()
-    if not p.is_file():
-        raise ConfigError(f"configuration file '{p.name}' not found")
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{p.name}: not valid YAML ({exc.__class__.__name__})") from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{p.name}: expected a mapping at the top level")
-    return config_from_mapping(data, p.name)
+    return load_model(DeidConfig, Path(path) if path is not None else default_config_path())

@@ -1,26 +1,19 @@
-"""Configuration of the quality gate (``conf/quality/gate.yaml``; embeddable as ``quality:``).
+"""Configuration of the quality gate (``quality:`` in the pipeline config; suites in ``conf/quality/``).
 
-Only pydantic here, so :mod:`deid.config` can embed :class:`QualityConfig` without importing
-great-expectations or Spark.
+Only pydantic here: the gate's settings are read without importing great-expectations or Spark.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
-from deid.errors import ConfigError
+from deid.config.base import FrozenModel as _Model
 
 SUITE_NAMES = ("metadata", "crosswalk", "quarantine", "runs")
 RULE_KINDS = ("date", "label", "mrn", "accession", "id_groups", "name_format", "phone", "time", "age")
 HASH_KINDS = ("patient_id", "patient_name", "accession_number", "other_id", "uid")
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class OcrCheckConfig(_Model):
@@ -67,24 +60,3 @@ class QualityConfig(_Model):
         bad = [s for s in self.suites if s not in SUITE_NAMES]
         if bad:
             raise ValueError(f"unknown suites {bad}; allowed: {list(SUITE_NAMES)}")
-
-
-def quality_conf_dir() -> Path:
-    """``conf/quality`` of the checkout, or ``deid/_conf/quality`` inside an installed wheel."""
-    here = Path(__file__).resolve()
-    repo = here.parents[2] / "conf" / "quality"
-    return repo if repo.is_dir() else here.parents[1] / "_conf" / "quality"
-
-
-def load_quality_config(path: str | Path | None = None) -> QualityConfig:
-    """Read ``gate.yaml`` (default: the shipped one); errors name the key, never a value."""
-    p = Path(path) if path is not None else quality_conf_dir() / "gate.yaml"
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"quality config '{p.name}' cannot be read ({exc.__class__.__name__})") from None
-    try:
-        return QualityConfig.model_validate(data)
-    except ValidationError as exc:
-        parts = [f"key 'quality.{'.'.join(str(x) for x in e['loc'])}': {e['msg']}" for e in exc.errors()]
-        raise ConfigError(f"{p.name}: " + "; ".join(parts)) from None
