@@ -19,15 +19,13 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from pathlib import Path
 
-import yaml
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.uid import UID_dictionary
 
-from deid.errors import ConfigError, InputError, Reason
+from deid.errors import InputError, Reason
 
 PREAMBLE = b"\x00" * 128
 META_VERSION = b"\x00\x01"
@@ -127,22 +125,3 @@ def standard_meaning(item: Dataset) -> str | None:
     if not scheme or not code:
         return None
     return _meanings().get((scheme, code))
-
-
-def load_keep_text(path: Path) -> frozenset[int]:
-    """The reviewed keep-list: attributes outside Table E.1-1 whose text is kept as written."""
-    from deid.header.profile import parse_tag
-
-    try:
-        entries = yaml.safe_load(path.read_text(encoding="utf-8"))["keep"]
-    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
-        raise ConfigError(f"keep-list {path.name}: cannot be read ({exc.__class__.__name__}); "
-                          "expected a mapping with a 'keep' list of keywords or tags") from None
-    out = set()
-    for k in entries:
-        try:
-            out.add(parse_tag(str(k)))
-        except ValueError:
-            raise ConfigError(f"keep-list {path.name}: '{k}' is neither a tag nor a DICOM keyword") from None
-    return frozenset(out)
-

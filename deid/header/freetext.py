@@ -251,13 +251,16 @@ class FreeTextCleaner:
         ranges += [(m.start(1), m.end(1)) for m in _LABELLED.finditer(text)]
         masked = _extend(words, merge(ranges), all_caps)
         uncertain = False
+        rules_masked = masked
         for w, p in zip(words, probs, strict=True):
-            if _covered(w, masked):
+            if _covered(w, rules_masked):
                 continue
             if p is not None and p >= self._phi and _alpha(w.text) and not (
                     w.text.islower() and is_known(w.text)):  # numbers: the patterns decide
                 masked = merge([*masked, (w.start, w.end)])
-            elif not is_known(w.text, not all_caps) and _alpha(w.text) and (p is None or p >= self._safe):
+            # an unknown word the rules did not place stays uncertain even when the classifier masks
+            # it: the value may hold more of the same name in words the classifier missed
+            if not is_known(w.text, not all_caps) and _alpha(w.text) and (p is None or p >= self._safe):
                 uncertain = True  # default deny: nobody can call this word safe
         if uncertain:
             return Cleaned("", Verdict.REMOVED, len(words))

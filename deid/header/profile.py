@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from deid.config import conf_dir, load_model
+from deid.config import conf_dir, load_model, read_yaml
 from deid.errors import ConfigError
 
 
@@ -255,9 +255,21 @@ class Profile(BaseModel):
 
 def default_keep_text() -> frozenset[int]:
     """The reviewed keep-list shipped with the profiles (``conf/keep_text.yaml``)."""
-    from deid.header.deny import load_keep_text
-
     return load_keep_text(conf_dir() / "keep_text.yaml")
+
+
+def load_keep_text(path: Path) -> frozenset[int]:
+    """The reviewed keep-list: attributes outside Table E.1-1 whose text is kept as written."""
+    entries = read_yaml(path, "keep-list").get("keep")
+    if not isinstance(entries, list):
+        raise ConfigError(f"keep-list {path.name}: expected a 'keep' list of keywords or tags")
+    out = set()
+    for k in entries:
+        try:
+            out.add(parse_tag(str(k)))
+        except ValueError:
+            raise ConfigError(f"keep-list {path.name}: '{k}' is neither a tag nor a DICOM keyword") from None
+    return frozenset(out)
 
 
 def profile_from_mapping(data: dict[str, Any], source: str) -> Profile:
