@@ -118,8 +118,8 @@ def join_line_boxes(boxes: list[tuple[int, int, int, int, int, float]]) -> list[
     """Join boxes (x0, y0, x1, y1, source, score) of the same text line: boxes that intersect and
     share at least 60 % of the taller one's height (the same line found on several renderings, parts
     of a line cut by tile borders, duplicates from overlapping tiles). A box spanning several lines
-    is not joined with the single lines inside it. The joined box keeps its most confident part's
-    rendering."""
+    is not joined with the single lines inside it. The joined box spans the parts' columns and keeps
+    the rows and rendering of its most confident part."""
     out = sorted(boxes, key=lambda b: (b[1], b[0]))
     changed = True
     while changed:
@@ -132,8 +132,9 @@ def join_line_boxes(boxes: list[tuple[int, int, int, int, int, float]]) -> list[
                 v = min(a[3], b[3]) - max(a[1], b[1])
                 if v < 0.6 * max(a[3] - a[1], b[3] - b[1]):
                     continue
-                best = a if a[5] >= b[5] else b
-                out[i] = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]), best[4], best[5])
+                best = a if a[5] >= b[5] else b  # its rows: a union of every rendering's rows would
+                out[i] = (min(a[0], b[0]), best[1], max(a[2], b[2]), best[3], best[4], best[5])  # grow
+                # into the neighbouring lines
                 del out[j]
                 changed = True
                 break

@@ -16,7 +16,9 @@ def test_shipped_delta_is_small_and_described() -> None:
     size = sum(p.stat().st_size for p in SHIPPED_DIR.iterdir())
     assert size <= 10 * 1024 * 1024
     meta = json.loads((SHIPPED_DIR / "meta.json").read_text())
-    assert meta["labels"] == ["O", "PHI"] and meta["held_out"]["line_recall"] >= 0.98
+    assert meta["labels"] == ["O", "PHI"] and meta["data"]["generator"] == "scripts/phi_training_lines.py"
+    # held out BY SOURCE (other faker locales, other SR code systems), at the 0.5 threshold
+    assert meta["held_out_by_source"]["line_recall"] >= 0.95 and meta["held_out_by_source"]["line_fpr"] <= 0.15
 
 
 def test_shipped_model_separates_phi_from_technical_text() -> None:

@@ -85,7 +85,7 @@ def test_tiles_cover_the_frame_without_shrinking(rows: int, cols: int, n: int) -
 def test_join_line_boxes_joins_parts_of_a_line_only() -> None:
     parts = [(0, 10, 120, 30, 0, 0.9), (100, 11, 260, 31, 1, 0.7), (0, 40, 100, 60, 0, 0.8)]
     joined = join_line_boxes(parts)
-    assert sorted(b[:4] for b in joined) == [(0, 10, 260, 31), (0, 40, 100, 60)]
+    assert sorted(b[:4] for b in joined) == [(0, 10, 260, 30), (0, 40, 100, 60)]
     assert [b[4] for b in joined if b[1] == 10] == [0], "the most confident part's rendering"
 
 
