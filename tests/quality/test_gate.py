@@ -97,7 +97,7 @@ def test_gate_blocks_planted_phi_then_releases_and_reports(spark, tmp_path: Path
     assert {f["sha256"] for f in findings} == {ct_sha}
     assert all(f["sop_instance_uid"].startswith("2.25.") for f in findings)
     # a held run records its quarantined inputs (and in the PHI zone, which inputs to look at)
-    runs = DeltaTable(str(tmp_path / "raw" / "tables" / "runs")).to_pandas()
+    runs = DeltaTable(str(out / "tables" / "runs")).to_pandas()
     held = runs[(runs["run_id"] == first.run_id) & (runs["stage"] == "deidentify")].iloc[0]
     q = DeltaTable(str(tmp_path / "raw" / "tables" / "quarantine")).to_pandas()
     n_q = int(((q["stage"] == "deidentify") & (q["run_id"] == first.run_id)).sum())

@@ -181,6 +181,7 @@ def test_each_planted_variant_fails_the_gate(corpus_run: CorpusRun) -> None:
     by_input = {(f["sha256"], f["location"]) for f in run.planted_findings}
     missed = [v for v, sha in run.planted.items() if (sha, "(0020,4000)") not in by_input]
     assert not missed, missed
-    assert {f["location"] for f in run.planted_findings} == {"(0020,4000)"}, run.planted_findings
+    keyed = [f for f in run.planted_findings if f["check"] != "ocr_rule"]  # the corpus' review warning
+    assert {f["location"] for f in keyed} == {"(0020,4000)"}, keyed
     text = json.dumps(run.planted_findings)
     assert not any(v in text for v in ("SMITH", "Smith", "0012345", "Quillfeather", "Riverside"))
