@@ -199,6 +199,13 @@ def write_pixels(target: Dataset, original: Dataset, frames: Frames, pixels: np.
     return syntax
 
 
+def _plugin_choice(available: tuple[str, ...]) -> dict[str, str]:
+    """Never GDCM when another encoder exists: its RLE codec throws a C++ exception on some frame sizes
+    (``image_len % MaxNumSegments``) that aborts the whole Python worker instead of raising."""
+    others = [name for name in available if name != "gdcm"]
+    return {"encoding_plugin": others[0]} if others and "gdcm" in available else {}
+
+
 def _compress(target: Dataset, original: Dataset, frames: Frames, arr: np.ndarray, syntax: UID) -> None:
     encoder = get_encoder(syntax)
     if not encoder.is_available:
@@ -210,5 +217,6 @@ def _compress(target: Dataset, original: Dataset, frames: Frames, arr: np.ndarra
             del target[tag]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        target.compress(syntax, arr, generate_instance_uid=False)  # reversible unless j2k_cr/psnr given
+        target.compress(syntax, arr, generate_instance_uid=False,  # reversible unless j2k_cr/psnr given
+                        **_plugin_choice(encoder.available_plugins))
     _little_endian_encoding(target, syntax)

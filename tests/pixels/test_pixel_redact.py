@@ -120,3 +120,15 @@ def test_signed_monochrome2_fills_with_smallest_value() -> None:
 def test_output_syntax_keeps_implicit_and_converts_big_endian() -> None:
     ds = bundled("MR_small_bigendian.dcm")
     assert output_syntax(ds, decode_frames(ds)) == ExplicitVRLittleEndian
+
+
+@pytest.mark.parametrize("available,choice", [
+    (("gdcm", "pydicom"), {"encoding_plugin": "pydicom"}),
+    (("gdcm", "pylibjpeg", "pydicom"), {"encoding_plugin": "pylibjpeg"}),
+    (("gdcm",), {}),
+    (("pylibjpeg",), {}),
+])
+def test_gdcm_is_never_chosen_when_another_encoder_exists(available: tuple[str, ...], choice: dict[str, str]) -> None:
+    from deid.pixels.redact import _plugin_choice
+
+    assert _plugin_choice(available) == choice
