@@ -5,11 +5,14 @@ Every failure becomes an :class:`deid.errors.InputError` with a reason code and 
 
 from __future__ import annotations
 
+import functools
 import io
+import logging
 import struct
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import ParamSpec, TypeVar
 
 import pydicom
 from pydicom.datadict import dictionary_VR
@@ -29,6 +32,9 @@ _PREAMBLE_LEN = 128
 
 PIXEL_DATA_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
 
 @contextmanager
 def quiet_values() -> Iterator[None]:
@@ -39,9 +45,29 @@ def quiet_values() -> Iterator[None]:
     quality gate's business. Entered around each batch of work (never changed at import: importing
     ``deid`` leaves pydicom's global configuration as the host application set it).
     """
+    log = logging.getLogger("pydicom")  # pydicom's warn_and_log also logs the same message
+    was_disabled = log.disabled
     with pydicom.config.disable_value_validation(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        yield
+        log.disabled = True
+        try:
+            yield
+        finally:
+            log.disabled = was_disabled
+
+
+def quietly(batches: Callable[_P, Iterator[_T]]) -> Callable[_P, Iterator[_T]]:
+    """A ``mapInPandas`` generator run whole inside :func:`quiet_values`.
+
+    pydicom converts elements lazily, on first access: a dataset read inside ``quiet_values`` and
+    used after it would still warn (quoting an original UID) on the executor's stderr. Every Spark
+    worker function that reads DICOM is wrapped once here instead of guarding each access.
+    """
+    @functools.wraps(batches)
+    def run(*args: _P.args, **kwargs: _P.kwargs) -> Iterator[_T]:
+        with quiet_values():
+            yield from batches(*args, **kwargs)
+    return run
 
 
 def has_pixel_data(ds: Dataset) -> bool:

@@ -121,3 +121,32 @@ def test_has_pixel_data(keyword: str | None, value: bytes | None, expected: bool
     if keyword:
         setattr(ds, keyword, value)
     assert has_pixel_data(ds) is expected
+
+
+def test_worker_functions_never_quote_values_of_lazily_read_elements(caplog: pytest.LogCaptureFixture,
+                                                                        test_keyring: KeyRing) -> None:
+    """A nested Referenced SOP Instance UID that is not a valid UID is converted lazily, when the
+    needle pass walks the original: neither pydicom's warning nor its log record may quote it."""
+    import logging
+
+    import pandas as pd
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    from deid.header.profile import load_profile
+    from deid.quality.verify import needle_batches
+
+    ds = read_dicom(_ct())
+    with quiet_values():
+        ref = Dataset()
+        ref.ReferencedSOPClassUID = "1.2.840.10008.5.1.4.1.1.481.5"
+        ref.ReferencedSOPInstanceUID = "1.2.0123.SECRETUID.0456"
+        ds.ReferencedRTPlanSequence = Sequence([ref])
+    batch = pd.DataFrame({"sha256": ["x"], "content": [write_dicom(ds)], "blob_path": [None]})
+    caplog.set_level(logging.DEBUG)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = list(needle_batches(iter([batch]), test_keyring, load_profile("research"), ("uid", "id", "person_name")))
+    assert out and len(out[0]) > 0  # the original was read and walked
+    assert not [w for w in caught if "SECRET" in str(w.message)]
+    assert "SECRET" not in caplog.text

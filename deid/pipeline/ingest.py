@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from deid import zones
 from deid.config import IngestConfig
-from deid.dicomio import has_pixel_data, read_dicom
+from deid.dicomio import has_pixel_data, quietly, read_dicom
 from deid.errors import Reason
 from deid.pipeline.executor import Failed, each_input
 from deid.pipeline.listing import EntryReader, Listing, list_input
@@ -104,6 +104,7 @@ def _error_row(failed: Failed) -> dict[str, object]:
     return {"reason": failed.reason.value, "message": failed.message}
 
 
+@quietly
 def parse_batches(batches: Iterator[pd.DataFrame], run_id: str, reader: EntryReader,
                   budget: int = 64 * 1024 * 1024) -> Iterator[pd.DataFrame]:
     """mapInPandas: listed files (path, length, modificationTime) -> bronze rows, or quarantine rows
@@ -152,6 +153,7 @@ def _parse_large(row: dict[str, object], path: str, blobs: str, reader: EntryRea
     row["blob_path"] = _store_blob(blobs, sha, data)
 
 
+@quietly
 def parse_large_batches(batches: Iterator[pd.DataFrame], run_id: str, blobs: str,
                         reader: EntryReader) -> Iterator[pd.DataFrame]:
     """mapInPandas over path-only rows: large files are read here (never as Spark rows), parsed,

@@ -30,7 +30,7 @@ import pyarrow as pa
 
 from deid import zones
 from deid.config import VerificationConfig
-from deid.dicomio import quiet_values
+from deid.dicomio import quiet_values, quietly
 from deid.header.profile import Profile
 from deid.keys import KeyRing
 from deid.quality.originals import KEPT, OCR_SUFFIX, KeyedHasher, NeedleRules, needle_hashes
@@ -284,6 +284,7 @@ def check_metadata_row(row: dict[str, Any], params: VerifyParams) -> tuple[list[
     return sorted(findings), len(texts)
 
 
+@quietly
 def verify_metadata_batches(batches: Iterator[pd.DataFrame], params: VerifyParams) -> Iterator[pd.DataFrame]:
     """mapInPandas over staged metadata rows -> finding rows (check ``metadata``) and no summary."""
     for batch in batches:
@@ -306,6 +307,7 @@ def _rules(profile: Profile) -> NeedleRules:
     return _RULES[key]
 
 
+@quietly
 def needle_batches(batches: Iterator[pd.DataFrame], keyring: KeyRing, profile: Profile,
                    kinds: tuple[str, ...]) -> Iterator[pd.DataFrame]:
     """mapInPandas over bronze ``(sha256, content, blob_path)`` -> ``(needle, kind)`` keyed hashes.
