@@ -9,10 +9,13 @@ Per box, in order:
    (lines of digits and separators with 7+ digits are redacted before the allowlist is consulted);
 3. the allowlist of clinical/technical text (``conf/pixels/allowlist.yaml``): clears (2) and (4)
    only when every token of the line is explained by it;
-4. the token classifier's PHI probability.
+4. the clinical lexicon (:mod:`deid.pixels.lexicon`): a line whose every token is a known clinical or
+   DICOM word, number, counter or unit is kept when the classifier scores it below the review
+   band's upper bound (positive evidence from vocabularies, checked by the model);
+5. the token classifier's PHI probability.
 
-A box is kept only when positively recognised as clinical/technical (allowlist, or a classifier score
-below the review band). Unreadable text (low confidence) is redacted. Scores in the review band are
+A box is kept only when positively recognised as clinical/technical (allowlist, lexicon plus a
+model score below the review band's top, or a classifier score below the review band). Unreadable text (low confidence) is redacted. Scores in the review band are
 redacted and returned for review. The text itself never leaves this module's callers.
 """
 
@@ -30,6 +33,7 @@ import yaml
 from deid.config import conf_dir
 from deid.errors import ConfigError
 from deid.header.identifiers import Identifiers
+from deid.pixels.lexicon import Lexicon
 
 
 class Label(str, Enum):
@@ -321,7 +325,7 @@ class Thresholds:
 
 
 def decide(text: str, confidence: float, ident: Identifiers, allow: Allowlist, model_score: float | None,
-           th: Thresholds) -> Decision:
+           th: Thresholds, lexicon: Lexicon | None = None) -> Decision:
     """The decision for one text line (see the module docstring for the order)."""
     if th.all_text:
         return Decision(Label.TEXT, Action.REDACT, 1.0, "policy_all_text", model_score=model_score)
@@ -340,6 +344,9 @@ def decide(text: str, confidence: float, ident: Identifiers, allow: Allowlist, m
         return Decision(Label.PHI, Action.REDACT, 1.0, f"rule_{rule}", model_score=model_score)
     if model_score is None:
         return Decision(Label.UNREADABLE, Action.REDACT, 1.0, "not_recognised")
+    if (lexicon is not None and th.model_can_clear and model_score < th.review_high
+            and lexicon.explains(text, allow.words)):
+        return Decision(Label.CLINICAL, Action.KEEP, model_score, "lexicon", model_score=model_score)
     if model_score >= th.review_high:
         return Decision(Label.PHI, Action.REDACT, model_score, "model", model_score=model_score)
     if model_score >= th.phi_threshold:

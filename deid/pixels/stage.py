@@ -44,6 +44,7 @@ from deid.pipeline.hooks import (
 )
 from deid.pixels.classify import Action, Decision, Thresholds, decide, load_allowlist
 from deid.pixels.frames import Frames, decode_frames
+from deid.pixels.lexicon import load_lexicon
 from deid.pixels.multiframe import frame_spans, mask_render, region_mask, select_ocr_frames, us_data_regions
 from deid.pixels.ocr import OcrEngine, TextBox, get_engine
 from deid.pixels.redact import fill_boxes, fill_value, pad_box, write_pixels
@@ -97,6 +98,7 @@ class PixelStage:
         self._engine = engine
         self._classifier = classifier
         self._allow = load_allowlist(self.config.allowlist_path)
+        self._lexicon = load_lexicon()
         low, high = self.config.review_band
         self._th = Thresholds(min_confidence=self.config.min_ocr_confidence,
                               phi_threshold=self.config.phi_threshold, review_low=low, review_high=high,
@@ -226,7 +228,8 @@ class PixelStage:
         if pending:
             scores = self.classifier.score([b.text for _, _, b in pending])  # type: ignore[union-attr]
             for (f, i, box), s in zip(pending, scores, strict=False):
-                decided[f][i] = (box, decide(box.text, box.confidence, job.identifiers, self._allow, float(s), th))
+                decided[f][i] = (box, decide(box.text, box.confidence, job.identifiers, self._allow, float(s), th,
+                                             self._lexicon))
         tall = self.config.max_text_height
         return {f: [(b, replace(d, review=True) if b.h > tall else d) for b, d in pairs]
                 for f, pairs in decided.items()}
