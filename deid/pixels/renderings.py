@@ -55,6 +55,7 @@ from pydicom.dataset import Dataset
 
 from deid.config.pixels import Render
 from deid.pixels.frames import Frames, _to_uint8, render_frame
+from deid.pixels.ocr import OcrEngine, TextBox, read_groups
 
 WINDOW_QUANTILES = ((0.5, 45.0), (30.0, 75.0), (55.0, 99.5))
 LARGE_FRAME_PIXELS = 2_500_000  # CR/DX/MG-sized frames: full, inverted and CLAHE only
@@ -156,6 +157,13 @@ def renderings(frames: Frames, index: int, ds: Dataset, modes: tuple[Render, ...
         elif mode is Render.EXTREME:
             out.append(render_frame(frames, index, ds, mode))
     return out or [rgb]
+
+
+def read_frames(engine: OcrEngine, frames: Frames, ds: Dataset, indices: list[int],
+                modes: tuple[Render, ...] = DEFAULT_SET) -> list[list[TextBox]]:
+    """Text lines of the given frames read on this rendering set: the one OCR path for anything that
+    reads burned-in text outside the stage (e.g. the quality gate's second OCR of redacted frames)."""
+    return read_groups(engine, [renderings(frames, f, ds, modes) for f in indices])
 
 
 def _colourful(rgb: np.ndarray, min_pixels: int = 32, min_spread: int = 48) -> bool:
