@@ -26,6 +26,7 @@ from pathlib import Path
 LEXICON_PATH = Path(__file__).resolve().parent / "models" / "clinical_lexicon.txt"
 _TOKEN = re.compile(r"[A-Za-z]+|\d+(?:[.,]\d+)?|[^\sA-Za-z\d]")
 _NUMBER = re.compile(r"\d{1,4}(?:[.,]\d{1,4})?")
+_SEX_AGE = re.compile(r"\d{1,3}[MFmf]|[MFmf]\d{1,3}")
 _PUNCT = set(".,;:()[]{}/-+=%*^'\"<>|#~_&!?°µ×")
 
 
@@ -46,8 +47,8 @@ class Lexicon:
     def explains(self, text: str, extra: frozenset[str] = frozenset()) -> bool:
         """True when every token of the line is accounted for (see the module docstring)."""
         toks = _TOKEN.findall(text)
-        if not toks:
-            return False
+        if not toks or any(_SEX_AGE.fullmatch(w) for w in text.split()):
+            return False  # "13F", "M45": compact sex/age forms are never explained
         alpha = [i for i, t in enumerate(toks) if t[0].isalpha()]
         strong = False
         for i, t in enumerate(toks):
@@ -55,9 +56,7 @@ class Lexicon:
                 continue
             if t[0].isdigit():
                 return False  # 5+ digit runs: IDs
-            if t.upper() in extra:
-                continue
-            if len(t) >= 3 and self.known(t):
+            if t.upper() in extra or (len(t) >= 3 and self.known(t)):
                 strong = strong or len(t) >= 4
                 continue
             if alpha and i == alpha[-1] and len(t) >= 5 and t.lower() in self.prefixes:
