@@ -165,11 +165,14 @@ def read_groups(engine: OcrEngine, groups: list[list[np.ndarray]]) -> list[list[
     one, else every rendering read and the lines merged (:func:`merge_boxes`)."""
     if hasattr(engine, "read_groups"):
         return engine.read_groups(groups)  # type: ignore[no-any-return]
+    flat = engine.read([img for imgs in groups for img in imgs])  # one call: the engine batches them
     out: list[list[TextBox]] = []
+    pos = 0
     for imgs in groups:
         lines: list[TextBox] = []
-        for boxes in engine.read(imgs):
+        for boxes in flat[pos:pos + len(imgs)]:
             lines = merge_boxes(lines, boxes)
+        pos += len(imgs)
         out.append(lines)
     return out
 
