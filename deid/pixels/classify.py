@@ -225,7 +225,7 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
                          r"ADDRESS|ADDR|PHONE|TEL|REF|REFERRING|PHYSICIAN|DOCTOR|DR|HOSPITAL|INSTITUTION|"
                          r"OPERATOR|SONOGRAPHER|TECH)\b\.?\s*[:#.]?", re.I)),
     ("time", re.compile(r"(?<!\d)([01]?\d|2[0-3]):[0-5]\d(:[0-5]\d)?\s*(AM|PM)?(?!\d)", re.I)),
-    ("age", re.compile(r"(?<!\d)(\d{3}[YMWD]|\d{1,3}\s?(Y|YR|YRS|YO|Y/O|YEARS?|-YEAR-OLD))\b|\bAGE\b", re.I)),
+    ("age", re.compile(r"(?<!\d)(\d{3}[YMWD]|\d{1,3}\s?(Y|YR|YRS|YO|Y/O|YEARS?|-YEAR-OLD)[MF]?)\b|\bAGE\b", re.I)),
     ("sex_age", re.compile(r"(?<![\w/])([MF]\s?/\s?\d{1,3}|\d{1,3}\s?/\s?[MF]|[MF]\s\d{1,3}\s?[Yy])(?![\w/])")),
     ("phone", re.compile(r"(\+?\d{1,2}[\s.-])?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]\d{4}(?!\d)")),
     ("mrn", re.compile(r"(?<![\d.])\d{5,}(?![\d.])")),
@@ -246,10 +246,28 @@ def numeric_identifier(text: str) -> bool:
     return bool(t) and _NUMERIC_LINE.fullmatch(t) is not None and sum(c.isdigit() for c in t) >= 7
 
 
+_AGE_TOKEN = re.compile(r"\d{1,3}Y[MF]?")
+
+
+def ocr_age(text: str) -> bool:
+    """A compact age token whose digits OCR read as letters ("3SY", "4OYM"): digit-like letters before
+    the final Y (and sex letter) turned into digits, at least one real digit kept."""
+    for tok in text.upper().split():
+        tok = tok.strip(".,;:()")
+        if not 2 <= len(tok) <= 5 or not any(c.isdigit() for c in tok):
+            continue
+        cut = len(tok) - (2 if tok[-1] in "MF" and len(tok) >= 3 and tok[-2] == "Y" else 1)
+        if _AGE_TOKEN.fullmatch(tok[:cut].translate(_DIGIT_LIKE) + tok[cut:]):
+            return True
+    return False
+
+
 def rule_match(text: str) -> str | None:
     """Kind of the first rule that fires, or None."""
     if extract_dates(text):
         return "date"
+    if ocr_age(text):
+        return "age"
     for kind, rx in _RULES:
         m = rx.search(text)
         if m is None:

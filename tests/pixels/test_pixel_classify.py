@@ -147,3 +147,11 @@ def test_lexicon_is_built_from_training_sources_only() -> None:
     assert set(lexicon_words()) == set(LEX.words)  # the shipped file is what the builder writes
     assert not {"DCM", "LN", "IBSI"} & set(LEXICON_SCHEMES)
     assert len(clinical_vocabulary()) > 100
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("35YM", "age"), ("3SY M", "age"), ("4OYF", "age"), ("035Y", "age"),  # glued sex, OCR digit confusions
+    ("Renal 35 cm", None), ("Gn60 Fr28", None), ("M12L", None), ("T2 3/4", None),
+])
+def test_compact_age_forms(text: str, kind: str | None) -> None:
+    assert rule_match(text) == kind
