@@ -26,8 +26,9 @@ local      the text's LOCAL contrast: the frame minus a Gaussian-blurred  more t
            (MAD of that difference), shown signed (-3..+9 noise, bright   with ``clahe``)
            text) and as magnitude (0..8 noise, either polarity): faint
            text 4-6x the noise that min-max, windows and CLAHE leave
-           below the detector's threshold (on the project's development
-           set of faint lines, seed 303: 28/43 found without, 41/43 with)
+           below the detector's threshold (43 faint lines of a development
+           set, make_eval_pixels seed 303, detected in 768-px crops: 28
+           found by the other renderings, 41 with these two added)
 channel    each colour channel alone (R, G, B): coloured overlay text     colour frames whose
            that luminance flattens (blue on black, yellow on white)       channels differ
 ========== ============================================================= =====================
