@@ -251,6 +251,11 @@ def score_instance(stage: PixelStage, reader: Reader, name: str, ds: pydicom.Dat
     t = time.perf_counter()
     (out,) = stage.process([job])
     dt = time.perf_counter() - t
+    n_frames = int(ds.get("NumberOfFrames", 1) or 1)
+    for k, v in cats.items():  # frames/s per instance-level category
+        speed = totals.setdefault(("speed", k, str(v)), Counter())
+        speed["frames"] += n_frames
+        speed["ms"] += round(dt * 1000)
     if out.error is not None:
         misses.append(f"{name}: FAILED {out.error}")
         totals.setdefault("failed", Counter())["n"] += 1
@@ -300,12 +305,14 @@ def report(totals: dict, misses: list[str], frames: int, seconds: float, instanc
     print(f"redacted boxes touching no annotated line: {totals.get('stray', Counter())['boxes']}  "
           f"failed instances: {totals.get('failed', Counter())['n']}")
     cats = sorted({(k[1], k[2]) for k in totals if isinstance(k, tuple) and len(k) == 3})
-    print(f"{'category':<12} {'value':<22} {'PHI illegible':>14} {'clinical kept':>14}")
+    print(f"{'category':<12} {'value':<22} {'PHI illegible':>14} {'clinical kept':>14} {'frames/s':>9}")
     for cat, val in cats:
         p, c = totals.get(("phi", cat, val), Counter()), totals.get(("clinical", cat, val), Counter())
+        sp = totals.get(("speed", cat, val), Counter())
         ps = f"{p['ok']}/{p['n']}" if p["n"] else "-"
         cs = f"{c['ok']}/{c['n']}" if c["n"] else "-"
-        print(f"{cat:<12} {val:<22} {ps:>14} {cs:>14}")
+        fs = f"{sp['frames'] / max(sp['ms'] / 1000, 1e-9):.3f}" if sp["ms"] else "-"
+        print(f"{cat:<12} {val:<22} {ps:>14} {cs:>14} {fs:>9}")
     for m in misses:
         print("  MISS", m)
     ok = phi["ok"] == phi["n"] and clin["ok"] >= 0.9 * clin["n"] and not totals.get("failed")

@@ -398,11 +398,12 @@ def jpeg_frames(ds: Dataset, arr: np.ndarray) -> None:
     ds.LossyImageCompressionMethod = "ISO_10918_1"
 
 
-def generate(out: Path, n: int, seed: int) -> list[Path]:
+def generate(out: Path, n: int, seed: int, indices: list[int] | None = None) -> list[Path]:
+    """Instances 0..n-1 (or only ``indices``: frame spec ``SPECS[i % 12]``) of the set ``seed``."""
     out.mkdir(parents=True, exist_ok=True)
     vocab, units = clinical_vocabulary(), ucum_units()
     paths = []
-    for i in range(n):
+    for i in (range(n) if indices is None else indices):
         ds, lines, spec = make(i, seed, vocab, units)
         path = out / f"eval_{i:04d}.dcm"
         ds.save_as(path, enforce_file_format=True)

@@ -29,6 +29,7 @@ HELDOUT_LOCALES = ["es_CL", "es_CO", "fr_CH", "it_CH", "lv_LV", "et_EE", "en_KE"
                    "fil_PH", "de_LU"]
 TRAIN_SCHEMES = ("SCT", "MDC", "UMLS")
 HELDOUT_SCHEMES = ("RADLEX", "FMA", "NCIt")
+LEXICON_SCHEMES = (*TRAIN_SCHEMES, "PS3.6")  # deid/pixels/lexicon.py: training code systems + PS3.6 names
 _LAYOUTS = ["%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%Y%m%d", "%d %b %Y", "%b %d %Y", "%d-%b-%Y",
             "%m/%d/%y", "%d.%m.%y", "%Y/%m/%d", "%d %B %Y", "%B %d, %Y", "%d-%m-%Y", "%y%m%d", "%m-%d-%Y",
             "%d/%m/%y", "%Y.%m.%d", "%a %d %b %Y", "%d%b%Y"]
@@ -54,6 +55,19 @@ def vocabulary(schemes: tuple[str, ...]) -> tuple[str, ...]:
                 if 2 <= len(m) <= 40 and m.upper() not in banned and not _IDENT.search(m):
                     out.add(m)
     return tuple(sorted(out))
+
+
+def _meanings(scheme: str, concepts: dict) -> list[str]:
+    """Meanings of one source: an SR code system, ``PS3.6`` (attribute names) or ``UID`` (UID names)."""
+    if scheme == "PS3.6":
+        from pydicom.datadict import DicomDictionary
+
+        return [str(e[2]) for e in DicomDictionary.values() if e[2] and not str(e[2]).startswith("Private")]
+    if scheme == "UID":
+        from pydicom.uid import UID_dictionary
+
+        return [str(e[0]).split(":")[0] for e in UID_dictionary.values()]
+    return [str(meaning) for codes in concepts.get(scheme, {}).values() for meaning, _cids in codes.values()]
 
 
 @lru_cache(maxsize=1)
@@ -175,3 +189,48 @@ def lines(split: str, n: int, seed: int, phi_rate: float = 0.5) -> list[tuple[li
         if words:
             out.append((words, labels))
     return out
+
+
+def lexicon_words(schemes: tuple[str, ...] = LEXICON_SCHEMES, locales: list[str] | None = None) -> list[str]:
+    """Words of the clinical lexicon (``deid/pixels/lexicon.py``) from the TRAINING sources only: PS3.6
+    attribute names, SR meanings of the training code systems written in lower case (no eponyms),
+    UCUM unit names; minus the first and last names of the training faker locales."""
+    from faker import Faker
+    from pydicom.sr._concepts_dict import concepts
+
+    words: set[str] = set()
+    for scheme in schemes:
+        for meaning in _meanings(scheme, concepts):
+            if scheme == "PS3.6":
+                words.update(w.lower() for w in re.findall(r"[A-Za-z]{3,}", meaning))
+            else:
+                words.update(re.findall(r"\b[a-z]{3,}\b", meaning))
+    for codes in concepts.get("UCUM", {}).values():
+        for _code, (meaning, _cids) in codes.items():
+            words.update(w.lower() for w in re.findall(r"[A-Za-z]{3,}", str(meaning)))
+    names: set[str] = set()
+    for loc in locales or TRAIN_LOCALES:
+        provider = Faker(loc).provider("faker.providers.person")
+        for attr in ("first_names", "first_names_male", "first_names_female", "last_names"):
+            names.update(str(n).lower() for n in getattr(provider, attr, ()) or ())
+    return sorted(words - names)
+
+
+def main() -> None:
+    import argparse
+    from pathlib import Path
+
+    ap = argparse.ArgumentParser(description="Write the clinical lexicon from the training sources")
+    ap.add_argument("what", choices=["lexicon"])
+    ap.add_argument("--out", type=Path,
+                    default=Path(__file__).resolve().parents[1] / "deid" / "pixels" / "models" / "clinical_lexicon.txt")
+    args = ap.parse_args()
+    words = lexicon_words()
+    header = ("# Clinical lexicon (deid/pixels/lexicon.py): written by scripts/phi_training_lines.py lexicon from\n"
+              f"# the training sources {', '.join(LEXICON_SCHEMES)} + UCUM names, minus training-locale faker names.\n")
+    args.out.write_text(header + "\n".join(words) + "\n")
+    print(f"{len(words)} words in {args.out}")
+
+
+if __name__ == "__main__":
+    main()

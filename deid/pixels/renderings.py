@@ -21,19 +21,28 @@ inverted   the full range negated: dark text on bright tissue becomes     more t
 clahe      contrast-limited adaptive histogram equalisation (8x8 tiles,  always
            clip 3) on the full range: faint text, 1-3x the noise, on any
            local background
+local      the text's LOCAL contrast: the frame minus a Gaussian-blurred  more than 8 bits
+           background (sigma 10 px), in units of the frame's own noise    stored (two, made
+           (MAD of that difference), shown signed (-3..+9 noise, bright   with ``clahe``)
+           text) and as magnitude (0..8 noise, either polarity): faint
+           text 4-6x the noise that min-max, windows and CLAHE leave
+           below the detector's threshold (43 faint lines of a development
+           set, make_eval_pixels seed 303, detected in 768-px crops: 28
+           found by the other renderings, 41 with these two added)
 channel    each colour channel alone (R, G, B): coloured overlay text     colour frames whose
            that luminance flattens (blue on black, yellow on white)       channels differ
 ========== ============================================================= =====================
 
 8-bit grey frames (ultrasound, secondary capture) get ``full`` + ``clahe`` only: their stored values
 are the display, so windows add nothing a local equalisation does not. Frames over 2.5 Mpx (CR, DX,
-mammography) get no windows: each rendering of such a frame costs 5-20 s of detection on one core,
-as it is detected in 768-px tiles (the detector misses 8-px text on larger inputs). The stored VOI window
+mammography) get no windows and no ``inverted`` (the ``local`` magnitude shows text of either
+polarity): each rendering of such a frame costs 5-20 s of detection on one core, as it is detected
+in 768-px tiles (the detector misses 8-px text on larger inputs). The stored VOI window
 (``voi``) and the max-value mask (``extreme``) stay available by configuration.
 
 Cost: detection time is proportional to the number of renderings times the frame's pixel count
-(about 0.4 s per 736x736 detector input on one CPU core; inputs are frames or 768-px tiles): 2 for 8-bit grey, up to 6 for 16-bit grey, up to
-5 for colour. The boxes found on all renderings of a frame are merged per text line (the same line
+(about 0.4 s per 736x736 detector input on one CPU core; inputs are frames or 768-px tiles): 2 for
+8-bit grey, up to 8 for small 16-bit grey, 5 for large 16-bit grey, up to 5 for colour. The boxes found on all renderings of a frame are merged per text line (the same line
 seen on several renderings is one box; a rendering whose map marks most of a tile as text, a window
 that stretched noise into texture, is dropped for that tile); each box is recognised once, on the
 rendering where the detector found it most confidently (again on the other renderings only when
@@ -47,6 +56,7 @@ from pydicom.dataset import Dataset
 
 from deid.config.pixels import Render
 from deid.pixels.frames import Frames, _to_uint8, render_frame
+from deid.pixels.ocr import OcrEngine, TextBox, read_groups
 
 WINDOW_QUANTILES = ((0.5, 45.0), (30.0, 75.0), (55.0, 99.5))
 LARGE_FRAME_PIXELS = 2_500_000  # CR/DX/MG-sized frames: full, inverted and CLAHE only
@@ -82,6 +92,21 @@ def _windows(disp: np.ndarray, min_gain: float = 1.6) -> list[np.ndarray]:
     return out
 
 
+def local_contrast(disp: np.ndarray, sigma: float = 10.0) -> tuple[np.ndarray, np.ndarray]:
+    """(signed, magnitude) 8-bit displays of the frame minus its blurred background, in noise units."""
+    import cv2
+
+    d = disp.astype(np.float32)
+    hp = d - cv2.GaussianBlur(d, (0, 0), sigma)
+    sample = hp[::3, ::3]
+    sample = sample[sample != 0] if np.count_nonzero(sample) >= 64 else sample.ravel()  # flat padding aside
+    noise = float(np.median(np.abs(sample - np.median(sample)))) * 1.4826
+    z = hp / (noise if noise > 0 else 1.0)
+    signed = np.clip((z + 3.0) * (255.0 / 12.0), 0, 255).astype(np.uint8)
+    magnitude = np.clip(np.abs(z) * (255.0 / 8.0), 0, 255).astype(np.uint8)
+    return signed, magnitude
+
+
 def grey_values(frames: Frames, index: int, ds: Dataset) -> np.ndarray:
     """Modality-LUT values of a grey frame as float, higher = brighter (MONOCHROME1 negated)."""
     from pydicom.pixels.processing import apply_modality_lut
@@ -97,10 +122,11 @@ def grey_values(frames: Frames, index: int, ds: Dataset) -> np.ndarray:
 def renderings(frames: Frames, index: int, ds: Dataset, modes: tuple[Render, ...] = DEFAULT_SET) -> list[np.ndarray]:
     """8-bit RGB renderings (rows, columns, 3) of one frame; see the module docstring for the set."""
     out: list[np.ndarray] = []
-    if frames.rows * frames.columns > LARGE_FRAME_PIXELS:  # detection cost: no histogram windows
-        modes = tuple(m for m in modes if m is not Render.WINDOW)
     grey_pi = frames.photometric in ("MONOCHROME1", "MONOCHROME2")
     deep = frames.bits_stored > 8
+    if frames.rows * frames.columns > LARGE_FRAME_PIXELS:  # detection cost: no windows, no inverted
+        modes = tuple(m for m in modes if m is not Render.WINDOW and not (m is Render.INVERTED and deep
+                                                                           and Render.CLAHE in modes))
     if grey_pi:
         disp = grey_values(frames, index, ds)
         full = _to_uint8(disp)
@@ -113,6 +139,8 @@ def renderings(frames: Frames, index: int, ds: Dataset, modes: tuple[Render, ...
                 out.append(_grey(255 - full))
             elif mode is Render.CLAHE:
                 out.append(_grey(_clahe(disp)))
+                if deep:  # local contrast in noise units (see the module docstring: ``local``)
+                    out.extend(_grey(x) for x in local_contrast(disp))
             elif mode in (Render.VOI, Render.EXTREME):
                 out.append(render_frame(frames, index, ds, mode))
         return out or [_grey(full)]
@@ -130,6 +158,13 @@ def renderings(frames: Frames, index: int, ds: Dataset, modes: tuple[Render, ...
         elif mode is Render.EXTREME:
             out.append(render_frame(frames, index, ds, mode))
     return out or [rgb]
+
+
+def read_frames(engine: OcrEngine, frames: Frames, ds: Dataset, indices: list[int],
+                modes: tuple[Render, ...] = DEFAULT_SET) -> list[list[TextBox]]:
+    """Text lines of the given frames read on this rendering set: the one OCR path for anything that
+    reads burned-in text outside the stage (e.g. the quality gate's second OCR of redacted frames)."""
+    return read_groups(engine, [renderings(frames, f, ds, modes) for f in indices])
 
 
 def _colourful(rgb: np.ndarray, min_pixels: int = 32, min_spread: int = 48) -> bool:

@@ -44,8 +44,9 @@ from deid.pipeline.hooks import (
 )
 from deid.pixels.classify import Action, Decision, Thresholds, decide, load_allowlist
 from deid.pixels.frames import Frames, decode_frames
+from deid.pixels.lexicon import load_lexicon
 from deid.pixels.multiframe import frame_spans, mask_render, region_mask, select_ocr_frames, us_data_regions
-from deid.pixels.ocr import OcrEngine, TextBox, get_engine
+from deid.pixels.ocr import OcrEngine, TextBox, get_engine, merge_boxes, read_groups
 from deid.pixels.redact import fill_boxes, fill_value, pad_box, write_pixels
 from deid.pixels.renderings import renderings
 
@@ -56,23 +57,6 @@ class _Prepared:
     frames: Frames
     spans: dict[int, range]
     found: dict[int, list[TextBox]] = field(default_factory=dict)
-
-
-def _iou(a: TextBox, b: TextBox) -> float:
-    x0, y0 = max(a.x, b.x), max(a.y, b.y)
-    x1, y1 = min(a.x + a.w, b.x + b.w), min(a.y + a.h, b.y + b.h)
-    inter = max(0, x1 - x0) * max(0, y1 - y0)
-    union = a.w * a.h + b.w * b.h - inter
-    return inter / union if union else 0.0
-
-
-def merge_boxes(existing: list[TextBox], new: list[TextBox], iou: float = 0.6) -> list[TextBox]:
-    """Union of the lines found on several renders of one frame, near-duplicates dropped."""
-    out = list(existing)
-    for b in new:
-        if all(_iou(b, e) < iou for e in out):
-            out.append(b)
-    return out
 
 
 def pixel_hook(config: PixelConfig) -> PixelHook:
@@ -97,6 +81,7 @@ class PixelStage:
         self._engine = engine
         self._classifier = classifier
         self._allow = load_allowlist(self.config.allowlist_path)
+        self._lexicon = load_lexicon()
         low, high = self.config.review_band
         self._th = Thresholds(min_confidence=self.config.min_ocr_confidence,
                               phi_threshold=self.config.phi_threshold, review_low=low, review_high=high,
@@ -187,26 +172,19 @@ class PixelStage:
 
     def _run_ocr(self, prepared: list[_Prepared],
                  queue: list[tuple[int, int, list[np.ndarray]]]) -> dict[int, PixelError]:
-        """Engines with ``read_groups`` merge the renderings of a frame themselves (one recognition
-        per line); others read every rendering and their lines are merged here."""
+        """The lines of every queued frame from its renderings (:func:`deid.pixels.ocr.read_groups`:
+        engines with ``read_groups`` merge the renderings themselves, one recognition per line)."""
         failed: dict[int, PixelError] = {}
         size = self.config.ocr.batch_size
-        grouped = hasattr(self.engine, "read_groups")
         for start in range(0, len(queue), size):
             chunk = queue[start:start + size]
             try:
-                if grouped:
-                    results = self.engine.read_groups([imgs for _, _, imgs in chunk])  # type: ignore[attr-defined]
-                    pairs = [(p, f, boxes) for (p, f, _), boxes in zip(chunk, results, strict=True)]
-                else:
-                    flat = [(p, f, img) for p, f, imgs in chunk for img in imgs]
-                    results = self.engine.read([img for _, _, img in flat])
-                    pairs = [(p, f, boxes) for (p, f, _), boxes in zip(flat, results, strict=True)]
+                results = read_groups(self.engine, [imgs for _, _, imgs in chunk])
             except PixelError as err:
                 for p, _, _ in chunk:
                     failed[p] = err
                 continue
-            for p, f, boxes in pairs:
+            for (p, f, _), boxes in zip(chunk, results, strict=True):
                 found = prepared[p].found
                 found[f] = merge_boxes(found.get(f, []), boxes)
         return failed
@@ -226,7 +204,8 @@ class PixelStage:
         if pending:
             scores = self.classifier.score([b.text for _, _, b in pending])  # type: ignore[union-attr]
             for (f, i, box), s in zip(pending, scores, strict=False):
-                decided[f][i] = (box, decide(box.text, box.confidence, job.identifiers, self._allow, float(s), th))
+                decided[f][i] = (box, decide(box.text, box.confidence, job.identifiers, self._allow, float(s), th,
+                                             self._lexicon))
         tall = self.config.max_text_height
         return {f: [(b, replace(d, review=True) if b.h > tall else d) for b, d in pairs]
                 for f, pairs in decided.items()}

@@ -177,20 +177,21 @@ def check_header(ds: object, params: VerifyParams) -> tuple[list[tuple[str, str]
 def check_pixels(ds: object, params: VerifyParams) -> tuple[list[tuple[str, str]], int]:
     """(frame/box, check) findings of a second OCR of the staged (redacted) frames, and the line count."""
     from deid.pixels.classify import load_allowlist, rule_match
-    from deid.pixels.frames import Render, decode_frames, has_pixel_data, render_frame
+    from deid.pixels.frames import decode_frames, has_pixel_data
     from deid.pixels.ocr import get_engine
+    from deid.pixels.renderings import read_frames
 
     ocr = params.config.ocr
     if not has_pixel_data(ds):  # type: ignore[arg-type]
         return [], -1
     frames = decode_frames(ds)  # type: ignore[arg-type]
     indices = frame_indices(frames.count, ocr.max_frames)
-    images = [render_frame(frames, f, ds, Render.VOI) for f in indices]  # type: ignore[arg-type]
     engine = get_engine(ocr.engine)
     allow = load_allowlist(None)
     findings: list[tuple[str, str]] = []
     n_lines = 0
-    for f, boxes in zip(indices, engine.read(images), strict=False):
+    found = read_frames(engine, frames, ds, list(indices))  # type: ignore[arg-type] # the stage's renderings
+    for f, boxes in zip(indices, found, strict=False):
         for box in boxes:
             n_lines += 1
             where = f"frame {f} box x={box.x} y={box.y} w={box.w} h={box.h}"

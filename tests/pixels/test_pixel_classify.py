@@ -15,6 +15,7 @@ from deid.pixels.classify import (
     load_allowlist,
     rule_match,
 )
+from deid.pixels.lexicon import load_lexicon
 
 IDENT = Identifiers(names=[["Castellanos", "Maria", "L"]], ids={"00079241539", "A7731002"},
                     dates={"20200131", "19510829"}, places={"Riverside General Hospital"})
@@ -118,3 +119,39 @@ def test_all_text_policy_redacts_clinical_text() -> None:
 def test_identifiers_repr_and_decision_carry_no_text() -> None:
     d = decide("CASTELLANOS MARIA", 0.99, IDENT, ALLOW, None, TH)
     assert "CASTELLANOS" not in repr(d).upper()
+
+
+LEX = load_lexicon()
+
+
+@pytest.mark.parametrize(("text", "score", "action", "reason"), [
+    ("Renal artery 12/80", 0.4, Action.KEEP, "lexicon"),         # known words + counter, model unsure
+    ("Renal cortex thickness 10.2 cm", 0.6, Action.KEEP, "lexicon"),
+    ("Renal artery 12/80", 0.85, Action.REDACT, "model"),        # a confident model is never overridden
+    ("Kowalczyk Tomek", 0.3, Action.REDACT, "review_band"),      # unknown words: not explained
+    ("Renal artery 13F", 0.1, Action.KEEP, "model_clear"),       # the model alone may still clear
+    ("Renal artery 13F", 0.3, Action.REDACT, "review_band"),     # compact sex/age: never explained
+    ("Renal artery 0012345", 0.3, Action.REDACT, "rule_mrn"),    # rules come first
+])
+def test_lexicon_step(text: str, score: float, action: Action, reason: str) -> None:
+    d = decide(text, 0.99, IDENT, ALLOW, score, TH, LEX)
+    assert (d.action, d.reason) == (action, reason)
+
+
+def test_lexicon_is_built_from_training_sources_only() -> None:
+    """No evaluation code-system meaning that is absent from every training source is in the lexicon."""
+    from make_eval_pixels import clinical_vocabulary
+    from phi_training_lines import LEXICON_SCHEMES, lexicon_words
+
+    assert LEX is not None
+    assert set(lexicon_words()) == set(LEX.words)  # the shipped file is what the builder writes
+    assert not {"DCM", "LN", "IBSI"} & set(LEXICON_SCHEMES)
+    assert len(clinical_vocabulary()) > 100
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("35YM", "age"), ("3SY M", "age"), ("4OYF", "age"), ("035Y", "age"),  # glued sex, OCR digit confusions
+    ("Renal 35 cm", None), ("Gn60 Fr28", None), ("M12L", None), ("T2 3/4", None),
+])
+def test_compact_age_forms(text: str, kind: str | None) -> None:
+    assert rule_match(text) == kind

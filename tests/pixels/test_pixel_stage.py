@@ -126,7 +126,7 @@ def test_review_band_returns_review_records() -> None:
         def score(self, texts: list[str]) -> list[float]:
             return [0.3 for _ in texts]
 
-    eng = ScriptedEngine(lambda img: [TextBox(2, 2, 20, 8, "Spectral trace", 0.99)])
+    eng = ScriptedEngine(lambda img: [TextBox(2, 2, 20, 8, "Zelkowa trace", 0.99)])
     stage = PixelStage(PixelConfig(), engine=eng, classifier=Half())
     (out,) = stage.process([_job("r", bundled("CT_small.dcm"))])
     assert out.boxes[0].action == "REDACT" and out.boxes[0].model_version == "half"

@@ -1,0 +1,95 @@
+"""Clinical word lexicon: positive evidence that an OCR'd line is clinical/technical text (PS3.15 E.3.1).
+
+``deid/pixels/models/clinical_lexicon.txt`` holds lower-case words of standard clinical and DICOM
+vocabularies, written by ``scripts/phi_training_lines.py`` (``python scripts/phi_training_lines.py
+lexicon``) from the classifier's TRAINING sources only: PS3.6 attribute names (pydicom's data
+dictionary), the SR code meanings of SNOMED CT, MDC and UMLS written in lower case somewhere (so
+eponyms and other capitalised-only words, e.g. "Addison", are left out) and UCUM unit names; minus
+every first and last name of the training generator's faker locales. The evaluation's code systems
+(DCM, LOINC, IBSI) are not read, so the evaluation measures generalisation.
+
+A line is *explained* when every token is a known word (exact, or one edit away for words of 6+
+letters: OCR errors), a number of at most 4 integer digits, a counter ("12/48"), a unit or an
+allowlisted token, and at least one known word has 4+ letters. The last word may be cut at a column
+(a 5+ letter prefix of a known word). :func:`deid.pixels.classify.decide` keeps an explained line
+only when the PHI model also scores it below the review band's upper bound: the lexicon never
+overrides header matches, rules, or a confident model.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+LEXICON_PATH = Path(__file__).resolve().parent / "models" / "clinical_lexicon.txt"
+_TOKEN = re.compile(r"[A-Za-z]+|\d+(?:[.,]\d+)?|[^\sA-Za-z\d]")
+_NUMBER = re.compile(r"\d{1,4}(?:[.,]\d{1,4})?")
+_SEX_AGE = re.compile(r"\d{1,3}[MFmf]|[MFmf]\d{1,3}")
+_PUNCT = set(".,;:()[]{}/-+=%*^'\"<>|#~_&!?°µ×")
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    words: frozenset[str]
+    by_length: dict[int, frozenset[str]]
+    prefixes: frozenset[str]
+
+    def known(self, word: str) -> bool:
+        w = word.lower()
+        if w in self.words:
+            return True
+        if len(w) < 6:
+            return False
+        return any(_one_edit(w, c) for n in (len(w) - 1, len(w), len(w) + 1) for c in self.by_length.get(n, ()))
+
+    def explains(self, text: str, extra: frozenset[str] = frozenset()) -> bool:
+        """True when every token of the line is accounted for (see the module docstring)."""
+        toks = _TOKEN.findall(text)
+        if not toks or any(_SEX_AGE.fullmatch(w) for w in text.split()):
+            return False  # "13F", "M45": compact sex/age forms are never explained
+        alpha = [i for i, t in enumerate(toks) if t[0].isalpha()]
+        strong = False
+        for i, t in enumerate(toks):
+            if t in _PUNCT or _NUMBER.fullmatch(t):
+                continue
+            if t[0].isdigit():
+                return False  # 5+ digit runs: IDs
+            if t.upper() in extra or (len(t) >= 3 and self.known(t)):
+                strong = strong or len(t) >= 4
+                continue
+            if alpha and i == alpha[-1] and len(t) >= 5 and t.lower() in self.prefixes:
+                continue  # the last word cut at a column
+            return False
+        return strong
+
+
+def _one_edit(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    if len(a) > len(b):
+        a, b = b, a
+    if len(b) - len(a) != 1:
+        return False
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    return a[i:] == b[i + 1:]
+
+
+@lru_cache(maxsize=2)
+def load_lexicon(path: str | None = None) -> Lexicon | None:
+    """The shipped lexicon (None when the file is absent: the step is then skipped, default-deny)."""
+    p = Path(path) if path else LEXICON_PATH
+    if not p.is_file():
+        return None
+    words = frozenset(w.strip().lower() for w in p.read_text().splitlines() if w.strip() and not w.startswith("#"))
+    by_length: dict[int, set[str]] = {}
+    for w in words:
+        if len(w) >= 5:
+            by_length.setdefault(len(w), set()).add(w)
+    prefixes = frozenset(w[:k] for w in words if len(w) >= 6 for k in range(5, len(w)))
+    return Lexicon(words, {k: frozenset(v) for k, v in by_length.items()}, prefixes)
