@@ -215,7 +215,7 @@ def test_run_finishes_and_summarises_every_count(hostile: Outcome) -> None:
     for r in hostile.runs.values():
         console = r.stdout + r.stderr
         assert "Traceback" not in console and "at org.apache" not in console
-        assert "hostile root" not in console and "Study [1]" not in console and "out [1]" not in console
+        assert "hostile root" not in console and "Study [1]" not in console
 
 
 def test_every_entry_is_in_the_manifest_and_accounted_for(hostile: Outcome) -> None:
