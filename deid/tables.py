@@ -225,8 +225,12 @@ class Tables:
     def _snapshot_files(self, location: str) -> list[str]:
         from deltalake import DeltaTable
 
-        uris = DeltaTable(zones.deltars_uri(location)).file_uris()
-        return [_to_spark_file_uri(u, location) for u in uris]
+        # files(): paths relative to the table as committed (data-<uuid>/part-*.parquet), joined to the
+        # location as given; file_uris() percent-encodes the root (a space becomes %20, which Spark
+        # then looks for literally). Read paths are escaped: Spark globs them (zones.spark_read_uri).
+        adds = DeltaTable(zones.deltars_uri(location)).get_add_actions(flatten=True)
+        rels = [str(p) for p in adds.column("path").to_pylist()]
+        return [zones.spark_read_uri(_snapshot_file(location, rel)) for rel in rels]
 
     # ---------------------------------------------------------------- idempotent appends
     def committed(self, location: str, app_id: str, version: int) -> bool:
@@ -373,12 +377,14 @@ def conform(df: DataFrame, spec: TableSpec) -> DataFrame:
     return df.select(*[F.col(c).cast(fields[c]).alias(c) for c in spec.columns])
 
 
-def _to_spark_file_uri(uri: str, location: str) -> str:
-    if uri.startswith("/"):
-        return "file://" + uri
-    if uri.startswith("s3://") and location.strip().startswith("s3a://"):
-        return "s3a://" + uri[len("s3://"):]
-    return uri
+def _snapshot_file(location: str, rel: str) -> str:
+    """A data file of the table: ``rel`` as the log holds it (relative, or absolute when another
+    writer wrote one), joined to the table's location."""
+    if rel.startswith("s3://") and location.strip().startswith("s3a://"):
+        return "s3a://" + rel[len("s3://"):]
+    if "://" in rel or rel.startswith("/"):
+        return rel
+    return zones.join(location, rel)
 
 
 def _mtime_ms(info: pafs.FileInfo) -> int:

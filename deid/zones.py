@@ -16,6 +16,7 @@ locations (an export path may carry a name).
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -69,6 +70,26 @@ def spark_uri(location: str) -> str:
         return "file://" + path
     original = urlparse(location.strip()).scheme
     return f"{original}://{netloc}{path}"
+
+
+_HADOOP_GLOB = re.compile(r"([\\{}\[\]*?])")
+
+
+def spark_read_uri(location: str) -> str:
+    """The location as a Spark *read* path: literal, never a pattern.
+
+    ``DataFrameReader`` paths go through Hadoop's ``FileSystem.globStatus``: ``[1]``, ``*``, ``?`` and
+    ``{a,b}`` in a folder name would match other folders (or nothing). Hadoop's glob syntax escapes a
+    metacharacter with a backslash, so each of ``\\ { } [ ] * ?`` in the path part is escaped. Write
+    paths are never globbed: use :func:`spark_uri` for those.
+    """
+    uri = spark_uri(location)
+    if "://" in uri:
+        start = uri.find("/", uri.index("://") + 3)
+        start = len(uri) if start < 0 else start
+    else:  # dbfs:/...
+        start = uri.find(":") + 1
+    return uri[:start] + _HADOOP_GLOB.sub(r"\\\1", uri[start:])
 
 
 def deltars_uri(location: str) -> str:
@@ -180,8 +201,25 @@ def inside(child: str, parent: str) -> bool:
     return (sc, nc) == (sp, np_) and pc[: len(pp)] == pp
 
 
+def check_spark_location(zone: str, location: str) -> None:
+    """Refuse a zone location Spark/Hadoop cannot be given literally.
+
+    Glob metacharacters are escaped for reads (:func:`spark_read_uri`), but Hadoop's ``Path`` parses a
+    folder name holding ``:`` as a URI scheme once it is globbed ("Relative path in absolute URI"),
+    and delta-rs cannot commit under a folder name holding ``\\``. The export itself is exempt: it is
+    read by the listing, never by Hadoop.
+    """
+    _, _, path = _split(location)
+    if ":" in path or "\\" in path:
+        raise ZoneError(f"the {zone} zone's location has ':' or '\\' in a folder name, which Spark and "
+                        "Hadoop cannot read literally; choose a location without them")
+
+
 def check_zones(*, output: str, raw: str, crosswalk: str, input: str | None = None) -> None:
-    """Refuse layouts where PHI could end up in (or be served from) the de-identified zone."""
+    """Refuse layouts where PHI could end up in (or be served from) the de-identified zone, and zone
+    locations Spark cannot be given literally (:func:`check_spark_location`)."""
+    for zone, location in (("output", output), ("raw", raw), ("crosswalk", crosswalk)):
+        check_spark_location(zone, location)
     if inside(raw, output):
         raise ZoneError("the PHI zone (raw) lies inside the de-identified output; move it outside")
     if inside(crosswalk, output):

@@ -2,7 +2,7 @@
 
     python scripts/make_hostile.py DEST [--seed 14]
 
-writes ``DEST/hostile root é ü/`` (a root with spaces and non-ASCII characters) holding two exports,
+writes ``DEST/hostile root [é] *ü/`` (a root with spaces, glob characters and non-ASCII) holding two exports,
 ``export/`` (intake cases: names, entry kinds, duplicates) and ``export-header/`` (header and
 verification cases, run separately so that a gate holding one of them does not hide the others),
 ``outside/`` (targets of symbolic links that leave the export), and ``DEST/manifest.json``. Every case plants *canaries*: strings that must never be found in the
@@ -37,7 +37,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.uid import generate_uid
 
-ROOT_NAME = "hostile root é ü"
+ROOT_NAME = "hostile root [é] *ü"
 RELEASED = "released"
 
 
@@ -50,6 +50,7 @@ class Case:
     canaries: list[str] = field(default_factory=list)
     case_insensitive: bool = False
     export: str = "export"  # which export folder holds the case
+    skip: str = ""  # why the case's entries were not created here (then it is not checked)
 
 
 @dataclass
@@ -146,6 +147,7 @@ def _listing_cases(b: Builder, root: Path, outside: Path) -> list[Case]:
     rel = _write(root, b"name-\xff\xfe-latin1.dcm", b.encode(ds))
     cases.append(Case("undecodable_name", "listing", "a file name that is not valid UTF-8",
                       {rel_key(rel): ["quarantined:UNDECODABLE_NAME"]}, [str(ds.StudyDescription)]))
+    cases += _unreadable_cases(b, root)
     _write(root, b"empty.dcm", b"")
     cases.append(Case("empty_file", "listing", "an empty file under a root with spaces and non-ASCII",
                       {"empty.dcm": ["quarantined:EMPTY_FILE"]}))
@@ -159,6 +161,46 @@ def _listing_cases(b: Builder, root: Path, outside: Path) -> list[Case]:
         sock.close()  # the socket file stays
     cases.append(Case("socket", "listing", "a UNIX socket",
                       {"socket.sock": ["quarantined:NOT_REGULAR_FILE"]}))
+    return cases
+
+
+def reads_anything() -> bool:
+    """True when this process reads a file whose mode is 000 (root, or CAP_DAC_OVERRIDE): then
+    unreadable entries cannot be made and their cases are skipped."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        probe = Path(tmp) / "probe"
+        probe.write_bytes(b"x")
+        probe.chmod(0)
+        try:
+            probe.read_bytes()
+        except PermissionError:
+            return False
+        finally:
+            probe.chmod(0o600)
+        return True
+
+
+def _unreadable_cases(b: Builder, root: Path) -> list[Case]:
+    """A file with mode 000, a folder with mode 000 and a folder that can be listed but not entered
+    (0444): each accounted for as UNREADABLE; each holds a valid DICOM file with a canary."""
+    specs = [("unreadable_file", "a file nobody may read (mode 000)", b"unreadable.dcm", None, 0o000),
+             ("unreadable_folder", "a folder nobody may list (mode 000)", b"locked folder/IM1", b"locked folder",
+              0o000),
+             ("unenterable_folder", "a folder that lists but cannot be entered (mode 0444)",
+              b"no-entry folder/IM1", b"no-entry folder", 0o444)]
+    skip = "this process reads files of mode 000 (root or CAP_DAC_OVERRIDE)" if reads_anything() else ""
+    cases = []
+    for case, description, rel, folder, mode in specs:
+        ds = b.dataset(case)
+        ds.StudyDescription = b.canary(case.upper().replace("_", "")[:8])
+        entry = folder if folder is not None and mode == 0o000 else rel
+        if not skip:
+            _write(root, rel, b.encode(ds))
+            os.chmod(os.path.join(os.fsencode(root), folder or rel), mode)
+        cases.append(Case(case, "listing", description, {rel_key(entry): ["quarantined:UNREADABLE"]},
+                          [str(ds.StudyDescription)], skip=skip))
     return cases
 
 

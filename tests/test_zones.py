@@ -61,6 +61,29 @@ def test_unsafe_layouts_are_refused(layout: dict[str, str], message: str) -> Non
         zones.resolve(ZonesConfig(**given), need_input=False)
 
 
+@pytest.mark.parametrize(("location", "read"), [
+    ("/data/out [1]/t", "file:///data/out \\[1\\]/t"),
+    ("/data/star*/a?b/{x,y}", "file:///data/star\\*/a\\?b/\\{x,y\\}"),
+    ("/data/plain out/t", "file:///data/plain out/t"),
+    ("s3a://bucket/out[2]/t", "s3a://bucket/out\\[2\\]/t"),
+    ("dbfs:/Volumes/main/[x]", "dbfs:/Volumes/main/\\[x\\]"),
+])
+def test_spark_read_paths_escape_hadoop_glob_characters(location: str, read: str) -> None:
+    assert zones.spark_read_uri(location) == read
+    assert zones.spark_uri(location) == read.replace("\\", "")  # write paths are never globbed
+
+
+@pytest.mark.parametrize("zone", ["output", "raw", "crosswalk"])
+@pytest.mark.parametrize("name", ["scan 12:30", "a\\b"])
+def test_zone_names_hadoop_cannot_take_are_refused(zone: str, name: str) -> None:
+    given = {"output": "/z/out", "raw": "/z/raw", "crosswalk": "/z/xw", "input": f"/z/in/{name}"}
+    zones.resolve(ZonesConfig(**given), need_input=True)  # the export is read by the listing: allowed
+    given[zone] = f"/z/{name}/{zone}"
+    with pytest.raises(ZoneError, match=f"the {zone} zone's location has ':'") as err:
+        zones.resolve(ZonesConfig(**given), need_input=True)
+    assert name not in str(err.value)
+
+
 def test_messages_name_zones_never_locations() -> None:
     secret = "/exports/DOE^JOHN"
     with pytest.raises(ZoneError) as err:

@@ -11,6 +11,9 @@
   Coding Scheme UID ...) must hold a UID of the registry (PS3.6 Annex A, pydicom's ``UID_dictionary``):
   the SOP class and transfer syntax of the instance itself are refused (quarantine), nested ones lose
   their value.
+* Standard attributes Table E.1-1 does not list whose VR has a fixed form (PS3.5 Table 6.2-1: CS, AS,
+  DA, TM, DT, IS, DS) keep their value only when it has that form. A value of another form is text
+  in disguise (e.g. free text written as UN for Content Qualification (0018,9004), a CS): removed.
 * SR Code Meaning (0008,0104): for a code the standard knows (PS3.16, pydicom's SR concept
   dictionaries), the standard's meaning replaces whatever the file wrote.
 """
@@ -38,6 +41,19 @@ CLASS_UID_KEYWORD = re.compile(r"(SOPClassUID|SOPClassUIDInFile|SOPClassesSuppor
 ESSENTIAL_CLASS_UIDS = frozenset({"SOPClassUID", "MediaStorageSOPClassUID", "TransferSyntaxUID"})
 _NUMERIC_STRING = {"IS": re.compile(r"^\s*[+-]?\d{1,12}\s*$"),
                    "DS": re.compile(r"^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$")}
+# PS3.5 Table 6.2-1 forms, per value (after trailing padding is stripped). DA also accepts the
+# ACR-NEMA "YYYY.MM.DD" form still found in real files.
+_FORMED = {
+    "CS": re.compile(r"^[A-Z0-9 _]{0,16}$"),
+    "AS": re.compile(r"^(?:\d{3}[DWMY])?$"),
+    "DA": re.compile(r"^(?:\d{8}|\d{4}\.\d{2}\.\d{2})?$"),
+    "TM": re.compile(r"^(?:\d{2}(?::?\d{2}(?::?\d{2}(?:\.\d{1,6})?)?)?)?$"),
+    "DT": re.compile(r"^(?:\d{4}(?:\d{2}(?:\d{2}(?:\d{2}(?:\d{2}(?:\d{2}(?:\.\d{1,6})?)?)?)?)?)?"
+                     r"(?:[+-]\d{4})?)?$"),
+    "IS": re.compile(r"^(?:\s*[+-]?\d{1,12}\s*)?$"),
+    "DS": re.compile(r"^(?:\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*)?$"),
+}
+FORMED_VRS = frozenset(_FORMED)
 _BINARY_WIDTH = {"US": 2, "SS": 2, "UL": 4, "SL": 4, "FL": 4, "FD": 8, "UV": 8, "SV": 8}
 
 
@@ -103,6 +119,31 @@ def private_value_fits(elem: DataElement, vr: str, vm: int | None, values: tuple
     if values:
         return all(x.strip().rstrip("\x00") in values for x in items)
     return False  # text of any other form is never retained
+
+
+def standard_value_fits(raw: object, vr: str) -> bool:
+    """Whether every value of a fixed-form VR (:data:`FORMED_VRS`) has that VR's form (PS3.5 6.2).
+
+    ``raw`` is the element as read (raw bytes are checked without converting the element, so a kept
+    element is still written back byte for byte) or a converted value."""
+    form = _FORMED.get(vr)
+    if form is None:
+        return True
+    value = getattr(raw, "value", raw)
+    if value is None:
+        return True
+    if isinstance(value, (bytes, bytearray)):
+        try:
+            text = bytes(value).decode("ascii")
+        except UnicodeDecodeError:
+            return False
+        items = text.rstrip(" \x00").split("\\")
+    elif isinstance(value, (list, tuple, MultiValue)):
+        items = [str(x) for x in value]
+    else:
+        items = str(value).rstrip(" \x00").split("\\")
+    return all(form.match(item.strip(" \x00") if vr not in ("IS", "DS") else item.rstrip("\x00"))
+               for item in items)
 
 
 @lru_cache(maxsize=1)

@@ -194,6 +194,9 @@ class HeaderEngine:
                     continue  # a registry UID identifies no one: kept as read
                 if action is None:
                     action = self._unlisted_action(int(tag), vr, mode)
+                    if action is Action.K and vr in deny.FORMED_VRS \
+                            and not deny.standard_value_fits(ds.get_item(tag), vr):
+                        action = Action.X  # text in a fixed-form VR (e.g. written as UN): default deny
                 if action is Action.K and vr != "SQ":
                     continue  # kept as read: never converted, written back byte for byte
                 self._apply(ds, ds[tag], action, mode, inst, stack)
@@ -246,7 +249,8 @@ class HeaderEngine:
     def _unlisted_action(self, tag: int, vr: str, mode: _Mode) -> Action:
         """Attributes Table E.1-1 does not list. Default deny for text (issue 14 item 3): a text
         value (LO SH ST LT UT UC) is cleaned unless the profile's reviewed keep-list has it, UR and
-        UN values are removed; Code Meaning is checked against PS3.16."""
+        UN values are removed; Code Meaning is checked against PS3.16. A kept value of a fixed-form VR
+        (CS AS DA TM DT IS DS) that lacks its form is removed by the caller (:func:`deny.standard_value_fits`)."""
         keyword = keyword_for_tag(tag) or ""
         if vr == "UI":
             return Action.K if self._retain_uids else Action.U

@@ -72,7 +72,7 @@ def stage_run(spark: SparkSession, tables: Tables, zs: zones.Zones, params: Proc
     schema = RESULT.spark_schema()
     (pending.mapInPandas(partial(deidentify_batches, params=params), schema)
      .write.mode("overwrite").parquet(zones.spark_uri(results_loc)))
-    res = spark.read.schema(schema).parquet(zones.spark_uri(results_loc))
+    res = spark.read.schema(schema).parquet(zones.spark_read_uri(results_loc))
     now = F.current_timestamp()
     # one SOP Instance UID, one output file: different inputs with one UID are all held for review
     # unless exactly one is valid (deid.pipeline.duplicates)

@@ -266,7 +266,7 @@ def ingest(spark: SparkSession, tables: Tables, zs: zones.Zones, input_location:
     staged = zones.join(zs.staging(run_id), "ingest")
     flagged.write.mode("overwrite").parquet(zones.spark_uri(staged))
     flagged_schema = StructType([*schema.fields, StructField("_known", BooleanType())])
-    result = spark.read.schema(flagged_schema).parquet(zones.spark_uri(staged))
+    result = spark.read.schema(flagged_schema).parquet(zones.spark_read_uri(staged))
     scanned = {r["path"] for r in result.select("path").distinct().collect()} | set(known_big)
     lost = unscanned_rows(listing, scanned, run_id)
     if lost:  # listed, but no row came back for it: a quarantine row, never a silent loss

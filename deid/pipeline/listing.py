@@ -145,7 +145,7 @@ def _classify(root: str, root_b: bytes, rel: bytes, real_root: bytes, follow_out
     try:
         lst = os.lstat(full)
     except OSError:
-        return _entry(root, rel, 0, 0, Reason.UNREADABLE, "the entry vanished or cannot be inspected")
+        return _entry(root, rel, 0, 0, Reason.UNREADABLE, "the entry cannot be inspected (it vanished, or its folder cannot be entered)")
     mtime = lst.st_mtime_ns
     try:
         rel.decode("utf-8")

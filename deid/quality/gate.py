@@ -198,7 +198,8 @@ class QualityGate:
         cfg = self.config.verification
         needles = self.needles(staged)
         params = VerifyParams(self.keyring, needles, staged.staging, cfg)
-        loc = zones.spark_uri(zones.join(staged.staging, "verification"))
+        where = zones.join(staged.staging, "verification")
+        loc = zones.spark_uri(where)
         md_cols = [c for c in ("sop_instance_uid", "sha256", "dicom_json", *_METADATA_TEXT)
                    if c in staged.metadata.columns]
         (staged.metadata.select("sop_instance_uid", "sha256", "staged_name")
@@ -206,7 +207,7 @@ class QualityGate:
          .unionByName(staged.metadata.select(*dict.fromkeys(md_cols))
                       .mapInPandas(partial(verify_metadata_batches, params=params), SPARK_SCHEMA))
          .write.mode("overwrite").parquet(loc))
-        found = self.tables.spark.read.schema(SPARK_SCHEMA).parquet(loc)
+        found = self.tables.spark.read.schema(SPARK_SCHEMA).parquet(zones.spark_read_uri(where))
         agg = (found.where(F.col("check") == SUMMARY)
                .agg(F.count("*").alias("n"), F.sum("n_values").alias("v"),
                     F.sum(F.when(F.col("n_lines") >= 0, 1).otherwise(0)).alias("o"),

@@ -193,6 +193,34 @@ def test_unlisted_text_is_cleaned_at_every_depth(engine: HeaderEngine, where: st
     assert text.encode("utf-8") not in data
 
 
+@pytest.mark.parametrize(("tag", "vr", "value", "kept"), [
+    (0x00189004, "UN", f"{CANARY} UN value ".encode(), False),  # Content Qualification (CS) written as UN
+    (0x00189004, "CS", "PRODUCT", True),
+    (0x00080008, "CS", ["ORIGINAL", "PRIMARY", f"{CANARY} text"], False),  # Image Type
+    (0x00080008, "CS", ["ORIGINAL", "PRIMARY", "AXIAL"], True),
+    (0x00180050, "UN", f"{CANARY} ".encode(), False),  # Slice Thickness (DS)
+    (0x00180050, "DS", "1.25", True),
+    (0x00200012, "UN", b"12 Elm St ", False),  # Acquisition Number (IS)
+    (0x00200012, "IS", "12", True),
+])
+@pytest.mark.parametrize("nested", [False, True])
+def test_fixed_form_vrs_keep_only_their_form(engine: HeaderEngine, tag: int, vr: str, value: object,
+                                             kept: bool, nested: bool) -> None:
+    ds = _ds()
+    holder = Dataset() if nested else ds
+    if vr == "UN":  # as a file that wrote it UN is read: raw, converted only on access
+        assert isinstance(value, bytes)
+        holder[tag] = RawDataElement(Tag(tag), "UN", len(value), value, 0, False, True)
+    else:
+        holder.add_new(tag, vr, value)
+    if nested:
+        ds.RealWorldValueMappingSequence = Sequence([holder])
+    out, data = _out(engine, ds)
+    out_holder = out.RealWorldValueMappingSequence[0] if nested else out
+    assert (tag in out_holder) is kept
+    assert CANARY.encode() not in data and b"Elm St" not in data
+
+
 def test_keep_list_attributes_stay(engine: HeaderEngine) -> None:
     ds = _ds()
     ds.Manufacturer = "SIEMENS"

@@ -105,3 +105,44 @@ def test_reader_refuses_a_fifo_swapped_in_after_listing(tmp_path: Path) -> None:
     os.mkfifo(root / "scan 12:30:00.dcm")
     with pytest.raises(InputError, match="UNREADABLE"):
         EntryReader(listing.root).read(target.location)
+
+
+def _reads_anything(tmp_path: Path) -> bool:
+    """Root (or CAP_DAC_OVERRIDE) reads a file of mode 000: then nothing here is unreadable."""
+    probe = tmp_path / "probe"
+    probe.write_bytes(b"x")
+    probe.chmod(0)
+    try:
+        probe.read_bytes()
+        return True
+    except PermissionError:
+        return False
+    finally:
+        probe.chmod(0o600)
+        probe.unlink()
+
+
+def test_unreadable_files_and_folders_are_each_accounted_for(tmp_path: Path) -> None:
+    if os.geteuid() == 0 and _reads_anything(tmp_path):
+        pytest.skip("running as root: files of mode 000 are readable (run as a user, or as root "
+                    "without CAP_DAC_OVERRIDE / CAP_DAC_READ_SEARCH)")
+    root = tmp_path / "in"
+    for rel in ("ok.dcm", "unreadable.dcm", "locked/a.dcm", "no-entry/b.dcm", "no-entry/c.dcm"):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(b"DICM")
+    (root / "unreadable.dcm").chmod(0)
+    (root / "locked").chmod(0)
+    (root / "no-entry").chmod(0o444)  # lists, cannot be entered
+    try:
+        listing = list_input(str(root))
+        reasons = {e.rel: e.reason for e in listing.entries}
+        assert reasons == {b"ok.dcm": None, b"unreadable.dcm": None, b"locked": Reason.UNREADABLE,
+                           b"no-entry/b.dcm": Reason.UNREADABLE, b"no-entry/c.dcm": Reason.UNREADABLE}
+        reader = EntryReader(listing.root)
+        assert reader.read(str(root / "ok.dcm")) == b"DICM"
+        with pytest.raises(InputError, match="UNREADABLE"):  # a quarantine row at ingest
+            reader.read(str(root / "unreadable.dcm"))
+        assert all(str(root) not in e.message for e in listing.entries)
+    finally:
+        for rel in ("unreadable.dcm", "locked", "no-entry"):
+            (root / rel).chmod(0o700)
