@@ -22,6 +22,7 @@ from deid.pipeline.executor import with_digests
 from deid.pipeline.hooks import Gate, HeaderOnly, PixelHook, StagedRun
 from deid.pipeline.process import OK, QUARANTINED, RESULT, ProcessParams, deidentify_batches
 from deid.pipeline.release import Releaser
+from deid.pipeline.timing import StageTimes
 from deid.tables import BRONZE, CROSSWALK, METADATA, QUARANTINE, Tables
 
 if TYPE_CHECKING:
@@ -64,14 +65,16 @@ def pending_inputs(tables: Tables, zs: zones.Zones, profile: Profile, keyring: K
 
 
 def stage_run(spark: SparkSession, tables: Tables, zs: zones.Zones, params: ProcessParams,
-              pending: DataFrame, n_inputs: int) -> StagedRun:
+              pending: DataFrame, n_inputs: int, times: StageTimes | None = None) -> StagedRun:
     """Run the processor once over ``pending``; its results are written once to staging Parquet."""
     from pyspark.sql import functions as F
 
+    t = times or StageTimes()
     results_loc = zones.join(params.staging, "results")
     schema = RESULT.spark_schema()
-    (pending.mapInPandas(partial(deidentify_batches, params=params), schema)
-     .write.mode("overwrite").parquet(zones.spark_uri(results_loc)))
+    with t.stage("de-identify (header+pixels+write)"):
+        (pending.mapInPandas(partial(deidentify_batches, params=params), schema)
+         .write.mode("overwrite").parquet(zones.spark_uri(results_loc)))
     res = spark.read.schema(schema).parquet(zones.spark_uri(results_loc))
     now = F.current_timestamp()
     # one SOP Instance UID, one output file: different inputs with one UID are all held for review
@@ -99,17 +102,21 @@ def stage_run(spark: SparkSession, tables: Tables, zs: zones.Zones, params: Proc
                   .select("run_id", "sop_instance_uid", "b.*"))
     review = (metadata.select("run_id", "sha256", "sop_instance_uid", F.explode("review").alias("r"))
               .select("run_id", "sha256", "sop_instance_uid", "r.*"))
-    counts = {"n_deidentified": metadata.count(), "n_quarantined": quarantine.count()}
+    with t.stage("stage counts"):
+        counts = {"n_deidentified": metadata.count(), "n_quarantined": quarantine.count()}
     return StagedRun(params.run_id, params.staging, n_inputs, metadata, quarantine, crosswalk, counts,
                      redactions=redactions, review=review)
 
 
 def deidentify(spark: SparkSession, tables: Tables, zs: zones.Zones, profile: Profile, keyring: KeyRing,
                run_id: str, *, pixel_hook: PixelHook | None = None, gate: Gate | None = None,
-               fault: str | None = None, progress: Progress | None = None) -> DeidentifyResult:
+               fault: str | None = None, progress: Progress | None = None,
+               times: StageTimes | None = None) -> DeidentifyResult:
     """De-identify every pending bronze row, stage the run and release it through the gate."""
-    pending = pending_inputs(tables, zs, profile, keyring)
-    n_inputs = pending.count()
+    t = times or StageTimes()
+    with t.stage("pending"):
+        pending = pending_inputs(tables, zs, profile, keyring)
+        n_inputs = pending.count()
     if progress:
         progress(STAGE, 0, n_inputs)
     if n_inputs == 0:
@@ -117,11 +124,12 @@ def deidentify(spark: SparkSession, tables: Tables, zs: zones.Zones, profile: Pr
     staging = zs.staging(run_id)
     params = ProcessParams(run_id=run_id, profile=profile, keyring=keyring, staging=staging,
                            pixel_hook=pixel_hook or HeaderOnly(), fault=fault)
-    staged = stage_run(spark, tables, zs, params, pending, n_inputs)
+    staged = stage_run(spark, tables, zs, params, pending, n_inputs, t)
     if progress:
         progress(STAGE, n_inputs, n_inputs)
-    result = Releaser(tables, zs, gate=gate, fault=fault).release(staged)
+    result = Releaser(tables, zs, gate=gate, fault=fault, times=t).release(staged)
     if result.released:
-        zones.remove_tree(staging)
+        with t.stage("cleanup"):
+            zones.remove_tree(staging)
     return DeidentifyResult(run_id, n_inputs, staged.counts["n_deidentified"],
                             staged.counts["n_quarantined"], result.released, result.gate_failures)

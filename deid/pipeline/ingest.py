@@ -27,6 +27,7 @@ from deid.dicomio import has_pixel_data, read_dicom
 from deid.errors import Reason
 from deid.pipeline.executor import Failed, each_input
 from deid.pipeline.listing import EntryReader, Listing, list_input
+from deid.pipeline.timing import StageTimes
 from deid.tables import BRONZE, QUARANTINE, Tables, TableSpec
 
 if TYPE_CHECKING:
@@ -230,12 +231,14 @@ def known_sha256(tables: Tables, zs: zones.Zones) -> DataFrame:
 
 
 def ingest(spark: SparkSession, tables: Tables, zs: zones.Zones, input_location: str, cfg: IngestConfig,
-           run_id: str, progress: Progress | None = None) -> IngestResult:
+           run_id: str, progress: Progress | None = None, times: StageTimes | None = None) -> IngestResult:
     """Ingest new files of the export; commits bronze and quarantine rows (idempotent per run)."""
     from pyspark.sql import functions as F
     from pyspark.sql.types import BooleanType, StructField, StructType
 
-    listing = list_export(input_location, cfg)
+    t = times or StageTimes()
+    with t.stage("list"):
+        listing = list_export(input_location, cfg)
     reader = EntryReader(listing.root)
     n_listed = len(listing.entries)
     if progress:
@@ -262,10 +265,12 @@ def ingest(spark: SparkSession, tables: Tables, zs: zones.Zones, input_location:
                .withColumn("content", F.when(~F.col("_known"), F.col("content"))))
 
     staged = zones.join(zs.staging(run_id), "ingest")
-    flagged.write.mode("overwrite").parquet(zones.spark_uri(staged))
+    with t.stage("ingest parse"):
+        flagged.write.mode("overwrite").parquet(zones.spark_uri(staged))
     flagged_schema = StructType([*schema.fields, StructField("_known", BooleanType())])
     result = spark.read.schema(flagged_schema).parquet(zones.spark_uri(staged))
-    scanned = {r["path"] for r in result.select("path").distinct().collect()} | set(known_big)
+    with t.stage("ingest reconcile"):
+        scanned = {r["path"] for r in result.select("path").distinct().collect()} | set(known_big)
     lost = unscanned_rows(listing, scanned, run_id)
     if lost:  # listed, but no row came back for it: a quarantine row, never a silent loss
         lost_df = spark.createDataFrame(to_frame(lost, PARSED), schema).withColumn("_known", F.lit(False))
@@ -278,14 +283,16 @@ def ingest(spark: SparkSession, tables: Tables, zs: zones.Zones, input_location:
     quarantine_rows = (bad.withColumn("stage", F.lit(STAGE)).withColumn("profile", F.lit(None))
                        .withColumn("key_version", F.lit(None)).withColumn("quarantined_at", now))
     app_id = f"deid-{STAGE}-{run_id}"
-    tables.append(good, zs.bronze, BRONZE, app_id=app_id, version=0)
-    tables.append(quarantine_rows, zs.quarantine, QUARANTINE, app_id=app_id, version=0)
-    n_good = good.count()
-    reasons = tuple(sorted((r["reason"], int(r["count"])) for r in bad.groupBy("reason").count().collect()))
-    n_bad = sum(n for _, n in reasons)
-    # already known: an over-size file quarantined before (same path and size), content in bronze or
-    # quarantine before, or a second entry with the same content in this run
-    n_known = len(known_big) + result.where(F.col("_known")).count() + fresh.count() - n_good - n_bad
+    with t.stage("bronze write"):
+        tables.append(good, zs.bronze, BRONZE, app_id=app_id, version=0)
+        tables.append(quarantine_rows, zs.quarantine, QUARANTINE, app_id=app_id, version=0)
+    with t.stage("ingest counts"):
+        n_good = good.count()
+        reasons = tuple(sorted((r["reason"], int(r["count"])) for r in bad.groupBy("reason").count().collect()))
+        n_bad = sum(n for _, n in reasons)
+        # already known: an over-size file quarantined before (same path and size), content in bronze or
+        # quarantine before, or a second entry with the same content in this run
+        n_known = len(known_big) + result.where(F.col("_known")).count() + fresh.count() - n_good - n_bad
     zones.remove_tree(staged)
     if progress:
         progress(STAGE, n_listed, n_listed)
