@@ -115,7 +115,8 @@ def run_one(code: Path, master: str, export: Path, work: Path, args: argparse.Na
     """A single run in a fresh process with ``code`` first on PYTHONPATH, holding the Spark lock."""
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    cmd = ["flock", "/tmp/spark.lock", sys.executable, str(Path(__file__).resolve()), "--single", master,
+    lock = [] if args.lock_held else ["flock", "/tmp/spark.lock"]  # --lock-held: the caller holds it
+    cmd = [*lock, sys.executable, str(Path(__file__).resolve()), "--single", master,
            "--export", str(export), "--workdir", str(work)]
     cmd += ["--pixels"] if args.pixels else []
     cmd += ["--no-gate"] if args.no_gate else []
@@ -202,6 +203,7 @@ def main() -> None:
     p.add_argument("--no-gate", action="store_true")
     p.add_argument("--baseline", type=Path, help="a checkout of the code to compare with (before)")
     p.add_argument("--engine-files", type=int, default=1000)
+    p.add_argument("--lock-held", action="store_true", help="the caller holds /tmp/spark.lock for the whole run")
     p.add_argument("--single", help=argparse.SUPPRESS)
     p.add_argument("--export", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -219,7 +221,7 @@ def main() -> None:
     engine = header_only(engine_files)
     codes = ([("before", args.baseline.resolve())] if args.baseline else []) + [("after" if args.baseline
                                                                                   else "this", ROOT)]
-    runs = []
+    runs: list[dict[str, Any]] = []
     for n in sizes:
         for master in masters:
             for label, code in codes:
@@ -228,6 +230,13 @@ def main() -> None:
                 print(f"{label} {master} n={n}: {r['instances_per_s']:.2f} instances/s ({r['seconds']:.1f} s)",
                       flush=True)
                 runs.append(r)
+                write_results(args, sizes, codes, masters, runs, engine, len(engine_files), len(exports[max(sizes)][1]))
+    print((HERE / "results" / "scale.md").read_text())
+
+
+def write_results(args: argparse.Namespace, sizes: list[int], codes: list[tuple[str, Path]], masters: list[str],
+                  runs: list[dict[str, Any]], engine: float, n_engine: int, n_files: int) -> None:
+    """scale.json, scale.md and spark.json from the runs so far (written after every run)."""
     fits = {}
     for label, _ in codes:
         for master in masters:
@@ -237,18 +246,17 @@ def main() -> None:
     doc = {"command": "python benchmarks/bench_spark.py " + " ".join(sys.argv[1:]),
            "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
            "machine": f"{os.cpu_count()} cores (shared), load avg at end {os.getloadavg()[0]:.1f}",
-           "engine_files": len(engine_files), "engine_files_per_s": engine, "sizes": sizes,
+           "engine_files": n_engine, "engine_files_per_s": engine, "sizes": sizes,
            "pixels": args.pixels, "gate": not args.no_gate, "runs": runs, "fits": fits,
            "ratios": ratios(runs, engine)}
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / "scale.json").write_text(json.dumps(doc, indent=2))
     (out / "scale.md").write_text(markdown(doc))
-    mine = [r for r in runs if r["code"] != "before" and r["instances"] == max(r2["instances"] for r2 in runs)]
-    (out / "spark.json").write_text(json.dumps({
-        "files": len(exports[max(sizes)][1]), "header_only_files_per_s": engine, "runs": mine,
-        "pixels": args.pixels}, indent=2))
-    print(markdown(doc))
+    largest = max(r["instances"] for r in runs)
+    mine = [r for r in runs if r["code"] != "before" and r["instances"] == largest]
+    (out / "spark.json").write_text(json.dumps({"files": n_files, "header_only_files_per_s": engine, "runs": mine,
+                                                "pixels": args.pixels}, indent=2))
 
 
 if __name__ == "__main__":
