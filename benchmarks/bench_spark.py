@@ -1,13 +1,25 @@
-"""Pipeline throughput on local Spark: ingest + de-identify, local[1] vs local[2] (scaling), and the
-header stage alone vs the Spark job (overhead), side by side in one run.
+"""Where the time of a pipeline run goes: instances/s on local[1] and local[2], per-stage seconds, and a
+fitted fixed + per-instance cost, over scale exports of the sizes asked for, side by side in one run.
 
-    python benchmarks/bench_spark.py [--copies 6] [--pixels] [--workdir DIR]
+    python benchmarks/bench_spark.py [--sizes 1000,5000] [--masters local[1],local[2]] [--pixels]
+                                     [--no-gate] [--baseline DIR] [--workdir DIR] [--engine-files 1000]
 
-Every copy of a packaged sample gets its own Study/Series/SOP Instance UIDs (so none is a duplicate
-instance); each Spark run starts in a fresh process (its own JVM) on its own zones. The pixel stage
-is off unless ``--pixels`` is given, so the overhead ratio compares like with like (header work);
-the quality gate is off (counts gate only): it is measured by the run report's stage timings.
-Writes benchmarks/results/spark.json.
+* The export of each size is made by ``scripts/make_export.py`` (seeded; kept in ``--workdir`` and
+  reused when it is there already).
+* Each run is ``deid run``'s work (ingest, de-identify, quality gate, release, then the run report)
+  in a fresh process (its own JVM) on its own zones, under ``flock /tmp/spark.lock`` (one Spark at a
+  time on a shared machine); the JVM start is timed apart ("spark start") and left out of the run.
+* Per-stage seconds come from the run report's ``timings.json`` (:mod:`deid.pipeline.timing`); the
+  Spark event log of each run is enabled (``spark.eventLog.dir`` in the run's PHI zone,
+  ``<raw>/reports/spark-events``) and kept under ``--workdir/eventlogs``.
+* ``--baseline DIR``: a checkout of other code (e.g. ``git worktree add /tmp/base <rev>``) run side
+  by side with this one (``before``/``after``), same exports, interleaved, for before/after ratios.
+* The header engine alone (one process, one thread; read, de-identify, write) on the first
+  ``--engine-files`` files of the largest export.
+* Pixels off by default (headers only); the gate on unless ``--no-gate``.
+
+Writes benchmarks/results/scale.json and scale.md (the "Scale" section of RESULTS.md), and
+spark.json (the largest size's runs of this code, read by run_all.py).
 """
 
 from __future__ import annotations
@@ -15,50 +27,34 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DEFAULT_KEY = "5f0123456789abcdef0123456789abcdef0123456789abcdefa1b2c3d4e5f60718"
 
 
-def make_export(root: Path, copies: int) -> list[Path]:
-    """Readable samples x copies, each copy with new UIDs (distinct instances, distinct sha256)."""
-    from deid.dicomio import read_dicom, write_dicom
-    from deid.errors import InputError
-    from deid.samples import deid_data_files, pydicom_files
-
-    out: list[Path] = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for i, src in enumerate(pydicom_files() + deid_data_files()):
-            data = src.read_bytes()
-            try:
-                ds = read_dicom(data)
-                write_dicom(ds)
-            except InputError:
-                continue
-            for c in range(copies):
-                ds = read_dicom(data)
-                for kw in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"):
-                    if kw in ds:
-                        ds[kw].value = f"{ds[kw].value}.{c + 1}"[:64]
-                dest = root / f"c{c:02d}" / f"{i:04d}.dcm"
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                try:
-                    dest.write_bytes(write_dicom(ds))
-                except InputError:
-                    continue
-                out.append(dest)
-    return out
+def make_export(root: Path, n: int, seed: int = 11) -> list[Path]:
+    """The scale export of ``n`` instances (made once per workdir; see scripts/make_export.py)."""
+    manifest = root / "manifest.json"
+    if not (manifest.is_file() and json.loads(manifest.read_text()).get("n") == n):
+        shutil.rmtree(root, ignore_errors=True)
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "make_export.py"), str(n), str(root),
+                        "--seed", str(seed)], check=True)
+    return sorted(root.rglob("*.dcm"))
 
 
 def header_only(files: list[Path]) -> float:
     """Files/s of the header engine alone, one process, one thread (read, de-identify, write)."""
     from deid.dicomio import read_dicom, write_dicom
+    from deid.errors import InputError
     from deid.header.engine import HeaderEngine, PixelStatus
     from deid.header.profile import load_profile
     from deid.keys import load_keyring
@@ -67,70 +63,200 @@ def header_only(files: list[Path]) -> float:
     blobs = [p.read_bytes() for p in files]
     t0 = time.perf_counter()
     for data in blobs:
-        res = engine.deidentify(read_dicom(data))
-        engine.finalize(res.dataset, PixelStatus.UNVERIFIED)
-        write_dicom(res.dataset)
+        try:
+            res = engine.deidentify(read_dicom(data))
+            engine.finalize(res.dataset, PixelStatus.UNVERIFIED)
+            write_dicom(res.dataset)
+        except InputError:
+            continue
     return len(blobs) / (time.perf_counter() - t0)
 
 
-def single(master: str, export: Path, work: Path, pixels: bool) -> dict[str, float]:
+def single(master: str, export: Path, work: Path, pixels: bool, gate: bool) -> dict[str, Any]:
+    """One run of the pipeline (this process's ``deid``), timed; the run report's stage timings."""
     from deid.config import DeidConfig, PixelConfig, QualityConfig, SparkConfig, ZonesConfig
     from deid.pipeline.runner import PipelineRun
+    from deid.report import build_report
     from deid.spark_session import get_spark
 
-    cfg = DeidConfig(spark=SparkConfig(master=master, shuffle_partitions=4, driver_memory="3g"), pixels=PixelConfig(enabled=pixels),
-                     quality=QualityConfig(enabled=False),  # ingest + de-identify only (the gate: report)
-                     zones=ZonesConfig(input=str(export), output=str(work / "out"), raw=str(work / "raw"),
+    raw = work / "raw"
+    events = raw / "reports" / "spark-events"
+    events.mkdir(parents=True, exist_ok=True)
+    conf = {"spark.eventLog.enabled": "true", "spark.eventLog.dir": events.as_uri()}
+    cfg = DeidConfig(spark=SparkConfig(master=master, driver_memory="2g", conf=conf),
+                     pixels=PixelConfig(enabled=pixels), quality=QualityConfig(enabled=gate),
+                     zones=ZonesConfig(input=str(export), output=str(work / "out"), raw=str(raw),
                                        crosswalk=str(work / "crosswalk")))
-    spark = get_spark(cfg.spark)
-    spark.range(1).count()  # JVM warm-up outside the timing
     t0 = time.perf_counter()
-    summary = PipelineRun(spark, cfg).run(do_ingest=True, do_deidentify=True)
-    elapsed = time.perf_counter() - t0
+    spark = get_spark(cfg.spark)
+    spark.range(1).count()  # JVM start, outside the run's timing
+    started = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    run = PipelineRun(spark, cfg)
+    summary = run.run(do_ingest=True, do_deidentify=True)
+    ran = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    assert run.zones is not None
+    build_report(run.tables, run.zones, run.run_id, keyring=run.keyring)
+    reported = time.perf_counter() - t0
+    timings = json.loads((work / "out" / "reports" / run.run_id / "timings.json").read_text())
     spark.stop()
-    d = summary.deid
-    n = d.n_inputs if d else 0
-    return {"master": master, "seconds": elapsed, "instances": n,
-            "deidentified": d.n_deidentified if d else 0, "instances_per_s": n / elapsed}
+    ing, d = summary.ingest, summary.deid
+    seconds = ran + reported
+    return {"master": master, "status": summary.status, "spark_start_s": started, "run_s": ran,
+            "report_s": reported, "seconds": seconds, "instances": ing.n_listed if ing else 0,
+            "ingested": ing.n_ingested if ing else 0, "quarantined_at_ingest": ing.n_quarantined if ing else 0,
+            "deidentified": d.n_deidentified if d else 0, "quarantined": d.n_quarantined if d else 0,
+            "instances_per_s": (ing.n_listed if ing else 0) / seconds,
+            "stages": {**timings["stages"], "report": reported}, "event_log": timings["spark_event_log"]}
+
+
+def run_one(code: Path, master: str, export: Path, work: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """A single run in a fresh process with ``code`` first on PYTHONPATH, holding the Spark lock."""
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    lock = [] if args.lock_held else ["flock", "/tmp/spark.lock"]  # --lock-held: the caller holds it
+    cmd = [*lock, sys.executable, str(Path(__file__).resolve()), "--single", master,
+           "--export", str(export), "--workdir", str(work)]
+    cmd += ["--pixels"] if args.pixels else []
+    cmd += ["--no-gate"] if args.no_gate else []
+    env = {**os.environ, "PYTHONPATH": str(code), "DEID_KEY": os.environ.get("DEID_KEY", DEFAULT_KEY)}
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=code)
+    if res.returncode != 0:
+        sys.exit(f"{master} run failed:\n" + "\n".join(res.stderr.splitlines()[-60:]))
+    out: dict[str, Any] = json.loads(res.stdout.strip().splitlines()[-1])
+    log = out.get("event_log")
+    if log:  # keep the event log; the zones (GBs at scale) go
+        keep = work.parent / "eventlogs"
+        keep.mkdir(exist_ok=True)
+        for f in (work / "raw" / "reports" / "spark-events").iterdir():  # Spark 4 logs are folders
+            (shutil.copytree if f.is_dir() else shutil.copy)(f, keep / f"{work.name}-{f.name}")
+        out["event_log_kept"] = str(keep / f"{work.name}-{Path(log).name}")
+    shutil.rmtree(work, ignore_errors=True)
+    return out
+
+
+def fit(points: list[tuple[int, float]]) -> dict[str, float] | None:
+    """Least-squares ``seconds = fixed + per_instance * n`` over two or more sizes."""
+    if len({n for n, _ in points}) < 2:
+        return None
+    k = len(points)
+    mx = sum(n for n, _ in points) / k
+    my = sum(s for _, s in points) / k
+    slope = sum((n - mx) * (s - my) for n, s in points) / sum((n - mx) ** 2 for n, _ in points)
+    fixed = my - slope * mx
+    return {"fixed_s": fixed, "per_instance_ms": slope * 1000,
+            "asymptotic_instances_per_s": (1 / slope) if slope > 0 else float("inf")}
+
+
+def markdown(doc: dict[str, Any]) -> str:
+    runs = doc["runs"]
+    lines = ["## Scale", "", f"`{doc['command']}` - {doc['when']}; machine: {doc['machine']}. "
+             "Figures from one run of the benchmark; the machine was shared (other helpers' OCR and Spark "
+             "jobs), so absolute values are noisy: read the ratios between columns of this one run.", "",
+             f"Header engine alone (1 core, first {doc['engine_files']} files): "
+             f"{doc['engine_files_per_s']:.1f} files/s.", "",
+             "| code | master | instances | de-identified | quarantined | run s | instances/s | vs engine |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in runs:
+        lines.append(f"| {r['code']} | {r['master']} | {r['instances']} | {r['deidentified']} | "
+                     f"{r['quarantined_at_ingest'] + r['quarantined']} | {r['seconds']:.1f} | "
+                     f"{r['instances_per_s']:.2f} | {r['instances_per_s'] / doc['engine_files_per_s']:.0%} |")
+    lines += ["", "Ratios (same run): " + "; ".join(f"{k}: {v:.2f}x" for k, v in doc["ratios"].items()), ""]
+    stages: list[str] = []
+    for r in runs:
+        stages += [s for s in r["stages"] if s not in stages]
+    head = [f"{r['code']} {r['master']} n={r['instances']}" for r in runs]
+    lines += ["Seconds per stage:", "", "| stage | " + " | ".join(head) + " |",
+              "| --- |" + " --- |" * len(runs)]
+    for s in stages:
+        lines.append(f"| {s} | " + " | ".join(f"{r['stages'].get(s, 0):.1f}" for r in runs) + " |")
+    if doc["fits"]:
+        lines += ["", "Fitted cost (seconds = fixed + per-instance x n, least squares over the sizes):", "",
+                  "| code | master | fixed s | per instance ms | asymptotic instances/s |", "| --- | --- | --- | --- | --- |"]
+        for key, f in doc["fits"].items():
+            code, master = key.split(" ", 1)
+            lines.append(f"| {code} | {master} | {f['fixed_s']:.1f} | {f['per_instance_ms']:.1f} | "
+                         f"{f['asymptotic_instances_per_s']:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
+def ratios(runs: list[dict[str, Any]], engine: float) -> dict[str, float]:
+    by = {(r["code"], r["master"], r["instances"]): r for r in runs}
+    out: dict[str, float] = {}
+    for (code, master, n), r in by.items():
+        if master == "local[2]" and (code, "local[1]", n) in by:
+            out[f"{code} n={n} local[2]/local[1]"] = r["instances_per_s"] / by[(code, "local[1]", n)]["instances_per_s"]
+        if code == "after" and ("before", master, n) in by:
+            out[f"n={n} {master} after/before"] = r["instances_per_s"] / by[("before", master, n)]["instances_per_s"]
+        if master == "local[1]":
+            out[f"{code} n={n} local[1] / engine alone"] = r["instances_per_s"] / engine
+    return out
 
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--copies", type=int, default=6)
+    p.add_argument("--sizes", default="1000")
+    p.add_argument("--masters", default="local[1],local[2]")
     p.add_argument("--workdir")
     p.add_argument("--pixels", action="store_true")
+    p.add_argument("--no-gate", action="store_true")
+    p.add_argument("--baseline", type=Path, help="a checkout of the code to compare with (before)")
+    p.add_argument("--engine-files", type=int, default=1000)
+    p.add_argument("--lock-held", action="store_true", help="the caller holds /tmp/spark.lock for the whole run")
     p.add_argument("--single", help=argparse.SUPPRESS)
+    p.add_argument("--export", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args()
-    work = Path(args.workdir or tempfile.mkdtemp(prefix="deid-bench-"))
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="deid-scale-"))
     if args.single:
-        print(json.dumps(single(args.single, work / "export", work / args.single.replace("[", "").replace(
-            "]", ""), args.pixels)))
+        warnings.simplefilter("ignore")
+        print(json.dumps(single(args.single, args.export, work, args.pixels, not args.no_gate)))
         return
     warnings.simplefilter("ignore")
-    os.environ.setdefault("DEID_KEY", "5f0123456789abcdef0123456789abcdef0123456789abcdefa1b2c3d4e5f60718")
-    files = make_export(work / "export", args.copies)
-    base = header_only(files)
-    results = []
-    for master in ("local[1]", "local[2]"):
-        cmd = [sys.executable, __file__, "--single", master, "--workdir", str(work)]
-        if args.pixels:
-            cmd.append("--pixels")
-        res = subprocess.run(cmd, capture_output=True, text=True)
-        if res.returncode != 0:
-            sys.exit(f"{master} run failed:\n" + "\n".join(res.stderr.splitlines()[-80:]))
-        results.append(json.loads(res.stdout.strip().splitlines()[-1]))
-    one, two = results
-    summary = {"files": len(files), "header_only_files_per_s": base, "runs": results,
-               "scaling_local2_vs_local1": two["instances_per_s"] / one["instances_per_s"],
-               "overhead_header_vs_spark_local1": base / one["instances_per_s"], "pixels": args.pixels}
-    print(f"{len(files)} instances; header engine alone: {base:.1f} files/s (1 core)")
-    for r in results:
-        print(f"  {r['master']}: {r['instances_per_s']:.1f} instances/s ({r['seconds']:.1f} s, "
-              f"{r['deidentified']} de-identified)")
-    print(f"scaling local[2]/local[1]: {summary['scaling_local2_vs_local1']:.2f}x; "
-          f"overhead header-alone/Spark local[1]: {summary['overhead_header_vs_spark_local1']:.2f}x")
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "spark.json").write_text(json.dumps(summary, indent=2))
+    os.environ.setdefault("DEID_KEY", DEFAULT_KEY)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    masters = args.masters.split(",")
+    exports = {n: (work / f"export-{n}", make_export(work / f"export-{n}", n)) for n in sizes}
+    engine_files = exports[max(sizes)][1][:args.engine_files]
+    engine = header_only(engine_files)
+    codes = ([("before", args.baseline.resolve())] if args.baseline else []) + [("after" if args.baseline
+                                                                                  else "this", ROOT)]
+    runs: list[dict[str, Any]] = []
+    for n in sizes:
+        for master in masters:
+            for label, code in codes:
+                r = run_one(code, master, exports[n][0], work / f"{label}-{master[6:-1]}-{n}", args)
+                r["code"] = label
+                print(f"{label} {master} n={n}: {r['instances_per_s']:.2f} instances/s ({r['seconds']:.1f} s)",
+                      flush=True)
+                runs.append(r)
+                write_results(args, sizes, codes, masters, runs, engine, len(engine_files), len(exports[max(sizes)][1]))
+    print((HERE / "results" / "scale.md").read_text())
+
+
+def write_results(args: argparse.Namespace, sizes: list[int], codes: list[tuple[str, Path]], masters: list[str],
+                  runs: list[dict[str, Any]], engine: float, n_engine: int, n_files: int) -> None:
+    """scale.json, scale.md and spark.json from the runs so far (written after every run)."""
+    fits = {}
+    for label, _ in codes:
+        for master in masters:
+            f = fit([(r["instances"], r["seconds"]) for r in runs if r["code"] == label and r["master"] == master])
+            if f:
+                fits[f"{label} {master}"] = f
+    doc = {"command": "python benchmarks/bench_spark.py " + " ".join(sys.argv[1:]),
+           "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+           "machine": f"{os.cpu_count()} cores (shared), load avg at end {os.getloadavg()[0]:.1f}",
+           "engine_files": n_engine, "engine_files_per_s": engine, "sizes": sizes,
+           "pixels": args.pixels, "gate": not args.no_gate, "runs": runs, "fits": fits,
+           "ratios": ratios(runs, engine)}
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    (out / "scale.json").write_text(json.dumps(doc, indent=2))
+    (out / "scale.md").write_text(markdown(doc))
+    largest = max(r["instances"] for r in runs)
+    mine = [r for r in runs if r["code"] != "before" and r["instances"] == largest]
+    (out / "spark.json").write_text(json.dumps({"files": n_files, "header_only_files_per_s": engine, "runs": mine,
+                                                "pixels": args.pixels}, indent=2))
 
 
 if __name__ == "__main__":

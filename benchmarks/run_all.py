@@ -40,7 +40,7 @@ def _cmd(name: str, quick: bool) -> list[str]:
     if name == "header":
         return [*py, str(HERE / "bench_header.py"), "--min-files", "60" if quick else "300"]
     if name == "spark":
-        return [*py, str(HERE / "bench_spark.py"), "--pixels", "--copies", "1" if quick else "6"]
+        return [*py, str(HERE / "bench_spark.py"), "--pixels", "--sizes", "60" if quick else "1000"]
     if name == "ocr":
         return [*py, str(HERE / "bench_ocr.py"), "--frames", "12" if quick else "100"]
     return [*py, str(HERE / "bench_memory.py"), *(["--quick"] if quick else ["--mb", "500"]),

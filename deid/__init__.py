@@ -15,7 +15,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
      "deid.sqlguard", "deid.sparkerrors", "deid.spark_session"),                   # locations and bytes, keys, DICOM I/O, crosswalk records
     ("deid.textmatch",),                      # the one tolerant text matcher
     ("deid.header",),                         # header de-identification (Spark-free)
-    ("deid.pipeline.hooks", "deid.pipeline.executor"),  # the pixel and gate contracts; task toolkit
+    ("deid.pipeline.hooks", "deid.pipeline.executor", "deid.pipeline.timing"),  # contracts; task toolkit; stage timers
     ("deid.pixels",),                         # burned-in text: OCR, classify, redact (Spark-free)
     ("deid.tables",),                         # Delta tables
     ("deid.quality",),                        # the quality gate and the verification pass

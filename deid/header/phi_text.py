@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from deid.errors import ConfigError
 MODEL_DIR = Path(__file__).resolve().parent / "models" / "freetext_phi"
 _WORDS = re.compile(r"\S+")
 N_FEATURES = 6
+CACHE_TEXTS = 65536  # texts whose word probabilities a worker keeps (least recently used first out)
 
 
 def word_features(words: list[str]) -> list[list[float]]:
@@ -73,6 +75,7 @@ class FreeTextPhiModel:
         self._head.load_state_dict(load_file(str(head_path)))
         self._head.eval()
         self._lock = threading.Lock()
+        self._cache: OrderedDict[str, list[float]] = OrderedDict()
 
     def word_vectors(self, texts: list[str]) -> list[Any]:
         """Per text, a (words, 384 + N_FEATURES) tensor: mean of the word's pieces + features."""
@@ -95,10 +98,27 @@ class FreeTextPhiModel:
         return out
 
     def word_probs(self, texts: list[str]) -> list[list[float]]:
+        """Per text, each word's PHI probability. The model is deterministic, so a text seen before in
+        this worker (code meanings, study and series descriptions repeat across an export) is answered
+        from a bounded cache instead of the encoder."""
         torch = self._torch
-        with self._lock, torch.inference_mode():
-            vectors = self.word_vectors(texts)
-            return [torch.sigmoid(self._head(v)).squeeze(-1).tolist() for v in vectors]
+        with self._lock:
+            todo = list(dict.fromkeys(t for t in texts if t not in self._cache))
+            if todo:
+                with torch.inference_mode():
+                    vectors = self.word_vectors(todo)
+                    for t, v in zip(todo, vectors, strict=True):
+                        self._remember(t, torch.sigmoid(self._head(v)).squeeze(-1).tolist())
+            out = []
+            for t in texts:
+                self._cache.move_to_end(t)
+                out.append(list(self._cache[t]))
+            return out
+
+    def _remember(self, text: str, probs: list[float] | float) -> None:
+        self._cache[text] = probs if isinstance(probs, list) else [probs]  # one word: tolist() gives a float
+        while len(self._cache) > CACHE_TEXTS:
+            self._cache.popitem(last=False)
 
 
 def build_head(torch: Any) -> Any:

@@ -7,6 +7,7 @@ left unfinished are picked up by the next one.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -22,6 +23,7 @@ from deid.pipeline.executor import with_digests
 from deid.pipeline.hooks import Gate, HeaderOnly, PixelHook, StagedRun
 from deid.pipeline.process import OK, QUARANTINED, RESULT, ProcessParams, deidentify_batches
 from deid.pipeline.release import Releaser
+from deid.pipeline.timing import StageTimes
 from deid.tables import BRONZE, CROSSWALK, METADATA, QUARANTINE, Tables
 
 if TYPE_CHECKING:
@@ -41,12 +43,19 @@ class DeidentifyResult:
     gate_failures: tuple[str, ...] = ()
 
 
-def pending_inputs(tables: Tables, zs: zones.Zones, profile: Profile, keyring: KeyRing) -> DataFrame:
-    """Bronze rows not yet in metadata nor quarantined at this stage, for this key and profile."""
+def pending_inputs(tables: Tables, zs: zones.Zones, profile: Profile, keyring: KeyRing) -> tuple[DataFrame, DataFrame]:
+    """Bronze rows not yet in metadata nor quarantined at this stage, for this key and profile:
+    ``(pending rows: sha256, content, blob_path; their keys, cached: sha256, run_id, path)``.
+
+    One bronze row per sha256 (the least ``(run_id, path)``) is chosen on the keys alone, so the
+    content is never shuffled: the keys are broadcast to the scan of the pending ingest runs.
+    The caller unpersists the keys.
+    """
     from pyspark.sql import functions as F
 
     bronze_all = tables.read(zs.bronze, BRONZE)
-    keys = bronze_all.select("sha256", "run_id").dropDuplicates(["sha256"])
+    keys = (bronze_all.select("sha256", "run_id", "path").groupBy("sha256")
+            .agg(F.min(F.struct("run_id", "path")).alias("_k")).select("sha256", "_k.run_id", "_k.path"))
     done = (tables.read(zs.metadata, METADATA)
             .where((F.col("key_version") == keyring.version) & (F.col("profile") == profile.name))
             .select("source_digest"))
@@ -55,73 +64,111 @@ def pending_inputs(tables: Tables, zs: zones.Zones, profile: Profile, keyring: K
                    .where((F.col("stage") == STAGE) & (F.col("key_version") == keyring.version)
                           & (F.col("profile") == profile.name))
                    .select("sha256"))
-    todo = keys.join(digests.unionByName(quarantined), "sha256", "left_anti")
+    todo = keys.join(digests.unionByName(quarantined), "sha256", "left_anti").cache()
     # only the ingest runs with pending rows are scanned for content (Parquet statistics on run_id
     # skip the files of finished runs)
     runs = [r["run_id"] for r in todo.select("run_id").distinct().collect()]
-    return (bronze_all.where(F.col("run_id").isin(runs)).select("sha256", "content", "blob_path")
-            .dropDuplicates(["sha256"]).join(todo.select("sha256"), "sha256", "left_semi"))
+    b, k = bronze_all.alias("b"), F.broadcast(todo).alias("k")
+    match = ((F.col("b.sha256") == F.col("k.sha256")) & F.col("b.run_id").eqNullSafe(F.col("k.run_id"))
+             & F.col("b.path").eqNullSafe(F.col("k.path")))
+    pending = (b.where(F.col("b.run_id").isin(runs)).join(k, match, "left_semi")
+               .select("sha256", "content", "blob_path"))
+    return pending, todo
 
 
 def stage_run(spark: SparkSession, tables: Tables, zs: zones.Zones, params: ProcessParams,
-              pending: DataFrame, n_inputs: int) -> StagedRun:
-    """Run the processor once over ``pending``; its results are written once to staging Parquet."""
+              pending: DataFrame, n_inputs: int, times: StageTimes | None = None) -> StagedRun:
+    """Run the processor once over ``pending``; its results are written once to staging Parquet, and
+    the staged tables (metadata, quarantine, crosswalk) once each, so that the gate, the publication
+    and the commits read them instead of computing them again."""
     from pyspark.sql import functions as F
 
+    t = times or StageTimes()
     results_loc = zones.join(params.staging, "results")
     schema = RESULT.spark_schema()
-    (pending.mapInPandas(partial(deidentify_batches, params=params), schema)
-     .write.mode("overwrite").parquet(zones.spark_uri(results_loc)))
-    res = spark.read.schema(schema).parquet(zones.spark_read_uri(results_loc))
-    now = F.current_timestamp()
+    with t.stage("de-identify (header+pixels+write)"):
+        (pending.mapInPandas(partial(deidentify_batches, params=params), schema)
+         .write.mode("overwrite").parquet(zones.spark_uri(results_loc)))
+    # a repeated bronze row would repeat its result: one per input (small rows, no content)
+    res = spark.read.schema(schema).parquet(zones.spark_read_uri(results_loc)).dropDuplicates(["sha256"])
+    with t.stage("stage tables"):
+        metadata, quarantine, crosswalk = _staged_tables(spark, tables, zs, params, res)
+    redactions = (metadata.select("run_id", "sop_instance_uid", F.explode("redactions").alias("b"))
+                  .select("run_id", "sop_instance_uid", "b.*"))
+    review = (metadata.select("run_id", "sha256", "sop_instance_uid", F.explode("review").alias("r"))
+              .select("run_id", "sha256", "sop_instance_uid", "r.*"))
+    with t.stage("stage counts"):
+        counts = {"n_deidentified": metadata.count(), "n_quarantined": quarantine.count()}
+    return StagedRun(params.run_id, params.staging, n_inputs, metadata, quarantine, crosswalk, counts,
+                     redactions=redactions, review=review)
+
+
+def _materialize(spark: SparkSession, df: DataFrame, location: str) -> DataFrame:
+    """Write ``df`` once to staging Parquet and read it back (its plan is not run again)."""
+    df.write.mode("overwrite").parquet(zones.spark_uri(location))
+    return spark.read.schema(df.schema).parquet(zones.spark_read_uri(location))
+
+
+def _staged_tables(spark: SparkSession, tables: Tables, zs: zones.Zones, params: ProcessParams,
+                   res: DataFrame) -> tuple[DataFrame, DataFrame, DataFrame]:
+    """(metadata, quarantine, crosswalk) of the run, each written once to the staging folder."""
+    from pyspark.sql import functions as F
+
+    now = F.lit(dt.datetime.now(dt.timezone.utc)).cast("timestamp")  # one instant for the whole run
+    staging = params.staging
     # one SOP Instance UID, one output file: different inputs with one UID are all held for review
     # unless exactly one is valid (deid.pipeline.duplicates)
-    ok = flag_duplicates(res.where(F.col("outcome") == OK), tables.read(zs.bronze, BRONZE),
-                         tables.read(zs.metadata, METADATA), tables.read(zs.quarantine, QUARANTINE),
-                         key_version=params.keyring.version, profile=params.profile.name)
+    ok = _materialize(spark, flag_duplicates(
+        res.where(F.col("outcome") == OK), tables.read(zs.bronze, BRONZE), tables.read(zs.metadata, METADATA),
+        tables.read(zs.quarantine, QUARANTINE), key_version=params.keyring.version,
+        profile=params.profile.name), zones.join(staging, "flagged"))
     metadata = ok.where(~F.col("_dup")).drop("_dup").withColumn("processed_at", now)
     dups = (ok.where(F.col("_dup")).select("sha256")
             .withColumn("reason", F.lit(Reason.DUPLICATE_UID.value))
             .withColumn("message", F.lit(DUPLICATE_MESSAGE)))
     failed = res.where(F.col("outcome") == QUARANTINED).select("sha256", "reason", "message")
     bron = tables.read(zs.bronze, BRONZE).select("sha256", "path", "size", "modification_time")
-    quarantine = (failed.unionByName(dups)
-                  .join(bron.dropDuplicates(["sha256"]), "sha256", "left")
-                  .withColumn("stage", F.lit(STAGE)).withColumn("profile", F.lit(params.profile.name))
-                  .withColumn("key_version", F.lit(params.keyring.version))
-                  .withColumn("run_id", F.lit(params.run_id)).withColumn("quarantined_at", now))
+    quarantine = _materialize(spark, failed.unionByName(dups)
+                              .join(bron.dropDuplicates(["sha256"]), "sha256", "left")
+                              .withColumn("stage", F.lit(STAGE)).withColumn("profile", F.lit(params.profile.name))
+                              .withColumn("key_version", F.lit(params.keyring.version))
+                              .withColumn("run_id", F.lit(params.run_id)).withColumn("quarantined_at", now),
+                              zones.join(staging, "quarantine"))
     known = tables.read(zs.crosswalk_table, CROSSWALK).select("kind", "pseudonym", "key_version")
-    crosswalk = (metadata.select(F.explode("crosswalk").alias("x")).select("x.*")
-                 .dropDuplicates(["kind", "pseudonym", "key_version"])
-                 .join(known, ["kind", "pseudonym", "key_version"], "left_anti")
-                 .withColumn("run_id", F.lit(params.run_id)).withColumn("created_at", now))
-    redactions = (metadata.select("run_id", "sop_instance_uid", F.explode("redactions").alias("b"))
-                  .select("run_id", "sop_instance_uid", "b.*"))
-    review = (metadata.select("run_id", "sha256", "sop_instance_uid", F.explode("review").alias("r"))
-              .select("run_id", "sha256", "sop_instance_uid", "r.*"))
-    counts = {"n_deidentified": metadata.count(), "n_quarantined": quarantine.count()}
-    return StagedRun(params.run_id, params.staging, n_inputs, metadata, quarantine, crosswalk, counts,
-                     redactions=redactions, review=review)
+    crosswalk = _materialize(spark, metadata.select(F.explode("crosswalk").alias("x")).select("x.*")
+                             .dropDuplicates(["kind", "pseudonym", "key_version"])
+                             .join(known, ["kind", "pseudonym", "key_version"], "left_anti")
+                             .withColumn("run_id", F.lit(params.run_id)).withColumn("created_at", now),
+                             zones.join(staging, "crosswalk"))
+    return metadata, quarantine, crosswalk
 
 
 def deidentify(spark: SparkSession, tables: Tables, zs: zones.Zones, profile: Profile, keyring: KeyRing,
                run_id: str, *, pixel_hook: PixelHook | None = None, gate: Gate | None = None,
-               fault: str | None = None, progress: Progress | None = None) -> DeidentifyResult:
+               fault: str | None = None, progress: Progress | None = None,
+               times: StageTimes | None = None) -> DeidentifyResult:
     """De-identify every pending bronze row, stage the run and release it through the gate."""
-    pending = pending_inputs(tables, zs, profile, keyring)
-    n_inputs = pending.count()
+    t = times or StageTimes()
+    with t.stage("pending"):
+        pending, todo = pending_inputs(tables, zs, profile, keyring)
+        n_inputs = todo.count()
     if progress:
         progress(STAGE, 0, n_inputs)
     if n_inputs == 0:
+        todo.unpersist()
         return DeidentifyResult(run_id, 0, 0, 0, True)
     staging = zs.staging(run_id)
     params = ProcessParams(run_id=run_id, profile=profile, keyring=keyring, staging=staging,
                            pixel_hook=pixel_hook or HeaderOnly(), fault=fault)
-    staged = stage_run(spark, tables, zs, params, pending, n_inputs)
+    try:
+        staged = stage_run(spark, tables, zs, params, pending, n_inputs, t)
+    finally:
+        todo.unpersist()
     if progress:
         progress(STAGE, n_inputs, n_inputs)
-    result = Releaser(tables, zs, gate=gate, fault=fault).release(staged)
+    result = Releaser(tables, zs, gate=gate, fault=fault, times=t).release(staged)
     if result.released:
-        zones.remove_tree(staging)
+        with t.stage("cleanup"):
+            zones.remove_tree(staging)
     return DeidentifyResult(run_id, n_inputs, staged.counts["n_deidentified"],
                             staged.counts["n_quarantined"], result.released, result.gate_failures)

@@ -27,6 +27,7 @@ from deid.dicomio import has_pixel_data, quietly, read_dicom
 from deid.errors import Reason
 from deid.pipeline.executor import Failed, each_input
 from deid.pipeline.listing import EntryReader, Listing, list_input
+from deid.pipeline.timing import StageTimes
 from deid.tables import BRONZE, QUARANTINE, Tables, TableSpec
 
 if TYPE_CHECKING:
@@ -202,15 +203,42 @@ def list_export(input_location: str, cfg: IngestConfig) -> Listing:
                       follow_outside_links=cfg.follow_outside_links)
 
 
-def _listed_frame(spark: SparkSession, listing: Listing, run_id: str) -> tuple[DataFrame, DataFrame]:
-    """(files to read: path, length, modificationTime; PARSED rows of entries rejected at listing)."""
+def byte_bins(sizes: list[int], n_bins: int) -> list[int]:
+    """Each file's bin (0..n_bins-1), largest files first into the least-loaded bin (LPT), so that
+    every bin holds about the same bytes."""
+    load = [0] * max(1, n_bins)
+    out = [0] * len(sizes)
+    for i in sorted(range(len(sizes)), key=lambda i: -sizes[i]):
+        b = min(range(len(load)), key=load.__getitem__)
+        out[i], load[b] = b, load[b] + max(1, sizes[i])
+    return out
+
+
+def n_partitions(sizes: list[int], cores: int, target_bytes: int) -> int:
+    """Partitions of the listed files: about ``target_bytes`` each, at least two per core (so that the
+    cores stay busy to the end), never more than the files."""
+    total = sum(max(0, s) for s in sizes)
+    return max(1, min(len(sizes), max(2 * cores, -(-total // max(1, target_bytes)))))
+
+
+def _listed_frame(spark: SparkSession, listing: Listing, run_id: str,
+                  target_bytes: int = 64 * 1024 * 1024) -> tuple[DataFrame, DataFrame]:
+    """(files to read: path, length, modificationTime, in partitions of about equal bytes; PARSED
+    rows of entries rejected at listing)."""
+    from pyspark.sql import functions as F
+
     ts = pa.timestamp("us", tz="UTC")
     files = listing.files
+    sizes = [e.size for e in files]
+    n_parts = n_partitions(sizes, spark.sparkContext.defaultParallelism, target_bytes)
     meta = pa.table({"path": pa.array([e.location for e in files], pa.string()),
-                     "length": pa.array([e.size for e in files], pa.int64()),
-                     "modificationTime": pa.array([e.mtime_ns // 1000 for e in files], pa.int64()).cast(ts)})
-    n_parts = max(1, min(len(files), spark.sparkContext.defaultParallelism * 4))
-    meta_df = spark.createDataFrame(meta.to_pandas(), "path string, length long, modificationTime timestamp")
+                     "length": pa.array(sizes, pa.int64()),
+                     "modificationTime": pa.array([e.mtime_ns // 1000 for e in files], pa.int64()).cast(ts),
+                     "_bin": pa.array(byte_bins(sizes, n_parts), pa.int32())})
+    listed = spark.createDataFrame(meta.to_pandas(), "path string, length long, modificationTime timestamp, _bin int")
+    # one row per bin, then a round-robin from one partition: exactly one bin per partition
+    meta_df = (listed.groupBy("_bin").agg(F.collect_list(F.struct("path", "length", "modificationTime")).alias("f"))
+               .coalesce(1).repartition(n_parts).select(F.explode("f").alias("x")).select("x.*"))
     now = dt.datetime.now(dt.timezone.utc)
     rows: list[dict[str, object]] = [
         {"sha256": e.pseudo_sha256, "path": e.location, "size": e.size,
@@ -218,7 +246,7 @@ def _listed_frame(spark: SparkSession, listing: Listing, run_id: str) -> tuple[D
          "run_id": run_id, "ingested_at": now, "reason": e.reason.value if e.reason else None,
          "message": e.message} for e in listing.rejected]
     rejected = spark.createDataFrame(to_frame(rows, PARSED), PARSED.spark_schema())
-    return meta_df.repartition(n_parts), rejected
+    return meta_df, rejected
 
 
 def known_sha256(tables: Tables, zs: zones.Zones) -> DataFrame:
@@ -232,12 +260,13 @@ def known_sha256(tables: Tables, zs: zones.Zones) -> DataFrame:
 
 
 def ingest(spark: SparkSession, tables: Tables, zs: zones.Zones, input_location: str, cfg: IngestConfig,
-           run_id: str, progress: Progress | None = None) -> IngestResult:
+           run_id: str, progress: Progress | None = None, times: StageTimes | None = None) -> IngestResult:
     """Ingest new files of the export; commits bronze and quarantine rows (idempotent per run)."""
     from pyspark.sql import functions as F
-    from pyspark.sql.types import BooleanType, StructField, StructType
 
-    listing = list_export(input_location, cfg)
+    t = times or StageTimes()
+    with t.stage("list"):
+        listing = list_export(input_location, cfg)
     reader = EntryReader(listing.root)
     n_listed = len(listing.entries)
     if progress:
@@ -258,36 +287,29 @@ def ingest(spark: SparkSession, tables: Tables, zs: zones.Zones, input_location:
               .unionByName(big.mapInPandas(
                   lambda it: hash_oversize_batches(it, run_id, cfg.max_file_bytes, reader), schema))
               .unionByName(rejected))
-    known = known_sha256(tables, zs).withColumn("_known", F.lit(True))
-    flagged = (parsed.join(known, "sha256", "left")
-               .withColumn("_known", F.coalesce(F.col("_known"), F.lit(False)))
-               .withColumn("content", F.when(~F.col("_known"), F.col("content"))))
-
     staged = zones.join(zs.staging(run_id), "ingest")
-    flagged.write.mode("overwrite").parquet(zones.spark_uri(staged))
-    flagged_schema = StructType([*schema.fields, StructField("_known", BooleanType())])
-    result = spark.read.schema(flagged_schema).parquet(zones.spark_read_uri(staged))
-    scanned = {r["path"] for r in result.select("path").distinct().collect()} | set(known_big)
+    with t.stage("ingest parse"):  # no join here: the content is written once, never shuffled
+        parsed.write.mode("overwrite").parquet(zones.spark_uri(staged))
+    result = spark.read.schema(schema).parquet(zones.spark_read_uri(staged))
+    with t.stage("ingest reconcile"):
+        scanned = {r["path"] for r in result.select("path").collect()} | set(known_big)
     lost = unscanned_rows(listing, scanned, run_id)
     if lost:  # listed, but no row came back for it: a quarantine row, never a silent loss
-        lost_df = spark.createDataFrame(to_frame(lost, PARSED), schema).withColumn("_known", F.lit(False))
-        result = result.unionByName(lost_df)
-    fresh = result.where(~F.col("_known"))
-    new = fresh.dropDuplicates(["sha256"]).drop("_known")
-    good = new.where(F.col("reason").isNull())
-    bad = new.where(F.col("reason").isNotNull())
-    now = F.current_timestamp()
-    quarantine_rows = (bad.withColumn("stage", F.lit(STAGE)).withColumn("profile", F.lit(None))
-                       .withColumn("key_version", F.lit(None)).withColumn("quarantined_at", now))
-    app_id = f"deid-{STAGE}-{run_id}"
-    tables.append(good, zs.bronze, BRONZE, app_id=app_id, version=0)
-    tables.append(quarantine_rows, zs.quarantine, QUARANTINE, app_id=app_id, version=0)
-    n_good = good.count()
-    reasons = tuple(sorted((r["reason"], int(r["count"])) for r in bad.groupBy("reason").count().collect()))
-    n_bad = sum(n for _, n in reasons)
+        result = result.unionByName(spark.createDataFrame(to_frame(lost, PARSED), schema))
+    with t.stage("ingest counts"):
+        keys, chosen = _new_inputs(tables, zs, result)
+        n_rows = keys.count()
+        by_reason = {r["reason"]: int(r["count"]) for r in chosen.groupBy("reason").count().collect()}
+    n_good = by_reason.pop(None, 0)
+    reasons = tuple(sorted(by_reason.items()))
+    n_bad = sum(by_reason.values())
     # already known: an over-size file quarantined before (same path and size), content in bronze or
     # quarantine before, or a second entry with the same content in this run
-    n_known = len(known_big) + result.where(F.col("_known")).count() + fresh.count() - n_good - n_bad
+    n_known = len(known_big) + n_rows - n_good - n_bad
+    with t.stage("bronze write"):
+        _commit_new(tables, zs, result, chosen, run_id)
+    keys.unpersist()
+    chosen.unpersist()
     zones.remove_tree(staged)
     if progress:
         progress(STAGE, n_listed, n_listed)
@@ -296,6 +318,39 @@ def ingest(spark: SparkSession, tables: Tables, zs: zones.Zones, input_location:
         log.warning("ingest %s does not reconcile: %d listed, %d ingested, %d quarantined, %d already known",
                     run_id, n_listed, n_good, n_bad, n_known)
     return res
+
+
+def _new_inputs(tables: Tables, zs: zones.Zones, result: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """On the keys alone (no content): every row of ``result`` flagged ``_known`` (its content is in
+    bronze or quarantined at ingest already), and one row per new sha256 (its least path) with its
+    reason. Both cached (the caller unpersists them)."""
+    from pyspark.sql import functions as F
+
+    known = known_sha256(tables, zs).withColumn("_known", F.lit(True))
+    keys = (result.select("sha256", "path", "reason").join(known, "sha256", "left")
+            .withColumn("_known", F.coalesce(F.col("_known"), F.lit(False))).cache())
+    chosen = (keys.where(~F.col("_known")).groupBy("sha256")
+              .agg(F.min(F.struct("path", "reason")).alias("_c"))
+              .select("sha256", "_c.path", "_c.reason").cache())
+    return keys, chosen
+
+
+def _commit_new(tables: Tables, zs: zones.Zones, result: DataFrame, chosen: DataFrame, run_id: str) -> None:
+    """Bronze rows (new and readable) and quarantine rows (new and not) of this ingest, one commit
+    each; the chosen keys are broadcast to the staged rows (the content is not shuffled)."""
+    from pyspark.sql import functions as F
+
+    r, c = result.alias("r"), F.broadcast(chosen.select("sha256", "path")).alias("c")
+    match = (F.col("r.sha256") == F.col("c.sha256")) & F.col("r.path").eqNullSafe(F.col("c.path"))
+    new = r.join(c, match, "left_semi")
+    good = new.where(F.col("reason").isNull())
+    bad = new.where(F.col("reason").isNotNull())
+    quarantine_rows = (bad.withColumn("stage", F.lit(STAGE)).withColumn("profile", F.lit(None))
+                       .withColumn("key_version", F.lit(None))
+                       .withColumn("quarantined_at", F.lit(dt.datetime.now(dt.timezone.utc)).cast("timestamp")))
+    app_id = f"deid-{STAGE}-{run_id}"
+    tables.append(good, zs.bronze, BRONZE, app_id=app_id, version=0)
+    tables.append(quarantine_rows, zs.quarantine, QUARANTINE, app_id=app_id, version=0)
 
 
 def unscanned_rows(listing: Listing, scanned: set[str], run_id: str) -> list[dict[str, object]]:

@@ -27,6 +27,7 @@ import pandas as pd
 from deid import zones
 from deid.pipeline import faults
 from deid.pipeline.hooks import Gate, StagedRun
+from deid.pipeline.timing import StageTimes
 from deid.tables import CROSSWALK, METADATA, QUARANTINE, REDACTIONS, REVIEW, Tables
 
 log = logging.getLogger(__name__)
@@ -79,30 +80,37 @@ class ReleaseResult:
 
 class Releaser:
     def __init__(self, tables: Tables, zs: zones.Zones, gate: Gate | None = None,
-                 fault: str | None = None) -> None:
+                 fault: str | None = None, times: StageTimes | None = None) -> None:
         self.tables = tables
         self.zones = zs
         self.gate: Gate = gate if gate is not None else CountsGate()
         self.fault = fault
+        self.times = times or StageTimes()
 
     def release(self, staged: StagedRun) -> ReleaseResult:
         app_id = f"deid-release-{staged.run_id}"
-        self.tables.append(staged.crosswalk, self.zones.crosswalk_table, CROSSWALK, app_id=app_id, version=0)
-        zones.secure_local_tree(self.zones.crosswalk)
-        if staged.review is not None:  # PHI zone: reviewers see the band even when the gate fails
-            self.tables.append(staged.review, self.zones.review, REVIEW, app_id=app_id, version=0)
-        if not self.gate(staged.run_id, staged):
+        t = self.times
+        with t.stage("commit crosswalk+review"):
+            self.tables.append(staged.crosswalk, self.zones.crosswalk_table, CROSSWALK, app_id=app_id, version=0)
+            zones.secure_local_tree(self.zones.crosswalk)
+            if staged.review is not None:  # PHI zone: reviewers see the band even when the gate fails
+                self.tables.append(staged.review, self.zones.review, REVIEW, app_id=app_id, version=0)
+        with t.stage("gate"):
+            passed = self.gate(staged.run_id, staged)
+        if not passed:
             failures = tuple(getattr(self.gate, "failures", ()) or ("quality gate failed",))
             log.warning("run %s not released: %s", staged.run_id, "; ".join(failures))
             # the run's quarantined inputs are recorded all the same (PHI zone; nothing is published)
             self.tables.append(staged.quarantine, self.zones.quarantine, QUARANTINE, app_id=app_id, version=0)
             return ReleaseResult(False, 0, failures)
-        n = (staged.metadata.select("staged_name", "output_path")
-             .mapInPandas(partial(_move_batches, staging=staged.staging, output=self.zones.output),
-                          "output_path string").count())
+        with t.stage("publish files"):
+            n = (staged.metadata.select("staged_name", "output_path")
+                 .mapInPandas(partial(_move_batches, staging=staged.staging, output=self.zones.output),
+                              "output_path string").count())
         faults.maybe_fail(self.fault, "publish")
-        self.tables.append(staged.metadata, self.zones.metadata, METADATA, app_id=app_id, version=0)
-        if staged.redactions is not None:
-            self.tables.append(staged.redactions, self.zones.redactions, REDACTIONS, app_id=app_id, version=0)
-        self.tables.append(staged.quarantine, self.zones.quarantine, QUARANTINE, app_id=app_id, version=0)
+        with t.stage("commit metadata+quarantine"):
+            self.tables.append(staged.metadata, self.zones.metadata, METADATA, app_id=app_id, version=0)
+            if staged.redactions is not None:
+                self.tables.append(staged.redactions, self.zones.redactions, REDACTIONS, app_id=app_id, version=0)
+            self.tables.append(staged.quarantine, self.zones.quarantine, QUARANTINE, app_id=app_id, version=0)
         return ReleaseResult(True, n)

@@ -25,6 +25,7 @@ from deid.pipeline.grants import apply_grants
 from deid.pipeline.hooks import Gate, PixelHook
 from deid.pipeline.ingest import IngestResult, ingest
 from deid.pipeline.runlock import RunGuard
+from deid.pipeline.timing import StageTimes, event_log_location, write_timings
 from deid.tables import RUNS, Tables
 from deid.zones import Zones
 
@@ -64,6 +65,7 @@ class PipelineRun:
     gate: Gate | None = None
     progress: Progress | None = None
     run_id: str = field(default_factory=new_run_id)
+    times: StageTimes = field(default_factory=StageTimes)  # per-stage seconds (the report's timings.json)
 
     def __post_init__(self) -> None:
         if self.zones is None:
@@ -75,6 +77,11 @@ class PipelineRun:
             self.pixel_hook = pixel_hook(self.cfg.pixels)
 
     def _runs_row(self, stage: str, started: dt.datetime, status: str, counts: dict[str, int | None]) -> None:
+        with self.times.stage("runs table"):
+            self._append_runs_row(stage, started, status, counts)
+
+    def _append_runs_row(self, stage: str, started: dt.datetime, status: str,
+                         counts: dict[str, int | None]) -> None:
         row = {
             "run_id": [self.run_id], "stage": [stage], "started_at": [started],
             "finished_at": [dt.datetime.now(dt.timezone.utc)], "status": [status],
@@ -112,7 +119,15 @@ class PipelineRun:
                 self.profile = load_profile(self.cfg.profile)
         key_version = self.keyring.version if do_deidentify and self.keyring else None
         with RunGuard(zs, self.run_id, key_version=key_version):
-            return self._run_stages(zs, do_ingest=do_ingest, do_deidentify=do_deidentify)
+            summary = self._run_stages(zs, do_ingest=do_ingest, do_deidentify=do_deidentify)
+        self._write_timings(zs, summary)
+        return summary
+
+    def _write_timings(self, zs: Zones, summary: RunSummary) -> None:
+        """The run's per-stage seconds and Spark event log location, beside its report."""
+        n = summary.ingest.n_listed if summary.ingest else (summary.deid.n_inputs if summary.deid else 0)
+        write_timings(zs.report_dir(self.run_id), self.times, n_inputs=n,
+                      event_log=event_log_location(self.spark))
 
     def _run_stages(self, zs: Zones, *, do_ingest: bool, do_deidentify: bool) -> RunSummary:
         summary = RunSummary(self.run_id)
@@ -123,7 +138,7 @@ class PipelineRun:
             try:
                 assert export is not None
                 res = ingest(self.spark, self.tables, zs, export, self.cfg.ingest,
-                             self.run_id, self.progress)
+                             self.run_id, self.progress, self.times)
             except BaseException:
                 self._runs_row("ingest", started, "FAILED", {})
                 raise
@@ -138,7 +153,7 @@ class PipelineRun:
             try:
                 dres = deidentify(self.spark, self.tables, zs, self.profile, self.keyring, self.run_id,
                                   pixel_hook=self.pixel_hook, gate=self._gate(zs), fault=fault,
-                                  progress=self.progress)
+                                  progress=self.progress, times=self.times)
             except BaseException:
                 self._runs_row("deidentify", started, "FAILED", {})
                 raise
@@ -149,7 +164,9 @@ class PipelineRun:
                 "n_quarantined": dres.n_quarantined,  # recorded even when the gate holds the run
                 "n_skipped": 0 if dres.released else dres.n_deidentified})  # held: pending for the next run
             summary.messages += list(dres.gate_failures)
-            summary.messages += apply_grants(self.spark, self.cfg.crosswalk.grants, self.tables.uses_spark_delta)
+            with self.times.stage("grants"):
+                summary.messages += apply_grants(self.spark, self.cfg.crosswalk.grants,
+                                                 self.tables.uses_spark_delta)
             if not dres.released:
                 summary.status = "GATE_FAILED"
                 return summary

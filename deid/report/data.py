@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from deid import zones
+from deid.pipeline.timing import read_timings
 from deid.quality import store
 from deid.quality.results import QUALITY_RESULTS
 from deid.tables import METADATA, QUARANTINE, RUNS, Tables
@@ -56,6 +57,7 @@ class ReportData:
     gate: dict[str, Any] | None  # quality.json of the run
     thumbs: list[Thumb]
     review_location: str
+    timings: dict[str, Any] | None = None  # timings.json of the run: seconds per stage, Spark event log
 
 
 def _counts(df: Any, column: str) -> dict[str, int]:
@@ -105,4 +107,5 @@ def gather(tables: Tables, zs: zones.Zones, run_id: str, max_thumbs: int = 24) -
             t.boxes = by_uid.get(t.sop_instance_uid, [])
     review = zs.review
     return ReportData(run_id, stage_rows(tables, zs, run_id), outcomes, reasons, _counts(md, "burned_in_status"),
-                      _counts(md.fillna({"modality": "(none)"}), "modality"), quality, gate, thumbs, str(review))
+                      _counts(md.fillna({"modality": "(none)"}), "modality"), quality, gate, thumbs, str(review),
+                      read_timings(zs.report_dir(run_id)))

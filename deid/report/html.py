@@ -57,6 +57,19 @@ def thumbs_section(items: list[tuple[str, str | None, int]]) -> str:
             "(from the redactions table).</p><div class='grid'>" + "".join(cards) + "</div>")
 
 
+def timings_section(data: ReportData) -> str:
+    t = data.timings
+    if not t:
+        return "<p class='muted'>no stage timings recorded for this run</p>"
+    stages = t.get("stages") or {}
+    rows = [[k, _fmt(float(v), " s")] for k, v in stages.items()]
+    log = t.get("spark_event_log")
+    where = (f"<p>Spark event log (open it in Spark's history server): <code>{esc(log)}</code></p>" if log
+             else "<p class='muted'>Spark event log off (spark.eventLog.enabled)</p>")
+    return (_table(["stage", "seconds"], rows) + f"<p>run total {_fmt(t.get('total_s'), ' s')} for "
+            f"{esc(t.get('n_inputs'))} inputs</p>" + where)
+
+
 def render_index(data: ReportData, thumbs: list[tuple[str, str | None, int]], phi_report: str | None) -> str:
     kpis = "".join(f"<span class='kpi'><b>{v}</b>{esc(k)}</span>" for k, v in data.outcomes.items())
     stages = [[s.stage, s.status, s.started_at, s.finished_at, _fmt(s.seconds, " s"), s.n_inputs, s.n_done,
@@ -76,6 +89,7 @@ def render_index(data: ReportData, thumbs: list[tuple[str, str | None, int]], ph
         + "<h2>Throughput by stage</h2>"
         + _table(["stage", "status", "started", "finished", "duration", "inputs", "done", "quarantined",
                   "skipped", "files/s"], stages)
+        + "<h2>Time by stage</h2>" + timings_section(data)
         + "<h2>Redacted frames</h2>" + thumbs_section(thumbs)
         + "<h2>For the PHI-zone operator</h2><ul>"
         f"<li>review table (boxes in the review band): <code>{esc(data.review_location)}</code></li>{phi}</ul>"

@@ -96,3 +96,24 @@ def test_unscanned_rows_name_every_listed_entry_without_a_row(tmp_path: Path) ->
     assert [r["reason"] for r in rows] == ["NOT_READ"]
     assert rows[0]["path"] == by_name["a%20b"].location and rows[0]["size"] == 4
     assert unscanned_rows(listing, {e.location for e in listing.entries}, "r") == []
+
+
+@pytest.mark.parametrize(("sizes", "n_bins", "worst"), [
+    ([100] * 10, 2, 500), ([1000, 10, 10, 10, 10, 500, 500], 2, 1020), ([5], 3, 5), ([], 2, 0),
+    ([64, 32, 32, 16, 16, 16, 16], 3, 64)])
+def test_byte_bins_balance_bytes_largest_first(sizes: list[int], n_bins: int, worst: int) -> None:
+    from deid.pipeline.ingest import byte_bins
+
+    bins = byte_bins(sizes, n_bins)
+    assert len(bins) == len(sizes) and all(0 <= b < n_bins for b in bins)
+    loads = [sum(s for s, b in zip(sizes, bins, strict=True) if b == k) for k in range(n_bins)]
+    assert max(loads) == worst
+
+
+@pytest.mark.parametrize(("sizes", "cores", "target", "expected"), [
+    ([1] * 1000, 2, 64, 16), ([1] * 3, 8, 64, 3), ([100] * 100, 2, 1000, 10), ([10**9], 4, 64, 1),
+    ([1] * 100, 4, 10**6, 8)])
+def test_partitions_by_bytes_and_cores(sizes: list[int], cores: int, target: int, expected: int) -> None:
+    from deid.pipeline.ingest import n_partitions
+
+    assert n_partitions(sizes, cores, target) == expected
