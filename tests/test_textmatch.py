@@ -116,6 +116,13 @@ def test_institution_variants(text: str) -> None:
     assert _found(text, "St Mary's Hospital", NeedleKind.INSTITUTION)
 
 
+@pytest.mark.parametrize("text", ["Riverside Gen Hosp", "RIVERSIDE GEN. HOSPITAL", "Riverside General Hosp.",
+                                  "riverside general hospital", "from RGH"])
+def test_institution_abbreviations_general_and_hospital(text: str) -> None:
+    assert _found(text, "Riverside General Hospital", NeedleKind.INSTITUTION)
+    assert _found(text, "Riverside Gen Hosp", NeedleKind.INSTITUTION)  # written abbreviated at the source
+
+
 def test_institution_of_common_words_only_is_not_a_needle() -> None:
     assert needles("General Hospital", NeedleKind.INSTITUTION) == frozenset()
 
