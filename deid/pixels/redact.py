@@ -32,9 +32,9 @@ from collections.abc import Iterable
 
 import numpy as np
 from pydicom.dataset import Dataset
-from pydicom.sequence import Sequence
 from pydicom.pixels import get_encoder, pack_bits
 from pydicom.pixels.processing import apply_color_lut
+from pydicom.sequence import Sequence
 from pydicom.uid import (
     JPEG2000,
     UID,
