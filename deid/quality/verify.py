@@ -14,6 +14,11 @@ pixel classifier's rules for dates, IDs, names and labels.
 
 Findings name the input by its bronze key (sha256), the attribute by tag path (or the frame and
 box geometry, or the metadata column), and the matcher (needle kind or rule): never the value.
+
+A header or metadata match is excused only when it is the input's own value in an attribute Table
+E.1-1 does not list (a short text VR at any depth, e.g. a coil element named "12345" that equals
+another input's ID without its zeros), unchanged from its original and none of its own identifiers
+(:func:`own_value`); only inputs with such matches have their original read again.
 """
 
 from __future__ import annotations
