@@ -33,7 +33,8 @@ from deid.samples import SHARED_DATA
 from deid.tables import Tables
 from deid.zones import resolve
 
-pytestmark = [pytest.mark.slow]
+# one pipeline run with OCR of every image (~180) on 2 shared cores: past the suite's 900 s default
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2700)]
 # quarantine reasons that are the pipeline's fault, never an input's: a real export must not have them
 PIPELINE_FAULTS = {Reason.INTERNAL_ERROR.value, Reason.WRITE_FAILED.value, Reason.VERIFICATION_FAILED.value,
                    Reason.OCR_FAILED.value}
