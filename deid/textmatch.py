@@ -307,7 +307,11 @@ def needles(value: str, kind: NeedleKind, *, broad: bool = True) -> frozenset[st
         norm = normalise(v)
         if not norm or _too_weak(norm, kind, broad):
             continue
-        out.update(keys_of(norm.split()))
+        parts = norm.split()
+        # initials ("A Smith", "A M Smith") only as separate tokens: glued, "a"+"m"+"dr" would be any
+        # run of short tokens ("20dB/DR60" holds "dbdr")
+        initials = kind is NeedleKind.PERSON_NAME and len(parts) > 1 and any(len(p) == 1 for p in parts)
+        out.update({norm} if initials else keys_of(parts))
     return frozenset(k for k in out if len(k.replace(" ", "")) >= 2)
 
 
@@ -344,11 +348,20 @@ def _pn_groups(value: str) -> list[list[str]]:
             parts = [group.strip()]
         if len(parts) == 1 and "^" not in group:
             words = [w for w in re.split(r"[\s,]+", parts[0]) if w]
+            named = [w for w in words if normalise(w) not in _NAME_TITLES]
+            if named and len(named) < len(words):
+                words = named  # "Dr. Anna Smith": the title is no part of the name (PS3.5 6.2 prefix)
+                parts = [" ".join(words)]
             if 1 < len(words) <= 4:
                 parts = words  # a name written as "Anna Smith" or "SMITH, ANNA"
         if parts:
             out.append(parts)
     return out
+
+
+# Name prefixes and suffixes written inside a free-form name (PS3.5 6.2 components 4 and 5)
+_NAME_TITLES = frozenset({"dr", "mr", "mrs", "ms", "miss", "mx", "prof", "professor", "doctor", "sir",
+                          "dame", "rev", "jr", "sr", "md", "phd", "herr", "frau", "mme", "mlle"})
 
 
 def _person_variants(value: str, broad: bool) -> list[str]:
@@ -402,7 +415,8 @@ def _address_variants(value: str, broad: bool) -> list[str]:
 _STREET_WORDS = frozenset(_STREET_ABBR) | frozenset(_ABBR_BACK) | frozenset(
     ["close", "crescent", "circle", "trail", "row", "walk", "alley", "mews", "grove", "gardens", "hill", "park", "plaza", "path", "pike", "track", "loop", "view", "wharf", "quay", "green", "way", "rue", "via", "calle", "avenida", "weg", "gasse", "platz", "allee", "laan", "straat"])
 _INSTITUTION_WORDS = {"saint": "st", "st": "saint", "hospital": "hosp", "university": "univ",
-                      "center": "centre", "centre": "center", "medical": "med"}
+                      "center": "centre", "centre": "center", "medical": "med", "general": "gen",
+                      "gen": "general", "hosp": "hospital", "univ": "university", "med": "medical"}
 
 
 def _institution_variants(value: str, broad: bool) -> list[str]:

@@ -45,6 +45,8 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=1000, help="sentences of each kind")
     ap.add_argument("--detector", choices=("model", "rules"), default="model")
     ap.add_argument("--seed", type=int, default=20261130)
+    ap.add_argument("--show-misses", action="store_true",
+                    help="print the synthetic sentences that miss (Faker values, never real data)")
     args = ap.parse_args()
     scorer = load_scorer() if args.detector == "model" else None
     cleaner = FreeTextCleaner(frozenset(), scorer)
@@ -55,11 +57,17 @@ def main() -> None:
         removed_values += res.verdict is Verdict.REMOVED
         for start, end in s.spans:
             spans_total += 1
-            spans_removed += not _phi_left(s.text, (start, end), res.text)
+            missed = _phi_left(s.text, (start, end), res.text)
+            spans_removed += not missed
+            if missed and args.show_misses:
+                print(f"PHI LEFT: {s.text!r} -> {res.text!r} span {s.text[start:end]!r}")
         if not s.spans:
             clin_total += 1
             left = set(normalise(res.text).split())
-            clin_kept += all(w in left for term in s.clinical for w in normalise(term).split())
+            kept = all(w in left for term in s.clinical for w in normalise(term).split())
+            clin_kept += kept
+            if not kept and args.show_misses:
+                print(f"CLINICAL LOST: {s.text!r} -> {res.text!r} ({res.verdict.value})")
     print(f"detector: {args.detector}; evaluation sentences: {len(data)} (held out: templates, locales, terms)")
     print(f"PHI spans removed: {spans_removed} / {spans_total} = {spans_removed / max(spans_total, 1):.1%}")
     print(f"clinical sentences keeping their clinical words: {clin_kept} / {clin_total} = "

@@ -116,6 +116,13 @@ def test_institution_variants(text: str) -> None:
     assert _found(text, "St Mary's Hospital", NeedleKind.INSTITUTION)
 
 
+@pytest.mark.parametrize("text", ["Riverside Gen Hosp", "RIVERSIDE GEN. HOSPITAL", "Riverside General Hosp.",
+                                  "riverside general hospital", "from RGH"])
+def test_institution_abbreviations_general_and_hospital(text: str) -> None:
+    assert _found(text, "Riverside General Hospital", NeedleKind.INSTITUTION)
+    assert _found(text, "Riverside Gen Hosp", NeedleKind.INSTITUTION)  # written abbreviated at the source
+
+
 def test_institution_of_common_words_only_is_not_a_needle() -> None:
     assert needles("General Hospital", NeedleKind.INSTITUTION) == frozenset()
 
@@ -193,3 +200,20 @@ def test_patterns_found(text: str, kind: PatternKind) -> None:
 ])
 def test_clinical_text_has_no_patterns(text: str) -> None:
     assert find_patterns(text) == []
+
+
+@pytest.mark.parametrize("value,text,found", [
+    ("Dr. dry breeze", "20dB/DR60", False),  # initials glued to a title: any run of short tokens
+    ("Dr. dry breeze", "seen by B. Dry", True),
+    ("Dr. Anna Smith", "ANNA SMITH", True),
+    ("SMITH^ANNA^MARIE", "A.M. Smith", True),
+    ("SMITH^ANNA^MARIE", "ref AMSMITH", False),  # initials glued: no longer a spelling of the name
+])
+def test_titles_and_initials_of_names(value: str, text: str, found: bool) -> None:
+    assert bool(find_needles(text, needles(value, NeedleKind.PERSON_NAME, broad=False))) is found
+
+
+def test_a_title_is_no_part_of_a_name() -> None:
+    keys = needles("Dr. Anna Smith", NeedleKind.PERSON_NAME, broad=False)
+    assert {"anna smith", "smith anna"} <= keys
+    assert not [k for k in keys if "dr" in k.split() and k != "dr anna smith"]  # only the value as written

@@ -351,7 +351,14 @@ _SUFFIX_TOKENS = _set("ab bv nv sp spj spk z o oo zoo scoop scom sc ei me mba ph
                       "hijos figli sohne sohn co kg gmbh ag ltd inc llc plc sa sas srl spa oy hb asa as aps "
                       "asociados associates partners group groep gruppe grupa i et and y e und &")
 _FUNCTION = _set("at from by of in to for with and or the a an on")
-_PARTICLES = _set("de da di do dos das del della la le les du van von der den & y e am im an sur")
+_PARTICLES = _set("de da di do dos das del della la le les du van von der den & y e am im an sur "
+                  "og och ja és ve și и")  # "and" inside a firm's name: "Jensen og Sønner", "Kaya ve Oğulları"
+# Unit designators of an address (building, floor, apartment, in the languages of the templates and
+# beyond): the number after one belongs to the address it follows ("Calle X 14, Edif. 2, Depto. 9").
+_UNIT_WORDS = _set("apt apartment suite ste unit flat floor fl room rm bldg building blk block edif edificio "
+                   "depto dpto departamento apto apartamento piso int interior bloco bloque lote casa torre "
+                   "esc escalera puerta pta porta etage etg batiment bat whg wohnung stiege tur lgh lejl "
+                   "leil asunto as kat daire blok ap app appt appartement scala interno ul lok")
 
 
 def _place_run(words: list[_Word], all_caps: bool) -> list[_Word]:
@@ -388,6 +395,10 @@ def _extend(words: list[_Word], masked: list[tuple[int, int]], all_caps: bool) -
     while changed:
         changed = False
         for i, w in enumerate(words):
+            if not _covered(w, masked) and _unit_number(words, i, masked):
+                masked = merge([*masked, (w.start, w.end)])
+                changed = True
+                continue
             if _covered(w, masked) or not _alpha(w.text):
                 continue
             low = normalise(w.text).replace(" ", "")
@@ -408,6 +419,22 @@ def _extend(words: list[_Word], masked: list[tuple[int, int]], all_caps: bool) -
                 masked = merge([*masked, (w.start, w.end)])
                 changed = True
     return masked
+
+
+def _unit_number(words: list[_Word], i: int, masked: list[tuple[int, int]]) -> bool:
+    """A unit designator right after a masked address (across a comma, not a sentence end) and
+    followed by a number, or that number after a masked designator: part of the address."""
+    def unit(j: int) -> bool:
+        return 0 <= j < len(words) and normalise(words[j].text).replace(" ", "") in _UNIT_WORDS
+
+    def numbered(j: int) -> bool:
+        return 0 <= j < len(words) and any(c.isdigit() for c in words[j].text) and len(words[j].text) <= 8
+
+    w = words[i]
+    if numbered(i) and unit(i - 1) and _covered(words[i - 1], masked):
+        return True
+    return unit(i) and numbered(i + 1) and i > 0 and _covered(words[i - 1], masked) and (
+        not words[i - 1].stop or unit(i - 2) or normalise(words[i - 1].text).isdigit()) and not w.initial
 
 
 def _caps_name_run(words: list[_Word]) -> list[_Word]:

@@ -35,6 +35,7 @@ import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.pixels import get_encoder, pack_bits
 from pydicom.pixels.processing import apply_color_lut
+from pydicom.sequence import Sequence
 from pydicom.uid import (
     JPEG2000,
     UID,
@@ -46,6 +47,7 @@ from pydicom.uid import (
 )
 
 from deid.errors import PixelError, Reason
+from deid.header.profile import CLEAN_PIXEL_DATA_CODE
 from deid.pixels.frames import LOSSY_SYNTAXES, Frames
 
 Box = tuple[int, int, int, int]
@@ -162,11 +164,38 @@ def _photometric_out(frames: Frames) -> str:
     return "YBR_FULL" if frames.photometric == "YBR_FULL_422" else frames.photometric
 
 
+# PS3.3 C.7.6.1.1.3: Derivation Code Sequence (0008,9215) draws on CID 7203 Image Derivation, which is
+# extensible and has no code for removed text; DCM 113101 "Clean Pixel Data Option" (PS3.16 CID 7050,
+# the code PS3.15 E.3.1 names) says what was done. The text says it in words (ST, 1024 characters).
+DERIVATION_TEXT = "Burned-in text removed from the pixel data (PS3.15 E.3.1 Clean Pixel Data Option)"
+_ST_MAX = 1024
+
+
+def record_derivation(target: Dataset) -> None:
+    """Derivation Description (0008,2111) and Derivation Code Sequence (0008,9215) say that the pixel
+    data were modified (PS3.3 C.7.6.1.1.3); what they said before (the header engine's cleaned copy)
+    is kept in front, and a second redaction of the same dataset adds nothing."""
+    value, meaning = CLEAN_PIXEL_DATA_CODE
+    before = str(target.get("DerivationDescription", "") or "").strip()
+    if DERIVATION_TEXT not in before:
+        text = f"{before}; {DERIVATION_TEXT}" if before else DERIVATION_TEXT
+        target.DerivationDescription = text if len(text) <= _ST_MAX else DERIVATION_TEXT
+    seq = target.get("DerivationCodeSequence") or Sequence()
+    if not any(str(i.get("CodeValue", "")) == value and str(i.get("CodingSchemeDesignator", "")) == "DCM"
+               for i in seq):
+        item = Dataset()
+        item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = value, "DCM", meaning
+        seq.append(item)
+    target.DerivationCodeSequence = seq
+
+
 def write_pixels(target: Dataset, original: Dataset, frames: Frames, pixels: np.ndarray,
                  lossless_fallback: UID = ExplicitVRLittleEndian,
                  lossy_output: UID = ExplicitVRLittleEndian) -> UID:
-    """Replace the target's Pixel Data with ``pixels`` (same shape as ``frames.pixels``); returns the syntax."""
+    """Replace the target's Pixel Data with ``pixels`` (same shape as ``frames.pixels``) and record the
+    derivation (:func:`record_derivation`); returns the syntax."""
     syntax = output_syntax(original, frames, lossless_fallback, lossy_output)
+    record_derivation(target)
     target.PhotometricInterpretation = _photometric_out(frames)
     target.SamplesPerPixel = frames.samples
     target.Rows, target.Columns = frames.rows, frames.columns

@@ -36,6 +36,7 @@ from deid.quality.verify import (
     UNREADABLE,
     VerificationSummary,
     VerifyParams,
+    excused_batches,
     merge_needles,
     needle_batches,
     verify_batches,
@@ -208,6 +209,7 @@ class QualityGate:
                       .mapInPandas(partial(verify_metadata_batches, params=params), SPARK_SCHEMA))
          .write.mode("overwrite").parquet(loc))
         found = self.tables.spark.read.schema(SPARK_SCHEMA).parquet(zones.spark_read_uri(where))
+        found, n_own = self._without_own_values(found, staged, params)
         agg = (found.where(F.col("check") == SUMMARY)
                .agg(F.count("*").alias("n"), F.sum("n_values").alias("v"),
                     F.sum(F.when(F.col("n_lines") >= 0, 1).otherwise(0)).alias("o"),
@@ -220,7 +222,32 @@ class QualityGate:
             n_instances=int(agg["n"] or 0), n_values=int(agg["v"] or 0), n_ocr_instances=int(agg["o"] or 0),
             n_ocr_lines=int(agg["lines"] or 0), n_findings=sum(by_check.values()), findings=kept,
             n_header_findings=sum(by_check.get(c, 0) for c in (HEADER, METADATA, UNREADABLE)),
-            n_needles=len(needles), n_ocr_findings=by_check.get(OCR, 0), n_rule_findings=by_check.get(OCR_RULE, 0))
+            n_needles=len(needles), n_ocr_findings=by_check.get(OCR, 0), n_rule_findings=by_check.get(OCR_RULE, 0),
+            n_own_values=n_own)
+
+    def _without_own_values(self, found: DataFrame, staged: StagedRun, params: VerifyParams
+                            ) -> tuple[DataFrame, int]:
+        """The findings less those that are the input's own non-identifying values
+        (:func:`deid.quality.verify.own_value`): only inputs with header or metadata findings have their
+        original read again (bronze semi-join), so a clean run costs one small aggregation."""
+        from pyspark.sql import functions as F
+
+        profile = self.profile or self._staged_profile(staged)
+        suspects = (found.where(F.col("check").isin(HEADER, METADATA))
+                    .groupBy("sha256").agg(F.to_json(F.collect_list(F.struct(
+                        "sop_instance_uid", "check", "location", "kind"))).alias("findings"))
+                    .join(staged.metadata.select("sha256", "staged_name"), "sha256").cache())
+        if suspects.limit(1).count() == 0:
+            suspects.unpersist()
+            return found, 0
+        excused = (self.tables.read(self.zones.bronze, BRONZE).select("sha256", "content", "blob_path")
+                   .join(F.broadcast(suspects), "sha256")
+                   .mapInPandas(partial(excused_batches, params=params, profile=profile), SPARK_SCHEMA)
+                   .select("sha256", "check", "location", "kind").distinct().cache())
+        n_own = excused.count()
+        kept = found.join(F.broadcast(excused), ["sha256", "check", "location", "kind"], "left_anti")
+        suspects.unpersist()
+        return kept, n_own
 
     def _verification_results(self, s: VerificationSummary) -> list[ExpectationResult]:
         header, pixels = s.n_header_findings, s.n_ocr_findings

@@ -14,6 +14,11 @@ pixel classifier's rules for dates, IDs, names and labels.
 
 Findings name the input by its bronze key (sha256), the attribute by tag path (or the frame and
 box geometry, or the metadata column), and the matcher (needle kind or rule): never the value.
+
+A header or metadata match is excused only when it is the input's own value in an attribute Table
+E.1-1 does not list (a short text VR at any depth, e.g. a coil element named "12345" that equals
+another input's ID without its zeros), unchanged from its original and none of its own identifiers
+(:func:`own_value`); only inputs with such matches have their original read again.
 """
 
 from __future__ import annotations
@@ -33,7 +38,15 @@ from deid.config import VerificationConfig
 from deid.dicomio import quiet_values, quietly
 from deid.header.profile import Profile
 from deid.keys import KeyRing
-from deid.quality.originals import KEPT, OCR_SUFFIX, KeyedHasher, NeedleRules, needle_hashes
+from deid.quality.originals import (
+    KEPT,
+    OCR_SUFFIX,
+    KeyedHasher,
+    NeedleRules,
+    identifying_values,
+    needle_hashes,
+    needle_keys,
+)
 from deid.textmatch import spans
 
 FINDINGS_SCHEMA = pa.schema([("sop_instance_uid", pa.string()), ("sha256", pa.string()),
@@ -297,6 +310,97 @@ def verify_metadata_batches(batches: Iterator[pd.DataFrame], params: VerifyParam
         yield pa.Table.from_pylist(rows, schema=FINDINGS_SCHEMA).to_pandas()
 
 
+# ---------------------------------------------------------------------------------- the input's own values
+# Short text VRs of attributes Table E.1-1 does not list (PS3.15 E.1: not identifying): a coil name, a
+# detector label. Free text (LT/ST/UT/UC), names, UIDs and dates are never excused.
+_OWN_VRS = frozenset({"AE", "CS", "SH", "LO"})
+_STEP = re.compile(r"\(([0-9A-F]{4}),([0-9A-F]{4})\)(?:\[(\d+)\])?")
+
+
+def parse_path(path: str) -> list[tuple[int, int | None]]:
+    """``(5200,9229)[0](0018,9047)`` -> ``[(0x52009229, 0), (0x00189047, None)]`` (the walk's paths)."""
+    return [(int(g + e, 16), int(i) if i else None) for g, e, i in _STEP.findall(path)]
+
+
+def element_at(ds: object, path: str) -> object | None:
+    """The element a finding's tag path names, or None when the dataset has no such element."""
+    steps = parse_path(path)
+    current: Any = ds
+    for n, (tag, index) in enumerate(steps):
+        meta = getattr(current, "file_meta", None) if n == 0 else None
+        holder = meta if meta is not None and tag >> 16 == 2 else current
+        if holder is None or tag not in holder:
+            return None
+        elem = holder[tag]
+        if index is None:
+            return elem if n == len(steps) - 1 else None
+        items = elem.value if str(elem.VR) == "SQ" else None
+        if not items or index >= len(items):
+            return None
+        current = items[index]
+    return None
+
+
+def own_value(original: object, staged: object, path: str, rules: NeedleRules, own_keys: frozenset[str]) -> bool:
+    """Whether a finding at ``path`` is the input's own non-identifying value, not a leak.
+
+    PS3.15 E.1: an attribute Table E.1-1 does not list (standard group, short text VR, no needle kind)
+    is not identifying; when the released value is the very value the input's own original holds
+    there, the match is a coincidence with another input's identifier (a coil named "12345" and
+    some patient's ID 0012345). It stays a finding when any span of it is one of this input's own
+    identifying values."""
+    path = path.removeprefix("metadata.").removeprefix("dicom_json")
+    if not path.startswith("("):
+        return False  # a metadata column
+    before, after = element_at(original, path), element_at(staged, path)
+    if before is None or after is None:
+        return False
+    tag, vr = int(before.tag), str(before.VR)  # type: ignore[attr-defined]
+    if (tag >> 16) & 1 or vr not in _OWN_VRS or rules.table.action_for(tag) is not None \
+            or rules.kind(tag, vr) is not None:
+        return False
+    texts = _as_texts(after, vr, 0)
+    if not texts or texts != _as_texts(before, vr, 0):
+        return False
+    return not any(s.key in own_keys for t in texts for s in spans(t))
+
+
+def own_keys(original: object, rules: NeedleRules) -> frozenset[str]:
+    """Clear needle keys of this input's own identifying values (in the task only, never returned)."""
+    out: set[str] = set()
+    for kind, value in identifying_values(original, rules):  # type: ignore[arg-type]
+        if kind is not None:
+            typed, ocr_only = needle_keys(value, kind)
+            out |= typed | ocr_only
+    return frozenset(out)
+
+
+def excused_batches(batches: Iterator[pd.DataFrame], params: VerifyParams,
+                    profile: Profile) -> Iterator[pd.DataFrame]:
+    """mapInPandas over bronze rows of inputs with header/metadata findings, ``(sha256, content,
+    blob_path, staged_name, findings)`` (findings: JSON list of finding rows) -> the findings that are
+    the input's own non-identifying values (:func:`own_value`); value-free."""
+    from deid.dicomio import read_dicom
+
+    rules = _rules(profile)
+    for batch in batches:
+        rows: list[dict[str, object]] = []
+        with quiet_values():
+            for rec in batch.to_dict("records"):
+                blob = rec.get("blob_path")
+                try:
+                    original = read_dicom(zones.read_bytes(blob) if isinstance(blob, str) else bytes(rec["content"]))
+                    staged = _read(params.staging, str(rec["staged_name"]))
+                except Exception:  # noqa: BLE001 - nothing excused when either cannot be read
+                    continue
+                mine = own_keys(original, rules)
+                for f in json.loads(str(rec["findings"])):
+                    if own_value(original, staged, str(f["location"]), rules, mine):
+                        rows.append(_row(str(f["sop_instance_uid"]), str(rec["sha256"]), str(f["check"]),
+                                         str(f["location"]), str(f["kind"])))
+        yield pa.Table.from_pylist(rows, schema=FINDINGS_SCHEMA).to_pandas()
+
+
 # ---------------------------------------------------------------------------------- originals
 _RULES: dict[str, NeedleRules] = {}
 
@@ -359,6 +463,7 @@ class VerificationSummary:
     n_needles: int = 0
     n_ocr_findings: int = 0
     n_rule_findings: int = 0
+    n_own_values: int = 0  # header/metadata matches excused as the input's own values (:func:`own_value`)
 
     @property
     def ok(self) -> bool:

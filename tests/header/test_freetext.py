@@ -77,6 +77,22 @@ def test_other_identifiers_removed_clinical_kept(text: str, kept: str) -> None:
         assert phi not in res.text
 
 
+@pytest.mark.parametrize(("text", "phi", "kept"), [
+    ("Films from Hansen og Sønner, Odense show a rib fracture", ("og", "Hansen", "Odense"), "rib fracture"),
+    ("Referred by Virtanen ja Pojat for knee pain", (" ja ", "Virtanen", "Pojat"), "knee pain"),
+    ("Fell at Calle Mayor 17, Piso 4, Puerta 2; wrist pain", ("17", "4", "2;", "Mayor"), "wrist pain"),
+    ("Lives at 8 Rue Lepic, Bat. 3, Apt. 12", ("Lepic", "3", "12"), "Lives at"),
+    ("Pelvic floor 3 cm below the pubis", (), "Pelvic floor 3 cm below the pubis"),
+])
+def test_firm_connectors_and_address_units_go_with_the_name(text: str, phi: tuple[str, ...], kept: str) -> None:
+    """"og"/"ja" between the names of a firm, and the number after a unit designator (floor, building,
+    apartment in several languages) that follows an address, are part of the name or address."""
+    res = FreeTextCleaner(frozenset()).clean(text)
+    assert kept in res.text, res.text
+    for word in phi:
+        assert word not in res.text, res.text
+
+
 @pytest.mark.parametrize("text", [
     "Seen by Quxworthy Zembla",  # a name after a relation word
     "SEEN BY QUXWORTHY",  # capitals: no signal, an unknown word

@@ -33,10 +33,8 @@ from deid.samples import SHARED_DATA
 from deid.tables import Tables
 from deid.zones import resolve
 
-pytestmark = [pytest.mark.slow, pytest.mark.xfail(
-    strict=False, reason="issue #13 open: after merging the default-deny header engine and the new pixel "
-    "renderings, the gate raises 4 findings on this real corpus (1 OCR person name, 1 rule label, an ID "
-    "match in a nested Multi-Coil Element Name and its metadata copy); precision not re-tuned yet")]
+# one pipeline run with OCR of every image (~180) on 2 shared cores: past the suite's 900 s default
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2700)]
 # quarantine reasons that are the pipeline's fault, never an input's: a real export must not have them
 PIPELINE_FAULTS = {Reason.INTERNAL_ERROR.value, Reason.WRITE_FAILED.value, Reason.VERIFICATION_FAILED.value,
                    Reason.OCR_FAILED.value}

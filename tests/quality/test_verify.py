@@ -292,3 +292,58 @@ def test_a_uid_held_in_an_id_attribute_is_a_uid_needle() -> None:
     assert check_header(ds, params)[0] == []
     ds.ImageComments = "1.2.826.0.1.3680043.8.498.5549034"
     assert ("(0020,4000)", "uid") in check_header(ds, params)[0]
+
+
+def _coil(name: str, comment: str | None = None) -> Dataset:
+    """Shared Functional Groups > MR Receive Coil > Multi-Coil Definition > Multi-Coil Element Name
+    (0018,9047), an attribute Table E.1-1 does not list (Issue22-NoPixelData of orthanc-tests has "12345")."""
+    element = Dataset()
+    element.MultiCoilElementName = name
+    if comment is not None:
+        element.ImageComments = comment
+    coil = Dataset()
+    coil.MultiCoilDefinitionSequence = Sequence([element])
+    group = Dataset()
+    group.MRReceiveCoilSequence = Sequence([coil])
+    ds = _clean()
+    ds.SharedFunctionalGroupsSequence = Sequence([group])
+    return ds
+
+
+COIL = "(5200,9229)[0](0018,9042)[0](0018,9045)[0](0018,9047)"
+
+
+@pytest.mark.parametrize("original_name,staged_name,own_id,excused", [
+    ("12345", "12345", None, True),  # its own coil name, equal to another input's ID without zeros
+    ("HEAD 1", "12345", None, False),  # not what the original held there: planted
+    ("12345", "12345", "12345", False),  # the input's own ID: a leak, whatever the attribute
+    ("12345", "MRN 0012345", None, False),
+])
+def test_an_inputs_own_unlisted_value_is_not_a_leak(original_name: str, staged_name: str,
+                                                    own_id: str | None, excused: bool) -> None:
+    from deid.quality.verify import own_keys, own_value
+
+    rules = NeedleRules.of(load_profile("research"))
+    params = VerifyParams(KEYS, _run_needles(_original(), _coil(original_name)), "/x", VerificationConfig())
+    original, staged = _coil(original_name), _coil(staged_name)
+    if own_id is not None:
+        original.PatientID = own_id
+    findings = check_header(staged, params)[0]
+    assert (COIL, "id") in findings  # the matcher sees it; only the own-value rule excuses it
+    mine = own_keys(original, rules)
+    assert own_value(original, staged, COIL, rules, mine) is excused
+    assert own_value(original, staged, "metadata.dicom_json" + COIL, rules, mine) is excused
+
+
+def test_free_text_holding_another_inputs_id_is_never_excused() -> None:
+    """Image Comments (Table E.1-1: X) with another patient's MRN stays a finding even when unchanged."""
+    from deid.quality.verify import own_keys, own_value
+
+    rules = NeedleRules.of(load_profile("research"))
+    original = _coil("HEAD", comment="compare MRN 0012345")
+    staged = _coil("HEAD", comment="compare MRN 0012345")
+    where = COIL.replace("(0018,9047)", "(0020,4000)")
+    params = VerifyParams(KEYS, _run_needles(_original()), "/x", VerificationConfig())
+    assert (where, "id") in check_header(staged, params)[0]
+    assert not own_value(original, staged, where, rules, own_keys(original, rules))
+    assert not own_value(original, staged, "metadata.study_description", rules, own_keys(original, rules))
