@@ -281,10 +281,12 @@ def is_non_identifying(value: str, kind: NeedleKind | None = None) -> bool:
     vocab = vocabulary()
     if norm in vocab:
         return True
-    parts = norm.split()
     if kind is NeedleKind.PERSON_NAME:
         return False  # "Brown^White" is a name even though both are common words
-    return all(p in vocab or p.isdigit() and len(p) <= 2 for p in parts)
+    # word by word as written: "CT 1" and "NONE / N/A" identify no one, but a glued token such as
+    # "1CT1" is an ID even though its letter and digit runs are each vocabulary
+    tokens = [normalise(t) for t in re.split(r"[\s,;/^|-]+", value) if normalise(t)]
+    return bool(tokens) and all(t in vocab or t.isdigit() and len(t) <= 2 for t in tokens)
 
 
 # ---------------------------------------------------------------------------------- needles

@@ -152,9 +152,11 @@ def test_non_identifying(value: str) -> None:
         assert needles(value, kind, broad=False) == frozenset()
 
 
-@pytest.mark.parametrize("value", ["Smith", "MRN0012345", "Addison", "Springfield", "山田"])
+@pytest.mark.parametrize("value", ["Smith", "MRN0012345", "Addison", "Springfield", "山田", "1CT1", "CT1MR2"])
 def test_identifying(value: str) -> None:
+    """A glued ID is identifying even when its letter and digit runs are each vocabulary (CT, 1)."""
     assert not is_non_identifying(value)
+    assert not is_non_identifying(value, NeedleKind.ID)
 
 
 def test_accession_none_never_matches_other_none() -> None:
