@@ -90,9 +90,9 @@ def test_gate_blocks_planted_phi_then_releases_and_reports(spark, tmp_path: Path
     findings = report.verification.findings
     assert report.verification.n_header_findings == len(findings) >= 1, findings
     assert report.verification.n_needles > 20
-    # CT_small's Patient ID "1CT1" is "CT" and digits to the matcher (no ID on its own), but it holds the
-    # given name "CT1" of CompressedSamples^CT1: a person_name finding, at the planted tag only
-    assert ("(0020,4000)", "person_name") in {(f["location"], f["kind"]) for f in findings}
+    # CT_small's Patient ID "1CT1": a glued token is an ID even though "CT" and the digits are each
+    # vocabulary (textmatch.is_non_identifying): an id finding, at the planted tag only
+    assert ("(0020,4000)", "id") in {(f["location"], f["kind"]) for f in findings}
     assert {f["location"] for f in findings} == {"(0020,4000)"}, findings
     assert {f["sha256"] for f in findings} == {ct_sha}
     assert all(f["sop_instance_uid"].startswith("2.25.") for f in findings)
