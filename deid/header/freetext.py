@@ -245,11 +245,13 @@ class FreeTextCleaner:
         ranges = list(find_needles(text, self._needles))
         ranges += [(m.start, m.end) for m in find_patterns(text)]
         words = _words(text)
-        probs = self._probs(text, words)
         all_caps = _all_caps(words)
         ranges += _rule_ranges(words, all_caps)
         ranges += [(m.start(1), m.end(1)) for m in _LABELLED.finditer(text)]
         masked = _extend(words, merge(ranges), all_caps)
+        probs = self._probs_if_needed(text, words, masked, all_caps)
+        if probs is None:  # default deny without a model call: nobody can call this word safe
+            return Cleaned("", Verdict.REMOVED, len(words))
         uncertain = False
         rules_masked = masked
         for w, p in zip(words, probs, strict=True):
@@ -267,6 +269,23 @@ class FreeTextCleaner:
         if not masked:
             return Cleaned(text, Verdict.KEPT, 0)
         return Cleaned(_apply(text, masked), Verdict.CLEANED, len(masked))
+
+    def _probs_if_needed(self, text: str, words: list[_Word], masked: list[tuple[int, int]],
+                         all_caps: bool) -> list[float | None] | None:
+        """The scorer's word probabilities, or None when the value is removed whatever they say.
+
+        With ``safe_threshold`` 0 (every shipped profile) an unknown word the rules did not place
+        makes the value uncertain whatever its score, and only a word that is not a known lower-case
+        word can be masked by a score: the encoder (most of the header engine's time) runs only when
+        its answer can change the outcome. Same result as scoring every value."""
+        if self._safe > 0:
+            return self._probs(text, words)
+        open_words = [w for w in words if not _covered(w, masked) and _alpha(w.text)]
+        if any(not is_known(w.text, not all_caps) for w in open_words):
+            return None
+        if not any(not (w.text.islower() and is_known(w.text)) for w in open_words):
+            return [None] * len(words)
+        return self._probs(text, words)
 
     def _probs(self, text: str, words: list[_Word]) -> list[float | None]:
         if self._scorer is None or not words or all(

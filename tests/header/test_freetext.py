@@ -130,3 +130,27 @@ def test_learned_detector_finds_names_rules_miss(keys: KeyRing) -> None:
     out = engine.deidentify(ds).dataset
     assert "Wright" not in str(out.ImageComments)
     assert b"Wright" not in write_dicom(out)
+
+
+class _CountingScorer:
+    """A scorer that says every word is PHI and counts the values it is asked about."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def word_probs(self, texts: list[str]) -> list[list[float]]:
+        self.calls += texts
+        return [[1.0] * len(t.split()) for t in texts]
+
+
+@pytest.mark.parametrize(("text", "scored", "verdict"), [
+    ("mild zqxvbrt pain after a fall", False, Verdict.REMOVED),  # an unknown word: removed whatever the score
+    ("axial images of the abdomen", False, Verdict.KEPT),  # known lower-case words only: nothing to score
+    ("Axial images of the Abdomen", True, Verdict.CLEANED),  # capitalised known words: the score decides
+])
+def test_the_scorer_runs_only_when_its_answer_can_change_the_outcome(text: str, scored: bool,
+                                                                     verdict: Verdict) -> None:
+    scorer = _CountingScorer()
+    res = FreeTextCleaner(frozenset(), scorer).clean(text)
+    assert res.verdict is verdict
+    assert bool(scorer.calls) is scored
