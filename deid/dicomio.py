@@ -12,7 +12,7 @@ import struct
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import ParamSpec, TypeVar
+from typing import BinaryIO, ParamSpec, TypeVar
 
 import pydicom
 from pydicom.datadict import dictionary_VR
@@ -105,6 +105,8 @@ def read_dicom(data: bytes, *, stop_before_pixels: bool = False) -> Dataset:
                 raise InputError(Reason.TRUNCATED, "the file ends inside an element") from None
             raise InputError(Reason.INVALID_VALUE,
                              f"the file cannot be parsed ({exc.__class__.__name__})") from None
+    if getattr(ds, "buffer", None) is not None:
+        ds.buffer = None  # the dataset holds its own values: the caller's bytes can be freed
     if not has_magic or not getattr(ds, "file_meta", None) or "TransferSyntaxUID" not in ds.file_meta:
         _add_file_meta(ds)
     if "SOPInstanceUID" not in ds or not str(ds.SOPInstanceUID or "").strip():
@@ -227,7 +229,15 @@ def _add_file_meta(ds: Dataset) -> None:
 
 
 def write_dicom(ds: Dataset) -> bytes:
-    """Serialise a dataset as a PS3.10 file with a fresh, consistent file meta group.
+    """:func:`write_dicom_to` into memory: the file's bytes."""
+    buf = io.BytesIO()
+    write_dicom_to(ds, buf)
+    return buf.getvalue()
+
+
+def write_dicom_to(ds: Dataset, fh: BinaryIO) -> None:
+    """Serialise a dataset as a PS3.10 file with a fresh, consistent file meta group into ``fh``
+    (written as it is encoded: a large instance is not held twice in memory).
 
     Deflated sources are written Explicit VR Little Endian; big endian stays big endian (pydicom
     cannot convert the pixel byte order); encapsulated syntaxes keep their syntax.
@@ -244,7 +254,6 @@ def write_dicom(ds: Dataset) -> bytes:
     for tag in list(meta.keys()):
         if tag not in _META_KEEP:
             del meta[tag]
-    buf = io.BytesIO()
     with quiet_values():
         try:
             original = getattr(ds, "original_encoding", (None, None))
@@ -253,14 +262,35 @@ def write_dicom(ds: Dataset) -> bytes:
                 _convert_all(ds)  # raw values were read in another VR encoding than the one written
             elif not ts.is_implicit_VR:
                 _convert_vr_less(ds)
-            ds.save_as(buf, enforce_file_format=True)
+            with _streamed_pixels(ds):
+                ds.save_as(fh, enforce_file_format=True)
         except RecursionError:
             raise InputError(Reason.TOO_DEEP, "sequences are nested too deeply to write") from None
         except (ValueError, TypeError, OverflowError, UnicodeError, LookupError, AttributeError,
                 KeyError, NotImplementedError, OSError) as exc:
             raise InputError(Reason.WRITE_FAILED,
                              f"the de-identified dataset cannot be encoded ({exc.__class__.__name__})") from None
-    return buf.getvalue()
+
+
+_STREAM_MIN = 1 << 20
+
+
+@contextmanager
+def _streamed_pixels(ds: Dataset) -> Iterator[None]:
+    """While writing, a large native Pixel Data (7FE0,0010) value is handed to pydicom as a buffer,
+    which it copies to the output in chunks, instead of bytes, which it first copies whole into an
+    in-memory element buffer (the value itself is unchanged and restored afterwards)."""
+    elem = ds.data_element("PixelData")
+    value = getattr(elem, "value", None)
+    if (elem is None or elem.VR not in ("OB", "OW") or elem.is_undefined_length
+            or not isinstance(value, bytes) or len(value) < _STREAM_MIN):
+        yield
+        return
+    elem.value = io.BytesIO(value)  # shares the bytes object: no copy
+    try:
+        yield
+    finally:
+        elem.value = value
 
 
 _META_KEEP = {

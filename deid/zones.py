@@ -15,12 +15,14 @@ locations (an export path may carry a name).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 from urllib.parse import urlparse
 
 import pyarrow.fs as pafs
@@ -130,10 +132,24 @@ def read_chunks(location: str, size: int = 8 * 1024 * 1024) -> Iterator[bytes]:
 
 def write_bytes(location: str, data: bytes) -> None:
     """Write (or overwrite) a file, creating its folder."""
+    write_with(location, lambda fh: fh.write(data))
+
+
+def write_with(location: str, writer: Callable[[BinaryIO], object]) -> None:
+    """Write (or overwrite) a file by handing its output stream to ``writer``, creating its folder
+    (a writer that encodes as it writes never holds the whole file in memory).
+
+    A writer that fails leaves no partial file behind.
+    """
     fs, path = arrow_fs(location)
     fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
-    with fs.open_output_stream(path) as fh:
-        fh.write(data)
+    try:
+        with fs.open_output_stream(path) as fh:
+            writer(fh)  # type: ignore[arg-type]  # pyarrow's NativeFile is a binary file object
+    except BaseException:
+        with contextlib.suppress(OSError):
+            fs.delete_file(path)
+        raise
 
 
 def is_file(location: str) -> bool:

@@ -150,3 +150,78 @@ def test_worker_functions_never_quote_values_of_lazily_read_elements(caplog: pyt
     assert out and len(out[0]) > 0  # the original was read and walked
     assert not [w for w in caught if "SECRET" in str(w.message)]
     assert "SECRET" not in caplog.text
+
+
+# ------------------------------------------------------------------ a large instance is held once (#11 item 4)
+def _large_native(frames: int = 3) -> bytes:
+    """An 8-bit multi-frame file whose Pixel Data is over the streaming threshold (1 MiB)."""
+    import numpy as np
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.3.1"
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
+    ds.Modality = "US"
+    ds.Rows = ds.Columns = 640
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated = ds.BitsStored = 8
+    ds.HighBit, ds.PixelRepresentation, ds.NumberOfFrames = 7, 0, frames
+    ds.PixelData = np.arange(frames * 640 * 640, dtype=np.uint32).astype(np.uint8).tobytes()
+    buf = io.BytesIO()
+    ds.save_as(buf, enforce_file_format=True)
+    return buf.getvalue()
+
+
+def test_read_dataset_keeps_no_reference_to_the_input_bytes() -> None:
+    ds = read_dicom(_large_native())
+    assert getattr(ds, "buffer", None) is None
+
+
+def test_streamed_write_is_byte_identical_and_leaves_the_value_alone() -> None:
+    from deid.dicomio import write_dicom_to
+
+    ds = read_dicom(_large_native())
+    pixels = ds.PixelData
+    assert len(pixels) > 1 << 20
+    out = io.BytesIO()
+    write_dicom_to(ds, out)
+    assert ds.PixelData is pixels  # restored: the same bytes object
+    plain = io.BytesIO()
+    ds.save_as(plain, enforce_file_format=True)
+    assert out.getvalue() == plain.getvalue() == write_dicom(ds)
+
+
+def test_streamed_write_does_not_copy_the_pixel_value() -> None:
+    import tracemalloc
+
+    from deid.dicomio import write_dicom_to
+
+    ds = read_dicom(_large_native(frames=8))
+    size = len(ds.PixelData)
+
+    class Sink(io.RawIOBase):  # counts what is written, keeps nothing (like a file on disk)
+        pos = 0
+
+        def writable(self) -> bool:
+            return True
+
+        def tell(self) -> int:
+            return self.pos
+
+        def write(self, b) -> int:  # type: ignore[no-untyped-def, override]
+            self.pos += len(b)
+            return len(b)
+
+    write_dicom_to(ds, Sink())  # warm
+    tracemalloc.start()
+    try:
+        write_dicom_to(ds, Sink())
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < size / 4  # pydicom alone copies the whole value into an element buffer first

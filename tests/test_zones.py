@@ -156,3 +156,17 @@ def test_private_folders_and_files(tmp_path: Path) -> None:
     assert stat.S_IMODE((root / "tables" / "t.parquet").stat().st_mode) == 0o600
     zones.make_private_dir("s3a://bucket/xw")  # object stores: nothing to do
     zones.secure_local_tree("s3a://bucket/xw")
+
+
+def test_write_with_leaves_no_partial_file_when_the_writer_fails(tmp_path: Path) -> None:
+    target = tmp_path / "staging" / "x.dcm"
+
+    def failing(fh) -> None:  # type: ignore[no-untyped-def]
+        fh.write(b"half a file")
+        raise ValueError("encoder failed")
+
+    with pytest.raises(ValueError):
+        zones.write_with(str(target), failing)
+    assert not target.exists()
+    zones.write_with(str(target), lambda fh: fh.write(b"whole"))
+    assert target.read_bytes() == b"whole"

@@ -20,7 +20,7 @@ import pyarrow as pa
 from pydicom.dataset import Dataset
 
 from deid import zones
-from deid.dicomio import read_dicom, write_dicom
+from deid.dicomio import read_dicom, write_dicom_to
 from deid.errors import InputError, Reason
 from deid.header.engine import DeidResult, HeaderEngine
 from deid.header.profile import Profile
@@ -171,7 +171,7 @@ def _finish(params: ProcessParams, engine: HeaderEngine, sha: str, res: DeidResu
     removed = engine.finalize(ds, pixel.status)
     rel = output_path(ds)
     staged_name = staged_file_name(sha)
-    zones.write_bytes(zones.staged_file(params.staging, staged_name), write_dicom(ds))
+    zones.write_with(zones.staged_file(params.staging, staged_name), partial(write_dicom_to, ds))
     row: dict[str, object] = {"outcome": OK, "sha256": sha, **metadata_fields(ds)}
     row.update({
         "run_id": params.run_id, "patient_pseudonym": res.patient_pseudonym,
@@ -196,13 +196,19 @@ def _read(engine: HeaderEngine, sha: str, content: bytes) -> tuple[DeidResult, P
 
 
 def process_rows(params: ProcessParams, rows: list[tuple[str, bytes]]) -> list[dict[str, object]]:
-    """De-identify ``(sha256, content)`` rows; one result row each, in order."""
+    """De-identify ``(sha256, content)`` rows; one result row each, in order.
+
+    Each row's content is dropped from ``rows`` once it is parsed (the dataset holds its own values),
+    so a large input is not held twice while its pixels are processed.
+    """
     engine = _engine(params)
     out: list[dict[str, object]] = [{} for _ in rows]
     pending: list[tuple[int, str, DeidResult, PixelItem]] = []
     for i, (sha, content) in enumerate(rows):
         faults.maybe_fail(params.fault, "udf", sha)
         read = each_input(partial(_read, engine, sha, content))
+        rows[i] = (sha, b"")
+        del content
         if isinstance(read, Failed):
             out[i] = _quarantine(sha, read)
         else:
@@ -229,7 +235,15 @@ def deidentify_batches(batches: Iterator[pd.DataFrame], params: ProcessParams) -
             yield pa.Table.from_pylist(process_rows(params, small), schema=RESULT.schema).to_pandas()
         for s, b in zip(batch["sha256"], blobs, strict=True):
             if isinstance(b, str):  # a large input stored in the PHI zone: one at a time
-                content = each_input(partial(zones.read_bytes, b))
-                out = ([_quarantine(str(s), content)] if isinstance(content, Failed)
-                       else process_rows(params, [(str(s), content)]))
+                out = _process_blob(params, str(s), b)
                 yield pa.Table.from_pylist(out, schema=RESULT.schema).to_pandas()
+
+
+def _process_blob(params: ProcessParams, sha: str, location: str) -> list[dict[str, object]]:
+    """One large input read from its blob in the PHI zone; its bytes are held once (see process_rows)."""
+    content = each_input(partial(zones.read_bytes, location))
+    if isinstance(content, Failed):
+        return [_quarantine(sha, content)]
+    rows = [(sha, content)]
+    del content
+    return process_rows(params, rows)

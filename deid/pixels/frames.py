@@ -88,8 +88,22 @@ def is_lossy_source(ds: Dataset) -> bool:
     return ts in LOSSY_SYNTAXES or str(ds.get("LossyImageCompression", "")).strip() == "01"
 
 
+def _can_view(ds: Dataset, ts: UID) -> bool:
+    """Native little endian data that needs no processing (8/16/32-bit, Bits Stored (0028,0101) =
+    Bits Allocated (0028,0100), not YBR_FULL_422) is decoded as a read-only view on the dataset's own
+    Pixel Data bytes instead of a copy: a large multi-frame instance is then held once, not twice."""
+    if ts.is_encapsulated or not ts.is_little_endian or ts == "1.2.840.10008.1.2.1.99":
+        return False
+    allocated, stored = ds.get("BitsAllocated"), ds.get("BitsStored")
+    return (allocated in (8, 16, 32) and stored == allocated
+            and str(ds.get("PhotometricInterpretation", "")).strip() != "YBR_FULL_422")
+
+
 def decode_frames(ds: Dataset) -> Frames:
-    """Decode all frames of (7FE0,0010) Pixel Data; any failure is PIXEL_DECODE_FAILED (no PHI)."""
+    """Decode all frames of (7FE0,0010) Pixel Data; any failure is PIXEL_DECODE_FAILED (no PHI).
+
+    ``pixels`` may be a read-only view (:func:`_can_view`): callers copy before they change values.
+    """
     meta = getattr(ds, "file_meta", None)
     ts = UID(str(meta.get("TransferSyntaxUID", "1.2.840.10008.1.2"))) if meta is not None else UID(
         "1.2.840.10008.1.2")
@@ -103,7 +117,8 @@ def decode_frames(ds: Dataset) -> Frames:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            arr, info = decoder.as_array(ds, as_rgb=False)  # type: ignore[arg-type]
+            arr, info = decoder.as_array(ds, as_rgb=False,  # type: ignore[arg-type]
+                                         view_only=_can_view(ds, ts))  # type: ignore[arg-type]
         except Exception as exc:  # noqa: BLE001 - plugins raise anything; the message must stay PHI-free
             raise PixelError(Reason.PIXEL_DECODE_FAILED,
                              f"pixel data cannot be decoded with {ts} ({exc.__class__.__name__})") from None

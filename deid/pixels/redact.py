@@ -138,7 +138,7 @@ def _native_bytes(arr: np.ndarray, bits_allocated: int) -> bytes:
         data = pack_bits(arr.astype(np.uint8).ravel())
     else:
         kind = "i" if arr.dtype.kind == "i" else "u"
-        data = arr.astype(np.dtype(f"<{kind}{bits_allocated // 8}")).tobytes()
+        data = arr.astype(np.dtype(f"<{kind}{bits_allocated // 8}"), copy=False).tobytes()  # one copy, not two
     return data + b"\x00" if len(data) % 2 else data
 
 

@@ -115,3 +115,20 @@ def test_real_shared_files_render(rel: str) -> None:
     frames = decode_frames(ds)
     img = render_frame(frames, 0, ds)
     assert img.shape == (ds.Rows, ds.Columns, 3)
+
+
+@pytest.mark.parametrize(("name", "view"), [
+    ("CT_small.dcm", True),            # 16-bit stored 16: the file's own bytes, no copy
+    ("MR_small_bigendian.dcm", False),  # byte order converted: a copy
+    ("SC_rgb_rle.dcm", False),          # encapsulated: decoded into a new array
+])
+def test_native_little_endian_frames_are_a_view_on_the_pixel_data(name: str, view: bool) -> None:
+    from pydicom.data import get_testdata_file
+
+    ds = pydicom.dcmread(get_testdata_file(name))
+    frames = decode_frames(ds)
+    shares = np.shares_memory(frames.pixels, np.frombuffer(ds.PixelData, dtype=np.uint8))
+    assert shares is view
+    if view:
+        assert not frames.pixels.flags.writeable  # callers copy before they change values
+        assert np.array_equal(frames.pixels[0], ds.pixel_array)
