@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import random
 import re
+from datetime import datetime
 from functools import lru_cache
 
 TRAIN_LOCALES = ["en_US", "en_CA", "en_AU", "en_NZ", "es_MX", "es_AR", "fr_CA", "de_AT", "de_CH", "pt_BR",
@@ -33,6 +34,7 @@ LEXICON_SCHEMES = (*TRAIN_SCHEMES, "PS3.6")  # deid/pixels/lexicon.py: training 
 _LAYOUTS = ["%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%Y%m%d", "%d %b %Y", "%b %d %Y", "%d-%b-%Y",
             "%m/%d/%y", "%d.%m.%y", "%Y/%m/%d", "%d %B %Y", "%B %d, %Y", "%d-%m-%Y", "%y%m%d", "%m-%d-%Y",
             "%d/%m/%y", "%Y.%m.%d", "%a %d %b %Y", "%d%b%Y"]
+_DATE_RANGE = (datetime(1931, 1, 1), datetime(2026, 1, 1))
 _TIMES = ["%H:%M", "%H:%M:%S", "%I:%M %p", "%I:%M:%S%p", "%H%M%S", "%H.%M", "%Hh%M"]
 _LABELS = ["", "", "", "Name:", "Pt", "Patient", "DOB", "D.O.B.", "MRN", "ID", "Acc#", "Exam", "Ref Dr",
            "Study", "Birth", "Tech", "Addr", "Tel", "Age", "Sex", "Ward", "Room", "Nom", "Geb.", "Fecha"]
@@ -117,7 +119,7 @@ class PhiSource:
         if kind == 3:
             return rng.choice(["", "Addr"]), rng.choice([fk.street_address(), fk.city(), f"{fk.city()} {fk.postcode()}"])
         if kind in (4, 5):
-            d = fk.date_time_between(start_date="-95y", end_date="now")
+            d = fk.date_time_between(start_date=_DATE_RANGE[0], end_date=_DATE_RANGE[1])  # fixed: no "now"
             v = d.strftime(rng.choice(_LAYOUTS))
             if rng.random() < 0.4:
                 v = f"{v} {d.strftime(rng.choice(_TIMES))}" if rng.random() < 0.5 else f"{d.strftime(rng.choice(_TIMES))} {v}"
