@@ -32,6 +32,7 @@ import io
 import json
 import random
 import re
+import unicodedata
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -227,6 +228,14 @@ def load(font: str | None, size: int) -> ImageFont.ImageFont | ImageFont.FreeTyp
     return ImageFont.truetype(font, size)
 
 
+def latin1(text: str) -> str:
+    """The text without the accents latin-1 lacks (NFKD, combining marks dropped), "?" for the rest."""
+    if all(ord(c) < 256 for c in text):
+        return text
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return "".join(c if ord(c) < 256 else "?" for c in plain)
+
+
 def text_mask(text: str, font: ImageFont.ImageFont | ImageFont.FreeTypeFont) -> np.ndarray:
     probe = ImageDraw.Draw(Image.new("L", (4, 4)))
     l0, t0, r0, b0 = probe.textbbox((0, 0), text, font=font)
@@ -283,6 +292,8 @@ def make(idx: int, seed: int, vocab: list[str], units: list[str]) -> tuple[Datas
     small_frame = max(spec.rows, spec.cols) <= 400
     for text, phi, kind in texts:
         fname, fpath = rng.choice(font_list)
+        if fpath is None:  # PIL's bitmap font is latin-1 only ("Kovač" would raise): drawn and scored as "Kovac"
+            text = latin1(text)
         size = rng.randint(6, 14) if small_frame else rng.choice([rng.randint(6, 12), rng.randint(10, 24), rng.randint(18, 40)])
         mask = text_mask(text, load(fpath, size))
         while mask.shape[0] < 6 and fpath is not None and size < 40:  # ink at least 6 px tall

@@ -236,3 +236,30 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def attribute_lines(n: int, seed: int) -> list[tuple[list[str], list[int]]]:
+    """``n`` clinical/technical negatives from DICOM attribute names (PS3.6, pydicom's data dictionary):
+    the name alone, with a value and a unit, or with a counter. Names that are also evaluation code
+    meanings are left out (as in :func:`vocabulary`), and so are identifying ones."""
+    from make_eval_pixels import EVAL_CLINICAL_SCHEMES, clinical_vocabulary
+    from pydicom.sr._concepts_dict import concepts
+
+    banned = {m.upper() for m in clinical_vocabulary(EVAL_CLINICAL_SCHEMES)}
+    names = sorted({m for m in _meanings("PS3.6", concepts)
+                    if 3 <= len(m) <= 40 and m.upper() not in banned and not _IDENT.search(m)})
+    rng = random.Random(seed)
+    out: list[tuple[list[str], list[int]]] = []
+    for name in rng.sample(names, min(n, len(names))):
+        k = rng.random()
+        if k < 0.4:
+            text = name
+        elif k < 0.7:
+            value = rng.choice([str(rng.randint(1, 999)), f"{rng.uniform(0, 300):.1f}"])
+            text = f"{name[:22]} {value} {rng.choice(units())}"
+        else:
+            text = f"{name[:20]} {rng.randint(1, 60)}/{rng.randint(60, 400)}"
+        words = [noisy(rng, w) if rng.random() < 0.3 else w for w in text.split()]
+        words = [w for w in words if w]
+        out.append((words, [0] * len(words)))
+    return out

@@ -35,10 +35,6 @@ def scored(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="issue #12 open: PHI recall is not 100% on the independent set (96/97 "
-                   "on the full set). This 36-line subset passes run alone (4 times on 2026-12-01) but in one "
-                   "whole-suite run a 6-9 px dark institution line was scored clinical by the model (35/36); "
-                   "the order dependence (OCR/torch threads?) is not diagnosed")
 def test_every_phi_line_made_illegible(scored: dict) -> None:
     phi: Counter[str] = scored[("all", "phi")]
     assert phi["n"] >= 30

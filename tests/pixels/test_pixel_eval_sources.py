@@ -40,10 +40,15 @@ def test_no_evaluation_line_occurs_in_training_data(eval_set: list[Path]) -> Non
     """Every line of the shipped model's training data, regenerated from meta.json, against the lines
     of the evaluation set, the classifier's evaluation-source pool and the annotated real files."""
     from make_eval_pixels import text_pool
-    from phi_training_lines import lines
+    from phi_training_lines import attribute_lines, lines
 
     data = json.loads((SHIPPED_DIR / "meta.json").read_text())["data"]
     train = {_norm(" ".join(words)) for words, _ in lines("train", data["train_lines"], data["seed"])}
+    head = data.get("head")  # scripts/train_phi_head.py: the head's own training lines
+    if head:
+        if (head["train_lines"], head["seed"]) != (data["train_lines"], data["seed"]):
+            train |= {_norm(" ".join(w)) for w, _ in lines("train", head["train_lines"], head["seed"])}
+        train |= {_norm(" ".join(w)) for w, _ in attribute_lines(head["attribute_lines"], head["attribute_seed"])}
     assert len(train) > 1000
     evaluation = {_norm(t) for t, _ in text_pool(150, 202)}
     for p in eval_set:

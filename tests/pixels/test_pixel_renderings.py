@@ -57,7 +57,9 @@ def test_rendering_set_follows_the_frame() -> None:
     n16 = len(renderings(decode_frames(deep), 0, deep))
     nrgb = len(renderings(decode_frames(colour), 0, colour))
     assert n8 == 2, "8-bit grey: full + clahe"
-    assert n16 >= 4, "deep grey: full, windows, inverted, clahe"
+    assert n16 == 4, "deep grey: full, clahe, local signed and magnitude"
+    configured = (Render.FULL, Render.WINDOW, Render.INVERTED, Render.CLAHE)
+    assert len(renderings(decode_frames(deep), 0, deep, configured)) >= 5, "windows and inverted by configuration"
     assert nrgb == 5, "colour: rgb, clahe, three channels"
     for r in renderings(decode_frames(deep), 0, deep):
         assert r.shape == (64, 64, 3) and r.dtype == np.uint8
