@@ -71,7 +71,10 @@ class Lexicon:
             if alpha and i == alpha[-1] and len(t) >= 5 and t.lower() in self.prefixes:
                 continue  # the last word cut at a column
             return False
-        return strong >= (2 if letters else 1) or (not alpha and counters_only(text))
+        if strong >= (2 if letters else 1):
+            return True
+        # no long known word: a counter line ("40/228") or short known labels with a counter ("Im: 12/240")
+        return counters_only(text) if not alpha else not letters and _counters_ok(text)
 
 
 def digit_groups(text: str) -> bool:
@@ -79,17 +82,20 @@ def digit_groups(text: str) -> bool:
     return any(sum(c.isdigit() for c in m.group(0)) >= 7 for m in _DIGIT_GROUPS.finditer(text))
 
 
+def _counters_ok(text: str) -> bool:
+    found = list(_COUNTER.finditer(text))
+    return bool(found) and all(_counter(m) for m in found)
+
+
+def _counter(m: re.Match[str]) -> bool:
+    a, b = int(m.group(1)), int(m.group(2))
+    return b >= 32 and a <= b and not 1900 <= b <= 2099
+
+
 def counters_only(text: str) -> bool:
     """A line of image/slice counters only ("40/228", "12 / 240"): each counter's total at least 32 and
     not a year, its index no larger than the total, so no day/month or month/year pair is taken."""
-    found = list(_COUNTER.finditer(text))
-    if not found or _COUNTER.sub("", text).strip(" .,:;#()[]"):
-        return False
-    for m in found:
-        a, b = int(m.group(1)), int(m.group(2))
-        if b < 32 or a > b or 1900 <= b <= 2099:
-            return False
-    return True
+    return not _COUNTER.sub("", text).strip(" .,:;#()[]") and _counters_ok(text)
 
 
 def _one_edit(a: str, b: str) -> bool:

@@ -171,6 +171,8 @@ def test_compact_age_forms(text: str, kind: str | None) -> None:
     ("Renal artery Z position", 0.6, Action.KEEP, "lexicon"),   # one letter with two known words
     ("Renal Z", 0.6, Action.REDACT, "model_review_band"),       # one letter needs two known words
     ("40/228", 0.3, Action.KEEP, "lexicon"),                    # a counter line
+    ("Im: 12/240", 0.3, Action.KEEP, "lexicon"),                # allowlisted short labels and a counter
+    ("Im: 12/24", 0.3, Action.REDACT, "review_band"),           # 12/24: could be a month and a year
     ("12/05", 0.3, Action.REDACT, "review_band"),               # could be a day and a month
     ("3/1990", 0.3, Action.REDACT, "rule_date"),                # a month and a year
     ("Renal artery 0906 861 202", 0.3, Action.REDACT, "rule_numeric"),  # a phone in number groups
