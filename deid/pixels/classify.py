@@ -116,7 +116,7 @@ _DATE_PATTERNS = [
     (re.compile(r"(?<!\d)(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)"), "ymd"),
     (re.compile(r"(?<!\d)(\d{1,2})[-/.](\d{1,2})[-/.](\d{4}|\d{2})(?!\d)"), "xxy"),
     (re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)"), "ymd"),
-    (re.compile(rf"{_MON}\s*(\d{{1,2}})(?:ST|ND|RD|TH)?,?\s*(\d{{4}}|\d{{2}})"), "mdy_name"),
+    (re.compile(rf"{_MON}\s*(\d{{1,2}})(?!\d)(?:ST|ND|RD|TH)?,?\s*(\d{{4}}|\d{{2}})(?!\d)"), "mdy_name"),
     (re.compile(rf"(?<!\d)(\d{{1,2}})[\s-]*{_MON}[\s-]*(\d{{4}}|\d{{2}})"), "dmy_name"),
 ]
 

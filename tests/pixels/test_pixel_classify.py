@@ -152,6 +152,7 @@ def test_lexicon_is_built_from_training_sources_only() -> None:
 @pytest.mark.parametrize(("text", "kind"), [
     ("35YM", "age"), ("3SY M", "age"), ("4OYF", "age"), ("035Y", "age"),  # glued sex, OCR digit confusions
     ("Renal 35 cm", None), ("Gn60 Fr28", None), ("M12L", None), ("T2 3/4", None),
+    ("Registration Mark 154 um3", None),  # "MAR 1 54" is not a date: 154 is one number
 ])
 def test_compact_age_forms(text: str, kind: str | None) -> None:
     assert rule_match(text) == kind
