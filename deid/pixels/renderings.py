@@ -33,24 +33,26 @@ channel    each colour channel alone (R, G, B): coloured overlay text     colour
            that luminance flattens (blue on black, yellow on white)       channels differ
 ========== ============================================================= =====================
 
-The DEFAULT set is ``full``, ``clahe`` (with ``local`` on frames of more than 8 bits) and ``channel``:
-8-bit grey frames (ultrasound, secondary capture) get ``full`` + ``clahe``, their stored values being
-the display; deeper grey frames get ``full``, ``clahe`` and the two ``local`` displays. ``window`` and
-``inverted`` are available by configuration but left out of the default: on 190 lines of 16 small
-16-bit frames of a development draw of the independent generator (``make_eval_pixels`` seeds 303 and
-404, never the evaluation seed; every grey level, 6-14 px), each rendering's detections alone, no
-line was found by one rendering only; ``local`` signed found 185, ``local`` magnitude 171, ``clahe``
-164, ``full`` 162, ``inverted`` 162, the three windows 25, 121 and 8; ``full`` + ``clahe`` + ``local``
-found all 190 (187 of them twice or more) with 4 detections instead of 7-8. Frames over 2.5 Mpx (CR,
-DX, mammography) never get windows nor ``inverted`` even when configured: each rendering of such a
-frame costs 5-20 s of detection on one core, as it is detected in 768-px tiles (the detector misses
-8-px text on larger inputs). The stored VOI window (``voi``) and the max-value mask (``extreme``) stay
-available by configuration.
+8-bit grey frames (ultrasound, secondary capture) get ``full`` + ``clahe`` only: their stored values
+are the display, so windows add nothing a local equalisation does not. Frames over 2.5 Mpx (CR, DX,
+mammography) get no windows and no ``inverted`` (the ``local`` magnitude shows text of either
+polarity): each rendering of such a frame costs 5-20 s of detection on one core, as it is detected
+in 768-px tiles (the detector misses 8-px text on larger inputs). The stored VOI window
+(``voi``) and the max-value mask (``extreme``) stay available by configuration.
+
+A faster set, :data:`FAST_SET` (``full``, ``clahe`` + ``local``, ``channel``: 4 detections per small
+16-bit frame instead of 7-8), was measured on 2026-12-01 and NOT made the default: on 190 lines of 16
+small 16-bit frames of a development draw of the independent generator (``make_eval_pixels`` seeds
+303 and 404) it covered every line as well as the full set (187/190 lines >= 90 % covered by the union
+of boxes with either set; no line found by one rendering only), and ``bench_ocr.py --frames 16
+--deep 8`` gave 16-bit 0.80x of the old stage (full set: 0.34x, below the 0.5x floor); but on the
+evaluation set (seed 101) one faint 10-15 px name line on a 16-bit MR was detected only in part with
+it (63 % covered, the rest legible) and fully with the full set. PHI recall comes first.
 
 Cost: detection time is proportional to the number of renderings times the frame's pixel count
 (about 0.4 s per 736x736 detector input on one CPU core; inputs are frames or 768-px tiles): 2 for
-8-bit grey, 4 for 16-bit grey, up to 5 for colour (up to 8 for small 16-bit grey with ``window`` and
-``inverted`` configured). The boxes found on all renderings of a frame are merged per text line (the same line
+8-bit grey, up to 8 for small 16-bit grey, 5 for large 16-bit grey, up to 5 for colour (4 for 16-bit
+grey with :data:`FAST_SET`). The boxes found on all renderings of a frame are merged per text line (the same line
 seen on several renderings is one box; a rendering whose map marks most of a tile as text, a window
 that stretched noise into texture, is dropped for that tile); each box is recognised once, on the
 rendering where the detector found it most confidently (again on the other renderings only when
@@ -68,7 +70,8 @@ from deid.pixels.ocr import OcrEngine, TextBox, read_groups
 
 WINDOW_QUANTILES = ((0.5, 45.0), (30.0, 75.0), (55.0, 99.5))
 LARGE_FRAME_PIXELS = 2_500_000  # CR/DX/MG-sized frames: full, inverted and CLAHE only
-DEFAULT_SET = (Render.FULL, Render.CLAHE, Render.CHANNEL)  # = PixelConfig.renders' default
+DEFAULT_SET = (Render.FULL, Render.WINDOW, Render.INVERTED, Render.CLAHE, Render.CHANNEL)  # = PixelConfig's
+FAST_SET = (Render.FULL, Render.CLAHE, Render.CHANNEL)  # measured, not the default (see above)
 
 
 def _grey(g: np.ndarray) -> np.ndarray:
