@@ -1,7 +1,8 @@
 """End-to-end on the INDEPENDENT generator (scripts/make_eval_pixels.py): every PHI line made illegible
 and at least 90 % of the clinical lines kept, on a few small instances (CI-sized, about 4 minutes on
 2 shared cores; the full set is ``scripts/eval_pixels.py independent``). The PHI test is strict: its
-earlier order-dependent 35/36 came from the generator, whose dates followed the clock (fixed)."""
+earlier order-dependent 35/36 most likely came from the generator, whose dates followed the clock
+(fixed: the input changed from run to run)."""
 
 from __future__ import annotations
 
