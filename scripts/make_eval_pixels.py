@@ -32,7 +32,9 @@ import io
 import json
 import random
 import re
+import unicodedata
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +57,10 @@ EVAL_CLINICAL_SCHEMES = ("DCM", "LN", "IBSI")
 IDENTIFYING = re.compile(r"\b(name|patient|person|birth|born|date|time|identifier|id|address|phone|"
                          r"telephone|institution|physician|operator|accession|uid|age|sex|owner|e-?mail|"
                          r"subject|family|given|nickname|author|observer|device serial)\b", re.I)
+# Dates are drawn between fixed bounds (faker's "now"-relative ranges made the set change with the clock:
+# a study time "21.02.26 08:01:10" read "08:01:14" four seconds later, and the layout moved with it).
+STUDY_RANGE = (datetime(2020, 1, 1), datetime(2026, 1, 1))
+DOB_RANGE = (datetime(1930, 1, 1), datetime(2024, 12, 31))
 DATE_LAYOUTS = ["%d.%m.%Y", "%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d %b %Y", "%b %d, %Y", "%Y%m%d", "%d-%b-%y",
                 "%d.%m.%y", "%Y/%m/%d", "%d-%m-%Y", "%B %d %Y", "%d %B %Y", "%m-%d-%Y"]
 SOP = {"CT": "1.2.840.10008.5.1.4.1.1.2", "MR": "1.2.840.10008.5.1.4.1.1.4", "CR": "1.2.840.10008.5.1.4.1.1.1",
@@ -142,8 +148,9 @@ class Person:
         self.first, self.last = fk.first_name(), fk.last_name()
         self.pid = fk.bothify(rng.choice(["########", "??######", "#######-#", "##-####-##", "?#########"])).upper()
         self.acc = fk.bothify(rng.choice(["A#########", "########", "??-#####-##", "ACC#######"])).upper()
-        self.dob = fk.date_of_birth(minimum_age=1, maximum_age=95)
-        self.study = fk.date_time_between(start_date="-6y", end_date="now")
+        # fixed bounds, never "now": the same seed gives the same set on any day at any time
+        self.dob = fk.date_time_between(start_date=DOB_RANGE[0], end_date=DOB_RANGE[1]).date()
+        self.study = fk.date_time_between(start_date=STUDY_RANGE[0], end_date=STUDY_RANGE[1])
         self.institution = f"{fk.city()} {rng.choice(['Hospital', 'Klinikum', 'Clinic', 'Medical Centre', 'Hopital', 'Ospedale'])}"
         self.doctor = fk.name()
         self.operator = fk.first_name()[:1] + fk.last_name()[:1] + fk.last_name()[:1]
@@ -221,6 +228,14 @@ def load(font: str | None, size: int) -> ImageFont.ImageFont | ImageFont.FreeTyp
     return ImageFont.truetype(font, size)
 
 
+def latin1(text: str) -> str:
+    """The text without the accents latin-1 lacks (NFKD, combining marks dropped), "?" for the rest."""
+    if all(ord(c) < 256 for c in text):
+        return text
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return "".join(c if ord(c) < 256 else "?" for c in plain)
+
+
 def text_mask(text: str, font: ImageFont.ImageFont | ImageFont.FreeTypeFont) -> np.ndarray:
     probe = ImageDraw.Draw(Image.new("L", (4, 4)))
     l0, t0, r0, b0 = probe.textbbox((0, 0), text, font=font)
@@ -277,6 +292,8 @@ def make(idx: int, seed: int, vocab: list[str], units: list[str]) -> tuple[Datas
     small_frame = max(spec.rows, spec.cols) <= 400
     for text, phi, kind in texts:
         fname, fpath = rng.choice(font_list)
+        if fpath is None:  # PIL's bitmap font is latin-1 only ("Kovač" would raise): drawn and scored as "Kovac"
+            text = latin1(text)
         size = rng.randint(6, 14) if small_frame else rng.choice([rng.randint(6, 12), rng.randint(10, 24), rng.randint(18, 40)])
         mask = text_mask(text, load(fpath, size))
         while mask.shape[0] < 6 and fpath is not None and size < 40:  # ink at least 6 px tall

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import random
 import re
+from datetime import datetime
 from functools import lru_cache
 
 TRAIN_LOCALES = ["en_US", "en_CA", "en_AU", "en_NZ", "es_MX", "es_AR", "fr_CA", "de_AT", "de_CH", "pt_BR",
@@ -33,6 +34,7 @@ LEXICON_SCHEMES = (*TRAIN_SCHEMES, "PS3.6")  # deid/pixels/lexicon.py: training 
 _LAYOUTS = ["%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%Y%m%d", "%d %b %Y", "%b %d %Y", "%d-%b-%Y",
             "%m/%d/%y", "%d.%m.%y", "%Y/%m/%d", "%d %B %Y", "%B %d, %Y", "%d-%m-%Y", "%y%m%d", "%m-%d-%Y",
             "%d/%m/%y", "%Y.%m.%d", "%a %d %b %Y", "%d%b%Y"]
+_DATE_RANGE = (datetime(1931, 1, 1), datetime(2026, 1, 1))
 _TIMES = ["%H:%M", "%H:%M:%S", "%I:%M %p", "%I:%M:%S%p", "%H%M%S", "%H.%M", "%Hh%M"]
 _LABELS = ["", "", "", "Name:", "Pt", "Patient", "DOB", "D.O.B.", "MRN", "ID", "Acc#", "Exam", "Ref Dr",
            "Study", "Birth", "Tech", "Addr", "Tel", "Age", "Sex", "Ward", "Room", "Nom", "Geb.", "Fecha"]
@@ -117,7 +119,7 @@ class PhiSource:
         if kind == 3:
             return rng.choice(["", "Addr"]), rng.choice([fk.street_address(), fk.city(), f"{fk.city()} {fk.postcode()}"])
         if kind in (4, 5):
-            d = fk.date_time_between(start_date="-95y", end_date="now")
+            d = fk.date_time_between(start_date=_DATE_RANGE[0], end_date=_DATE_RANGE[1])  # fixed: no "now"
             v = d.strftime(rng.choice(_LAYOUTS))
             if rng.random() < 0.4:
                 v = f"{v} {d.strftime(rng.choice(_TIMES))}" if rng.random() < 0.5 else f"{d.strftime(rng.choice(_TIMES))} {v}"
@@ -234,3 +236,30 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def attribute_lines(n: int, seed: int) -> list[tuple[list[str], list[int]]]:
+    """``n`` clinical/technical negatives from DICOM attribute names (PS3.6, pydicom's data dictionary):
+    the name alone, with a value and a unit, or with a counter. Names that are also evaluation code
+    meanings are left out (as in :func:`vocabulary`), and so are identifying ones."""
+    from make_eval_pixels import EVAL_CLINICAL_SCHEMES, clinical_vocabulary
+    from pydicom.sr._concepts_dict import concepts
+
+    banned = {m.upper() for m in clinical_vocabulary(EVAL_CLINICAL_SCHEMES)}
+    names = sorted({m for m in _meanings("PS3.6", concepts)
+                    if 3 <= len(m) <= 40 and m.upper() not in banned and not _IDENT.search(m)})
+    rng = random.Random(seed)
+    out: list[tuple[list[str], list[int]]] = []
+    for name in rng.sample(names, min(n, len(names))):
+        k = rng.random()
+        if k < 0.4:
+            text = name
+        elif k < 0.7:
+            value = rng.choice([str(rng.randint(1, 999)), f"{rng.uniform(0, 300):.1f}"])
+            text = f"{name[:22]} {value} {rng.choice(units())}"
+        else:
+            text = f"{name[:20]} {rng.randint(1, 60)}/{rng.randint(60, 400)}"
+        words = [noisy(rng, w) if rng.random() < 0.3 else w for w in text.split()]
+        words = [w for w in words if w]
+        out.append((words, [0] * len(words)))
+    return out

@@ -89,8 +89,10 @@ class PixelConfig(BaseModel):
     # Review threshold only (no exemption): detections taller than this are still header-matched and
     # classified, redacted under default-deny, and also listed in the review table as possible structure.
     max_text_height: int = Field(default=96, ge=8)
+    # deid.pixels.renderings (the reduced set full/clahe/channel is faster on > 8-bit frames but lost a
+    # PHI line on the evaluation set: see the module docstring)
     renders: list[Render] = Field(default_factory=lambda: [Render.FULL, Render.WINDOW, Render.INVERTED,
-                                                            Render.CLAHE, Render.CHANNEL])  # deid.pixels.renderings
+                                                            Render.CLAHE, Render.CHANNEL])
     extreme_render: ExtremeRender = ExtremeRender.AUTO  # always: add the max-value mask; auto/never: not
     ocr_us_data_regions: bool = False
     ocr_every_frame: bool = False

@@ -22,6 +22,7 @@ redacted and returned for review. The text itself never leaves this module's cal
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
@@ -33,7 +34,7 @@ import yaml
 from deid.config import conf_dir
 from deid.errors import ConfigError
 from deid.header.identifiers import Identifiers
-from deid.pixels.lexicon import Lexicon
+from deid.pixels.lexicon import Lexicon, digit_groups
 
 
 class Label(str, Enum):
@@ -115,7 +116,7 @@ _DATE_PATTERNS = [
     (re.compile(r"(?<!\d)(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)"), "ymd"),
     (re.compile(r"(?<!\d)(\d{1,2})[-/.](\d{1,2})[-/.](\d{4}|\d{2})(?!\d)"), "xxy"),
     (re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)"), "ymd"),
-    (re.compile(rf"{_MON}\s*(\d{{1,2}})(?:ST|ND|RD|TH)?,?\s*(\d{{4}}|\d{{2}})"), "mdy_name"),
+    (re.compile(rf"{_MON}\s*(\d{{1,2}})(?!\d)(?:ST|ND|RD|TH)?,?\s*(\d{{4}}|\d{{2}})(?!\d)"), "mdy_name"),
     (re.compile(rf"(?<!\d)(\d{{1,2}})[\s-]*{_MON}[\s-]*(\d{{4}}|\d{{2}})"), "dmy_name"),
 ]
 
@@ -161,6 +162,38 @@ _GENERIC_PLACE = {"HOSPITAL", "CLINIC", "CENTER", "CENTRE", "MEDICAL", "HEALTH",
                   "AVENUE", "SAINT", "THE", "AND", "OF", "MED", "CTR", "INC", "LLC", "SUITE", "FLOOR"}
 
 
+def _boundaries(text: str) -> tuple[str, set[int]]:
+    """The text's letters and digits upper-cased, and the positions in that string where a word starts
+    or ends in the text: around spaces and punctuation, letter/digit changes, a lower-case letter
+    followed by a capital ("DoeJohn")."""
+    flat: list[str] = []
+    cuts: set[int] = {0}
+    prev = ""
+    for ch in text:
+        if not ch.isalnum():
+            cuts.add(len(flat))
+            prev = ""
+            continue
+        if prev and (prev.isdigit() != ch.isdigit() or (prev.islower() and ch.isupper())):
+            cuts.add(len(flat))
+        flat.append(ch.upper())
+        prev = ch
+    cuts.add(len(flat))
+    return "".join(flat), cuts
+
+
+def _glued_at_boundary(text: str, token: str) -> bool:
+    """A short name part (4-5 characters) inside the text's letters with at least one end on a word
+    boundary: "LIMABEATRIZ" and "Pat:LIMA" hold "LIMA"; "Parallel Imaging" does not (paralLEL IMAging)."""
+    flat, cuts = _boundaries(text)
+    start = flat.find(token)
+    while start >= 0:
+        if start in cuts or start + len(token) in cuts:
+            return True
+        start = flat.find(token, start + 1)
+    return False
+
+
 def header_match(text: str, ident: Identifiers) -> str | None:
     """Kind of the first original identifying value found in the text ("name", "id", "date", "place")."""
     up = text.upper()
@@ -178,7 +211,7 @@ def header_match(text: str, ident: Identifiers) -> str | None:
             tol = _tolerance(len(t))
             if any(levenshtein(w, t, tol) <= tol for w in words if abs(len(w) - len(t)) <= tol):
                 return "name"
-            if fuzzy_contains(flat, t, tol if len(t) >= 6 else 0):
+            if (fuzzy_contains(flat, t, tol) if len(t) >= 6 else _glued_at_boundary(text, t)):
                 return "name"
             if any(len(w) >= 5 and t.startswith(w) for w in words):  # truncated "CLEVELAN..."
                 return "name"
@@ -246,6 +279,27 @@ def numeric_identifier(text: str) -> bool:
     return bool(t) and _NUMERIC_LINE.fullmatch(t) is not None and sum(c.isdigit() for c in t) >= 7
 
 
+_MON3 = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_DAY_X_YEAR = re.compile(r"(?<![\d.,])(\d{1,2})\s*([A-Za-z]{0,3})[\s.,/-]*((?:19|20)\d{2})(?![\d.,])")
+
+
+def _month_remnant(token: str) -> bool:
+    """Letters that OCR left of a month abbreviation: empty, or a subsequence of one ("p" of "Apr")."""
+    t = token.upper()
+    return not t or any(_subsequence(t, m) for m in _MON3)
+
+
+def _subsequence(a: str, b: str) -> bool:
+    it = iter(b)
+    return all(c in it for c in a)
+
+
+def date_fragment(text: str) -> bool:
+    """A day (1-31), what OCR left of a month name, and a year 1900-2099 ("11 p 2026", "3 2019"):
+    a date with its month misread. Checked before the allowlist, whose number patterns would clear it."""
+    return any(1 <= int(m.group(1)) <= 31 and _month_remnant(m.group(2)) for m in _DAY_X_YEAR.finditer(text))
+
+
 _AGE_TOKEN = re.compile(r"\d{1,3}Y[MF]?")
 
 
@@ -262,19 +316,37 @@ def ocr_age(text: str) -> bool:
     return False
 
 
-def rule_match(text: str) -> str | None:
-    """Kind of the first rule that fires, or None."""
+_LABEL_WORDS = frozenset({"NAME", "PATIENT", "PAT", "PT", "DOB", "BIRTH", "BORN", "MRN", "ID", "PID", "ACC",
+                          "ACCESSION", "SSN", "ADDRESS", "ADDR", "PHONE", "TEL", "REF", "REFERRING", "PHYSICIAN",
+                          "DOCTOR", "DR", "HOSPITAL", "INSTITUTION", "OPERATOR", "SONOGRAPHER", "TECH"})
+_SLASHED = re.compile(r"(?<![\w/])([A-Za-z]{2,4})/([A-Za-z]{2,4})(?![\w/])")
+
+
+def _code_pairs(text: str) -> str:
+    """The text with slashed code pairs ("CR/DR", "PT/CT", "PET/CT") blanked when only one side is a label
+    word: there "DR" and "PT" are modality codes, not the Doctor and Patient labels ("ID/MRN" stays)."""
+    def blank(m: re.Match[str]) -> str:
+        a, b = m.group(1).upper(), m.group(2).upper()
+        return " " * len(m.group(0)) if (a in _LABEL_WORDS) != (b in _LABEL_WORDS) else m.group(0)
+    return _SLASHED.sub(blank, text)
+
+
+def rule_match(text: str, known: Callable[[str], bool] | None = None) -> str | None:
+    """Kind of the first rule that fires, or None. ``known`` (the clinical lexicon's word test) lets the
+    name layout "Word, Word" pass when both words are known clinical words ("Disks, Biplane")."""
     if extract_dates(text):
         return "date"
     if ocr_age(text):
         return "age"
     for kind, rx in _RULES:
-        m = rx.search(text)
-        if m is None:
-            continue
-        if kind == "accession" and sum(c.isdigit() for c in m.group(0)) < 5:
-            continue
-        return kind
+        subject = _code_pairs(text) if kind == "label" else text
+        for m in rx.finditer(subject):
+            if kind == "accession" and sum(c.isdigit() for c in m.group(0)) < 5:
+                continue
+            if kind == "name_format" and known is not None and all(
+                    known(w) for w in re.findall(r"[A-Za-z][A-Za-z'\-]+", m.group(0))):
+                continue
+            return kind
     return None
 
 
@@ -353,11 +425,14 @@ def decide(text: str, confidence: float, ident: Identifiers, allow: Allowlist, m
     if not text.strip() or confidence < th.min_confidence:
         return Decision(Label.UNREADABLE, Action.REDACT, 1.0 - confidence, "low_confidence",
                         model_score=model_score)
-    if numeric_identifier(text):  # before the allowlist: its number patterns must not clear phones/IDs
+    if numeric_identifier(text) or digit_groups(text):  # before the allowlist: its number patterns must
+        # not clear phones/IDs, alone or after allowed words ("Renal artery 0906 861 202")
         return Decision(Label.PHI, Action.REDACT, 1.0, "rule_numeric", model_score=model_score)
+    if date_fragment(text):  # before the allowlist too: "11 p 2026" is numbers and a letter
+        return Decision(Label.PHI, Action.REDACT, 1.0, "rule_date", model_score=model_score)
     if allow.clears(text):
         return Decision(Label.CLINICAL, Action.KEEP, model_score or 0.0, "allowlist", model_score=model_score)
-    rule = rule_match(text)
+    rule = rule_match(text, lexicon.known if lexicon is not None else None)
     if rule:
         return Decision(Label.PHI, Action.REDACT, 1.0, f"rule_{rule}", model_score=model_score)
     if model_score is None:

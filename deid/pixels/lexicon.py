@@ -27,6 +27,11 @@ LEXICON_PATH = Path(__file__).resolve().parent / "models" / "clinical_lexicon.tx
 _TOKEN = re.compile(r"[A-Za-z]+|\d+(?:[.,]\d+)?|[^\sA-Za-z\d]")
 _NUMBER = re.compile(r"\d{1,4}(?:[.,]\d{1,4})?")
 _SEX_AGE = re.compile(r"\d{1,3}[MFmf]|[MFmf]\d{1,3}")
+# English function words of two letters (longer ones are in the vocabularies): "Method of disks"
+FUNCTION_WORDS = frozenset({"of", "in", "on", "at", "to", "by", "or", "as", "vs", "is", "no", "an"})
+# three or more number groups holding 7+ digits ("0906 861 202", "(+57) 601 94 87 48"): a phone or an ID
+_DIGIT_GROUPS = re.compile(r"(?<![\d.,])\d{1,4}(?:[\s\-.)(/]+\d{1,4}){2,}(?![\d.,])")
+_COUNTER = re.compile(r"(\d{1,4})\s?/\s?(\d{1,4})")
 _PUNCT = set(".,;:()[]{}/-+=%*^'\"<>|#~_&!?°µ×")
 
 
@@ -47,22 +52,50 @@ class Lexicon:
     def explains(self, text: str, extra: frozenset[str] = frozenset()) -> bool:
         """True when every token of the line is accounted for (see the module docstring)."""
         toks = _TOKEN.findall(text)
-        if not toks or any(_SEX_AGE.fullmatch(w) for w in text.split()):
-            return False  # "13F", "M45": compact sex/age forms are never explained
+        if not toks or any(_SEX_AGE.fullmatch(w) for w in text.split()) or digit_groups(text):
+            return False  # "13F", "M45": compact sex/age forms; "0906 861 202": a phone number in groups
         alpha = [i for i, t in enumerate(toks) if t[0].isalpha()]
-        strong = False
+        strong = 0
+        letters = 0
         for i, t in enumerate(toks):
             if t in _PUNCT or _NUMBER.fullmatch(t):
                 continue
             if t[0].isdigit():
                 return False  # 5+ digit runs: IDs
-            if t.upper() in extra or (len(t) >= 3 and self.known(t)):
-                strong = strong or len(t) >= 4
+            if t.upper() in extra or (len(t) >= 3 and self.known(t)) or t.lower() in FUNCTION_WORDS:
+                strong += len(t) >= 4
+                continue
+            if len(t) == 1:
+                letters += 1  # an axis or view letter ("Z Position", "D 25.0"): needs two known words
                 continue
             if alpha and i == alpha[-1] and len(t) >= 5 and t.lower() in self.prefixes:
                 continue  # the last word cut at a column
             return False
-        return strong
+        if strong >= (2 if letters else 1):
+            return True
+        # no long known word: a counter line ("40/228") or short known labels with a counter ("Im: 12/240")
+        return counters_only(text) if not alpha else not letters and _counters_ok(text)
+
+
+def digit_groups(text: str) -> bool:
+    """Three or more number groups holding 7+ digits together: a phone number or an ID in groups."""
+    return any(sum(c.isdigit() for c in m.group(0)) >= 7 for m in _DIGIT_GROUPS.finditer(text))
+
+
+def _counters_ok(text: str) -> bool:
+    found = list(_COUNTER.finditer(text))
+    return bool(found) and all(_counter(m) for m in found)
+
+
+def _counter(m: re.Match[str]) -> bool:
+    a, b = int(m.group(1)), int(m.group(2))
+    return b >= 32 and a <= b and not 1900 <= b <= 2099
+
+
+def counters_only(text: str) -> bool:
+    """A line of image/slice counters only ("40/228", "12 / 240"): each counter's total at least 32 and
+    not a year, its index no larger than the total, so no day/month or month/year pair is taken."""
+    return not _COUNTER.sub("", text).strip(" .,:;#()[]") and _counters_ok(text)
 
 
 def _one_edit(a: str, b: str) -> bool:

@@ -11,12 +11,12 @@ rendering  why it is there                                               when it
 ========== ============================================================= =====================
 full       min-max of the values: text at the frame maximum, overlays    always
            drawn on dark backgrounds (the common case)
-window     2-3 windows spread over the value histogram (quantiles        grey frames with more
-           0.5-45 %, 30-75 %, 55-99.5 %): text drawn at a mid grey,       than 8 bits stored
-           above or below the anatomy, becomes high-contrast in the one   whose window differs
-           window that holds it and its background                       from full range
-inverted   the full range negated: dark text on bright tissue becomes     more than 8 bits
-           bright on dark (the recogniser reads both, the detector is     stored
+window     2-3 windows spread over the value histogram (quantiles        configured; grey
+           0.5-45 %, 30-75 %, 55-99.5 %): text drawn at a mid grey,       frames > 8 bits whose
+           above or below the anatomy, becomes high-contrast in the one   window differs from
+           window that holds it and its background                       full range
+inverted   the full range negated: dark text on bright tissue becomes     configured; more than
+           bright on dark (the recogniser reads both, the detector is     8 bits stored
            more sensitive to bright-on-dark strokes on textured tissue)
 clahe      contrast-limited adaptive histogram equalisation (8x8 tiles,  always
            clip 3) on the full range: faint text, 1-3x the noise, on any
@@ -40,9 +40,19 @@ polarity): each rendering of such a frame costs 5-20 s of detection on one core,
 in 768-px tiles (the detector misses 8-px text on larger inputs). The stored VOI window
 (``voi``) and the max-value mask (``extreme``) stay available by configuration.
 
+A faster set, :data:`FAST_SET` (``full``, ``clahe`` + ``local``, ``channel``: 4 detections per small
+16-bit frame instead of 7-8), was measured on 2026-12-01 and NOT made the default: on 190 lines of 16
+small 16-bit frames of a development draw of the independent generator (``make_eval_pixels`` seeds
+303 and 404) it covered every line as well as the full set (187/190 lines >= 90 % covered by the union
+of boxes with either set; no line found by one rendering only), and ``bench_ocr.py --frames 16
+--deep 8`` gave 16-bit 0.80x of the old stage (full set: 0.34x, below the 0.5x floor); but on the
+evaluation set (seed 101) one faint 10-15 px name line on a 16-bit MR was detected only in part with
+it (63 % covered, the rest legible) and fully with the full set. PHI recall comes first.
+
 Cost: detection time is proportional to the number of renderings times the frame's pixel count
 (about 0.4 s per 736x736 detector input on one CPU core; inputs are frames or 768-px tiles): 2 for
-8-bit grey, up to 8 for small 16-bit grey, 5 for large 16-bit grey, up to 5 for colour. The boxes found on all renderings of a frame are merged per text line (the same line
+8-bit grey, up to 8 for small 16-bit grey, 5 for large 16-bit grey, up to 5 for colour (4 for 16-bit
+grey with :data:`FAST_SET`). The boxes found on all renderings of a frame are merged per text line (the same line
 seen on several renderings is one box; a rendering whose map marks most of a tile as text, a window
 that stretched noise into texture, is dropped for that tile); each box is recognised once, on the
 rendering where the detector found it most confidently (again on the other renderings only when
@@ -60,7 +70,8 @@ from deid.pixels.ocr import OcrEngine, TextBox, read_groups
 
 WINDOW_QUANTILES = ((0.5, 45.0), (30.0, 75.0), (55.0, 99.5))
 LARGE_FRAME_PIXELS = 2_500_000  # CR/DX/MG-sized frames: full, inverted and CLAHE only
-DEFAULT_SET = (Render.FULL, Render.WINDOW, Render.INVERTED, Render.CLAHE, Render.CHANNEL)
+DEFAULT_SET = (Render.FULL, Render.WINDOW, Render.INVERTED, Render.CLAHE, Render.CHANNEL)  # = PixelConfig's
+FAST_SET = (Render.FULL, Render.CLAHE, Render.CHANNEL)  # measured, not the default (see above)
 
 
 def _grey(g: np.ndarray) -> np.ndarray:

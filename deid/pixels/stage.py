@@ -197,7 +197,7 @@ class PixelStage:
         for f, boxes in prep.found.items():
             decided[f] = []
             for box in boxes:  # no size exemption: every detection is matched and classified
-                d = decide(box.text, box.confidence, job.identifiers, self._allow, None, th)
+                d = decide(box.text, box.confidence, job.identifiers, self._allow, None, th, self._lexicon)
                 if d.reason == "not_recognised" and self.classifier is not None:
                     pending.append((f, len(decided[f]), box))
                 decided[f].append((box, d))

@@ -92,7 +92,7 @@ ALLOW = load_allowlist()
     ("L12-5 MARIA", 0.99, 0.0, Label.PHI, Action.REDACT, "header_name", False),   # header beats allowlist
     ("L12-5", 0.3, 0.0, Label.UNREADABLE, Action.REDACT, "low_confidence", False),
     ("L12-5", 0.99, 0.9, Label.CLINICAL, Action.KEEP, "allowlist", False),        # allowlist clears model
-    ("Tel 555-201-1234", 0.99, 0.0, Label.PHI, Action.REDACT, "rule_label", False),
+    ("Tel 555-201-1234", 0.99, 0.0, Label.PHI, Action.REDACT, "rule_numeric", False),
     ("Kowalczyk Tomek", 0.99, 0.95, Label.PHI, Action.REDACT, "model", False),
     ("Kowalczyk Tomek", 0.99, 0.6, Label.PHI, Action.REDACT, "model_review_band", True),
     ("Kowalczyk Tomek", 0.99, 0.3, Label.REVIEW, Action.REDACT, "review_band", True),
@@ -152,6 +152,40 @@ def test_lexicon_is_built_from_training_sources_only() -> None:
 @pytest.mark.parametrize(("text", "kind"), [
     ("35YM", "age"), ("3SY M", "age"), ("4OYF", "age"), ("035Y", "age"),  # glued sex, OCR digit confusions
     ("Renal 35 cm", None), ("Gn60 Fr28", None), ("M12L", None), ("T2 3/4", None),
+    ("Registration Mark 154 um3", None),  # "MAR 1 54" is not a date: 154 is one number
 ])
 def test_compact_age_forms(text: str, kind: str | None) -> None:
     assert rule_match(text) == kind
+
+
+@pytest.mark.parametrize(("text", "score", "action", "reason"), [
+    ("11 p 2026", None, Action.REDACT, "rule_date"),            # OCR dropped the month's letters
+    ("3 Sp 2019", None, Action.REDACT, "rule_date"),
+    ("TE 90 TR 2000", None, Action.KEEP, "allowlist"),          # no day + month remnant + year
+    ("CR/DR Mechanical Configuration", 0.1, Action.KEEP, "model_clear"),  # DR a modality, not Doctor
+    ("ID/MRN AB", 0.1, Action.REDACT, "rule_label"),            # both label words: still a label
+    ("Dr/Ref Wilson", 0.1, Action.REDACT, "rule_label"),
+    ("Method of Disks, Biplane view", 0.1, Action.REDACT, "rule_name_format"),  # 'biplane' unknown
+    ("Renal cortex, Renal artery", 0.1, Action.KEEP, "lexicon"),  # known words around the comma
+    ("Kowalczyk, Tomek", 0.1, Action.REDACT, "rule_name_format"),
+    ("Number of renal arteries", 0.6, Action.KEEP, "lexicon"),  # "of": a function word
+    ("Renal artery Z position", 0.6, Action.KEEP, "lexicon"),   # one letter with two known words
+    ("Renal Z", 0.6, Action.REDACT, "model_review_band"),       # one letter needs two known words
+    ("40/228", 0.3, Action.KEEP, "lexicon"),                    # a counter line
+    ("Im: 12/240", 0.3, Action.KEEP, "lexicon"),                # allowlisted short labels and a counter
+    ("Im: 12/24", 0.3, Action.REDACT, "review_band"),           # 12/24: could be a month and a year
+    ("12/05", 0.3, Action.REDACT, "review_band"),               # could be a day and a month
+    ("3/1990", 0.3, Action.REDACT, "rule_date"),                # a month and a year
+    ("Renal artery 0906 861 202", 0.3, Action.REDACT, "rule_numeric"),  # a phone in number groups
+])
+def test_generalising_rules(text: str, score: float | None, action: Action, reason: str) -> None:
+    d = decide(text, 0.99, IDENT, ALLOW, score, TH, LEX)
+    assert (d.action, d.reason) == (action, reason)
+
+
+@pytest.mark.parametrize(("text", "hit"), [
+    ("Parallel Imaging", None),        # "LIMA" only across the words parallEL IMAging
+    ("LIMABEATRIZ", "name"), ("Pat:LIMA", "name"), ("DoeLima", "name"), ("Lima", "name"),
+])
+def test_short_name_glued_only_at_a_word_boundary(text: str, hit: str | None) -> None:
+    assert header_match(text, Identifiers(names=[["Lima", "Beatriz"]])) == hit

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pydicom
@@ -39,10 +40,15 @@ def test_no_evaluation_line_occurs_in_training_data(eval_set: list[Path]) -> Non
     """Every line of the shipped model's training data, regenerated from meta.json, against the lines
     of the evaluation set, the classifier's evaluation-source pool and the annotated real files."""
     from make_eval_pixels import text_pool
-    from phi_training_lines import lines
+    from phi_training_lines import attribute_lines, lines
 
     data = json.loads((SHIPPED_DIR / "meta.json").read_text())["data"]
     train = {_norm(" ".join(words)) for words, _ in lines("train", data["train_lines"], data["seed"])}
+    head = data.get("head")  # scripts/train_phi_head.py: the head's own training lines
+    if head:
+        if (head["train_lines"], head["seed"]) != (data["train_lines"], data["seed"]):
+            train |= {_norm(" ".join(w)) for w, _ in lines("train", head["train_lines"], head["seed"])}
+        train |= {_norm(" ".join(w)) for w, _ in attribute_lines(head["attribute_lines"], head["attribute_seed"])}
     assert len(train) > 1000
     evaluation = {_norm(t) for t, _ in text_pool(150, 202)}
     for p in eval_set:
@@ -76,3 +82,26 @@ def test_annotated_real_files_are_well_formed() -> None:
         for ln in truth["lines"]:
             assert {"x", "y", "w", "h", "text", "phi"} <= set(ln) and ln["w"] > 0 and ln["h"] > 0
     assert sum(ln["phi"] for f in files for ln in json.loads(f.read_text())["lines"]) >= 10
+
+
+def test_evaluation_set_does_not_depend_on_the_clock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Same seed, same lines on any day: faker's "now"-relative dates once made the set (and the figures
+    measured on it) change from run to run."""
+    import faker.providers.date_time as fdt
+    from make_eval_pixels import generate
+    from phi_training_lines import lines
+
+    def texts() -> list[str]:
+        (p,) = generate(tmp_path / str(len(list(tmp_path.iterdir()))), 0, 505, indices=[0])
+        return [ln["text"] for ln in json.loads(p.with_suffix(".json").read_text())["lines"]] + \
+            [" ".join(w) for w, _ in lines("train", 200, 13)]
+
+    before = texts()
+
+    class Later(fdt.datetime):  # type: ignore[misc,name-defined]
+        @classmethod
+        def now(cls, tz=None):  # type: ignore[no-untyped-def]
+            return super().now(tz) + timedelta(days=400, seconds=7)
+
+    monkeypatch.setattr(fdt, "datetime", Later)
+    assert texts() == before

@@ -14,7 +14,7 @@ from deid.header.identifiers import collect_identifiers
 from deid.pipeline.hooks import PixelItem, PixelStatus
 from deid.pixels.frames import decode_frames, render_frame
 from deid.pixels.ocr import get_engine, join_line_boxes, tiles
-from deid.pixels.renderings import renderings
+from deid.pixels.renderings import FAST_SET, renderings
 from deid.pixels.stage import PixelConfig, PixelStage
 
 from .conftest import bundled
@@ -57,7 +57,8 @@ def test_rendering_set_follows_the_frame() -> None:
     n16 = len(renderings(decode_frames(deep), 0, deep))
     nrgb = len(renderings(decode_frames(colour), 0, colour))
     assert n8 == 2, "8-bit grey: full + clahe"
-    assert n16 >= 4, "deep grey: full, windows, inverted, clahe"
+    assert n16 >= 5, "deep grey: full, windows, inverted, clahe, local signed and magnitude"
+    assert len(renderings(decode_frames(deep), 0, deep, FAST_SET)) == 4, "fast set: full, clahe, local x2"
     assert nrgb == 5, "colour: rgb, clahe, three channels"
     for r in renderings(decode_frames(deep), 0, deep):
         assert r.shape == (64, 64, 3) and r.dtype == np.uint8

@@ -106,7 +106,7 @@ def test_records_never_carry_text_or_phi() -> None:
     (out,) = stage.process([_job("k", bundled("CT_small.dcm"))])
     dumped = repr(out) + json.dumps([dataclasses.asdict(b) for b in out.boxes])
     assert "Kowalczyk" not in dumped and "555" not in dumped
-    assert {b.reason for b in out.boxes} == {"rule_phone", "low_confidence"}
+    assert {b.reason for b in out.boxes} == {"rule_numeric", "low_confidence"}  # phone groups: before the allowlist
 
 
 def test_unchanged_pixels_when_all_text_is_clinical() -> None:
