@@ -50,7 +50,7 @@ def test_ratios_and_markdown_side_by_side() -> None:
 def test_spark_jobs_are_counted_from_the_event_log(tmp_path: Path) -> None:
     folder = tmp_path / "eventlog_v2_local-1"
     folder.mkdir()
-    lines = ['{"Event":"SparkListenerJobStart","Job ID":%d}' % i for i in range(3)]
+    lines = ['{"Event":"SparkListenerJobStart","Job ID":' + str(i) + '}' for i in range(3)]
     (folder / "events_1_local-1").write_text("\n".join([*lines, '{"Event":"SparkListenerJobEnd"}']) + "\n")
     (folder / "events_2_local-1").write_text(lines[0] + "\n")
     (folder / "appstatus_local-1").write_text(lines[0] + "\n")  # the status marker is no log
