@@ -218,12 +218,14 @@ class QualityGate:
          .write.mode("overwrite").parquet(loc))
         found = self.tables.spark.read.schema(SPARK_SCHEMA).parquet(zones.spark_read_uri(where))
         found, n_own = self._without_own_values(found, staged, params)
-        agg = (found.where(F.col("check") == SUMMARY)
-               .agg(F.count("*").alias("n"), F.sum("n_values").alias("v"),
-                    F.sum(F.when(F.col("n_lines") >= 0, 1).otherwise(0)).alias("o"),
-                    F.sum(F.greatest(F.col("n_lines"), F.lit(0))).alias("lines")).collect()[0])
+        # one aggregation for the summary rows' sums and the findings' count per check
+        per_check = {r["check"]: r for r in found.groupBy("check").agg(
+            F.count("*").alias("n"), F.sum("n_values").alias("v"),
+            F.sum(F.when(F.col("n_lines") >= 0, 1).otherwise(0)).alias("o"),
+            F.sum(F.greatest(F.col("n_lines"), F.lit(0))).alias("lines")).collect()}
+        agg = per_check.pop(SUMMARY, {"n": 0, "v": 0, "o": 0, "lines": 0})
+        by_check = {check: int(r["n"]) for check, r in per_check.items()}
         findings = found.where(F.col("check") != SUMMARY)
-        by_check = {r["check"]: int(r["count"]) for r in findings.groupBy("check").count().collect()}
         kept = [{k: str(r[k]) for k in ("sop_instance_uid", "sha256", "check", "location", "kind")}
                 for r in findings.orderBy("sha256", "location", "kind").limit(cfg.max_findings).collect()]
         return VerificationSummary(
