@@ -16,7 +16,10 @@ fitted fixed + per-instance cost, over scale exports of the sizes asked for, sid
   by side with this one (``before``/``after``), same exports, interleaved, for before/after ratios.
 * The header engine alone (one process, one thread; read, de-identify, write) on the first
   ``--engine-files`` files of the largest export.
-* Pixels off by default (headers only); the gate on unless ``--no-gate``.
+* Pixels off by default (headers only); the gate on unless ``--no-gate``. The gate's second OCR of
+  the staged frames runs with ``--pixels`` (or ``--gate-ocr``): in a headers-only run every image is
+  UNVERIFIED, which the gate refuses anyway, and that OCR would be a per-image cost of seconds.
+* Spark jobs per run are counted from the run's event log (``spark_jobs``).
 
 Writes benchmarks/results/scale.json and scale.md (the "Scale" section of RESULTS.md), and
 spark.json (the largest size's runs of this code, read by run_all.py).
