@@ -117,10 +117,6 @@ class PipelineRun:
                 self.keyring = keyring_for(self.cfg.keys)  # fail fast, before any Spark work
             if self.profile is None:
                 self.profile = load_profile(self.cfg.profile)
-            if self.gate is None and self.cfg.quality.enabled:
-                from deid.quality.expectations import prewarm
-
-                prewarm()  # great-expectations is imported while ingest and de-identify run
         key_version = self.keyring.version if do_deidentify and self.keyring else None
         with RunGuard(zs, self.run_id, key_version=key_version):
             summary = self._run_stages(zs, do_ingest=do_ingest, do_deidentify=do_deidentify)

@@ -7,12 +7,9 @@ back to the driver.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
 import os
-import sys
-import threading
 from typing import TYPE_CHECKING, Any
 
 from deid.errors import ConfigError
@@ -26,27 +23,7 @@ log = logging.getLogger(__name__)
 _NAME_KEY = "deid_name"
 
 
-_PREWARM: list[threading.Thread] = []
-
-
-def _import() -> None:
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    with contextlib.suppress(Exception):  # the gate's own import raises it again, where it is handled
-        import great_expectations  # noqa: F401
-
-
-def prewarm() -> None:
-    """Import great-expectations in a background thread (seconds of driver CPU) while the run's first
-    stages keep Spark busy; the gate waits for it before its first use (:func:`_context`)."""
-    if not _PREWARM and "great_expectations" not in sys.modules:
-        thread = threading.Thread(target=_import, name="deid-gx-import", daemon=True)
-        _PREWARM.append(thread)
-        thread.start()
-
-
 def _context() -> Any:
-    for thread in _PREWARM:
-        thread.join()
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig

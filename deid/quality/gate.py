@@ -188,7 +188,7 @@ class QualityGate:
                             NEEDLE_SCHEMA)
          .groupBy("needle").agg(F.collect_set("kind").alias("kinds"))
          .write.mode("overwrite").parquet(zones.spark_uri(where)))
-        n = (self.tables.spark.read.parquet(zones.spark_read_uri(where))
+        n = (self.tables.spark.read.schema("needle binary, kinds array<string>").parquet(zones.spark_read_uri(where))
              .where(~F.array_contains("kinds", KEPT)).count())
         return where, int(n)
 
