@@ -16,7 +16,10 @@ fitted fixed + per-instance cost, over scale exports of the sizes asked for, sid
   by side with this one (``before``/``after``), same exports, interleaved, for before/after ratios.
 * The header engine alone (one process, one thread; read, de-identify, write) on the first
   ``--engine-files`` files of the largest export.
-* Pixels off by default (headers only); the gate on unless ``--no-gate``.
+* Pixels off by default (headers only); the gate on unless ``--no-gate``. The gate's second OCR of
+  the staged frames runs with ``--pixels`` (or ``--gate-ocr``): in a headers-only run every image is
+  UNVERIFIED, which the gate refuses anyway, and that OCR would be a per-image cost of seconds.
+* Spark jobs per run are counted from the run's event log (``spark_jobs``).
 
 Writes benchmarks/results/scale.json and scale.md (the "Scale" section of RESULTS.md), and
 spark.json (the largest size's runs of this code, read by run_all.py).
@@ -72,9 +75,28 @@ def header_only(files: list[Path]) -> float:
     return len(blobs) / (time.perf_counter() - t0)
 
 
-def single(master: str, export: Path, work: Path, pixels: bool, gate: bool) -> dict[str, Any]:
-    """One run of the pipeline (this process's ``deid``), timed; the run report's stage timings."""
-    from deid.config import DeidConfig, PixelConfig, QualityConfig, SparkConfig, ZonesConfig
+def spark_jobs(events: Path) -> int:
+    """Spark jobs of the run's application (its uncompressed event log, a file or a rolling folder)."""
+    files = sorted(p for p in events.rglob("*") if p.is_file() and not p.name.startswith(("appstatus", ".")))
+    return sum(line.startswith('{"Event":"SparkListenerJobStart"')
+               for f in files for line in f.read_text(errors="replace").splitlines())
+
+
+def single(master: str, export: Path, work: Path, pixels: bool, gate: bool, gate_ocr: bool) -> dict[str, Any]:
+    """One run of the pipeline (this process's ``deid``), timed; the run report's stage timings.
+
+    ``gate_ocr``: the gate's second OCR of the staged frames (quality.verification.ocr). A headers-only
+    run leaves every image UNVERIFIED, which the gate refuses anyway; its OCR check there is a
+    per-image cost (seconds per frame on CPU), measured apart from the pipeline's own."""
+    from deid.config import (
+        DeidConfig,
+        OcrCheckConfig,
+        PixelConfig,
+        QualityConfig,
+        SparkConfig,
+        VerificationConfig,
+        ZonesConfig,
+    )
     from deid.pipeline.runner import PipelineRun
     from deid.report import build_report
     from deid.spark_session import get_spark
@@ -82,9 +104,11 @@ def single(master: str, export: Path, work: Path, pixels: bool, gate: bool) -> d
     raw = work / "raw"
     events = raw / "reports" / "spark-events"
     events.mkdir(parents=True, exist_ok=True)
-    conf = {"spark.eventLog.enabled": "true", "spark.eventLog.dir": events.as_uri()}
+    conf = {"spark.eventLog.enabled": "true", "spark.eventLog.dir": events.as_uri(),
+            "spark.eventLog.compress": "false"}
+    quality = QualityConfig(enabled=gate, verification=VerificationConfig(ocr=OcrCheckConfig(enabled=gate_ocr)))
     cfg = DeidConfig(spark=SparkConfig(master=master, driver_memory="2g", conf=conf),
-                     pixels=PixelConfig(enabled=pixels), quality=QualityConfig(enabled=gate),
+                     pixels=PixelConfig(enabled=pixels), quality=quality,
                      zones=ZonesConfig(input=str(export), output=str(work / "out"), raw=str(raw),
                                        crosswalk=str(work / "crosswalk")))
     t0 = time.perf_counter()
@@ -101,6 +125,7 @@ def single(master: str, export: Path, work: Path, pixels: bool, gate: bool) -> d
     reported = time.perf_counter() - t0
     timings = json.loads((work / "out" / "reports" / run.run_id / "timings.json").read_text())
     spark.stop()
+    jobs = spark_jobs(events)
     ing, d = summary.ingest, summary.deid
     seconds = ran + reported
     return {"master": master, "status": summary.status, "spark_start_s": started, "run_s": ran,
@@ -108,7 +133,8 @@ def single(master: str, export: Path, work: Path, pixels: bool, gate: bool) -> d
             "ingested": ing.n_ingested if ing else 0, "quarantined_at_ingest": ing.n_quarantined if ing else 0,
             "deidentified": d.n_deidentified if d else 0, "quarantined": d.n_quarantined if d else 0,
             "instances_per_s": (ing.n_listed if ing else 0) / seconds,
-            "stages": {**timings["stages"], "report": reported}, "event_log": timings["spark_event_log"]}
+            "stages": {**timings["stages"], "report": reported}, "event_log": timings["spark_event_log"],
+            "spark_jobs": jobs, "gate_ocr": gate_ocr}
 
 
 def run_one(code: Path, master: str, export: Path, work: Path, args: argparse.Namespace) -> dict[str, Any]:
@@ -120,6 +146,7 @@ def run_one(code: Path, master: str, export: Path, work: Path, args: argparse.Na
            "--export", str(export), "--workdir", str(work)]
     cmd += ["--pixels"] if args.pixels else []
     cmd += ["--no-gate"] if args.no_gate else []
+    cmd += ["--gate-ocr"] if gate_ocr(args) else []
     env = {**os.environ, "PYTHONPATH": str(code), "DEID_KEY": os.environ.get("DEID_KEY", DEFAULT_KEY)}
     res = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=code)
     if res.returncode != 0:
@@ -134,6 +161,11 @@ def run_one(code: Path, master: str, export: Path, work: Path, args: argparse.Na
         out["event_log_kept"] = str(keep / f"{work.name}-{Path(log).name}")
     shutil.rmtree(work, ignore_errors=True)
     return out
+
+
+def gate_ocr(args: argparse.Namespace) -> bool:
+    """The gate's OCR check: on with the pixel stage (or ``--gate-ocr``), off for headers-only runs."""
+    return bool(args.pixels or args.gate_ocr)
 
 
 def fit(points: list[tuple[int, float]]) -> dict[str, float] | None:
@@ -156,12 +188,13 @@ def markdown(doc: dict[str, Any]) -> str:
              "jobs), so absolute values are noisy: read the ratios between columns of this one run.", "",
              f"Header engine alone (1 core, first {doc['engine_files']} files): "
              f"{doc['engine_files_per_s']:.1f} files/s.", "",
-             "| code | master | instances | de-identified | quarantined | run s | instances/s | vs engine |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| code | master | instances | de-identified | quarantined | run s | instances/s | vs engine | Spark jobs |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in runs:
         lines.append(f"| {r['code']} | {r['master']} | {r['instances']} | {r['deidentified']} | "
                      f"{r['quarantined_at_ingest'] + r['quarantined']} | {r['seconds']:.1f} | "
-                     f"{r['instances_per_s']:.2f} | {r['instances_per_s'] / doc['engine_files_per_s']:.0%} |")
+                     f"{r['instances_per_s']:.2f} | {r['instances_per_s'] / doc['engine_files_per_s']:.0%} | "
+                     f"{r.get('spark_jobs', '?')} |")
     lines += ["", "Ratios (same run): " + "; ".join(f"{k}: {v:.2f}x" for k, v in doc["ratios"].items()), ""]
     stages: list[str] = []
     for r in runs:
@@ -201,6 +234,8 @@ def main() -> None:
     p.add_argument("--workdir")
     p.add_argument("--pixels", action="store_true")
     p.add_argument("--no-gate", action="store_true")
+    p.add_argument("--gate-ocr", action="store_true",
+                   help="the gate's OCR check in a headers-only run too (off: see single())")
     p.add_argument("--baseline", type=Path, help="a checkout of the code to compare with (before)")
     p.add_argument("--engine-files", type=int, default=1000)
     p.add_argument("--lock-held", action="store_true", help="the caller holds /tmp/spark.lock for the whole run")
@@ -210,7 +245,7 @@ def main() -> None:
     work = Path(args.workdir or tempfile.mkdtemp(prefix="deid-scale-"))
     if args.single:
         warnings.simplefilter("ignore")
-        print(json.dumps(single(args.single, args.export, work, args.pixels, not args.no_gate)))
+        print(json.dumps(single(args.single, args.export, work, args.pixels, not args.no_gate, gate_ocr(args))))
         return
     warnings.simplefilter("ignore")
     os.environ.setdefault("DEID_KEY", DEFAULT_KEY)

@@ -23,7 +23,7 @@ from enum import Enum
 from typing import Any
 
 from pydicom.datadict import keyword_for_tag
-from pydicom.dataelem import DataElement
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
@@ -410,7 +410,9 @@ class HeaderEngine:
 
 
 def _clone(ds: Dataset) -> Dataset:
-    """Copy the dataset structure: new datasets and sequences, shared (immutable) element values.
+    """Copy the dataset structure: new datasets and sequences, shared (immutable) element values;
+    elements not yet converted from the file's bytes are shared as read (converting one later makes a
+    new element in the copy only).
 
     The engine only ever assigns new values, never mutates one in place, so sharing values (pixel
     bytes, long numeric arrays) is safe and far cheaper than ``copy.deepcopy``.
@@ -429,7 +431,12 @@ def _clone(ds: Dataset) -> Dataset:
     stack: list[tuple[Dataset, Dataset]] = [(ds, root)]
     while stack:
         src, dst = stack.pop()
-        for elem in src:
+        for tag in list(src.keys()):  # in tag order: Specific Character Set and private creators first
+            raw = src.get_item(tag)
+            if isinstance(raw, RawDataElement) and raw.length != 0xFFFFFFFF and raw_vr(src, tag) != "SQ":
+                dst[tag] = raw  # an immutable tuple, shared and left unconverted (kept values are written as read)
+                continue
+            elem = src[tag]
             if elem.VR == "SQ":
                 items = []
                 for item in elem.value:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from pydicom.datadict import keyword_for_tag
 from pydicom.dataset import Dataset
@@ -70,9 +71,17 @@ class Identifiers:
         if broad not in self._needle_cache:
             out: set[str] = set()
             for kind, value in self.values:
-                out |= needles(value, kind, broad=broad)
+                out |= _value_needles(value, kind, broad)
             self._needle_cache[broad] = frozenset(out)
         return self._needle_cache[broad]
+
+
+@lru_cache(maxsize=4096)
+def _value_needles(value: str, kind: NeedleKind, broad: bool) -> frozenset[str]:
+    """:func:`deid.textmatch.needles` of one value, remembered in this process (memory only): the
+    instances of a study repeat their patient's, visit's and site's values, and the spellings of a
+    value are the same every time."""
+    return needles(value, kind, broad=broad)
 
 
 _TOKEN_SPLIT = re.compile(r"[\^=,\s.]+")

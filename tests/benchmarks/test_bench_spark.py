@@ -45,3 +45,13 @@ def test_ratios_and_markdown_side_by_side() -> None:
            "runs": runs, "fits": {}, "ratios": r}
     md = bench.markdown(doc)
     assert md.startswith("## Scale") and "| gate | 2.0 | 2.0 | 2.0 | 2.0 |" in md
+
+
+def test_spark_jobs_are_counted_from_the_event_log(tmp_path: Path) -> None:
+    folder = tmp_path / "eventlog_v2_local-1"
+    folder.mkdir()
+    lines = ['{"Event":"SparkListenerJobStart","Job ID":' + str(i) + '}' for i in range(3)]
+    (folder / "events_1_local-1").write_text("\n".join([*lines, '{"Event":"SparkListenerJobEnd"}']) + "\n")
+    (folder / "events_2_local-1").write_text(lines[0] + "\n")
+    (folder / "appstatus_local-1").write_text(lines[0] + "\n")  # the status marker is no log
+    assert bench.spark_jobs(tmp_path) == 4
