@@ -203,7 +203,9 @@ class QualityGate:
         loc = zones.spark_uri(where)
         md_cols = [c for c in ("sop_instance_uid", "sha256", "dicom_json", *_METADATA_TEXT)
                    if c in staged.metadata.columns]
-        (staged.metadata.select("sop_instance_uid", "sha256", "staged_name")
+        file_cols = [c for c in ("sop_instance_uid", "sha256", "staged_name", "burned_in_status")
+                     if c in staged.metadata.columns]
+        (staged.metadata.select(*file_cols)
          .mapInPandas(partial(verify_batches, params=params), SPARK_SCHEMA)
          .unionByName(staged.metadata.select(*dict.fromkeys(md_cols))
                       .mapInPandas(partial(verify_metadata_batches, params=params), SPARK_SCHEMA))

@@ -37,6 +37,7 @@ import pyarrow as pa
 from deid import zones
 from deid.config import VerificationConfig
 from deid.dicomio import quiet_values, quietly
+from deid.header.attest import PixelStatus
 from deid.header.profile import Profile
 from deid.keys import KeyRing
 from deid.quality.originals import (
@@ -262,8 +263,14 @@ def _row(uid: str, sha: str, check: str, location: str, kind: str, n_values: int
             "n_values": n_values, "n_lines": n_lines}
 
 
-def verify_instance(uid: str, sha: str, name: str, params: VerifyParams) -> list[dict[str, object]]:
-    """Finding rows for one staged file plus one summary row (value-free)."""
+def verify_instance(uid: str, sha: str, name: str, params: VerifyParams,
+                    burned_in_status: str | None = None) -> list[dict[str, object]]:
+    """Finding rows for one staged file plus one summary row (value-free).
+
+    An instance whose pixels the run left UNVERIFIED (no pixel stage, or it failed) is not OCR'd
+    again: the gate's critical ``burned_in_status_resolved`` expectation refuses the release of such
+    a run whatever a second OCR would find, so that OCR would only cost time.
+    """
     try:
         ds = _read(params.staging, name)
         header, n_values = check_header(ds, params)
@@ -271,7 +278,8 @@ def verify_instance(uid: str, sha: str, name: str, params: VerifyParams) -> list
         return [_row(uid, sha, UNREADABLE, "file", exc.__class__.__name__)]
     rows = [_row(uid, sha, HEADER, p, k) for p, k in header]
     n_lines = -1  # not OCR'd
-    if params.config.ocr.enabled and sampled(uid, params.config.ocr.sample_fraction):
+    if (params.config.ocr.enabled and burned_in_status != PixelStatus.UNVERIFIED.value
+            and sampled(uid, params.config.ocr.sample_fraction)):
         try:
             pixel, n_lines = check_pixels(ds, params)
         except Exception as exc:  # noqa: BLE001 - frames that cannot be checked fail the check
@@ -282,13 +290,16 @@ def verify_instance(uid: str, sha: str, name: str, params: VerifyParams) -> list
 
 
 def verify_batches(batches: Iterator[pd.DataFrame], params: VerifyParams) -> Iterator[pd.DataFrame]:
-    """mapInPandas: ``(sop_instance_uid, sha256, staged_name)`` -> finding and summary rows."""
+    """mapInPandas: ``(sop_instance_uid, sha256, staged_name[, burned_in_status])`` -> finding and
+    summary rows."""
     for batch in batches:
         rows: list[dict[str, object]] = []
+        status = batch["burned_in_status"] if "burned_in_status" in batch else [None] * len(batch)
         with quiet_values():  # pydicom's warnings would quote values
-            for uid, sha, name in zip(batch["sop_instance_uid"], batch["sha256"], batch["staged_name"],
-                                      strict=True):
-                rows += verify_instance(str(uid), str(sha), str(name), params)
+            for uid, sha, name, st in zip(batch["sop_instance_uid"], batch["sha256"], batch["staged_name"],
+                                          status, strict=True):
+                rows += verify_instance(str(uid), str(sha), str(name), params,
+                                        str(st) if isinstance(st, str) else None)
         yield pa.Table.from_pylist(rows, schema=FINDINGS_SCHEMA).to_pandas()
 
 

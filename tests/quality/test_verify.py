@@ -228,6 +228,20 @@ def test_ocr_finds_text_left_in_pixels_by_rule_and_needle() -> None:
     assert findings == [] and lines == 0
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(("status", "ocr_d"), [("cleaned", True), (None, True), ("unverified", False)])
+def test_pixels_left_unverified_by_the_run_are_not_ocrd_again(tmp_path, status: str | None,  # type: ignore[no-untyped-def]
+                                                              ocr_d: bool) -> None:
+    (tmp_path / "dicom").mkdir()
+    _image_with("DOB 03/14/1962").save_as(tmp_path / "dicom" / "x.dcm", enforce_file_format=True)
+    params = VerifyParams(KEYS, NEEDLES, str(tmp_path), VerificationConfig())
+    rows = verify_instance("2.25.9", "a" * 64, "x.dcm", params, status)
+    summary = [r for r in rows if r["check"] == "summary"]
+    assert len(summary) == 1
+    assert (summary[0]["n_lines"] >= 1) is ocr_d  # -1: not OCR'd
+    assert any(r["check"] == "ocr_rule" for r in rows) is ocr_d
+
+
 def test_unreadable_staged_file_is_a_finding_named_by_bronze_key(tmp_path) -> None:  # type: ignore[no-untyped-def]
     params = VerifyParams(KEYS, NEEDLES, str(tmp_path), VerificationConfig())
     rows = verify_instance("2.25.9", "a" * 64, "missing.dcm", params)
