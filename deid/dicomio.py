@@ -280,7 +280,7 @@ def _streamed_pixels(ds: Dataset) -> Iterator[None]:
     """While writing, a large native Pixel Data (7FE0,0010) value is handed to pydicom as a buffer,
     which it copies to the output in chunks, instead of bytes, which it first copies whole into an
     in-memory element buffer (the value itself is unchanged and restored afterwards)."""
-    elem = ds.data_element("PixelData")
+    elem = ds["PixelData"] if "PixelData" in ds else None  # noqa: SIM401 - the element, not its value
     value = getattr(elem, "value", None)
     if (elem is None or elem.VR not in ("OB", "OW") or elem.is_undefined_length
             or not isinstance(value, bytes) or len(value) < _STREAM_MIN):
