@@ -110,6 +110,7 @@ class _Word:
     text: str  # punctuation stripped
     initial: bool  # first word of a sentence or of a PN component
     stop: bool = False  # ends a clause (";", ".", ":", "!", "?")
+    abbreviation: bool = False  # up to four letters and a full stop ("Nr.", "Bl.", "Sc.", "Ap.")
 
 
 @lru_cache(maxsize=1)
@@ -173,7 +174,8 @@ def _words(text: str) -> list[_Word]:
             continue
         start = m.start() + raw.index(core)
         out.append(_Word(start, start + len(core), core, initial,
-                         raw[-1:] in ";:!?" or raw[-1:] == "." and len(core) > 3))
+                         raw[-1:] in ";:!?" or raw[-1:] == "." and len(core) > 3,
+                         raw[-1:] == "." and core.isalpha() and len(core) <= 4))
         initial = raw[-1:] in ".!?:;\n" or raw.endswith("^")
     return out
 
@@ -442,9 +444,11 @@ def _extend(words: list[_Word], masked: list[tuple[int, int]], all_caps: bool) -
 
 def _unit_number(words: list[_Word], i: int, masked: list[tuple[int, int]]) -> bool:
     """A unit designator right after a masked address (across a comma, not a sentence end) and
-    followed by a number, or that number after a masked designator: part of the address."""
-    def unit(j: int) -> bool:
-        return 0 <= j < len(words) and normalise(words[j].text).replace(" ", "") in _UNIT_WORDS
+    followed by a number, or that number after a masked designator, or a number right after a masked
+    street and house number: part of the address."""
+    def unit(j: int) -> bool:  # a designator of the list, or any short abbreviation ("Nr.", "Bl.", "Sc.")
+        return 0 <= j < len(words) and (normalise(words[j].text).replace(" ", "") in _UNIT_WORDS
+                                         or words[j].abbreviation)
 
     def numbered(j: int) -> bool:
         return 0 <= j < len(words) and any(c.isdigit() for c in words[j].text) and len(words[j].text) <= 8
@@ -452,6 +456,9 @@ def _unit_number(words: list[_Word], i: int, masked: list[tuple[int, int]]) -> b
     w = words[i]
     if numbered(i) and unit(i - 1) and _covered(words[i - 1], masked):
         return True
+    if numbered(i) and i > 1 and numbered(i - 1) and not words[i - 1].stop and _alpha(words[i - 2].text) \
+            and _covered(words[i - 1], masked) and _covered(words[i - 2], masked):
+        return True  # the next number of a masked street and house number: a door, a floor, a block
     return unit(i) and numbered(i + 1) and i > 0 and _covered(words[i - 1], masked) and (
         not words[i - 1].stop or unit(i - 2) or normalise(words[i - 1].text).isdigit()) and not w.initial
 

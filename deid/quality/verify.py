@@ -220,7 +220,7 @@ def check_header(ds: object, params: VerifyParams) -> tuple[list[tuple[str, str]
 
 def check_pixels(ds: object, params: VerifyParams) -> tuple[list[tuple[str, str]], int]:
     """(frame/box, check) findings of a second OCR of the staged (redacted) frames, and the line count."""
-    from deid.pixels.classify import load_allowlist, rule_match
+    from deid.pixels.classify import load_allowlist
     from deid.pixels.frames import decode_frames, has_pixel_data
     from deid.pixels.ocr import get_engine
     from deid.pixels.renderings import read_frames
@@ -243,10 +243,35 @@ def check_pixels(ds: object, params: VerifyParams) -> tuple[list[tuple[str, str]
                 findings.append((where, kind))
             if box.confidence < ocr.min_confidence or allow.clears(box.text):
                 continue
-            rule = rule_match(box.text)
+            rule = pattern_rule(box.text)
             if rule is not None and rule in ocr.rules:
                 findings.append((where, f"rule_{rule}"))
     return findings, n_lines
+
+
+def pattern_rule(text: str) -> str | None:
+    """The pixel classifier's rule that a re-OCR'd line matches (:func:`deid.pixels.classify.rule_match`),
+    except that a label with no value after it is no finding: "NAME:" whose value was redacted, or
+    "DR" left of a technical parameter ("DR60", dynamic range) cut by a redaction next to it, identify
+    no one. The other rules still run on the line with its bare labels blanked out."""
+    from deid.pixels.classify import rule_match
+
+    rule = rule_match(text)
+    if rule != "label":
+        return rule
+    labels = list(_label_pattern().finditer(text))
+    after_first = "".join(text[m.end(): n.start() if n else len(text)]
+                          for m, n in zip(labels, [*labels[1:], None], strict=True))
+    if any(c.isalnum() for c in after_first):
+        return rule
+    blanked = _label_pattern().sub(" ", text)
+    return rule_match(blanked) if blanked.strip() else None
+
+
+def _label_pattern() -> re.Pattern[str]:
+    from deid.pixels.classify import _RULES
+
+    return dict(_RULES)["label"]
 
 
 def _read(staging: str, name: str) -> object:

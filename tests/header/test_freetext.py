@@ -83,6 +83,14 @@ def test_other_identifiers_removed_clinical_kept(text: str, kept: str) -> None:
     ("Fell at Calle Mayor 17, Piso 4, Puerta 2; wrist pain", ("17", "4", "2;", "Mayor"), "wrist pain"),
     ("Lives at 8 Rue Lepic, Bat. 3, Apt. 12", ("Lepic", "3", "12"), "Lives at"),
     ("Pelvic floor 3 cm below the pubis", (), "Pelvic floor 3 cm below the pubis"),
+    # any short abbreviation with a full stop after an address is a designator ("Nr.", "Bl.", "Sc.")
+    ("Fell at Strada Zorilor Nr. 7 Bl. 21 Sc. 3 Ap. 44; knee pain", ("Zorilor", "7", "21", "3", "44"), "knee pain"),
+    ("FELL AT ULICA KWIATOWA NR. 15; KNEE PAIN", ("KWIATOWA", "15"), "KNEE PAIN"),
+    # the next number after a street and house number (door, floor)
+    ("Fell at Avenida Quintana 318 027; knee pain", ("Quintana", "318", "027"), "knee pain"),
+    ("Nodule 4 5 mm at segment 7", (), "Nodule 4 5 mm at segment 7"),
+    # a phone number whose bracketed area code is followed by a slash
+    ("Results by phone (30)/555-0188 re knee pain", ("30", "555", "0188"), "knee pain"),
 ])
 def test_firm_connectors_and_address_units_go_with_the_name(text: str, phi: tuple[str, ...], kept: str) -> None:
     """"og"/"ja" between the names of a firm, and the number after a unit designator (floor, building,

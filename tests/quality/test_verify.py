@@ -23,6 +23,7 @@ from deid.quality.verify import (
     check_metadata_row,
     check_pixels,
     frame_indices,
+    pattern_rule,
     sampled,
     verify_instance,
 )
@@ -361,3 +362,13 @@ def test_free_text_holding_another_inputs_id_is_never_excused() -> None:
     assert (where, "id") in check_header(staged, params)[0]
     assert not own_value(original, staged, where, rules, own_keys(original, rules))
     assert not own_value(original, staged, "metadata.study_description", rules, own_keys(original, rules))
+
+
+@pytest.mark.parametrize(("line", "rule"), [
+    ("20dB / DR", None),  # "DR60" (dynamic range) cut by a redaction next to it: no doctor
+    ("NAME:", None), ("PATIENT ID:", None), ("TECH", None),  # labels whose values were redacted
+    ("DR QUXWORTHY", "label"), ("NAME: QUXWORTHY ID:", "label"), ("PATIENT ID: 4471", "label"),
+    ("DOB: 02/03/1951", "date"),  # the other rules still run on a line with a bare label
+])
+def test_a_bare_label_in_re_ocr_text_is_no_finding(line: str, rule: str | None) -> None:
+    assert pattern_rule(line) == rule
