@@ -205,7 +205,10 @@ class QualityGate:
                    if c in staged.metadata.columns]
         file_cols = [c for c in ("sop_instance_uid", "sha256", "staged_name", "burned_in_status")
                      if c in staged.metadata.columns]
-        (staged.metadata.select(*file_cols)
+        # a few small staged Parquet files are read as one partition: spread the (small) rows over the
+        # cores so the second OCR of every image runs on all of them, not on one
+        cores = self.tables.spark.sparkContext.defaultParallelism
+        (staged.metadata.select(*file_cols).repartition(max(1, cores))
          .mapInPandas(partial(verify_batches, params=params), SPARK_SCHEMA)
          .unionByName(staged.metadata.select(*dict.fromkeys(md_cols))
                       .mapInPandas(partial(verify_metadata_batches, params=params), SPARK_SCHEMA))
