@@ -32,8 +32,12 @@ US_MULTIFRAME = "1.2.840.10008.5.1.4.1.1.3.1"
 XA = "1.2.840.10008.5.1.4.1.1.12.1"
 
 
-def write_cine(path: Path, megabytes: int, modality: str = "US", seed: int = 0) -> int:
-    """An uncompressed 8-bit multi-frame instance of about ``megabytes`` MB; returns its frame count."""
+def write_cine(path: Path, megabytes: int, modality: str = "US", seed: int = 0, moving: bool = True,
+               text: str | None = None) -> int:
+    """An uncompressed 8-bit multi-frame instance of about ``megabytes`` MB; returns its frame count.
+
+    ``moving``: each frame shifted (every frame is OCR'd); else all frames alike (only the first is).
+    ``text``: a line burned into every frame below the banner band (the pixel stage redacts it)."""
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
@@ -41,8 +45,14 @@ def write_cine(path: Path, megabytes: int, modality: str = "US", seed: int = 0) 
     rng = np.random.default_rng(seed)
     base = rng.integers(0, 60, size=(ROWS, COLS), dtype=np.uint8)
     pixels = np.empty((frames, ROWS, COLS), dtype=np.uint8)
+    if text:
+        from PIL import Image, ImageDraw, ImageFont
+
+        img = Image.fromarray(base)
+        ImageDraw.Draw(img).text((60, 80), text, fill=230, font=ImageFont.load_default(size=28))
+        base = np.asarray(img)
     for f in range(frames):
-        pixels[f] = np.roll(base, f * 3, axis=1)
+        pixels[f] = np.roll(base, f * 3 if moving else 0, axis=1)
         pixels[f, 20:60, 40:600] = 200  # banner band where an archive burns in text
     sop_class = US_MULTIFRAME if modality == "US" else XA
     meta = FileMetaDataset()
