@@ -1,0 +1,141 @@
+"""The free-text cleaner on the independent set of ``freetext_independent.py`` (issue 13, item 1).
+
+Tune on ``--part dev`` only; report ``--part test``. Scoring (written here, not imported from the
+project, so that a change to the project's normaliser cannot change the yardstick):
+
+* words: Unicode NFKD, accents dropped, lower case, every run of non-alphanumerics a separator;
+  words of one character and titles / particles (``_IGNORE``) are not scored;
+* a PHI span is removed when none of its scored words occurs in the cleaned text more often than in
+  the original text outside the span; a span with no scored word (e.g. initials "J.K.") is counted
+  apart as unscorable;
+* a clinical (or eponym) sentence keeps its terms when every word of every inserted term is still in
+  the cleaned text; "unchanged" when every word of the whole sentence is still there (as many times).
+
+Prints totals per PHI kind and per locale group (locales in neither of the project's tuples vs
+shared). PHI values are printed only with ``--show-misses`` (Faker values, never real data).
+
+Run: nice -n 10 python scripts/eval_freetext_independent.py --part dev --n 500 --seed 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import unicodedata
+from collections import Counter, defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from freetext_independent import Sentence, Span, make, new_locale  # noqa: E402
+
+_IGNORE = frozenset({"dr", "mr", "mrs", "ms", "prof", "med", "mudr", "de", "la", "le", "van", "von", "der",
+                     "den", "da", "di", "del", "do", "dos", "das", "du", "st", "of", "the", "and", "y", "el"})
+
+
+def words(text: str) -> list[str]:
+    folded = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return "".join(c if c.isalnum() else " " for c in folded.lower()).split()
+
+
+def scored_words(text: str) -> list[str]:
+    return [w for w in words(text) if len(w) >= 2 and w not in _IGNORE]
+
+
+def span_left(text: str, span: Span, cleaned: str) -> bool | None:
+    """True: a word of the span survived; False: removed; None: nothing to score."""
+    ws = scored_words(text[span.start:span.end])
+    if not ws:
+        return None
+    left, outside = Counter(words(cleaned)), Counter(words(text[:span.start] + " " + text[span.end:]))
+    return any(left[w] > outside[w] for w in ws)
+
+
+def terms_kept(s: Sentence, cleaned: str) -> bool:
+    left = set(words(cleaned))
+    return all(w in left for term in s.clinical for w in words(term))
+
+
+def unchanged(s: Sentence, cleaned: str) -> bool:
+    return not Counter(scored_words(s.text)) - Counter(scored_words(cleaned))
+
+
+class Tally:
+    def __init__(self) -> None:
+        self.phi: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # key -> [removed, total]
+        self.unscorable = 0
+        self.sent: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # category -> [terms, same, n]
+        self.removed_whole = 0
+
+    def add_span(self, span: Span, left: bool | None) -> None:
+        if left is None:
+            self.unscorable += 1
+            return
+        group = "new locales" if new_locale(span.locale) else "shared locales"
+        for key in ("ALL", f"kind:{span.kind}", f"group:{group}", f"locale:{span.locale}"):
+            self.phi[key][0] += not left
+            self.phi[key][1] += 1
+
+    def add_sentence(self, s: Sentence, cleaned: str) -> bool:
+        row = self.sent[s.category]
+        kept = terms_kept(s, cleaned)
+        row[0] += kept
+        row[1] += unchanged(s, cleaned)
+        row[2] += 1
+        return kept
+
+
+def _pct(a: int, b: int) -> str:
+    return f"{a} / {b} = {a / max(b, 1):.1%}"
+
+
+def report(t: Tally, show_locales: bool) -> None:
+    for key in sorted(t.phi, key=lambda k: (k != "ALL", k.split(":")[0] == "locale", k)):
+        if key.startswith("locale:") and not show_locales:
+            continue
+        print(f"  PHI spans removed [{key}]: {_pct(*t.phi[key])}")
+    print(f"  unscorable spans (no word of 2+ characters): {t.unscorable}")
+    for cat in ("clinical", "eponym"):
+        terms, same, n = t.sent[cat]
+        print(f"  {cat} sentences keeping their terms: {_pct(terms, n)}; every word kept: {_pct(same, n)}")
+    print(f"  values removed whole (verdict REMOVED): {t.removed_whole}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--part", choices=("dev", "test"), default="dev")
+    ap.add_argument("--n", type=int, default=500, help="PHI sentences and clinical sentences each")
+    ap.add_argument("--n-eponym", type=int, default=None, help="eponym sentences (default n // 5)")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--detector", choices=("model", "rules"), default="model")
+    ap.add_argument("--show-misses", action="store_true", help="print synthetic sentences that miss")
+    ap.add_argument("--by-locale", action="store_true")
+    args = ap.parse_args()
+
+    from deid.header.freetext import FreeTextCleaner, Verdict
+    from deid.header.phi_text import load_scorer
+
+    cleaner = FreeTextCleaner(frozenset(), load_scorer() if args.detector == "model" else None)
+    n_epo = args.n // 5 if args.n_eponym is None else args.n_eponym
+    data = make(args.part, args.n, args.n, n_epo, args.seed)
+    tally, t0 = Tally(), time.monotonic()
+    for s in data:
+        res = cleaner.clean(s.text)
+        tally.removed_whole += res.verdict is Verdict.REMOVED
+        for span in s.spans:
+            left = span_left(s.text, span, res.text)
+            tally.add_span(span, left)
+            if left and args.show_misses:
+                print(f"PHI LEFT [{span.kind} {span.locale}] {s.text!r} -> {res.text!r} "
+                      f"span {s.text[span.start:span.end]!r}")
+        if s.category != "phi" and not tally.add_sentence(s, res.text) and args.show_misses:
+            print(f"{s.category.upper()} LOST: {s.text!r} -> {res.text!r} ({res.verdict.value})")
+    print(f"part {args.part}, seed {args.seed}, detector {args.detector}: {args.n} PHI + {args.n} clinical + "
+          f"{n_epo} eponym sentences, {time.monotonic() - t0:.0f} s")
+    report(tally, args.by_locale)
+
+
+if __name__ == "__main__":
+    main()
