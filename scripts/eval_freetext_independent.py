@@ -29,10 +29,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from freetext_independent import Sentence, Span, make, new_locale  # noqa: E402
+from freetext_independent import Sentence, Span, generic_words, make, new_locale, term_sources  # noqa: E402
 
 _IGNORE = frozenset({"dr", "mr", "mrs", "ms", "prof", "med", "mudr", "de", "la", "le", "van", "von", "der",
                      "den", "da", "di", "del", "do", "dos", "das", "du", "st", "of", "the", "and", "y", "el"})
+_GENERIC = generic_words()
 
 
 def words(text: str) -> list[str]:
@@ -44,13 +45,21 @@ def scored_words(text: str) -> list[str]:
     return [w for w in words(text) if len(w) >= 2 and w not in _IGNORE]
 
 
-def span_left(text: str, span: Span, cleaned: str) -> bool | None:
-    """True: a word of the span survived; False: removed; None: nothing to score."""
-    ws = scored_words(text[span.start:span.end])
+def span_left(text: str, span: Span, cleaned: str) -> list[str] | None:
+    """The scored words of the span that survived ([] when removed); None: nothing to score. Layout
+    words of institutions and units ("Hospital", "Flat") are not scored."""
+    generic = _GENERIC if span.kind in ("institution", "address") else frozenset()
+    ws = [w for w in scored_words(text[span.start:span.end]) if w not in generic]
     if not ws:
         return None
     left, outside = Counter(words(cleaned)), Counter(words(text[:span.start] + " " + text[span.end:]))
-    return any(left[w] > outside[w] for w in ws)
+    return [w for w in dict.fromkeys(ws) if left[w] > outside[w]]
+
+
+def year_only(value: str, survivors: list[str]) -> bool:
+    """Only the year of a date survived (HIPAA Safe Harbor keeps years)."""
+    digits = [w for w in words(value) if w.isdigit()]
+    return bool(digits) and survivors == [digits[-1]] and len(digits[-1]) in (2, 4)
 
 
 def terms_kept(s: Sentence, cleaned: str) -> bool:
@@ -69,21 +78,30 @@ class Tally:
         self.sent: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # category -> [terms, same, n]
         self.removed_whole = 0
 
-    def add_span(self, span: Span, left: bool | None) -> None:
+    def add_span(self, s: Sentence, span: Span, left: list[str] | None) -> None:
         if left is None:
             self.unscorable += 1
             return
         group = "new locales" if new_locale(span.locale) else "shared locales"
-        for key in ("ALL", f"kind:{span.kind}", f"group:{group}", f"locale:{span.locale}"):
+        keys = ["ALL", f"kind:{span.kind}", f"group:{group}", f"locale:{span.locale}"]
+        keys += ["ALL but time"] if span.kind != "time" else []
+        for key in keys:
             self.phi[key][0] += not left
             self.phi[key][1] += 1
+        if span.kind == "date":
+            self.phi["kind:date, year may stay"][0] += not left or year_only(s.text[span.start:span.end], left)
+            self.phi["kind:date, year may stay"][1] += 1
 
-    def add_sentence(self, s: Sentence, cleaned: str) -> bool:
-        row = self.sent[s.category]
+    def add_sentence(self, s: Sentence, cleaned: str, sources: dict[str, str]) -> bool:
         kept = terms_kept(s, cleaned)
-        row[0] += kept
-        row[1] += unchanged(s, cleaned)
-        row[2] += 1
+        schemes = {sources.get(t, "?") for t in s.clinical}
+        keys = [s.category] + ([f"{s.category}, terms from {'+'.join(sorted(schemes))}"]
+                               if s.category == "clinical" else [])
+        for key in keys:
+            row = self.sent[key]
+            row[0] += kept
+            row[1] += unchanged(s, cleaned)
+            row[2] += 1
         return kept
 
 
@@ -97,7 +115,7 @@ def report(t: Tally, show_locales: bool) -> None:
             continue
         print(f"  PHI spans removed [{key}]: {_pct(*t.phi[key])}")
     print(f"  unscorable spans (no word of 2+ characters): {t.unscorable}")
-    for cat in ("clinical", "eponym"):
+    for cat in sorted(t.sent, key=lambda k: (k == "eponym", "," in k, k)):
         terms, same, n = t.sent[cat]
         print(f"  {cat} sentences keeping their terms: {_pct(terms, n)}; every word kept: {_pct(same, n)}")
     print(f"  values removed whole (verdict REMOVED): {t.removed_whole}")
@@ -120,17 +138,17 @@ def main() -> None:
     cleaner = FreeTextCleaner(frozenset(), load_scorer() if args.detector == "model" else None)
     n_epo = args.n // 5 if args.n_eponym is None else args.n_eponym
     data = make(args.part, args.n, args.n, n_epo, args.seed)
-    tally, t0 = Tally(), time.monotonic()
+    tally, t0, sources = Tally(), time.monotonic(), term_sources(args.part)
     for s in data:
         res = cleaner.clean(s.text)
         tally.removed_whole += res.verdict is Verdict.REMOVED
         for span in s.spans:
             left = span_left(s.text, span, res.text)
-            tally.add_span(span, left)
+            tally.add_span(s, span, left)
             if left and args.show_misses:
                 print(f"PHI LEFT [{span.kind} {span.locale}] {s.text!r} -> {res.text!r} "
                       f"span {s.text[span.start:span.end]!r}")
-        if s.category != "phi" and not tally.add_sentence(s, res.text) and args.show_misses:
+        if s.category != "phi" and not tally.add_sentence(s, res.text, sources) and args.show_misses:
             print(f"{s.category.upper()} LOST: {s.text!r} -> {res.text!r} ({res.verdict.value})")
     print(f"part {args.part}, seed {args.seed}, detector {args.detector}: {args.n} PHI + {args.n} clinical + "
           f"{n_epo} eponym sentences, {time.monotonic() - t0:.0f} s")

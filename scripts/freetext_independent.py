@@ -220,6 +220,28 @@ def _possessive(term: str) -> bool:
         w in _EPONYM_WORDS for w in re.findall(r"[a-z]+", term.lower()))
 
 
+def generic_words() -> frozenset[str]:
+    """Words of the institution and unit layouts written here ("Hospital", "Flat", "stan"): they name
+    no one, so the scorer does not count them as PHI left."""
+    forms = [f for fs in _INSTITUTION_WORDS.values() for f in fs] + list(_EN_INSTITUTION)
+    text = " ".join(re.sub(r"\{\w\}", " ", f) for f in forms) + " Apt Flat stan app Dpto"
+    return frozenset(w.lower() for w in re.findall(r"\w+", text))
+
+
+@lru_cache(maxsize=4)
+def term_sources(part: str) -> dict[str, str]:
+    """Clinical term -> the coding scheme it came from (several: the first in scheme order)."""
+    from pydicom.sr._concepts_dict import concepts
+
+    schemes = ("MDC", "NEU", "UMLS", "IBSI") if part == "dev" else ("SCT", "NCIt", "FMA")
+    out: dict[str, str] = {}
+    for scheme in schemes:
+        for d in concepts[scheme].values():
+            for m, _cids in d.values():
+                out.setdefault(_strip_tag(m), scheme)
+    return out
+
+
 @lru_cache(maxsize=4)
 def vocabulary(part: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(clinical terms without eponyms, eponym terms) of ``part``, from pydicom's SR dictionaries."""
