@@ -77,3 +77,19 @@ def test_parts_are_split_by_source() -> None:
 def test_most_phi_comes_from_new_locales(parts: dict[str, list], part: str) -> None:
     spans = [span for s in parts[part] for span in s.spans]
     assert sum(fi.new_locale(span.locale) for span in spans) >= 0.5 * len(spans)
+
+
+@pytest.mark.parametrize(("cleaned", "left", "year_ok"), [
+    ("Seen [X] on [X], GP Ana Norac.", [], False),  # the name outside the span does not count
+    ("Seen Ana NORAC on [X], GP Ana Norac.", ["ana", "norac"], False),
+    ("Seen [X] on 07/1934, GP Ana Norac.", ["07", "1934"], False),
+    ("Seen [X] on [X] 1934, GP Ana Norac.", ["1934"], True),
+])
+def test_the_scorer_tells_removed_from_left(cleaned: str, left: list[str], year_ok: bool) -> None:
+    ev = pytest.importorskip("eval_freetext_independent")
+    text = "Seen Ana Norac on 07/1934, GP Ana Norac."
+    name, when = fi.Span(5, 14, "name", "hr_HR"), fi.Span(18, 25, "date", "hr_HR")
+    assert text[name.start:name.end] == "Ana Norac" and text[when.start:when.end] == "07/1934"
+    survived = (ev.span_left(text, name, cleaned) or []) + (ev.span_left(text, when, cleaned) or [])
+    assert survived == left
+    assert ev.year_only("07/1934", ev.span_left(text, when, cleaned)) is year_ok
