@@ -571,7 +571,7 @@ _PATTERNS: tuple[tuple[PatternKind, re.Pattern[str]], ...] = (
     (PatternKind.SSN, re.compile(r"\b\d{3}[- .]\d{2}[- .]\d{4}\b")),
     (PatternKind.PHONE, re.compile(
         r"(?:(?:\b(?:tel|phone|fax|ph|mob|mobile|cell)\b\.?:?\s*)|(?<![\w.]))"
-        r"(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,5}\)[\s./-]?)?\d{1,12}(?:[\s./-]\d{1,12}){0,5}"
+        r"(?:\+\d{1,3}[\s.-]?)?(?:\(\+?\d{1,5}\)[\s./-]?)?\d{1,12}(?:[\s./-]\d{1,12}){0,5}"
         r"(?:\s*(?:x|ext\.?)\s*\d{1,6})?(?![\w.])", re.I)),
     (PatternKind.STREET_ADDRESS, re.compile(
         rf"\b(?:\d{{1,5}}[/-])?\d{{1,5}}[A-Za-z]?,?\s+(?:{_NAMEWORD}\s+){{0,3}}(?:{_SUFFIXES})\b\.?"

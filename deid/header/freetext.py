@@ -340,7 +340,7 @@ def _rule_ranges(words: list[_Word], all_caps: bool) -> list[tuple[int, int]]:
                 out.append((run[0].start, run[-1].end))
         elif low in _PLACE_CUES:
             run = _place_run(words[i + 1: i + 9], all_caps)
-            if run and not all(is_clinical(x.text) for x in run if _alpha(x.text)):
+            if run and (_street(run, all_caps) or not all(is_clinical(x.text) for x in run if _alpha(x.text))):
                 out.append((run[0].start, run[-1].end))
         weak = low in _WEAK_ORG_WORDS and i > 0 and not is_known(words[i - 1].text, False)
         if (low in _ORG_WORDS or weak) and (_is_capitalised(w.text) or w.text.isupper()):
@@ -382,6 +382,21 @@ _UNIT_WORDS = _set("apt apartment suite ste unit flat floor fl room rm bldg buil
                    "leil asunto as kat daire blok ap app appt appartement scala interno ul lok")
 
 
+# A house number as written before a street: "12", "12a", "12-14", "262/287" (unit/house), "1/3"
+_HOUSE_NUMBER = re.compile(r"^\d{1,5}[A-Za-z]?(?:[/-]\d{1,5}[A-Za-z]?)?$")
+
+
+def _street(run: list[_Word], all_caps: bool) -> bool:
+    """A place run that is a street address whatever its words: a house number and a capitalised word
+    after it ("at 262/287 Woods Access": street names are often common words), or in capitals a
+    number that only an address has ("12/3", "12-14", "12a"; "AT 3 WEEKS" stays clinical)."""
+    if len(run) < 2 or not _HOUSE_NUMBER.match(run[0].text):
+        return False
+    if all_caps:
+        return not run[0].text.isdigit() and _alpha(run[1].text)
+    return _is_capitalised(run[1].text)
+
+
 def _place_run(words: list[_Word], all_caps: bool) -> list[_Word]:
     """A place after "at", "from", "in" ...: house numbers, street words and capitalised words (in
     capitals: words that are not known) up to a clause end."""
@@ -399,7 +414,7 @@ def _place_run(words: list[_Word], all_caps: bool) -> list[_Word]:
         run.append(w)
         if w.stop:
             break
-    if run and run[0].text.isdigit():  # a house number: the street's words follow, whatever they are
+    if run and _HOUSE_NUMBER.match(run[0].text):  # a house number: the street's words follow, whatever they are
         for w in words[len(run): len(run) + 3]:
             if normalise(w.text) in _FUNCTION or run[-1].stop:
                 break
@@ -432,7 +447,7 @@ def _extend(words: list[_Word], masked: list[tuple[int, int]], all_caps: bool) -
                 masked = merge([*masked, (w.start, w.end)])
                 changed = True
                 continue
-            if w.initial and is_known(w.text):
+            if w.initial and is_known(w.text) and not _given_name(words, i, masked, all_caps):
                 continue
             if not (all_caps and not is_known(w.text) or _is_capitalised(w.text)):
                 continue
@@ -440,6 +455,21 @@ def _extend(words: list[_Word], masked: list[tuple[int, int]], all_caps: bool) -
                 masked = merge([*masked, (w.start, w.end)])
                 changed = True
     return masked
+
+
+_CUES = _HONORIFICS | _PERSON_CUES | _PLACE_CUES | _FUNCTION | _ORG_WORDS | _WEAK_ORG_WORDS
+
+
+def _given_name(words: list[_Word], i: int, masked: list[tuple[int, int]], all_caps: bool) -> bool:
+    """A capitalised common word first in its sentence, right before a masked capitalised word of the
+    same clause, is that name's given name ("Per Mikkelsen", "Will Jones", "Grace Kelly presents"):
+    a sentence does not start with a word glued to a name unless it is a cue ("Dr", "Wife", "From")."""
+    w = words[i]
+    if all_caps or w.stop or i + 1 >= len(words) or not _is_capitalised(w.text):
+        return False
+    nxt = words[i + 1]
+    starts_mask = any(s == nxt.start and nxt.end <= e for s, e in masked)
+    return starts_mask and _is_capitalised(nxt.text) and normalise(w.text).replace(" ", "") not in _CUES
 
 
 def _unit_number(words: list[_Word], i: int, masked: list[tuple[int, int]]) -> bool:
