@@ -111,6 +111,7 @@ class _Word:
     initial: bool  # first word of a sentence or of a PN component
     stop: bool = False  # ends a clause (";", ".", ":", "!", "?")
     abbreviation: bool = False  # up to four letters and a full stop ("Nr.", "Bl.", "Sc.", "Ap.")
+    spaced: bool = False  # only spaces between it and the word before (no comma, bracket, full stop)
 
 
 @lru_cache(maxsize=1)
@@ -166,17 +167,21 @@ def _allow() -> frozenset[str]:
 def _words(text: str) -> list[_Word]:
     out: list[_Word] = []
     initial = True
+    clean_end = False  # the word before ended its raw token (nothing stripped after it)
     for m in _WORD.finditer(text):
         raw = m.group(0)
         core = raw.strip(_STRIP)
         if not any(c.isalnum() for c in core):
             initial = initial or raw[-1:] in ".!?:;"
+            clean_end = False
             continue
         start = m.start() + raw.index(core)
         out.append(_Word(start, start + len(core), core, initial,
                          raw[-1:] in ";:!?" or raw[-1:] == "." and len(core) > 3,
-                         raw[-1:] == "." and core.isalpha() and len(core) <= 4))
+                         raw[-1:] == "." and core.isalpha() and len(core) <= 4,
+                         clean_end and start == m.start()))
         initial = raw[-1:] in ".!?:;\n" or raw.endswith("^")
+        clean_end = raw.endswith(core)
     return out
 
 
@@ -447,6 +452,10 @@ def _extend(words: list[_Word], masked: list[tuple[int, int]], all_caps: bool) -
                 masked = merge([*masked, (w.start, w.end)])
                 changed = True
                 continue
+            if not all_caps and w.spaced and prev_in and _firm_form_or_link(words, i, masked):
+                masked = merge([*masked, (w.start, w.end)])  # the next linking word follows in the loop
+                changed = True
+                continue
             if w.initial and is_known(w.text) and not _given_name(words, i, masked, all_caps):
                 continue
             if not (all_caps and not is_known(w.text) or _is_capitalised(w.text)):
@@ -455,6 +464,24 @@ def _extend(words: list[_Word], masked: list[tuple[int, int]], all_caps: bool) -
                 masked = merge([*masked, (w.start, w.end)])
                 changed = True
     return masked
+
+
+def _firm_form_or_link(words: list[_Word], i: int, masked: list[tuple[int, int]]) -> bool:
+    """In mixed-case text, right after a masked capitalised name with only a space between: a word
+    in capitals of 2-4 letters that is no technique word is the firm's legal form in a language not
+    listed ("URL", "KFT", "ZRT"); a lower-case word of up to four letters with a masked word right
+    after it links the parts of one name ("Poienile de sub Munte", "Stratford upon Avon")."""
+    w, prev = words[i], words[i - 1]
+    if w.text.isupper() and w.text.isalpha() and 2 <= len(w.text) <= 4:
+        return normalise(w.text) not in _TECHNIQUE and (_is_capitalised(prev.text) or prev.text.isupper())
+    for j in range(i, min(i + 2, len(words))):  # one or two short lower-case words, then the name goes on
+        x = words[j]
+        if not (x.spaced and x.text.islower() and x.text.isalpha() and len(x.text) <= 4) or x.stop:
+            return False
+        after = words[j + 1] if j + 1 < len(words) else None
+        if after is not None and after.spaced and _covered(after, masked) and _is_capitalised(after.text):
+            return True
+    return False
 
 
 _CUES = _HONORIFICS | _PERSON_CUES | _PLACE_CUES | _FUNCTION | _ORG_WORDS | _WEAK_ORG_WORDS

@@ -116,6 +116,11 @@ def test_firm_connectors_and_address_units_go_with_the_name(text: str, phi: tupl
     ("FELL AT 14/220 BONE ACCESS; KNEE PAIN", ("14", "220", "BONE", "ACCESS"), "KNEE PAIN"),
     ("Fell at 7 Heart Rise; knee pain", ("7", "Heart", "Rise"), "knee pain"),
     ("FOLLOW UP AT 3 WEEKS", (), "FOLLOW UP AT 3 WEEKS"),
+    # a firm's legal form in capitals right after its name; a short lower-case word inside a place name
+    ("Admitted via Zembla Quxworthy KFT 11/06/2025; knee pain", ("Zembla", "Quxworthy", "KFT"), "knee pain"),
+    ("Seen by Dr Quxworthy CT today", ("Quxworthy",), "CT today"),
+    ("Repeat at Zemblasti de sub Quxmunte; knee pain", ("Zemblasti", "sub", "Quxmunte"), "knee pain"),
+    ("Seen by Dr Quxworthy with knee pain", ("Quxworthy",), "with knee pain"),
     ("Lesion at 12 mm from the apex", (), "Lesion at 12 mm from the apex"),
 ])
 def test_classes_of_miss_found_on_dev_seeds(text: str, phi: tuple[str, ...], kept: str) -> None:
