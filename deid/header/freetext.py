@@ -26,7 +26,15 @@ from functools import lru_cache
 from importlib import resources
 from typing import Protocol
 
-from deid.textmatch import find_needles, find_patterns, merge, normalise, sentence_case_first, vocabulary
+from deid.textmatch import (
+    PatternKind,
+    find_needles,
+    find_patterns,
+    merge,
+    normalise,
+    sentence_case_first,
+    vocabulary,
+)
 
 MASK = "[X]"
 
@@ -101,6 +109,7 @@ _LABELLED = re.compile(
 _CAP_WORD = re.compile(r"^[^\W\d_][^\W\d_'’.-]*(?:[-'’][^\W\d_]+)*\.?$")
 _WORD = re.compile(r"\S+")
 _STRIP = ".,;:!?()[]{}\"'“”‘’«»<>"
+_DOTTED_ABBR = re.compile(r"^(?:[^\W\d_]{1,3}\.)+[^\W\d_]{1,3}$")  # "H.No", "e.g", "S.A": no sentence end
 
 
 @dataclass
@@ -177,8 +186,8 @@ def _words(text: str) -> list[_Word]:
             continue
         start = m.start() + raw.index(core)
         out.append(_Word(start, start + len(core), core, initial,
-                         raw[-1:] in ";:!?" or raw[-1:] == "." and len(core) > 3,
-                         raw[-1:] == "." and core.isalpha() and len(core) <= 4,
+                         raw[-1:] in ";:!?" or raw[-1:] == "." and len(core) > 3 and "." not in core,
+                         raw[-1:] == "." and (core.isalpha() and len(core) <= 4 or _DOTTED_ABBR.match(core) is not None),
                          clean_end and start == m.start()))
         initial = raw[-1:] in ".!?:;\n" or raw.endswith("^")
         clean_end = raw.endswith(core)
@@ -250,12 +259,14 @@ class FreeTextCleaner:
         if not text.strip():
             return Cleaned(text, Verdict.KEPT, 0)
         ranges = list(find_needles(text, self._needles))
-        ranges += [(m.start, m.end) for m in find_patterns(text)]
+        patterns = find_patterns(text)
+        ranges += [(m.start, m.end) for m in patterns]
         words = _words(text)
         all_caps = _all_caps(words)
         ranges += _rule_ranges(words, all_caps)
         ranges += [(m.start(1), m.end(1)) for m in _LABELLED.finditer(text)]
         masked = _extend(words, merge(ranges), all_caps)
+        masked = _contact_names(words, masked, [m.start for m in patterns if m.kind in _CONTACT], all_caps)
         probs = self._probs_if_needed(text, words, masked, all_caps)
         if probs is None:  # default deny without a model call: nobody can call this word safe
             return Cleaned("", Verdict.REMOVED, len(words))
@@ -336,7 +347,11 @@ def _rule_ranges(words: list[_Word], all_caps: bool) -> list[tuple[int, int]]:
     for i, w in enumerate(words):
         low = normalise(w.text).replace(" ", "")
         nxt = words[i + 1: i + 4]
-        if low in _HONORIFICS or low in _PERSON_CUES:
+        if all_caps and low in _RESIDENCE and nxt and normalise(nxt[0].text) in _PLACE_CUES:
+            run = _clause(words[i + 2: i + 6])  # in capitals a town of common words ("BAD HALL") has no signal
+            if run:
+                out.append((run[0].start, run[-1].end))
+        elif low in _HONORIFICS or low in _PERSON_CUES:
             run = _run(nxt, all_caps)
             if all_caps and low != "with":
                 run = _caps_name_run(nxt)
@@ -375,6 +390,7 @@ _STREET_PREFIXES = _set("rue via viale piazza calle avenida paseo carrer rua tra
 # Company forms, family-business words and post-nominal titles that follow a name.
 _SUFFIX_TOKENS = _set("ab bv nv sp spj spk z o oo zoo scoop scom sc ei me mba phd md msc bsc ing fils sons son syn "
                       "hijos figli sohne sohn co kg gmbh ag ltd inc llc plc sa sas srl spa oy hb asa as aps "
+                      "bt kft zrt nyrt kkt sro vos pfa snc oyj ky tmi ans lda sti cv sapi ohg kg eg "
                       "asociados associates partners group groep gruppe grupa i et and y e und &")
 _FUNCTION = _set("at from by of in to for with and or the a an on")
 _PARTICLES = _set("de da di do dos das del della la le les du van von der den & y e am im an sur "
@@ -395,6 +411,8 @@ def _street(run: list[_Word], all_caps: bool) -> bool:
     """A place run that is a street address whatever its words: a house number and a capitalised word
     after it ("at 262/287 Woods Access": street names are often common words), or in capitals a
     number that only an address has ("12/3", "12-14", "12a"; "AT 3 WEEKS" stays clinical)."""
+    if len(run) >= 3 and _designator(run, 0):
+        return True  # "Unit 88 50 Frank Corner", "H.No. 797, Nigam Chowk"
     if len(run) < 2 or not _HOUSE_NUMBER.match(run[0].text):
         return False
     if all_caps:
@@ -403,10 +421,11 @@ def _street(run: list[_Word], all_caps: bool) -> bool:
 
 
 def _place_run(words: list[_Word], all_caps: bool) -> list[_Word]:
-    """A place after "at", "from", "in" ...: house numbers, street words and capitalised words (in
-    capitals: words that are not known) up to a clause end."""
+    """A place after "at", "from", "in" ...: a unit designator and its number ("Unit 88", "H.No. 797"),
+    house numbers, street words and capitalised words (in capitals: words that are not known) up to a
+    clause end, across short lower-case words inside the name ("Eje vial Campeche")."""
     run: list[_Word] = []
-    for w in words:
+    for k, w in enumerate(words):
         low = w.text.lower().rstrip(".")
         particle = low in _PARTICLES and bool(run)
         digits = any(c.isdigit() for c in w.text)
@@ -414,12 +433,14 @@ def _place_run(words: list[_Word], all_caps: bool) -> list[_Word]:
             name = not is_known(w.text, False) or low in _STREET_PREFIXES
         else:
             name = _is_capitalised(w.text) or w.text.isupper() or low in _STREET_PREFIXES
-        if not (particle or name or digits):
+            particle = particle or bool(run) and _link(words, k)
+        if not (particle or name or digits or not run and _designator(words, k)):
             break
         run.append(w)
         if w.stop:
             break
-    if run and _HOUSE_NUMBER.match(run[0].text):  # a house number: the street's words follow, whatever they are
+    first = 2 if run and _designator(run, 0) else 0  # the house number after "Unit 88"
+    if len(run) > first and _HOUSE_NUMBER.match(run[first].text):  # the street's words follow, whatever they are
         for w in words[len(run): len(run) + 3]:
             if normalise(w.text) in _FUNCTION or run[-1].stop:
                 break
@@ -427,6 +448,24 @@ def _place_run(words: list[_Word], all_caps: bool) -> list[_Word]:
     while run and run[-1].text.lower() in _PARTICLES:
         run.pop()
     return run if any(_alpha(x.text) for x in run) else []
+
+
+def _designator(words: list[_Word], k: int) -> bool:
+    """A unit or house designator ("Unit", "Apt", "Flat", or an abbreviation: "H.No.", "Nr.") followed
+    by a number."""
+    w = words[k]
+    return k + 1 < len(words) and not w.stop and (
+        normalise(w.text).replace(" ", "") in _UNIT_WORDS or w.abbreviation) and _HOUSE_NUMBER.match(
+        words[k + 1].text.rstrip(",")) is not None
+
+
+def _link(words: list[_Word], k: int) -> bool:
+    """A lower-case word of up to four letters between capitalised words of one name, with only
+    spaces around it ("Eje vial Campeche", "Poienile de sub Munte", "Stratford upon Avon")."""
+    w = words[k]
+    nxt = words[k + 1] if k + 1 < len(words) else None
+    return (w.spaced and w.text.islower() and w.text.isalpha() and len(w.text) <= 4 and not w.stop
+            and nxt is not None and nxt.spaced and _is_capitalised(nxt.text))
 
 
 def _extend(words: list[_Word], masked: list[tuple[int, int]], all_caps: bool) -> list[tuple[int, int]]:
@@ -482,6 +521,46 @@ def _firm_form_or_link(words: list[_Word], i: int, masked: list[tuple[int, int]]
         if after is not None and after.spaced and _covered(after, masked) and _is_capitalised(after.text):
             return True
     return False
+
+
+_CONTACT = (PatternKind.PHONE, PatternKind.EMAIL)
+_CONTACT_LABELS = _set("tel telephone phone ph fax mobile mob cell email e-mail mail on at via")
+_RESIDENCE = _set("resident residents resides reside residing lives living lived moved relocated")
+
+
+def _clause(words: list[_Word]) -> list[_Word]:
+    """The words up to a clause end or a function word."""
+    run: list[_Word] = []
+    for w in words:
+        if normalise(w.text) in _FUNCTION:
+            break
+        run.append(w)
+        if w.stop:
+            break
+    return run
+
+
+def _contact_names(words: list[_Word], masked: list[tuple[int, int]], contacts: list[int],
+                   all_caps: bool) -> list[tuple[int, int]]:
+    """The words between a person or place cue and a phone number or e-mail address are the contact's
+    name ("RESULTS TO HORN, PHONE ...", "call Per Smith on ..."): in capitals a surname that is also a
+    word ("HORN", "PINTO") has no other signal. Lower-case known words in mixed case stay."""
+    for start in contacts:
+        j = next((k for k, w in enumerate(words) if w.end > start), len(words)) - 1
+        while j >= 0 and normalise(words[j].text) in _CONTACT_LABELS and not words[j].stop:
+            j -= 1
+        name: list[_Word] = []
+        while j >= 0 and len(name) < 3 and not words[j].stop and _alpha(words[j].text):
+            low = normalise(words[j].text).replace(" ", "")
+            if low in _HONORIFICS or low in _PERSON_CUES or low in _PLACE_CUES or low in _FUNCTION:
+                break
+            name.append(words[j])
+            j -= 1
+        cue = j >= 0 and normalise(words[j].text).replace(" ", "") in _PERSON_CUES | _PLACE_CUES | _HONORIFICS
+        if cue and name:
+            masked = merge([*masked, *((w.start, w.end) for w in name
+                                       if all_caps or not (w.text.islower() and is_known(w.text)))])
+    return masked
 
 
 _CUES = _HONORIFICS | _PERSON_CUES | _PLACE_CUES | _FUNCTION | _ORG_WORDS | _WEAK_ORG_WORDS

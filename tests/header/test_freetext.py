@@ -121,6 +121,18 @@ def test_firm_connectors_and_address_units_go_with_the_name(text: str, phi: tupl
     ("Seen by Dr Quxworthy CT today", ("Quxworthy",), "CT today"),
     ("Repeat at Zemblasti de sub Quxmunte; knee pain", ("Zemblasti", "sub", "Quxmunte"), "knee pain"),
     ("Seen by Dr Quxworthy with knee pain", ("Quxworthy",), "with knee pain"),
+    ("Films from Zembla Quxworthy Bt. show knee pain", ("Zembla", "Quxworthy", "Bt"), "show knee pain"),
+    # a unit or house designator and its number before the street; a dotted abbreviation is no sentence end
+    ("Fell at Unit 88 50 Bone Corner; knee pain", ("88", "50", "Bone", "Corner"), "knee pain"),
+    ("FELL AT UNIT 52 89 QUXWORTHY CRESCENT; KNEE PAIN", ("52", "89", "QUXWORTHY"), "KNEE PAIN"),
+    ("Fell at H.No. 797, Quxla Chowk; knee pain", ("797", "Quxla", "Chowk"), "knee pain"),
+    ("Fell at Eje vial Quxmeche 986 002; knee pain", ("vial", "Quxmeche", "986", "002"), "knee pain"),
+    # in capitals: the words between a cue and a phone number; a town after a residence word
+    ("KNEE PAIN; RESULTS TO HORN, PHONE 06111 53866 085", ("HORN", "06111"), "KNEE PAIN"),
+    ("KNEE PAIN; RESULTS TO PER QUXGAARD, PHONE 50 58 53 51", ("PER", "QUXGAARD", "58"), "KNEE PAIN"),
+    ("Knee pain; results to clinic, phone 555-123-4567", ("555",), "results to clinic"),
+    ("RESIDENT OF BAD HALL. KNEE PAIN NOTED", ("BAD", "HALL"), "KNEE PAIN NOTED"),
+    ("HISTORY OF BAD KNEE PAIN", (), "HISTORY OF BAD KNEE PAIN"),
     ("Lesion at 12 mm from the apex", (), "Lesion at 12 mm from the apex"),
 ])
 def test_classes_of_miss_found_on_dev_seeds(text: str, phi: tuple[str, ...], kept: str) -> None:
