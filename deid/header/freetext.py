@@ -284,6 +284,8 @@ class FreeTextCleaner:
                 uncertain = True  # default deny: nobody can call this word safe
         if uncertain:
             return Cleaned("", Verdict.REMOVED, len(words))
+        if masked != rules_masked:  # a name the classifier found goes on in the words next to it ("Thor Olsen")
+            masked = _extend(words, masked, all_caps)
         if not masked:
             return Cleaned(text, Verdict.KEPT, 0)
         return Cleaned(_apply(text, masked), Verdict.CLEANED, len(masked))
@@ -429,8 +431,9 @@ def _place_run(words: list[_Word], all_caps: bool) -> list[_Word]:
         low = w.text.lower().rstrip(".")
         particle = low in _PARTICLES and bool(run)
         digits = any(c.isdigit() for c in w.text)
-        if all_caps:
-            name = not is_known(w.text, False) or low in _STREET_PREFIXES
+        if all_caps:  # a known word with a house number after it ends the street's name ("TIE 967")
+            name = not is_known(w.text, False) or low in _STREET_PREFIXES or bool(run) and not w.stop and (
+                k + 1 < len(words) and _HOUSE_NUMBER.match(words[k + 1].text.rstrip(",")) is not None)
         else:
             name = _is_capitalised(w.text) or w.text.isupper() or low in _STREET_PREFIXES
             particle = particle or bool(run) and _link(words, k)
@@ -491,7 +494,12 @@ def _extend(words: list[_Word], masked: list[tuple[int, int]], all_caps: bool) -
                 masked = merge([*masked, (w.start, w.end)])
                 changed = True
                 continue
-            if not all_caps and w.spaced and prev_in and _firm_form_or_link(words, i, masked):
+            if w.abbreviation and prev_in and i + 1 < len(words) and _covered(words[i + 1], masked):
+                # a title between parts of a name ("Ing. arch. Vendula"): its full stop ends no sentence
+                masked = merge([*masked, (w.start, w.end)])
+                changed = True
+                continue
+            if w.spaced and prev_in and _firm_form_or_link(words, i, masked, all_caps):
                 masked = merge([*masked, (w.start, w.end)])  # the next linking word follows in the loop
                 changed = True
                 continue
@@ -505,14 +513,19 @@ def _extend(words: list[_Word], masked: list[tuple[int, int]], all_caps: bool) -
     return masked
 
 
-def _firm_form_or_link(words: list[_Word], i: int, masked: list[tuple[int, int]]) -> bool:
-    """In mixed-case text, right after a masked capitalised name with only a space between: a word
-    in capitals of 2-4 letters that is no technique word is the firm's legal form in a language not
-    listed ("URL", "KFT", "ZRT"); a lower-case word of up to four letters with a masked word right
-    after it links the parts of one name ("Poienile de sub Munte", "Stratford upon Avon")."""
+def _firm_form_or_link(words: list[_Word], i: int, masked: list[tuple[int, int]], all_caps: bool) -> bool:
+    """Right after a masked name with only a space between: a word in capitals of 2-4 letters that is
+    no technique word is the firm's legal form in a language not listed ("URL", "KFT", "ZRT"; in
+    all-capitals text only at the end of a clause and when it is not a common word); in mixed case a
+    lower-case word of up to four letters with a masked word right after it links the parts of one
+    name ("Poienile de sub Munte", "Stratford upon Avon")."""
     w, prev = words[i], words[i - 1]
     if w.text.isupper() and w.text.isalpha() and 2 <= len(w.text) <= 4:
-        return normalise(w.text) not in _TECHNIQUE and (_is_capitalised(prev.text) or prev.text.isupper())
+        if normalise(w.text) in _TECHNIQUE or not (_is_capitalised(prev.text) or prev.text.isupper()):
+            return False
+        return not all_caps or (w.stop or i + 1 == len(words)) and normalise(w.text) not in _common() | _FUNCTION
+    if all_caps:
+        return False
     for j in range(i, min(i + 2, len(words))):  # one or two short lower-case words, then the name goes on
         x = words[j]
         if not (x.spaced and x.text.islower() and x.text.isalpha() and len(x.text) <= 4) or x.stop:

@@ -133,6 +133,12 @@ def test_firm_connectors_and_address_units_go_with_the_name(text: str, phi: tupl
     ("Knee pain; results to clinic, phone 555-123-4567", ("555",), "results to clinic"),
     ("RESIDENT OF BAD HALL. KNEE PAIN NOTED", ("BAD", "HALL"), "KNEE PAIN NOTED"),
     ("HISTORY OF BAD KNEE PAIN", (), "HISTORY OF BAD KNEE PAIN"),
+    # in capitals: a house number after a street word that is also a common word; a legal form at the end
+    ("FELL AT QUXLA ZEMBLAS TIE 967; KNEE PAIN", ("QUXLA", "TIE", "967"), "KNEE PAIN"),
+    ("KNEE PAIN, MANAGED BY DR. ZEMBLA OF QUXWORTHY URL", ("ZEMBLA", "QUXWORTHY", "URL"), "KNEE PAIN"),
+    ("SEEN BY DR QUXWORTHY CT", ("QUXWORTHY",), "CT"),
+    # a lower-case academic title between a title and a name
+    ("Wife Ing. arch. Zembla Quxworthy states knee pain", ("Ing", "arch", "Zembla"), "states knee pain"),
     ("Lesion at 12 mm from the apex", (), "Lesion at 12 mm from the apex"),
 ])
 def test_classes_of_miss_found_on_dev_seeds(text: str, phi: tuple[str, ...], kept: str) -> None:
@@ -198,6 +204,25 @@ class _CountingScorer:
     ("axial images of the abdomen", False, Verdict.KEPT),  # known lower-case words only: nothing to score
     ("Axial images of the Abdomen", True, Verdict.CLEANED),  # capitalised known words: the score decides
 ])
+class _NamesScorer:
+    """A scorer that calls exactly the words of ``names`` PHI (a stand-in for the learned detector)."""
+
+    version = "test"
+
+    def __init__(self, names: set[str]) -> None:
+        self.names = names
+
+    def word_probs(self, texts: list[str]) -> list[list[float]]:
+        return [[1.0 if w.strip(".,;:") in self.names else 0.0 for w in t.split()] for t in texts]
+
+
+def test_a_name_the_classifier_finds_goes_on_in_a_given_name_before_it() -> None:
+    """"Thor Olsen": both words are known words; only the classifier calls "Olsen" a name, and the
+    given name first in the sentence goes with it."""
+    res = FreeTextCleaner(frozenset(), _NamesScorer({"Olsen"})).clean("Thor Olsen was seen; knee pain")
+    assert res.text == "[X] was seen; knee pain"
+
+
 def test_the_scorer_runs_only_when_its_answer_can_change_the_outcome(text: str, scored: bool,
                                                                      verdict: Verdict) -> None:
     scorer = _CountingScorer()
