@@ -27,6 +27,7 @@ from importlib import resources
 from typing import Protocol
 
 from deid.textmatch import (
+    STREET_WORDS,
     PatternKind,
     find_needles,
     find_patterns,
@@ -91,7 +92,7 @@ _PERSON_CUES = _set(
     "caregiver guardian gp physician surgeon radiologist consultant registrar resident technologist "
     "radiographer sonographer nurse attending referrer colleague patient pt mrs mr ms named called "
     "contact cc dictated signed reported reviewed verified transcribed approved call notify inform page "
-    "paged ask with")
+    "paged ask with kin nok")
 _PLACE_CUES = _set("at from in to near of lives living resides moved transferred born")
 _ORG_WORDS = _set(
     "hospital hospitals clinic clinics infirmary hospice sanatorium klinik klinikum krankenhaus hopital "
@@ -121,6 +122,8 @@ class _Word:
     stop: bool = False  # ends a clause (";", ".", ":", "!", "?")
     abbreviation: bool = False  # up to four letters and a full stop ("Nr.", "Bl.", "Sc.", "Ap.")
     spaced: bool = False  # only spaces between it and the word before (no comma, bracket, full stop)
+    bracket: bool = False  # opens a bracket: "(Leeds)"
+    closes: bool = False  # closes a bracket
 
 
 @lru_cache(maxsize=1)
@@ -186,9 +189,10 @@ def _words(text: str) -> list[_Word]:
             continue
         start = m.start() + raw.index(core)
         out.append(_Word(start, start + len(core), core, initial,
-                         raw[-1:] in ";:!?" or raw[-1:] == "." and len(core) > 3 and "." not in core,
+                         raw[-1:] in ";:!?" or raw[-1:] == "." and len(core) > 3 and "." not in core
+                         and normalise(core) not in _HONORIFICS,  # "Prof." ends no sentence
                          raw[-1:] == "." and (core.isalpha() and len(core) <= 4 or _DOTTED_ABBR.match(core) is not None),
-                         clean_end and start == m.start()))
+                         clean_end and start == m.start(), raw[:1] in "([", raw[-1:] in ")]"))
         initial = raw[-1:] in ".!?:;\n" or raw.endswith("^")
         clean_end = raw.endswith(core)
     return out
@@ -417,8 +421,9 @@ def _street(run: list[_Word], all_caps: bool) -> bool:
         return True  # "Unit 88 50 Frank Corner", "H.No. 797, Nigam Chowk"
     if len(run) < 2 or not _HOUSE_NUMBER.match(run[0].text):
         return False
-    if all_caps:
-        return not run[0].text.isdigit() and _alpha(run[1].text)
+    if all_caps:  # or a street word after the number: "AT 3375 RUE GUY"
+        return _alpha(run[1].text) and (not run[0].text.isdigit() or any(
+            normalise(x.text) in _STREET_PREFIXES or normalise(x.text) in STREET_WORDS for x in run[1:]))
     return _is_capitalised(run[1].text)
 
 
@@ -494,6 +499,10 @@ def _extend(words: list[_Word], masked: list[tuple[int, int]], all_caps: bool) -
                 masked = merge([*masked, (w.start, w.end)])
                 changed = True
                 continue
+            if _bracketed_after(words, i, masked, all_caps):
+                masked = merge([*masked, (w.start, w.end)])
+                changed = True
+                continue
             if w.abbreviation and prev_in and i + 1 < len(words) and _covered(words[i + 1], masked):
                 # a title between parts of a name ("Ing. arch. Vendula"): its full stop ends no sentence
                 masked = merge([*masked, (w.start, w.end)])
@@ -501,6 +510,10 @@ def _extend(words: list[_Word], masked: list[tuple[int, int]], all_caps: bool) -
                 continue
             if w.spaced and prev_in and _firm_form_or_link(words, i, masked, all_caps):
                 masked = merge([*masked, (w.start, w.end)])  # the next linking word follows in the loop
+                changed = True
+                continue
+            if all_caps and _sandwiched(words, i, masked):
+                masked = merge([*masked, (w.start, w.end)])
                 changed = True
                 continue
             if w.initial and is_known(w.text) and not _given_name(words, i, masked, all_caps):
@@ -536,6 +549,30 @@ def _firm_form_or_link(words: list[_Word], i: int, masked: list[tuple[int, int]]
     return False
 
 
+def _bracketed_after(words: list[_Word], i: int, masked: list[tuple[int, int]], all_caps: bool) -> bool:
+    """A word in brackets right after a masked name is a place or another name of it ("Mercy
+    Hospital (Leeds)", "SMITH AND JONES (PARENT)"), technique words aside; in mixed case only a
+    capitalised word. The bracket's next words follow from this one."""
+    w = words[i]
+    if i == 0 or not _alpha(w.text) or normalise(w.text) in _TECHNIQUE:
+        return False
+    if not (all_caps or _is_capitalised(w.text)):
+        return False
+    opener = next((j for j in range(i, max(i - 3, 0) - 1, -1) if words[j].bracket), None)
+    if opener is None or opener == 0 or words[opener - 1].stop or not _covered(words[opener - 1], masked):
+        return False
+    return all(_covered(words[j], masked) and not words[j].closes for j in range(opener, i))
+
+
+def _sandwiched(words: list[_Word], i: int, masked: list[tuple[int, int]]) -> bool:
+    """In capitals, a word with only spaces between it and masked words on both sides is part of
+    that name ("VIEJA MADAGASCAR RADIOLOGY"); technique words stay."""
+    w = words[i]
+    return (0 < i < len(words) - 1 and w.spaced and words[i + 1].spaced and not words[i - 1].stop and not w.stop
+            and _covered(words[i - 1], masked) and _covered(words[i + 1], masked)
+            and normalise(w.text) not in _TECHNIQUE)
+
+
 _CONTACT = (PatternKind.PHONE, PatternKind.EMAIL)
 _CONTACT_LABELS = _set("tel telephone phone ph fax mobile mob cell email e-mail mail on at via")
 _RESIDENCE = _set("resident residents resides reside residing lives living lived moved relocated")
@@ -563,7 +600,7 @@ def _contact_names(words: list[_Word], masked: list[tuple[int, int]], contacts: 
         while j >= 0 and normalise(words[j].text) in _CONTACT_LABELS and not words[j].stop:
             j -= 1
         name: list[_Word] = []
-        while j >= 0 and len(name) < 3 and not words[j].stop and _alpha(words[j].text):
+        while j >= 0 and len(name) < 4 and not words[j].stop and _alpha(words[j].text):
             low = normalise(words[j].text).replace(" ", "")
             if low in _HONORIFICS or low in _PERSON_CUES or low in _PLACE_CUES or low in _FUNCTION:
                 break
@@ -634,6 +671,8 @@ def _run(words: list[_Word], all_caps: bool) -> list[_Word]:
     for w in words:
         if _name_like(w, all_caps) and not (w.text.islower() and is_known(w.text)):
             run.append(w)
+            if w.stop:
+                break
         else:
             break
     return run

@@ -137,6 +137,15 @@ def test_firm_connectors_and_address_units_go_with_the_name(text: str, phi: tupl
     ("FELL AT QUXLA ZEMBLAS TIE 967; KNEE PAIN", ("QUXLA", "TIE", "967"), "KNEE PAIN"),
     ("KNEE PAIN, MANAGED BY DR. ZEMBLA OF QUXWORTHY URL", ("ZEMBLA", "QUXWORTHY", "URL"), "KNEE PAIN"),
     ("SEEN BY DR QUXWORTHY CT", ("QUXWORTHY",), "CT"),
+    # in capitals: a street word after a plain house number
+    ("FELL AT 3375 RUE BONE; KNEE PAIN", ("3375", "RUE", "BONE"), "KNEE PAIN"),
+    # a name of four words between a cue and a phone number; "Prof." ends no sentence
+    ("NEXT OF KIN MAJOR QUXLA ZEMBLAS KATA, TEL 06-39/121 5517", ("MAJOR", "KATA", "5517"), "NEXT OF KIN"),
+    ("Fell at Av Prof. Zembla Quxworthy, 77; knee pain", ("Prof", "Zembla", "77"), "knee pain"),
+    ("Referred by Prof. Quxworthy. Knee pain", ("Quxworthy",), "Knee pain"),
+    # a word in brackets right after a masked name; the words after the bracket stay
+    ("FILMS FROM ZEMBLA AND QUXWORTHY (PARENT) SHOW LOSS OF PULSE", ("QUXWORTHY", "PARENT"), "SHOW LOSS OF PULSE"),
+    ("CT OF CHEST (AXIAL) WITH CONTRAST", (), "CT OF CHEST (AXIAL) WITH CONTRAST"),
     # a lower-case academic title between a title and a name
     ("Wife Ing. arch. Zembla Quxworthy states knee pain", ("Ing", "arch", "Zembla"), "states knee pain"),
     ("Lesion at 12 mm from the apex", (), "Lesion at 12 mm from the apex"),
@@ -199,11 +208,6 @@ class _CountingScorer:
         return [[1.0] * len(t.split()) for t in texts]
 
 
-@pytest.mark.parametrize(("text", "scored", "verdict"), [
-    ("mild zqxvbrt pain after a fall", False, Verdict.REMOVED),  # an unknown word: removed whatever the score
-    ("axial images of the abdomen", False, Verdict.KEPT),  # known lower-case words only: nothing to score
-    ("Axial images of the Abdomen", True, Verdict.CLEANED),  # capitalised known words: the score decides
-])
 class _NamesScorer:
     """A scorer that calls exactly the words of ``names`` PHI (a stand-in for the learned detector)."""
 
@@ -223,6 +227,17 @@ def test_a_name_the_classifier_finds_goes_on_in_a_given_name_before_it() -> None
     assert res.text == "[X] was seen; knee pain"
 
 
+def test_in_capitals_a_word_between_two_masked_words_goes_with_them() -> None:
+    res = FreeTextCleaner(frozenset(), _NamesScorer({"RADIOLOGY"})).clean(
+        "KNEE PAIN, MANAGED BY DR. ZEMBLA OF QUXLA BLUE RADIOLOGY")
+    assert "BLUE" not in res.text and res.text.startswith("KNEE PAIN, MANAGED BY")
+
+
+@pytest.mark.parametrize(("text", "scored", "verdict"), [
+    ("mild zqxvbrt pain after a fall", False, Verdict.REMOVED),  # an unknown word: removed whatever the score
+    ("axial images of the abdomen", False, Verdict.KEPT),  # known lower-case words only: nothing to score
+    ("Axial images of the Abdomen", True, Verdict.CLEANED),  # capitalised known words: the score decides
+])
 def test_the_scorer_runs_only_when_its_answer_can_change_the_outcome(text: str, scored: bool,
                                                                      verdict: Verdict) -> None:
     scorer = _CountingScorer()
