@@ -416,6 +416,7 @@ def _address_variants(value: str, broad: bool) -> list[str]:
 
 _STREET_WORDS = frozenset(_STREET_ABBR) | frozenset(_ABBR_BACK) | frozenset(
     ["close", "crescent", "circle", "trail", "row", "walk", "alley", "mews", "grove", "gardens", "hill", "park", "plaza", "path", "pike", "track", "loop", "view", "wharf", "quay", "green", "way", "rue", "via", "calle", "avenida", "weg", "gasse", "platz", "allee", "laan", "straat"])
+STREET_WORDS = _STREET_WORDS  # street types and their abbreviations ("lane", "ln", "rue", "weg"), for the cleaner
 _INSTITUTION_WORDS = {"saint": "st", "st": "saint", "hospital": "hosp", "university": "univ",
                       "center": "centre", "centre": "center", "medical": "med", "general": "gen",
                       "gen": "general", "hosp": "hospital", "univ": "university", "med": "medical"}
@@ -571,7 +572,7 @@ _PATTERNS: tuple[tuple[PatternKind, re.Pattern[str]], ...] = (
     (PatternKind.SSN, re.compile(r"\b\d{3}[- .]\d{2}[- .]\d{4}\b")),
     (PatternKind.PHONE, re.compile(
         r"(?:(?:\b(?:tel|phone|fax|ph|mob|mobile|cell)\b\.?:?\s*)|(?<![\w.]))"
-        r"(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,5}\)[\s./-]?)?\d{1,12}(?:[\s./-]\d{1,12}){0,5}"
+        r"(?:\+\d{1,3}[\s.-]?)?(?:\(\+?\d{1,5}\)[\s./-]?)?\d{1,12}(?:[\s./-]\d{1,12}){0,5}"
         r"(?:\s*(?:x|ext\.?)\s*\d{1,6})?(?![\w.])", re.I)),
     (PatternKind.STREET_ADDRESS, re.compile(
         rf"\b(?:\d{{1,5}}[/-])?\d{{1,5}}[A-Za-z]?,?\s+(?:{_NAMEWORD}\s+){{0,3}}(?:{_SUFFIXES})\b\.?"

@@ -26,7 +26,16 @@ from functools import lru_cache
 from importlib import resources
 from typing import Protocol
 
-from deid.textmatch import find_needles, find_patterns, merge, normalise, sentence_case_first, vocabulary
+from deid.textmatch import (
+    STREET_WORDS,
+    PatternKind,
+    find_needles,
+    find_patterns,
+    merge,
+    normalise,
+    sentence_case_first,
+    vocabulary,
+)
 
 MASK = "[X]"
 
@@ -83,7 +92,7 @@ _PERSON_CUES = _set(
     "caregiver guardian gp physician surgeon radiologist consultant registrar resident technologist "
     "radiographer sonographer nurse attending referrer colleague patient pt mrs mr ms named called "
     "contact cc dictated signed reported reviewed verified transcribed approved call notify inform page "
-    "paged ask with")
+    "paged ask with kin nok")
 _PLACE_CUES = _set("at from in to near of lives living resides moved transferred born")
 _ORG_WORDS = _set(
     "hospital hospitals clinic clinics infirmary hospice sanatorium klinik klinikum krankenhaus hopital "
@@ -101,6 +110,7 @@ _LABELLED = re.compile(
 _CAP_WORD = re.compile(r"^[^\W\d_][^\W\d_'’.-]*(?:[-'’][^\W\d_]+)*\.?$")
 _WORD = re.compile(r"\S+")
 _STRIP = ".,;:!?()[]{}\"'“”‘’«»<>"
+_DOTTED_ABBR = re.compile(r"^(?:[^\W\d_]{1,3}\.)+[^\W\d_]{1,3}$")  # "H.No", "e.g", "S.A": no sentence end
 
 
 @dataclass
@@ -111,6 +121,9 @@ class _Word:
     initial: bool  # first word of a sentence or of a PN component
     stop: bool = False  # ends a clause (";", ".", ":", "!", "?")
     abbreviation: bool = False  # up to four letters and a full stop ("Nr.", "Bl.", "Sc.", "Ap.")
+    spaced: bool = False  # only spaces between it and the word before (no comma, bracket, full stop)
+    bracket: bool = False  # opens a bracket: "(Leeds)"
+    closes: bool = False  # closes a bracket
 
 
 @lru_cache(maxsize=1)
@@ -166,17 +179,22 @@ def _allow() -> frozenset[str]:
 def _words(text: str) -> list[_Word]:
     out: list[_Word] = []
     initial = True
+    clean_end = False  # the word before ended its raw token (nothing stripped after it)
     for m in _WORD.finditer(text):
         raw = m.group(0)
         core = raw.strip(_STRIP)
         if not any(c.isalnum() for c in core):
             initial = initial or raw[-1:] in ".!?:;"
+            clean_end = False
             continue
         start = m.start() + raw.index(core)
         out.append(_Word(start, start + len(core), core, initial,
-                         raw[-1:] in ";:!?" or raw[-1:] == "." and len(core) > 3,
-                         raw[-1:] == "." and core.isalpha() and len(core) <= 4))
+                         raw[-1:] in ";:!?" or raw[-1:] == "." and len(core) > 3 and "." not in core
+                         and normalise(core) not in _HONORIFICS,  # "Prof." ends no sentence
+                         raw[-1:] == "." and (core.isalpha() and len(core) <= 4 or _DOTTED_ABBR.match(core) is not None),
+                         clean_end and start == m.start(), raw[:1] in "([", raw[-1:] in ")]"))
         initial = raw[-1:] in ".!?:;\n" or raw.endswith("^")
+        clean_end = raw.endswith(core)
     return out
 
 
@@ -245,12 +263,14 @@ class FreeTextCleaner:
         if not text.strip():
             return Cleaned(text, Verdict.KEPT, 0)
         ranges = list(find_needles(text, self._needles))
-        ranges += [(m.start, m.end) for m in find_patterns(text)]
+        patterns = find_patterns(text)
+        ranges += [(m.start, m.end) for m in patterns]
         words = _words(text)
         all_caps = _all_caps(words)
         ranges += _rule_ranges(words, all_caps)
         ranges += [(m.start(1), m.end(1)) for m in _LABELLED.finditer(text)]
         masked = _extend(words, merge(ranges), all_caps)
+        masked = _contact_names(words, masked, [m.start for m in patterns if m.kind in _CONTACT], all_caps)
         probs = self._probs_if_needed(text, words, masked, all_caps)
         if probs is None:  # default deny without a model call: nobody can call this word safe
             return Cleaned("", Verdict.REMOVED, len(words))
@@ -268,6 +288,8 @@ class FreeTextCleaner:
                 uncertain = True  # default deny: nobody can call this word safe
         if uncertain:
             return Cleaned("", Verdict.REMOVED, len(words))
+        if masked != rules_masked:  # a name the classifier found goes on in the words next to it ("Thor Olsen")
+            masked = _extend(words, masked, all_caps)
         if not masked:
             return Cleaned(text, Verdict.KEPT, 0)
         return Cleaned(_apply(text, masked), Verdict.CLEANED, len(masked))
@@ -331,7 +353,11 @@ def _rule_ranges(words: list[_Word], all_caps: bool) -> list[tuple[int, int]]:
     for i, w in enumerate(words):
         low = normalise(w.text).replace(" ", "")
         nxt = words[i + 1: i + 4]
-        if low in _HONORIFICS or low in _PERSON_CUES:
+        if all_caps and low in _RESIDENCE and nxt and normalise(nxt[0].text) in _PLACE_CUES:
+            run = _clause(words[i + 2: i + 6])  # in capitals a town of common words ("BAD HALL") has no signal
+            if run:
+                out.append((run[0].start, run[-1].end))
+        elif low in _HONORIFICS or low in _PERSON_CUES:
             run = _run(nxt, all_caps)
             if all_caps and low != "with":
                 run = _caps_name_run(nxt)
@@ -340,7 +366,7 @@ def _rule_ranges(words: list[_Word], all_caps: bool) -> list[tuple[int, int]]:
                 out.append((run[0].start, run[-1].end))
         elif low in _PLACE_CUES:
             run = _place_run(words[i + 1: i + 9], all_caps)
-            if run and not all(is_clinical(x.text) for x in run if _alpha(x.text)):
+            if run and (_street(run, all_caps) or not all(is_clinical(x.text) for x in run if _alpha(x.text))):
                 out.append((run[0].start, run[-1].end))
         weak = low in _WEAK_ORG_WORDS and i > 0 and not is_known(words[i - 1].text, False)
         if (low in _ORG_WORDS or weak) and (_is_capitalised(w.text) or w.text.isupper()):
@@ -370,6 +396,7 @@ _STREET_PREFIXES = _set("rue via viale piazza calle avenida paseo carrer rua tra
 # Company forms, family-business words and post-nominal titles that follow a name.
 _SUFFIX_TOKENS = _set("ab bv nv sp spj spk z o oo zoo scoop scom sc ei me mba phd md msc bsc ing fils sons son syn "
                       "hijos figli sohne sohn co kg gmbh ag ltd inc llc plc sa sas srl spa oy hb asa as aps "
+                      "bt kft zrt nyrt kkt sro vos pfa snc oyj ky tmi ans lda sti cv sapi ohg kg eg "
                       "asociados associates partners group groep gruppe grupa i et and y e und &")
 _FUNCTION = _set("at from by of in to for with and or the a an on")
 _PARTICLES = _set("de da di do dos das del della la le les du van von der den & y e am im an sur "
@@ -382,24 +409,46 @@ _UNIT_WORDS = _set("apt apartment suite ste unit flat floor fl room rm bldg buil
                    "leil asunto as kat daire blok ap app appt appartement scala interno ul lok")
 
 
+# A house number as written before a street: "12", "12a", "12-14", "262/287" (unit/house), "1/3"
+_HOUSE_NUMBER = re.compile(r"^\d{1,5}[A-Za-z]?(?:[/-]\d{1,5}[A-Za-z]?)?$")
+
+
+def _street(run: list[_Word], all_caps: bool) -> bool:
+    """A place run that is a street address whatever its words: a house number and a capitalised word
+    after it ("at 262/287 Woods Access": street names are often common words), or in capitals a
+    number that only an address has ("12/3", "12-14", "12a"; "AT 3 WEEKS" stays clinical)."""
+    if len(run) >= 3 and _designator(run, 0):
+        return True  # "Unit 88 50 Frank Corner", "H.No. 797, Nigam Chowk"
+    if len(run) < 2 or not _HOUSE_NUMBER.match(run[0].text):
+        return False
+    if all_caps:  # or a street word after the number: "AT 3375 RUE GUY"
+        return _alpha(run[1].text) and (not run[0].text.isdigit() or any(
+            normalise(x.text) in _STREET_PREFIXES or normalise(x.text) in STREET_WORDS for x in run[1:]))
+    return _is_capitalised(run[1].text)
+
+
 def _place_run(words: list[_Word], all_caps: bool) -> list[_Word]:
-    """A place after "at", "from", "in" ...: house numbers, street words and capitalised words (in
-    capitals: words that are not known) up to a clause end."""
+    """A place after "at", "from", "in" ...: a unit designator and its number ("Unit 88", "H.No. 797"),
+    house numbers, street words and capitalised words (in capitals: words that are not known) up to a
+    clause end, across short lower-case words inside the name ("Eje vial Campeche")."""
     run: list[_Word] = []
-    for w in words:
+    for k, w in enumerate(words):
         low = w.text.lower().rstrip(".")
         particle = low in _PARTICLES and bool(run)
         digits = any(c.isdigit() for c in w.text)
-        if all_caps:
-            name = not is_known(w.text, False) or low in _STREET_PREFIXES
+        if all_caps:  # a known word with a house number after it ends the street's name ("TIE 967")
+            name = not is_known(w.text, False) or low in _STREET_PREFIXES or bool(run) and not w.stop and (
+                k + 1 < len(words) and _HOUSE_NUMBER.match(words[k + 1].text.rstrip(",")) is not None)
         else:
             name = _is_capitalised(w.text) or w.text.isupper() or low in _STREET_PREFIXES
-        if not (particle or name or digits):
+            particle = particle or bool(run) and _link(words, k)
+        if not (particle or name or digits or not run and _designator(words, k)):
             break
         run.append(w)
         if w.stop:
             break
-    if run and run[0].text.isdigit():  # a house number: the street's words follow, whatever they are
+    first = 2 if run and _designator(run, 0) else 0  # the house number after "Unit 88"
+    if len(run) > first and _HOUSE_NUMBER.match(run[first].text):  # the street's words follow, whatever they are
         for w in words[len(run): len(run) + 3]:
             if normalise(w.text) in _FUNCTION or run[-1].stop:
                 break
@@ -407,6 +456,24 @@ def _place_run(words: list[_Word], all_caps: bool) -> list[_Word]:
     while run and run[-1].text.lower() in _PARTICLES:
         run.pop()
     return run if any(_alpha(x.text) for x in run) else []
+
+
+def _designator(words: list[_Word], k: int) -> bool:
+    """A unit or house designator ("Unit", "Apt", "Flat", or an abbreviation: "H.No.", "Nr.") followed
+    by a number."""
+    w = words[k]
+    return k + 1 < len(words) and not w.stop and (
+        normalise(w.text).replace(" ", "") in _UNIT_WORDS or w.abbreviation) and _HOUSE_NUMBER.match(
+        words[k + 1].text.rstrip(",")) is not None
+
+
+def _link(words: list[_Word], k: int) -> bool:
+    """A lower-case word of up to four letters between capitalised words of one name, with only
+    spaces around it ("Eje vial Campeche", "Poienile de sub Munte", "Stratford upon Avon")."""
+    w = words[k]
+    nxt = words[k + 1] if k + 1 < len(words) else None
+    return (w.spaced and w.text.islower() and w.text.isalpha() and len(w.text) <= 4 and not w.stop
+            and nxt is not None and nxt.spaced and _is_capitalised(nxt.text))
 
 
 def _extend(words: list[_Word], masked: list[tuple[int, int]], all_caps: bool) -> list[tuple[int, int]]:
@@ -432,7 +499,24 @@ def _extend(words: list[_Word], masked: list[tuple[int, int]], all_caps: bool) -
                 masked = merge([*masked, (w.start, w.end)])
                 changed = True
                 continue
-            if w.initial and is_known(w.text):
+            if _bracketed_after(words, i, masked, all_caps):
+                masked = merge([*masked, (w.start, w.end)])
+                changed = True
+                continue
+            if w.abbreviation and prev_in and i + 1 < len(words) and _covered(words[i + 1], masked):
+                # a title between parts of a name ("Ing. arch. Vendula"): its full stop ends no sentence
+                masked = merge([*masked, (w.start, w.end)])
+                changed = True
+                continue
+            if w.spaced and prev_in and _firm_form_or_link(words, i, masked, all_caps):
+                masked = merge([*masked, (w.start, w.end)])  # the next linking word follows in the loop
+                changed = True
+                continue
+            if all_caps and _sandwiched(words, i, masked):
+                masked = merge([*masked, (w.start, w.end)])
+                changed = True
+                continue
+            if w.initial and is_known(w.text) and not _given_name(words, i, masked, all_caps):
                 continue
             if not (all_caps and not is_known(w.text) or _is_capitalised(w.text)):
                 continue
@@ -440,6 +524,108 @@ def _extend(words: list[_Word], masked: list[tuple[int, int]], all_caps: bool) -
                 masked = merge([*masked, (w.start, w.end)])
                 changed = True
     return masked
+
+
+def _firm_form_or_link(words: list[_Word], i: int, masked: list[tuple[int, int]], all_caps: bool) -> bool:
+    """Right after a masked name with only a space between: a word in capitals of 2-4 letters that is
+    no technique word is the firm's legal form in a language not listed ("URL", "KFT", "ZRT"; in
+    all-capitals text only at the end of a clause and when it is not a common word); in mixed case a
+    lower-case word of up to four letters with a masked word right after it links the parts of one
+    name ("Poienile de sub Munte", "Stratford upon Avon")."""
+    w, prev = words[i], words[i - 1]
+    if w.text.isupper() and w.text.isalpha() and 2 <= len(w.text) <= 4:
+        if normalise(w.text) in _TECHNIQUE or not (_is_capitalised(prev.text) or prev.text.isupper()):
+            return False
+        return not all_caps or (w.stop or i + 1 == len(words)) and normalise(w.text) not in _common() | _FUNCTION
+    if all_caps:
+        return False
+    for j in range(i, min(i + 2, len(words))):  # one or two short lower-case words, then the name goes on
+        x = words[j]
+        if not (x.spaced and x.text.islower() and x.text.isalpha() and len(x.text) <= 4) or x.stop:
+            return False
+        after = words[j + 1] if j + 1 < len(words) else None
+        if after is not None and after.spaced and _covered(after, masked) and _is_capitalised(after.text):
+            return True
+    return False
+
+
+def _bracketed_after(words: list[_Word], i: int, masked: list[tuple[int, int]], all_caps: bool) -> bool:
+    """A word in brackets right after a masked name is a place or another name of it ("Mercy
+    Hospital (Leeds)", "SMITH AND JONES (PARENT)"), technique words aside; in mixed case only a
+    capitalised word. The bracket's next words follow from this one."""
+    w = words[i]
+    if i == 0 or not _alpha(w.text) or normalise(w.text) in _TECHNIQUE:
+        return False
+    if not (all_caps or _is_capitalised(w.text)):
+        return False
+    opener = next((j for j in range(i, max(i - 3, 0) - 1, -1) if words[j].bracket), None)
+    if opener is None or opener == 0 or words[opener - 1].stop or not _covered(words[opener - 1], masked):
+        return False
+    return all(_covered(words[j], masked) and not words[j].closes for j in range(opener, i))
+
+
+def _sandwiched(words: list[_Word], i: int, masked: list[tuple[int, int]]) -> bool:
+    """In capitals, a word with only spaces between it and masked words on both sides is part of
+    that name ("VIEJA MADAGASCAR RADIOLOGY"); technique words stay."""
+    w = words[i]
+    return (0 < i < len(words) - 1 and w.spaced and words[i + 1].spaced and not words[i - 1].stop and not w.stop
+            and _covered(words[i - 1], masked) and _covered(words[i + 1], masked)
+            and normalise(w.text) not in _TECHNIQUE)
+
+
+_CONTACT = (PatternKind.PHONE, PatternKind.EMAIL)
+_CONTACT_LABELS = _set("tel telephone phone ph fax mobile mob cell email e-mail mail on at via")
+_RESIDENCE = _set("resident residents resides reside residing lives living lived moved relocated")
+
+
+def _clause(words: list[_Word]) -> list[_Word]:
+    """The words up to a clause end or a function word."""
+    run: list[_Word] = []
+    for w in words:
+        if normalise(w.text) in _FUNCTION:
+            break
+        run.append(w)
+        if w.stop:
+            break
+    return run
+
+
+def _contact_names(words: list[_Word], masked: list[tuple[int, int]], contacts: list[int],
+                   all_caps: bool) -> list[tuple[int, int]]:
+    """The words between a person or place cue and a phone number or e-mail address are the contact's
+    name ("RESULTS TO HORN, PHONE ...", "call Per Smith on ..."): in capitals a surname that is also a
+    word ("HORN", "PINTO") has no other signal. Lower-case known words in mixed case stay."""
+    for start in contacts:
+        j = next((k for k, w in enumerate(words) if w.end > start), len(words)) - 1
+        while j >= 0 and normalise(words[j].text) in _CONTACT_LABELS and not words[j].stop:
+            j -= 1
+        name: list[_Word] = []
+        while j >= 0 and len(name) < 4 and not words[j].stop and _alpha(words[j].text):
+            low = normalise(words[j].text).replace(" ", "")
+            if low in _HONORIFICS or low in _PERSON_CUES or low in _PLACE_CUES or low in _FUNCTION:
+                break
+            name.append(words[j])
+            j -= 1
+        cue = j >= 0 and normalise(words[j].text).replace(" ", "") in _PERSON_CUES | _PLACE_CUES | _HONORIFICS
+        if cue and name:
+            masked = merge([*masked, *((w.start, w.end) for w in name
+                                       if all_caps or not (w.text.islower() and is_known(w.text)))])
+    return masked
+
+
+_CUES = _HONORIFICS | _PERSON_CUES | _PLACE_CUES | _FUNCTION | _ORG_WORDS | _WEAK_ORG_WORDS
+
+
+def _given_name(words: list[_Word], i: int, masked: list[tuple[int, int]], all_caps: bool) -> bool:
+    """A capitalised common word first in its sentence, right before a masked capitalised word of the
+    same clause, is that name's given name ("Per Mikkelsen", "Will Jones", "Grace Kelly presents"):
+    a sentence does not start with a word glued to a name unless it is a cue ("Dr", "Wife", "From")."""
+    w = words[i]
+    if all_caps or w.stop or i + 1 >= len(words) or not _is_capitalised(w.text):
+        return False
+    nxt = words[i + 1]
+    starts_mask = any(s == nxt.start and nxt.end <= e for s, e in masked)
+    return starts_mask and _is_capitalised(nxt.text) and normalise(w.text).replace(" ", "") not in _CUES
 
 
 def _unit_number(words: list[_Word], i: int, masked: list[tuple[int, int]]) -> bool:
@@ -485,6 +671,8 @@ def _run(words: list[_Word], all_caps: bool) -> list[_Word]:
     for w in words:
         if _name_like(w, all_caps) and not (w.text.islower() and is_known(w.text)):
             run.append(w)
+            if w.stop:
+                break
         else:
             break
     return run

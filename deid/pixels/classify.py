@@ -269,6 +269,12 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
 ]
 
 
+
+def rule_pattern(kind: str) -> re.Pattern[str]:
+    """The regular expression of one rule of :func:`rule_match` ("label", "time", "age", ...), for
+    callers that need the rule's match positions (the verification pass blanks bare labels)."""
+    return dict(_RULES)[kind]
+
 _NUMERIC_LINE = re.compile(r"[\d\s+\-./()#]+")
 
 

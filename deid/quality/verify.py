@@ -240,9 +240,9 @@ def pattern_rule(text: str) -> str | None:
 
 
 def _label_pattern() -> re.Pattern[str]:
-    from deid.pixels.classify import _RULES
+    from deid.pixels.classify import rule_pattern
 
-    return dict(_RULES)["label"]
+    return rule_pattern("label")
 
 
 def _read(staging: str, name: str) -> object:
