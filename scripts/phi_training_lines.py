@@ -12,6 +12,8 @@ Clinical/technical negatives: code meanings of pydicom's SR concept dictionaries
 evaluation never draws from (:data:`TRAIN_SCHEMES`, :data:`HELDOUT_SCHEMES`: SNOMED CT, MDC, RadLex,
 UMLS, FMA, NCIt), with meanings that also occur in the evaluation vocabularies removed, combined with
 numbers and UCUM unit codes (measurement lines), counters and short forms made from the same meanings.
+DICOM's own technical names (:func:`technical_lines`: PS3.6 attribute names, UID names, SR context
+group titles; title case, capitals, with values and units or counters) are further negatives.
 Lines get OCR-like character noise. Word labels: 1 for PHI words, 0 otherwise. Lines of 8 characters
 or fewer get another segment: short closed forms ("M/25", "003Y") occur only inside longer lines, so
 no training line equals a short evaluation line by chance.

