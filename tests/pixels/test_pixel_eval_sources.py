@@ -40,10 +40,16 @@ def test_no_evaluation_line_occurs_in_training_data(eval_set: list[Path]) -> Non
     """Every line of the shipped model's training data, regenerated from meta.json, against the lines
     of the evaluation set, the classifier's evaluation-source pool and the annotated real files."""
     from make_eval_pixels import text_pool
-    from phi_training_lines import attribute_lines, lines
+    from phi_training_lines import attribute_lines, lines, technical_lines
 
     data = json.loads((SHIPPED_DIR / "meta.json").read_text())["data"]
-    train = {_norm(" ".join(words)) for words, _ in lines("train", data["train_lines"], data["seed"])}
+    train: set[str] = set()
+    stage = data
+    while stage:  # the delta's own data, then that of the delta it was initialised from
+        train |= {_norm(" ".join(words)) for words, _ in lines("train", stage["train_lines"], stage["seed"])}
+        if stage.get("technical_lines"):
+            train |= {_norm(" ".join(w)) for w, _ in technical_lines(stage["technical_lines"], stage["technical_seed"])}
+        stage = stage.get("initialised_from", {}).get("data")
     head = data.get("head")  # scripts/train_phi_head.py: the head's own training lines
     if head:
         if (head["train_lines"], head["seed"]) != (data["train_lines"], data["seed"]):
