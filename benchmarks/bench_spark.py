@@ -47,7 +47,8 @@ DEFAULT_KEY = "5f0123456789abcdef0123456789abcdef0123456789abcdefa1b2c3d4e5f6071
 def make_export(root: Path, n: int, seed: int = 11) -> list[Path]:
     """The scale export of ``n`` instances (made once per workdir; see scripts/make_export.py)."""
     manifest = root / "manifest.json"
-    if not (manifest.is_file() and json.loads(manifest.read_text()).get("n") == n):
+    made = json.loads(manifest.read_text()) if manifest.is_file() else {}
+    if not (made.get("n") == n and made.get("seed", seed) == seed):
         shutil.rmtree(root, ignore_errors=True)
         subprocess.run([sys.executable, str(ROOT / "scripts" / "make_export.py"), str(n), str(root),
                         "--seed", str(seed)], check=True)
@@ -111,6 +112,7 @@ def single(master: str, export: Path, work: Path, pixels: bool, gate: bool, gate
                      pixels=PixelConfig(enabled=pixels), quality=quality,
                      zones=ZonesConfig(input=str(export), output=str(work / "out"), raw=str(raw),
                                        crosswalk=str(work / "crosswalk")))
+    load_before = os.getloadavg()[0]
     t0 = time.perf_counter()
     spark = get_spark(cfg.spark)
     spark.range(1).count()  # JVM start, outside the run's timing
@@ -134,7 +136,7 @@ def single(master: str, export: Path, work: Path, pixels: bool, gate: bool, gate
             "deidentified": d.n_deidentified if d else 0, "quarantined": d.n_quarantined if d else 0,
             "instances_per_s": (ing.n_listed if ing else 0) / seconds,
             "stages": {**timings["stages"], "report": reported}, "event_log": timings["spark_event_log"],
-            "spark_jobs": jobs, "gate_ocr": gate_ocr}
+            "spark_jobs": jobs, "gate_ocr": gate_ocr, "load_avg": [load_before, os.getloadavg()[0]]}
 
 
 def run_one(code: Path, master: str, export: Path, work: Path, args: argparse.Namespace) -> dict[str, Any]:
@@ -188,13 +190,16 @@ def markdown(doc: dict[str, Any]) -> str:
              "jobs), so absolute values are noisy: read the ratios between columns of this one run.", "",
              f"Header engine alone (1 core, first {doc['engine_files']} files): "
              f"{doc['engine_files_per_s']:.1f} files/s.", "",
-             "| code | master | instances | de-identified | quarantined | run s | instances/s | vs engine | Spark jobs |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             f"Data: `scripts/make_export.py N --seed {doc.get('seed', 11)}` (synthetic, made not stored).", "",
+             "| code | master | instances | de-identified | quarantined | run s | instances/s | vs engine | Spark jobs "
+             "| load 1-min (start/end) |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in runs:
         lines.append(f"| {r['code']} | {r['master']} | {r['instances']} | {r['deidentified']} | "
                      f"{r['quarantined_at_ingest'] + r['quarantined']} | {r['seconds']:.1f} | "
                      f"{r['instances_per_s']:.2f} | {r['instances_per_s'] / doc['engine_files_per_s']:.0%} | "
-                     f"{r.get('spark_jobs', '?')} |")
+                     f"{r.get('spark_jobs', '?')} | "
+                     + ("/".join(f"{x:.1f}" for x in r["load_avg"]) if "load_avg" in r else "?") + " |")
     lines += ["", "Ratios (same run): " + "; ".join(f"{k}: {v:.2f}x" for k, v in doc["ratios"].items()), ""]
     stages: list[str] = []
     for r in runs:
@@ -238,6 +243,7 @@ def main() -> None:
                    help="the gate's OCR check in a headers-only run too (off: see single())")
     p.add_argument("--baseline", type=Path, help="a checkout of the code to compare with (before)")
     p.add_argument("--engine-files", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=11, help="the exports' seed (scripts/make_export.py --seed)")
     p.add_argument("--lock-held", action="store_true", help="the caller holds /tmp/spark.lock for the whole run")
     p.add_argument("--single", help=argparse.SUPPRESS)
     p.add_argument("--export", type=Path, help=argparse.SUPPRESS)
@@ -251,7 +257,7 @@ def main() -> None:
     os.environ.setdefault("DEID_KEY", DEFAULT_KEY)
     sizes = [int(s) for s in args.sizes.split(",")]
     masters = args.masters.split(",")
-    exports = {n: (work / f"export-{n}", make_export(work / f"export-{n}", n)) for n in sizes}
+    exports = {n: (work / f"export-{n}", make_export(work / f"export-{n}", n, args.seed)) for n in sizes}
     engine_files = exports[max(sizes)][1][:args.engine_files]
     engine = header_only(engine_files)
     codes = ([("before", args.baseline.resolve())] if args.baseline else []) + [("after" if args.baseline
@@ -281,7 +287,7 @@ def write_results(args: argparse.Namespace, sizes: list[int], codes: list[tuple[
     doc = {"command": "python benchmarks/bench_spark.py " + " ".join(sys.argv[1:]),
            "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
            "machine": f"{os.cpu_count()} cores (shared), load avg at end {os.getloadavg()[0]:.1f}",
-           "engine_files": n_engine, "engine_files_per_s": engine, "sizes": sizes,
+           "engine_files": n_engine, "engine_files_per_s": engine, "sizes": sizes, "seed": args.seed,
            "pixels": args.pixels, "gate": not args.no_gate, "runs": runs, "fits": fits,
            "ratios": ratios(runs, engine)}
     out = HERE / "results"

@@ -43,9 +43,10 @@ class DeidentifyResult:
     gate_failures: tuple[str, ...] = ()
 
 
-def pending_inputs(tables: Tables, zs: zones.Zones, profile: Profile, keyring: KeyRing) -> tuple[DataFrame, DataFrame]:
+def pending_inputs(tables: Tables, zs: zones.Zones, profile: Profile,
+                   keyring: KeyRing) -> tuple[DataFrame, DataFrame, int]:
     """Bronze rows not yet in metadata nor quarantined at this stage, for this key and profile:
-    ``(pending rows: sha256, content, blob_path; their keys, cached: sha256, run_id, path)``.
+    ``(pending rows: sha256, content, blob_path; their keys, cached: sha256, run_id, path; how many)``.
 
     One bronze row per sha256 (the least ``(run_id, path)``) is chosen on the keys alone, so the
     content is never shuffled: the keys are broadcast to the scan of the pending ingest runs.
@@ -67,13 +68,14 @@ def pending_inputs(tables: Tables, zs: zones.Zones, profile: Profile, keyring: K
     todo = keys.join(digests.unionByName(quarantined), "sha256", "left_anti").cache()
     # only the ingest runs with pending rows are scanned for content (Parquet statistics on run_id
     # skip the files of finished runs)
-    runs = [r["run_id"] for r in todo.select("run_id").distinct().collect()]
+    by_run = todo.groupBy("run_id").count().collect()  # one action: the runs to scan and the count
+    runs = [r["run_id"] for r in by_run]
     b, k = bronze_all.alias("b"), F.broadcast(todo).alias("k")
     match = ((F.col("b.sha256") == F.col("k.sha256")) & F.col("b.run_id").eqNullSafe(F.col("k.run_id"))
              & F.col("b.path").eqNullSafe(F.col("k.path")))
     pending = (b.where(F.col("b.run_id").isin(runs)).join(k, match, "left_semi")
                .select("sha256", "content", "blob_path"))
-    return pending, todo
+    return pending, todo, sum(int(r["count"]) for r in by_run)
 
 
 def stage_run(spark: SparkSession, tables: Tables, zs: zones.Zones, params: ProcessParams,
@@ -150,8 +152,7 @@ def deidentify(spark: SparkSession, tables: Tables, zs: zones.Zones, profile: Pr
     """De-identify every pending bronze row, stage the run and release it through the gate."""
     t = times or StageTimes()
     with t.stage("pending"):
-        pending, todo = pending_inputs(tables, zs, profile, keyring)
-        n_inputs = todo.count()
+        pending, todo, n_inputs = pending_inputs(tables, zs, profile, keyring)
     if progress:
         progress(STAGE, 0, n_inputs)
     if n_inputs == 0:

@@ -259,10 +259,42 @@ def known_sha256(tables: Tables, zs: zones.Zones) -> DataFrame:
     return bronze.unionByName(quarantined).distinct()
 
 
+def _parsed(tables: Tables, zs: zones.Zones, listing: Listing, meta: DataFrame, rejected: DataFrame,
+            cfg: IngestConfig, run_id: str, reader: EntryReader) -> tuple[DataFrame, list[str]]:
+    """(PARSED rows of every listed entry but over-size files quarantined before; their paths).
+
+    The driver knows every listed size: a branch (inline, large, over-size) is planned only when some
+    file falls in it, and the quarantine table is read only when some file is over the limit."""
+    from pyspark.sql import functions as F
+
+    sizes = [e.size for e in listing.files]
+    limit, inline = cfg.max_file_bytes, min(cfg.inline_max_bytes, cfg.max_file_bytes)
+    schema = PARSED.spark_schema()
+    blobs, budget = zs.blobs, cfg.inline_max_bytes
+    parsed = rejected
+    if any(s <= inline for s in sizes):
+        small = meta.where(F.col("length") <= inline)
+        parsed = parsed.unionByName(small.mapInPandas(lambda it: parse_batches(it, run_id, reader, budget), schema))
+    if any(cfg.inline_max_bytes < s <= limit for s in sizes):
+        large = meta.where((F.col("length") > cfg.inline_max_bytes) & (F.col("length") <= limit))
+        parsed = parsed.unionByName(large.mapInPandas(lambda it: parse_large_batches(it, run_id, blobs, reader),
+                                                      schema))
+    known_big: list[str] = []
+    if any(s > limit for s in sizes):
+        known_oversize = (tables.read(zs.quarantine, QUARANTINE)
+                          .where((F.col("stage") == STAGE) & (F.col("reason") == Reason.OVERSIZE.value))
+                          .select(F.col("path"), F.col("size").alias("length")).distinct())
+        all_big = meta.where(F.col("length") > limit)
+        big = all_big.join(known_oversize, ["path", "length"], "left_anti")  # not hashed again
+        known_big = [r["path"] for r in all_big.join(known_oversize, ["path", "length"], "left_semi").collect()]
+        parsed = parsed.unionByName(big.mapInPandas(lambda it: hash_oversize_batches(it, run_id, limit, reader),
+                                                    schema))
+    return parsed, known_big
+
+
 def ingest(spark: SparkSession, tables: Tables, zs: zones.Zones, input_location: str, cfg: IngestConfig,
            run_id: str, progress: Progress | None = None, times: StageTimes | None = None) -> IngestResult:
     """Ingest new files of the export; commits bronze and quarantine rows (idempotent per run)."""
-    from pyspark.sql import functions as F
 
     t = times or StageTimes()
     with t.stage("list"):
@@ -272,21 +304,8 @@ def ingest(spark: SparkSession, tables: Tables, zs: zones.Zones, input_location:
     if progress:
         progress(STAGE, 0, n_listed)
     meta, rejected = _listed_frame(spark, listing, run_id)
-    known_oversize = (tables.read(zs.quarantine, QUARANTINE)
-                      .where((F.col("stage") == STAGE) & (F.col("reason") == Reason.OVERSIZE.value))
-                      .select(F.col("path"), F.col("size").alias("length")).distinct())
-    small = meta.where(F.col("length") <= min(cfg.inline_max_bytes, cfg.max_file_bytes))
-    large = meta.where((F.col("length") > cfg.inline_max_bytes) & (F.col("length") <= cfg.max_file_bytes))
-    all_big = meta.where(F.col("length") > cfg.max_file_bytes)
-    big = all_big.join(known_oversize, ["path", "length"], "left_anti")  # not hashed again
-    known_big = [r["path"] for r in all_big.join(known_oversize, ["path", "length"], "left_semi").collect()]
+    parsed, known_big = _parsed(tables, zs, listing, meta, rejected, cfg, run_id, reader)
     schema = PARSED.spark_schema()
-    blobs, budget = zs.blobs, cfg.inline_max_bytes
-    parsed = (small.mapInPandas(lambda it: parse_batches(it, run_id, reader, budget), schema)
-              .unionByName(large.mapInPandas(lambda it: parse_large_batches(it, run_id, blobs, reader), schema))
-              .unionByName(big.mapInPandas(
-                  lambda it: hash_oversize_batches(it, run_id, cfg.max_file_bytes, reader), schema))
-              .unionByName(rejected))
     staged = zones.join(zs.staging(run_id), "ingest")
     with t.stage("ingest parse"):  # no join here: the content is written once, never shuffled
         parsed.write.mode("overwrite").parquet(zones.spark_uri(staged))

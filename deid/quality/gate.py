@@ -22,6 +22,7 @@ from deid.errors import ConfigError, QualityGateError
 from deid.header.profile import Profile
 from deid.keys import KeyRing
 from deid.quality import store
+from deid.quality.originals import KEPT
 from deid.quality.results import QUALITY_RESULTS, ExpectationResult, GateReport, results_table
 from deid.quality.suites import Severity, Suite, load_suite
 from deid.quality.verify import (
@@ -37,7 +38,6 @@ from deid.quality.verify import (
     VerificationSummary,
     VerifyParams,
     excused_batches,
-    merge_needles,
     needle_batches,
     verify_batches,
     verify_metadata_batches,
@@ -168,9 +168,13 @@ class QualityGate:
         return {"metadata": md, "crosswalk": crosswalk, "quarantine": quarantine, "runs": runs}
 
     # ------------------------------------------------------------------ verification pass
-    def needles(self, staged: StagedRun) -> dict[bytes, str]:
+    def needles(self, staged: StagedRun) -> tuple[str, int]:
         """Keyed needles of every original of this run (bronze rows of its released and quarantined
-        inputs), read again on the executors; only keyed hashes reach the driver."""
+        inputs), read again on the executors and written beside the staged run (PHI zone,
+        ``<staging>/needles``: ``needle, kinds``): their location and the number of run-wide needles
+        (:func:`deid.quality.verify.merge_needles`: a needle some original keeps is none). The needles
+        grow with the export: they never reach the driver nor the tasks' closures; each Python
+        worker of the verification pass reads them once (:func:`deid.quality.verify.load_needles`)."""
         from pyspark.sql import functions as F
 
         cfg = self.config.verification
@@ -179,10 +183,14 @@ class QualityGate:
         # no dropDuplicates here: it would shuffle the content; a repeated row only repeats needles
         bronze = (self.tables.read(self.zones.bronze, BRONZE).select("sha256", "content", "blob_path")
                   .join(F.broadcast(inputs), "sha256", "left_semi"))
-        rows = (bronze.mapInPandas(partial(needle_batches, keyring=self.keyring, profile=profile, kinds=cfg.kinds),
-                                   NEEDLE_SCHEMA)
-                .groupBy("needle").agg(F.collect_set("kind").alias("kinds")).collect())
-        return merge_needles((bytes(r["needle"]), k) for r in rows for k in r["kinds"])
+        where = zones.join(staged.staging, "needles")
+        (bronze.mapInPandas(partial(needle_batches, keyring=self.keyring, profile=profile, kinds=cfg.kinds),
+                            NEEDLE_SCHEMA)
+         .groupBy("needle").agg(F.collect_set("kind").alias("kinds"))
+         .write.mode("overwrite").parquet(zones.spark_uri(where)))
+        n = (self.tables.spark.read.schema("needle binary, kinds array<string>").parquet(zones.spark_read_uri(where))
+             .where(~F.array_contains("kinds", KEPT)).count())
+        return where, int(n)
 
     @staticmethod
     def _staged_profile(staged: StagedRun) -> Profile:
@@ -197,8 +205,8 @@ class QualityGate:
         from pyspark.sql import functions as F
 
         cfg = self.config.verification
-        needles = self.needles(staged)
-        params = VerifyParams(self.keyring, needles, staged.staging, cfg)
+        needles_at, n_needles = self.needles(staged)
+        params = VerifyParams(self.keyring, {}, staged.staging, cfg, needles_at=needles_at if n_needles else None)
         where = zones.join(staged.staging, "verification")
         loc = zones.spark_uri(where)
         md_cols = [c for c in ("sop_instance_uid", "sha256", "dicom_json", *_METADATA_TEXT)
@@ -215,19 +223,21 @@ class QualityGate:
          .write.mode("overwrite").parquet(loc))
         found = self.tables.spark.read.schema(SPARK_SCHEMA).parquet(zones.spark_read_uri(where))
         found, n_own = self._without_own_values(found, staged, params)
-        agg = (found.where(F.col("check") == SUMMARY)
-               .agg(F.count("*").alias("n"), F.sum("n_values").alias("v"),
-                    F.sum(F.when(F.col("n_lines") >= 0, 1).otherwise(0)).alias("o"),
-                    F.sum(F.greatest(F.col("n_lines"), F.lit(0))).alias("lines")).collect()[0])
+        # one aggregation for the summary rows' sums and the findings' count per check
+        per_check = {r["check"]: r for r in found.groupBy("check").agg(
+            F.count("*").alias("n"), F.sum("n_values").alias("v"),
+            F.sum(F.when(F.col("n_lines") >= 0, 1).otherwise(0)).alias("o"),
+            F.sum(F.greatest(F.col("n_lines"), F.lit(0))).alias("lines")).collect()}
+        agg = per_check.pop(SUMMARY, {"n": 0, "v": 0, "o": 0, "lines": 0})
+        by_check = {check: int(r["n"]) for check, r in per_check.items()}
         findings = found.where(F.col("check") != SUMMARY)
-        by_check = {r["check"]: int(r["count"]) for r in findings.groupBy("check").count().collect()}
         kept = [{k: str(r[k]) for k in ("sop_instance_uid", "sha256", "check", "location", "kind")}
                 for r in findings.orderBy("sha256", "location", "kind").limit(cfg.max_findings).collect()]
         return VerificationSummary(
             n_instances=int(agg["n"] or 0), n_values=int(agg["v"] or 0), n_ocr_instances=int(agg["o"] or 0),
             n_ocr_lines=int(agg["lines"] or 0), n_findings=sum(by_check.values()), findings=kept,
             n_header_findings=sum(by_check.get(c, 0) for c in (HEADER, METADATA, UNREADABLE)),
-            n_needles=len(needles), n_ocr_findings=by_check.get(OCR, 0), n_rule_findings=by_check.get(OCR_RULE, 0),
+            n_needles=n_needles, n_ocr_findings=by_check.get(OCR, 0), n_rule_findings=by_check.get(OCR_RULE, 0),
             n_own_values=n_own)
 
     def _without_own_values(self, found: DataFrame, staged: StagedRun, params: VerifyParams

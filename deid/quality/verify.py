@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,12 +77,40 @@ class VerifyParams:
     """What the tasks need; pickled into the closure (the key travels like the processor's).
 
     ``needles``: keyed hash of every needle of this run's originals -> its kind (never a value).
+    ``needles_at``: instead, a Parquet folder of ``(needle, kinds)`` rows (the gate's, in the PHI zone),
+    read once per Python worker (:func:`load_needles`): a run's needles grow with the export, so they
+    never travel in the task closure nor through the driver.
     """
 
     keyring: KeyRing = field(repr=False)
     needles: dict[bytes, str] = field(repr=False)
     staging: str
     config: VerificationConfig
+    needles_at: str | None = None
+
+    def needle_map(self) -> dict[bytes, str]:
+        return self.needles if self.needles_at is None else load_needles(self.needles_at)
+
+
+_LOADED: dict[str, dict[bytes, str]] = {}  # one run's needles per worker (the last location read)
+_LOADED_LOCK = threading.Lock()
+
+
+def load_needles(location: str) -> dict[bytes, str]:
+    """The run-wide needles (:func:`merge_needles`) of the ``(needle binary, kinds array<string>)``
+    Parquet folder at ``location``, read once per worker process."""
+    import pyarrow.parquet as pq
+
+    with _LOADED_LOCK:
+        if location not in _LOADED:
+            _LOADED.clear()
+            fs, path = zones.arrow_fs(location)
+            table = pq.read_table(path, filesystem=fs, columns=["needle", "kinds"])
+            _LOADED[location] = merge_needles(
+                (bytes(n), k) for n, kinds in zip(table.column("needle").to_pylist(),
+                                                  table.column("kinds").to_pylist(), strict=True)
+                for k in kinds or ())
+        return _LOADED[location]
 
 
 _HASHERS: dict[str, KeyedHasher] = {}
@@ -137,7 +166,7 @@ def walk_values(ds: object, max_binary: int) -> Iterator[tuple[str, str]]:
 def span_hits(texts: Iterable[str], params: VerifyParams, *, ocr: bool = False) -> set[str]:
     """Needle kinds whose keyed hash equals the keyed hash of a span of one of ``texts``; keys only
     an OCR misreading gives count for OCR text (``ocr``) only."""
-    needles = params.needles
+    needles = params.needle_map()
     if not needles:
         return set()
     hasher = _hasher(params.keyring)
