@@ -85,6 +85,17 @@ lvot rvot la ra lv rv mv tv av pv svc ivc aorta aortic coronary cabg pci stent n
 hx hist hx/o r/o ro eval f/u fu fup s/p sp dx ddx sx tx rx pt pts yo yrs wk wks mo mos hr hrs ml mg kg
 avf avl avr dyn seq bh mip wb ctac nac ac dataset datasets investigational
 """)
+# Head nouns of Latin anatomical names (Terminologia Anatomica, FIPAT 2019): "Musculus biceps brachii",
+# "Nervus facialis", "Ramus profundus". Written capitalised first in a term, never a name.
+_LATIN_HEADS = _set("""
+musculus musculi nervus nervi ramus rami arteria arteriae vena venae plexus ganglion ganglia ligamentum
+ligamenta radix radices caput capita venter ventres tendo fascia fasciae bursa bursae glandula glandulae
+nucleus nuclei tractus lobus lobi gyrus gyri sulcus sulci fossa fossae foramen foramina canalis ductus
+truncus trunci corpus corpora cornu processus tuberculum tuberositas condylus epicondylus articulatio
+articulationes regio pars partes facies margo angulus collum cavitas recessus septum valva valvula ostium
+lamina membrana capsula cartilago discus meniscus retinaculum vagina os ossa vas vasa musculus
+""")
+_TECHNIQUE = _TECHNIQUE | _LATIN_HEADS
 _HONORIFICS = _set("dr doctor mr mrs ms miss mx prof professor sir dame herr frau fr hr mme mlle m "
                         "sr sra srta dott dott.ssa sig sig.ra pan pani nurse sister rev")
 _PERSON_CUES = _set(
@@ -92,7 +103,7 @@ _PERSON_CUES = _set(
     "caregiver guardian gp physician surgeon radiologist consultant registrar resident technologist "
     "radiographer sonographer nurse attending referrer colleague patient pt mrs mr ms named called "
     "contact cc dictated signed reported reviewed verified transcribed approved call notify inform page "
-    "paged ask with kin nok")
+    "paged ask with kin nok tech techs technician operator initials")
 _PLACE_CUES = _set("at from in to near of lives living resides moved transferred born")
 _ORG_WORDS = _set(
     "hospital hospitals clinic clinics infirmary hospice sanatorium klinik klinikum krankenhaus hopital "
@@ -124,6 +135,7 @@ class _Word:
     spaced: bool = False  # only spaces between it and the word before (no comma, bracket, full stop)
     bracket: bool = False  # opens a bracket: "(Leeds)"
     closes: bool = False  # closes a bracket
+    tail: str = ""  # the punctuation right after it (",", ".", ":" ...), "" when none
 
 
 @lru_cache(maxsize=1)
@@ -192,7 +204,8 @@ def _words(text: str) -> list[_Word]:
                          raw[-1:] in ";:!?" or raw[-1:] == "." and len(core) > 3 and "." not in core
                          and normalise(core) not in _HONORIFICS,  # "Prof." ends no sentence
                          raw[-1:] == "." and (core.isalpha() and len(core) <= 4 or _DOTTED_ABBR.match(core) is not None),
-                         clean_end and start == m.start(), raw[:1] in "([", raw[-1:] in ")]"))
+                         clean_end and start == m.start(), raw[:1] in "([", raw[-1:] in ")]",
+                         raw[raw.index(core) + len(core):][:1]))
         initial = raw[-1:] in ".!?:;\n" or raw.endswith("^")
         clean_end = raw.endswith(core)
     return out
@@ -276,11 +289,11 @@ class FreeTextCleaner:
             return Cleaned("", Verdict.REMOVED, len(words))
         uncertain = False
         rules_masked = masked
-        for w, p in zip(words, probs, strict=True):
+        for k, (w, p) in enumerate(zip(words, probs, strict=True)):
             if _covered(w, rules_masked):
                 continue
             if p is not None and p >= self._phi and _alpha(w.text) and not (
-                    w.text.islower() and is_known(w.text)):  # numbers: the patterns decide
+                    w.text.islower() and is_known(w.text)) and not _code(words, k, all_caps):  # numbers: the patterns decide
                 masked = merge([*masked, (w.start, w.end)])
             # an unknown word the rules did not place stays uncertain even when the classifier masks
             # it: the value may hold more of the same name in words the classifier missed
@@ -325,6 +338,21 @@ class FreeTextCleaner:
         return out
 
 
+def _code(words: list[_Word], k: int, all_caps: bool) -> bool:
+    """A word no name is written as, whatever the classifier says: letters and digits ("T2", "V5R",
+    "FC3"), a Roman numeral or a technique acronym in capitals inside mixed-case text ("XII", "CABG",
+    "AV"), a Latin anatomical head noun ("Musculus"), a single capital before a lower-case clinical
+    word ("P wave")."""
+    w = words[k].text
+    if any(c.isdigit() for c in w) or normalise(w) in _LATIN_HEADS:
+        return True
+    if not all_caps and w.isupper() and (_ROMAN.match(w) or normalise(w) in _TECHNIQUE):
+        return True
+    nxt = words[k + 1] if k + 1 < len(words) else None
+    return (len(w) == 1 and w.isupper() and nxt is not None and nxt.spaced and nxt.text.islower()
+            and is_clinical(nxt.text))
+
+
 def _alpha(word: str) -> bool:
     return any(c.isalpha() for c in word)
 
@@ -347,6 +375,30 @@ def _name_like(w: _Word, all_caps: bool) -> bool:
     return _is_capitalised(w.text) or not is_known(w.text)
 
 
+_INITIALS = re.compile(r"^(?:[^\W\d_]{2,3}|(?:[^\W\d_]\.){1,2}[^\W\d_])$")
+
+
+def _initials(w: _Word, labelled: bool, last: bool) -> bool:
+    """Initials after a person cue, ending the clause ("Tech: JK.", "transcribed ab", "checked with
+    bp."): two or three letters all in one case. After a label ("Tech:") whatever they spell; else
+    not a common word nor (in capitals) a technique or vocabulary word ("compare with CT.")."""
+    if not _INITIALS.match(w.text) or not (w.text.isupper() or w.text.islower()):
+        return False
+    if not (last or w.tail in (".", ",", ";", ")") or w.stop):
+        return False
+    if labelled:
+        return True
+    low = normalise(w.text).replace(" ", "")
+    if w.text.islower():
+        return low not in _common() and low not in _FUNCTION and low not in vocabulary()
+    return low not in _TECHNIQUE and low not in vocabulary()
+
+
+def _initial_then_name(run: list[_Word]) -> bool:
+    """A given-name initial and a capitalised word: "C. Brown" (the surname may be a common word)."""
+    return len(run) > 1 and len(run[0].text) == 1 and run[0].text.isupper() and _is_capitalised(run[1].text)
+
+
 def _rule_ranges(words: list[_Word], all_caps: bool) -> list[tuple[int, int]]:
     """Names after honorifics and relation words, organisations, places, capitalised unknown words."""
     out: list[tuple[int, int]] = []
@@ -358,11 +410,14 @@ def _rule_ranges(words: list[_Word], all_caps: bool) -> list[tuple[int, int]]:
             if run:
                 out.append((run[0].start, run[-1].end))
         elif low in _HONORIFICS or low in _PERSON_CUES:
+            if nxt and _initials(nxt[0], w.tail == ":", i + 2 == len(words)):
+                out.append((nxt[0].start, nxt[0].end))
+                continue
             run = _run(nxt, all_caps)
             if all_caps and low != "with":
                 run = _caps_name_run(nxt)
             if run and (low in _HONORIFICS or not is_known(run[0].text) or _is_capitalised(run[0].text)
-                        or all_caps and low != "with"):
+                        or all_caps and low != "with" or _initial_then_name(run)):
                 out.append((run[0].start, run[-1].end))
         elif low in _PLACE_CUES:
             run = _place_run(words[i + 1: i + 9], all_caps)
@@ -409,6 +464,8 @@ _UNIT_WORDS = _set("apt apartment suite ste unit flat floor fl room rm bldg buil
                    "leil asunto as kat daire blok ap app appt appartement scala interno ul lok")
 
 
+# A number sign before a house number: "N° 12", "Nº 3", "No. 7", "Nr 4", "#"
+_NUMBER_SIGN = re.compile(r"^(?:[Nn][°º]|N[Oo]\.?|[Nn][Rr]\.?|#)$")
 # A house number as written before a street: "12", "12a", "12-14", "262/287" (unit/house), "1/3"
 _HOUSE_NUMBER = re.compile(r"^\d{1,5}[A-Za-z]?(?:[/-]\d{1,5}[A-Za-z]?)?$")
 
@@ -494,7 +551,8 @@ def _extend(words: list[_Word], masked: list[tuple[int, int]], all_caps: bool) -
             next_in = i + 1 < len(words) and _covered(words[i + 1], masked) and not w.stop
             nxt = next((x for x in words[i + 1:] if x.text.lower() not in _PARTICLES), None)
             nxt_in = nxt is not None and _covered(nxt, masked)
-            if (low in _SUFFIX_TOKENS and prev_in) or (w.text.lower() in _PARTICLES and (prev_in or nxt_in) and (
+            firm = low in _SUFFIX_TOKENS and prev_in and _alpha(words[i - 1].text)  # not after a date
+            if firm or (w.text.lower() in _PARTICLES and (prev_in or nxt_in) and (
                     nxt_in or nxt is not None and _is_capitalised(nxt.text))):
                 masked = merge([*masked, (w.start, w.end)])
                 changed = True
@@ -516,11 +574,13 @@ def _extend(words: list[_Word], masked: list[tuple[int, int]], all_caps: bool) -
                 masked = merge([*masked, (w.start, w.end)])
                 changed = True
                 continue
-            if w.initial and is_known(w.text) and not _given_name(words, i, masked, all_caps):
+            after_initial = prev_in and len(words[i - 1].text) == 1 and words[i - 1].text.isupper()
+            if w.initial and is_known(w.text) and not after_initial and not _given_name(words, i, masked, all_caps):
                 continue
             if not (all_caps and not is_known(w.text) or _is_capitalised(w.text)):
                 continue
-            if prev_in or next_in:
+            # from a masked name, not from a masked number ("given 14:35, Musculus ...")
+            if prev_in and _alpha(words[i - 1].text) or next_in and _alpha(words[i + 1].text):
                 masked = merge([*masked, (w.start, w.end)])
                 changed = True
     return masked
@@ -634,7 +694,7 @@ def _unit_number(words: list[_Word], i: int, masked: list[tuple[int, int]]) -> b
     street and house number: part of the address."""
     def unit(j: int) -> bool:  # a designator of the list, or any short abbreviation ("Nr.", "Bl.", "Sc.")
         return 0 <= j < len(words) and (normalise(words[j].text).replace(" ", "") in _UNIT_WORDS
-                                         or words[j].abbreviation)
+                                         or words[j].abbreviation or _NUMBER_SIGN.match(words[j].text) is not None)
 
     def numbered(j: int) -> bool:
         return 0 <= j < len(words) and any(c.isdigit() for c in words[j].text) and len(words[j].text) <= 8
