@@ -604,7 +604,8 @@ _PATTERNS: tuple[tuple[PatternKind, re.Pattern[str]], ...] = (
         re.I)),
     (PatternKind.DATE, re.compile(  # a month and year: "03/2019", "Mar '19", "Oktober 2019"
         r"\b(?:0?[1-9]|1[0-2])[/.](?:1[89]|20)\d{2}\b(?![/.-]\d)"
-        rf"|\b(?:{_MONTH_STEMS})[^\W\d_]*\.?\s?(?:['’]\d{{2}}|(?:1[89]|20)\d{{2}})\b", re.I)),
+        rf"|\b(?:{_MONTH_STEMS})[^\W\d_]*\.?\s?(?:['’]\d{{2}}|(?:1[89]|20)\d{{2}})\b"
+        rf"|\b\d{{1,2}}[-/](?:{_MONTH_STEMS})[^\W\d_]*[-/]\d{{2,4}}\b", re.I)),  # "10-JUL-1944"
     (PatternKind.DATE, re.compile(  # a day, a month in any language and a year: "30. Mei 1990", "3 de mayo de 2020"
         r"\b(?:0?[1-9]|[12]\d|3[01])\.?\s+(?:de\s+)?[^\W\d_]{3,12}\.?,?\s+(?:de\s+)?(?:1[89]|20)\d{2}\b")),
     (PatternKind.TIME, re.compile(  # HIPAA 164.514(b)(2)(i)(C): times are elements of dates

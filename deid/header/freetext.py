@@ -93,7 +93,7 @@ ligamenta radix radices caput capita venter ventres tendo fascia fasciae bursa b
 nucleus nuclei tractus lobus lobi gyrus gyri sulcus sulci fossa fossae foramen foramina canalis ductus
 truncus trunci corpus corpora cornu processus tuberculum tuberositas condylus epicondylus articulatio
 articulationes regio pars partes facies margo angulus collum cavitas recessus septum valva valvula ostium
-lamina membrana capsula cartilago discus meniscus retinaculum vagina os ossa vas vasa musculus
+lamina membrana capsula cartilago discus meniscus retinaculum vagina os ossa vas vasa
 """)
 _TECHNIQUE = _TECHNIQUE | _LATIN_HEADS
 _HONORIFICS = _set("dr doctor mr mrs ms miss mx prof professor sir dame herr frau fr hr mme mlle m "
@@ -136,6 +136,7 @@ class _Word:
     bracket: bool = False  # opens a bracket: "(Leeds)"
     closes: bool = False  # closes a bracket
     tail: str = ""  # the punctuation right after it (",", ".", ":" ...), "" when none
+    term: bool = False  # in a title-case clinical term ("Wandering Sinus Pacemaker"): no name
 
 
 @lru_cache(maxsize=1)
@@ -280,6 +281,7 @@ class FreeTextCleaner:
         ranges += [(m.start, m.end) for m in patterns]
         words = _words(text)
         all_caps = _all_caps(words)
+        _mark_terms(words, all_caps)
         ranges += _rule_ranges(words, all_caps)
         ranges += [(m.start(1), m.end(1)) for m in _LABELLED.finditer(text)]
         masked = _extend(words, merge(ranges), all_caps)
@@ -339,12 +341,14 @@ class FreeTextCleaner:
 
 
 def _code(words: list[_Word], k: int, all_caps: bool) -> bool:
-    """A word no name is written as, whatever the classifier says: letters and digits ("T2", "V5R",
-    "FC3"), a Roman numeral or a technique acronym in capitals inside mixed-case text ("XII", "CABG",
+    """A word no name is written as, whatever the classifier says: letters and up to four digits ("T2",
+    "V5R", "FC3"), a Roman numeral or a technique acronym in capitals inside mixed-case text ("XII", "CABG",
     "AV"), a Latin anatomical head noun ("Musculus"), a single capital before a lower-case clinical
     word ("P wave")."""
     w = words[k].text
-    if any(c.isdigit() for c in w) or normalise(w) in _LATIN_HEADS:
+    if words[k].term:
+        return True
+    if 0 < sum(c.isdigit() for c in w) < 5 or normalise(w) in _LATIN_HEADS:  # 5+ digits: an ID or a date
         return True
     if not all_caps and w.isupper() and (_ROMAN.match(w) or normalise(w) in _TECHNIQUE):
         return True
@@ -394,6 +398,50 @@ def _initials(w: _Word, labelled: bool, last: bool) -> bool:
     return low not in _TECHNIQUE and low not in vocabulary()
 
 
+def _mark_terms(words: list[_Word], all_caps: bool) -> None:
+    """Title-case clinical terms in mixed-case text: a run of two or more capitalised words (linked by
+    spaces, "of" and "and"), all known, with a DICOM vocabulary word and a common word that
+    is no name ("Wandering Sinus Pacemaker", "Medical Physicist"), or of three or more with two
+    vocabulary words that PS3.16 never writes capitalised ("Polymorphic Ventricular Tachycardia").
+    A name is no such run ("Mark White", "Rose Brown Green")."""
+    if all_caps:
+        return
+    vocab, common, capitalised = vocabulary(), _common(), _capitalised_terms()
+    i = 0
+    while i < len(words):
+        run = [i]
+        j = i + 1
+        while j < len(words) and not words[j - 1].stop and not words[j - 1].tail and words[j].spaced:
+            if _is_capitalised(words[j].text):
+                run.append(j)
+            elif not (normalise(words[j].text) in ("of", "and") and j + 1 < len(words) and words[j + 1].spaced
+                      and _is_capitalised(words[j + 1].text) and len(run) > 1 - (not words[i].initial)):
+                break
+            j += 1
+        caps = [words[k] for k in run if _is_capitalised(words[k].text)]
+        lows = [normalise(w.text) for w in caps]
+        known = _is_capitalised(words[i].text) and all(is_known(w.text) for w in caps)
+        in_vocab = sum(x in vocab for x in lows)
+        plain = sum(x in vocab and x not in capitalised for x in lows)  # never a PS3.16 eponym nor first word
+        if known and in_vocab >= 1 and (len(caps) >= 2 and any(x in common for x in lows)
+                                        or len(caps) >= 3 and plain >= 2):
+            for k in range(i, j):
+                words[k].term = True
+        i = j
+
+
+def _clinical_head(run: list[_Word], nxt: list[_Word]) -> bool:
+    """After a cue that is not an honorific, a capitalised word that starts a clinical term: in a
+    title-case term, a Latin head noun, or one DICOM vocabulary word before lower-case words
+    ("compare with Time skew", "with Musculus gracilis"): no name."""
+    first = normalise(run[0].text)
+    if run[0].term or first in _LATIN_HEADS:
+        return True
+    after = nxt[1] if len(nxt) > 1 else None
+    return (len(run) == 1 and first in vocabulary() and after is not None and after.spaced
+            and after.text.islower() and is_known(after.text))
+
+
 def _initial_then_name(run: list[_Word]) -> bool:
     """A given-name initial and a capitalised word: "C. Brown" (the surname may be a common word)."""
     return len(run) > 1 and len(run[0].text) == 1 and run[0].text.isupper() and _is_capitalised(run[1].text)
@@ -414,6 +462,8 @@ def _rule_ranges(words: list[_Word], all_caps: bool) -> list[tuple[int, int]]:
                 out.append((nxt[0].start, nxt[0].end))
                 continue
             run = _run(nxt, all_caps)
+            if run and low not in _HONORIFICS and _clinical_head(run, nxt):
+                continue
             if all_caps and low != "with":
                 run = _caps_name_run(nxt)
             if run and (low in _HONORIFICS or not is_known(run[0].text) or _is_capitalised(run[0].text)
@@ -440,7 +490,7 @@ def _rule_ranges(words: list[_Word], all_caps: bool) -> list[tuple[int, int]]:
                 end += 1
             if start < i or end > i:
                 out.append((words[start].start, words[end].end))
-        if not all_caps and _is_capitalised(w.text) and not _known(
+        if not all_caps and _is_capitalised(w.text) and not w.term and not _known(
                 w.text, _allow() if w.initial else _clinical_lower()):
             out.append((w.start, w.end))  # a capitalised word that is not a lower-case word: a name
     return out
@@ -579,7 +629,9 @@ def _extend(words: list[_Word], masked: list[tuple[int, int]], all_caps: bool) -
                 continue
             if not (all_caps and not is_known(w.text) or _is_capitalised(w.text)):
                 continue
-            # from a masked name, not from a masked number ("given 14:35, Musculus ...")
+            # from a masked name, not from a masked number ("given 14:35, Musculus ..."), not into a term
+            if w.term:
+                continue
             if prev_in and _alpha(words[i - 1].text) or next_in and _alpha(words[i + 1].text):
                 masked = merge([*masked, (w.start, w.end)])
                 changed = True
