@@ -571,16 +571,18 @@ _NAMEWORD = r"[A-Za-zÀ-ÿ][\w'À-ÿ.-]*"
 _MONTH_STEMS = "|".join(sorted({w[:3] for full, abbr in _MONTHS.values() for w in (full + " " + abbr).split()}))
 # Units after a decimal number: "12.45 mm" is a measurement, not a time
 _UNITS_AFTER = r"\s?(?:%|°|µ|μ|(?:mm|cm|m|ml|l|mg|g|kg|s|ms|sec|min|hu|suv|x|mmol|kv|kvp|ma|mas|cc|t|hz|db|mmhg|bpm)\b)"
+# Units and durations after a number: "40 ms into ST segment", "3 weeks" are no house number
+_UNIT_WORDS = r"(?:ms|s|sec|min|h|hrs?|mm|cm|m|ml|mg|kg|g|kv|ma|mas|hz|yrs?|years?|weeks?|wks?|days?|months?|x)"
 _PATTERNS: tuple[tuple[PatternKind, re.Pattern[str]], ...] = (
     (PatternKind.EMAIL, re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")),
     (PatternKind.URL, re.compile(r"\b(?:https?|ftp|dicomweb|file)://\S+|\bwww\.[\w-]+\.\S+", re.I)),
     (PatternKind.SSN, re.compile(r"\b\d{3}[- .]\d{2}[- .]\d{4}\b")),
     (PatternKind.PHONE, re.compile(
         r"(?:(?:\b(?:tel|phone|fax|ph|mob|mobile|cell)\b\.?:?\s*)|(?<![\w.]))"
-        r"(?:\+\d{1,3}[\s.-]?)?(?:\(\+?\d{1,5}\)[\s./-]?)?\d{1,12}(?:[\s./-]\d{1,12}){0,5}"
+        r"(?:\+\d{1,3}[\s.-]?)?(?:\(\+?\d{1,5}\)[\s./-]?)?\d{1,12}(?:(?:[./-]\s?|\s)\d{1,12}){0,5}"
         r"(?:\s*(?:x|ext\.?)\s*\d{1,6})?(?!\w|\.\d)", re.I)),  # a full stop after it ends the sentence
     (PatternKind.STREET_ADDRESS, re.compile(
-        rf"\b(?:\d{{1,5}}[/-])?\d{{1,5}}[A-Za-z]?,?\s+(?:{_NAMEWORD}\s+){{0,3}}(?:{_SUFFIXES})\b\.?"
+        rf"\b(?:\d{{1,5}}[/-])?\d{{1,5}}[A-Za-z]?,?\s+(?!{_UNIT_WORDS}\b)(?:{_NAMEWORD}\s+){{0,3}}(?:{_SUFFIXES})\b\.?"
         r"(?:,?\s+(?:apt|apartment|suite|ste|unit|flat|floor|fl|room|#)\.?\s*[\w-]+)?", re.I)),
     (PatternKind.STREET_ADDRESS, re.compile(
         rf"\b(?i:{_PREFIXES})\s+(?:(?i:de|du|des|del|della|di|da|do|la|le|los|las)\s+){{0,2}}"

@@ -96,6 +96,8 @@ articulationes regio pars partes facies margo angulus collum cavitas recessus se
 lamina membrana capsula cartilago discus meniscus retinaculum vagina os ossa vas vasa
 """)
 _TECHNIQUE = _TECHNIQUE | _LATIN_HEADS
+_UCUM_WORDS = _set("ms s sec min h hr hrs d wk wks mo y yr yrs mm cm m km ml l dl mg g kg ug mcg ng mmol mol "
+                   "hz khz mhz kv ma mas mgy gy msv sv bpm mmhg deg degrees percent weeks days months years hours minutes")
 _HONORIFICS = _set("dr doctor mr mrs ms miss mx prof professor sir dame herr frau fr hr mme mlle m "
                         "sr sra srta dott dott.ssa sig sig.ra pan pani nurse sister rev")
 _PERSON_CUES = _set(
@@ -244,6 +246,8 @@ def _known(word: str, allow: frozenset[str], acronyms: bool = True) -> bool:
         return True
     if acronyms and core.isupper() and (len(core.replace("-", "")) <= 4 or _ROMAN.match(core)) and "-" not in core[:1]:
         return all(len(p) <= 4 for p in norm.split())  # an acronym (MI, PI-RADS parts, II)
+    if acronyms and _MIXED_ACRONYM.match(core):
+        return True  # an acronym with a lower-case letter ("QTc", "POz")
     parts = norm.split()
     if "_" in core and " " not in core.strip():
         # a protocol or series name ("t1_vibe_fs_tra_bh_dyn"): short parts are abbreviations
@@ -348,7 +352,7 @@ def _code(words: list[_Word], k: int, all_caps: bool) -> bool:
     w = words[k].text
     if words[k].term:
         return True
-    if 0 < sum(c.isdigit() for c in w) < 5 or normalise(w) in _LATIN_HEADS:  # 5+ digits: an ID or a date
+    if 0 < sum(c.isdigit() for c in w) < 5 or normalise(w) in _LATIN_HEADS or _MIXED_ACRONYM.match(w):
         return True
     if not all_caps and w.isupper() and (_ROMAN.match(w) or normalise(w) in _TECHNIQUE):
         return True
@@ -379,6 +383,8 @@ def _name_like(w: _Word, all_caps: bool) -> bool:
     return _is_capitalised(w.text) or not is_known(w.text)
 
 
+_PRONOUNS = _set("me us him her it them you we he she they")
+_PN = re.compile(r"^[^\W\d_][^\W\d_'’.-]*(?:\^+[^\W\d_][^\W\d_'’.-]*)+\^*$")
 _INITIALS = re.compile(r"^(?:[^\W\d_]{2,3}|(?:[^\W\d_]\.){1,2}[^\W\d_])$")
 
 
@@ -394,40 +400,70 @@ def _initials(w: _Word, labelled: bool, last: bool) -> bool:
         return True
     low = normalise(w.text).replace(" ", "")
     if w.text.islower():
-        return low not in _common() and low not in _FUNCTION and low not in vocabulary()
+        return low not in _common() and low not in _FUNCTION and low not in _PRONOUNS  # "checked with rv."
     return low not in _TECHNIQUE and low not in vocabulary()
 
 
 def _mark_terms(words: list[_Word], all_caps: bool) -> None:
-    """Title-case clinical terms in mixed-case text: a run of two or more capitalised words (linked by
-    spaces, "of" and "and"), all known, with a DICOM vocabulary word and a common word that
-    is no name ("Wandering Sinus Pacemaker", "Medical Physicist"), or of three or more with two
-    vocabulary words that PS3.16 never writes capitalised ("Polymorphic Ventricular Tachycardia").
-    A name is no such run ("Mark White", "Rose Brown Green")."""
+    """Clinical terms in mixed-case text, which no rule nor the classifier takes for a name:
+
+    * title case: a run of two or more capitalised words (linked by spaces, "of", "and" and acronyms:
+      "First Degree SA Block"), all known, with a DICOM vocabulary word and a common word that is no
+      name ("Wandering Sinus Pacemaker", "Medical Physicist"), or of three or more with two vocabulary
+      words that PS3.16 never writes capitalised ("Polymorphic Ventricular Tachycardia");
+    * sentence case: a capitalised common word that is no name before a lower-case known word or a
+      code ("Burst suppression", "Lead V9R").
+
+    A name is no such run ("Mark White", "Rose Brown Green", "Grace reviewed")."""
     if all_caps:
         return
     vocab, common, capitalised = vocabulary(), _common(), _capitalised_terms()
     i = 0
     while i < len(words):
-        run = [i]
-        j = i + 1
-        while j < len(words) and not words[j - 1].stop and not words[j - 1].tail and words[j].spaced:
-            if _is_capitalised(words[j].text):
-                run.append(j)
-            elif not (normalise(words[j].text) in ("of", "and") and j + 1 < len(words) and words[j + 1].spaced
-                      and _is_capitalised(words[j + 1].text) and len(run) > 1 - (not words[i].initial)):
-                break
-            j += 1
-        caps = [words[k] for k in run if _is_capitalised(words[k].text)]
+        if not _is_capitalised(words[i].text):
+            i += 1
+            continue
+        j = _term_end(words, i)
+        caps = [words[k] for k in range(i, j) if _is_capitalised(words[k].text)]
         lows = [normalise(w.text) for w in caps]
-        known = _is_capitalised(words[i].text) and all(is_known(w.text) for w in caps)
+        known = all(is_known(w.text) for w in caps)
         in_vocab = sum(x in vocab for x in lows)
         plain = sum(x in vocab and x not in capitalised for x in lows)  # never a PS3.16 eponym nor first word
         if known and in_vocab >= 1 and (len(caps) >= 2 and any(x in common for x in lows)
                                         or len(caps) >= 3 and plain >= 2):
             for k in range(i, j):
                 words[k].term = True
-        i = j
+        elif known and len(caps) == 1 and lows[0] in common and lows[0] not in _CUES and i + 1 < len(words) \
+                and not words[i].stop and not words[i].tail and words[i + 1].spaced:
+            nxt = words[i + 1]
+            if nxt.text.islower() and is_known(nxt.text) or _code_word(nxt.text):
+                words[i].term = True
+                nxt.term = nxt.term or _code_word(nxt.text)
+        i = max(j, i + 1)
+
+
+def _term_end(words: list[_Word], i: int) -> int:
+    """The end of a run of capitalised words from ``i`` linked by spaces, "of", "and" and acronyms."""
+    j = i + 1
+    while j < len(words) and not words[j - 1].stop and not words[j - 1].tail and words[j].spaced:
+        w = words[j]
+        link = normalise(w.text) in ("of", "and") or _code_word(w.text) and w.text.isupper()
+        if not _is_capitalised(w.text) and not (link and j + 1 < len(words) and words[j + 1].spaced
+                                                and _is_capitalised(words[j + 1].text)
+                                                and (j - i > 1 or not words[i].initial)):
+            break
+        j += 1
+    return j
+
+
+_MIXED_ACRONYM = re.compile(r"^[A-Z]{2,4}[a-z]?\d{0,2}$")  # "QTc", "POz", "CPz", "FC3"
+
+
+def _code_word(w: str) -> bool:
+    """A code: an acronym of up to four capitals ("SA", "VF"), with a lower-case letter or digits
+    ("QTc", "POz", "V9R", "T2"), or one capital ("Lead Y")."""
+    return bool(_MIXED_ACRONYM.match(w) or len(w) == 1 and w.isupper()
+                or 0 < sum(c.isdigit() for c in w) < 5 and w.isalnum() and len(w) <= 6)
 
 
 def _clinical_head(run: list[_Word], nxt: list[_Word]) -> bool:
@@ -440,6 +476,12 @@ def _clinical_head(run: list[_Word], nxt: list[_Word]) -> bool:
     after = nxt[1] if len(nxt) > 1 else None
     return (len(run) == 1 and first in vocabulary() and after is not None and after.spaced
             and after.text.islower() and is_known(after.text))
+
+
+def _measurement(run: list[_Word]) -> bool:
+    """A number and its unit after "at": "at 40 ms into ST segment" is no house number."""
+    return len(run) > 1 and run[0].text.replace(".", "").isdigit() and (
+        normalise(run[1].text) in _TECHNIQUE or normalise(run[1].text) in _UCUM_WORDS)
 
 
 def _initial_then_name(run: list[_Word]) -> bool:
@@ -471,6 +513,8 @@ def _rule_ranges(words: list[_Word], all_caps: bool) -> list[tuple[int, int]]:
                 out.append((run[0].start, run[-1].end))
         elif low in _PLACE_CUES:
             run = _place_run(words[i + 1: i + 9], all_caps)
+            if run and (_measurement(run) or not _street(run, all_caps) and all(x.term for x in run if _alpha(x.text))):
+                continue
             if run and (_street(run, all_caps) or not all(is_clinical(x.text) for x in run if _alpha(x.text))):
                 out.append((run[0].start, run[-1].end))
         weak = low in _WEAK_ORG_WORDS and i > 0 and not is_known(words[i - 1].text, False)
@@ -490,6 +534,8 @@ def _rule_ranges(words: list[_Word], all_caps: bool) -> list[tuple[int, int]]:
                 end += 1
             if start < i or end > i:
                 out.append((words[start].start, words[end].end))
+        if _PN.match(w.text) and sum(_is_capitalised(c) or c.isupper() for c in w.text.split("^") if c) >= 2:
+            out.append((w.start, w.end))  # a person name in DICOM PN form (PS3.5 6.2): "Smith^Frank^^Mrs"
         if not all_caps and _is_capitalised(w.text) and not w.term and not _known(
                 w.text, _allow() if w.initial else _clinical_lower()):
             out.append((w.start, w.end))  # a capitalised word that is not a lower-case word: a name
