@@ -627,11 +627,19 @@ def find_patterns(text: str, kinds: Iterable[PatternKind] | None = None) -> list
     overlapping."""
     wanted = set(kinds) if kinds is not None else set(PatternKind)
     out = [Match(m.start(), m.end(), kind) for kind, pat in _PATTERNS if kind in wanted
-           for m in pat.finditer(text) if kind is not PatternKind.PHONE or _phone_like(m.group(0))]
+           for m in pat.finditer(text) if (kind is not PatternKind.PHONE or _phone_like(m.group(0)))
+           and (kind is not PatternKind.TIME or _time_like(text, m.start(), m.group(0)))]
     return sorted(out, key=lambda m: (m.start, -m.end))
 
 
 _DATE_ONLY = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}")
+
+
+def _time_like(text: str, start: int, found: str) -> bool:
+    """A time with a full stop ("18.38") is no measurement after a label in capitals ("SUV 10.30")."""
+    if "." not in found or ":" in found:
+        return True
+    return re.search(r"\b[A-Z]{2,6}\s*[:=]?\s*$", text[:start]) is None
 
 
 def _phone_like(text: str) -> bool:

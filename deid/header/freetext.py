@@ -220,6 +220,7 @@ _PREFIXES = _set(
     "auto cardio gastro naso oro fronto occipito parieto temporo spheno ethmo sacro ilio lumbo thoraco "
     "cervico vesico uretero pyelo hepato spleno pancreatico entero colo recto ano")
 _UNIT_CHARS = str.maketrans("", "", "µμ°±")
+_ORDINAL = re.compile(r"^\d{1,3}(?:st|nd|rd|th)$", re.I)
 _ROMAN = re.compile(r"^(?:I{1,3}|IV|VI{0,3}|IX|XI{0,3})$")
 
 
@@ -242,8 +243,8 @@ def _known(word: str, allow: frozenset[str], acronyms: bool = True) -> bool:
     if any(c.isalpha() and not c.isascii() for c in core):
         return False
     norm = normalise(core)
-    if not norm:
-        return True
+    if not norm or _ORDINAL.match(core):
+        return True  # "7th", "2nd"
     if acronyms and core.isupper() and (len(core.replace("-", "")) <= 4 or _ROMAN.match(core)) and "-" not in core[:1]:
         return all(len(p) <= 4 for p in norm.split())  # an acronym (MI, PI-RADS parts, II)
     if acronyms and _MIXED_ACRONYM.match(core):
@@ -425,15 +426,15 @@ def _mark_terms(words: list[_Word], all_caps: bool) -> None:
             continue
         j = _term_end(words, i)
         caps = [words[k] for k in range(i, j) if _is_capitalised(words[k].text)]
-        lows = [normalise(w.text) for w in caps]
-        known = all(is_known(w.text) for w in caps)
+        lows = [x for x in (normalise(w.text) for w in caps) if x not in _PARTICLES and len(x) > 2]
+        known = all(is_known(w.text) for w in caps) and normalise(words[i].text) not in _PARTICLES
         in_vocab = sum(x in vocab for x in lows)
         plain = sum(x in vocab and x not in capitalised for x in lows)  # never a PS3.16 eponym nor first word
         if known and in_vocab >= 1 and (len(caps) >= 2 and any(x in common for x in lows)
                                         or len(caps) >= 3 and plain >= 2):
             for k in range(i, j):
                 words[k].term = True
-        elif known and len(caps) == 1 and lows[0] in common and lows[0] not in _CUES and i + 1 < len(words) \
+        elif known and len(caps) == 1 and lows and lows[0] in common and lows[0] not in _CUES and i + 1 < len(words) \
                 and not words[i].stop and not words[i].tail and words[i + 1].spaced:
             nxt = words[i + 1]
             if nxt.text.islower() and is_known(nxt.text) or _code_word(nxt.text):
@@ -475,13 +476,19 @@ def _clinical_head(run: list[_Word], nxt: list[_Word]) -> bool:
         return True
     after = nxt[1] if len(nxt) > 1 else None
     return (len(run) == 1 and first in vocabulary() and after is not None and after.spaced
-            and after.text.islower() and is_known(after.text))
+            and (after.text.islower() and is_known(after.text) or after.text.isdigit()))
 
 
 def _measurement(run: list[_Word]) -> bool:
     """A number and its unit after "at": "at 40 ms into ST segment" is no house number."""
     return len(run) > 1 and run[0].text.replace(".", "").isdigit() and (
         normalise(run[1].text) in _TECHNIQUE or normalise(run[1].text) in _UCUM_WORDS)
+
+
+def _surname_comma_given(run: list[_Word]) -> bool:
+    """"DROZ, Vanessa": a surname in capitals, a comma and an unknown capitalised given name."""
+    return (len(run) > 1 and run[0].text.isupper() and run[0].tail == "," and _is_capitalised(run[1].text)
+            and not is_known(run[1].text))
 
 
 def _initial_then_name(run: list[_Word]) -> bool:
@@ -509,7 +516,7 @@ def _rule_ranges(words: list[_Word], all_caps: bool) -> list[tuple[int, int]]:
             if all_caps and low != "with":
                 run = _caps_name_run(nxt)
             if run and (low in _HONORIFICS or not is_known(run[0].text) or _is_capitalised(run[0].text)
-                        or all_caps and low != "with" or _initial_then_name(run)):
+                        or all_caps and low != "with" or _initial_then_name(run) or _surname_comma_given(run)):
                 out.append((run[0].start, run[-1].end))
         elif low in _PLACE_CUES:
             run = _place_run(words[i + 1: i + 9], all_caps)
