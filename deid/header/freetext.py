@@ -673,6 +673,10 @@ def _extend(words: list[_Word], masked: list[tuple[int, int]], all_caps: bool) -
                 masked = merge([*masked, (w.start, w.end)])  # the next linking word follows in the loop
                 changed = True
                 continue
+            if not all_caps and _caps_surname(words, i, masked):
+                masked = merge([*masked, (w.start, w.end)])
+                changed = True
+                continue
             if all_caps and _sandwiched(words, i, masked):
                 masked = merge([*masked, (w.start, w.end)])
                 changed = True
@@ -727,6 +731,17 @@ def _bracketed_after(words: list[_Word], i: int, masked: list[tuple[int, int]], 
     if opener is None or opener == 0 or words[opener - 1].stop or not _covered(words[opener - 1], masked):
         return False
     return all(_covered(words[j], masked) and not words[j].closes for j in range(opener, i))
+
+
+def _caps_surname(words: list[_Word], i: int, masked: list[tuple[int, int]]) -> bool:
+    """In mixed case, a word in capitals, a comma and a masked capitalised given name: "BRACKE, Simon"
+    (PS3.5 6.2 order written out); technique words stay ("CT, Brain")."""
+    w = words[i]
+    if not (w.text.isupper() and w.text.isalpha() and len(w.text) >= 2 and w.tail == "," and i + 1 < len(words)):
+        return False
+    nxt = words[i + 1]
+    return (_covered(nxt, masked) and _is_capitalised(nxt.text) and normalise(w.text) not in _TECHNIQUE
+            and not _ROMAN.match(w.text))
 
 
 def _sandwiched(words: list[_Word], i: int, masked: list[tuple[int, int]]) -> bool:

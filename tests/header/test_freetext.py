@@ -273,6 +273,8 @@ def test_the_scorer_runs_only_when_its_answer_can_change_the_outcome(text: str, 
     # a unit after a slash in a house number; a surname (a common word) after an initial
     ("Results to avenue Zembla 531/37; knee pain", ("Zembla", "531", "37"), "knee pain"),
     ("Pt C. Brown, from clinic; knee pain", ("Brown",), "knee pain"),
+    ("HORN, Zembrina (seen today) for knee pain", ("HORN", "Zembrina"), "for knee pain"),
+    ("CT, Zembrina knee pain", ("Zembrina",), "CT,"),
     # clinical words that look like names: Latin heads, measurements, ordinals, terms after a cue
     ("Knee pain; compare with Musculus gracilis on prior.", (), "Musculus gracilis"),
     ("Amplitude at 40 ms into ST segment", (), "Amplitude at 40 ms into ST segment"),
