@@ -64,6 +64,7 @@ class PatternKind(str, Enum):
     MRN = "mrn"
     AGE_OVER_89 = "age_over_89"
     DATE = "date"
+    TIME = "time"
     UID = "uid"
 
 
@@ -566,20 +567,26 @@ _SUFFIXES = (
 _PREFIXES = ("rue|avenue|boulevard|via|viale|piazza|calle|avenida|carrer|rua|travessa|praça|plaza|"
              "chemin|allee|allée|impasse|quai|place|ulica|ul|корпус|улица")
 _NAMEWORD = r"[A-Za-zÀ-ÿ][\w'À-ÿ.-]*"
+# Month names and abbreviations of the languages in _MONTHS (their first three letters)
+_MONTH_STEMS = "|".join(sorted({w[:3] for full, abbr in _MONTHS.values() for w in (full + " " + abbr).split()}))
+# Units after a decimal number: "12.45 mm" is a measurement, not a time
+_UNITS_AFTER = r"\s?(?:%|°|µ|μ|(?:mm|cm|m|ml|l|mg|g|kg|s|ms|sec|min|hu|suv|x|mmol|kv|kvp|ma|mas|cc|t|hz|db|mmhg|bpm)\b)"
+# Units and durations after a number: "40 ms into ST segment", "3 weeks" are no house number
+_UNIT_WORDS = r"(?:ms|s|sec|min|h|hrs?|mm|cm|m|ml|mg|kg|g|kv|ma|mas|hz|yrs?|years?|weeks?|wks?|days?|months?|x)"
 _PATTERNS: tuple[tuple[PatternKind, re.Pattern[str]], ...] = (
     (PatternKind.EMAIL, re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")),
     (PatternKind.URL, re.compile(r"\b(?:https?|ftp|dicomweb|file)://\S+|\bwww\.[\w-]+\.\S+", re.I)),
     (PatternKind.SSN, re.compile(r"\b\d{3}[- .]\d{2}[- .]\d{4}\b")),
     (PatternKind.PHONE, re.compile(
         r"(?:(?:\b(?:tel|phone|fax|ph|mob|mobile|cell)\b\.?:?\s*)|(?<![\w.]))"
-        r"(?:\+\d{1,3}[\s.-]?)?(?:\(\+?\d{1,5}\)[\s./-]?)?\d{1,12}(?:[\s./-]\d{1,12}){0,5}"
-        r"(?:\s*(?:x|ext\.?)\s*\d{1,6})?(?![\w.])", re.I)),
+        r"(?:\+\d{1,3}[\s.-]?)?(?:\(\+?\d{1,5}\)[\s./-]?)?\d{1,12}(?:(?:[./-]\s?|\s)\d{1,12}){0,5}"
+        r"(?:\s*(?:x|ext\.?)\s*\d{1,6})?(?!\w|\.\d)", re.I)),  # a full stop after it ends the sentence
     (PatternKind.STREET_ADDRESS, re.compile(
-        rf"\b(?:\d{{1,5}}[/-])?\d{{1,5}}[A-Za-z]?,?\s+(?:{_NAMEWORD}\s+){{0,3}}(?:{_SUFFIXES})\b\.?"
+        rf"\b(?:\d{{1,5}}[/-])?\d{{1,5}}[A-Za-z]?,?\s+(?!{_UNIT_WORDS}\b)(?:{_NAMEWORD}\s+){{0,3}}(?:{_SUFFIXES})\b\.?"
         r"(?:,?\s+(?:apt|apartment|suite|ste|unit|flat|floor|fl|room|#)\.?\s*[\w-]+)?", re.I)),
     (PatternKind.STREET_ADDRESS, re.compile(
         rf"\b(?i:{_PREFIXES})\s+(?:(?i:de|du|des|del|della|di|da|do|la|le|los|las)\s+){{0,2}}"
-        rf"[A-ZÀ-Þ][\w'À-ÿ.-]*(?:\s+{_NAMEWORD})?(?:,?\s+\d{{1,5}}[a-z]?)?")),
+        rf"[A-ZÀ-Þ][\w'À-ÿ.-]*(?:\s+{_NAMEWORD})?(?:,?\s+(?:(?i:n[°º]|no\.?|nr\.?)\s*)?\d{{1,5}}[a-z]?(?:[/-]\d{{1,5}}[a-z]?)?)?")),
     (PatternKind.STREET_ADDRESS, re.compile(
         r"\b[\wÀ-ÿ]{2,}(?:stra(?:ss|ß)e|str\.|gasse|weg|platz|allee|laan|straat|gracht|vej|gatan|gata|veien)"
         r"(?![\w])(?:\s+\d{1,5}[a-z]?)?", re.I)),
@@ -597,6 +604,18 @@ _PATTERNS: tuple[tuple[PatternKind, re.Pattern[str]], ...] = (
         r"[a-z]*\.?,?\s?\d{2,4}\b"
         r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s\d{1,2}(?:st|nd|rd|th)?,?\s\d{2,4}\b",
         re.I)),
+    (PatternKind.DATE, re.compile(  # a month and year: "03/2019", "Mar '19", "Oktober 2019"
+        r"\b(?:0?[1-9]|1[0-2])[/.](?:1[89]|20)\d{2}\b(?![/.-]\d)"
+        rf"|\b(?:{_MONTH_STEMS})[^\W\d_]*\.?\s?(?:['’]\d{{2}}|(?:1[89]|20)\d{{2}})\b"
+        rf"|\b\d{{1,2}}[-/](?:{_MONTH_STEMS})[^\W\d_]*[-/]\d{{2,4}}\b", re.I)),  # "10-JUL-1944"
+    (PatternKind.DATE, re.compile(  # a day, a month in any language and a year: "30. Mei 1990", "3 de mayo de 2020"
+        r"\b(?:0?[1-9]|[12]\d|3[01])\.?\s+(?:de\s+)?[^\W\d_]{3,12}\.?,?\s+(?:de\s+)?(?:1[89]|20)\d{2}\b")),
+    (PatternKind.TIME, re.compile(  # HIPAA 164.514(b)(2)(i)(C): times are elements of dates
+        r"\b(?:[01]?\d|2[0-3])(?::[0-5]\d(?::[0-5]\d)?(?!\d)(?:\s?[ap]\.?m\b\.?)?|h[0-5]\d\b)"
+        r"|\b(?:1[0-2]|0?[1-9])\s?[ap]\.?m\b\.?"
+        r"|\b(?:[01]\d|2[0-3])[0-5]\d\s?(?:h|hrs?|hours|uhr)\b"
+        rf"|(?<![\d.,=<>±~])\b(?:[01]\d|2[0-3])\.[0-5]\d(?![\d°%]|[.,]\d|{_UNITS_AFTER})",
+        re.I)),
     (PatternKind.UID, re.compile(r"(?<![\d.])\d+(?:\.\d+){3,}(?![\d])")),
 )
 
@@ -608,11 +627,19 @@ def find_patterns(text: str, kinds: Iterable[PatternKind] | None = None) -> list
     overlapping."""
     wanted = set(kinds) if kinds is not None else set(PatternKind)
     out = [Match(m.start(), m.end(), kind) for kind, pat in _PATTERNS if kind in wanted
-           for m in pat.finditer(text) if kind is not PatternKind.PHONE or _phone_like(m.group(0))]
+           for m in pat.finditer(text) if (kind is not PatternKind.PHONE or _phone_like(m.group(0)))
+           and (kind is not PatternKind.TIME or _time_like(text, m.start(), m.group(0)))]
     return sorted(out, key=lambda m: (m.start, -m.end))
 
 
 _DATE_ONLY = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}")
+
+
+def _time_like(text: str, start: int, found: str) -> bool:
+    """A time with a full stop ("18.38") is no measurement after a label in capitals ("SUV 10.30")."""
+    if "." not in found or ":" in found:
+        return True
+    return re.search(r"\b[A-Z]{2,6}\s*[:=]?\s*$", text[:start]) is None
 
 
 def _phone_like(text: str) -> bool:

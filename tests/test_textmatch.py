@@ -191,6 +191,16 @@ def test_spans_can_be_keyed() -> None:
     ("aged 101", PatternKind.AGE_OVER_89),
     ("seen 2024-01-31", PatternKind.DATE),
     ("seen on March 3, 2021", PatternKind.DATE),
+    ("symptoms since 03/2019", PatternKind.DATE),
+    ("prior study Mar '19", PatternKind.DATE),
+    ("seen 17 Zembrius 1979 in clinic", PatternKind.DATE),
+    ("seen 10-JUL-1944", PatternKind.DATE),
+    ("given at 14:35", PatternKind.TIME),
+    ("given at 2:15 pm", PatternKind.TIME),
+    ("given at 1430h", PatternKind.TIME),
+    ("given at 9h30", PatternKind.TIME),
+    ("given at 18.38, report given", PatternKind.TIME),
+    ("call back 095 5366 316.", PatternKind.PHONE),
 ])
 def test_patterns_found(text: str, kind: PatternKind) -> None:
     assert kind in {m.kind for m in find_patterns(text)}
@@ -199,6 +209,7 @@ def test_patterns_found(text: str, kind: PatternKind) -> None:
 @pytest.mark.parametrize("text", [
     "T1 3D 2.5mm C5-C6", "kVp 120 mAs 250", "BP 120/80", "slices 10 20 30", "a 45 year-old man",
     "Lung nodule 8 mm right upper lobe", "Head First-Supine", "series 3 of 12",
+    "lesion 12.45 mm", "SUV 10.30", "ratio 1.25", "amplitude at 40 ms into ST segment",
 ])
 def test_clinical_text_has_no_patterns(text: str) -> None:
     assert find_patterns(text) == []

@@ -85,6 +85,19 @@ lvot rvot la ra lv rv mv tv av pv svc ivc aorta aortic coronary cabg pci stent n
 hx hist hx/o r/o ro eval f/u fu fup s/p sp dx ddx sx tx rx pt pts yo yrs wk wks mo mos hr hrs ml mg kg
 avf avl avr dyn seq bh mip wb ctac nac ac dataset datasets investigational
 """)
+# Head nouns of Latin anatomical names (Terminologia Anatomica, FIPAT 2019): "Musculus biceps brachii",
+# "Nervus facialis", "Ramus profundus". Written capitalised first in a term, never a name.
+_LATIN_HEADS = _set("""
+musculus musculi nervus nervi ramus rami arteria arteriae vena venae plexus ganglion ganglia ligamentum
+ligamenta radix radices caput capita venter ventres tendo fascia fasciae bursa bursae glandula glandulae
+nucleus nuclei tractus lobus lobi gyrus gyri sulcus sulci fossa fossae foramen foramina canalis ductus
+truncus trunci corpus corpora cornu processus tuberculum tuberositas condylus epicondylus articulatio
+articulationes regio pars partes facies margo angulus collum cavitas recessus septum valva valvula ostium
+lamina membrana capsula cartilago discus meniscus retinaculum vagina os ossa vas vasa
+""")
+_TECHNIQUE = _TECHNIQUE | _LATIN_HEADS
+_UCUM_WORDS = _set("ms s sec min h hr hrs d wk wks mo y yr yrs mm cm m km ml l dl mg g kg ug mcg ng mmol mol "
+                   "hz khz mhz kv ma mas mgy gy msv sv bpm mmhg deg degrees percent weeks days months years hours minutes")
 _HONORIFICS = _set("dr doctor mr mrs ms miss mx prof professor sir dame herr frau fr hr mme mlle m "
                         "sr sra srta dott dott.ssa sig sig.ra pan pani nurse sister rev")
 _PERSON_CUES = _set(
@@ -92,7 +105,7 @@ _PERSON_CUES = _set(
     "caregiver guardian gp physician surgeon radiologist consultant registrar resident technologist "
     "radiographer sonographer nurse attending referrer colleague patient pt mrs mr ms named called "
     "contact cc dictated signed reported reviewed verified transcribed approved call notify inform page "
-    "paged ask with kin nok")
+    "paged ask with kin nok tech techs technician operator initials")
 _PLACE_CUES = _set("at from in to near of lives living resides moved transferred born")
 _ORG_WORDS = _set(
     "hospital hospitals clinic clinics infirmary hospice sanatorium klinik klinikum krankenhaus hopital "
@@ -124,6 +137,8 @@ class _Word:
     spaced: bool = False  # only spaces between it and the word before (no comma, bracket, full stop)
     bracket: bool = False  # opens a bracket: "(Leeds)"
     closes: bool = False  # closes a bracket
+    tail: str = ""  # the punctuation right after it (",", ".", ":" ...), "" when none
+    term: bool = False  # in a title-case clinical term ("Wandering Sinus Pacemaker"): no name
 
 
 @lru_cache(maxsize=1)
@@ -192,7 +207,8 @@ def _words(text: str) -> list[_Word]:
                          raw[-1:] in ";:!?" or raw[-1:] == "." and len(core) > 3 and "." not in core
                          and normalise(core) not in _HONORIFICS,  # "Prof." ends no sentence
                          raw[-1:] == "." and (core.isalpha() and len(core) <= 4 or _DOTTED_ABBR.match(core) is not None),
-                         clean_end and start == m.start(), raw[:1] in "([", raw[-1:] in ")]"))
+                         clean_end and start == m.start(), raw[:1] in "([", raw[-1:] in ")]",
+                         raw[raw.index(core) + len(core):][:1]))
         initial = raw[-1:] in ".!?:;\n" or raw.endswith("^")
         clean_end = raw.endswith(core)
     return out
@@ -204,6 +220,7 @@ _PREFIXES = _set(
     "auto cardio gastro naso oro fronto occipito parieto temporo spheno ethmo sacro ilio lumbo thoraco "
     "cervico vesico uretero pyelo hepato spleno pancreatico entero colo recto ano")
 _UNIT_CHARS = str.maketrans("", "", "µμ°±")
+_ORDINAL = re.compile(r"^\d{1,3}(?:st|nd|rd|th)$", re.I)
 _ROMAN = re.compile(r"^(?:I{1,3}|IV|VI{0,3}|IX|XI{0,3})$")
 
 
@@ -226,10 +243,12 @@ def _known(word: str, allow: frozenset[str], acronyms: bool = True) -> bool:
     if any(c.isalpha() and not c.isascii() for c in core):
         return False
     norm = normalise(core)
-    if not norm:
-        return True
+    if not norm or _ORDINAL.match(core):
+        return True  # "7th", "2nd"
     if acronyms and core.isupper() and (len(core.replace("-", "")) <= 4 or _ROMAN.match(core)) and "-" not in core[:1]:
         return all(len(p) <= 4 for p in norm.split())  # an acronym (MI, PI-RADS parts, II)
+    if acronyms and _MIXED_ACRONYM.match(core):
+        return True  # an acronym with a lower-case letter ("QTc", "POz")
     parts = norm.split()
     if "_" in core and " " not in core.strip():
         # a protocol or series name ("t1_vibe_fs_tra_bh_dyn"): short parts are abbreviations
@@ -267,6 +286,7 @@ class FreeTextCleaner:
         ranges += [(m.start, m.end) for m in patterns]
         words = _words(text)
         all_caps = _all_caps(words)
+        _mark_terms(words, all_caps)
         ranges += _rule_ranges(words, all_caps)
         ranges += [(m.start(1), m.end(1)) for m in _LABELLED.finditer(text)]
         masked = _extend(words, merge(ranges), all_caps)
@@ -276,11 +296,11 @@ class FreeTextCleaner:
             return Cleaned("", Verdict.REMOVED, len(words))
         uncertain = False
         rules_masked = masked
-        for w, p in zip(words, probs, strict=True):
+        for k, (w, p) in enumerate(zip(words, probs, strict=True)):
             if _covered(w, rules_masked):
                 continue
             if p is not None and p >= self._phi and _alpha(w.text) and not (
-                    w.text.islower() and is_known(w.text)):  # numbers: the patterns decide
+                    w.text.islower() and is_known(w.text)) and not _code(words, k, all_caps):  # numbers: the patterns decide
                 masked = merge([*masked, (w.start, w.end)])
             # an unknown word the rules did not place stays uncertain even when the classifier masks
             # it: the value may hold more of the same name in words the classifier missed
@@ -325,6 +345,23 @@ class FreeTextCleaner:
         return out
 
 
+def _code(words: list[_Word], k: int, all_caps: bool) -> bool:
+    """A word no name is written as, whatever the classifier says: letters and up to four digits ("T2",
+    "V5R", "FC3"), a Roman numeral or a technique acronym in capitals inside mixed-case text ("XII", "CABG",
+    "AV"), a Latin anatomical head noun ("Musculus"), a single capital before a lower-case clinical
+    word ("P wave")."""
+    w = words[k].text
+    if words[k].term:
+        return True
+    if 0 < sum(c.isdigit() for c in w) < 5 or normalise(w) in _LATIN_HEADS or _MIXED_ACRONYM.match(w):
+        return True
+    if not all_caps and w.isupper() and (_ROMAN.match(w) or normalise(w) in _TECHNIQUE):
+        return True
+    nxt = words[k + 1] if k + 1 < len(words) else None
+    return (len(w) == 1 and w.isupper() and nxt is not None and nxt.spaced and nxt.text.islower()
+            and is_clinical(nxt.text))
+
+
 def _alpha(word: str) -> bool:
     return any(c.isalpha() for c in word)
 
@@ -347,6 +384,118 @@ def _name_like(w: _Word, all_caps: bool) -> bool:
     return _is_capitalised(w.text) or not is_known(w.text)
 
 
+_PRONOUNS = _set("me us him her it them you we he she they")
+_PN = re.compile(r"^[^\W\d_][^\W\d_'’.-]*(?:\^+[^\W\d_][^\W\d_'’.-]*)+\^*$")
+_INITIALS = re.compile(r"^(?:[^\W\d_]{2,3}|(?:[^\W\d_]\.){1,2}[^\W\d_])$")
+
+
+def _initials(w: _Word, labelled: bool, last: bool) -> bool:
+    """Initials after a person cue, ending the clause ("Tech: JK.", "transcribed ab", "checked with
+    bp."): two or three letters all in one case. After a label ("Tech:") whatever they spell; else
+    not a common word nor (in capitals) a technique or vocabulary word ("compare with CT.")."""
+    if not _INITIALS.match(w.text) or not (w.text.isupper() or w.text.islower()):
+        return False
+    if not (last or w.tail in (".", ",", ";", ")") or w.stop):
+        return False
+    if labelled:
+        return True
+    low = normalise(w.text).replace(" ", "")
+    if w.text.islower():
+        return low not in _common() and low not in _FUNCTION and low not in _PRONOUNS  # "checked with rv."
+    return low not in _TECHNIQUE and low not in vocabulary()
+
+
+def _mark_terms(words: list[_Word], all_caps: bool) -> None:
+    """Clinical terms in mixed-case text, which no rule nor the classifier takes for a name:
+
+    * title case: a run of two or more capitalised words (linked by spaces, "of", "and" and acronyms:
+      "First Degree SA Block"), all known, with a DICOM vocabulary word and a common word that is no
+      name ("Wandering Sinus Pacemaker", "Medical Physicist"), or of three or more with two vocabulary
+      words that PS3.16 never writes capitalised ("Polymorphic Ventricular Tachycardia");
+    * sentence case: a capitalised common word that is no name before a lower-case known word or a
+      code ("Burst suppression", "Lead V9R").
+
+    A name is no such run ("Mark White", "Rose Brown Green", "Grace reviewed")."""
+    if all_caps:
+        return
+    vocab, common, capitalised = vocabulary(), _common(), _capitalised_terms()
+    i = 0
+    while i < len(words):
+        if not _is_capitalised(words[i].text):
+            i += 1
+            continue
+        j = _term_end(words, i)
+        caps = [words[k] for k in range(i, j) if _is_capitalised(words[k].text)]
+        lows = [x for x in (normalise(w.text) for w in caps) if x not in _PARTICLES and len(x) > 2]
+        known = all(is_known(w.text) for w in caps) and normalise(words[i].text) not in _PARTICLES
+        in_vocab = sum(x in vocab for x in lows)
+        plain = sum(x in vocab and x not in capitalised for x in lows)  # never a PS3.16 eponym nor first word
+        if known and in_vocab >= 1 and (len(caps) >= 2 and any(x in common for x in lows)
+                                        or len(caps) >= 3 and plain >= 2):
+            for k in range(i, j):
+                words[k].term = True
+        elif known and len(caps) == 1 and lows and lows[0] in common and lows[0] not in _CUES and i + 1 < len(words) \
+                and not words[i].stop and not words[i].tail and words[i + 1].spaced:
+            nxt = words[i + 1]
+            if nxt.text.islower() and is_known(nxt.text) or _code_word(nxt.text):
+                words[i].term = True
+                nxt.term = nxt.term or _code_word(nxt.text)
+        i = max(j, i + 1)
+
+
+def _term_end(words: list[_Word], i: int) -> int:
+    """The end of a run of capitalised words from ``i`` linked by spaces, "of", "and" and acronyms."""
+    j = i + 1
+    while j < len(words) and not words[j - 1].stop and not words[j - 1].tail and words[j].spaced:
+        w = words[j]
+        link = normalise(w.text) in ("of", "and") or _code_word(w.text) and w.text.isupper()
+        if not _is_capitalised(w.text) and not (link and j + 1 < len(words) and words[j + 1].spaced
+                                                and _is_capitalised(words[j + 1].text)
+                                                and (j - i > 1 or not words[i].initial)):
+            break
+        j += 1
+    return j
+
+
+_MIXED_ACRONYM = re.compile(r"^[A-Z]{2,4}[a-z]?\d{0,2}$")  # "QTc", "POz", "CPz", "FC3"
+
+
+def _code_word(w: str) -> bool:
+    """A code: an acronym of up to four capitals ("SA", "VF"), with a lower-case letter or digits
+    ("QTc", "POz", "V9R", "T2"), or one capital ("Lead Y")."""
+    return bool(_MIXED_ACRONYM.match(w) or len(w) == 1 and w.isupper()
+                or 0 < sum(c.isdigit() for c in w) < 5 and w.isalnum() and len(w) <= 6)
+
+
+def _clinical_head(run: list[_Word], nxt: list[_Word]) -> bool:
+    """After a cue that is not an honorific, a capitalised word that starts a clinical term: in a
+    title-case term, a Latin head noun, or one DICOM vocabulary word before lower-case words
+    ("compare with Time skew", "with Musculus gracilis"): no name."""
+    first = normalise(run[0].text)
+    if run[0].term or first in _LATIN_HEADS:
+        return True
+    after = nxt[1] if len(nxt) > 1 else None
+    return (len(run) == 1 and first in vocabulary() and after is not None and after.spaced
+            and (after.text.islower() and is_known(after.text) or after.text.isdigit()))
+
+
+def _measurement(run: list[_Word]) -> bool:
+    """A number and its unit after "at": "at 40 ms into ST segment" is no house number."""
+    return len(run) > 1 and run[0].text.replace(".", "").isdigit() and (
+        normalise(run[1].text) in _TECHNIQUE or normalise(run[1].text) in _UCUM_WORDS)
+
+
+def _surname_comma_given(run: list[_Word]) -> bool:
+    """"DROZ, Vanessa": a surname in capitals, a comma and an unknown capitalised given name."""
+    return (len(run) > 1 and run[0].text.isupper() and run[0].tail == "," and _is_capitalised(run[1].text)
+            and not is_known(run[1].text))
+
+
+def _initial_then_name(run: list[_Word]) -> bool:
+    """A given-name initial and a capitalised word: "C. Brown" (the surname may be a common word)."""
+    return len(run) > 1 and len(run[0].text) == 1 and run[0].text.isupper() and _is_capitalised(run[1].text)
+
+
 def _rule_ranges(words: list[_Word], all_caps: bool) -> list[tuple[int, int]]:
     """Names after honorifics and relation words, organisations, places, capitalised unknown words."""
     out: list[tuple[int, int]] = []
@@ -358,14 +507,21 @@ def _rule_ranges(words: list[_Word], all_caps: bool) -> list[tuple[int, int]]:
             if run:
                 out.append((run[0].start, run[-1].end))
         elif low in _HONORIFICS or low in _PERSON_CUES:
+            if nxt and _initials(nxt[0], w.tail == ":", i + 2 == len(words)):
+                out.append((nxt[0].start, nxt[0].end))
+                continue
             run = _run(nxt, all_caps)
+            if run and low not in _HONORIFICS and _clinical_head(run, nxt):
+                continue
             if all_caps and low != "with":
                 run = _caps_name_run(nxt)
             if run and (low in _HONORIFICS or not is_known(run[0].text) or _is_capitalised(run[0].text)
-                        or all_caps and low != "with"):
+                        or all_caps and low != "with" or _initial_then_name(run) or _surname_comma_given(run)):
                 out.append((run[0].start, run[-1].end))
         elif low in _PLACE_CUES:
             run = _place_run(words[i + 1: i + 9], all_caps)
+            if run and (_measurement(run) or not _street(run, all_caps) and all(x.term for x in run if _alpha(x.text))):
+                continue
             if run and (_street(run, all_caps) or not all(is_clinical(x.text) for x in run if _alpha(x.text))):
                 out.append((run[0].start, run[-1].end))
         weak = low in _WEAK_ORG_WORDS and i > 0 and not is_known(words[i - 1].text, False)
@@ -385,7 +541,9 @@ def _rule_ranges(words: list[_Word], all_caps: bool) -> list[tuple[int, int]]:
                 end += 1
             if start < i or end > i:
                 out.append((words[start].start, words[end].end))
-        if not all_caps and _is_capitalised(w.text) and not _known(
+        if _PN.match(w.text) and sum(_is_capitalised(c) or c.isupper() for c in w.text.split("^") if c) >= 2:
+            out.append((w.start, w.end))  # a person name in DICOM PN form (PS3.5 6.2): "Smith^Frank^^Mrs"
+        if not all_caps and _is_capitalised(w.text) and not w.term and not _known(
                 w.text, _allow() if w.initial else _clinical_lower()):
             out.append((w.start, w.end))  # a capitalised word that is not a lower-case word: a name
     return out
@@ -409,6 +567,8 @@ _UNIT_WORDS = _set("apt apartment suite ste unit flat floor fl room rm bldg buil
                    "leil asunto as kat daire blok ap app appt appartement scala interno ul lok")
 
 
+# A number sign before a house number: "N° 12", "Nº 3", "No. 7", "Nr 4", "#"
+_NUMBER_SIGN = re.compile(r"^(?:[Nn][°º]|N[Oo]\.?|[Nn][Rr]\.?|#)$")
 # A house number as written before a street: "12", "12a", "12-14", "262/287" (unit/house), "1/3"
 _HOUSE_NUMBER = re.compile(r"^\d{1,5}[A-Za-z]?(?:[/-]\d{1,5}[A-Za-z]?)?$")
 
@@ -494,7 +654,8 @@ def _extend(words: list[_Word], masked: list[tuple[int, int]], all_caps: bool) -
             next_in = i + 1 < len(words) and _covered(words[i + 1], masked) and not w.stop
             nxt = next((x for x in words[i + 1:] if x.text.lower() not in _PARTICLES), None)
             nxt_in = nxt is not None and _covered(nxt, masked)
-            if (low in _SUFFIX_TOKENS and prev_in) or (w.text.lower() in _PARTICLES and (prev_in or nxt_in) and (
+            firm = low in _SUFFIX_TOKENS and prev_in and _alpha(words[i - 1].text)  # not after a date
+            if firm or (w.text.lower() in _PARTICLES and (prev_in or nxt_in) and (
                     nxt_in or nxt is not None and _is_capitalised(nxt.text))):
                 masked = merge([*masked, (w.start, w.end)])
                 changed = True
@@ -512,15 +673,23 @@ def _extend(words: list[_Word], masked: list[tuple[int, int]], all_caps: bool) -
                 masked = merge([*masked, (w.start, w.end)])  # the next linking word follows in the loop
                 changed = True
                 continue
+            if not all_caps and _caps_surname(words, i, masked):
+                masked = merge([*masked, (w.start, w.end)])
+                changed = True
+                continue
             if all_caps and _sandwiched(words, i, masked):
                 masked = merge([*masked, (w.start, w.end)])
                 changed = True
                 continue
-            if w.initial and is_known(w.text) and not _given_name(words, i, masked, all_caps):
+            after_initial = prev_in and len(words[i - 1].text) == 1 and words[i - 1].text.isupper()
+            if w.initial and is_known(w.text) and not after_initial and not _given_name(words, i, masked, all_caps):
                 continue
             if not (all_caps and not is_known(w.text) or _is_capitalised(w.text)):
                 continue
-            if prev_in or next_in:
+            # from a masked name, not from a masked number ("given 14:35, Musculus ..."), not into a term
+            if w.term:
+                continue
+            if prev_in and _alpha(words[i - 1].text) or next_in and _alpha(words[i + 1].text):
                 masked = merge([*masked, (w.start, w.end)])
                 changed = True
     return masked
@@ -562,6 +731,17 @@ def _bracketed_after(words: list[_Word], i: int, masked: list[tuple[int, int]], 
     if opener is None or opener == 0 or words[opener - 1].stop or not _covered(words[opener - 1], masked):
         return False
     return all(_covered(words[j], masked) and not words[j].closes for j in range(opener, i))
+
+
+def _caps_surname(words: list[_Word], i: int, masked: list[tuple[int, int]]) -> bool:
+    """In mixed case, a word in capitals, a comma and a masked capitalised given name: "BRACKE, Simon"
+    (PS3.5 6.2 order written out); technique words stay ("CT, Brain")."""
+    w = words[i]
+    if not (w.text.isupper() and w.text.isalpha() and len(w.text) >= 2 and w.tail == "," and i + 1 < len(words)):
+        return False
+    nxt = words[i + 1]
+    return (_covered(nxt, masked) and _is_capitalised(nxt.text) and normalise(w.text) not in _TECHNIQUE
+            and not _ROMAN.match(w.text))
 
 
 def _sandwiched(words: list[_Word], i: int, masked: list[tuple[int, int]]) -> bool:
@@ -634,7 +814,7 @@ def _unit_number(words: list[_Word], i: int, masked: list[tuple[int, int]]) -> b
     street and house number: part of the address."""
     def unit(j: int) -> bool:  # a designator of the list, or any short abbreviation ("Nr.", "Bl.", "Sc.")
         return 0 <= j < len(words) and (normalise(words[j].text).replace(" ", "") in _UNIT_WORDS
-                                         or words[j].abbreviation)
+                                         or words[j].abbreviation or _NUMBER_SIGN.match(words[j].text) is not None)
 
     def numbered(j: int) -> bool:
         return 0 <= j < len(words) and any(c.isdigit() for c in words[j].text) and len(words[j].text) <= 8
