@@ -320,13 +320,9 @@ def report(totals: dict, misses: list[str], frames: int, seconds: float, instanc
 
 
 def run_independent(args: argparse.Namespace) -> int:
-    from make_eval_pixels import generate as generate_eval
+    from make_eval_pixels import eval_set
 
-    d: Path = args.dir
-    paths = sorted(d.glob("eval_*.dcm")) if d.is_dir() else []
-    if len(paths) < args.n:
-        paths = generate_eval(d, args.n, args.seed)
-    paths = paths[: args.n]
+    paths = eval_set(args.dir, args.n, args.seed)
     stage = PixelStage(PixelConfig())
     reader = Reader(stage)
     totals: dict = {}

@@ -432,6 +432,23 @@ def generate(out: Path, n: int, seed: int, indices: list[int] | None = None) -> 
     return paths
 
 
+def eval_set(out: Path, n: int, seed: int) -> list[Path]:
+    """The first ``n`` instances of set ``seed`` in ``out``: reused only when ``out`` holds that seed's set
+    (``set.json``), otherwise ``out``'s instances are replaced, so that a figure is never measured on
+    another seed's images left in the folder."""
+    marker = out / "set.json"
+    paths = sorted(out.glob("eval_*.dcm")) if out.is_dir() else []
+    same = marker.is_file() and json.loads(marker.read_text()).get("seed") == seed
+    if same and len(paths) >= n:
+        return paths[:n]
+    for old in (*out.glob("eval_*.dcm"), *out.glob("eval_*.json")) if out.is_dir() else ():
+        old.unlink()
+    marker.unlink(missing_ok=True)
+    paths = generate(out, n, seed)
+    marker.write_text(json.dumps({"seed": seed, "n": n}))
+    return paths
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("/tmp/deid_eval_pixels"))

@@ -111,3 +111,16 @@ def test_evaluation_set_does_not_depend_on_the_clock(tmp_path: Path, monkeypatch
 
     monkeypatch.setattr(fdt, "datetime", Later)
     assert texts() == before
+
+
+def test_eval_set_never_reuses_another_seeds_images(tmp_path: Path) -> None:
+    """`eval_pixels.py independent --seed S` scores set S even when the folder holds another seed's set."""
+    from make_eval_pixels import eval_set
+
+    first = eval_set(tmp_path, 1, 101)
+    lines_101 = json.loads(first[0].with_suffix(".json").read_text())["lines"]
+    again = eval_set(tmp_path, 1, 101)  # same seed: reused, not written again
+    assert again == first and json.loads(again[0].with_suffix(".json").read_text())["lines"] == lines_101
+    other = eval_set(tmp_path, 1, 102)
+    assert json.loads(other[0].with_suffix(".json").read_text())["lines"] != lines_101
+    assert json.loads((tmp_path / "set.json").read_text())["seed"] == 102
