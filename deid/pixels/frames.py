@@ -14,6 +14,7 @@ PALETTE COLOR, 1/8/16/32-bit allocation, signed data and any Bits Stored (PS3.5 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,6 +51,10 @@ class Frames:
     ``pixels`` is (frames, rows, columns) or (frames, rows, columns, samples), native byte order.
     ``photometric`` is the interpretation of those values after decoding (a JPEG 2000 YBR_RCT source
     decodes to RGB, for instance).
+
+    Frames opened lazily (:func:`open_frames`) have a ``loader`` that decodes one frame at a time and
+    an empty ``pixels`` (0, rows, columns[, samples]) that only carries the frame shape and dtype:
+    read frames with :meth:`frame`, which works for both.
     """
 
     pixels: np.ndarray
@@ -59,10 +64,20 @@ class Frames:
     signed: bool
     source_syntax: UID
     lossy_source: bool
+    loader: Callable[[int], np.ndarray] | None = None
+    frame_count: int = 0
 
     @property
     def count(self) -> int:
-        return int(self.pixels.shape[0])
+        return self.frame_count if self.loader is not None else int(self.pixels.shape[0])
+
+    def frame(self, index: int) -> np.ndarray:
+        """One frame (rows, columns[, samples]); may be read-only (copy before changing values)."""
+        if self.loader is None:
+            return self.pixels[index]
+        if not 0 <= index < self.frame_count:
+            raise IndexError(f"frame {index} of {self.frame_count}")
+        return self.loader(index)
 
     @property
     def rows(self) -> int:
@@ -99,14 +114,13 @@ def _can_view(ds: Dataset, ts: UID) -> bool:
             and str(ds.get("PhotometricInterpretation", "")).strip() != "YBR_FULL_422")
 
 
-def decode_frames(ds: Dataset) -> Frames:
-    """Decode all frames of (7FE0,0010) Pixel Data; any failure is PIXEL_DECODE_FAILED (no PHI).
-
-    ``pixels`` may be a read-only view (:func:`_can_view`): callers copy before they change values.
-    """
+def _syntax(ds: Dataset) -> UID:
     meta = getattr(ds, "file_meta", None)
-    ts = UID(str(meta.get("TransferSyntaxUID", "1.2.840.10008.1.2"))) if meta is not None else UID(
+    return UID(str(meta.get("TransferSyntaxUID", "1.2.840.10008.1.2"))) if meta is not None else UID(
         "1.2.840.10008.1.2")
+
+
+def _decoder(ts: UID):  # type: ignore[no-untyped-def]
     try:
         decoder = get_decoder(ts)
     except (NotImplementedError, ValueError):
@@ -114,19 +128,30 @@ def decode_frames(ds: Dataset) -> Frames:
     if not decoder.is_available:
         raise PixelError(Reason.PIXEL_DECODE_FAILED,
                          f"no decoder plugin is installed for transfer syntax {ts}")
+    return decoder
+
+
+def _as_array(ds: Dataset, ts: UID, index: int | None, view: bool = False) -> tuple[np.ndarray, dict]:
+    """pydicom's decoder on all frames (``index`` None) or one; little endian; PHI-free failures."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            arr, info = decoder.as_array(ds, as_rgb=False,  # type: ignore[arg-type]
-                                         view_only=_can_view(ds, ts))  # type: ignore[arg-type]
+            arr, info = _decoder(ts).as_array(ds, as_rgb=False, index=index,  # type: ignore[arg-type]
+                                              view_only=view)  # type: ignore[arg-type]
+        except PixelError:
+            raise
         except Exception as exc:  # noqa: BLE001 - plugins raise anything; the message must stay PHI-free
             raise PixelError(Reason.PIXEL_DECODE_FAILED,
                              f"pixel data cannot be decoded with {ts} ({exc.__class__.__name__})") from None
-    samples = int(info.get("samples_per_pixel", 1))
-    nframes = int(info.get("number_of_frames", 1) or 1)
     arr = np.asarray(arr)
     if arr.dtype.byteorder == ">" or (arr.dtype.byteorder == "=" and not np.little_endian):
         arr = arr.astype(arr.dtype.newbyteorder("<"))
+    return arr, dict(info)
+
+
+def _frames(arr: np.ndarray, info: dict, ds: Dataset, ts: UID, nframes: int) -> Frames:
+    """Check the decoded shape against Samples per Pixel (0028,0002) and the frame count."""
+    samples = int(info.get("samples_per_pixel", 1))
     expected_ndim = 3 if samples == 1 else 4
     if arr.ndim == expected_ndim - 1:
         arr = arr[np.newaxis, ...]
@@ -142,6 +167,67 @@ def decode_frames(ds: Dataset) -> Frames:
         source_syntax=ts,
         lossy_source=is_lossy_source(ds),
     )
+
+
+def decode_frames(ds: Dataset) -> Frames:
+    """Decode all frames of (7FE0,0010) Pixel Data; any failure is PIXEL_DECODE_FAILED (no PHI).
+
+    ``pixels`` may be a read-only view (:func:`_can_view`): callers copy before they change values.
+    """
+    ts = _syntax(ds)
+    arr, info = _as_array(ds, ts, None, _can_view(ds, ts))
+    return _frames(arr, info, ds, ts, int(info.get("number_of_frames", 1) or 1))
+
+
+def _declared_frames(ds: Dataset) -> int:
+    """Number of Frames (0028,0008); 1 when absent, empty or not a positive number."""
+    try:
+        n = int(ds.get("NumberOfFrames", 1) or 1)
+    except (TypeError, ValueError):
+        return 1
+    return max(n, 1)
+
+
+class _FrameLoader:
+    """Decodes frame ``i`` of a dataset on demand (pydicom's ``index=``), keeping the last two."""
+
+    def __init__(self, ds: Dataset, ts: UID, shape: tuple[int, ...], dtype: np.dtype) -> None:
+        self.ds, self.ts, self.shape, self.dtype = ds, ts, shape, dtype
+        self._cache: dict[int, np.ndarray] = {}
+
+    def __call__(self, index: int) -> np.ndarray:
+        hit = self._cache.get(index)
+        if hit is not None:
+            return hit
+        arr, _ = _as_array(self.ds, self.ts, index)
+        if arr.shape != self.shape or arr.dtype != self.dtype:
+            raise PixelError(Reason.PIXEL_DECODE_FAILED,
+                             f"frame {index} decodes to shape {arr.shape}, not {self.shape} like frame 0")
+        if len(self._cache) >= 2:
+            self._cache.pop(next(iter(self._cache)))
+        self._cache[index] = arr
+        return arr
+
+
+def open_frames(ds: Dataset) -> Frames:
+    """Pixel Data (7FE0,0010) ready to be read frame by frame, holding at most a frame or two decoded.
+
+    Native data a view can serve (:func:`_can_view`) and single frames are decoded at once (a view
+    costs nothing); other multi-frame data (encapsulated, Bits Stored < Bits Allocated, big endian,
+    YBR_FULL_422) get a loader that decodes each frame when it is read (frame 0 now, to learn the
+    decoded shape, dtype and photometric interpretation). Failures are PIXEL_DECODE_FAILED (no PHI).
+    """
+    ts = _syntax(ds)
+    nframes = _declared_frames(ds)
+    if nframes == 1 or _can_view(ds, ts):
+        return decode_frames(ds)
+    first, info = _as_array(ds, ts, 0)
+    frames = _frames(first, info, ds, ts, 1)
+    loader = _FrameLoader(ds, ts, first.shape, first.dtype)
+    loader._cache[0] = first
+    frames.pixels = np.empty((0, *first.shape), dtype=first.dtype)
+    frames.loader, frames.frame_count = loader, nframes
+    return frames
 
 
 def _to_uint8(arr: np.ndarray, lo: float | None = None, hi: float | None = None) -> np.ndarray:
@@ -182,7 +268,7 @@ def render_frame(frames: Frames, index: int, ds: Dataset, mode: Render = Render.
     MONOCHROME1 is inverted (PS3.3 C.7.6.3.1.2); YBR is converted to RGB; PALETTE COLOR goes through
     its LUT (0028,1201-1203). ``Render.EXTREME`` maps the brightest displayed value to white.
     """
-    frame = frames.pixels[index]
+    frame = frames.frame(index)
     pi = frames.photometric
     if pi in ("MONOCHROME1", "MONOCHROME2"):
         disp = _grey_display(frame, ds)

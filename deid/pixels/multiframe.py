@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 from pydicom.dataset import Dataset
+from pydicom.uid import UID
+
+from deid.pixels.frames import Frames
 
 Box = tuple[int, int, int, int]
 
@@ -58,16 +61,26 @@ def changed_pixels(a: np.ndarray, b: np.ndarray, mask: np.ndarray, bits_stored: 
     return int(np.count_nonzero((diff > delta) & mask))
 
 
-def select_ocr_frames(pixels: np.ndarray, mask: np.ndarray, bits_stored: int, delta: float,
+def select_ocr_frames(pixels: np.ndarray | Frames, mask: np.ndarray, bits_stored: int, delta: float,
                       min_pixels: int, every_frame: bool = False) -> list[int]:
-    """Frame 0 and every frame that differs (outside data regions) from the last selected frame."""
-    n = int(pixels.shape[0])
+    """Frame 0 and every frame that differs (outside data regions) from the last selected frame.
+
+    ``pixels`` is an array of frames or :class:`Frames` (read one frame at a time, in order, so that
+    lazily decoded frames are never all held at once)."""
+    if isinstance(pixels, Frames):
+        frames = pixels
+    else:
+        frames = Frames(pixels, "MONOCHROME2", 8, bits_stored, False, UID("1.2.840.10008.1.2.1"), False)
+    n, get = frames.count, frames.frame
     if every_frame or n <= 1:
         return list(range(n))
     selected = [0]
+    last = get(0)
     for i in range(1, n):
-        if changed_pixels(pixels[i], pixels[selected[-1]], mask, bits_stored, delta) >= min_pixels:
+        current = get(i)
+        if changed_pixels(current, last, mask, bits_stored, delta) >= min_pixels:
             selected.append(i)
+            last = current
     return selected
 
 

@@ -27,12 +27,21 @@ written as RGB (YBR_RCT again when re-encoded to JPEG 2000). Planar Configuratio
 
 from __future__ import annotations
 
+import io
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 from pydicom.dataset import Dataset
+from pydicom.encaps import (
+    encapsulate,
+    encapsulate_buffer,
+    encapsulate_extended,
+    encapsulate_extended_buffer,
+    generate_frames,
+)
 from pydicom.pixels import get_encoder, pack_bits
 from pydicom.pixels.processing import apply_color_lut
 from pydicom.sequence import Sequence
@@ -51,6 +60,9 @@ from deid.header.profile import CLEAN_PIXEL_DATA_CODE
 from deid.pixels.frames import LOSSY_SYNTAXES, Frames
 
 Box = tuple[int, int, int, int]
+# Redacted Pixel Data of at least this many bytes is handed to the writer as a buffer that produces it
+# frame by frame (NativeFrameStream, pydicom's EncapsulatedBuffer); smaller values are plain bytes.
+STREAM_MIN = 1 << 20
 
 REENCODE_SAME = frozenset({RLELossless, JPEGLSLossless, JPEG2000Lossless})
 _LOSSY_METHOD = {
@@ -133,21 +145,35 @@ def output_syntax(ds: Dataset, frames: Frames, lossless_fallback: UID = Explicit
     return lossless_fallback
 
 
-def _native_bytes(arr: np.ndarray, bits_allocated: int) -> bytes:
+def _native_bytes(arr: np.ndarray, bits_allocated: int, pad: bool = True) -> bytes:
     if bits_allocated == 1:
         data = pack_bits(arr.astype(np.uint8).ravel())
     else:
         kind = "i" if arr.dtype.kind == "i" else "u"
         data = arr.astype(np.dtype(f"<{kind}{bits_allocated // 8}"), copy=False).tobytes()  # one copy, not two
-    return data + b"\x00" if len(data) % 2 else data
+    return data + b"\x00" if pad and len(data) % 2 else data
 
 
-def _set_native(target: Dataset, arr: np.ndarray, frames: Frames, syntax: UID) -> None:
-    """Uncompressed Pixel Data with consistent Image Pixel module attributes (PS3.3 C.7.6.3)."""
-    for tag in (0x7FE00001, 0x7FE00002):  # Extended Offset Table (Lengths) only exist when encapsulated
+def _clear_offset_tables(target: Dataset) -> None:
+    for tag in (0x7FE00001, 0x7FE00002):  # Extended Offset Table (Lengths) (PS3.3 C.7.6.3.1.8)
         if tag in target:
             del target[tag]
-    target.PixelData = _native_bytes(arr, frames.bits_allocated)
+
+
+def _set_native(target: Dataset, redacted: RedactedFrames, frames: Frames, syntax: UID) -> None:
+    """Uncompressed Pixel Data with consistent Image Pixel module attributes (PS3.3 C.7.6.3).
+
+    Large values are a :class:`NativeFrameStream`: each frame is produced (decoded, filled, encoded
+    little endian) while the file is written, so no whole copy of the redacted pixel data is held.
+    """
+    _clear_offset_tables(target)
+    if frames.bits_allocated == 1:  # bit-packed frames need not end on a byte: pack them together
+        data: bytes | NativeFrameStream = _native_bytes(
+            np.stack([redacted.frame(i) for i in range(frames.count)]), 1)
+    else:
+        stream = NativeFrameStream(redacted, frames)
+        data = stream if stream.length >= STREAM_MIN else stream.read()
+    target.PixelData = data
     target["PixelData"].VR = "OW" if frames.bits_allocated > 8 else "OB"
     target["PixelData"].is_undefined_length = False
     target.file_meta.TransferSyntaxUID = syntax
@@ -189,12 +215,9 @@ def record_derivation(target: Dataset) -> None:
     target.DerivationCodeSequence = seq
 
 
-def write_pixels(target: Dataset, original: Dataset, frames: Frames, pixels: np.ndarray,
-                 lossless_fallback: UID = ExplicitVRLittleEndian,
-                 lossy_output: UID = ExplicitVRLittleEndian) -> UID:
-    """Replace the target's Pixel Data with ``pixels`` (same shape as ``frames.pixels``) and record the
-    derivation (:func:`record_derivation`); returns the syntax."""
-    syntax = output_syntax(original, frames, lossless_fallback, lossy_output)
+def _image_attributes(target: Dataset, original: Dataset, frames: Frames) -> None:
+    """Image Pixel module attributes (PS3.3 C.7.6.3) of the redacted pixel data; Lossy Image
+    Compression (0028,2110) "01" and its method (0028,2114) when the source was lossy."""
     record_derivation(target)
     target.PhotometricInterpretation = _photometric_out(frames)
     target.SamplesPerPixel = frames.samples
@@ -208,21 +231,46 @@ def write_pixels(target: Dataset, original: Dataset, frames: Frames, pixels: np.
         del target.PlanarConfiguration
     if "NumberOfFrames" in original or frames.count > 1:
         target.NumberOfFrames = frames.count
-    arr = pixels if frames.count > 1 else pixels[0]
     if frames.lossy_source:
         target.LossyImageCompression = "01"
         method = _LOSSY_METHOD.get(str(frames.source_syntax))
         if method and "LossyImageCompressionMethod" not in target:
             target.LossyImageCompressionMethod = method
+
+
+def write_pixels(target: Dataset, original: Dataset, frames: Frames, pixels: np.ndarray,
+                 lossless_fallback: UID = ExplicitVRLittleEndian,
+                 lossy_output: UID = ExplicitVRLittleEndian) -> UID:
+    """Replace the target's Pixel Data with ``pixels`` (same shape as ``frames.pixels``, every frame
+    re-encoded) and record the derivation (:func:`record_derivation`); returns the syntax."""
+    whole = replace(frames, pixels=pixels, loader=None, frame_count=0)
+    return write_redacted(target, original, whole, None, None, lossless_fallback, lossy_output)
+
+
+def write_redacted(target: Dataset, original: Dataset, frames: Frames, fills: dict[int, list[Box]] | None,
+                   value: np.ndarray | None, lossless_fallback: UID = ExplicitVRLittleEndian,
+                   lossy_output: UID = ExplicitVRLittleEndian) -> UID:
+    """Write ``frames`` with the ``fills`` (frame -> boxes, already padded) set to ``value`` into the
+    target's Pixel Data, one frame at a time (:class:`RedactedFrames`), and record the derivation;
+    returns the transfer syntax (module docstring). ``fills`` None: every frame as it is, re-encoded.
+
+    Encapsulated output (PS3.5 A.4) is encoded frame by frame; a lossless source written in its own
+    syntax keeps the codestreams of frames without a box. Native output is streamed (:func:`_set_native`).
+    """
+    syntax = output_syntax(original, frames, lossless_fallback, lossy_output)
+    _image_attributes(target, original, frames)
+    redacted = RedactedFrames(frames, fills or {}, value)
     if syntax.is_compressed:
         try:
-            _compress(target, original, frames, arr, syntax)
+            _encapsulate(target, original, redacted, syntax, reuse=fills is not None)
             return syntax
+        except PixelError:
+            raise
         except Exception:  # noqa: BLE001 - any encoder failure: fall back to uncompressed
             target.PhotometricInterpretation = _photometric_out(frames)
             syntax = ExplicitVRLittleEndian
     try:
-        _set_native(target, arr, frames, syntax)
+        _set_native(target, redacted, frames, syntax)
     except (ValueError, TypeError, OverflowError) as exc:
         raise PixelError(Reason.PIXEL_ENCODE_FAILED,
                          f"redacted pixel data cannot be written ({exc.__class__.__name__})") from None
@@ -236,17 +284,142 @@ def _plugin_choice(available: tuple[str, ...]) -> dict[str, Any]:
     return {"encoding_plugin": others[0]} if others and "gdcm" in available else {}
 
 
-def _compress(target: Dataset, original: Dataset, frames: Frames, arr: np.ndarray, syntax: UID) -> None:
+def _encoding_options(target: Dataset, frames: Frames) -> dict[str, Any]:
+    """pydicom encoder options for one frame, from the target's Image Pixel module (PS3.3 C.7.6.3)."""
+    return {"rows": frames.rows, "columns": frames.columns, "samples_per_pixel": frames.samples,
+            "bits_allocated": frames.bits_allocated, "bits_stored": frames.bits_stored,
+            "pixel_representation": 1 if frames.signed else 0, "number_of_frames": 1,
+            "photometric_interpretation": str(target.PhotometricInterpretation), "planar_configuration": 0}
+
+
+def _source_codestreams(original: Dataset, count: int) -> Iterator[bytes]:
+    """The original frames' codestreams in order (PS3.5 A.4: Basic or Extended Offset Table, or one
+    fragment per frame), each a frame's fragments joined."""
+    eot = None
+    if "ExtendedOffsetTable" in original and "ExtendedOffsetTableLengths" in original:
+        eot = (original.ExtendedOffsetTable, original.ExtendedOffsetTableLengths)
+    return generate_frames(original.PixelData, number_of_frames=count, extended_offsets=eot)
+
+
+def _encapsulate(target: Dataset, original: Dataset, redacted: RedactedFrames, syntax: UID,
+                 reuse: bool) -> None:
+    """Encode frame by frame and encapsulate (PS3.5 A.4): one fragment per frame, a Basic Offset
+    Table, or an Extended Offset Table (7FE0,0001/0002) when offsets pass 2^32 - 1.
+
+    ``reuse``: frames without a box keep their original codestream when the source is already in
+    ``syntax`` with the same photometric interpretation (no second encoding, bit-identical)."""
+    frames = redacted.frames
     encoder = get_encoder(syntax)
     if not encoder.is_available:
         raise RuntimeError("no encoder plugin")
     if syntax in (JPEG2000Lossless, JPEG2000) and str(original.get("PhotometricInterpretation", "")) == "YBR_RCT":
         target.PhotometricInterpretation = "YBR_RCT"
-    for tag in (0x7FE00001, 0x7FE00002):
-        if tag in target:
-            del target[tag]
+    reuse = (reuse and frames.source_syntax == syntax and not frames.lossy_source
+             and str(original.get("PhotometricInterpretation", "")) == str(target.PhotometricInterpretation))
+    source = _source_codestreams(original, frames.count) if reuse else None
+    opts = {**_encoding_options(target, frames), **_plugin_choice(encoder.available_plugins)}
+    encoded: list[bytes] = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        target.compress(syntax, arr, generate_instance_uid=False,  # reversible unless j2k_cr/psnr given
-                        **_plugin_choice(encoder.available_plugins))
+        for i in range(frames.count):
+            kept = next(source) if source is not None else None  # StopIteration: too few frames
+            if kept is not None and i not in redacted.fills:
+                encoded.append(kept)
+            else:
+                encoded.append(encoder.encode(np.ascontiguousarray(redacted.frame(i)), **opts))
+    _set_encapsulated(target, encoded, syntax)
+
+
+def _set_encapsulated(target: Dataset, encoded: list[bytes], syntax: UID) -> None:
+    _clear_offset_tables(target)
+    total = sum(len(f) + (len(f) & 1) + 8 for f in encoded)
+    buffered = total >= STREAM_MIN
+    if total > 2**32 - 1:  # 32-bit Basic Offset Table offsets cannot reach: Extended Offset Table
+        if buffered:
+            target.PixelData, eot, lengths = encapsulate_extended_buffer([io.BytesIO(f) for f in encoded])
+        else:
+            target.PixelData, eot, lengths = encapsulate_extended(encoded)
+        target.ExtendedOffsetTable, target.ExtendedOffsetTableLengths = eot, lengths
+    elif buffered:  # frames are shared, not joined into one more copy
+        target.PixelData = encapsulate_buffer([io.BytesIO(f) for f in encoded], has_bot=True)
+    else:
+        target.PixelData = encapsulate(encoded, has_bot=True)
+    elem = target["PixelData"]
+    elem.VR, elem.is_undefined_length = "OB", True
+    target.file_meta.TransferSyntaxUID = syntax
     _little_endian_encoding(target, syntax)
+
+
+class RedactedFrames:
+    """The frames of ``frames`` with the boxes of ``fills`` (frame -> boxes) set to ``value``; each
+    frame is produced when it is asked for (a copy only when it has boxes; the source stays as is)."""
+
+    def __init__(self, frames: Frames, fills: dict[int, list[Box]], value: np.ndarray | None) -> None:
+        self.frames, self.fills = frames, fills
+        self.value = value if value is not None else np.zeros(frames.samples, dtype=np.int64)
+
+    def frame(self, index: int) -> np.ndarray:
+        boxes = self.fills.get(index)
+        src = self.frames.frame(index)
+        return fill_boxes(src, boxes, self.value) if boxes else src
+
+
+class NativeFrameStream(io.BufferedIOBase):
+    """Native (uncompressed) Pixel Data bytes made one frame at a time as they are read: a readable,
+    seekable buffer that pydicom writes in chunks (a buffered element value, pydicom >= 3.0)."""
+
+    def __init__(self, redacted: RedactedFrames, frames: Frames) -> None:
+        super().__init__()
+        self._redacted, self._count = redacted, frames.count
+        self._bits = frames.bits_allocated
+        self._frame_len = frames.rows * frames.columns * frames.samples * (frames.bits_allocated // 8)
+        data_len = self._count * self._frame_len
+        self.length = data_len + (data_len & 1)  # an odd length gets a trailing zero byte (PS3.5 7.1.1)
+        self._pos = 0
+        self._current: tuple[int, memoryview] = (-1, memoryview(b""))
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self.length}[whence]
+        if base + offset < 0:
+            raise ValueError("negative seek position")
+        self._pos = base + offset
+        return self._pos
+
+    def _frame_bytes(self, index: int) -> memoryview:
+        if self._current[0] != index:
+            data = _native_bytes(self._redacted.frame(index), self._bits, pad=False)
+            if len(data) != self._frame_len:
+                raise ValueError("a redacted frame has the wrong length")
+            self._current = (index, memoryview(data))
+        return self._current[1]
+
+    def read(self, size: int | None = -1) -> bytes:
+        end = self.length if size is None or size < 0 else min(self.length, self._pos + size)
+        parts: list[bytes] = []
+        while self._pos < end:
+            index, offset = divmod(self._pos, self._frame_len)
+            if index >= self._count:  # the padding byte
+                parts.append(b"\x00")
+                self._pos += 1
+                continue
+            chunk = self._frame_bytes(index)[offset:offset + end - self._pos]
+            parts.append(bytes(chunk))
+            self._pos += len(chunk)
+        return b"".join(parts) if len(parts) != 1 else parts[0]
+
+    def read1(self, size: int = -1) -> bytes:
+        return self.read(size)
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(memoryview(buffer).cast("B")))
+        memoryview(buffer).cast("B")[:len(data)] = data
+        return len(data)

@@ -122,7 +122,7 @@ def grey_values(frames: Frames, index: int, ds: Dataset) -> np.ndarray:
     """Modality-LUT values of a grey frame as float, higher = brighter (MONOCHROME1 negated)."""
     from pydicom.pixels.processing import apply_modality_lut
 
-    frame = frames.pixels[index]
+    frame = frames.frame(index)
     try:
         disp = np.asarray(apply_modality_lut(frame, ds), dtype=np.float64)
     except Exception:  # noqa: BLE001 - a broken LUT falls back to stored values

@@ -43,11 +43,11 @@ from deid.pipeline.hooks import (
     ReviewRecord,
 )
 from deid.pixels.classify import Action, Decision, Thresholds, decide, load_allowlist
-from deid.pixels.frames import Frames, decode_frames
+from deid.pixels.frames import Frames, open_frames
 from deid.pixels.lexicon import load_lexicon
 from deid.pixels.multiframe import frame_spans, mask_render, region_mask, select_ocr_frames, us_data_regions
 from deid.pixels.ocr import OcrEngine, TextBox, get_engine, merge_boxes, read_groups
-from deid.pixels.redact import fill_boxes, fill_value, pad_box, write_pixels
+from deid.pixels.redact import fill_value, pad_box, write_redacted
 from deid.pixels.renderings import renderings
 
 
@@ -154,18 +154,18 @@ class PixelStage:
         return tuple(modes)
 
     def _prepare(self, job: PixelItem) -> tuple[_Prepared, list[tuple[int, list[np.ndarray]]]]:
-        frames = decode_frames(job.original)
+        frames = open_frames(job.original)  # frame by frame: never every decoded frame at once
         regions = [] if self.config.ocr_us_data_regions else us_data_regions(job.original, frames.rows,
                                                                               frames.columns)
         mask = region_mask(frames.rows, frames.columns, regions)
-        selected = select_ocr_frames(frames.pixels, mask, frames.bits_stored, self.config.frame_diff_delta,
+        selected = select_ocr_frames(frames, mask, frames.bits_stored, self.config.frame_diff_delta,
                                      self.config.frame_diff_min_pixels, self.config.ocr_every_frame)
         images: list[tuple[int, list[np.ndarray]]] = []
         modes = self._renders()
         try:
             for f in selected:
                 images.append((f, [mask_render(r, mask) for r in renderings(frames, f, job.original, modes)]))
-        except (ValueError, TypeError, IndexError) as exc:
+        except (ValueError, TypeError, IndexError) as exc:  # decoding failures are PixelErrors already
             raise PixelError(Reason.PIXEL_DECODE_FAILED,
                              f"a frame cannot be rendered for OCR ({exc.__class__.__name__})") from None
         return _Prepared(job, frames, frame_spans(selected, frames.count)), images
@@ -233,14 +233,11 @@ class PixelStage:
                     for g in prep.spans[f]:
                         fills.setdefault(g, []).append(padded)
         syntax: str | None = None
-        if fills:
-            value = fill_value(frames, job.original)
-            pixels = frames.pixels.copy()
-            for g, boxes in fills.items():
-                pixels[g] = fill_boxes(frames.pixels[g], boxes, value)
-            syntax = str(write_pixels(job.target, job.original, frames, pixels,
-                                      self.config.lossless_fallback_syntax.uid,
-                                      self.config.lossy_output_syntax.uid))
+        if fills:  # filled frame by frame while the target is encoded or written (deid.pixels.redact)
+            syntax = str(write_redacted(job.target, job.original, frames, fills,
+                                        fill_value(frames, job.original),
+                                        self.config.lossless_fallback_syntax.uid,
+                                        self.config.lossy_output_syntax.uid))
         return PixelResult(PixelStatus.CLEANED, records, review, None, syntax)
 
 
