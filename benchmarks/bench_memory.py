@@ -32,16 +32,40 @@ US_MULTIFRAME = "1.2.840.10008.5.1.4.1.1.3.1"
 XA = "1.2.840.10008.5.1.4.1.1.12.1"
 
 
+def _encoded_frames(pixels: np.ndarray, syntax: str) -> list[bytes]:
+    """Each frame as a JPEG-LS lossless (pyjpegls via pydicom) or JPEG baseline (Pillow) codestream."""
+    import io
+
+    from PIL import Image
+    from pydicom.pixels import get_encoder
+    from pydicom.uid import JPEGLSLossless
+
+    out: list[bytes] = []
+    opts = {"rows": ROWS, "columns": COLS, "samples_per_pixel": 1, "bits_allocated": 8, "bits_stored": 8,
+            "pixel_representation": 0, "photometric_interpretation": "MONOCHROME2", "number_of_frames": 1}
+    for frame in pixels:
+        if syntax == "jpegls":
+            out.append(get_encoder(JPEGLSLossless).encode(frame, **opts))
+        else:
+            buf = io.BytesIO()
+            Image.fromarray(frame).save(buf, format="JPEG", quality=90)
+            out.append(buf.getvalue())
+    return out
+
+
 def write_cine(path: Path, megabytes: int, modality: str = "US", seed: int = 0, moving: bool = True,
-               text: str | None = None) -> int:
-    """An uncompressed 8-bit multi-frame instance of about ``megabytes`` MB; returns its frame count.
+               text: str | None = None, syntax: str = "native") -> int:
+    """An 8-bit multi-frame instance of about ``megabytes`` MB; returns its frame count.
 
     ``moving``: each frame shifted (every frame is OCR'd); else all frames alike (only the first is).
-    ``text``: a line burned into every frame below the banner band (the pixel stage redacts it)."""
+    ``text``: a line burned into every frame below the banner band (the pixel stage redacts it).
+    ``syntax``: native (Explicit VR Little Endian), jpegls (JPEG-LS Lossless) or jpeg (JPEG baseline,
+    lossy, Lossy Image Compression "01"); compressed cines get more frames to reach the size."""
     from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
+    from pydicom.uid import UID, ExplicitVRLittleEndian, JPEGBaseline8Bit, JPEGLSLossless, generate_uid
 
-    frames = max(2, megabytes * 1_000_000 // (ROWS * COLS))
+    ratio = {"native": 1.0, "jpegls": 1.45, "jpeg": 2.2}[syntax]  # about the compression of these frames
+    frames = max(2, int(megabytes * 1_000_000 * ratio) // (ROWS * COLS))
     rng = np.random.default_rng(seed)
     base = rng.integers(0, 60, size=(ROWS, COLS), dtype=np.uint8)
     pixels = np.empty((frames, ROWS, COLS), dtype=np.uint8)
@@ -84,7 +108,16 @@ def write_cine(path: Path, megabytes: int, modality: str = "US", seed: int = 0, 
     ds.PixelRepresentation = 0
     if modality == "US":
         ds.FrameTime = 33.3
-    ds.PixelData = pixels.tobytes()
+    if syntax == "native":
+        ds.PixelData = pixels.tobytes()
+    else:
+        from pydicom.encaps import encapsulate
+
+        ds.PixelData = encapsulate(_encoded_frames(pixels, syntax), has_bot=True)
+        ds["PixelData"].is_undefined_length = True
+        meta.TransferSyntaxUID = JPEGLSLossless if syntax == "jpegls" else JPEGBaseline8Bit
+        if syntax == "jpeg":
+            ds.LossyImageCompression, ds.LossyImageCompressionMethod = "01", "ISO_10918_1"
     path.parent.mkdir(parents=True, exist_ok=True)
     ds.save_as(path, enforce_file_format=True)
     return frames

@@ -16,8 +16,11 @@ from typing import BinaryIO, ParamSpec, TypeVar
 
 import pydicom
 from pydicom.datadict import dictionary_VR
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
+from pydicom.fileutil import buffer_length, read_undefined_length_value
+from pydicom.tag import SequenceDelimiterTag
 from pydicom.uid import (
     PYDICOM_IMPLEMENTATION_UID,
     DeflatedExplicitVRLittleEndian,
@@ -70,11 +73,23 @@ def quietly(batches: Callable[_P, Iterator[_T]]) -> Callable[_P, Iterator[_T]]:
     return run
 
 
+def value_length(value: object) -> int:
+    """Length in bytes of an element value: bytes, a memoryview or a buffer (pydicom buffered value)."""
+    if isinstance(value, io.BufferedIOBase):
+        return buffer_length(value)
+    return len(value)  # type: ignore[arg-type]
+
+
 def has_pixel_data(ds: Dataset) -> bool:
     """True when Pixel Data (7FE0,0010), Float Pixel Data (7FE0,0008) or Double Float Pixel Data
     (7FE0,0009) is present and not empty (PS3.3 C.7.6.3; the float forms are images too: they may
     show burned-in text, so they are never taken for "no pixel data")."""
-    return any(k in ds and ds[k].value is not None and len(ds[k].value) > 0 for k in PIXEL_DATA_KEYWORDS)
+    return any(k in ds and ds[k].value is not None and value_length(ds[k].value) > 0 for k in PIXEL_DATA_KEYWORDS)
+
+
+# Inputs of at least this many bytes have their native Pixel Data (7FE0,0010) value shared with the
+# input bytes (a memoryview) instead of copied: a large instance is then held once, not twice.
+SHARE_MIN = 16 << 20
 
 
 def read_dicom(data: bytes, *, stop_before_pixels: bool = False) -> Dataset:
@@ -87,10 +102,13 @@ def read_dicom(data: bytes, *, stop_before_pixels: bool = False) -> Dataset:
     has_magic = len(data) >= 132 and data[128:132] == b"DICM"
     if not has_magic and not _looks_like_bare_dataset(data):
         raise InputError(Reason.NOT_DICOM, "no DICM prefix and no recognisable dataset at offset 0")
+    share = not stop_before_pixels and len(data) >= SHARE_MIN
     with quiet_values():
         try:
-            ds = pydicom.dcmread(io.BytesIO(data), force=not has_magic,
-                                 stop_before_pixels=stop_before_pixels)
+            ds = pydicom.dcmread(io.BytesIO(data), force=not has_magic, stop_before_pixels=stop_before_pixels,
+                                 defer_size=SHARE_MIN if share else None)
+            if share:
+                _resolve_deferred(ds, data)
             if not stop_before_pixels:
                 _check_complete(ds, len(data), data)
         except RecursionError:
@@ -117,6 +135,30 @@ def read_dicom(data: bytes, *, stop_before_pixels: bool = False) -> Dataset:
 
 
 _UNDEFINED = 0xFFFFFFFF
+
+
+def _resolve_deferred(ds: Dataset, data: bytes) -> None:
+    """Give the top-level values pydicom deferred (``defer_size``) their bytes from ``data``: native
+    Pixel Data (7FE0,0010) a zero-copy memoryview, any other value a copy (as pydicom reads it).
+    Undefined-length values (encapsulated Pixel Data) are read again up to their delimiter the way
+    pydicom reads them; a value running past the end of the input is TRUNCATED."""
+    raw_dict = ds._dict
+    view = memoryview(data)
+    for tag, raw in list(raw_dict.items()):
+        if not isinstance(raw, RawDataElement) or raw.value is not None or not raw.length:
+            continue
+        if raw.length == _UNDEFINED:
+            fp = io.BytesIO(data)
+            fp.seek(raw.value_tell)
+            raw_dict[tag] = raw._replace(value=read_undefined_length_value(
+                fp, raw.is_little_endian, SequenceDelimiterTag, None))
+            continue
+        end = raw.value_tell + raw.length
+        if end > len(data):
+            raise InputError(Reason.TRUNCATED, "an element value runs past the end of the file")
+        shared = tag == 0x7FE00010 and raw.VR in (None, "OB", "OW", "OB or OW", "UN")
+        value = view[raw.value_tell:end] if shared else data[raw.value_tell:end]
+        raw_dict[tag] = raw._replace(value=value)  # type: ignore[arg-type] # a memoryview reads as bytes
 
 
 def _check_complete(ds: Dataset, size: int, data: bytes | None = None) -> None:
@@ -283,14 +325,48 @@ def _streamed_pixels(ds: Dataset) -> Iterator[None]:
     elem = ds["PixelData"] if "PixelData" in ds else None  # noqa: SIM401 - the element, not its value
     value = getattr(elem, "value", None)
     if (elem is None or elem.VR not in ("OB", "OW") or elem.is_undefined_length
-            or not isinstance(value, bytes) or len(value) < _STREAM_MIN):
+            or not isinstance(value, (bytes, memoryview)) or len(value) < _STREAM_MIN):
         yield
         return
-    elem.value = io.BytesIO(value)  # shares the bytes object: no copy
+    elem.value = io.BytesIO(value) if isinstance(value, bytes) else ViewReader(value)  # no copy
     try:
         yield
     finally:
         elem.value = value
+
+
+class ViewReader(io.BufferedIOBase):
+    """A readable, seekable buffer over a memoryview (a value shared with the input bytes), which
+    pydicom writes in chunks; ``io.BytesIO`` would copy a memoryview whole."""
+
+    def __init__(self, view: memoryview) -> None:
+        super().__init__()
+        self._view, self._pos = view.cast("B"), 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: len(self._view)}[whence]
+        if base + offset < 0:
+            raise ValueError("negative seek position")
+        self._pos = base + offset
+        return self._pos
+
+    def read(self, size: int | None = -1) -> bytes:
+        end = len(self._view) if size is None or size < 0 else min(len(self._view), self._pos + size)
+        out = bytes(self._view[self._pos:end]) if end > self._pos else b""
+        self._pos = max(self._pos, end)
+        return out
+
+    def read1(self, size: int = -1) -> bytes:
+        return self.read(size)
 
 
 _META_KEEP = {

@@ -116,8 +116,14 @@ def _parts(location: str) -> tuple[str, str, tuple[str, ...]]:
 
 # ---------------------------------------------------------------------------------------------- bytes
 def read_bytes(location: str) -> bytes:
-    """A whole file from any zone (local or object store) through pyarrow.fs."""
+    """A whole file from any zone (local or object store) through pyarrow.fs.
+
+    A local file is read straight into one bytes object: pyarrow reads into its own buffer first and
+    copies that into bytes, so a large input would briefly take twice its size."""
     fs, path = arrow_fs(location)
+    if isinstance(fs, pafs.LocalFileSystem):
+        with open(path, "rb") as local:
+            return local.read()
     with fs.open_input_stream(path) as fh:
         return bytes(fh.read())
 

@@ -29,6 +29,7 @@ from pydicom.pixels.processing import (
 from pydicom.uid import UID
 
 from deid.config.pixels import Render
+from deid.dicomio import value_length
 from deid.errors import PixelError, Reason
 
 # Transfer syntaxes whose compression discards information (PS3.5 Section 8 and 10).
@@ -94,7 +95,7 @@ class Frames:
 
 def has_pixel_data(ds: Dataset) -> bool:
     """True when the dataset has (7FE0,0010) Pixel Data (float/double pixel data are not images)."""
-    return "PixelData" in ds and ds["PixelData"].value is not None and len(ds.PixelData) > 0
+    return "PixelData" in ds and ds["PixelData"].value is not None and value_length(ds.PixelData) > 0
 
 
 def is_lossy_source(ds: Dataset) -> bool:

@@ -221,14 +221,14 @@ def check_header(ds: object, params: VerifyParams) -> tuple[list[tuple[str, str]
 def check_pixels(ds: object, params: VerifyParams) -> tuple[list[tuple[str, str]], int]:
     """(frame/box, check) findings of a second OCR of the staged (redacted) frames, and the line count."""
     from deid.pixels.classify import load_allowlist
-    from deid.pixels.frames import decode_frames, has_pixel_data
+    from deid.pixels.frames import has_pixel_data, open_frames
     from deid.pixels.ocr import get_engine
     from deid.pixels.renderings import read_frames
 
     ocr = params.config.ocr
     if not has_pixel_data(ds):  # type: ignore[arg-type]
         return [], -1
-    frames = decode_frames(ds)  # type: ignore[arg-type]
+    frames = open_frames(ds)  # type: ignore[arg-type] # frame by frame
     indices = frame_indices(frames.count, ocr.max_frames)
     engine = get_engine(ocr.engine)
     allow = load_allowlist(None)

@@ -22,9 +22,9 @@ def frame_image(ds: Any, frame: int = 0) -> Any:
     """Frame ``frame`` as a PIL RGB image, rendered the way a viewer shows it (VOI / window)."""
     from PIL import Image
 
-    from deid.pixels.frames import Render, decode_frames, render_frame
+    from deid.pixels.frames import Render, open_frames, render_frame
 
-    frames = decode_frames(ds)
+    frames = open_frames(ds)  # one frame decoded, not all
     return Image.fromarray(render_frame(frames, min(frame, frames.count - 1), ds, Render.VOI), "RGB")
 
 

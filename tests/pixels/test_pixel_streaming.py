@@ -23,7 +23,9 @@ from pydicom.uid import (
     generate_uid,
 )
 
-from deid.dicomio import write_dicom, write_dicom_to
+from deid import dicomio
+from deid.dicomio import read_dicom, write_dicom, write_dicom_to
+from deid.errors import InputError, Reason
 from deid.header.identifiers import Identifiers
 from deid.pipeline.hooks import PixelItem, PixelStatus
 from deid.pixels import redact
@@ -167,18 +169,53 @@ def test_encapsulated_output_keeps_untouched_codestreams_and_a_basic_offset_tabl
     assert len(offsets) == NFRAMES and offsets[0] == 0
 
 
+@pytest.mark.parametrize("name", ["MR_small.dcm", "MR_small_bigendian.dcm", "MR_small_implicit.dcm", "rtdose.dcm",
+                                  "SC_rgb_rle_2frame.dcm", "JPEG2000.dcm", "liver_1frame.dcm"])
+def test_large_input_pixel_data_is_shared_not_copied(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read as a large input (native Pixel Data a view of the input bytes) and as a small one: the
+    same dataset, the same pixels and the same written file."""
+    from pydicom.data import get_testdata_file
+
+    path = get_testdata_file(name)
+    if path is None:
+        pytest.skip(f"pydicom test file {name} is not bundled")
+    data = open(path, "rb").read()  # noqa: SIM115 - read whole
+    copied = read_dicom(data)
+    monkeypatch.setattr(dicomio, "SHARE_MIN", 1)
+    shared = read_dicom(data)
+    native = not shared.file_meta.TransferSyntaxUID.is_compressed
+    assert isinstance(shared.PixelData, memoryview) == native
+    if native:
+        assert np.shares_memory(np.frombuffer(shared.PixelData, np.uint8), np.frombuffer(data, np.uint8))
+    assert np.array_equal(decode_frames(shared).pixels, decode_frames(copied).pixels)
+    assert write_dicom(shared) == write_dicom(copied)
+
+
+def test_large_truncated_input_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    arr = _pixels()
+    data = write_dicom(_dataset(arr, 8, "MONOCHROME2"))
+    monkeypatch.setattr(dicomio, "SHARE_MIN", 1)
+    with pytest.raises(InputError) as err:
+        read_dicom(data[:-100])
+    assert err.value.reason is Reason.TRUNCATED
+
+
 def test_native_output_is_written_without_a_whole_copy(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """Peak Python allocations while redacting and writing a 6 MB native cine stay a few frames."""
+    """Peak Python allocations while reading, redacting and writing a 6 MB native cine stay a few
+    frames (the input's bytes aside): no copy of the Pixel Data, no redacted copy, no output copy."""
     monkeypatch.setattr(redact, "STREAM_MIN", 1)
+    monkeypatch.setattr(dicomio, "SHARE_MIN", 1)
     rows = cols = 256
     arr = np.random.default_rng(3).integers(0, 200, size=(96, rows, cols), dtype=np.uint8)
-    ds = _dataset(arr, 8, "MONOCHROME2")
-    ds.Rows, ds.Columns, ds.NumberOfFrames = rows, cols, 96
+    src = _dataset(arr, 8, "MONOCHROME2")
+    src.Rows, src.Columns, src.NumberOfFrames = rows, cols, 96
+    data = write_dicom(src)
     size = arr.nbytes
-    frames = open_frames(ds)
-    target = copy.copy(ds)
     tracemalloc.start()
     try:
+        ds = read_dicom(data)
+        frames = open_frames(ds)
+        target = copy.copy(ds)
         write_redacted(target, ds, frames, {f: [TEXT] for f in range(96)}, fill_value(frames, ds))
         assert isinstance(target.PixelData, NativeFrameStream)
         with open(tmp_path / "out.dcm", "wb") as fh:
