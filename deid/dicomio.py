@@ -107,7 +107,11 @@ def read_dicom(data: bytes, *, stop_before_pixels: bool = False) -> Dataset:
         try:
             ds = pydicom.dcmread(io.BytesIO(data), force=not has_magic, stop_before_pixels=stop_before_pixels,
                                  defer_size=SHARE_MIN if share else None)
-            if share:
+            meta_ts = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+            if share and meta_ts == DeflatedExplicitVRLittleEndian:
+                # values lie in the inflated stream, not in ``data``: read again without deferring
+                ds = pydicom.dcmread(io.BytesIO(data), force=not has_magic)
+            elif share:
                 _resolve_deferred(ds, data)
             if not stop_before_pixels:
                 _check_complete(ds, len(data), data)
