@@ -5,6 +5,7 @@ Every failure becomes an :class:`deid.errors.InputError` with a reason code and 
 
 from __future__ import annotations
 
+import bisect
 import functools
 import io
 import logging
@@ -368,6 +369,53 @@ class ViewReader(io.BufferedIOBase):
         out = bytes(self._view[self._pos:end]) if end > self._pos else b""
         self._pos = max(self._pos, end)
         return out
+
+    def read1(self, size: int = -1) -> bytes:
+        return self.read(size)
+
+
+class ConcatReader(io.BufferedIOBase):
+    """A readable, seekable buffer over a list of byte strings read as one (none copied): what the
+    writer reads from an encapsulated Pixel Data value built frame by frame. Each read finds its
+    part by bisection (pydicom's ``EncapsulatedBuffer`` re-sums every item length on every read,
+    quadratic in the frame count)."""
+
+    def __init__(self, parts: list[bytes]) -> None:
+        super().__init__()
+        self._parts = [p for p in parts if p]
+        self._starts: list[int] = []
+        total = 0
+        for part in self._parts:
+            self._starts.append(total)
+            total += len(part)
+        self.length, self._pos = total, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self.length}[whence]
+        if base + offset < 0:
+            raise ValueError("negative seek position")
+        self._pos = base + offset
+        return self._pos
+
+    def read(self, size: int | None = -1) -> bytes:
+        end = self.length if size is None or size < 0 else min(self.length, self._pos + size)
+        out: list[bytes] = []
+        while self._pos < end:
+            k = bisect.bisect_right(self._starts, self._pos) - 1
+            part, offset = self._parts[k], self._pos - self._starts[k]
+            chunk = part[offset:offset + end - self._pos]
+            out.append(chunk)
+            self._pos += len(chunk)
+        return out[0] if len(out) == 1 else b"".join(out)
 
     def read1(self, size: int = -1) -> bytes:
         return self.read(size)

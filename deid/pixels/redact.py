@@ -20,6 +20,14 @@ JPEG Baseline / Extended, JPEG-LS Near-Lossless, JPEG      ``lossy_output_syntax
 2000 with "01", HTJ2K, MPEG (if decodable)                 Little Endian); Lossy Image Compression "01"
 =========================================================  =============================================
 
+Memory: the redaction is done frame by frame (:class:`RedactedFrames`; a frame is copied only when it
+has a box), so the source Pixel Data, a redacted copy and its bytes are never held together. Native
+output is a :class:`NativeFrameStream` that pydicom writes in chunks, each frame decoded, filled and
+encoded as it is written. Encapsulated output is encoded frame by frame into one fragment per frame
+with a Basic Offset Table (an Extended Offset Table past 2^32 - 1 bytes, PS3.5 A.4), handed to the
+writer as a :class:`deid.dicomio.ConcatReader` over the frames; a lossless source re-encoded in its own syntax keeps the
+original codestream of every frame without a box.
+
 Any encoder failure falls back to Explicit VR Little Endian. YBR_FULL_422 sources are decoded to
 full-resolution YBR values and written as YBR_FULL; JPEG 2000 YBR_RCT/YBR_ICT decode to RGB and are
 written as RGB (YBR_RCT again when re-encoded to JPEG 2000). Planar Configuration becomes 0.
@@ -28,6 +36,7 @@ written as RGB (YBR_RCT again when re-encoded to JPEG 2000). Planar Configuratio
 from __future__ import annotations
 
 import io
+import struct
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
@@ -35,13 +44,7 @@ from typing import Any
 
 import numpy as np
 from pydicom.dataset import Dataset
-from pydicom.encaps import (
-    encapsulate,
-    encapsulate_buffer,
-    encapsulate_extended,
-    encapsulate_extended_buffer,
-    generate_frames,
-)
+from pydicom.encaps import generate_frames
 from pydicom.pixels import get_encoder, pack_bits
 from pydicom.pixels.processing import apply_color_lut
 from pydicom.sequence import Sequence
@@ -55,6 +58,7 @@ from pydicom.uid import (
     RLELossless,
 )
 
+from deid.dicomio import ConcatReader
 from deid.errors import PixelError, Reason
 from deid.header.profile import CLEAN_PIXEL_DATA_CODE
 from deid.pixels.frames import LOSSY_SYNTAXES, Frames
@@ -63,6 +67,7 @@ Box = tuple[int, int, int, int]
 # Redacted Pixel Data of at least this many bytes is handed to the writer as a buffer that produces it
 # frame by frame (NativeFrameStream, pydicom's EncapsulatedBuffer); smaller values are plain bytes.
 STREAM_MIN = 1 << 20
+BOT_MAX = 2**32 - 1  # the largest offset a Basic Offset Table can hold (32-bit, PS3.5 A.4)
 
 REENCODE_SAME = frozenset({RLELossless, JPEGLSLossless, JPEG2000Lossless})
 _LOSSY_METHOD = {
@@ -330,20 +335,38 @@ def _encapsulate(target: Dataset, original: Dataset, redacted: RedactedFrames, s
     _set_encapsulated(target, encoded, syntax)
 
 
+def _item(length: int) -> bytes:
+    return struct.pack("<HHL", 0xFFFE, 0xE000, length)  # Item (FFFE,E000) tag and length (PS3.5 A.4)
+
+
+def encapsulated_parts(encoded: list[bytes]) -> tuple[list[bytes], bytes | None, bytes | None]:
+    """The pieces of an encapsulated Pixel Data value (PS3.5 A.4), one fragment per frame, in order
+    (none copied), and the Extended Offset Table (7FE0,0001) and its Lengths (7FE0,0002) values when
+    the frames pass 2^32 - 1 bytes (the Basic Offset Table is then empty), else None, None."""
+    offsets, position = [], 0
+    for frame in encoded:
+        offsets.append(position)
+        position += 8 + len(frame) + (len(frame) & 1)
+    parts: list[bytes] = []
+    extended = position > BOT_MAX
+    if extended:
+        parts.append(_item(0))
+        eot = struct.pack(f"<{len(offsets)}Q", *offsets)
+        lengths = struct.pack(f"<{len(encoded)}Q", *(len(f) for f in encoded))
+    else:
+        parts += [_item(4 * len(offsets)), struct.pack(f"<{len(offsets)}L", *offsets)]
+    for frame in encoded:
+        parts += [_item(len(frame) + (len(frame) & 1)), frame, b"\x00" if len(frame) & 1 else b""]
+    return (parts, eot, lengths) if extended else (parts, None, None)
+
+
 def _set_encapsulated(target: Dataset, encoded: list[bytes], syntax: UID) -> None:
     _clear_offset_tables(target)
-    total = sum(len(f) + (len(f) & 1) + 8 for f in encoded)
-    buffered = total >= STREAM_MIN
-    if total > 2**32 - 1:  # 32-bit Basic Offset Table offsets cannot reach: Extended Offset Table
-        if buffered:
-            target.PixelData, eot, lengths = encapsulate_extended_buffer([io.BytesIO(f) for f in encoded])
-        else:
-            target.PixelData, eot, lengths = encapsulate_extended(encoded)
+    parts, eot, lengths = encapsulated_parts(encoded)
+    reader = ConcatReader(parts)  # frames are shared, not joined into one more copy
+    target.PixelData = reader if reader.length >= STREAM_MIN else reader.read()
+    if eot is not None:
         target.ExtendedOffsetTable, target.ExtendedOffsetTableLengths = eot, lengths
-    elif buffered:  # frames are shared, not joined into one more copy
-        target.PixelData = encapsulate_buffer([io.BytesIO(f) for f in encoded], has_bot=True)
-    else:
-        target.PixelData = encapsulate(encoded, has_bot=True)
     elem = target["PixelData"]
     elem.VR, elem.is_undefined_length = "OB", True
     target.file_meta.TransferSyntaxUID = syntax

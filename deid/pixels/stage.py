@@ -22,6 +22,12 @@ Output transfer syntax per input syntax (only when a box was filled):
 - JPEG Baseline/Extended, JPEG-LS Near-Lossless, lossy JPEG 2000/HTJ2K -> ``lossy_output_syntax``
   (Explicit VR LE), Lossy Image Compression (0028,2110) "01"
 - any encoder failure -> Explicit VR Little Endian; YBR_FULL_422 is written as YBR_FULL.
+
+Memory is bounded by a frame, not a file: frames are decoded one at a time (:func:`open_frames`;
+native little endian data is a view), compared and rendered in order, and redacted while the target
+is encoded or written (:func:`deid.pixels.redact.write_redacted`). The target's Pixel Data may then
+be a buffer (pydicom buffered value) that reads the original dataset's frames: keep the original
+until the target is written.
 """
 
 from __future__ import annotations

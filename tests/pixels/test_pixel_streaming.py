@@ -201,6 +201,21 @@ def test_large_truncated_input_is_refused(monkeypatch: pytest.MonkeyPatch) -> No
     assert err.value.reason is Reason.TRUNCATED
 
 
+def test_extended_offset_table_when_offsets_pass_the_basic_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(redact, "BOT_MAX", 100)  # as if the frames passed 4 GiB
+    ds, before = _source("rle")
+    frames = open_frames(ds)
+    target = copy.deepcopy(ds)
+    write_redacted(target, ds, frames, {f: [TEXT] for f in TEXT_FRAMES}, fill_value(frames, ds))
+    back = pydicom.dcmread(io.BytesIO(write_dicom(target)))
+    offsets = np.frombuffer(back.ExtendedOffsetTable, "<u8")
+    lengths = np.frombuffer(back.ExtendedOffsetTableLengths, "<u8")
+    assert len(offsets) == len(lengths) == NFRAMES and offsets[0] == 0 and (lengths > 0).all()
+    assert back.PixelData[:8] == b"\xfe\xff\x00\xe0\x00\x00\x00\x00", "an empty Basic Offset Table"
+    after = decode_frames(back).pixels
+    assert np.array_equal(after[len(TEXT_FRAMES):], before[len(TEXT_FRAMES):])
+
+
 def test_native_output_is_written_without_a_whole_copy(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Peak Python allocations while reading, redacting and writing a 6 MB native cine stay a few
     frames (the input's bytes aside): no copy of the Pixel Data, no redacted copy, no output copy."""
