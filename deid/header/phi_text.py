@@ -116,6 +116,11 @@ class FreeTextPhiModel:
                 out.append(list(self._cache[t]))
             return out
 
+    def clear_cache(self) -> None:
+        """Forget every text's figures (measurements and tests of a cold worker)."""
+        with self._lock:
+            self._cache.clear()
+
     def cached(self, text: str) -> list[float] | None:
         """The word probabilities :meth:`word_probs` gave ``text`` before in this worker, or None."""
         with self._lock:
