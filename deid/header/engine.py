@@ -24,7 +24,7 @@ from typing import Any
 
 from pydicom.datadict import keyword_for_tag
 from pydicom.dataelem import DataElement, RawDataElement
-from pydicom.dataset import Dataset
+from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag
@@ -499,14 +499,14 @@ def _clone(ds: Dataset) -> Dataset:
 
     root = shell(ds)
     if getattr(ds, "file_meta", None) is not None:
-        root.file_meta = copy.deepcopy(ds.file_meta)
+        root.file_meta = _copy_meta(ds.file_meta)
     root.preamble = getattr(ds, "preamble", None)
     stack: list[tuple[Dataset, Dataset]] = [(ds, root)]
     while stack:
         src, dst = stack.pop()
         for tag in list(src.keys()):  # in tag order: Specific Character Set and private creators first
             raw = src.get_item(tag)
-            if isinstance(raw, RawDataElement) and raw.length != 0xFFFFFFFF and raw_vr(src, tag) != "SQ":
+            if isinstance(raw, RawDataElement) and raw.length != 0xFFFFFFFF and _not_sequence(src, tag, raw):
                 dst[tag] = raw  # an immutable tuple, shared and left unconverted (kept values are written as read)
                 continue
             elem = src[tag]
@@ -520,6 +520,31 @@ def _clone(ds: Dataset) -> Dataset:
             else:
                 dst.add(copy.copy(elem))
     return root
+
+
+def _not_sequence(ds: Dataset, tag: BaseTag, raw: RawDataElement) -> bool:
+    """A raw element that is not a sequence: its own explicit VR when it has one (no dictionary look-up)."""
+    vr = raw.VR
+    if vr is not None and vr not in ("SQ", "UN") and " or " not in vr:
+        return True
+    return raw_vr(ds, tag) != "SQ"
+
+
+def _copy_meta(meta: FileMetaDataset) -> FileMetaDataset:
+    """The file meta group (PS3.10 7.1) as a new dataset of copied elements: its few values are
+    strings and bytes, replaced (never changed in place) when the file is written."""
+    if type(meta) is not FileMetaDataset:
+        return copy.deepcopy(meta)  # type: ignore[unreachable]
+    out = FileMetaDataset()
+    try:
+        for tag in list(meta.keys()):
+            out[tag] = copy.copy(meta.get_item(tag))
+    except (ValueError, TypeError, KeyError):  # not a well-formed group 0002: copied whole, as before
+        return copy.deepcopy(meta)
+    for attr in ("_is_little_endian", "_is_implicit_VR", "_read_charset", "_read_implicit", "_read_little"):
+        if hasattr(meta, attr):
+            object.__setattr__(out, attr, getattr(meta, attr))
+    return out
 
 
 def _patient_key(ds: Dataset) -> str:
