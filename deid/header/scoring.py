@@ -99,6 +99,7 @@ class Deferred:
 
     done: bool = False
     error: Exception | None = None
+    values: int = 0  # elements deferred
 
 
 class FreeTextBatch:
@@ -117,6 +118,7 @@ class FreeTextBatch:
     def add(self, texts: list[str], complete: Callable[[], None], state: Deferred) -> None:
         self._texts.update(dict.fromkeys(texts))
         self._items.append((complete, state))
+        state.values += 1
 
     def __len__(self) -> int:
         return len(self._texts)
