@@ -23,6 +23,7 @@ import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 
 def main() -> None:
@@ -49,7 +50,8 @@ def main() -> None:
     files = sorted(args.export.rglob("*.dcm"))[: args.n]
     blobs = [f.read_bytes() for f in files]
     engine = HeaderEngine(load_profile("research"), load_keyring())
-    engine.scorer()  # loaded before timing (a worker loads it once)
+    seen: dict[str, None] = {}
+    _record(engine.scorer(), seen)  # loaded before timing (a worker loads it once)
     batched = hasattr(engine, "free_text_batch") and not args.per_value
     digest = hashlib.sha256()
 
@@ -82,6 +84,35 @@ def main() -> None:
         base = base or rate
         print(f"{name}: {rate:.1f} files/s ({100 * rate / base:.1f}% of the first plain pass)", flush=True)
     print(f"engine output digest (both passes): {digest.hexdigest()[:16]}")
+    _scorer_alone(engine.scorer(), seen)
+
+
+def _record(model: Any, seen: dict[str, None]) -> None:
+    """Note every text the scorer is asked about (per value or batched)."""
+    for name in ("word_probs", "score_batch"):
+        real = getattr(model, name, None)
+        if real is not None:
+            def noted(texts: list[str], *a: Any, _real: Any = real, **kw: Any) -> Any:
+                seen.update(dict.fromkeys(texts))
+                return _real(texts, *a, **kw)
+            setattr(model, name, noted)
+
+
+def _scorer_alone(model: Any, seen: dict[str, None]) -> None:
+    """The scorer alone on the distinct texts the engine scored: one text per pass vs batched."""
+    texts = list(seen)
+    if not texts or not hasattr(model, "clear_cache"):
+        return
+    model.clear_cache()
+    t0 = time.perf_counter()
+    for t in texts:
+        model.word_probs([t])
+    single = len(texts) / (time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    model.score_batch(texts)
+    batched = len(texts) / (time.perf_counter() - t0)
+    print(f"scorer alone, {len(texts)} distinct texts: one per pass {single:.1f} texts/s, "
+          f"batched {batched:.1f} texts/s ({batched / single:.1f}x)")
 
 
 if __name__ == "__main__":
