@@ -24,13 +24,13 @@ from typing import Any
 
 from pydicom.datadict import keyword_for_tag
 from pydicom.dataelem import DataElement, RawDataElement
-from pydicom.dataset import Dataset
+from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag
 
 from deid.crosswalk import CrosswalkKind, SealedRecord, seal
-from deid.dicomio import raw_vr
+from deid.dicomio import quiet_values, raw_vr
 from deid.errors import InputError, Reason
 from deid.header import attest, deny
 from deid.header.clean import TextCleaner
@@ -48,6 +48,7 @@ from deid.header.pseudonyms import (
     year_only_da,
     year_only_dt,
 )
+from deid.header.scoring import Deferred, EngineScores, FreeTextBatch, ScorerView, scorer_thresholds
 from deid.header.table import ActionTable, build_action_table
 from deid.header.values import CODED_KEYWORDS, TEXT_VRS, dummy_value, empty_value, fit
 from deid.keys import KeyRing
@@ -77,9 +78,20 @@ class DeidResult:
     crosswalk: list[SealedRecord]
     patient_pseudonym: str
     date_shift_days: int | None
+    deferred: Deferred | None = None  # de-identified with a FreeTextBatch: complete once it is finished
 
     def __repr__(self) -> str:
         return f"DeidResult(crosswalk={len(self.crosswalk)} records)"
+
+    def check(self) -> None:
+        """Raise what completing this instance's deferred free text raised; an error when its
+        :class:`FreeTextBatch` was not finished yet (its deferred values are still removed)."""
+        if self.deferred is None:
+            return
+        if not self.deferred.done:
+            raise InputError(Reason.INTERNAL_ERROR, "free text deferred to a batch that was not finished")
+        if self.deferred.error is not None:
+            raise self.deferred.error
 
 
 @dataclass
@@ -90,13 +102,18 @@ class _Instance:
     shift: int | None
     engine: HeaderEngine
     records: dict[tuple[str, str], SealedRecord] = field(default_factory=dict)
+    batch: FreeTextBatch | None = None
+    deferred: Deferred | None = None
+    view: ScorerView | None = None
     _cleaner: TextCleaner | None = None
 
     @property
     def cleaner(self) -> TextCleaner:
         """Built on first use: most instances have nothing to clean."""
         if self._cleaner is None:
-            self._cleaner = TextCleaner(self.ids, self.engine.scorer(), self.engine.profile.free_text)
+            scores = self.engine.scores()
+            self.view = None if scores is None else ScorerView(scores, collecting=self.batch is not None)
+            self._cleaner = TextCleaner(self.ids, self.view, self.engine.profile.free_text)
         return self._cleaner
 
 
@@ -113,6 +130,7 @@ class HeaderEngine:
         self._safe = {(s.creator.strip().upper(), s.group, s.element): s for s in profile.safe_private}
         self._pseudonymize = set(profile.pseudonymize)
         self._scorer: WordScorer | None = None
+        self._scores: EngineScores | None = None
         self._scorer_lock = threading.Lock()
 
     def scorer(self) -> WordScorer | None:
@@ -126,29 +144,52 @@ class HeaderEngine:
                 self._scorer = load_scorer()
             return self._scorer
 
+    def scores(self) -> EngineScores | None:
+        """The scorer with the figures of batched passes (:mod:`deid.header.scoring`)."""
+        scorer = self.scorer()
+        if scorer is None:
+            return None
+        with self._scorer_lock:
+            if self._scores is None:
+                policy = self.profile.free_text
+                self._scores = EngineScores(scorer, scorer_thresholds(policy.phi_threshold, policy.safe_threshold))
+            return self._scores
+
+    def free_text_batch(self) -> FreeTextBatch:
+        """A batch to pass to :meth:`deidentify` for many instances; call its ``finish()`` before using
+        (or checking, :meth:`DeidResult.check`) any of their results."""
+        return FreeTextBatch(self.scores())
+
+    def finish(self, batch: FreeTextBatch) -> None:
+        """Score the batch's deferred free text together and complete those values."""
+        with quiet_values():
+            batch.finish(_input_error)
+
     # ------------------------------------------------------------------ public API
-    def deidentify(self, ds: Dataset, *, in_place: bool = False) -> DeidResult:
+    def deidentify(self, ds: Dataset, *, in_place: bool = False, batch: FreeTextBatch | None = None) -> DeidResult:
         """De-identify ``ds`` and return the result with its crosswalk records.
 
         With ``in_place=False`` (default) ``ds`` is left unchanged and a copy is returned: the pipeline
         keeps the original for the pixel stage, which decodes it (pixel data are not touched either way).
+        With a ``batch`` (:meth:`free_text_batch`), free-text values whose scorer text is new are removed
+        until :meth:`finish` scores the batch's texts together and cleans them (same values as without).
         """
         try:
-            return self._deidentify(ds, in_place)
-        except (ValueError, TypeError, UnicodeError, LookupError, OverflowError) as exc:
-            raise InputError(Reason.INVALID_VALUE,
-                             f"an attribute value cannot be decoded ({exc.__class__.__name__})") from None
-        except RecursionError:
-            raise InputError(Reason.TOO_DEEP, "sequences are nested too deeply to process safely") from None
+            return self._deidentify(ds, in_place, batch)
+        except (ValueError, TypeError, UnicodeError, LookupError, OverflowError, RecursionError) as exc:
+            raise _input_error(exc) from None
 
-    def _deidentify(self, ds: Dataset, in_place: bool) -> DeidResult:
+    def _deidentify(self, ds: Dataset, in_place: bool, batch: FreeTextBatch | None) -> DeidResult:
         ids = collect_identifiers(ds)
         out = ds if in_place else _clone(ds)
         patient_key = _patient_key(ds)
         shift = (date_shift_days(self.keys, patient_key, self.profile.date_shift.min_days,
                                  self.profile.date_shift.max_days)
                  if self._dates_modified and self.profile.date_transform is DateTransform.SHIFT else None)
-        inst = _Instance(ids=ids, shift=shift, engine=self)
+        inst = _Instance(ids=ids, shift=shift, engine=self, batch=batch,
+                         deferred=None if batch is None else Deferred())
+        if batch is not None and inst.deferred is not None:
+            batch.track(inst.deferred)
         self._walk(out, inst)
         self._private(out)
         self._overlays(out)
@@ -162,7 +203,7 @@ class HeaderEngine:
         if shift is not None:
             self._record(inst, CrosswalkKind.DATE_SHIFT, patient_key, str(shift))
         return DeidResult(dataset=out, identifiers=ids, crosswalk=list(inst.records.values()),
-                          patient_pseudonym=pseudonym, date_shift_days=shift)
+                          patient_pseudonym=pseudonym, date_shift_days=shift, deferred=inst.deferred)
 
     def finalize(self, ds: Dataset, pixel_status: attest.PixelStatus) -> bool:
         """Attestation (PS3.15 E.1.1 and X.1): returns whether PatientIdentityRemoved is YES."""
@@ -324,10 +365,33 @@ class HeaderEngine:
         elif vr == "PN":
             elem.value = self._map_values(elem.value, lambda v: pseudo_name(self.keys, str(v)) if str(v) else "")
         elif vr in TEXT_VRS:
-            elem.value = self._map_values(elem.value, lambda v: fit(inst.cleaner.clean(str(v)), vr))
+            self._clean_text(elem, inst)
         elif vr == "AS" and self.profile.aggregate_age_over is not None:
             return
         # numeric, coded (CS) and binary values carry no free text: kept
+
+    def _clean_text(self, elem: DataElement, inst: _Instance) -> None:
+        """Clean Descriptors (PS3.15 E.3.5) of each text value; with a batch, a value whose scorer text
+        is new is removed until the batch is finished, then cleaned again with the batch's figures."""
+        vr, value, cleaner = elem.VR, elem.value, inst.cleaner
+        view = inst.view
+
+        def cleaned() -> Any:
+            return self._map_values(value, lambda v: fit(cleaner.clean(str(v)), vr))
+
+        before = len(view.missing) if view is not None else 0
+        new = cleaned()
+        if view is None or inst.batch is None or inst.deferred is None or len(view.missing) == before:
+            elem.value = new
+            return
+        texts = view.missing[before:]
+        elem.value = self._map_values(value, lambda v: "")  # removed (default deny) until scored
+
+        def complete() -> None:
+            view.collecting = False
+            elem.value = cleaned()
+
+        inst.batch.add(texts, complete, inst.deferred)
 
     def _date(self, value: str, vr: str, inst: _Instance) -> str:
         if not value.strip():
@@ -409,6 +473,15 @@ class HeaderEngine:
                 del ds[tag]
 
 
+def _input_error(exc: Exception) -> Exception:
+    """What a value the engine cannot process means for the instance (an :class:`InputError`)."""
+    if isinstance(exc, RecursionError):
+        return InputError(Reason.TOO_DEEP, "sequences are nested too deeply to process safely")
+    if isinstance(exc, (ValueError, TypeError, UnicodeError, LookupError, OverflowError)):
+        return InputError(Reason.INVALID_VALUE, f"an attribute value cannot be decoded ({exc.__class__.__name__})")
+    return exc
+
+
 def _clone(ds: Dataset) -> Dataset:
     """Copy the dataset structure: new datasets and sequences, shared (immutable) element values;
     elements not yet converted from the file's bytes are shared as read (converting one later makes a
@@ -426,14 +499,14 @@ def _clone(ds: Dataset) -> Dataset:
 
     root = shell(ds)
     if getattr(ds, "file_meta", None) is not None:
-        root.file_meta = copy.deepcopy(ds.file_meta)
+        root.file_meta = _copy_meta(ds.file_meta)
     root.preamble = getattr(ds, "preamble", None)
     stack: list[tuple[Dataset, Dataset]] = [(ds, root)]
     while stack:
         src, dst = stack.pop()
         for tag in list(src.keys()):  # in tag order: Specific Character Set and private creators first
             raw = src.get_item(tag)
-            if isinstance(raw, RawDataElement) and raw.length != 0xFFFFFFFF and raw_vr(src, tag) != "SQ":
+            if isinstance(raw, RawDataElement) and raw.length != 0xFFFFFFFF and _not_sequence(src, tag, raw):
                 dst[tag] = raw  # an immutable tuple, shared and left unconverted (kept values are written as read)
                 continue
             elem = src[tag]
@@ -447,6 +520,31 @@ def _clone(ds: Dataset) -> Dataset:
             else:
                 dst.add(copy.copy(elem))
     return root
+
+
+def _not_sequence(ds: Dataset, tag: BaseTag, raw: RawDataElement) -> bool:
+    """A raw element that is not a sequence: its own explicit VR when it has one (no dictionary look-up)."""
+    vr = raw.VR
+    if vr is not None and vr not in ("SQ", "UN") and " or " not in vr:
+        return True
+    return raw_vr(ds, tag) != "SQ"
+
+
+def _copy_meta(meta: FileMetaDataset) -> FileMetaDataset:
+    """The file meta group (PS3.10 7.1) as a new dataset of copied elements: its few values are
+    strings and bytes, replaced (never changed in place) when the file is written."""
+    if type(meta) is not FileMetaDataset:
+        return copy.deepcopy(meta)  # type: ignore[unreachable]
+    out = FileMetaDataset()
+    try:
+        for tag in list(meta.keys()):
+            out[tag] = copy.copy(meta.get_item(tag))
+    except (ValueError, TypeError, KeyError):  # not a well-formed group 0002: copied whole, as before
+        return copy.deepcopy(meta)
+    for attr in ("_is_little_endian", "_is_implicit_VR", "_read_charset", "_read_implicit", "_read_little"):
+        if hasattr(meta, attr):
+            object.__setattr__(out, attr, getattr(meta, attr))
+    return out
 
 
 def _patient_key(ds: Dataset) -> str:

@@ -24,6 +24,7 @@ from deid.dicomio import read_dicom, write_dicom_to
 from deid.errors import InputError, Reason
 from deid.header.engine import DeidResult, HeaderEngine
 from deid.header.profile import Profile
+from deid.header.scoring import FreeTextBatch
 from deid.keys import KeyRing
 from deid.pipeline import faults
 from deid.pipeline.executor import Failed, each_input, per_worker, source_digest
@@ -167,6 +168,7 @@ def _finish(params: ProcessParams, engine: HeaderEngine, sha: str, res: DeidResu
             pixel: PixelResult) -> dict[str, object]:
     if pixel.error is not None:
         raise pixel.error
+    res.check()  # its free text, scored with the batch's (engine.finish), completed without error
     ds = res.dataset
     removed = engine.finalize(ds, pixel.status)
     rel = output_path(ds)
@@ -188,9 +190,9 @@ def _finish(params: ProcessParams, engine: HeaderEngine, sha: str, res: DeidResu
     return row
 
 
-def _read(engine: HeaderEngine, sha: str, content: bytes) -> tuple[DeidResult, PixelItem]:
+def _read(engine: HeaderEngine, sha: str, content: bytes, texts: FreeTextBatch) -> tuple[DeidResult, PixelItem]:
     original = read_dicom(content)
-    res = engine.deidentify(original)
+    res = engine.deidentify(original, batch=texts)
     return res, PixelItem(key=sha, original=original, target=res.dataset, identifiers=res.identifiers,
                           modality=str(original.get("Modality", "") or ""))
 
@@ -204,15 +206,17 @@ def process_rows(params: ProcessParams, rows: list[tuple[str, bytes]]) -> list[d
     engine = _engine(params)
     out: list[dict[str, object]] = [{} for _ in rows]
     pending: list[tuple[int, str, DeidResult, PixelItem]] = []
+    texts = engine.free_text_batch()
     for i, (sha, content) in enumerate(rows):
         faults.maybe_fail(params.fault, "udf", sha)
-        read = each_input(partial(_read, engine, sha, content))
+        read = each_input(partial(_read, engine, sha, content, texts))
         rows[i] = (sha, b"")
         del content
         if isinstance(read, Failed):
             out[i] = _quarantine(sha, read)
         else:
             pending.append((i, sha, *read))
+    engine.finish(texts)  # the rows' new free-text values scored in a few batched passes (issue #11)
     items = [p[3] for p in pending]
     uids = [str(item.target.get("SOPInstanceUID", "") or "") for item in items]
     batch = each_input(partial(params.pixel_hook.process, items))  # the whole batch fails together
