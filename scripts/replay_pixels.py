@@ -20,6 +20,8 @@ import argparse
 import json
 import sys
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -44,14 +46,31 @@ class Decider:
         self.th = Thresholds(min_confidence=cfg.min_ocr_confidence, phi_threshold=cfg.phi_threshold,
                              review_low=band[0], review_high=band[1])
 
+        self.cache: dict[str, float] = {}
+
     def decide(self, items: list[tuple[str, float, Identifiers]]) -> list[Decision]:
         first = [decide(t, c, i, self.allow, None, self.th, self.lex) for t, c, i in items]
         todo = [k for k, d in enumerate(first) if d.reason == "not_recognised"]
-        scores = self.model.score([items[k][0] for k in todo]) if todo else []
-        for k, s in zip(todo, scores, strict=True):
+        new = sorted({items[k][0] for k in todo} - self.cache.keys())
+        self.cache.update(zip(new, (float(x) for x in self.model.score(new)), strict=True) if new else ())
+        for k in todo:
             t, c, i = items[k]
-            first[k] = decide(t, c, i, self.allow, float(s), self.th, self.lex)
+            first[k] = decide(t, c, i, self.allow, self.cache[t], self.th, self.lex)
         return first
+
+
+def sweep(decider: Decider, run: Callable[[], Counter]) -> None:
+    """PHI and clinical figures of the same lines for a grid of review bands (model scores cached)."""
+    base = decider.th
+    for low in (0.2, 0.3, 0.4, 0.5, 0.6):
+        for high in (0.6, 0.7, 0.8, 0.9, 0.95):
+            if high < max(low, base.phi_threshold):
+                continue
+            decider.th = replace(base, review_low=low, review_high=high)
+            t = run()
+            print(f"band {low:.2f},{high:.2f}  phi {t[('phi', 'ok')]}/{t[('phi', 'n')]}  "
+                  f"clinical {t[('clinical', 'ok')]}/{t[('clinical', 'n')]}")
+    decider.th = base
 
 
 def _instances(dirs: list[Path]) -> list[tuple[Path, dict, Identifiers]]:
@@ -63,7 +82,7 @@ def _instances(dirs: list[Path]) -> list[tuple[Path, dict, Identifiers]]:
     return out
 
 
-def run_text(args: argparse.Namespace, decider: Decider) -> None:
+def run_text(args: argparse.Namespace, decider: Decider) -> Counter:
     items, lines = [], []
     for _, truth, ident in _instances(args.dirs):
         for ln in truth["lines"]:
@@ -80,7 +99,7 @@ def run_text(args: argparse.Namespace, decider: Decider) -> None:
             tally[(part, "miss", d.reason)] += 1
             if args.show:
                 print(f"  {part} {'KEPT' if ln['phi'] else 'REDACTED'} {d.reason} {d.score:.2f} {ln['text']!r}")
-    _print(tally)
+    return tally
 
 
 def _ocr(stage: PixelStage, path: Path, cache: Path) -> dict:
@@ -98,7 +117,7 @@ def _ocr(stage: PixelStage, path: Path, cache: Path) -> dict:
     return data
 
 
-def run_ocr(args: argparse.Namespace, decider: Decider) -> None:
+def run_ocr(args: argparse.Namespace, decider: Decider) -> Counter:
     stage = PixelStage(PixelConfig())
     args.cache.mkdir(parents=True, exist_ok=True)
     tally: Counter = Counter()
@@ -128,7 +147,7 @@ def run_ocr(args: argparse.Namespace, decider: Decider) -> None:
                     reads = [(b[4], d.reason, round(d.score, 2)) for (f, b), d in zip(boxes, decisions, strict=True)
                              if _touches(b, ln)]
                     print(f"  {part} {path.parent.name}/{path.stem} cover={cover:.2f} {ln['text']!r} {reads}")
-    _print(tally)
+    return tally
 
 
 def _touches(b: list, ln: dict) -> bool:  # type: ignore[type-arg]
@@ -153,10 +172,15 @@ def main() -> None:
     ap.add_argument("--model", type=Path, default=None)
     ap.add_argument("--band", default="0.2,0.8")
     ap.add_argument("--show", action="store_true")
+    ap.add_argument("--sweep", action="store_true", help="figures for a grid of review bands")
     args = ap.parse_args()
     low, high = (float(x) for x in args.band.split(","))
     decider = Decider(args.model, (low, high))
-    (run_text if args.mode == "text" else run_ocr)(args, decider)
+    run = run_text if args.mode == "text" else run_ocr
+    _print(run(args, decider))
+    if args.sweep:
+        args.show = False
+        sweep(decider, lambda: run(args, decider))
 
 
 if __name__ == "__main__":

@@ -248,7 +248,7 @@ def _word_hit(token: str, words: list[str], runs: list[str], units: frozenset[st
         return True
     if any(len(w) >= 5 and token.startswith(w) for w in words):
         return True
-    glued = runs + [a + b for a, b in zip(runs, runs[1:])] if len(token) >= 6 else runs
+    glued = runs + [a + b for a, b in zip(runs, runs[1:], strict=False)] if len(token) >= 6 else runs
     return any(_glued(r, token, tol if len(token) >= 6 else 0, units) for r in glued if len(r) > len(token) - tol)
 
 
@@ -276,7 +276,7 @@ def _near_age(read: str, age: int, slash_misread: bool) -> bool:
     target = str(age)
     for c in candidates:
         if c == target or (len(target) >= 2 and len(c) == len(target)
-                           and sum(x != y for x, y in zip(c, target)) == 1):
+                           and sum(x != y for x, y in zip(c, target, strict=True)) == 1):
             return True
     return False
 
@@ -451,6 +451,16 @@ def _code_pairs(text: str) -> str:
     return _SLASHED.sub(blank, text)
 
 
+_SHORT_LABELS = frozenset({"PT", "PAT", "REF", "DR", "ID", "TEL", "ACC", "TECH", "PID"})
+
+
+def _lower_abbreviation(m: re.Match[str]) -> bool:
+    """A short label word in lower case without a ":" or "#" after it ("whole body pt w", "multiplanar ref
+    241"): a word of the line (PET, reference), not a field label ("Pt:", "PT", "Ref#" still fire)."""
+    word = m.group(1)
+    return word.upper() in _SHORT_LABELS and word.islower() and not re.search(r"[:#]", m.group(0))
+
+
 def rule_match(text: str, known: Callable[[str], bool] | None = None) -> str | None:
     """Kind of the first rule that fires, or None. ``known`` (the clinical lexicon's word test) lets the
     name layout "Word, Word" pass when both words are known clinical words ("Disks, Biplane")."""
@@ -462,6 +472,8 @@ def rule_match(text: str, known: Callable[[str], bool] | None = None) -> str | N
         subject = _code_pairs(text) if kind == "label" else text
         for m in rx.finditer(subject):
             if kind == "accession" and sum(c.isdigit() for c in m.group(0)) < 5:
+                continue
+            if kind == "label" and _lower_abbreviation(m):
                 continue
             if kind == "name_format" and known is not None and all(
                     known(w) for w in re.findall(r"[A-Za-z][A-Za-z'\-]+", m.group(0))):

@@ -240,3 +240,10 @@ def test_sex_letter_before_digit_like_letters_is_a_word() -> None:
                                            ("Fl0r", "name")])
 def test_short_name_part_tolerates_a_substitution_only(text: str, hit: str | None) -> None:
     assert header_match(text, Identifiers(names=[["Flor", "Tomas"]])) == hit
+
+
+@pytest.mark.parametrize(("text", "kind"), [("whole body pt w rnc iv", None), ("Curved multiplanar ref 241.7 cm/s", None),
+                                            ("pt: Doe", "label"), ("PT DOE", "label"), ("Ref# 12", "label"),
+                                            ("Pat Doe", "label")])
+def test_lower_case_short_label_words_are_words(text: str, kind: str | None) -> None:
+    assert rule_match(text) == kind
