@@ -234,6 +234,15 @@ def _glued(run: str, token: str, tol: int, units: frozenset[str]) -> bool:
     return False
 
 
+def _label_glued(run: str, token: str) -> bool:
+    """Initials glued to a field label by OCR ("0pPSP" for "Op PSP", "DRJK"): the rest of the word is
+    one label word (0 read for O), never digits or letters alone ("MM2" is no "MM")."""
+    if len(run) <= len(token):
+        return False
+    rest = run[:-len(token)] if run.endswith(token) else run[len(token):] if run.startswith(token) else ""
+    return rest.replace("0", "O") in _GLUE_LABELS
+
+
 def _name_units(ident: Identifiers) -> frozenset[str]:
     return frozenset({alnum(fold(t)) for name in ident.names for t in name if len(alnum(fold(t))) >= 2}
                      | _LABEL_WORDS)
@@ -319,7 +328,7 @@ def header_match(text: str, ident: Identifiers) -> str | None:
             if len(t) < 2:
                 continue
             if len(t) <= 3:
-                if t in words:
+                if t in words or t in runs or any(_label_glued(r, t) for r in runs):
                     return "name"
                 continue
             if _word_hit(t, words, runs, units):
@@ -451,6 +460,7 @@ def _code_pairs(text: str) -> str:
     return _SLASHED.sub(blank, text)
 
 
+_GLUE_LABELS = _LABEL_WORDS | {"OP", "OPER", "SONO", "RAD", "MD", "REFPHYS", "PHYS"}
 _SHORT_LABELS = frozenset({"PT", "PAT", "REF", "DR", "ID", "TEL", "ACC", "TECH", "PID"})
 
 

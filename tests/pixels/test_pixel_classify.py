@@ -247,3 +247,9 @@ def test_short_name_part_tolerates_a_substitution_only(text: str, hit: str | Non
                                             ("Pat Doe", "label")])
 def test_lower_case_short_label_words_are_words(text: str, kind: str | None) -> None:
     assert rule_match(text) == kind
+
+
+@pytest.mark.parametrize(("text", "hit"), [("0pPSP", "name"), ("Op PSP", "name"), ("DR.PSP", "name"),
+                                           ("OPPSP", "name"), ("XPSP", None), ("PSPX", None)])
+def test_initials_glued_to_a_label(text: str, hit: str | None) -> None:
+    assert header_match(text, Identifiers(names=[["PSP"], ["MM"]])) == hit
