@@ -59,11 +59,11 @@ class Decider:
         return first
 
 
-def sweep(decider: Decider, run: Callable[[], Counter]) -> None:
+def sweep(decider: Decider, run: Callable[[], Counter], lows: list[float], highs: list[float]) -> None:
     """PHI and clinical figures of the same lines for a grid of review bands (model scores cached)."""
     base = decider.th
-    for low in (0.2, 0.3, 0.4, 0.5, 0.6):
-        for high in (0.6, 0.7, 0.8, 0.9, 0.95):
+    for low in lows:
+        for high in highs:
             if high < max(low, base.phi_threshold):
                 continue
             decider.th = replace(base, review_low=low, review_high=high)
@@ -173,6 +173,8 @@ def main() -> None:
     ap.add_argument("--band", default="0.2,0.8")
     ap.add_argument("--show", action="store_true")
     ap.add_argument("--sweep", action="store_true", help="figures for a grid of review bands")
+    ap.add_argument("--lows", default="0.2,0.3,0.4,0.5")
+    ap.add_argument("--highs", default="0.7,0.8,0.9,0.95")
     args = ap.parse_args()
     low, high = (float(x) for x in args.band.split(","))
     decider = Decider(args.model, (low, high))
@@ -180,7 +182,8 @@ def main() -> None:
     _print(run(args, decider))
     if args.sweep:
         args.show = False
-        sweep(decider, lambda: run(args, decider))
+        sweep(decider, lambda: run(args, decider), [float(x) for x in args.lows.split(",")],
+              [float(x) for x in args.highs.split(",")])
 
 
 if __name__ == "__main__":
