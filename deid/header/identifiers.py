@@ -52,6 +52,8 @@ class Identifiers:
     dates: set[str] = field(default_factory=set)  # DA values (YYYYMMDD) and DT date parts
     places: set[str] = field(default_factory=set)
     values: set[tuple[NeedleKind, str]] = field(default_factory=set)  # every value with its kind
+    sex: str = ""  # Patient's Sex (0010,0040), "M"/"F"/"O"; with the age, matched in burned-in text only
+    age: str = ""  # Patient's Age (0010,1010), AS "056Y"
     _needle_cache: dict[bool, frozenset[str]] = field(default_factory=dict, repr=False, compare=False)
 
     def __repr__(self) -> str:  # never print PHI
@@ -96,9 +98,10 @@ def collect_identifiers(ds: Dataset) -> Identifiers:
     """Walk every element at every depth (iteratively) and gather identifying values.
 
     PN values anywhere (0010,0010 Patient's Name, 0008,0090 Referring Physician's Name, ...), the IDs
-    above, every DA and the date part of every DT, and site names and addresses.
+    above, every DA and the date part of every DT, and site names and addresses; Patient's Sex
+    (0010,0040) and Patient's Age (0010,1010) of the top level (for compact "M/56" lines in pixels).
     """
-    out = Identifiers()
+    out = Identifiers(sex=_plain(ds, "PatientSex"), age=_plain(ds, "PatientAge"))
     id_tags = set(ID_KEYWORDS)
     place_tags = set(PLACE_KEYWORDS)
     wanted = id_tags | place_tags | set(UID_KEYWORDS)
@@ -119,6 +122,15 @@ def collect_identifiers(ds: Dataset) -> Identifiers:
             values = elem.value if elem.VM > 1 else [elem.value]
             _add(out, elem.VR, elem.keyword or "", [str(v) for v in values], id_tags, place_tags)
     return out
+
+
+def _plain(ds: Dataset, keyword: str) -> str:
+    """A top-level CS/AS value as stripped upper-case text ("" when absent, multi-valued or unreadable)."""
+    try:
+        value = ds.get(keyword)
+    except (ValueError, TypeError, KeyError, UnicodeError):
+        return ""
+    return value.strip().upper() if isinstance(value, str) else ""
 
 
 def _add(out: Identifiers, vr: str, keyword: str, values: list[str], id_tags: set[str],

@@ -22,6 +22,7 @@ redacted and returned for review. The text itself never leaves this module's cal
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -70,6 +71,18 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*")
 
 def alnum(text: str) -> str:
     return _NON_ALNUM.sub("", text.upper())
+
+
+_FOLD = str.maketrans({"Ø": "O", "ø": "o", "Æ": "AE", "æ": "ae", "ß": "ss", "Ł": "L", "ł": "l", "Đ": "D",
+                       "đ": "d", "Þ": "TH", "þ": "th", "Œ": "OE", "œ": "oe", "ı": "i"})
+
+
+def fold(text: str) -> str:
+    """Accents stripped and letters without a decomposition folded ("MØM" -> "MOM", "Müller" ->
+    "Muller"), case kept: a name part keeps all its letters before :func:`alnum` drops the others."""
+    if text.isascii():
+        return text
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).translate(_FOLD)
 
 
 def digits_view(text: str) -> str:
@@ -182,46 +195,155 @@ def _boundaries(text: str) -> tuple[str, set[int]]:
     return "".join(flat), cuts
 
 
-def _glued_at_boundary(text: str, token: str) -> bool:
-    """A short name part (4-5 characters) inside the text's letters with at least one end on a word
-    boundary: "LIMABEATRIZ" and "Pat:LIMA" hold "LIMA"; "Parallel Imaging" does not (paralLEL IMAging)."""
-    flat, cuts = _boundaries(text)
-    start = flat.find(token)
-    while start >= 0:
-        if start in cuts or start + len(token) in cuts:
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+
+
+def _runs(text: str) -> list[str]:
+    """The text's words upper-cased: runs of letters and digits between spaces and punctuation, a
+    lower-case letter followed by a capital also ending one ("DoeJohn" -> DOE, JOHN)."""
+    return [w for chunk in re.split(r"[^0-9A-Za-z]+", text) for part in _CAMEL.split(chunk) if (w := alnum(part))]
+
+
+def _explained(piece: str, units: frozenset[str]) -> bool:
+    """What is left of a word around a name part is empty, one letter (an initial), digits, or made of
+    the instance's other name parts and label words ("LIMA" + "BEATRIZ", "PAT" + "LIMA")."""
+    if len(piece) <= 1 or piece.isdigit():
+        return True
+    ok = [True] + [False] * len(piece)
+    for end in range(1, len(piece) + 1):
+        ok[end] = any(ok[start] and (piece[start:end] in units or piece[start:end].isdigit())
+                      for start in range(max(0, end - 30), end))
+    return ok[-1]
+
+
+def _glued(run: str, token: str, tol: int, units: frozenset[str]) -> bool:
+    """``token`` (within ``tol`` edits) inside ``run`` with the rest of the run explained by the other
+    name parts (:func:`_explained`): "LIMABEATRIZ" and "PATLIMA" hold "LIMA", "GAUSSIAN" does not hold
+    "SIAN" and "PARALLELIMAGING" does not hold "LIMA" (PS3.15 E.3.1: the instance's own name, not a
+    substring of a technical word)."""
+    if not fuzzy_contains(run, token, tol):
+        return False
+    n = len(token)
+    for start in range(len(run)):
+        for size in range(max(1, n - tol), n + tol + 1):
+            mid = run[start:start + size]
+            if len(mid) < size or (tol == 0 and mid != token) or levenshtein(mid, token, tol) > tol:
+                continue
+            if _explained(run[:start], units) and _explained(run[start + size:], units):
+                return True
+    return False
+
+
+def _label_glued(run: str, token: str) -> bool:
+    """Initials glued to a field label by OCR ("0pPSP" for "Op PSP", "DRJK"): the rest of the word is
+    one label word (0 read for O), never digits or letters alone ("MM2" is no "MM")."""
+    if len(run) <= len(token):
+        return False
+    rest = run[:-len(token)] if run.endswith(token) else run[len(token):] if run.startswith(token) else ""
+    return rest.replace("0", "O") in _GLUE_LABELS
+
+
+def _name_units(ident: Identifiers) -> frozenset[str]:
+    return frozenset({alnum(fold(t)) for name in ident.names for t in name if len(alnum(fold(t))) >= 2}
+                     | _LABEL_WORDS)
+
+
+def _word_hit(token: str, words: list[str], runs: list[str], units: frozenset[str]) -> bool:
+    """A name or place part in the text as a word (within its OCR tolerance), glued to the instance's
+    other parts, split in two by OCR ("CASTEL LANOS"), or truncated ("CLEVELAN...")."""
+    tol = _tolerance(len(token))
+    slack = tol if len(token) >= 6 else 0  # 4-5 letters: a substitution only ("FLOR" is not "FOR")
+    if any(levenshtein(w, token, tol) <= tol for w in words if abs(len(w) - len(token)) <= slack):
+        return True
+    if any(len(w) >= 5 and token.startswith(w) for w in words):
+        return True
+    glued = runs + [a + b for a, b in zip(runs, runs[1:], strict=False)] if len(token) >= 6 else runs
+    return any(_glued(r, token, tol if len(token) >= 6 else 0, units) for r in glued if len(r) > len(token) - tol)
+
+
+_SEX_FIRST = re.compile(r"(?<![A-Za-z0-9])(MALE|FEMALE|[MF])[\s/\\|,;:.\-]{0,3}([0-9OoIl|]{1,4})"
+                        r"\s?(?:Y|YR|YRS|YO|Y/O)?(?![A-Za-z0-9])", re.I)
+_AGE_FIRST = re.compile(r"(?<![A-Za-z0-9.,])([0-9OoIl|]{1,4})\s?(Y|YR|YRS|YO|Y/O)?[\s/\\|,;:.\-]{0,3}"
+                        r"(MALE|FEMALE|[MF])(?![A-Za-z0-9])", re.I)
+
+
+def _age_number(age: str) -> int | None:
+    """The number of a Patient's Age (0010,1010) AS value ("056Y" -> 56)."""
+    m = re.fullmatch(r"0*(\d{1,3})[YMWD]?", age.strip().upper())
+    return int(m.group(1)) if m else None
+
+
+def _near_age(read: str, age: int, slash_misread: bool) -> bool:
+    """OCR digits ``read`` are the age: equal, or one digit off at the same length for ages of two or
+    more digits ("55" for 56), or the age after a slash OCR read as 1/I/l ("M156" for "M/56")."""
+    digits = read.translate(_DIGIT_LIKE)
+    if not digits.isdigit() or not any(c.isdigit() for c in read):  # "Fil" is no "F11"
+        return False
+    candidates = [digits.lstrip("0") or "0"]
+    if slash_misread and len(digits) >= 2 and digits[0] == "1":
+        candidates.append(digits[1:].lstrip("0") or "0")
+    target = str(age)
+    for c in candidates:
+        if c == target or (len(target) >= 2 and len(c) == len(target)
+                           and sum(x != y for x, y in zip(c, target, strict=True)) == 1):
             return True
-        start = flat.find(token, start + 1)
+    return False
+
+
+def sex_age_match(text: str, sex: str, age: str) -> bool:
+    """The instance's own Patient's Sex (0010,0040) and Age (0010,1010) written together in any compact
+    layout OCR may leave ("M/56", "M56", "M55", "56M", "F/056Y", "56Y F", "Male 56"): checked before the
+    allowlist, whose code patterns ("C5", "T2") and parameter names would otherwise clear it. A sex
+    letter must be a capital (a lower-case "m" after a number is a metre); words may be any case."""
+    number = _age_number(age)
+    if number is None or sex not in ("M", "F"):
+        return False
+    word = "MALE" if sex == "M" else "FEMALE"
+    for m in _SEX_FIRST.finditer(text):
+        s, digits = m.group(1), m.group(2)
+        if (s == sex or s.upper() == word) and _near_age(digits, number, True):
+            return True
+    for m in _AGE_FIRST.finditer(text):
+        digits, s = m.group(1), m.group(3)
+        if (s == sex or s.upper() == word) and _near_age(digits, number, False):
+            return True
     return False
 
 
 def header_match(text: str, ident: Identifiers) -> str | None:
-    """Kind of the first original identifying value found in the text ("name", "id", "date", "place")."""
+    """Kind of the first original identifying value found in the text ("sex_age", "name", "id", "date",
+    "place"). Name and place parts match whole words, words OCR split or glued to the instance's other
+    parts (:func:`_word_hit`), never letters inside another word ("SIAN" in "Gaussian")."""
+    text = fold(text)
     up = text.upper()
     flat = alnum(text)
     words = [w.upper() for w in _WORD.findall(text)] + [t for t in re.split(r"[^A-Z0-9]+", up) if t]
+    runs = _runs(text)
+    units = _name_units(ident)
+    if sex_age_match(text, ident.sex, ident.age):
+        return "sex_age"
     for name in ident.names:
         for token in name:
-            t = alnum(token)
+            t = alnum(fold(token))
             if len(t) < 2:
                 continue
             if len(t) <= 3:
-                if t in words:
+                if t in words or t in runs or any(_label_glued(r, t) for r in runs):
                     return "name"
                 continue
-            tol = _tolerance(len(t))
-            if any(levenshtein(w, t, tol) <= tol for w in words if abs(len(w) - len(t)) <= tol):
-                return "name"
-            if (fuzzy_contains(flat, t, tol) if len(t) >= 6 else _glued_at_boundary(text, t)):
-                return "name"
-            if any(len(w) >= 5 and t.startswith(w) for w in words):  # truncated "CLEVELAN..."
+            if _word_hit(t, words, runs, units):
                 return "name"
     dview = digits_view(text)
     for value in ident.ids:
-        v = alnum(value)
+        v = alnum(fold(value))
         if len(v) < 3:
             continue
         if len(v) <= 4:
             if v in [alnum(w) for w in up.split()]:
+                return "id"
+            continue
+        if v.isalpha():  # a word-like ID (issuer, rank, station): whole words, as names
+            if _word_hit(v, words, runs, units):
                 return "id"
             continue
         if fuzzy_contains(flat, v, _tolerance(len(v))):
@@ -237,10 +359,11 @@ def header_match(text: str, ident: Identifiers) -> str | None:
                    for f in _date_digit_forms(iso)):
                 return "date"
     for place in ident.places:
-        p = alnum(place)
-        if len(p) >= 6 and fuzzy_contains(flat, p, _tolerance(len(p))):
+        p = alnum(fold(place))
+        if len(p) >= 10 and fuzzy_contains(flat, p, _tolerance(len(p))) \
+                or 6 <= len(p) < 10 and _word_hit(p, words, runs, units):
             return "place"
-        tokens = [alnum(t) for t in re.split(r"\s+", place.upper())]
+        tokens = [alnum(t) for t in re.split(r"\s+", fold(place).upper())]
         for t in tokens:
             if len(t) < 4 or t in _GENERIC_PLACE:
                 continue
@@ -337,6 +460,17 @@ def _code_pairs(text: str) -> str:
     return _SLASHED.sub(blank, text)
 
 
+_GLUE_LABELS = _LABEL_WORDS | {"OP", "OPER", "SONO", "RAD", "MD", "REFPHYS", "PHYS"}
+_SHORT_LABELS = frozenset({"PT", "PAT", "REF", "DR", "ID", "TEL", "ACC", "TECH", "PID"})
+
+
+def _lower_abbreviation(m: re.Match[str]) -> bool:
+    """A short label word in lower case without a ":" or "#" after it ("whole body pt w", "multiplanar ref
+    241"): a word of the line (PET, reference), not a field label ("Pt:", "PT", "Ref#" still fire)."""
+    word = m.group(1)
+    return word.upper() in _SHORT_LABELS and word.islower() and not re.search(r"[:#]", m.group(0))
+
+
 def rule_match(text: str, known: Callable[[str], bool] | None = None) -> str | None:
     """Kind of the first rule that fires, or None. ``known`` (the clinical lexicon's word test) lets the
     name layout "Word, Word" pass when both words are known clinical words ("Disks, Biplane")."""
@@ -348,6 +482,8 @@ def rule_match(text: str, known: Callable[[str], bool] | None = None) -> str | N
         subject = _code_pairs(text) if kind == "label" else text
         for m in rx.finditer(subject):
             if kind == "accession" and sum(c.isdigit() for c in m.group(0)) < 5:
+                continue
+            if kind == "label" and _lower_abbreviation(m):
                 continue
             if kind == "name_format" and known is not None and all(
                     known(w) for w in re.findall(r"[A-Za-z][A-Za-z'\-]+", m.group(0))):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from deid.header.identifiers import Identifiers
+from deid.header.identifiers import Identifiers, collect_identifiers
 from deid.pixels.classify import (
     Action,
     Label,
@@ -189,3 +189,67 @@ def test_generalising_rules(text: str, score: float | None, action: Action, reas
 ])
 def test_short_name_glued_only_at_a_word_boundary(text: str, hit: str | None) -> None:
     assert header_match(text, Identifiers(names=[["Lima", "Beatriz"]])) == hit
+
+
+OWN_SEX_AGE = Identifiers(names=[["Castellanos", "Maria"]], sex="M", age="056Y")
+
+
+@pytest.mark.parametrize("text", ["M/56", "M56", "M55", "M156", "56M", "56Y M", "056Y/M", "M 056Y", "Male 56",
+                                  "Pat M56 CT"])
+def test_own_sex_and_age_redacted_before_the_allowlist(text: str) -> None:
+    """A compact "M/56" that OCR read as "M56"/"M55" (seed-707 miss) is the instance's own Patient's Sex
+    and Age: redacted as a header match, before the allowlist's code patterns ("C5", "T2") can clear it."""
+    d = decide(text, 0.99, OWN_SEX_AGE, ALLOW, 0.1, TH, LEX)
+    assert (d.action, d.reason) == (Action.REDACT, "header_sex_age")
+
+
+@pytest.mark.parametrize("text", ["F/56", "M/65", "M5", "C5", "T2", "Depth 56 m", "56 mm", "L12-5"])
+def test_other_sex_or_age_is_not_the_instance_own(text: str) -> None:
+    assert header_match(text, OWN_SEX_AGE) is None
+
+
+def test_sex_and_age_collected_from_the_header() -> None:
+    import pydicom
+
+    ds = pydicom.Dataset()
+    ds.PatientSex, ds.PatientAge = "F", "007Y"
+    ident = collect_identifiers(ds)
+    assert (ident.sex, ident.age) == ("F", "007Y") and "F" not in repr(ident).replace("Identifiers", "")
+    assert header_match("F7", ident) == "sex_age" and header_match("F8", ident) is None  # one digit: exact
+
+
+@pytest.mark.parametrize(("text", "names", "hit"), [
+    ("Gaussian filter 11/51", [["Jones", "Sian"]], None),       # "SIAN" inside a technical word
+    ("SIANJONES", [["Jones", "Sian"]], "name"),                 # glued to the other name part
+    ("Sian", [["Jones", "Sian"]], "name"),
+    ("Audit Recording Started", [["Cordina", "Ann"]], None),    # 6+ letters inside a word
+    ("CORDINAANN", [["Cordina", "Ann"]], "name"),
+    ("CORDlNA", [["Cordina", "Ann"]], "name"),                  # OCR l for I
+    ("CORD INA", [["Cordina", "Ann"]], "name"),                 # OCR split the word
+    ("PATCORDINA", [["Cordina", "Ann"]], "name"),               # a label word glued on
+])
+def test_name_parts_match_on_word_boundaries(text: str, names: list[list[str]], hit: str | None) -> None:
+    assert header_match(text, Identifiers(names=names)) == hit
+
+
+def test_sex_letter_before_digit_like_letters_is_a_word() -> None:
+    assert header_match("Atrial Diastolic Fil 5/258", Identifiers(sex="F", age="011Y")) is None
+
+
+@pytest.mark.parametrize(("text", "hit"), [("For Machine Quality Assurance", None), ("FIOR PINEDA", "name"),
+                                           ("Fl0r", "name")])
+def test_short_name_part_tolerates_a_substitution_only(text: str, hit: str | None) -> None:
+    assert header_match(text, Identifiers(names=[["Flor", "Tomas"]])) == hit
+
+
+@pytest.mark.parametrize(("text", "kind"), [("whole body pt w rnc iv", None), ("Curved multiplanar ref 241.7 cm/s", None),
+                                            ("pt: Doe", "label"), ("PT DOE", "label"), ("Ref# 12", "label"),
+                                            ("Pat Doe", "label")])
+def test_lower_case_short_label_words_are_words(text: str, kind: str | None) -> None:
+    assert rule_match(text) == kind
+
+
+@pytest.mark.parametrize(("text", "hit"), [("0pPSP", "name"), ("Op PSP", "name"), ("DR.PSP", "name"),
+                                           ("OPPSP", "name"), ("XPSP", None), ("PSPX", None)])
+def test_initials_glued_to_a_label(text: str, hit: str | None) -> None:
+    assert header_match(text, Identifiers(names=[["PSP"], ["MM"]])) == hit

@@ -1,0 +1,190 @@
+"""Replay the pixel decisions on DEV sets of the independent generator, fast, to tune the classifier.
+
+    python scripts/replay_pixels.py text DIR... [--model DIR] [--band 0.2,0.8] [--show]
+    python scripts/replay_pixels.py ocr DIR... --cache CACHE_DIR [--model DIR] [--band 0.2,0.8] [--show]
+
+``DIR``: folders written by ``make_eval_pixels.py --out DIR --seed S`` (use DEV seeds only: never the
+reporting seeds of ``eval_pixels.py independent``).
+
+text: the generator's exact lines through :func:`deid.pixels.classify.decide` with the instance's own
+identifiers (no OCR): PHI lines redacted / total, clinical lines kept / total, and the reasons.
+ocr: the stage's OCR of every instance, run ONCE and kept in ``CACHE_DIR`` (the boxes' text is the
+generator's synthetic text), then every box decided again; a line counts as redacted when the REDACT
+boxes (padded as the stage pads) cover >= 90 % of it (PHI) and as kept when they cover < 5 % of it
+(clinical), an approximation of ``eval_pixels.py``'s scorer without its re-OCR.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pydicom
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from deid.header.identifiers import Identifiers, collect_identifiers  # noqa: E402
+from deid.pipeline.hooks import PixelItem  # noqa: E402
+from deid.pixels.classify import Action, Decision, Thresholds, decide, load_allowlist  # noqa: E402
+from deid.pixels.lexicon import load_lexicon  # noqa: E402
+from deid.pixels.phi_model import TokenPhiModel  # noqa: E402
+from deid.pixels.redact import pad_box  # noqa: E402
+from deid.pixels.stage import PixelConfig, PixelStage  # noqa: E402
+
+
+class Decider:
+    def __init__(self, model: Path | None, band: tuple[float, float]) -> None:
+        self.model = TokenPhiModel(model, threads=1)
+        self.allow, self.lex = load_allowlist(), load_lexicon()
+        cfg = PixelConfig()
+        self.th = Thresholds(min_confidence=cfg.min_ocr_confidence, phi_threshold=cfg.phi_threshold,
+                             review_low=band[0], review_high=band[1])
+
+        self.cache: dict[str, float] = {}
+
+    def decide(self, items: list[tuple[str, float, Identifiers]]) -> list[Decision]:
+        first = [decide(t, c, i, self.allow, None, self.th, self.lex) for t, c, i in items]
+        todo = [k for k, d in enumerate(first) if d.reason == "not_recognised"]
+        new = sorted({items[k][0] for k in todo} - self.cache.keys())
+        self.cache.update(zip(new, (float(x) for x in self.model.score(new)), strict=True) if new else ())
+        for k in todo:
+            t, c, i = items[k]
+            first[k] = decide(t, c, i, self.allow, self.cache[t], self.th, self.lex)
+        return first
+
+
+def sweep(decider: Decider, run: Callable[[], Counter], lows: list[float], highs: list[float]) -> None:
+    """PHI and clinical figures of the same lines for a grid of review bands (model scores cached)."""
+    base = decider.th
+    for low in lows:
+        for high in highs:
+            if high < max(low, base.phi_threshold):
+                continue
+            decider.th = replace(base, review_low=low, review_high=high)
+            t = run()
+            print(f"band {low:.2f},{high:.2f}  phi {t[('phi', 'ok')]}/{t[('phi', 'n')]}  "
+                  f"clinical {t[('clinical', 'ok')]}/{t[('clinical', 'n')]}")
+    decider.th = base
+
+
+def _instances(dirs: list[Path]) -> list[tuple[Path, dict, Identifiers]]:
+    out = []
+    for d in dirs:
+        for p in sorted(d.glob("eval_*.dcm")):
+            truth = json.loads(p.with_suffix(".json").read_text())
+            out.append((p, truth, collect_identifiers(pydicom.dcmread(p, stop_before_pixels=True))))
+    return out
+
+
+def run_text(args: argparse.Namespace, decider: Decider) -> Counter:
+    items, lines = [], []
+    for _, truth, ident in _instances(args.dirs):
+        for ln in truth["lines"]:
+            items.append((ln["text"], 1.0, ident))
+            lines.append(ln)
+    decisions = decider.decide(items)
+    tally: Counter = Counter()
+    for ln, d in zip(lines, decisions, strict=True):
+        part = "phi" if ln["phi"] else "clinical"
+        ok = (d.action is Action.REDACT) == ln["phi"]
+        tally[(part, "n")] += 1
+        tally[(part, "ok")] += ok
+        if not ok:
+            tally[(part, "miss", d.reason)] += 1
+            if args.show:
+                print(f"  {part} {'KEPT' if ln['phi'] else 'REDACTED'} {d.reason} {d.score:.2f} {ln['text']!r}")
+    return tally
+
+
+def _ocr(stage: PixelStage, path: Path, cache: Path) -> dict:
+    target = cache / (path.parent.name + "_" + path.stem + ".json")
+    if target.is_file():
+        return json.loads(target.read_text())
+    ds = pydicom.dcmread(path)
+    job = PixelItem(path.name, ds, ds, collect_identifiers(ds), str(ds.get("Modality", "")))
+    prep, images = stage._prepare(job)
+    stage._run_ocr([prep], [(0, f, imgs) for f, imgs in images])
+    found = {str(f): [[b.x, b.y, b.w, b.h, b.text, b.confidence] for b in boxes] for f, boxes in prep.found.items()}
+    data = {"found": found, "spans": {str(f): list(s) for f, s in prep.spans.items()},
+            "rows": prep.frames.rows, "cols": prep.frames.columns}
+    target.write_text(json.dumps(data))
+    return data
+
+
+def run_ocr(args: argparse.Namespace, decider: Decider) -> Counter:
+    stage = PixelStage(PixelConfig())
+    args.cache.mkdir(parents=True, exist_ok=True)
+    tally: Counter = Counter()
+    for path, truth, ident in _instances(args.dirs):
+        data = _ocr(stage, path, args.cache)
+        boxes = [(int(f), b) for f, bs in data["found"].items() for b in bs]
+        decisions = decider.decide([(b[4], float(b[5]), ident) for _, b in boxes])
+        rows, cols = data["rows"], data["cols"]
+        masks: dict[int, np.ndarray] = {}
+        for (f, b), d in zip(boxes, decisions, strict=True):
+            if d.action is not Action.REDACT:
+                continue
+            x, y, w, h = pad_box((b[0], b[1], b[2], b[3]), stage.config.padding, rows, cols)
+            for g in data["spans"][str(f)]:
+                masks.setdefault(g, np.zeros((rows, cols), bool))[y:y + h, x:x + w] = True
+        for ln in truth["lines"]:
+            m = masks.get(ln["first_frame"])
+            cover = 0.0 if m is None else float(m[ln["y"]:ln["y"] + ln["h"], ln["x"]:ln["x"] + ln["w"]].mean())
+            part = "phi" if ln["phi"] else "clinical"
+            ok = cover >= 0.9 if ln["phi"] else cover < 0.05
+            tally[(part, "n")] += 1
+            tally[(part, "ok")] += ok
+            if not ok:
+                why = sorted({d.reason for (f, b), d in zip(boxes, decisions, strict=True) if _touches(b, ln)})
+                tally[(part, "miss", ",".join(why) or "not_detected")] += 1
+                if args.show:
+                    reads = [(b[4], d.reason, round(d.score, 2)) for (f, b), d in zip(boxes, decisions, strict=True)
+                             if _touches(b, ln)]
+                    print(f"  {part} {path.parent.name}/{path.stem} cover={cover:.2f} {ln['text']!r} {reads}")
+    return tally
+
+
+def _touches(b: list, ln: dict) -> bool:  # type: ignore[type-arg]
+    return not (b[0] + b[2] <= ln["x"] or ln["x"] + ln["w"] <= b[0] or b[1] + b[3] <= ln["y"]
+                or ln["y"] + ln["h"] <= b[1])
+
+
+def _print(tally: Counter) -> None:
+    for part in ("phi", "clinical"):
+        n, ok = tally[(part, "n")], tally[(part, "ok")]
+        print(f"{part:<9} {ok}/{n} ({ok / max(1, n):.1%})")
+        for key, v in sorted(((k, v) for k, v in tally.items() if k[0] == part and k[1] == "miss"),
+                             key=lambda kv: -kv[1]):
+            print(f"    {key[2]}: {v}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("mode", choices=["text", "ocr"])
+    ap.add_argument("dirs", type=Path, nargs="+")
+    ap.add_argument("--cache", type=Path, default=Path("/tmp/deid_replay_cache"))
+    ap.add_argument("--model", type=Path, default=None)
+    ap.add_argument("--band", default="0.2,0.8")
+    ap.add_argument("--show", action="store_true")
+    ap.add_argument("--sweep", action="store_true", help="figures for a grid of review bands")
+    ap.add_argument("--lows", default="0.2,0.3,0.4,0.5")
+    ap.add_argument("--highs", default="0.7,0.8,0.9,0.95")
+    args = ap.parse_args()
+    low, high = (float(x) for x in args.band.split(","))
+    decider = Decider(args.model, (low, high))
+    run = run_text if args.mode == "text" else run_ocr
+    _print(run(args, decider))
+    if args.sweep:
+        args.show = False
+        sweep(decider, lambda: run(args, decider), [float(x) for x in args.lows.split(",")],
+              [float(x) for x in args.highs.split(",")])
+
+
+if __name__ == "__main__":
+    main()
