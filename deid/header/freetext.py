@@ -153,7 +153,6 @@ def _capitalised_terms() -> frozenset[str]:
     """Words PS3.16 meanings only write capitalised: eponyms ("Raynaud's disease") and first words of
     sentence-case meanings ("Urostomy bag"). Clinical, but a mid-sentence capitalised one may be a
     name ("Wright"), so the capitalised-word rule does not trust them."""
-    from pydicom.sr._concepts_dict import concepts
 
     return _eponyms() | _sentence_first()
 
@@ -274,6 +273,10 @@ def _known(word: str, allow: frozenset[str], acronyms: bool = True) -> bool:
         return all(len(p) <= 4 for p in norm.split())  # an acronym (MI, PI-RADS parts, II)
     if acronyms and (_MIXED_ACRONYM.match(core) or _CODE.match(core)):
         return True  # an acronym with a lower-case letter ("QTc", "POz")
+    if acronyms and core.isupper() and 5 <= len(core) <= 7 and core.isalpha() and not _VOWELS & set(core.lower()):
+        return True  # an acronym without a vowel ("NGTDM", "GLRLM"): no name is written so
+    if acronyms and _ACRONYM_LIKE.match(core):
+        return True  # "QRS-like", "T1-weighted"
     parts = norm.split()
     if "_" in core and " " not in core.strip():
         # a protocol or series name ("t1_vibe_fs_tra_bh_dyn"): short parts are abbreviations
@@ -288,15 +291,13 @@ def _known(word: str, allow: frozenset[str], acronyms: bool = True) -> bool:
 
 _CODE = re.compile(r"^[A-Za-z]{1,3}\d{1,2}[A-Za-z]?$")  # "Er5", "Fp1", "V8R": electrode and lead names
 _VOWELS = frozenset("aeiouy")
+_ACRONYM_LIKE = re.compile(r"^[A-Z][A-Z0-9]{0,4}-(?:like|weighted|based|guided|derived|related|induced|type|wave|waves)$")
 
 
 def _derived(p: str, allow: frozenset[str]) -> bool:
     """A word built from a known word: a prefix glued to it ("antibradycardia", "nonuniformity",
-    "disproportion", the rest of five letters or more, so that "co" + "hen" is no word), a noun in
-    "-ness" of a known adjective ("coarseness"), or an acronym of five to seven letters without a vowel
-    ("ngtdm", "glrlm": no name is written without one)."""
-    if 5 <= len(p) <= 7 and p.isalpha() and not _VOWELS & set(p):
-        return True
+    "disproportion", the rest of five letters or more, so that "co" + "hen" is no word) or a noun in
+    "-ness" of a known adjective ("coarseness")."""
     for k in range(2, min(len(p) - 4, 7)):
         if p[:k] in _GLUED_PREFIXES and _word_known(p[k:], allow):
             return True
@@ -581,6 +582,18 @@ def _home_number(words: list[_Word], i: int, run: list[_Word]) -> bool:
     return bool(numbers) and all(_alpha(x.text) for x in run[:numbers[0]])
 
 
+def _clinical_run(run: list[_Word]) -> bool:
+    """After "with", capitalised words that are all clinical vocabulary, with one that is no common word
+    ("Sinus Bradycardia", "Compactness", "Eye-related"), or a Latin or title-case term: a term more
+    often than a person; the learned scorer decides ("Mark White" are common words: the rule stays)."""
+    if run[0].term:
+        return True
+    caps = [w for w in run if _is_capitalised(w.text)]
+    vocab = vocabulary() | _TECHNIQUE  # written in lower case in PS3.16: no eponym, no name's first word
+    return bool(caps) and all(_known(w.text, vocab) or _derived(normalise(w.text), _allow()) for w in run) and any(
+        normalise(w.text) not in _common() and len(w.text) >= 6 for w in caps)
+
+
 def _term_start(w: _Word) -> bool:
     """A capitalised word that PS3.16 writes first in a sentence-case meaning ("Cardioversion spike"):
     inside a sentence the learned scorer decides whether it is that term or a name ("Frank")."""
@@ -607,6 +620,8 @@ def _rule_ranges(words: list[_Word], all_caps: bool, scored: bool = False) -> li
             run = _run(nxt, all_caps)
             if run and low not in _HONORIFICS and _clinical_head(run, nxt):
                 continue
+            if run and low == "with" and scored and not all_caps and _clinical_run(run):
+                continue  # "compare with Sinus Bradycardia on prior": the scorer decides
             if all_caps and low != "with":
                 run = _caps_name_run(nxt)
             if run and (low in _HONORIFICS or not is_known(run[0].text) or _is_capitalised(run[0].text)
