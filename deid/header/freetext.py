@@ -152,8 +152,7 @@ def _clinical() -> frozenset[str]:
 def _capitalised_terms() -> frozenset[str]:
     """Words PS3.16 meanings only write capitalised: eponyms ("Raynaud's disease") and first words of
     sentence-case meanings ("Urostomy bag"). Clinical, but a mid-sentence capitalised one may be a
-    name ("Wright"), so the capitalised-word rule does not trust them."""
-
+    name ("Wright"), so the capitalised-word rule does not trust them alone (see :func:`_term_start`)."""
     return _eponyms() | _sentence_first()
 
 
@@ -171,19 +170,27 @@ def _eponyms() -> frozenset[str]:
     return frozenset(out)
 
 
-@lru_cache(maxsize=1)
-def _sentence_first() -> frozenset[str]:
-    """First words of sentence-case PS3.16 meanings ("Cardioversion spike", "Supraventricular escape
-    beat"), possessive eponyms aside. A term written as its meaning keeps this capital inside a
-    sentence ("now Cardioversion spike"); some are names too ("Frank lead system"), so inside a
-    sentence the learned scorer, not the capital, decides."""
+# Coding schemes the independent free-text evaluation (scripts/freetext_independent.py) draws its
+# clinical terms from, by part: dev MDC, NEU, UMLS, IBSI; test NCIt, FMA and SCT meanings of five words
+# or more. Words taken from them only for this set would score their own source; they stay out of it.
+_EVALUATION_SCHEMES = frozenset({"MDC", "NEU", "UMLS", "IBSI", "NCIt", "FMA"})
+
+
+@lru_cache(maxsize=2)
+def _sentence_first(outside_evaluation: bool = False) -> frozenset[str]:
+    """First words of sentence-case PS3.16 meanings ("Urostomy bag", "Supraventricular tachycardia"),
+    possessive eponyms aside; ``outside_evaluation``: only of meanings the independent evaluation
+    set cannot draw from (see ``_EVALUATION_SCHEMES``)."""
     from pydicom.sr._concepts_dict import concepts
 
     out: set[str] = set()
-    for by_keyword in concepts.values():
+    for scheme, by_keyword in concepts.items():
+        if outside_evaluation and scheme in _EVALUATION_SCHEMES:
+            continue
         for codes in by_keyword.values():
             for meaning, _cids in codes.values():  # type: ignore[attr-defined]
-                out.update(sentence_case_first(meaning))
+                if not (outside_evaluation and scheme == "SCT" and len(meaning.split()) >= 5):
+                    out.update(sentence_case_first(meaning))
     return frozenset(out - _eponyms())
 
 
@@ -595,9 +602,11 @@ def _clinical_run(run: list[_Word]) -> bool:
 
 
 def _term_start(w: _Word) -> bool:
-    """A capitalised word that PS3.16 writes first in a sentence-case meaning ("Cardioversion spike"):
-    inside a sentence the learned scorer decides whether it is that term or a name ("Frank")."""
-    return len(w.text) >= 4 and normalise(w.text) in _sentence_first()
+    """A capitalised word that PS3.16 writes first in a sentence-case meaning ("Supraventricular
+    tachycardia"): a term written as its meaning keeps that capital inside a sentence ("now
+    Supraventricular escape beat"), but some are names too ("Frank lead system"), so inside a sentence
+    the learned scorer, not the capital, decides."""
+    return len(w.text) >= 4 and normalise(w.text) in _sentence_first(True)
 
 
 def _rule_ranges(words: list[_Word], all_caps: bool, scored: bool = False) -> list[tuple[int, int]]:
