@@ -410,6 +410,8 @@ def _code(words: list[_Word], k: int, all_caps: bool) -> bool:
         return True
     if not all_caps and w.isupper() and (_ROMAN.match(w) or normalise(w) in _TECHNIQUE):
         return True
+    if len(w) <= 3 and w[1:].islower() and normalise(w) in _TECHNIQUE:
+        return True  # a clinical abbreviation first in a sentence: "Hx of", "Dx:", "Pt"
     nxt = words[k + 1] if k + 1 < len(words) else None
     return (len(w) == 1 and w.isupper() and nxt is not None and nxt.spaced and nxt.text.islower()
             and is_clinical(nxt.text))

@@ -306,6 +306,7 @@ class _AllScorer:
     ("Indication QTc interval global; P wave", ("QTc", "P")),
     ("Hx of Wandering Sinus Pacemaker within the sinus node", ("Wandering", "Sinus", "Pacemaker")),
     ("Seen with Burst suppression and Lead Y", ("Lead", "Y")),
+    ("Hx of Nervus thoracicus longus. Dx pending", ("Hx", "thoracicus", "longus", "Dx")),
 ])
 def test_codes_and_clinical_terms_are_not_masked_by_the_classifier(text: str, kept: tuple[str, ...]) -> None:
     res = FreeTextCleaner(frozenset(), _AllScorer()).clean(text)
