@@ -86,9 +86,13 @@ class QualityGate:
         self.warnings: list[str] = []
         self.report: GateReport | None = None
         self.suites: list[Suite] = [load_suite(s, self.config.suite_dir) for s in self.config.suites]
+
+    def prepare(self) -> None:
+        """Import great-expectations in the background while the de-identification job runs (the
+        driver only waits then; earlier, the import would hold the driver's interpreter while it plans)."""
         from deid.quality.expectations import prewarm
 
-        prewarm()  # great-expectations is imported while the run's Spark work goes on
+        prewarm()
 
     # ------------------------------------------------------------------ the gate
     def __call__(self, run_id: str, staged: StagedRun) -> bool:
