@@ -78,9 +78,21 @@ def header_only(files: list[Path]) -> float:
 
 def spark_jobs(events: Path) -> int:
     """Spark jobs of the run's application (its uncompressed event log, a file or a rolling folder)."""
+    return sum(jobs_by_stage(events).values())
+
+
+def jobs_by_stage(events: Path) -> dict[str, int]:
+    """Spark jobs per pipeline stage (the job description :mod:`deid.pipeline.timing` sets; "-" for jobs
+    outside a timed stage, e.g. the run report's, or every job of code that sets none)."""
     files = sorted(p for p in events.rglob("*") if p.is_file() and not p.name.startswith(("appstatus", ".")))
-    return sum(line.startswith('{"Event":"SparkListenerJobStart"')
-               for f in files for line in f.read_text(errors="replace").splitlines())
+    out: dict[str, int] = {}
+    for f in files:
+        for line in f.read_text(errors="replace").splitlines():
+            if line.startswith('{"Event":"SparkListenerJobStart"'):
+                props = json.loads(line).get("Properties") or {}
+                stage = str(props.get("spark.job.description") or "-").removeprefix("deid: ")
+                out[stage] = out.get(stage, 0) + 1
+    return out
 
 
 def single(master: str, export: Path, work: Path, pixels: bool, gate: bool, gate_ocr: bool) -> dict[str, Any]:
@@ -127,7 +139,8 @@ def single(master: str, export: Path, work: Path, pixels: bool, gate: bool, gate
     reported = time.perf_counter() - t0
     timings = json.loads((work / "out" / "reports" / run.run_id / "timings.json").read_text())
     spark.stop()
-    jobs = spark_jobs(events)
+    by_stage = jobs_by_stage(events)
+    jobs = sum(by_stage.values())
     ing, d = summary.ingest, summary.deid
     seconds = ran + reported
     return {"master": master, "status": summary.status, "spark_start_s": started, "run_s": ran,
@@ -136,7 +149,7 @@ def single(master: str, export: Path, work: Path, pixels: bool, gate: bool, gate
             "deidentified": d.n_deidentified if d else 0, "quarantined": d.n_quarantined if d else 0,
             "instances_per_s": (ing.n_listed if ing else 0) / seconds,
             "stages": {**timings["stages"], "report": reported}, "event_log": timings["spark_event_log"],
-            "spark_jobs": jobs, "gate_ocr": gate_ocr, "load_avg": [load_before, os.getloadavg()[0]]}
+            "spark_jobs": jobs, "spark_jobs_by_stage": by_stage, "gate_ocr": gate_ocr, "load_avg": [load_before, os.getloadavg()[0]]}
 
 
 def run_one(code: Path, master: str, export: Path, work: Path, args: argparse.Namespace) -> dict[str, Any]:

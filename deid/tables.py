@@ -354,14 +354,19 @@ def _to_ipc(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
                                          schema=pa.schema([("ipc", pa.binary())]))
 
 
-def collect_arrow(df: DataFrame, schema: pa.Schema) -> pa.Table:
-    """A small DataFrame on the driver as an Arrow table of ``schema`` (Spark 3.5 and 4.x).
+def collect_arrow(df: DataFrame, schema: pa.Schema | None = None) -> pa.Table:
+    """A small DataFrame on the driver as an Arrow table of ``schema`` (Spark 3.5 and 4.x); without
+    ``schema``, of the executors' Arrow types (an empty result: the columns, typed null).
 
     Spark 3.5 has no DataFrame-to-Arrow call on the driver and ``toPandas`` turns timestamps into
     naive session-local times; ``mapInArrow`` (Spark 3.3+) ships the executors' Arrow batches as they are.
     """
     rows = df.mapInArrow(_to_ipc, "ipc binary").collect()
     parts = [pa.ipc.open_stream(r["ipc"]).read_all() for r in rows]
+    if schema is None:
+        parts = [p for p in parts if p.num_rows]
+        return (pa.concat_tables(parts) if parts
+                else pa.schema([(c, pa.null()) for c in df.columns]).empty_table())
     parts = [p.select(schema.names).cast(schema) for p in parts if p.num_rows]
     return pa.concat_tables(parts) if parts else schema.empty_table()
 

@@ -20,7 +20,7 @@ from deid.keys import KeyRing
 from deid.pipeline.duplicates import MESSAGE as DUPLICATE_MESSAGE
 from deid.pipeline.duplicates import flag_duplicates
 from deid.pipeline.executor import with_digests
-from deid.pipeline.hooks import Gate, HeaderOnly, PixelHook, StagedRun
+from deid.pipeline.hooks import Gate, HeaderOnly, PixelHook, StagedRun, prepare_gate
 from deid.pipeline.process import OK, QUARANTINED, RESULT, ProcessParams, deidentify_batches
 from deid.pipeline.release import Releaser
 from deid.pipeline.timing import StageTimes
@@ -79,7 +79,8 @@ def pending_inputs(tables: Tables, zs: zones.Zones, profile: Profile,
 
 
 def stage_run(spark: SparkSession, tables: Tables, zs: zones.Zones, params: ProcessParams,
-              pending: DataFrame, n_inputs: int, times: StageTimes | None = None) -> StagedRun:
+              pending: DataFrame, n_inputs: int, times: StageTimes | None = None,
+              gate: Gate | None = None) -> StagedRun:
     """Run the processor once over ``pending``; its results are written once to staging Parquet, and
     the staged tables (metadata, quarantine, crosswalk) once each, so that the gate, the publication
     and the commits read them instead of computing them again."""
@@ -89,6 +90,7 @@ def stage_run(spark: SparkSession, tables: Tables, zs: zones.Zones, params: Proc
     results_loc = zones.join(params.staging, "results")
     schema = RESULT.spark_schema()
     with t.stage("de-identify (header+pixels+write)"):
+        prepare_gate(gate)
         (pending.mapInPandas(partial(deidentify_batches, params=params), schema)
          .write.mode("overwrite").parquet(zones.spark_uri(results_loc)))
     # a repeated bronze row would repeat its result: one per input (small rows, no content)
@@ -99,8 +101,11 @@ def stage_run(spark: SparkSession, tables: Tables, zs: zones.Zones, params: Proc
                   .select("run_id", "sop_instance_uid", "b.*"))
     review = (metadata.select("run_id", "sha256", "sop_instance_uid", F.explode("review").alias("r"))
               .select("run_id", "sha256", "sop_instance_uid", "r.*"))
-    with t.stage("stage counts"):
-        counts = {"n_deidentified": metadata.count(), "n_quarantined": quarantine.count()}
+    with t.stage("stage counts"):  # one action for both
+        n = (metadata.select(F.lit(1).alias("m"), F.lit(0).alias("q"))
+             .unionByName(quarantine.select(F.lit(0).alias("m"), F.lit(1).alias("q")))
+             .agg(F.sum("m").alias("m"), F.sum("q").alias("q")).first())
+        counts = {"n_deidentified": int(n["m"] or 0) if n else 0, "n_quarantined": int(n["q"] or 0) if n else 0}
     return StagedRun(params.run_id, params.staging, n_inputs, metadata, quarantine, crosswalk, counts,
                      redactions=redactions, review=review)
 
@@ -162,7 +167,7 @@ def deidentify(spark: SparkSession, tables: Tables, zs: zones.Zones, profile: Pr
     params = ProcessParams(run_id=run_id, profile=profile, keyring=keyring, staging=staging,
                            pixel_hook=pixel_hook or HeaderOnly(), fault=fault)
     try:
-        staged = stage_run(spark, tables, zs, params, pending, n_inputs, t)
+        staged = stage_run(spark, tables, zs, params, pending, n_inputs, t, gate)
     finally:
         todo.unpersist()
     if progress:

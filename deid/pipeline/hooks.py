@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
 __all__ = ["Box", "BoxRecord", "Gate", "HeaderOnly", "PixelHook", "PixelItem", "PixelResult", "PixelStatus",
-           "ReviewRecord", "StagedRun", "keep_instance_uid", "record_fields"]
+           "ReviewRecord", "StagedRun", "keep_instance_uid", "prepare_gate", "record_fields"]
 
 REDACT = "REDACT"  # BoxRecord.action of a box filled in the pixels (deid.pixels.classify.Action.REDACT)
 
@@ -148,3 +148,12 @@ class StagedRun:
 
 
 Gate = Callable[[str, StagedRun], bool]
+# A gate may also have ``prepare()``: called when the run's de-identification job starts (the driver
+# waits on the executors then), e.g. to import its libraries; see :func:`prepare_gate`.
+
+
+def prepare_gate(gate: object) -> None:
+    """Call the gate's optional ``prepare()``."""
+    prepare = getattr(gate, "prepare", None)
+    if callable(prepare):
+        prepare()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -310,25 +311,21 @@ def ingest(spark: SparkSession, tables: Tables, zs: zones.Zones, input_location:
     with t.stage("ingest parse"):  # no join here: the content is written once, never shuffled
         parsed.write.mode("overwrite").parquet(zones.spark_uri(staged))
     result = spark.read.schema(schema).parquet(zones.spark_read_uri(staged))
-    with t.stage("ingest reconcile"):
-        scanned = {r["path"] for r in result.select("path").collect()} | set(known_big)
-    lost = unscanned_rows(listing, scanned, run_id)
+    with t.stage("ingest reconcile"):  # one action: every staged row's keys, flagged when known
+        keys = _staged_keys(tables, zs, result)
+    lost = unscanned_rows(listing, {k.path for k in keys} | set(known_big), run_id)
     if lost:  # listed, but no row came back for it: a quarantine row, never a silent loss
-        result = result.unionByName(spark.createDataFrame(to_frame(lost, PARSED), schema))
-    with t.stage("ingest counts"):
-        keys, chosen = _new_inputs(tables, zs, result)
-        n_rows = keys.count()
-        by_reason = {r["reason"]: int(r["count"]) for r in chosen.groupBy("reason").count().collect()}
+        keys += _lost_keys(tables, zs, lost)
+    chosen = choose_new(keys)
+    by_reason = Counter(k.reason for k in chosen)
     n_good = by_reason.pop(None, 0)
-    reasons = tuple(sorted(by_reason.items()))
+    reasons = tuple(sorted((str(r), n) for r, n in by_reason.items()))
     n_bad = sum(by_reason.values())
     # already known: an over-size file quarantined before (same path and size), content in bronze or
     # quarantine before, or a second entry with the same content in this run
-    n_known = len(known_big) + n_rows - n_good - n_bad
+    n_known = len(known_big) + len(keys) - n_good - n_bad
     with t.stage("bronze write"):
-        _commit_new(tables, zs, result, chosen, run_id)
-    keys.unpersist()
-    chosen.unpersist()
+        _commit_new(spark, tables, zs, result, chosen, run_id)
     zones.remove_tree(staged)
     if progress:
         progress(STAGE, n_listed, n_listed)
@@ -339,37 +336,98 @@ def ingest(spark: SparkSession, tables: Tables, zs: zones.Zones, input_location:
     return res
 
 
-def _new_inputs(tables: Tables, zs: zones.Zones, result: DataFrame) -> tuple[DataFrame, DataFrame]:
-    """On the keys alone (no content): every row of ``result`` flagged ``_known`` (its content is in
-    bronze or quarantined at ingest already), and one row per new sha256 (its least path) with its
-    reason. Both cached (the caller unpersists them)."""
+@dataclass(frozen=True)
+class StagedKey:
+    """One staged (or lost) row on the driver, without content: what the counts and the quarantine
+    rows need. ``mtime_us``: the modification time in microseconds since the epoch (UTC)."""
+
+    sha256: str
+    path: str
+    reason: str | None
+    message: str | None
+    size: int | None
+    mtime_us: int | None
+    known: bool
+
+
+def _staged_keys(tables: Tables, zs: zones.Zones, result: DataFrame) -> list[StagedKey]:
+    """Every staged row's keys (no content), flagged ``known`` when its content is in bronze or was
+    quarantined at ingest before: one Spark action. One row per listed entry, like the listing the
+    driver holds already."""
     from pyspark.sql import functions as F
 
     known = known_sha256(tables, zs).withColumn("_known", F.lit(True))
-    keys = (result.select("sha256", "path", "reason").join(known, "sha256", "left")
-            .withColumn("_known", F.coalesce(F.col("_known"), F.lit(False))).cache())
-    chosen = (keys.where(~F.col("_known")).groupBy("sha256")
-              .agg(F.min(F.struct("path", "reason")).alias("_c"))
-              .select("sha256", "_c.path", "_c.reason").cache())
-    return keys, chosen
+    rows = (result.select("sha256", "path", "reason", "message", "size",
+                          F.unix_micros("modification_time").alias("mtime_us"))
+            .join(known, "sha256", "left").collect())
+    return [StagedKey(r["sha256"], r["path"], r["reason"], r["message"], r["size"], r["mtime_us"],
+                      bool(r["_known"])) for r in rows]
 
 
-def _commit_new(tables: Tables, zs: zones.Zones, result: DataFrame, chosen: DataFrame, run_id: str) -> None:
-    """Bronze rows (new and readable) and quarantine rows (new and not) of this ingest, one commit
-    each; the chosen keys are broadcast to the staged rows (the content is not shuffled)."""
+def _lost_keys(tables: Tables, zs: zones.Zones, lost: list[dict[str, object]]) -> list[StagedKey]:
+    """The NOT_READ rows of entries no executor returned (rare), flagged when quarantined before."""
     from pyspark.sql import functions as F
 
-    r, c = result.alias("r"), F.broadcast(chosen.select("sha256", "path")).alias("c")
-    match = (F.col("r.sha256") == F.col("c.sha256")) & F.col("r.path").eqNullSafe(F.col("c.path"))
-    new = r.join(c, match, "left_semi")
-    good = new.where(F.col("reason").isNull())
-    bad = new.where(F.col("reason").isNotNull())
-    quarantine_rows = (bad.withColumn("stage", F.lit(STAGE)).withColumn("profile", F.lit(None))
-                       .withColumn("key_version", F.lit(None))
-                       .withColumn("quarantined_at", F.lit(dt.datetime.now(dt.timezone.utc)).cast("timestamp")))
+    shas = [str(r["sha256"]) for r in lost]
+    seen = {r["sha256"] for r in known_sha256(tables, zs).where(F.col("sha256").isin(shas)).collect()}
+    return [StagedKey(str(r["sha256"]), str(r["path"]), str(r["reason"]), str(r["message"]),
+                      int(r["size"]),  # type: ignore[call-overload]
+                      _micros(r["modification_time"]), r["sha256"] in seen) for r in lost]
+
+
+def _micros(when: object) -> int | None:
+    if not isinstance(when, dt.datetime):
+        return None
+    return (when - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)) // dt.timedelta(microseconds=1)
+
+
+def choose_new(keys: list[StagedKey]) -> list[StagedKey]:
+    """One row per new sha256 (not ``known``): its least path (then: readable first, then the least
+    reason), whatever order the rows came in."""
+    best: dict[str, StagedKey] = {}
+    for k in keys:
+        if k.known:
+            continue
+        held = best.get(k.sha256)
+        if held is None or _order(k) < _order(held):
+            best[k.sha256] = k
+    return sorted(best.values(), key=_order)
+
+
+def _order(k: StagedKey) -> tuple[str, bool, str]:
+    return (k.path, k.reason is not None, k.reason or "")
+
+
+def _commit_new(spark: SparkSession, tables: Tables, zs: zones.Zones, result: DataFrame,
+                chosen: list[StagedKey], run_id: str) -> None:
+    """Bronze rows (new and readable: the staged rows, the chosen keys broadcast to them, so the
+    content is not shuffled) and quarantine rows (new and not: from the driver, no content), one
+    commit each."""
+    from pyspark.sql import functions as F
+
     app_id = f"deid-{STAGE}-{run_id}"
-    tables.append(good, zs.bronze, BRONZE, app_id=app_id, version=0)
-    tables.append(quarantine_rows, zs.quarantine, QUARANTINE, app_id=app_id, version=0)
+    good = [k for k in chosen if k.reason is None]
+    if good:
+        keys = spark.createDataFrame(pd.DataFrame({"sha256": [k.sha256 for k in good],
+                                                   "path": [k.path for k in good]}), "sha256 string, path string")
+        r, c = result.alias("r"), F.broadcast(keys).alias("c")
+        match = (F.col("r.sha256") == F.col("c.sha256")) & (F.col("r.path") == F.col("c.path"))
+        tables.append(r.join(c, match, "left_semi"), zs.bronze, BRONZE, app_id=app_id, version=0)
+    bad = [k for k in chosen if k.reason is not None]
+    if bad:
+        tables.append_arrow(quarantine_table(bad, run_id), zs.quarantine, QUARANTINE, app_id=app_id, version=0)
+
+
+def quarantine_table(bad: list[StagedKey], run_id: str) -> pa.Table:
+    """The ingest's quarantine rows (value-free: reason codes and messages, no content)."""
+    now = dt.datetime.now(dt.timezone.utc)
+    return pa.table({
+        "sha256": [k.sha256 for k in bad], "path": [k.path for k in bad], "size": [k.size for k in bad],
+        "modification_time": pa.array([k.mtime_us for k in bad], pa.int64()).cast(pa.timestamp("us", tz="UTC")),
+        "stage": [STAGE] * len(bad), "reason": [k.reason for k in bad], "message": [k.message for k in bad],
+        "profile": pa.nulls(len(bad), pa.string()), "key_version": pa.nulls(len(bad), pa.string()),
+        "run_id": [run_id] * len(bad), "quarantined_at": pa.array([now] * len(bad), pa.timestamp("us", tz="UTC")),
+    })
 
 
 def unscanned_rows(listing: Listing, scanned: set[str], run_id: str) -> list[dict[str, object]]:

@@ -2,7 +2,9 @@
 
 Stages are timed on the driver around the Spark actions they trigger (Spark is lazy: the executors'
 work of a stage is inside the action that writes its output). Names are fixed words, values seconds;
-no data values or input locations are recorded. The Spark event log of the run, when
+no data values or input locations are recorded. While a stage runs, its name is the Spark job
+description (``spark.job.description``), so the event log and Spark's UI attribute every job to its
+stage. The Spark event log of the run, when
 ``spark.eventLog.enabled`` is set (``spark.conf`` in the configuration), is recorded by location so a
 user can open it in Spark's history server.
 """
@@ -10,11 +12,12 @@ user can open it in Spark's history server.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from deid import zones
 
@@ -22,6 +25,15 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 TIMINGS_JSON = "timings.json"
+_DESCRIPTION = "spark.job.description"
+
+
+def _active_context() -> Any:
+    """The driver's running SparkContext, or None (no pyspark imported, none started, Spark Connect)."""
+    pyspark = sys.modules.get("pyspark")
+    if pyspark is None:
+        return None
+    return getattr(pyspark.SparkContext, "_active_spark_context", None)
 
 
 @dataclass
@@ -34,9 +46,15 @@ class StageTimes:
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
         t0 = time.perf_counter()
+        sc = _active_context()
+        before = sc.getLocalProperty(_DESCRIPTION) if sc is not None else None
+        if sc is not None:
+            sc.setLocalProperty(_DESCRIPTION, f"deid: {name}")
         try:
             yield
         finally:
+            if sc is not None:
+                sc.setLocalProperty(_DESCRIPTION, before)  # type: ignore[arg-type] # None unsets it
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - t0
 
     def total(self) -> float:

@@ -1,8 +1,14 @@
-"""Running a suite with great-expectations (ephemeral context, Spark datasource) on a DataFrame.
+"""Running a suite with great-expectations (ephemeral context) on a DataFrame.
 
-Nothing is written by great-expectations itself: no project folder, no data docs, no stores. The
-Spark datasource keeps the work on the cluster (staged runs can be large); only metric values come
-back to the driver.
+Nothing is written by great-expectations itself: no project folder, no data docs, no stores. A frame
+of at most :data:`LOCAL_ROWS` rows (the usual staged run's metadata, quarantine and crosswalk rows,
+which hold no content) is collected once (:func:`local_frame`, one Spark job) and validated by the
+pandas datasource on the driver: on Spark every expectation's metrics are Spark jobs of their own
+(dozens per run, seconds of fixed cost). A larger frame stays on the cluster (Spark datasource; only
+metric values come back to the driver). Both run the same expectations with the same result format.
+
+``import great_expectations`` takes seconds: :func:`prewarm` starts it in a background thread while
+the run's Spark work goes on (the gate asks for it when it is built).
 """
 
 from __future__ import annotations
@@ -10,7 +16,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import threading
 from typing import TYPE_CHECKING, Any
+
+import pandas as pd
 
 from deid.errors import ConfigError
 from deid.quality.results import RESULT_FORMAT, ExpectationResult, from_ge
@@ -21,6 +30,39 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 _NAME_KEY = "deid_name"
+LOCAL_ROWS = 200_000  # frames up to this many rows are validated on the driver (pandas datasource)
+_PREWARM: list[threading.Thread] = []
+
+
+def _import_ge() -> None:
+    try:
+        os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+        import great_expectations  # noqa: F401
+        from great_expectations.expectations.expectation_configuration import (  # noqa: F401
+            ExpectationConfiguration,
+        )
+    except Exception:  # noqa: BLE001 - the gate imports it again (and reports a failure) when it runs
+        log.debug("great-expectations could not be imported in advance")
+
+
+def prewarm() -> None:
+    """Import great-expectations in a background daemon thread (once per process), so that the gate
+    does not wait for it after the run's Spark work."""
+    if not _PREWARM:
+        thread = threading.Thread(target=_import_ge, name="deid-gx-import", daemon=True)
+        _PREWARM.append(thread)
+        thread.start()
+
+
+def local_frame(df: DataFrame, max_rows: int = LOCAL_ROWS) -> pd.DataFrame | None:
+    """``df`` on the driver as pandas (exact Arrow types: dates stay dates, timestamps UTC) when it has
+    at most ``max_rows`` rows, else None; one Spark job that never collects more than ``max_rows + 1``."""
+    from deid.tables import collect_arrow
+
+    table = collect_arrow(df.limit(max_rows + 1))
+    if table.num_rows > max_rows:
+        return None
+    return table.to_pandas()
 
 
 def _context() -> Any:
@@ -64,18 +106,28 @@ def _raised(info: Any) -> bool:
 
 
 class SuiteRunner:
-    """One ephemeral great-expectations context for the gate's suites."""
+    """One ephemeral great-expectations context for the gate's suites (a Spark and a pandas
+    datasource, each added when first used)."""
 
     def __init__(self) -> None:
         self._ctx = _context()
-        self._source = self._ctx.data_sources.add_spark(name="deid_spark")
+        self._sources: dict[str, Any] = {}
 
-    def validate(self, suite: Suite, df: DataFrame, today: dt.date) -> list[ExpectationResult]:
-        """Results of every expectation of ``suite`` on ``df``, reduced to value-free counts."""
+    def _source(self, local: bool) -> Any:
+        kind = "pandas" if local else "spark"
+        if kind not in self._sources:
+            add = self._ctx.data_sources.add_pandas if local else self._ctx.data_sources.add_spark
+            self._sources[kind] = add(name=f"deid_{kind}")
+        return self._sources[kind]
+
+    def validate(self, suite: Suite, df: DataFrame | pd.DataFrame, today: dt.date) -> list[ExpectationResult]:
+        """Results of every expectation of ``suite`` on ``df`` (a Spark DataFrame, or a pandas frame
+        from :func:`local_frame`), reduced to value-free counts."""
         import great_expectations as gx
 
         expectations = build_expectations(suite, today)
-        asset = self._source.add_dataframe_asset(name=f"{suite.table}_asset")
+        source = self._source(isinstance(df, pd.DataFrame))
+        asset = source.add_dataframe_asset(name=f"{suite.table}_{len(source.assets)}_asset")
         batch = asset.add_batch_definition_whole_dataframe(f"{suite.table}_all").get_batch(
             batch_parameters={"dataframe": df})
         gx_suite = gx.ExpectationSuite(name=f"deid_{suite.table}", expectations=expectations)

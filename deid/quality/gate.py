@@ -87,26 +87,18 @@ class QualityGate:
         self.report: GateReport | None = None
         self.suites: list[Suite] = [load_suite(s, self.config.suite_dir) for s in self.config.suites]
 
+    def prepare(self) -> None:
+        """Import great-expectations in the background while the de-identification job runs (the
+        driver only waits then; earlier, the import would hold the driver's interpreter while it plans)."""
+        from deid.quality.expectations import prewarm
+
+        prewarm()
+
     # ------------------------------------------------------------------ the gate
     def __call__(self, run_id: str, staged: StagedRun) -> bool:
         now = dt.datetime.now(dt.timezone.utc)
         today = self.today or now.date()
-        frames = self.frames(run_id, staged)
-        results: list[ExpectationResult] = []
-        try:
-            from deid.quality.expectations import SuiteRunner
-
-            runner = SuiteRunner()
-            for suite in self.suites:
-                results += runner.validate(suite, frames[suite.table], today)
-        except ConfigError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - fail closed; GE messages may quote values
-            raise QualityGateError(f"the expectation suites could not be run ({exc.__class__.__name__}); "
-                                   "the run is not released") from None
-        finally:
-            for df in frames.values():
-                df.unpersist()
+        results = self._suite_results(run_id, staged, today)
         summary = self.verify(staged) if self.config.verification.enabled else None
         if summary is not None:
             results += self._verification_results(summary)
@@ -116,6 +108,35 @@ class QualityGate:
         self.failures, self.warnings = failures, warnings
         self.store(self.report, now)
         return self.report.passed
+
+    def _suite_results(self, run_id: str, staged: StagedRun, today: dt.date) -> list[ExpectationResult]:
+        """Every suite's results; each frame is validated on the driver when it is small
+        (:func:`deid.quality.expectations.local_frame`: one Spark job instead of one per metric),
+        else cached and validated on Spark."""
+        from deid.quality.expectations import local_frame
+
+        frames = self.frames(run_id, staged)
+        cached: list[DataFrame] = []
+        results: list[ExpectationResult] = []
+        try:
+            from deid.quality.expectations import SuiteRunner
+
+            runner = SuiteRunner()
+            for suite in self.suites:
+                df = frames[suite.table]
+                local = local_frame(df)
+                if local is None:
+                    cached.append(df.cache())
+                results += runner.validate(suite, local if local is not None else df, today)
+        except ConfigError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - fail closed; GE messages may quote values
+            raise QualityGateError(f"the expectation suites could not be run ({exc.__class__.__name__}); "
+                                   "the run is not released") from None
+        finally:
+            for df in cached:
+                df.unpersist()
+        return results
 
     def _messages(self, results: list[ExpectationResult], summary: VerificationSummary | None
                   ) -> tuple[list[str], list[str], list[str], list[str]]:
@@ -144,17 +165,17 @@ class QualityGate:
 
     # ------------------------------------------------------------------ inputs of the suites
     def frames(self, run_id: str, staged: StagedRun) -> dict[str, DataFrame]:
-        """The DataFrame each suite validates (cached for the suite's metrics)."""
+        """The DataFrame each suite validates (not cached: see :meth:`_suite_results`)."""
         from pyspark.sql import functions as F
 
         spark = self.tables.spark
-        md = staged.metadata.select(*_METADATA_COLUMNS).cache()
+        md = staged.metadata.select(*_METADATA_COLUMNS)
         run_hashes = (staged.metadata.select(F.explode("crosswalk").alias("x"))
                       .select("x.kind", "x.original_hash").distinct())
         committed = self.tables.read_any(self.zones.crosswalk_table)
         base = committed if committed is not None else staged.crosswalk
-        crosswalk = base.join(run_hashes, ["kind", "original_hash"], "left_semi").cache()
-        quarantine = staged.quarantine.select("sha256", "reason", "stage").cache()
+        crosswalk = base.join(run_hashes, ["kind", "original_hash"], "left_semi")
+        quarantine = staged.quarantine.select("sha256", "reason", "stage")
         ingest = (self.tables.read(self.zones.runs, RUNS)
                   .where((F.col("run_id") == run_id) & (F.col("stage") == "ingest"))
                   .select("stage", F.col("n_inputs"),
@@ -164,7 +185,7 @@ class QualityGate:
         pending = spark.createDataFrame(
             [("deidentify", int(staged.n_inputs), int(counts["n_deidentified"]) + int(counts["n_quarantined"]))],
             "stage string, n_inputs long, n_accounted long")
-        runs = ingest.unionByName(pending).cache()
+        runs = ingest.unionByName(pending)
         return {"metadata": md, "crosswalk": crosswalk, "quarantine": quarantine, "runs": runs}
 
     # ------------------------------------------------------------------ verification pass

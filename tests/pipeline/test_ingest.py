@@ -117,3 +117,14 @@ def test_partitions_by_bytes_and_cores(sizes: list[int], cores: int, target: int
     from deid.pipeline.ingest import n_partitions
 
     assert n_partitions(sizes, cores, target) == expected
+
+
+def test_choose_new_keeps_one_row_per_new_content_whatever_the_order() -> None:
+    from deid.pipeline.ingest import StagedKey, choose_new
+
+    rows = [StagedKey("a", "/x/2", None, None, 1, 0, False), StagedKey("a", "/x/1", None, None, 1, 0, False),
+            StagedKey("b", "/x/3", None, None, 1, 0, True),  # content known before: not new
+            StagedKey("c", "/x/4", "NOT_DICOM", "m", 1, 0, False), StagedKey("d", "/x/5", "TRUNCATED", "m", 1, 0, False)]
+    for order in (rows, rows[::-1]):
+        chosen = choose_new(order)
+        assert [(k.sha256, k.path) for k in chosen] == [("a", "/x/1"), ("c", "/x/4"), ("d", "/x/5")]

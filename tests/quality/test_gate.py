@@ -53,6 +53,54 @@ def test_suite_values_never_reach_results(spark) -> None:  # type: ignore[no-unt
     assert PLANTED not in text and "QZX" not in text
 
 
+_MD_SCHEMA = ("sop_instance_uid string, study_uid string, series_uid string, patient_pseudonym string, "
+              "sop_class_uid string, modality string, study_date date, burned_in_status string, "
+              "patient_identity_removed boolean, profile string, key_version string, output_path string, "
+              "source_digest string")
+
+
+def _md_rows() -> list[tuple[object, ...]]:
+    good = ("2.25.1", "2.25.2", "2.25.3", "ABCDEFGH", "1.2.840.10008.5.1.4.1.1.2", "CT", dt.date(2020, 1, 2),
+            "CLEAN", True, "research", "v1", "dicom/a.dcm", "d1")
+    return [good,
+            ("2.25.1", "1.2.3", "2.25." + "9" * 70, PLANTED, None, None, dt.date(2027, 1, 1), "UNVERIFIED",
+             False, "research", None, None, None),  # a duplicate UID and every other kind of failure
+            ("2.25.4", "2.25.2", "2.25.3", "ABCDEFGH", "1.2", "MR", None, "REDACTED", True, "research", "v1",
+             "dicom/b.dcm", "d2")]
+
+
+@pytest.mark.parametrize("table, schema, rows", [
+    ("metadata", _MD_SCHEMA, _md_rows()),
+    ("metadata", _MD_SCHEMA, []),
+    ("quarantine", "sha256 string, reason string, stage string",
+     [("a" * 64, "NOT_DICOM", "ingest"), ("b" * 64, PLANTED, "deidentify"), (None, "EMPTY_FILE", PLANTED)]),
+    ("crosswalk", "kind string, pseudonym string, original_hash string, original_enc binary, key_version string, "
+     "run_id string, created_at timestamp",
+     [("patient", "P1", "a" * 64, b"x", "v1", "r", dt.datetime(2026, 1, 1)),
+      ("patient", "P2", "a" * 64, None, "v1", "r", None), ("nope", "P3", "Z", b"y", "v1", "r", None)]),
+    ("runs", "stage string, n_inputs long, n_accounted long", [("ingest", 3, 3), ("deidentify", 2, 1)]),
+])
+def test_suites_give_the_same_results_on_the_driver_and_on_spark(spark, table, schema, rows) -> None:  # type: ignore[no-untyped-def]
+    """A small frame is validated on the driver (pandas datasource); the results are those of Spark's."""
+    from deid.quality.expectations import SuiteRunner, local_frame
+
+    df = spark.createDataFrame(rows, schema)
+    local = local_frame(df)
+    assert local is not None and len(local) == len(rows)
+    assert local_frame(df, max_rows=len(rows) - 1) is None if rows else True
+    runner = SuiteRunner()
+    on_spark = runner.validate(load_suite(table), df, dt.date(2026, 6, 1))
+    on_driver = runner.validate(load_suite(table), local, dt.date(2026, 6, 1))
+    if rows:
+        assert on_driver == on_spark
+    else:  # an empty frame: Spark's results leave the (zero) unexpected count out
+        assert [(r.expectation, r.success, r.element_count) for r in on_driver] == \
+            [(r.expectation, r.success, r.element_count) for r in on_spark]
+    if rows:
+        assert any(not r.success for r in on_driver)
+    assert PLANTED not in json.dumps([r.as_row() for r in on_driver])
+
+
 def test_gate_blocks_planted_phi_then_releases_and_reports(spark, tmp_path: Path, export_dir: Path,  # type: ignore[no-untyped-def]
                                                            deid_key: str) -> None:
     from pyspark.sql import functions as F
