@@ -340,55 +340,12 @@ def _streamed_pixels(ds: Dataset) -> Iterator[None]:
         elem.value = value
 
 
-class ViewReader(io.BufferedIOBase):
-    """A readable, seekable buffer over a memoryview (a value shared with the input bytes), which
-    pydicom writes in chunks; ``io.BytesIO`` would copy a memoryview whole."""
+class SeekableReader(io.BufferedIOBase):
+    """A readable, seekable buffer of ``length`` bytes that pydicom's writer reads in chunks (a
+    buffered element value, pydicom >= 3.0); subclasses say how bytes are made (:meth:`read`)."""
 
-    def __init__(self, view: memoryview) -> None:
-        super().__init__()
-        self._view, self._pos = view.cast("B"), 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: len(self._view)}[whence]
-        if base + offset < 0:
-            raise ValueError("negative seek position")
-        self._pos = base + offset
-        return self._pos
-
-    def read(self, size: int | None = -1) -> bytes:
-        end = len(self._view) if size is None or size < 0 else min(len(self._view), self._pos + size)
-        out = bytes(self._view[self._pos:end]) if end > self._pos else b""
-        self._pos = max(self._pos, end)
-        return out
-
-    def read1(self, size: int = -1) -> bytes:
-        return self.read(size)
-
-
-class ConcatReader(io.BufferedIOBase):
-    """A readable, seekable buffer over a list of byte strings read as one (none copied): what the
-    writer reads from an encapsulated Pixel Data value built frame by frame. Each read finds its
-    part by bisection (pydicom's ``EncapsulatedBuffer`` re-sums every item length on every read,
-    quadratic in the frame count)."""
-
-    def __init__(self, parts: list[bytes]) -> None:
-        super().__init__()
-        self._parts = [p for p in parts if p]
-        self._starts: list[int] = []
-        total = 0
-        for part in self._parts:
-            self._starts.append(total)
-            total += len(part)
-        self.length, self._pos = total, 0
+    length: int
+    _pos: int = 0
 
     def readable(self) -> bool:
         return True
@@ -406,8 +363,48 @@ class ConcatReader(io.BufferedIOBase):
         self._pos = base + offset
         return self._pos
 
+    def _end(self, size: int | None) -> int:
+        """Where a read of ``size`` bytes from the current position stops."""
+        return self.length if size is None or size < 0 else min(self.length, self._pos + size)
+
+    def read1(self, size: int = -1) -> bytes:
+        return self.read(size)
+
+
+class ViewReader(SeekableReader):
+    """A buffer over a memoryview (a value shared with the input bytes); ``io.BytesIO`` would copy a
+    memoryview whole."""
+
+    def __init__(self, view: memoryview) -> None:
+        super().__init__()
+        self._view, self._pos = view.cast("B"), 0
+        self.length = len(self._view)
+
     def read(self, size: int | None = -1) -> bytes:
-        end = self.length if size is None or size < 0 else min(self.length, self._pos + size)
+        end = self._end(size)
+        out = bytes(self._view[self._pos:end]) if end > self._pos else b""
+        self._pos = max(self._pos, end)
+        return out
+
+
+class ConcatReader(SeekableReader):
+    """A buffer over a list of byte strings read as one (none copied): what the writer reads from an
+    encapsulated Pixel Data value built frame by frame. Each read finds its part by bisection
+    (pydicom's ``EncapsulatedBuffer`` re-sums every item length on every read, quadratic in the
+    frame count)."""
+
+    def __init__(self, parts: list[bytes]) -> None:
+        super().__init__()
+        self._parts = [p for p in parts if p]
+        self._starts: list[int] = []
+        total = 0
+        for part in self._parts:
+            self._starts.append(total)
+            total += len(part)
+        self.length, self._pos = total, 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        end = self._end(size)
         out: list[bytes] = []
         while self._pos < end:
             k = bisect.bisect_right(self._starts, self._pos) - 1
@@ -416,9 +413,6 @@ class ConcatReader(io.BufferedIOBase):
             out.append(chunk)
             self._pos += len(chunk)
         return out[0] if len(out) == 1 else b"".join(out)
-
-    def read1(self, size: int = -1) -> bytes:
-        return self.read(size)
 
 
 _META_KEEP = {

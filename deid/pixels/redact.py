@@ -35,7 +35,6 @@ written as RGB (YBR_RCT again when re-encoded to JPEG 2000). Planar Configuratio
 
 from __future__ import annotations
 
-import io
 import struct
 import warnings
 from collections.abc import Iterable, Iterator
@@ -58,7 +57,7 @@ from pydicom.uid import (
     RLELossless,
 )
 
-from deid.dicomio import ConcatReader
+from deid.dicomio import ConcatReader, SeekableReader
 from deid.errors import PixelError, Reason
 from deid.header.profile import CLEAN_PIXEL_DATA_CODE
 from deid.pixels.frames import LOSSY_SYNTAXES, Frames
@@ -387,7 +386,7 @@ class RedactedFrames:
         return fill_boxes(src, boxes, self.value) if boxes else src
 
 
-class NativeFrameStream(io.BufferedIOBase):
+class NativeFrameStream(SeekableReader):
     """Native (uncompressed) Pixel Data bytes made one frame at a time as they are read: a readable,
     seekable buffer that pydicom writes in chunks (a buffered element value, pydicom >= 3.0)."""
 
@@ -401,22 +400,6 @@ class NativeFrameStream(io.BufferedIOBase):
         self._pos = 0
         self._current: tuple[int, memoryview] = (-1, memoryview(b""))
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self.length}[whence]
-        if base + offset < 0:
-            raise ValueError("negative seek position")
-        self._pos = base + offset
-        return self._pos
-
     def _frame_bytes(self, index: int) -> memoryview:
         if self._current[0] != index:
             data = _native_bytes(self._redacted.frame(index), self._bits, pad=False)
@@ -426,7 +409,7 @@ class NativeFrameStream(io.BufferedIOBase):
         return self._current[1]
 
     def read(self, size: int | None = -1) -> bytes:
-        end = self.length if size is None or size < 0 else min(self.length, self._pos + size)
+        end = self._end(size)
         parts: list[bytes] = []
         while self._pos < end:
             index, offset = divmod(self._pos, self._frame_len)
@@ -438,9 +421,6 @@ class NativeFrameStream(io.BufferedIOBase):
             parts.append(bytes(chunk))
             self._pos += len(chunk)
         return b"".join(parts) if len(parts) != 1 else parts[0]
-
-    def read1(self, size: int = -1) -> bytes:
-        return self.read(size)
 
     def readinto(self, buffer: Any) -> int:
         data = self.read(len(memoryview(buffer).cast("B")))
