@@ -36,8 +36,8 @@ from deid.pixels.phi_model import SHIPPED_DIR, base_encoder_dir
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_eval_pixels import text_pool  # noqa: E402
-from phi_training_lines import lines as make_lines  # noqa: E402
 from phi_training_lines import focus_lines, parameter_lines, technical_lines  # noqa: E402
+from phi_training_lines import lines as make_lines  # noqa: E402
 
 LABELS = ["O", "PHI"]
 TRAINED_PREFIXES = ("bert.encoder.layer.5.", "classifier.")
