@@ -39,9 +39,10 @@ from deid.pixels.stage import PixelConfig, PixelStage  # noqa: E402
 
 
 class Decider:
-    def __init__(self, model: Path | None, band: tuple[float, float], scores: Path | None = None) -> None:
+    def __init__(self, model: Path | None, band: tuple[float, float], scores: Path | None = None,
+                 lexicon: Path | None = None) -> None:
         self.model = TokenPhiModel(model, threads=1)
-        self.allow, self.lex = load_allowlist(), load_lexicon()
+        self.allow, self.lex = load_allowlist(), load_lexicon(str(lexicon) if lexicon else None)
         cfg = PixelConfig()
         self.th = Thresholds(min_confidence=cfg.min_ocr_confidence, phi_threshold=cfg.phi_threshold,
                              review_low=band[0], review_high=band[1])
@@ -188,12 +189,13 @@ def main() -> None:
     ap.add_argument("--band", default="0.2,0.8")
     ap.add_argument("--show", action="store_true")
     ap.add_argument("--scores", type=Path, default=None, help="JSON cache of model scores per model version")
+    ap.add_argument("--lexicon", type=Path, default=None, help="another clinical lexicon file (before/after)")
     ap.add_argument("--sweep", action="store_true", help="figures for a grid of review bands")
     ap.add_argument("--lows", default="0.2,0.3,0.4,0.5")
     ap.add_argument("--highs", default="0.7,0.8,0.9,0.95")
     args = ap.parse_args()
     low, high = (float(x) for x in args.band.split(","))
-    decider = Decider(args.model, (low, high), args.scores)
+    decider = Decider(args.model, (low, high), args.scores, args.lexicon)
     run = run_text if args.mode == "text" else run_ocr
     _print(run(args, decider))
     decider.save()
