@@ -33,7 +33,7 @@ from deid.crosswalk import CrosswalkKind, SealedRecord, seal
 from deid.dicomio import quiet_values, raw_vr
 from deid.errors import InputError, Reason
 from deid.header import attest, deny
-from deid.header.clean import TextCleaner
+from deid.header.clean import CleanCache, TextCleaner
 from deid.header.freetext import WordScorer
 from deid.header.identifiers import Identifiers, collect_identifiers
 from deid.header.profile import Action, DateTransform, FreeTextDetector, Profile, ProfileOption
@@ -113,7 +113,8 @@ class _Instance:
         if self._cleaner is None:
             scores = self.engine.scores()
             self.view = None if scores is None else ScorerView(scores, collecting=self.batch is not None)
-            self._cleaner = TextCleaner(self.ids, self.view, self.engine.profile.free_text)
+            self._cleaner = TextCleaner(self.ids, self.view, self.engine.profile.free_text,
+                                        self.engine.clean_cache)
         return self._cleaner
 
 
@@ -132,6 +133,8 @@ class HeaderEngine:
         self._scorer: WordScorer | None = None
         self._scores: EngineScores | None = None
         self._scorer_lock = threading.Lock()
+        # cleaned free text, reused across instances (deid.header.clean); None: every value cleaned anew
+        self.clean_cache: CleanCache | None = CleanCache()
 
     def scorer(self) -> WordScorer | None:
         """The free-text word classifier, loaded on first use (profile ``free_text.detector``)."""
@@ -492,7 +495,7 @@ def _clone(ds: Dataset) -> Dataset:
     """
     def shell(src: Dataset) -> Dataset:
         new = Dataset()
-        for attr in ("_is_little_endian", "_is_implicit_VR", "_read_charset", "_read_implicit", "_read_little"):
+        for attr in ("_is_little_endian", "_is_implicit_VR", "_read_charset", "_read_implicit", "_read_little", "_parent_encoding"):
             if hasattr(src, attr):
                 object.__setattr__(new, attr, getattr(src, attr))
         return new
