@@ -19,7 +19,7 @@ Sequences (PS3.5 7.5) are written item by item with the same lengths and delimit
 from __future__ import annotations
 
 import struct
-from copy import deepcopy
+from copy import copy, deepcopy
 from typing import BinaryIO
 
 from pydicom import config
@@ -33,14 +33,16 @@ from pydicom.filewriter import (
     write_data_element,
     write_dataset,
     write_file_meta_info,
+    writers,
 )
 from pydicom.tag import ItemDelimiterTag, ItemTag, SequenceDelimiterTag
 from pydicom.uid import DeflatedExplicitVRLittleEndian
-from pydicom.valuerep import EXPLICIT_VR_LENGTH_32, STANDARD_VR
+from pydicom.valuerep import CUSTOMIZABLE_CHARSET_VR, EXPLICIT_VR_LENGTH_32, STANDARD_VR
 
 _UNDEFINED = 0xFFFFFFFF
 _LONG_VRS = frozenset(str(v) for v in EXPLICIT_VR_LENGTH_32)
 _VRS = frozenset(str(v) for v in STANDARD_VR)
+_CHARSET_VRS = frozenset(str(v) for v in CUSTOMIZABLE_CHARSET_VR)
 # (tag, VR, 16-bit length) and (tag, VR, 0, 32-bit length) headers, explicit VR; (tag, length) implicit
 _PACK = {little: (struct.Struct(e + "HH2sH").pack, struct.Struct(e + "HH2sHL").pack, struct.Struct(e + "HHL").pack)
          for little, e in ((True, "<"), (False, ">"))}
@@ -54,7 +56,7 @@ def save(ds: Dataset, fh: BinaryIO) -> None:
             or any(x >> 16 in (0, 2) for x in ds._dict)):
         ds.save_as(fh, enforce_file_format=True)  # pydicom's own path (and its errors)
         return
-    file_meta: FileMetaDataset = deepcopy(meta)
+    file_meta = _copy_meta(meta)
     encoding = _determine_encoding(ds, tsyntax, None, None, False)
     if encoding == (True, False):
         raise ValueError("Implicit VR and big endian is not a valid encoding combination")
@@ -85,37 +87,95 @@ def save(ds: Dataset, fh: BinaryIO) -> None:
 def _write_dataset(fp: DicomIO, ds: Dataset, parent_encoding: str | list[str]) -> None:
     """pydicom's ``write_dataset`` (PS3.5 7.1: elements in tag order, no retired group lengths)."""
     fp_encoding = (getattr(fp, "_implicit_vr", None), getattr(fp, "_little_endian", None))
-    if (None in fp_encoding or config._use_future or fp_encoding != ds.original_encoding
-            or ds.original_character_set != ds._character_set):
+    if None in fp_encoding or config._use_future or (
+            (fp_encoding != ds.original_encoding or ds.original_character_set != ds._character_set)
+            and not _nothing_to_correct(ds)):
         write_dataset(fp, ds, parent_encoding)  # re-encoded whole by pydicom
         return
     encodings = ds.get("SpecificCharacterSet", parent_encoding)
     implicit, little = fp_encoding
     short, long, bare = _PACK[bool(little)]
     write, get_item = fp.write, ds.get_item
+    values = _Values(fp, encodings)
     for tag in sorted(ds.keys()):
         if tag.element == 0 and tag.group > 6:
             continue  # retired group length (PS3.5 7.2)
         elem = get_item(tag)
-        if type(elem) is RawDataElement:
-            value, vr = elem.value, elem.VR
-            if type(value) is bytes and elem.length != _UNDEFINED:
-                if implicit:
-                    write(bare(tag >> 16, tag & 0xFFFF, len(value)))
-                    write(value)
-                    continue
-                if vr in _LONG_VRS:
-                    write(long(tag >> 16, tag & 0xFFFF, vr.encode(), 0, len(value)))  # type: ignore[union-attr]
-                    write(value)
-                    continue
-                if vr in _VRS and len(value) <= 0xFFFF:
-                    write(short(tag >> 16, tag & 0xFFFF, vr.encode(), len(value)))  # type: ignore[union-attr]
-                    write(value)
-                    continue
-        elif type(elem) is DataElement and elem.VR == "SQ" and tag != 0x7FE00010:
-            _write_sequence(fp, elem, encodings)
+        kind = type(elem)
+        if kind is DataElement and elem.VR == "SQ" and tag != 0x7FE00010:
+            _write_sequence(fp, elem, encodings)  # type: ignore[arg-type]
             continue
+        vr = elem.VR
+        value: bytes | None = None
+        if kind is RawDataElement:
+            if type(elem.value) is bytes and elem.length != _UNDEFINED:
+                value = elem.value
+        elif kind is DataElement:
+            value = values.encode(elem)  # type: ignore[arg-type]
+        if value is not None:
+            if implicit:
+                write(bare(tag >> 16, tag & 0xFFFF, len(value)))
+                write(value)
+                continue
+            if vr in _LONG_VRS:
+                write(long(tag >> 16, tag & 0xFFFF, vr.encode(), 0, len(value)))  # type: ignore[union-attr]
+                write(value)
+                continue
+            if vr in _VRS and len(value) <= 0xFFFF:
+                write(short(tag >> 16, tag & 0xFFFF, vr.encode(), len(value)))  # type: ignore[union-attr]
+                write(value)
+                continue
         write_data_element(fp, elem, encodings)
+
+
+class _Values:
+    """A converted element's value bytes, from pydicom's own per-VR writer (``writers``), called as
+    ``write_data_element`` calls it but into one reused buffer, the character sets converted once
+    per data set; None for what ``write_data_element`` must do itself."""
+
+    def __init__(self, fp: DicomIO, encodings: str | list[str] | None) -> None:
+        self._buffer = DicomBytesIO()
+        self._buffer.is_little_endian = fp.is_little_endian
+        self._buffer.is_implicit_VR = fp.is_implicit_VR
+        self._raw_encodings = encodings
+        self._encodings: list[str] | None = None
+
+    def encode(self, elem: DataElement) -> bytes | None:
+        vr = elem.VR
+        if vr not in writers or vr not in _VRS or elem.is_buffered or elem.is_undefined_length:
+            return None
+        buffer = self._buffer
+        buffer.seek(0)
+        buffer.parent.truncate()
+        if not elem.is_empty:
+            fn, param = writers[vr]  # type: ignore[index]
+            if vr in _CHARSET_VRS:
+                if self._encodings is None:
+                    self._encodings = convert_encodings(self._raw_encodings or [default_encoding])
+                fn(buffer, elem, encodings=self._encodings)  # type: ignore[operator]
+            elif param is not None:
+                fn(buffer, elem, param)  # type: ignore[operator]
+            else:
+                fn(buffer, elem)  # type: ignore[operator]
+        return buffer.getvalue()
+
+
+def _nothing_to_correct(ds: Dataset) -> bool:
+    """pydicom re-encodes a data set read in another encoding (or made in memory, as the attestation's
+    code items are): it corrects ambiguous VRs (PS3.5 Annex A) and converts raw elements. Neither
+    changes a data set of converted elements of plain VRs and no sequences: written as it is."""
+    return all(type(e) is DataElement and e.VR in _VRS and e.VR != "SQ" for e in ds._dict.values())
+
+
+def _copy_meta(meta: FileMetaDataset) -> FileMetaDataset:
+    """What ``dcmwrite`` deep-copies before changing it: a new group with new elements (their values,
+    strings and bytes, are replaced, never changed in place)."""
+    if type(meta) is not FileMetaDataset or any(type(e) not in (DataElement, RawDataElement)
+                                                for e in meta._dict.values()):
+        return deepcopy(meta)
+    out = copy(meta)
+    object.__setattr__(out, "_dict", {tag: copy(e) for tag, e in meta._dict.items()})
+    return out
 
 
 def _write_sequence(fp: DicomIO, elem: DataElement, encodings: str | list[str] | None) -> None:
