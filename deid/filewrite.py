@@ -18,9 +18,10 @@ Sequences (PS3.5 7.5) are written item by item with the same lengths and delimit
 
 from __future__ import annotations
 
+import io
 import struct
 from copy import copy, deepcopy
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from pydicom import config
 from pydicom.charset import convert_encodings, default_encoding
@@ -108,8 +109,9 @@ def _write_dataset(fp: DicomIO, ds: Dataset, parent_encoding: str | list[str]) -
         vr = elem.VR
         value: bytes | None = None
         if kind is RawDataElement:
-            if type(elem.value) is bytes and elem.length != _UNDEFINED:
-                value = elem.value
+            raw = cast(RawDataElement, elem)
+            if type(raw.value) is bytes and raw.length != _UNDEFINED:
+                value = raw.value
         elif kind is DataElement:
             value = values.encode(elem)  # type: ignore[arg-type]
         if value is not None:
@@ -134,7 +136,8 @@ class _Values:
     per data set; None for what ``write_data_element`` must do itself."""
 
     def __init__(self, fp: DicomIO, encodings: str | list[str] | None) -> None:
-        self._buffer = DicomBytesIO()
+        self._bytes = io.BytesIO()
+        self._buffer = DicomIO(self._bytes)
         self._buffer.is_little_endian = fp.is_little_endian
         self._buffer.is_implicit_VR = fp.is_implicit_VR
         self._raw_encodings = encodings
@@ -145,8 +148,8 @@ class _Values:
         if vr not in writers or vr not in _VRS or elem.is_buffered or elem.is_undefined_length:
             return None
         buffer = self._buffer
-        buffer.seek(0)
-        buffer.parent.truncate()
+        self._bytes.seek(0)
+        self._bytes.truncate()
         if not elem.is_empty:
             fn, param = writers[vr]  # type: ignore[index]
             if vr in _CHARSET_VRS:
@@ -157,7 +160,7 @@ class _Values:
                 fn(buffer, elem, param)  # type: ignore[operator]
             else:
                 fn(buffer, elem)  # type: ignore[operator]
-        return buffer.getvalue()
+        return self._bytes.getvalue()
 
 
 def _nothing_to_correct(ds: Dataset) -> bool:
