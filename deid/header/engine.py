@@ -507,10 +507,15 @@ def _clone(ds: Dataset) -> Dataset:
     stack: list[tuple[Dataset, Dataset]] = [(ds, root)]
     while stack:
         src, dst = stack.pop()
-        for tag in list(src.keys()):  # in tag order: Specific Character Set and private creators first
+        held = dst._dict
+        for tag, raw in list(src._dict.items()):  # in tag order: Specific Character Set and private creators first
+            if type(raw) is RawDataElement and raw.length != 0xFFFFFFFF and not (tag >> 16) & 1 \
+                    and (raw.value is not None or not raw.length) and _not_sequence(src, tag, raw):
+                held[tag] = raw  # an immutable tuple, shared and left unconverted (kept values are written as read)
+                continue
             raw = src.get_item(tag)
             if isinstance(raw, RawDataElement) and raw.length != 0xFFFFFFFF and _not_sequence(src, tag, raw):
-                dst[tag] = raw  # an immutable tuple, shared and left unconverted (kept values are written as read)
+                dst[tag] = raw  # a private element: pydicom converts it when its creator is there
                 continue
             elem = src[tag]
             if elem.VR == "SQ":
