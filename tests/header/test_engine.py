@@ -12,7 +12,14 @@ from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian
 
 from deid.crosswalk import CrosswalkKind, open_record
 from deid.header.engine import HeaderEngine, PixelStatus
-from deid.header.profile import Action, ConditionalResolution, Profile, ProfileOption, SafePrivate, load_profile
+from deid.header.profile import (
+    Action,
+    ConditionalResolution,
+    Profile,
+    ProfileOption,
+    SafePrivate,
+    load_profile,
+)
 from deid.header.pseudonyms import shift_da
 from deid.header.table import build_action_table
 from deid.keys import KeyRing
