@@ -69,16 +69,16 @@ def clean_codestream(data: bytes, syntax: str, geometry: Geometry) -> bytes | No
 
 
 def is_clean(data: bytes, cleaned: bytes) -> bool:
-    """The codestream as it was is clean: nothing was stripped but, at most, one zero padding byte."""
-    return data == cleaned or (len(data) == len(cleaned) + 1 and data.startswith(cleaned) and data[-1] == 0)
+    """The codestream as it was is clean: nothing was stripped but, at most, one padding byte (00 or FF)."""
+    return data == cleaned or (len(data) == len(cleaned) + 1 and data.startswith(cleaned) and data[-1] in (0, 255))
 
 
 def _jpeg_app(code: int, payload: bytes, ls: bool) -> bool | None:
     """True: keep (a plain form decoding depends on), False: strip, None: decoding may depend on it."""
     if not ls and code == 0xE0 and payload.startswith(b"JFIF\x00"):  # JFIF without a thumbnail
-        return True if len(payload) == 14 and payload[12:14] == b"\x00\x00" else None
-    if not ls and code == 0xEE and payload.startswith(b"Adobe"):  # colour transform flag
-        return True if len(payload) == 12 else None
+        return True if len(payload) < 14 or (len(payload) == 14 and payload[12:14] == b"\x00\x00") else None
+    if not ls and code == 0xEE and payload.startswith(b"Adobe"):  # colour transform flag (some are short)
+        return True if len(payload) <= 12 else None
     if ls and code == 0xE8 and payload.startswith(b"mrfx"):  # HP colour transform
         return True if len(payload) == 5 else None
     return False
@@ -199,8 +199,8 @@ def _segment_end(data: bytes, start: int, stop: int, size: int) -> int | None:
 
 
 def _rle(data: bytes, geometry: Geometry) -> bytes | None:
-    """RLE Lossless: the expected number of segments, each cut where its runs complete the frame and
-    padded to even length (PS3.5 G.3.1, G.5), behind a rebuilt header."""
+    """RLE Lossless: the expected number of segments, each cut where its runs complete the frame (and
+    its zero padding byte kept, PS3.5 G.5), behind a rebuilt header (G.4)."""
     rows, columns, samples, bits = geometry
     count = samples * (bits // 8)
     if bits % 8 or not 1 <= count <= 15 or len(data) < 64:
@@ -215,7 +215,8 @@ def _rle(data: bytes, geometry: Geometry) -> bytes | None:
         end = _segment_end(data, start, stop, rows * columns) if start < stop else None
         if end is None:
             return None
-        segments.append(data[start:end] + (b"\x00" if (end - start) & 1 else b""))
+        pad = (end - start) & 1 and end < stop and data[end] == 0  # its zero padding byte, when it has one
+        segments.append(data[start:end + 1 if pad else end])
     starts, position = [], 64
     for seg in segments:
         starts.append(position)

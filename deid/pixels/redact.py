@@ -372,21 +372,27 @@ def _cleaned_codestreams(original: Dataset, syntax: UID, count: int,
     """The declared frames' codestreams, cleaned, and whether the value held anything else: segments
     stripped, bytes after a frame's end, fragments past Number of Frames (0028,0008), bytes outside an
     Extended Offset Table's ranges, a Basic Offset Table of the wrong size. None: one cannot be cleaned."""
-    data = bytes(original.PixelData)
-    parts = _fragment_bytes(data)
+    parts = _fragment_bytes(bytes(original.PixelData))
+    if parts is None:
+        return None
+    kept: list[bytes] = []
+    seen, total, changed = 0, 0, parts[0] not in (0, 4 * count)
     try:
-        streams = list(_source_codestreams(original, count))
+        for stream in _source_codestreams(original, count):  # one frame at a time, originals not held
+            seen, total = seen + 1, total + len(stream)
+            if seen > count:
+                changed = True  # fragments past Number of Frames (no offset table): dropped
+                continue
+            cleaned = clean_codestream(stream, str(syntax), geometry)
+            if cleaned is None:
+                return None
+            changed = changed or not is_clean(stream, cleaned)
+            kept.append(cleaned)
     except Exception:  # noqa: BLE001 - a broken offset table: rewrite from the decoded frames
         return None
-    if parts is None or len(streams) < count:
+    if seen < count:
         return None
-    cleaned = [clean_codestream(s, str(syntax), geometry) for s in streams[:count]]
-    if any(c is None for c in cleaned):
-        return None
-    kept = [c for c in cleaned if c is not None]
-    changed = (len(streams) != count or parts[0] not in (0, 4 * count) or parts[1] != sum(map(len, streams))
-               or not all(is_clean(s, c) for s, c in zip(streams, kept, strict=False)))
-    return kept, changed
+    return kept, changed or total != parts[1]
 
 
 def clean_kept(target: Dataset, original: Dataset, frames: Frames | None,

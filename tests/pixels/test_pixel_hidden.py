@@ -257,3 +257,22 @@ def test_declared_no_burned_in_annotation_still_loses_hidden_text() -> None:
     stage = PixelStage(PixelConfig(trust_burned_in_no=["MR"], classifier={"enabled": False}), engine=ScriptedEngine())
     result = stage.process([job])[0]
     assert result.status is PixelStatus.DECLARED_NONE and SECRET not in bytes(job.target.PixelData)
+
+
+KEPT = ["SC_rgb_jpeg.dcm", "SC_rgb_jpeg_dcmtk.dcm", "JPGExtended.dcm", "SC_rgb_rle.dcm", "MR_small_RLE.dcm",
+        "rtdose_rle.dcm"]
+CLEANED = ["JPEG2000.dcm", "MR_small_jp2klossless.dcm", "SC_rgb_jls_lossy_sample.dcm", "GDCMJ2K_TextGBR.dcm"]
+
+
+@pytest.mark.parametrize("name", KEPT + CLEANED)
+def test_real_files_released_without_a_box_keep_their_pixels(name: str) -> None:
+    """Real encoders' codestreams (short Adobe segments, pad bytes 00 / FF, odd RLE segments: clean;
+    J2K comments, a SPIFF header: stripped; a JP2 wrapper: encoded again) decode to the same pixels."""
+    ds = bundled(name)
+    target = copy.deepcopy(ds)
+    syntax = clean_kept(target, ds, None)
+    assert np.array_equal(decode_frames(target).pixels, decode_frames(ds).pixels)
+    if name in KEPT:
+        assert syntax is None and target.PixelData == ds.PixelData, "clean: kept byte for byte"
+    else:  # cleaned in its own syntax; the JP2 file (not a codestream) encoded again, lossless
+        assert syntax == ds.file_meta.TransferSyntaxUID and target.PixelData != ds.PixelData
