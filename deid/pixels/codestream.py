@@ -41,9 +41,10 @@ _JPEG_KEEP = frozenset({*range(0xC0, 0xC4), *range(0xC5, 0xC8), *range(0xC9, 0xC
                         0xC4, 0xCC, 0xDB, 0xDC, 0xDD, 0xDE, 0xDF, 0xDA})
 # ISO 14495-1 C.1: SOF55, LSE, SOS, DRI.
 _JPEGLS_KEEP = frozenset({0xF7, 0xF8, 0xDA, 0xDD})
-# A marker after entropy-coded data: FF (fill bytes) then a code that is not stuffing or RSTn.
-_JPEG_MARKER = re.compile(rb"\xff+[\x01-\xcf\xd8-\xfe]")
-_JPEGLS_MARKER = re.compile(rb"\xff+[\x80-\xcf\xd8-\xfe]")  # FF then MSB 0 is a stuffed bit (A.1)
+# A marker after entropy-coded data: FF then a code that is not stuffing, fill or RSTn (fill bytes before
+# it stay with the data: FF carries nothing). No "\xff+": it backtracks at every FF (30 ms a frame, not 0.4).
+_JPEG_MARKER = re.compile(rb"\xff[\x01-\xcf\xd8-\xfe]")
+_JPEGLS_MARKER = re.compile(rb"\xff[\x80-\xcf\xd8-\xfe]")  # FF then MSB 0 is a stuffed bit (A.1)
 # ISO 15444-1 A.2 (and 15444-15 CAP, CPF): main header and tile-part header marker segments.
 _J2K_MAIN = frozenset({0x50, 0x51, 0x52, 0x53, 0x55, 0x57, 0x59, 0x5C, 0x5D, 0x5E, 0x5F, 0x60, 0x63})
 _J2K_TILE = frozenset({0x52, 0x53, 0x58, 0x5C, 0x5D, 0x5E, 0x5F, 0x61})
