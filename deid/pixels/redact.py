@@ -1,7 +1,7 @@
 """Filling text boxes and writing Pixel Data (7FE0,0010) back validly (PS3.15 E.3.1, PS3.5 8, A.4).
 
 Output transfer syntax per input transfer syntax (only when at least one box was filled; otherwise
-the pixel data is left byte-for-byte as it was):
+the pixel data is left byte-for-byte as it was unless it holds a hidden channel, :func:`clean_kept`):
 
 =========================================================  =============================================
 Input                                                      Output

@@ -12,7 +12,8 @@ NO_PIXEL_DATA, DECLARED_NONE (modality listed in ``trust_burned_in_no`` and Burn
 pixels that cannot be decoded, rendered, OCR'd or re-encoded, and Float / Double Float Pixel Data,
 which is not OCR'd).
 
-Output transfer syntax per input syntax (only when a box was filled):
+Output transfer syntax per input syntax (only when a box was filled; Pixel Data without a box is kept,
+once cleared of hidden channels, :func:`deid.pixels.redact.clean_kept`):
 
 - Implicit VR Little Endian -> Implicit VR Little Endian
 - Explicit VR Little/Big Endian, Deflated, Encapsulated Uncompressed -> Explicit VR Little Endian
