@@ -6,10 +6,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import shutil
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -73,10 +76,9 @@ def package_dicom_files() -> list[Path]:
     return files
 
 
-@pytest.fixture
-def export_dir(tmp_path: Path) -> Path:
-    """A small export folder: real DICOM files (nested, names like an archive export) and bad files."""
-    root = tmp_path / "export"
+def make_export_dir(root: Path) -> Path:
+    """A small export folder at ``root``: real DICOM files (nested, names like an archive export) and
+    bad files."""
     for i, src in enumerate(package_dicom_files()):
         dest = root / f"DOE^JOHN_{i}" / "series 1" / f"IM{i:04d}"
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -88,6 +90,47 @@ def export_dir(tmp_path: Path) -> Path:
     good = package_dicom_files()[0].read_bytes()
     (bad / "truncated.dcm").write_bytes(good[: len(good) // 3])
     return root
+
+
+@pytest.fixture
+def export_dir(tmp_path: Path) -> Path:
+    """A small export folder (:func:`make_export_dir`) in the test's own folder."""
+    return make_export_dir(tmp_path / "export")
+
+
+@dataclass(frozen=True)
+class CliRun:
+    """One ``deid run --input EXPORT --output OUT`` (the console command, in this process)."""
+
+    export: Path
+    out: Path
+    code: int
+    stdout: str
+    stderr: str
+
+    def phi_zone(self, suffix: str) -> Path:
+        """A PHI zone ``deid run`` put beside the output (``phi-raw``, ``crosswalk``)."""
+        return Path(f"{self.out}.{suffix}")
+
+
+@pytest.fixture(scope="session")
+def released_run(spark: object, tmp_path_factory: pytest.TempPathFactory) -> CliRun:
+    """``deid run`` of an export folder (:func:`make_export_dir`) with the test key, once per session.
+
+    A full run (pixels and the quality gate on) costs a minute or more of CI; tests that only read what
+    a default first run released, or rerun on it (a rerun adds nothing), share this one. Tests that
+    change the zones' state in other ways (faults, a held gate) make their own.
+    """
+    from deid.cli import main
+
+    root = tmp_path_factory.mktemp("released")
+    export = make_export_dir(root / "export")
+    out = root / "out"
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        mp.setenv("DEID_KEY", TEST_KEY)
+        code = main(["run", "--input", str(export), "--output", str(out)])
+    return CliRun(export, out, code, stdout.getvalue(), stderr.getvalue())
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
