@@ -76,10 +76,16 @@ def package_dicom_files() -> list[Path]:
     return files
 
 
-def make_export_dir(root: Path) -> Path:
+# the two 1536x2048 JPEG images of deid-data: their OCR (pixel stage and gate) is most of a run's time
+LARGE_IMAGES = ("image1.dcm", "image2.dcm")
+
+
+def make_export_dir(root: Path, *, leave_out: tuple[str, ...] = ()) -> Path:
     """A small export folder at ``root``: real DICOM files (nested, names like an archive export) and
-    bad files."""
+    bad files; ``leave_out``: source file names not to copy."""
     for i, src in enumerate(package_dicom_files()):
+        if src.name in leave_out:
+            continue
         dest = root / f"DOE^JOHN_{i}" / "series 1" / f"IM{i:04d}"
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, dest)
@@ -96,6 +102,14 @@ def make_export_dir(root: Path) -> Path:
 def export_dir(tmp_path: Path) -> Path:
     """A small export folder (:func:`make_export_dir`) in the test's own folder."""
     return make_export_dir(tmp_path / "export")
+
+
+@pytest.fixture
+def small_export_dir(tmp_path: Path) -> Path:
+    """The export folder less its two large images (:data:`LARGE_IMAGES`), for tests of a run's control
+    flow (faults, recovery) rather than of its pixels: their OCR would be most of each run's time. The
+    pixels of the small CT/MR/NM images still go through the pixel stage and the gate's OCR."""
+    return make_export_dir(tmp_path / "export", leave_out=LARGE_IMAGES)
 
 
 @dataclass(frozen=True)

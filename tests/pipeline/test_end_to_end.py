@@ -118,9 +118,9 @@ def test_run_rerun_and_phi_scan(spark, released_run, deid_key: str) -> None:  # 
     assert len(_table(str(xw / "tables" / "crosswalk"))) > 0
 
 
-def test_crash_mid_run_is_finished_by_next_run(spark, tmp_path: Path, export_dir: Path, deid_key: str,
+def test_crash_mid_run_is_finished_by_next_run(spark, tmp_path: Path, small_export_dir: Path, deid_key: str,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    cfg = _cfg(tmp_path, export_dir)
+    cfg = _cfg(tmp_path, small_export_dir)
     marker = tmp_path / "fault-fired"
     monkeypatch.setenv(ENV_VAR, f"publish:{marker}")
     with pytest.raises(InjectedFault):
@@ -136,9 +136,9 @@ def test_crash_mid_run_is_finished_by_next_run(spark, tmp_path: Path, export_dir
     assert set(runs["status"]) == {"SUCCEEDED", "FAILED"}
 
 
-def test_udf_fault_fails_run_then_recovers(spark, tmp_path: Path, export_dir: Path, deid_key: str,
+def test_udf_fault_fails_run_then_recovers(spark, tmp_path: Path, small_export_dir: Path, deid_key: str,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    cfg = _cfg(tmp_path, export_dir)
+    cfg = _cfg(tmp_path, small_export_dir)
     marker = tmp_path / "udf-fault"
     monkeypatch.setenv(ENV_VAR, f"udf:{marker}")
     with pytest.raises(Exception):  # noqa: B017 - Spark wraps the task failure
