@@ -29,6 +29,7 @@ from typing import Protocol
 from deid.textmatch import (
     STREET_WORDS,
     PatternKind,
+    concept_meanings,
     find_needles,
     find_patterns,
     merge,
@@ -159,38 +160,21 @@ def _capitalised_terms() -> frozenset[str]:
 @lru_cache(maxsize=1)
 def _eponyms() -> frozenset[str]:
     """Names of PS3.16 meanings written as a possessive ("Raynaud's disease"): clinical only next to
-    their term; alone they are names."""
-    from pydicom.sr._concepts_dict import concepts
-
+    their term; alone they are names. Only the schemes the product reads
+    (:data:`deid.textmatch.VOCABULARY_SCHEMES`)."""
     out: set[str] = set()
-    for by_keyword in concepts.values():
-        for codes in by_keyword.values():
-            for meaning, _cids in codes.values():  # type: ignore[attr-defined]
-                out.update(m.lower() for m in re.findall(r"\b([A-Z][a-z]{2,})'s\b", meaning))
+    for _scheme, _code, meaning in concept_meanings():
+        out.update(m.lower() for m in re.findall(r"\b([A-Z][a-z]{2,})'s\b", meaning))
     return frozenset(out)
 
 
-# Coding schemes the independent free-text evaluation (scripts/freetext_independent.py) draws its
-# clinical terms from, by part: dev MDC, NEU, UMLS, IBSI; test NCIt, FMA and SCT meanings of five words
-# or more. Words taken from them only for this set would score their own source; they stay out of it.
-_EVALUATION_SCHEMES = frozenset({"MDC", "NEU", "UMLS", "IBSI", "NCIt", "FMA"})
-
-
-@lru_cache(maxsize=2)
-def _sentence_first(outside_evaluation: bool = False) -> frozenset[str]:
+@lru_cache(maxsize=1)
+def _sentence_first() -> frozenset[str]:
     """First words of sentence-case PS3.16 meanings ("Urostomy bag", "Supraventricular tachycardia"),
-    possessive eponyms aside; ``outside_evaluation``: only of meanings the independent evaluation
-    set cannot draw from (see ``_EVALUATION_SCHEMES``)."""
-    from pydicom.sr._concepts_dict import concepts
-
+    possessive eponyms aside, of the schemes the product reads (:data:`deid.textmatch.VOCABULARY_SCHEMES`)."""
     out: set[str] = set()
-    for scheme, by_keyword in concepts.items():
-        if outside_evaluation and scheme in _EVALUATION_SCHEMES:
-            continue
-        for codes in by_keyword.values():
-            for meaning, _cids in codes.values():  # type: ignore[attr-defined]
-                if not (outside_evaluation and scheme == "SCT" and len(meaning.split()) >= 5):
-                    out.update(sentence_case_first(meaning))
+    for _scheme, _code, meaning in concept_meanings():
+        out.update(sentence_case_first(meaning))
     return frozenset(out - _eponyms())
 
 
@@ -608,7 +592,7 @@ def _term_start(w: _Word) -> bool:
     tachycardia"): a term written as its meaning keeps that capital inside a sentence ("now
     Supraventricular escape beat"), but some are names too ("Frank lead system"), so inside a sentence
     the learned scorer, not the capital, decides."""
-    return len(w.text) >= 4 and normalise(w.text) in _sentence_first(True)
+    return len(w.text) >= 4 and normalise(w.text) in _sentence_first()
 
 
 def _rule_ranges(words: list[_Word], all_caps: bool, scored: bool = False) -> list[tuple[int, int]]:
