@@ -85,6 +85,7 @@ iac iacs tmj neck chest abdomen pelvis extremity ext le ue hip knee ankle foot h
 lvot rvot la ra lv rv mv tv av pv svc ivc aorta aortic coronary cabg pci stent nodule nodules mass lesion
 hx hist hx/o r/o ro eval f/u fu fup s/p sp dx ddx sx tx rx pt pts yo yrs wk wks mo mos hr hrs ml mg kg
 avf avl avr dyn seq bh mip wb ctac nac ac dataset datasets investigational
+irreversible reversible lossy lossless
 """)
 # Head nouns of Latin anatomical names (Terminologia Anatomica, FIPAT 2019): "Musculus biceps brachii",
 # "Nervus facialis", "Ramus profundus". Written capitalised first in a term, never a name.
@@ -121,6 +122,35 @@ _LABELLED = re.compile(
     r"\b(?:home\s+|postal\s+|e-?)?(?:address|addr|tel|telephone|phone|fax|mobile|e-?mail|mail|contact|name|"
     r"dob|born|next\s+of\s+kin|nok|mrn|ssn|insurance(?:\s+no)?)(?:\s+[^\W\d]+){0,2}\s*[:=#]\s*([^;\n]+)",
     re.I)
+# Ages over 89 (HIPAA 164.514(b)(2)(i)(C); PS3.15 E.3.5 Clean Descriptors) in the layouts clinicians
+# write that deid.textmatch's pattern leaves: a unit letter glued or after a space ("92y", "93 y.o."),
+# a sex letter before or after ("F 92", "92M"), a number in brackets or after an age cue ("elderly
+# (92)", "pt is 92"), and the decades ("in her nineties", "nonagenarian", "centenarian"). Only the
+# number (or the decade word) is masked.
+_AGE_NUMBER = r"(?:9\d|1[0-4]\d)"
+_AGE_OVER_89 = re.compile(
+    rf"\b({_AGE_NUMBER})\s?(?:y|yr|yrs|yo|y/o|y\.o|years?|year-old|yr-old|-yr-old|-y-o|-y/o|ans|anos|años|jahre)(?:\.|\b)"
+    rf"|\b[MFmf]\s?/?\s?({_AGE_NUMBER})\b(?![.,]\d|\s?(?:%|mm|cm|ml|mg|kg|kv|ma|ms|s|sec|deg|bpm|hu)\b)"
+    rf"|\b({_AGE_NUMBER})\s?/?\s?[MFmf]\b(?![.,]\d)"
+    rf"|\b(?:elderly|aged?|age:|pt\s+is|patient\s+is|is\s+now|turned|old)\s*[:(]?\s*({_AGE_NUMBER})\b(?![.,]\d)"
+    r"|\b(nineties|nonagenarian|centenarian|hundreds)\b", re.I)
+
+
+def _ages_over_89(text: str) -> list[tuple[int, int]]:
+    """The number (or decade word) of every age over 89 in :data:`_AGE_OVER_89`'s layouts."""
+    out = []
+    for m in _AGE_OVER_89.finditer(text):
+        k = next(i for i in range(1, 6) if m.group(i) is not None)
+        if k == 5 and m.group(5).lower() == "hundreds" and not re.search(r"\b(?:in\s+(?:his|her|their)\s+)$",
+                                                                          text[:m.start()], re.I):
+            continue  # "hundreds" is an age only as "in her hundreds"
+        if k == 5 and m.group(5).lower() == "nineties" and re.search(r"\b(?:the|early|late|mid)\s*-?$",
+                                                                      text[:m.start()], re.I):
+            continue  # "the nineties" is a decade of years, not an age
+        out.append((m.start(k), m.end(k)))
+    return out
+
+
 _CAP_WORD = re.compile(r"^[^\W\d_][^\W\d_'’.-]*(?:[-'’][^\W\d_]+)*\.?$")
 _WORD = re.compile(r"\S+")
 _STRIP = ".,;:!?()[]{}\"'“”‘’«»<>"
@@ -326,7 +356,9 @@ class FreeTextCleaner:
         _mark_terms(words, all_caps)
         ranges += _rule_ranges(words, all_caps, self._scorer is not None)
         ranges += [(m.start(1), m.end(1)) for m in _LABELLED.finditer(text)]
-        masked = _extend(words, merge(ranges), all_caps)
+        ranges += _ages_over_89(text)
+        ranges += _initials_ranges(words, text)
+        masked = _address_numbers(words, _extend(words, merge(ranges), all_caps))
         masked = _contact_names(words, masked, [m.start for m in patterns if m.kind in _CONTACT], all_caps)
         probs = self._probs_if_needed(text, words, masked, all_caps)
         if probs is None:  # default deny without a model call: nobody can call this word safe
@@ -346,7 +378,7 @@ class FreeTextCleaner:
         if uncertain:
             return Cleaned("", Verdict.REMOVED, len(words))
         if masked != rules_masked:  # a name the classifier found goes on in the words next to it ("Thor Olsen")
-            masked = _extend(words, masked, all_caps)
+            masked = _address_numbers(words, _extend(words, masked, all_caps))
         if not masked:
             return Cleaned(text, Verdict.KEPT, 0)
         return Cleaned(_apply(text, masked), Verdict.CLEANED, len(masked))
@@ -444,6 +476,62 @@ def _initials(w: _Word, labelled: bool, last: bool) -> bool:
     return low not in _TECHNIQUE and low not in vocabulary()
 
 
+# Words after which two or three letters (or dotted letters) are a person's initials: who read,
+# reported, typed, checked or was told ("per JS", "Reporter: td", "checked by MSL and G.P.K.").
+_INITIAL_CUES = _set("by per cc attn reporter reader read report reported reporting tech techs technician "
+                     "technologist radiographer sonographer dictated typed transcribed verified reviewed checked "
+                     "signed initials protocolled protocoled operator authorised authorized approved")
+_INITIAL_ENDS = _set("today yesterday tonight now and am pm")
+_DOTTED_INITIALS = re.compile(r"^(?:[A-Z]\.){1,3}[A-Z]?\.?$")
+# Dictation marks: the author's initials in capitals, a slash, the typist's in lower case ("JS/ab").
+_DICTATION = re.compile(r"^[A-Z]{2,3}/[a-z]{2,3}$|^[a-z]{2,3}/[a-z]{2,3}$")
+_DICTATION_VERBS = _set("dictated typed transcribed dict dictation typing")
+
+
+def _initials_token(w: _Word) -> bool:
+    """Two or three letters in one case ("JS", "ab") or dotted capitals ("J.S.", "G.P.K."), no
+    technique or unit word ("CT", "US", "ms"), no function word or pronoun."""
+    core = w.text.rstrip(".")
+    if _DOTTED_INITIALS.match(w.text) and len(core) >= 2:
+        return core.replace(".", "").lower() not in _TECHNIQUE
+    if not (core.isalpha() and 2 <= len(core) <= 3 and (core.isupper() or core.islower())):
+        return False
+    low = core.lower()
+    return not (low in _TECHNIQUE or low in _UCUM_WORDS or low in _FUNCTION or low in _PRONOUNS
+                or low in _set("id is as be do go me my no ok so up us we yes per via not old new"))
+
+
+def _initials_ranges(words: list[_Word], text: str) -> list[tuple[int, int]]:
+    """Initials after a cue of :data:`_INITIAL_CUES` (the cue may end in ":") where the clause ends
+    after them or a dash, "and", "today" follows; more initials after "and", "&" or "/"; dictation
+    marks ("JS/ab", "ab/cd dictated")."""
+    out: list[tuple[int, int]] = []
+    for i, w in enumerate(words):
+        nxt = words[i + 1] if i + 1 < len(words) else None
+        if _DICTATION.match(w.text) and not any(p in _TECHNIQUE for p in w.text.lower().split("/")) and (
+                w.text[0].isupper() or nxt is not None and normalise(nxt.text) in _DICTATION_VERBS):
+            out.append((w.start, w.end))
+            continue
+        low = normalise(w.text).replace(" ", "")
+        talk = low == "with" and i > 0 and normalise(words[i - 1].text) in _TALK_VERBS
+        if nxt is None or w.stop and w.tail != ":" or not (low in _INITIAL_CUES or low in _HONORIFICS or talk):
+            continue
+        j = i + 1
+        while j < len(words) and _initials_token(words[j]):
+            x = words[j]
+            after = words[j + 1] if j + 1 < len(words) else None
+            gap = text[x.end: after.start] if after is not None else ""
+            ends = after is None or x.stop or x.tail in (".", ",", ";", ")", ":") or "-" in gap or "/" in gap \
+                or normalise(after.text) in _INITIAL_ENDS
+            if not ends:
+                break
+            out.append((x.start, x.end))
+            if after is None or normalise(after.text) not in ("and", "&") and "/" not in gap and x.tail != ",":
+                break
+            j += 2 if normalise(after.text) in ("and", "&") else 1
+    return out
+
+
 def _mark_terms(words: list[_Word], all_caps: bool) -> None:
     """Clinical terms in mixed-case text, which no rule nor the classifier takes for a name:
 
@@ -459,6 +547,7 @@ def _mark_terms(words: list[_Word], all_caps: bool) -> None:
         return
     vocab, common, capitalised = vocabulary(), _common(), _capitalised_terms()
     _mark_latin(words)
+    _mark_eponyms(words)
     i = 0
     while i < len(words):
         if not _is_capitalised(words[i].text):
@@ -484,6 +573,44 @@ def _mark_terms(words: list[_Word], all_caps: bool) -> None:
                 words[i].term = True
                 nxt.term = nxt.term or _code_word(nxt.text)
         i = max(j, i + 1)
+
+
+# Head nouns of eponymous terms ("Parkinson disease", "Bell palsy", "Colles fracture", "Apgar score"):
+# a capitalised word right before one names a disease, sign, test or structure, not a person.
+_EPONYM_HEADS = _set("""
+disease diseases syndrome syndromes palsy fracture fractures sign signs test tests procedure procedures
+score scores scale scales classification criteria grade grading stage staging index sarcoma lymphoma tumour
+tumor tumours tumors carcinoma cyst cysts gland glands duct ducts node nodes nodule nodules space canal
+triangle line lines ligament fascia pouch diverticulum body bodies cell cells phenomenon reflex reflexes
+manoeuvre maneuver operation repair technique method position view projection anomaly malformation
+deformity ulcer ulcers disorder neuralgia dystrophy myopathy anaemia anemia ataxia chorea encephalopathy
+encephalitis arthritis fever infection infections aneurysm hernia angle law effect murmur rhythm block
+paralysis neuropathy lesion lesions sclerosis thyroiditis ophthalmopathy granulomatosis angina
+""")
+
+
+def _mark_eponyms(words: list[_Word]) -> None:
+    """An eponym: one capitalised word (hyphenated or a possessive: "Guillain-Barré", "Hodgkin's")
+    right before a head noun of :data:`_EPONYM_HEADS`, only a space between ("Crohn disease", "Bell
+    palsy", "Colles fracture"). A clinical term, not a name, unless a name may stand there: after an
+    honorific or a person cue ("Dr Bell test", "by Fisher test"; "with" aside: "pt with Crohn
+    disease") or after another capitalised word ("John Smith disease")."""
+    for j in range(1, len(words)):
+        head, w = words[j], words[j - 1]
+        if normalise(head.text).replace(" ", "") not in _EPONYM_HEADS or not head.spaced or w.stop or w.tail:
+            continue
+        if not (_is_capitalised(w.text) or _POSSESSIVE.match(w.text)) or normalise(w.text) in _FUNCTION:
+            continue
+        if j >= 2 and not words[j - 2].stop and not words[j - 2].tail:
+            before = normalise(words[j - 2].text).replace(" ", "")
+            if before in _HONORIFICS or before in _PERSON_CUES - _EPONYM_CUES or (
+                    _is_capitalised(words[j - 2].text) and not words[j - 2].initial and not words[j - 2].term):
+                continue
+        w.term = head.term = True
+
+
+_EPONYM_CUES = _set("with pt patient")
+_POSSESSIVE = re.compile(r"^[A-Z][^\W\d_]+(?:-[A-Z][^\W\d_]+)*['’]s?$")
 
 
 def _mark_latin(words: list[_Word]) -> None:
@@ -798,6 +925,46 @@ def _extend(words: list[_Word], masked: list[tuple[int, int]], all_caps: bool) -
             if w.term:
                 continue
             if prev_in and _alpha(words[i - 1].text) or next_in and _alpha(words[i + 1].text):
+                masked = merge([*masked, (w.start, w.end)])
+                changed = True
+    return masked
+
+
+# A postcode as written after or before a town: "12-191", "206 18" (two tokens), "G8H2J1", "P8A 4J9",
+# "SS 37858"; house numbers: see _HOUSE_NUMBER.
+_POSTCODE = re.compile(r"^(?:\d{2,3}-\d{3,4}|[A-Z]\d[A-Z]\s?\d[A-Z]\d|\d[A-Z]\d|[A-Z]{1,2}\d[A-Z\d]?|\d{2,6})$")
+_DURATION = _set("day days week weeks wk wks month months mo year years yr yrs hour hours min mins minutes "
+                 "times x ago later old")
+
+
+def _address_numbers(words: list[_Word], masked: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """House numbers and postcodes next to a masked name or place belong to the address: a number
+    right after a masked word (a space or a comma between, no sentence end, no unit or duration
+    after it: "Okrová 553", "Vrlika, 33922"), right before a masked capitalised word ("0740 James
+    Land", "09829 Buje"), or after such a number ("206 18", "P8A 4J9"); and a street prefix right
+    before a masked street ("pl. Jadwigi")."""
+    changed = True
+    while changed:
+        changed = False
+        for i, w in enumerate(words):
+            if _covered(w, masked):
+                continue
+            prev = words[i - 1] if i > 0 else None
+            nxt = words[i + 1] if i + 1 < len(words) else None
+            prev_in = prev is not None and _covered(prev, masked) and not prev.stop and prev.tail in ("", ",")
+            next_in = nxt is not None and _covered(nxt, masked) and not w.stop and w.tail in ("", ",")
+            if normalise(w.text) in _STREET_PREFIXES and w.text[:1].islower() and nxt is not None \
+                    and _covered(nxt, masked) and w.tail in ("", ".") and _is_capitalised(nxt.text):
+                masked = merge([*masked, (w.start, w.end)])
+                changed = True
+                continue
+            if not any(c.isdigit() for c in w.text) or not (_HOUSE_NUMBER.match(w.text) or _POSTCODE.match(w.text)):
+                continue
+            unit = nxt is not None and not w.stop and not w.tail and (
+                normalise(nxt.text) in _DURATION or normalise(nxt.text) in _UCUM_WORDS
+                or normalise(nxt.text) in _TECHNIQUE or nxt.text.islower())  # "Smith, 3 lesions"
+            before_place = next_in and nxt is not None and w.tail == "" and (_is_capitalised(nxt.text) or not nxt.text.isascii())
+            if (prev_in and not unit) or before_place:
                 masked = merge([*masked, (w.start, w.end)])
                 changed = True
     return masked
