@@ -501,6 +501,13 @@ def _initials_token(w: _Word) -> bool:
                 or low in _set("id is as be do go me my no ok so up us we yes per via not old new"))
 
 
+def _letters(w: _Word) -> bool:
+    """Two or three letters in one case: "SR", "ag"."""
+    core = w.text.rstrip(".")
+    return core.isalpha() and 2 <= len(core) <= 3 and (core.isupper() or core.islower()) and \
+        core.lower() not in _FUNCTION and core.lower() not in _PRONOUNS
+
+
 def _initials_ranges(words: list[_Word], text: str) -> list[tuple[int, int]]:
     """Initials after a cue of :data:`_INITIAL_CUES` (the cue may end in ":") where the clause ends
     after them or a dash, "and", "today" follows; more initials after "and", "&" or "/"; dictation
@@ -517,12 +524,13 @@ def _initials_ranges(words: list[_Word], text: str) -> list[tuple[int, int]]:
         if nxt is None or w.stop and w.tail != ":" or not (low in _INITIAL_CUES or low in _HONORIFICS or talk):
             continue
         j = i + 1
-        while j < len(words) and _initials_token(words[j]):
+        strong = low in _HONORIFICS or w.tail == ":"  # "Dr SR", "Reporter: MM": whatever they spell
+        while j < len(words) and (_initials_token(words[j]) or strong and j == i + 1 and _letters(words[j])):
             x = words[j]
             after = words[j + 1] if j + 1 < len(words) else None
             gap = text[x.end: after.start] if after is not None else ""
             ends = after is None or x.stop or x.tail in (".", ",", ";", ")", ":") or "-" in gap or "/" in gap \
-                or normalise(after.text) in _INITIAL_ENDS
+                or normalise(after.text) in _INITIAL_ENDS or low in _HONORIFICS
             if not ends:
                 break
             out.append((x.start, x.end))
@@ -953,7 +961,13 @@ def _address_numbers(words: list[_Word], masked: list[tuple[int, int]]) -> list[
             nxt = words[i + 1] if i + 1 < len(words) else None
             prev_in = prev is not None and _covered(prev, masked) and not prev.stop and prev.tail in ("", ",")
             next_in = nxt is not None and _covered(nxt, masked) and not w.stop and w.tail in ("", ",")
-            if normalise(w.text) in _STREET_PREFIXES and w.text[:1].islower() and nxt is not None \
+            low = normalise(w.text).replace(" ", "")
+            if low in _UNIT_WORDS | _LOT_WORDS and prev_in and nxt is not None and _covered(nxt, masked) \
+                    and any(c.isdigit() for c in nxt.text):
+                masked = merge([*masked, (w.start, w.end)])  # "Block 04 Lot 50 Pao Avenue"
+                changed = True
+                continue
+            if low in _STREET_PREFIXES and w.text[:1].islower() and nxt is not None \
                     and _covered(nxt, masked) and w.tail in ("", ".") and _is_capitalised(nxt.text):
                 masked = merge([*masked, (w.start, w.end)])
                 changed = True
@@ -963,11 +977,23 @@ def _address_numbers(words: list[_Word], masked: list[tuple[int, int]]) -> list[
             unit = nxt is not None and not w.stop and not w.tail and (
                 normalise(nxt.text) in _DURATION or normalise(nxt.text) in _UCUM_WORDS
                 or normalise(nxt.text) in _TECHNIQUE or nxt.text.islower())  # "Smith, 3 lesions"
-            before_place = next_in and nxt is not None and w.tail == "" and (_is_capitalised(nxt.text) or not nxt.text.isascii())
+            before_place = next_in and nxt is not None and w.tail in ("", ",") and (
+                _is_capitalised(nxt.text) or not nxt.text.isascii() or normalise(nxt.text) in _STREET_PREFIXES) \
+                and (w.tail == "" or normalise(nxt.text) in _STREET_PREFIXES)  # "20, rue Alexandre"
             if (prev_in and not unit) or before_place:
                 masked = merge([*masked, (w.start, w.end)])
                 changed = True
+                continue
+            designator = prev is not None and normalise(prev.text).replace(" ", "") in _UNIT_WORDS | _LOT_WORDS \
+                and not prev.stop and not _covered(prev, masked)
+            if designator and prev is not None and (next_in or i > 1 and _covered(words[i - 2], masked)
+                                                    and not words[i - 2].stop):
+                masked = merge([*masked, (prev.start, w.end)])  # "Apt 67, Naomiweg 86", "Słoneczna 66/35 Apt 49"
+                changed = True
     return masked
+
+
+_LOT_WORDS = _set("lot sector purok barangay brgy")
 
 
 def _firm_form_or_link(words: list[_Word], i: int, masked: list[tuple[int, int]], all_caps: bool) -> bool:
