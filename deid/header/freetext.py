@@ -327,8 +327,49 @@ def _derived(p: str, allow: frozenset[str]) -> bool:
 
 
 def _word_known(p: str, allow: frozenset[str]) -> bool:
-    """In the list, or a plural of a word in it ("templates", "nodules")."""
+    """In the list, a plural of a word in it ("templates", "nodules"), its American spelling
+    ("haemorrhage", "oedema", "tumour", "centre") or a medical word by its form (:func:`_medical_form`)."""
+    if _listed(p, allow) or _medical_form(p):
+        return True
+    us = _american(p)  # against the clinical words only: "Michael" is no "michel"
+    return us != p and len(us) >= 5 and (_listed(us, _clinical_lower()) or _medical_form(us))
+
+
+def _listed(p: str, allow: frozenset[str]) -> bool:
     return p in allow or len(p) > 3 and p.endswith("s") and (p[:-1] in allow or p.endswith("es") and p[:-2] in allow)
+
+
+_BRITISH = ((re.compile(r"(?<=[a-z])ae(?=[a-z])"), "e"), (re.compile(r"(?<=[a-z])oe(?=[a-z])"), "e"),
+            (re.compile(r"^ae"), "e"), (re.compile(r"^oe"), "e"), (re.compile(r"our(?=s?$)"), "or"),
+            (re.compile(r"tre(?=s?$)"), "ter"), (re.compile(r"is(?=(?:ation|ed|es|ing|e)s?$)"), "iz"))
+
+
+def _american(p: str) -> str:
+    """The American spelling of a British medical spelling: ae/oe -> e ("haemorrhage", "oesophagus",
+    "anaesthesia"), -our -> -or ("tumour"), -tre -> -ter ("centre"), -ise -> -ize."""
+    for pattern, repl in _BRITISH:
+        p = pattern.sub(repl, p)
+    return p
+
+
+# Suffixes of medical word formation (Greek and Latin combining forms): a word of at least four
+# letters before one of them is a clinical word whatever its stem ("coxarthrosis", "psychotherapy",
+# "chromomycosis", "arthropathies"). No name is written so (names ending in "-ia", "-ine", "-ic" are
+# common: those suffixes are left out).
+_MED_SUFFIXES = tuple(sorted(_set("""
+itis itides osis oses ectomy ectomies otomy otomies ostomy ostomies plasty plasties pathy pathies algia
+emia emias uria omas omata oma scopy scopic scopies graphy graphic graphies megaly plasia plasias plastic
+trophy trophic rrhage rrhages rrhagic rrhea rrheic cele celes lysis lytic genic genesis cyte cytes cytic
+philia phobia plegia plegic paresis ptosis sclerosis stenosis therapy therapies therapeutic logy logic
+logical logist iasis esthesia kinesia kinetic pexy rrhaphy centesis mycosis mycoses myelitis tomy stomy
+ectasia ectasis malacia penia penias poiesis ptysis spasm spasms tripsy sarcoma sarcomas blastoma
+"""), key=len, reverse=True))
+
+
+def _medical_form(p: str) -> bool:
+    """A word built by medical word formation: a stem of four letters or more and a suffix of
+    :data:`_MED_SUFFIXES` ("coxarthrosis", "chromomycosis", "psychotherapy")."""
+    return p.isalpha() and any(p.endswith(suffix) and len(p) - len(suffix) >= 4 for suffix in _MED_SUFFIXES)
 
 
 def _is_capitalised(word: str) -> bool:
@@ -962,9 +1003,18 @@ def _address_numbers(words: list[_Word], masked: list[tuple[int, int]]) -> list[
             prev_in = prev is not None and _covered(prev, masked) and not prev.stop and prev.tail in ("", ",")
             next_in = nxt is not None and _covered(nxt, masked) and not w.stop and w.tail in ("", ",")
             low = normalise(w.text).replace(" ", "")
-            if low in _UNIT_WORDS | _LOT_WORDS and prev_in and nxt is not None and _covered(nxt, masked) \
+            if low in _UNIT_WORDS | _LOT_WORDS and nxt is not None and _covered(nxt, masked) \
+                    and any(c.isdigit() for c in nxt.text) and not w.stop:
+                chain = i - 2 if i >= 2 and any(c.isdigit() for c in words[i - 1].text) and normalise(
+                    words[i - 2].text).replace(" ", "") in _UNIT_WORDS | _LOT_WORDS else i
+                if prev_in or chain < i:
+                    masked = merge([*masked, (words[chain].start, w.end)])  # "Block 04 Lot 50 Pao Avenue"
+                    changed = True
+                    continue
+            if w.text.isupper() and w.text.isalpha() and 2 <= len(w.text) <= 3 and prev_in and prev is not None \
+                    and prev.tail == "," and nxt is not None and (_POSTCODE.match(nxt.text) or _covered(nxt, masked)) \
                     and any(c.isdigit() for c in nxt.text):
-                masked = merge([*masked, (w.start, w.end)])  # "Block 04 Lot 50 Pao Avenue"
+                masked = merge([*masked, (w.start, w.end)])  # a state or province before a postcode: "NT, 2747"
                 changed = True
                 continue
             if low in _STREET_PREFIXES and w.text[:1].islower() and nxt is not None \
