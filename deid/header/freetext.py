@@ -228,9 +228,23 @@ def _common() -> frozenset[str]:
 
 
 @lru_cache(maxsize=1)
+def _lexicon() -> frozenset[str]:
+    """Lower-case English dictionary words that are no Faker name or place (SCOWL's Hunspell en_US,
+    scripts/build_lexicon_words.py; licence in data/lexicon_words_NOTICE.txt): many clinical words
+    the DICOM vocabulary lacks ("dialysis", "goiter"). Trusted in lower case only."""
+    return frozenset(resources.files("deid.header").joinpath("data/lexicon_words.txt").read_text("utf-8").split())
+
+
+@lru_cache(maxsize=1)
 def _allow() -> frozenset[str]:
-    """Clinical words and common words."""
-    return _clinical() | _common()
+    """Clinical words, common words and the English lexicon."""
+    return _clinical() | _common() | _lexicon()
+
+
+@lru_cache(maxsize=1)
+def _spelling_targets() -> frozenset[str]:
+    """What a British spelling folded to the American one may be: clinical and lexicon words."""
+    return _clinical_lower() | _lexicon()
 
 
 
@@ -332,7 +346,7 @@ def _word_known(p: str, allow: frozenset[str]) -> bool:
     if _listed(p, allow) or _medical_form(p):
         return True
     us = _american(p)  # against the clinical words only: "Michael" is no "michel"
-    return us != p and len(us) >= 5 and (_listed(us, _clinical_lower()) or _medical_form(us))
+    return us != p and len(us) >= 5 and (_listed(us, _spelling_targets()) or _medical_form(us))
 
 
 def _listed(p: str, allow: frozenset[str]) -> bool:
@@ -341,7 +355,8 @@ def _listed(p: str, allow: frozenset[str]) -> bool:
 
 _BRITISH = ((re.compile(r"(?<=[a-z])ae(?=[a-z])"), "e"), (re.compile(r"(?<=[a-z])oe(?=[a-z])"), "e"),
             (re.compile(r"^ae"), "e"), (re.compile(r"^oe"), "e"), (re.compile(r"our(?=s?$)"), "or"),
-            (re.compile(r"tre(?=s?$)"), "ter"), (re.compile(r"is(?=(?:ation|ed|es|ing|e)s?$)"), "iz"))
+            (re.compile(r"tre(?=s?$)"), "ter"), (re.compile(r"is(?=(?:ation|ed|es|ing|e)s?$)"), "iz"),
+            (re.compile(r"(?<=[aeiou][a-z])ll(?=(?:ing|ed|or|ors)$)"), "l"))
 
 
 def _american(p: str) -> str:
@@ -666,7 +681,8 @@ def _mark_latin(words: list[_Word]) -> None:
     """A Latin anatomical name goes on from its head noun to the clause end: "Musculus Pterygoideus
     lateralis", "Nervi sacrales" (Terminologia Anatomica writes the adjectives after the head)."""
     for i, w in enumerate(words):
-        if not (_is_capitalised(w.text) and normalise(w.text) in _LATIN_HEADS):
+        if not ((_is_capitalised(w.text) or w.text.islower()) and normalise(w.text) in _LATIN_HEADS
+                and len(w.text) >= 4):  # "musculus", not "os"
             continue
         w.term = True
         k = i
