@@ -356,7 +356,7 @@ def _listed(p: str, allow: frozenset[str]) -> bool:
 _BRITISH = ((re.compile(r"(?<=[a-z])ae(?=[a-z])"), "e"), (re.compile(r"(?<=[a-z])oe(?=[a-z])"), "e"),
             (re.compile(r"^ae"), "e"), (re.compile(r"^oe"), "e"), (re.compile(r"our(?=s?$)"), "or"),
             (re.compile(r"tre(?=s?$)"), "ter"), (re.compile(r"is(?=(?:ation|ed|es|ing|e)s?$)"), "iz"),
-            (re.compile(r"(?<=[aeiou][a-z])ll(?=(?:ing|ed|or|ors)$)"), "l"))
+            (re.compile(r"(?<=[a-z][aeiou])ll(?=(?:ing|ed|or|ors)$)"), "l"))
 
 
 def _american(p: str) -> str:
