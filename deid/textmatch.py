@@ -218,17 +218,36 @@ _FUNCTION_WORDS = frozenset(
     ["a", "an", "the", "of", "and", "or", "in", "on", "at", "to", "for", "from", "by", "with", "without", "within", "into", "onto", "over", "under", "per", "via", "is", "are", "was", "were", "be", "been", "am", "this", "that", "these", "those", "it", "its", "as", "than", "then", "so", "no", "not", "yes", "if", "but", "de", "la", "le", "les", "du", "des", "der", "die", "das", "den", "und", "von", "van", "zu", "el", "los", "las", "y", "e", "di", "da", "do", "dos", "del", "et", "il", "lo", "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st"])
 
 
+# The coding schemes of pydicom's SR concept dictionaries (PS3.16 code meanings) whose words the
+# product reads as vocabulary, declared positively: SNOMED CT, DICOM (DCM), LOINC, UCUM and RadLex,
+# the schemes PS3.16's context groups mostly use. Every other scheme there (MDC, NCIt, FMA, UMLS, IBSI,
+# NEU ...) is never read: the free-text evaluation may draw its clinical terms from them
+# (scripts/freetext_independent.py declares its own sources; tests/header/test_freetext_sources.py
+# checks that the two never overlap).
+VOCABULARY_SCHEMES = frozenset({"SCT", "DCM", "LN", "UCUM", "RADLEX"})
+
+
+def concept_meanings() -> Iterator[tuple[str, str, str]]:
+    """(scheme, code, meaning) of every PS3.16 concept in pydicom's SR dictionaries whose scheme is in
+    :data:`VOCABULARY_SCHEMES`: the only code meanings the product reads."""
+    from pydicom.sr._concepts_dict import concepts
+
+    for scheme in sorted(VOCABULARY_SCHEMES & set(concepts)):
+        for codes in concepts[scheme].values():
+            for code, (meaning, _cids) in codes.items():  # type: ignore[attr-defined]
+                yield scheme, code, meaning
+
+
 @lru_cache(maxsize=1)
 def vocabulary() -> frozenset[str]:
     """Words and phrases of the DICOM standard that identify no one (derived, cached).
 
     PS3.6 attribute names (pydicom's data dictionary), PS3.16 code meanings written in lower case
-    somewhere (pydicom's SR concept dictionaries: capitalised-only words such as eponyms are left
+    somewhere (pydicom's SR concept dictionaries, schemes of :data:`VOCABULARY_SCHEMES` only: capitalised-only words such as eponyms are left
     out, so a surname like "Addison" stays a needle), UCUM units, UID registry names (PS3.6 A).
     """
     from pydicom.datadict import DicomDictionary
     from pydicom.pixels.common import PhotometricInterpretation
-    from pydicom.sr._concepts_dict import concepts
     from pydicom.uid import UID_dictionary
 
     words: set[str] = set(_FUNCTION_WORDS) | set(_PLACEHOLDERS)
@@ -237,15 +256,13 @@ def vocabulary() -> frozenset[str]:
         words.update(normalise(entry[2]).split())
     for uid_entry in UID_dictionary.values():
         words.update(normalise(uid_entry[0]).split())
-    for scheme, by_keyword in concepts.items():
-        for codes in by_keyword.values():
-            for code, (meaning, _cids) in codes.items():  # type: ignore[attr-defined]
-                if scheme == "UCUM":
-                    words.add(normalise(code))
-                    words.update(normalise(meaning).split())
-                    continue
-                words.add(normalise(meaning))
-                words.update(normalise(w) for w in re.findall(r"\b[a-z][a-z]+\b", meaning))
+    for scheme, code, meaning in concept_meanings():
+        if scheme == "UCUM":
+            words.add(normalise(code))
+            words.update(normalise(meaning).split())
+            continue
+        words.add(normalise(meaning))
+        words.update(normalise(w) for w in re.findall(r"\b[a-z][a-z]+\b", meaning))
     return frozenset(w for w in words if w)
 
 

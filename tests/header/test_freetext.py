@@ -336,14 +336,15 @@ class _NameScorer:
 @pytest.mark.parametrize(("text", "kept"), [
     # a sentence-case meaning keeps its first capital inside a sentence (PS3.16 writes it so)
     ("s/p CABG 2 yrs ago; now Supraventricular escape beat", ("Supraventricular", "escape")),
-    ("Please assess right atrium Antibradycardia pace spike.", ("Antibradycardia",)),
+    # (MDC's "pace spike" and "Frank Lead M" left: MDC is an evaluation source the product never reads)
+    ("Please assess right atrium Antibradycardia, stable.", ("Antibradycardia",)),
     # words built from known words: a glued prefix, "-ness", an acronym without a vowel
     ("Normalized Zone Size Nonuniformity, follow-up in 6 months", ("Nonuniformity", "Normalized")),
     ("Busyness of NGTDM, follow-up in 6 months", ("Busyness", "NGTDM")),
     # electrode names, a Latin anatomical name from its head noun on, a code after a title-case term
     ("Please assess Er3 and Nervus infraorbitalis.", ("Er3", "infraorbitalis")),
     ("Musculus Pterygoideus lateralis, right measured 12 mm", ("Pterygoideus", "lateralis")),
-    ("Pt c/o pain x3 days, ?Frank Lead M.", ("Frank", "Lead", "M")),
+    ("Pt c/o pain x3 days, ?Derived Lead V2.", ("Derived", "Lead", "V2")),
 ])
 def test_clinical_words_found_lost_on_independent_dev_seeds(text: str, kept: tuple[str, ...]) -> None:
     """Classes of clinical loss on the independent set's dev part (seeds 14, 15), with the scorer

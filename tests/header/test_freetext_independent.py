@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 fi = pytest.importorskip("freetext_independent")
 freetext_data = pytest.importorskip("freetext_data")
 
-SEED, N = 424242, 150
+SEED, N = 424242, 300
 
 
 def _training_sentences() -> set[str]:
@@ -43,6 +43,20 @@ def test_no_sentence_occurs_in_the_training_data(parts: dict[str, list]) -> None
         texts = {s.text for s in sentences}
         assert len(texts) > 0.9 * len(sentences)  # varied, not one template repeated
         assert not texts & train
+
+
+def test_no_dev_sentence_or_term_occurs_in_the_test_part(parts: dict[str, list]) -> None:
+    dev, test = parts["dev"], parts["test"]
+    assert len({s.text for s in dev} & {s.text for s in test}) == 0
+    assert len({c.casefold() for s in dev for c in s.clinical} & {c.casefold() for s in test for c in s.clinical}) == 0
+
+
+def test_the_wide_dev_templates_plant_addresses_ages_and_initials() -> None:
+    sentences = fi.make("dev", 400, 0, 0, SEED)
+    wide = [s for s in sentences if any(s.text.startswith(t.split("{")[0]) for t in fi.DEV_WIDE_PHI if t[0] != "{")]
+    kinds = {span.kind for s in sentences for span in s.spans}
+    assert wide and kinds >= {"address", "age", "initials"}
+    assert {span.locale for s in sentences for span in s.spans} & set(fi.DEV_ADDRESS_LOCALES)
 
 
 @pytest.mark.parametrize("part", ["dev", "test"])
