@@ -235,20 +235,27 @@ def _allow_initial() -> frozenset[str]:
 
 @lru_cache(maxsize=1)
 def _proper_nouns() -> frozenset[str]:
-    """Words PS3.16 code meanings only ever write capitalised, never in lower case: eponyms, breeds,
-    places and the first words of sentence-case meanings that occur nowhere else."""
+    """Words PS3.16 code meanings only ever write capitalised in sentence-case meanings, never in lower
+    case nor in a title-case meaning: eponyms ("Caldwell projection"), breeds, places."""
     from pydicom.sr._concepts_dict import concepts
 
     lower: set[str] = set()
     capital: set[str] = set()
+    titled: set[str] = set()  # words of title-case meanings ("Key Image", "Isocenter Position"): capitalised by style
     for by_keyword in concepts.values():
         for codes in by_keyword.values():
             for meaning, _cids in codes.values():  # type: ignore[attr-defined]
-                for tok in re.findall(r"[^\W\d_]+", meaning):
+                toks = re.findall(r"[^\W\d_]+", meaning)
+                spaced = meaning.split()
+                if len(spaced) > 1 and all(t[:1].isupper() for t in spaced if len(t) > 3):
+                    titled.update(t.lower() for t in toks)
+                    continue
+                for tok in toks:
                     if tok.islower():
                         lower.add(tok)
                     elif tok[:1].isupper() and tok[1:].islower():
                         capital.add(tok.lower())
+    capital -= titled
     return frozenset(w for w in capital - lower - _common() if not _MEDICAL_SUFFIX.search(w))
 
 
@@ -530,8 +537,7 @@ def _mark_terms(words: list[_Word], all_caps: bool) -> None:
 
     A name is no such run ("Mark White", "Rose Brown Green", "Grace reviewed"), nor are two words
     one of which PS3.16 only writes as a proper noun or a Latin head noun without its Latin words
-    ("Vena Kowalski"), nor two words one of which is no DICOM vocabulary or technique word (common
-    words include towns and surnames: "Leeds General"), unless PS3.16 writes them so ("Frank Lead")."""
+    ("Vena Kowalski"), unless PS3.16 writes them so ("Frank Lead", "Left Superior Vena Cava")."""
     if all_caps:
         return
     vocab, common, capitalised = vocabulary(), _common(), _capitalised_terms()
@@ -548,9 +554,8 @@ def _mark_terms(words: list[_Word], all_caps: bool) -> None:
         in_vocab = sum(x in vocab for x in lows)
         plain = sum(x in vocab and x not in capitalised for x in lows)  # never a PS3.16 eponym nor first word
         proper = not _ps316_pairs(lows) and (
-            len(caps) < 3 and any(x in _proper_nouns() or x in _LATIN_HEADS for x in lows)
-            or any(normalise(w.text) not in vocab and normalise(w.text) not in _TECHNIQUE and not _code_word(w.text)
-                   for w in caps if normalise(w.text) in lows))  # "Leeds General", "Vena Kowalski"
+            len(caps) < 3 and any(x in _proper_nouns() for x in lows)
+            or any(normalise(w.text) in _LATIN_HEADS and not w.term for w in caps))  # "Vena Kowalski"
         if known and not proper and in_vocab >= 1 and (len(caps) >= 2 and any(x in common for x in lows)
                                                        or len(caps) >= 3 and plain >= 2):
             for k in range(i, j):
@@ -736,7 +741,8 @@ def _rule_ranges(words: list[_Word], all_caps: bool, scored: bool = False) -> li
             if run and _home_number(words, i, run):
                 out.append((run[0].start, run[-1].end))
                 continue
-            if run and (_measurement(run) or not _street(run, all_caps) and all(x.term for x in run if _alpha(x.text))):
+            if run and (_measurement(run) or not _street(run, all_caps) and all(x.term for x in run if _alpha(x.text))
+                        and _vocabulary_term(run)):
                 continue
             if run and (_street(run, all_caps) or not all(is_clinical(x.text) for x in run if _alpha(x.text))):
                 out.append((run[0].start, run[-1].end))
@@ -787,6 +793,14 @@ _UNIT_WORDS = _set("apt apartment suite ste unit flat floor fl room rm bldg buil
 _NUMBER_SIGN = re.compile(r"^(?:[Nn][°º]|N[Oo]\.?|[Nn][Rr]\.?|#)$")
 # A house number as written before a street: "12", "12a", "12-14", "262/287" (unit/house), "1/3"
 _HOUSE_NUMBER = re.compile(r"^\d{1,5}[A-Za-z]?(?:[/-]\d{1,5}[A-Za-z]?)?$")
+
+
+def _vocabulary_term(run: list[_Word]) -> bool:
+    """After a place cue, a term only of DICOM vocabulary, technique words and codes, or as PS3.16 writes
+    it: the common-word list holds towns ("from Leeds General" is a place)."""
+    lows = [normalise(x.text) for x in run if _alpha(x.text)]
+    return _ps316_pairs(lows) or all(x in vocabulary() or x in _TECHNIQUE or x in _FUNCTION or _code_word(w.text)
+                                     for x, w in zip(lows, [x for x in run if _alpha(x.text)], strict=True))
 
 
 def _street(run: list[_Word], all_caps: bool) -> bool:
