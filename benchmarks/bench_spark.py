@@ -19,7 +19,9 @@ fitted fixed + per-instance cost, over scale exports of the sizes asked for, sid
 * Pixels off by default (headers only); the gate on unless ``--no-gate``. The gate's second OCR of
   the staged frames runs with ``--pixels`` (or ``--gate-ocr``): in a headers-only run every image is
   UNVERIFIED, which the gate refuses anyway, and that OCR would be a per-image cost of seconds.
-* Spark jobs per run are counted from the run's event log (``spark_jobs``).
+* Spark jobs per run are counted from the run's event log (``spark_jobs``), with per stage the seconds
+  inside jobs and the driver's gaps between them (``spark_job_seconds_by_stage``);
+  ``--timeline EVENTLOG`` prints every job of one kept event log (stage, start, duration, gap, tasks).
 
 Writes benchmarks/results/scale.json and scale.md (the "Scale" section of RESULTS.md), and
 spark.json (the largest size's runs of this code, read by run_all.py).
@@ -36,6 +38,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +98,68 @@ def jobs_by_stage(events: Path) -> dict[str, int]:
     return out
 
 
+def _events(events: Path) -> Iterator[dict[str, Any]]:
+    files = sorted(p for p in events.rglob("*") if p.is_file() and not p.name.startswith(("appstatus", ".")))
+    if events.is_file():
+        files = [events]
+    for f in files:
+        for line in f.read_text(errors="replace").splitlines():
+            if line.startswith('{"Event":"SparkListener'):
+                yield json.loads(line)
+
+
+def job_timeline(events: Path) -> list[dict[str, Any]]:
+    """Every Spark job of the run's event log, in order: its stage (job description), seconds from the
+    application's start, duration, the driver's idle gap before it (planning, Python, commits), tasks,
+    and the call site. Stage names and call sites only: no data values."""
+    jobs: dict[int, dict[str, Any]] = {}
+    app_start = None
+    for e in _events(events):
+        kind = e["Event"]
+        if kind == "SparkListenerApplicationStart":
+            app_start = e["Timestamp"]
+        elif kind == "SparkListenerJobStart":
+            props = e.get("Properties") or {}
+            infos = e.get("Stage Infos") or []
+            jobs[e["Job ID"]] = {"job": e["Job ID"], "start_ms": e["Submission Time"],
+                                 "stage": str(props.get("spark.job.description") or "-").removeprefix("deid: "),
+                                 "tasks": sum(int(s.get("Number of Tasks", 0)) for s in infos),
+                                 "site": str(infos[-1].get("Stage Name", "")) if infos else ""}
+        elif kind == "SparkListenerJobEnd" and e["Job ID"] in jobs:
+            jobs[e["Job ID"]]["end_ms"] = e["Completion Time"]
+    out, prev = [], app_start
+    for j in sorted(jobs.values(), key=lambda d: d["start_ms"]):
+        end = j.get("end_ms", j["start_ms"])
+        out.append({"job": j["job"], "stage": j["stage"], "at_s": (j["start_ms"] - (app_start or j["start_ms"])) / 1000,
+                    "seconds": (end - j["start_ms"]) / 1000,
+                    "gap_s": max(0.0, (j["start_ms"] - prev) / 1000) if prev is not None else 0.0,
+                    "tasks": j["tasks"], "site": j["site"]})
+        prev = max(prev or 0, end)
+    return out
+
+
+def timeline_by_stage(timeline: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Per stage: jobs, seconds inside jobs, and the driver's gaps between them."""
+    out: dict[str, dict[str, float]] = {}
+    for j in timeline:
+        d = out.setdefault(j["stage"], {"jobs": 0, "job_s": 0.0, "gap_s": 0.0})
+        d["jobs"] += 1
+        d["job_s"] += j["seconds"]
+        d["gap_s"] += j["gap_s"]
+    return out
+
+
+def print_timeline(events: Path) -> None:
+    """``--timeline EVENTLOG``: the job list and the per-stage sums of one run's event log."""
+    tl = job_timeline(events)
+    for j in tl:
+        print(f"{j['job']:4d} +{j['at_s']:7.1f}s gap {j['gap_s']:5.1f} job {j['seconds']:6.2f}s "
+              f"tasks {j['tasks']:3d}  {j['stage'][:34]:34s} {j['site'][:60]}")
+    print(f"{'stage':36s} {'jobs':>5s} {'in jobs s':>10s} {'gaps s':>8s}")
+    for stage, d in timeline_by_stage(tl).items():
+        print(f"{stage[:36]:36s} {int(d['jobs']):5d} {d['job_s']:10.1f} {d['gap_s']:8.1f}")
+
+
 def single(master: str, export: Path, work: Path, pixels: bool, gate: bool, gate_ocr: bool) -> dict[str, Any]:
     """One run of the pipeline (this process's ``deid``), timed; the run report's stage timings.
 
@@ -149,7 +214,8 @@ def single(master: str, export: Path, work: Path, pixels: bool, gate: bool, gate
             "deidentified": d.n_deidentified if d else 0, "quarantined": d.n_quarantined if d else 0,
             "instances_per_s": (ing.n_listed if ing else 0) / seconds,
             "stages": {**timings["stages"], "report": reported}, "event_log": timings["spark_event_log"],
-            "spark_jobs": jobs, "spark_jobs_by_stage": by_stage, "gate_ocr": gate_ocr, "load_avg": [load_before, os.getloadavg()[0]]}
+            "spark_jobs": jobs, "spark_jobs_by_stage": by_stage,
+            "spark_job_seconds_by_stage": timeline_by_stage(job_timeline(events)), "gate_ocr": gate_ocr, "load_avg": [load_before, os.getloadavg()[0]]}
 
 
 def run_one(code: Path, master: str, export: Path, work: Path, args: argparse.Namespace) -> dict[str, Any]:
@@ -258,9 +324,13 @@ def main() -> None:
     p.add_argument("--engine-files", type=int, default=1000)
     p.add_argument("--seed", type=int, default=11, help="the exports' seed (scripts/make_export.py --seed)")
     p.add_argument("--lock-held", action="store_true", help="the caller holds /tmp/spark.lock for the whole run")
+    p.add_argument("--timeline", type=Path, help="print the Spark jobs of one run's event log and stop")
     p.add_argument("--single", help=argparse.SUPPRESS)
     p.add_argument("--export", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.timeline:
+        print_timeline(args.timeline)
+        return
     work = Path(args.workdir or tempfile.mkdtemp(prefix="deid-scale-"))
     if args.single:
         warnings.simplefilter("ignore")

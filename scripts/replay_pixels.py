@@ -39,14 +39,23 @@ from deid.pixels.stage import PixelConfig, PixelStage  # noqa: E402
 
 
 class Decider:
-    def __init__(self, model: Path | None, band: tuple[float, float]) -> None:
+    def __init__(self, model: Path | None, band: tuple[float, float], scores: Path | None = None,
+                 lexicon: Path | None = None) -> None:
         self.model = TokenPhiModel(model, threads=1)
-        self.allow, self.lex = load_allowlist(), load_lexicon()
+        self.allow, self.lex = load_allowlist(), load_lexicon(str(lexicon) if lexicon else None)
         cfg = PixelConfig()
         self.th = Thresholds(min_confidence=cfg.min_ocr_confidence, phi_threshold=cfg.phi_threshold,
                              review_low=band[0], review_high=band[1])
+        # model scores of earlier runs with the SAME model (--scores FILE, keyed by the model's version)
+        self.scores_path = scores
+        saved = json.loads(scores.read_text()) if scores is not None and scores.is_file() else {}
+        self.cache: dict[str, float] = saved.get(self.model.version, {})
+        self._saved = saved
 
-        self.cache: dict[str, float] = {}
+    def save(self) -> None:
+        if self.scores_path is not None:
+            self._saved[self.model.version] = self.cache
+            self.scores_path.write_text(json.dumps(self._saved))
 
     def decide(self, items: list[tuple[str, float, Identifiers]]) -> list[Decision]:
         first = [decide(t, c, i, self.allow, None, self.th, self.lex) for t, c, i in items]
@@ -87,7 +96,7 @@ def run_text(args: argparse.Namespace, decider: Decider) -> Counter:
     for _, truth, ident in _instances(args.dirs):
         for ln in truth["lines"]:
             items.append((ln["text"], 1.0, ident))
-            lines.append(ln)
+            lines.append({**ln, "modality": truth["modality"]})
     decisions = decider.decide(items)
     tally: Counter = Counter()
     for ln, d in zip(lines, decisions, strict=True):
@@ -95,6 +104,8 @@ def run_text(args: argparse.Namespace, decider: Decider) -> Counter:
         ok = (d.action is Action.REDACT) == ln["phi"]
         tally[(part, "n")] += 1
         tally[(part, "ok")] += ok
+        tally[(part, "by", ln["modality"], "n")] += 1
+        tally[(part, "by", ln["modality"], "ok")] += ok
         if not ok:
             tally[(part, "miss", d.reason)] += 1
             if args.show:
@@ -140,6 +151,8 @@ def run_ocr(args: argparse.Namespace, decider: Decider) -> Counter:
             ok = cover >= 0.9 if ln["phi"] else cover < 0.05
             tally[(part, "n")] += 1
             tally[(part, "ok")] += ok
+            tally[(part, "by", truth["modality"], "n")] += 1
+            tally[(part, "by", truth["modality"], "ok")] += ok
             if not ok:
                 why = sorted({d.reason for (f, b), d in zip(boxes, decisions, strict=True) if _touches(b, ln)})
                 tally[(part, "miss", ",".join(why) or "not_detected")] += 1
@@ -159,6 +172,9 @@ def _print(tally: Counter) -> None:
     for part in ("phi", "clinical"):
         n, ok = tally[(part, "n")], tally[(part, "ok")]
         print(f"{part:<9} {ok}/{n} ({ok / max(1, n):.1%})")
+        mods = sorted({k[2] for k in tally if k[0] == part and k[1] == "by"})
+        print("    by modality: " + "  ".join(f"{m} {tally[(part, 'by', m, 'ok')]}/{tally[(part, 'by', m, 'n')]}"
+                                           for m in mods))
         for key, v in sorted(((k, v) for k, v in tally.items() if k[0] == part and k[1] == "miss"),
                              key=lambda kv: -kv[1]):
             print(f"    {key[2]}: {v}")
@@ -172,14 +188,17 @@ def main() -> None:
     ap.add_argument("--model", type=Path, default=None)
     ap.add_argument("--band", default="0.2,0.8")
     ap.add_argument("--show", action="store_true")
+    ap.add_argument("--scores", type=Path, default=None, help="JSON cache of model scores per model version")
+    ap.add_argument("--lexicon", type=Path, default=None, help="another clinical lexicon file (before/after)")
     ap.add_argument("--sweep", action="store_true", help="figures for a grid of review bands")
     ap.add_argument("--lows", default="0.2,0.3,0.4,0.5")
     ap.add_argument("--highs", default="0.7,0.8,0.9,0.95")
     args = ap.parse_args()
     low, high = (float(x) for x in args.band.split(","))
-    decider = Decider(args.model, (low, high))
+    decider = Decider(args.model, (low, high), args.scores, args.lexicon)
     run = run_text if args.mode == "text" else run_ocr
     _print(run(args, decider))
+    decider.save()
     if args.sweep:
         args.show = False
         sweep(decider, lambda: run(args, decider), [float(x) for x in args.lows.split(",")],

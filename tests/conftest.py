@@ -6,10 +6,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import shutil
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -73,11 +76,16 @@ def package_dicom_files() -> list[Path]:
     return files
 
 
-@pytest.fixture
-def export_dir(tmp_path: Path) -> Path:
-    """A small export folder: real DICOM files (nested, names like an archive export) and bad files."""
-    root = tmp_path / "export"
+# the two 1536x2048 JPEG images of deid-data: their OCR (pixel stage and gate) is most of a run's time
+LARGE_IMAGES = ("image1.dcm", "image2.dcm")
+
+
+def make_export_dir(root: Path, *, leave_out: tuple[str, ...] = ()) -> Path:
+    """A small export folder at ``root``: real DICOM files (nested, names like an archive export) and
+    bad files; ``leave_out``: source file names not to copy."""
     for i, src in enumerate(package_dicom_files()):
+        if src.name in leave_out:
+            continue
         dest = root / f"DOE^JOHN_{i}" / "series 1" / f"IM{i:04d}"
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, dest)
@@ -88,6 +96,55 @@ def export_dir(tmp_path: Path) -> Path:
     good = package_dicom_files()[0].read_bytes()
     (bad / "truncated.dcm").write_bytes(good[: len(good) // 3])
     return root
+
+
+@pytest.fixture
+def export_dir(tmp_path: Path) -> Path:
+    """A small export folder (:func:`make_export_dir`) in the test's own folder."""
+    return make_export_dir(tmp_path / "export")
+
+
+@pytest.fixture
+def small_export_dir(tmp_path: Path) -> Path:
+    """The export folder less its two large images (:data:`LARGE_IMAGES`), for tests of a run's control
+    flow (faults, recovery) rather than of its pixels: their OCR would be most of each run's time. The
+    pixels of the small CT/MR/NM images still go through the pixel stage and the gate's OCR."""
+    return make_export_dir(tmp_path / "export", leave_out=LARGE_IMAGES)
+
+
+@dataclass(frozen=True)
+class CliRun:
+    """One ``deid run --input EXPORT --output OUT`` (the console command, in this process)."""
+
+    export: Path
+    out: Path
+    code: int
+    stdout: str
+    stderr: str
+
+    def phi_zone(self, suffix: str) -> Path:
+        """A PHI zone ``deid run`` put beside the output (``phi-raw``, ``crosswalk``)."""
+        return Path(f"{self.out}.{suffix}")
+
+
+@pytest.fixture(scope="session")
+def released_run(spark: object, tmp_path_factory: pytest.TempPathFactory) -> CliRun:
+    """``deid run`` of an export folder (:func:`make_export_dir`) with the test key, once per session.
+
+    A full run (pixels and the quality gate on) costs a minute or more of CI; tests that only read what
+    a default first run released, or rerun on it (a rerun adds nothing), share this one. Tests that
+    change the zones' state in other ways (faults, a held gate) make their own.
+    """
+    from deid.cli import main
+
+    root = tmp_path_factory.mktemp("released")
+    export = make_export_dir(root / "export")
+    out = root / "out"
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        mp.setenv("DEID_KEY", TEST_KEY)
+        code = main(["run", "--input", str(export), "--output", str(out)])
+    return CliRun(export, out, code, stdout.getvalue(), stderr.getvalue())
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -33,7 +33,7 @@ from deid.crosswalk import CrosswalkKind, SealedRecord, seal
 from deid.dicomio import quiet_values, raw_vr
 from deid.errors import InputError, Reason
 from deid.header import attest, deny
-from deid.header.clean import TextCleaner
+from deid.header.clean import CleanCache, TextCleaner
 from deid.header.freetext import WordScorer
 from deid.header.identifiers import Identifiers, collect_identifiers
 from deid.header.profile import Action, DateTransform, FreeTextDetector, Profile, ProfileOption
@@ -113,7 +113,8 @@ class _Instance:
         if self._cleaner is None:
             scores = self.engine.scores()
             self.view = None if scores is None else ScorerView(scores, collecting=self.batch is not None)
-            self._cleaner = TextCleaner(self.ids, self.view, self.engine.profile.free_text)
+            self._cleaner = TextCleaner(self.ids, self.view, self.engine.profile.free_text,
+                                        self.engine.clean_cache)
         return self._cleaner
 
 
@@ -132,6 +133,8 @@ class HeaderEngine:
         self._scorer: WordScorer | None = None
         self._scores: EngineScores | None = None
         self._scorer_lock = threading.Lock()
+        # cleaned free text, reused across instances (deid.header.clean); None: every value cleaned anew
+        self.clean_cache: CleanCache | None = CleanCache()
 
     def scorer(self) -> WordScorer | None:
         """The free-text word classifier, loaded on first use (profile ``free_text.detector``)."""
@@ -492,7 +495,7 @@ def _clone(ds: Dataset) -> Dataset:
     """
     def shell(src: Dataset) -> Dataset:
         new = Dataset()
-        for attr in ("_is_little_endian", "_is_implicit_VR", "_read_charset", "_read_implicit", "_read_little"):
+        for attr in ("_is_little_endian", "_is_implicit_VR", "_read_charset", "_read_implicit", "_read_little", "_parent_encoding"):
             if hasattr(src, attr):
                 object.__setattr__(new, attr, getattr(src, attr))
         return new
@@ -504,10 +507,15 @@ def _clone(ds: Dataset) -> Dataset:
     stack: list[tuple[Dataset, Dataset]] = [(ds, root)]
     while stack:
         src, dst = stack.pop()
-        for tag in list(src.keys()):  # in tag order: Specific Character Set and private creators first
+        held = dst._dict
+        for tag, raw in list(src._dict.items()):  # in tag order: Specific Character Set and private creators first
+            if type(raw) is RawDataElement and raw.length != 0xFFFFFFFF and not (tag >> 16) & 1 \
+                    and (raw.value is not None or not raw.length) and _not_sequence(src, tag, raw):
+                held[tag] = raw  # an immutable tuple, shared and left unconverted (kept values are written as read)
+                continue
             raw = src.get_item(tag)
             if isinstance(raw, RawDataElement) and raw.length != 0xFFFFFFFF and _not_sequence(src, tag, raw):
-                dst[tag] = raw  # an immutable tuple, shared and left unconverted (kept values are written as read)
+                dst[tag] = raw  # a private element: pydicom converts it when its creator is there
                 continue
             elem = src[tag]
             if elem.VR == "SQ":

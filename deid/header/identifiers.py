@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from pydicom.datadict import keyword_for_tag
+from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
 
 from deid.dicomio import raw_vr
@@ -41,6 +41,12 @@ _KIND_BY_KEYWORD = {
 # Instance UIDs (not registry UIDs) quoted in text, e.g. a Study Instance UID inside a URL.
 UID_KEYWORDS = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "FrameOfReferenceUID",
                 "ReferencedSOPInstanceUID", "MediaStorageSOPInstanceUID")
+
+
+# The tags of the keywords above (none is a repeating group's): membership without a keyword look-up
+_WANTED_TAGS = frozenset(t for t in map(tag_for_keyword, {*ID_KEYWORDS, *PLACE_KEYWORDS, *UID_KEYWORDS})
+                         if t is not None)
+_UID_TAGS = frozenset(t for t in map(tag_for_keyword, UID_KEYWORDS) if t is not None)
 
 
 @dataclass
@@ -104,14 +110,13 @@ def collect_identifiers(ds: Dataset) -> Identifiers:
     out = Identifiers(sex=_plain(ds, "PatientSex"), age=_plain(ds, "PatientAge"))
     id_tags = set(ID_KEYWORDS)
     place_tags = set(PLACE_KEYWORDS)
-    wanted = id_tags | place_tags | set(UID_KEYWORDS)
     stack: list[Dataset] = [ds]
     while stack:
         current = stack.pop()
         for tag in list(current.keys()):
             vr = raw_vr(current, tag)
-            if vr not in ("SQ", "PN", "DA", "DT") and keyword_for_tag(tag) not in wanted \
-                    or vr == "UI" and keyword_for_tag(tag) not in UID_KEYWORDS:
+            if vr not in ("SQ", "PN", "DA", "DT") and tag not in _WANTED_TAGS \
+                    or vr == "UI" and tag not in _UID_TAGS:
                 continue  # not identifying: left unconverted
             elem = current[tag]
             if vr == "SQ":

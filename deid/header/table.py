@@ -12,6 +12,11 @@ Resolution order for one attribute (PS3.15 E.1 and E.3):
    Device Identity); otherwise a ``K`` from any option wins over a ``C``, which wins over the Basic
    Profile code;
 3. the Basic Profile code, with conditional codes resolved per :class:`ConditionalResolution`.
+4. a C (clean) left on a binary value (OB OW OF OD OL OV UN: Overlay Data (60xx,3000), Curve Data
+   (50xx,3000), Audio Sample Data (50xx,200C), Maker Note, Certified Timestamp ...) becomes X: the engine
+   cleans text, dates and names only, and a bitmap or byte string cannot be cleaned in place. PS3.15
+   E.3.3 (Clean Graphics Option) cleans identifying information out of graphics (overlays, curves); a
+   graphic that cannot be cleaned is removed, as the Basic Profile does (X).
 Attributes not in the table are kept (PS3.15 E.1: only listed attributes are acted on), with the
 documented exceptions in :mod:`deid.header.engine` (UIDs that are not registry UIDs, dates under a
 date-shift option, private elements).
@@ -79,6 +84,16 @@ def resolve_code(code: str, resolution: ConditionalResolution, vr: str | None) -
 
 
 _OPTION_PRIORITY = {Action.K: 0, Action.C: 1}
+# Value representations holding bytes or numbers the engine's clean (C) cannot read as text (PS3.5 6.2).
+BINARY_VRS = frozenset({"OB", "OW", "OF", "OD", "OL", "OV", "UN", "OB or OW", "US or OW", "US or SS or OW"})
+# Curve group elements (50xx,eeee) holding binary values: Audio Sample Data, Curve Data (PS3.3 retired).
+_CURVE_BINARY = frozenset({0x200C, 0x3000})
+
+
+def binary_clean_removed(action: Action, vr: str | None) -> Action:
+    """X for a C on a binary value (module docstring, step 4); any other action as it is."""
+    return Action.X if action is Action.C and vr in BINARY_VRS else action
+
 _TEMPORAL = {ProfileOption.RETAIN_LONGITUDINAL_FULL_DATES.column,
              ProfileOption.RETAIN_LONGITUDINAL_MODIFIED_DATES.column}
 
@@ -104,7 +119,7 @@ class ActionTable:
         if group & 1:
             return self.private
         if 0x5000 <= group <= 0x501E and not group & 1:
-            return self.curve
+            return binary_clean_removed(self.curve, "OB") if elem in _CURVE_BINARY else self.curve
         if 0x6000 <= group <= 0x601E and not group & 1:
             if elem == 0x3000:
                 return self.overlay_data
@@ -131,15 +146,15 @@ def build_action_table(profile: Profile) -> ActionTable:
         if tag is None:
             wild[row.tag.upper()] = action
         else:
-            by_tag[tag] = action
+            by_tag[tag] = binary_clean_removed(action, vr)
     private = next(a for k, a in wild.items() if k.startswith("(GGGG"))
     return ActionTable(
         by_tag=by_tag,
         curve=wild["(50XX,XXXX)"],
-        overlay_data=wild["(60XX,3000)"],
+        overlay_data=binary_clean_removed(wild["(60XX,3000)"], "OB or OW"),
         overlay_comments=wild["(60XX,4000)"],
         private=private,
-        overrides=dict(profile.overrides),
+        overrides={t: binary_clean_removed(a, _vr(t)) for t, a in profile.overrides.items()},
     )
 
 

@@ -8,9 +8,13 @@ eponyms and other capitalised-only words, e.g. "Addison", are left out) and UCUM
 every first and last name of the training generator's faker locales. The evaluation's code systems
 (DCM, LOINC, IBSI) are not read, so the evaluation measures generalisation.
 
-A line is *explained* when every token is a known word (exact, or one edit away for words of 6+
-letters: OCR errors), a number of at most 4 integer digits, a counter ("12/48"), a unit or an
-allowlisted token, and at least one known word has 4+ letters. The last word may be cut at a column
+Lines of the file starting with "=" are common English words (the MiniLM tokenizer's whole words minus
+every faker name and address word of the non-evaluation locales), matched exactly only; lines starting
+with "~" are the letter runs of UCUM unit codes ("Gy", "Bq", "mT"), case kept, accepted after a number.
+
+A line is *explained* when every token is a known word (exact, or one edit away for clinical words of
+6+ letters: OCR errors), a number of at most 4 integer digits, a counter ("12/48"), a unit after a
+number or an allowlisted token, and at least one known word has 4+ letters. The last word may be cut at a column
 (a 5+ letter prefix of a known word). :func:`deid.pixels.classify.decide` keeps an explained line
 only when the PHI model also scores it below the review band's upper bound: the lexicon never
 overrides header matches, rules, or a confident model.
@@ -40,10 +44,12 @@ class Lexicon:
     words: frozenset[str]
     by_length: dict[int, frozenset[str]]
     prefixes: frozenset[str]
+    exact: frozenset[str] = frozenset()
+    units: frozenset[str] = frozenset()
 
     def known(self, word: str) -> bool:
         w = word.lower()
-        if w in self.words:
+        if w in self.words or w in self.exact:
             return True
         if len(w) < 6:
             return False
@@ -57,11 +63,15 @@ class Lexicon:
         alpha = [i for i, t in enumerate(toks) if t[0].isalpha()]
         strong = 0
         letters = 0
+        number_seen = False
         for i, t in enumerate(toks):
             if t in _PUNCT or _NUMBER.fullmatch(t):
+                number_seen = number_seen or t[0].isdigit()
                 continue
             if t[0].isdigit():
                 return False  # 5+ digit runs: IDs
+            if number_seen and t in self.units:
+                continue  # "244.8 Bq/ml", "25Hz": a unit after a number
             if t.upper() in extra or (len(t) >= 3 and self.known(t)) or t.lower() in FUNCTION_WORDS:
                 strong += len(t) >= 4
                 continue
@@ -119,10 +129,13 @@ def load_lexicon(path: str | None = None) -> Lexicon | None:
     p = Path(path) if path else LEXICON_PATH
     if not p.is_file():
         return None
-    words = frozenset(w.strip().lower() for w in p.read_text().splitlines() if w.strip() and not w.startswith("#"))
+    entries = [w.strip() for w in p.read_text().splitlines() if w.strip() and not w.startswith("#")]
+    words = frozenset(w.lower() for w in entries if w[0] not in "=~")
+    exact = frozenset(w[1:].lower() for w in entries if w[0] == "=")
+    units = frozenset(w[1:] for w in entries if w[0] == "~")
     by_length: dict[int, set[str]] = {}
     for w in words:
         if len(w) >= 5:
             by_length.setdefault(len(w), set()).add(w)
     prefixes = frozenset(w[:k] for w in words if len(w) >= 6 for k in range(5, len(w)))
-    return Lexicon(words, {k: frozenset(v) for k, v in by_length.items()}, prefixes)
+    return Lexicon(words, {k: frozenset(v) for k, v in by_length.items()}, prefixes, exact, units)

@@ -1,7 +1,7 @@
 """Filling text boxes and writing Pixel Data (7FE0,0010) back validly (PS3.15 E.3.1, PS3.5 8, A.4).
 
 Output transfer syntax per input transfer syntax (only when at least one box was filled; otherwise
-the pixel data is left byte-for-byte as it was):
+the pixel data is left byte-for-byte as it was unless it holds a hidden channel, :func:`clean_kept`):
 
 =========================================================  =============================================
 Input                                                      Output
@@ -60,7 +60,8 @@ from pydicom.uid import (
 from deid.dicomio import ConcatReader, SeekableReader
 from deid.errors import PixelError, Reason
 from deid.header.profile import CLEAN_PIXEL_DATA_CODE
-from deid.pixels.frames import LOSSY_SYNTAXES, Frames
+from deid.pixels.codestream import Geometry, clean_codestream, is_clean, native_hidden
+from deid.pixels.frames import LOSSY_SYNTAXES, Frames, open_frames
 
 Box = tuple[int, int, int, int]
 # Redacted Pixel Data of at least this many bytes is handed to the writer as a buffer that produces it
@@ -219,10 +220,12 @@ def record_derivation(target: Dataset) -> None:
     target.DerivationCodeSequence = seq
 
 
-def _image_attributes(target: Dataset, original: Dataset, frames: Frames) -> None:
+def _image_attributes(target: Dataset, original: Dataset, frames: Frames, record: bool = True) -> None:
     """Image Pixel module attributes (PS3.3 C.7.6.3) of the redacted pixel data; Lossy Image
-    Compression (0028,2110) "01" and its method (0028,2114) when the source was lossy."""
-    record_derivation(target)
+    Compression (0028,2110) "01" and its method (0028,2114) when the source was lossy; the
+    derivation (:func:`record_derivation`) when ``record``."""
+    if record:
+        record_derivation(target)
     target.PhotometricInterpretation = _photometric_out(frames)
     target.SamplesPerPixel = frames.samples
     target.Rows, target.Columns = frames.rows, frames.columns
@@ -253,7 +256,7 @@ def write_pixels(target: Dataset, original: Dataset, frames: Frames, pixels: np.
 
 def write_redacted(target: Dataset, original: Dataset, frames: Frames, fills: dict[int, list[Box]] | None,
                    value: np.ndarray | None, lossless_fallback: UID = ExplicitVRLittleEndian,
-                   lossy_output: UID = ExplicitVRLittleEndian) -> UID:
+                   lossy_output: UID = ExplicitVRLittleEndian, record: bool = True) -> UID:
     """Write ``frames`` with the ``fills`` (frame -> boxes, already padded) set to ``value`` into the
     target's Pixel Data, one frame at a time (:class:`RedactedFrames`), and record the derivation;
     returns the transfer syntax (module docstring). ``fills`` None: every frame as it is, re-encoded.
@@ -262,7 +265,7 @@ def write_redacted(target: Dataset, original: Dataset, frames: Frames, fills: di
     syntax keeps the codestreams of frames without a box. Native output is streamed (:func:`_set_native`).
     """
     syntax = output_syntax(original, frames, lossless_fallback, lossy_output)
-    _image_attributes(target, original, frames)
+    _image_attributes(target, original, frames, record)
     redacted = RedactedFrames(frames, fills or {}, value)
     if syntax.is_compressed:
         try:
@@ -311,7 +314,10 @@ def _encapsulate(target: Dataset, original: Dataset, redacted: RedactedFrames, s
     Table, or an Extended Offset Table (7FE0,0001/0002) when offsets pass 2^32 - 1.
 
     ``reuse``: frames without a box keep their original codestream when the source is already in
-    ``syntax`` with the same photometric interpretation (no second encoding, bit-identical)."""
+    ``syntax`` with the same photometric interpretation (no second encoding, same pixels), with only
+    allowed marker segments and nothing after its end (:func:`deid.pixels.codestream.clean_codestream`:
+    comments, application segments and trailing bytes are hidden text); a codestream that cannot be
+    cleaned is encoded again from its decoded frame."""
     frames = redacted.frames
     encoder = get_encoder(syntax)
     if not encoder.is_available:
@@ -328,10 +334,108 @@ def _encapsulate(target: Dataset, original: Dataset, redacted: RedactedFrames, s
         for i in range(frames.count):
             kept = next(source) if source is not None else None  # StopIteration: too few frames
             if kept is not None and i not in redacted.fills:
+                kept = clean_codestream(kept, str(syntax), _geometry(frames))
+            if kept is not None and i not in redacted.fills:
                 encoded.append(kept)
             else:
                 encoded.append(encoder.encode(np.ascontiguousarray(redacted.frame(i)), **opts))
     _set_encapsulated(target, encoded, syntax)
+
+
+def _geometry(frames: Frames) -> Geometry:
+    return frames.rows, frames.columns, frames.samples, frames.bits_allocated
+
+
+def _declared(original: Dataset) -> int:
+    try:
+        return max(int(original.get("NumberOfFrames", 1) or 1), 1)
+    except (TypeError, ValueError):
+        return 1
+
+
+def _fragment_bytes(buffer: bytes) -> tuple[int, int] | None:
+    """Basic Offset Table length and the total length of the fragments after it (PS3.5 A.4)."""
+    pos, n, lengths = 0, len(buffer), []
+    while pos + 8 <= n:
+        group, elem, length = struct.unpack_from("<HHL", buffer, pos)
+        if (group, elem) == (0xFFFE, 0xE0DD):
+            break
+        if (group, elem) != (0xFFFE, 0xE000) or pos + 8 + length > n:
+            return None
+        lengths.append(length)
+        pos += 8 + length
+    return (lengths[0], sum(lengths[1:])) if lengths else None
+
+
+def _cleaned_codestreams(original: Dataset, syntax: UID, count: int,
+                         geometry: Geometry) -> tuple[list[bytes], bool] | None:
+    """The declared frames' codestreams, cleaned, and whether the value held anything else: segments
+    stripped, bytes after a frame's end, fragments past Number of Frames (0028,0008), bytes outside an
+    Extended Offset Table's ranges, a Basic Offset Table of the wrong size. None: one cannot be cleaned."""
+    parts = _fragment_bytes(bytes(original.PixelData))
+    if parts is None:
+        return None
+    kept: list[bytes] = []
+    seen, total, changed = 0, 0, parts[0] not in (0, 4 * count)
+    try:
+        for stream in _source_codestreams(original, count):  # one frame at a time, originals not held
+            seen, total = seen + 1, total + len(stream)
+            if seen > count:
+                changed = True  # fragments past Number of Frames (no offset table): dropped
+                continue
+            cleaned = clean_codestream(stream, str(syntax), geometry)
+            if cleaned is None:
+                return None
+            changed = changed or not is_clean(stream, cleaned)
+            kept.append(cleaned)
+    except Exception:  # noqa: BLE001 - a broken offset table: rewrite from the decoded frames
+        return None
+    if seen < count:
+        return None
+    return kept, changed or total != parts[1]
+
+
+def clean_kept(target: Dataset, original: Dataset, frames: Frames | None,
+               lossless_fallback: UID = ExplicitVRLittleEndian,
+               lossy_output: UID = ExplicitVRLittleEndian) -> UID | None:
+    """Pixel Data released without a box (no text found, or not checked: Burned In Annotation NO)
+    holds nothing its decoded frames do not show (:mod:`deid.pixels.codestream`): native data with
+    bits above High Bit (0028,0102) or bytes past Number of Frames is written again from its decoded
+    frames (those bits cleared, PS3.5 8.1.1); encapsulated frames with comment or application segments,
+    trailing bytes or undeclared fragments keep their cleaned codestreams in their own syntax, or are
+    written like a redacted image (:func:`write_redacted`, no derivation recorded) when one cannot be
+    cleaned. Returns the syntax when the value was rewritten, None when it is kept byte for byte."""
+    syntax = UID(str(original.file_meta.get("TransferSyntaxUID", ImplicitVRLittleEndian)))
+    count = _declared(original)
+    if not syntax.is_encapsulated:
+        _check_high_bit(original)
+        if not native_hidden(original, count, syntax.is_little_endian or syntax.is_deflated):
+            return None
+    else:
+        found = _cleaned_codestreams(original, syntax, count, _geometry(frames) if frames is not None else (
+            int(original.Rows), int(original.Columns), int(original.get("SamplesPerPixel", 1) or 1),
+            int(original.BitsAllocated)))
+        if found is not None and not found[1]:
+            return None
+        if found is not None:
+            _set_encapsulated(target, found[0], syntax)
+            return syntax
+    frames = frames if frames is not None else open_frames(original)
+    if frames.count > count:  # pydicom decodes native bytes past Number of Frames as frames: not released
+        frames = replace(frames, frame_count=count) if frames.loader is not None else replace(
+            frames, pixels=frames.pixels[:count])
+    return write_redacted(target, original, frames, {}, None, lossless_fallback, lossy_output, record=False)
+
+
+def _check_high_bit(ds: Dataset) -> None:
+    """High Bit (0028,0102) must be Bits Stored - 1 when Bits Stored < Bits Allocated: elsewhere the
+    decoder would show other bits than the stored values (PS3.5 8.1.1): quarantined, not guessed."""
+    stored, allocated, high = ds.get("BitsStored"), ds.get("BitsAllocated"), ds.get("HighBit")
+    if stored is not None and allocated is not None and high is not None and int(stored) < int(allocated) \
+            and int(high) != int(stored) - 1:
+        raise PixelError(Reason.PIXELS_UNVERIFIED,
+                         "High Bit (0028,0102) is not Bits Stored (0028,0101) - 1: the stored values "
+                         "are not where the decoder reads them")
 
 
 def _item(length: int) -> bytes:

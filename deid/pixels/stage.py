@@ -12,7 +12,8 @@ NO_PIXEL_DATA, DECLARED_NONE (modality listed in ``trust_burned_in_no`` and Burn
 pixels that cannot be decoded, rendered, OCR'd or re-encoded, and Float / Double Float Pixel Data,
 which is not OCR'd).
 
-Output transfer syntax per input syntax (only when a box was filled):
+Output transfer syntax per input syntax (only when a box was filled; Pixel Data without a box is kept,
+once cleared of hidden channels, :func:`deid.pixels.redact.clean_kept`):
 
 - Implicit VR Little Endian -> Implicit VR Little Endian
 - Explicit VR Little/Big Endian, Deflated, Encapsulated Uncompressed -> Explicit VR Little Endian
@@ -53,7 +54,7 @@ from deid.pixels.frames import Frames, open_frames
 from deid.pixels.lexicon import load_lexicon
 from deid.pixels.multiframe import frame_spans, mask_render, region_mask, select_ocr_frames, us_data_regions
 from deid.pixels.ocr import OcrEngine, TextBox, get_engine, merge_boxes, read_groups
-from deid.pixels.redact import fill_value, pad_box, write_redacted
+from deid.pixels.redact import clean_kept, fill_value, pad_box, write_redacted
 from deid.pixels.renderings import renderings
 
 
@@ -148,8 +149,21 @@ class PixelStage:
         trusted = {m.upper() for m in self.config.trust_burned_in_no}
         bia = str(item.original.get("BurnedInAnnotation", "")).strip().upper()
         if item.modality.upper() in trusted and bia == "NO":
-            return PixelResult(PixelStatus.DECLARED_NONE)
+            try:  # not OCR'd, but hidden channels are still cleared (deid.pixels.redact.clean_kept)
+                return PixelResult(PixelStatus.DECLARED_NONE, output_syntax=self._kept(item, None))
+            except PixelError as err:
+                return _failed(err)
         return None
+
+    def _kept(self, job: PixelItem, frames: Frames | None) -> str | None:
+        """Pixel Data released without a box keeps only what its decoded frames show (clean_kept)."""
+        try:
+            syntax = clean_kept(job.target, job.original, frames, self.config.lossless_fallback_syntax.uid,
+                                self.config.lossy_output_syntax.uid)
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise PixelError(Reason.PIXEL_DECODE_FAILED,
+                             f"pixel data cannot be checked ({exc.__class__.__name__})") from None
+        return None if syntax is None else str(syntax)
 
     def _renders(self) -> tuple[Render, ...]:
         """The configured rendering set (deid.pixels.renderings); ``extreme_render: always`` adds the
@@ -218,8 +232,8 @@ class PixelStage:
 
     def _finish(self, prep: _Prepared) -> PixelResult:
         job, frames = prep.job, prep.frames
-        if not any(prep.found.values()):
-            return PixelResult(PixelStatus.CLEANED)  # every frame checked, no text
+        if not any(prep.found.values()):  # every frame checked, no text
+            return PixelResult(PixelStatus.CLEANED, output_syntax=self._kept(job, frames))
         decided = self._decide_all(prep)
         model_version = getattr(self._classifier, "version", "none") if self._classifier is not None else "none"
         eng = self.engine
@@ -244,6 +258,8 @@ class PixelStage:
                                         fill_value(frames, job.original),
                                         self.config.lossless_fallback_syntax.uid,
                                         self.config.lossy_output_syntax.uid))
+        else:
+            syntax = self._kept(job, frames)
         return PixelResult(PixelStatus.CLEANED, records, review, None, syntax)
 
 

@@ -3,15 +3,25 @@ cleaning, attestation."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.pixels import pack_bits
 from pydicom.sequence import Sequence
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian
 
 from deid.crosswalk import CrosswalkKind, open_record
 from deid.header.engine import HeaderEngine, PixelStatus
-from deid.header.profile import Action, ConditionalResolution, Profile, ProfileOption, SafePrivate
+from deid.header.profile import (
+    Action,
+    ConditionalResolution,
+    Profile,
+    ProfileOption,
+    SafePrivate,
+    load_profile,
+)
 from deid.header.pseudonyms import shift_da
+from deid.header.table import build_action_table
 from deid.keys import KeyRing
 
 STUDY = "1.2.826.0.1.3680043.8.498.1"
@@ -161,7 +171,45 @@ def test_wildcard_rows_curves_overlays(basic_engine: HeaderEngine, engine_with) 
     assert not any(t.group in (0x5000, 0x6000) for t in out.keys())
     assert "IconImageSequence" not in out
     graphics = engine_with(ProfileOption.CLEAN_GRAPHICS).deidentify(ds).dataset
-    assert 0x60003000 in graphics and "Smith" not in str(graphics[0x60004000].value)
+    # a bitmap cannot be cleaned: Overlay Data and Curve Data go (PS3.15 E.3.3), with the overlay group
+    assert 0x60003000 not in graphics and 0x50003000 not in graphics
+    assert "Smith" not in str(graphics.get(0x60004000, ""))
+
+
+def _overlay_ds() -> Dataset:
+    ds = make_ds()
+    bitmap = np.zeros((16, 16), np.uint8)
+    bitmap[4:9, 2:14] = 1  # stands for a burned-in name
+    ds.add_new(0x60020010, "US", 16)
+    ds.add_new(0x60020011, "US", 16)
+    ds.add_new(0x60020040, "CS", "G")
+    ds.add_new(0x60020050, "SS", [1, 1])
+    ds.add_new(0x60020100, "US", 1)
+    ds.add_new(0x60020102, "US", 0)
+    ds.add_new(0x60023000, "OW", pack_bits(bitmap.ravel()))
+    ds.add_new(0x50003000, "OB", b"NAME" * 4)  # Curve Data
+    ds.add_new(0x5000200C, "OB", b"AUDIO" * 2 + b"\x00\x00")  # Audio Sample Data
+    return ds
+
+
+@pytest.mark.parametrize("profile", ["basic", "research", "hipaa-safe-harbor"])
+def test_overlay_and_curve_data_removed_under_every_shipped_profile(profile: str, keys: KeyRing) -> None:
+    """Overlay Data (60xx,3000) holds a bitmap the engine cannot clean: removed under every profile,
+    Clean Graphics (hipaa-safe-harbor) included (PS3.15 E.3.3); so are Curve and Audio Sample Data."""
+    out = HeaderEngine(load_profile(profile), keys).deidentify(_overlay_ds()).dataset
+    assert not any(t.group in (0x5000, 0x6002) for t in out.keys())
+
+
+@pytest.mark.parametrize(("option", "tag"), [
+    (ProfileOption.CLEAN_GRAPHICS, 0x60003000), (ProfileOption.CLEAN_GRAPHICS, 0x50003000),
+    (ProfileOption.CLEAN_GRAPHICS, 0x501E200C), (ProfileOption.CLEAN_DESCRIPTORS, 0x0016002B),
+    (ProfileOption.CLEAN_DESCRIPTORS, 0x0016004B), (ProfileOption.RETAIN_LONGITUDINAL_MODIFIED_DATES, 0x04000310),
+    (ProfileOption.RETAIN_LONGITUDINAL_MODIFIED_DATES, 0x00340007),
+])
+def test_clean_on_a_binary_value_is_removal(option: ProfileOption, tag: int) -> None:
+    table = build_action_table(Profile(name="t", options=frozenset({option})))
+    assert table.action_for(tag) is Action.X
+    assert build_action_table(Profile(name="t")).action_for(tag) is not Action.C
 
 
 def test_sr_content_cleaned_or_dummied(engine_with) -> None:  # type: ignore[no-untyped-def]

@@ -46,15 +46,16 @@ def test_zone_inside_output_is_refused(tmp_path: Path, deid_key: str,
 
 
 @pytest.mark.slow
-def test_run_sql_and_crosswalk_export(spark, tmp_path: Path, export_dir: Path, deid_key: str,
+def test_run_sql_and_crosswalk_export(spark, released_run, tmp_path: Path, deid_key: str,
                                       capsys: pytest.CaptureFixture[str]) -> None:
-    out = tmp_path / "out"
-    assert main(["run", "--input", str(export_dir), "--output", str(out)]) == 0
-    captured = capsys.readouterr()
-    assert "status: SUCCEEDED" in captured.out
-    assert "[deidentify]" in captured.err and "DOE" not in captured.err + captured.out
-    assert (tmp_path / "out.phi-raw" / "tables" / "bronze").is_dir()
-    assert (tmp_path / "out.crosswalk" / "tables" / "crosswalk").is_dir()
+    # the session's one `deid run --input EXPORT --output OUT` (tests/conftest.py), read only here
+    out = released_run.out
+    assert released_run.code == 0
+    assert "status: SUCCEEDED" in released_run.stdout
+    assert "[deidentify]" in released_run.stderr and "DOE" not in released_run.stderr + released_run.stdout
+    assert (released_run.phi_zone("phi-raw") / "tables" / "bronze").is_dir()
+    assert (released_run.phi_zone("crosswalk") / "tables" / "crosswalk").is_dir()
+    capsys.readouterr()
 
     assert main(["sql", "--output", str(out), "SELECT count(*) AS n, count(DISTINCT study_uid) AS s "
                  "FROM metadata"]) == 0

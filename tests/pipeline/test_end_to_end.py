@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -43,23 +45,35 @@ def _assert_consistent(cfg: DeidConfig, n_bronze_expected: int | None = None) ->
     assert files == sorted(md["output_path"])
 
 
-def test_run_rerun_and_phi_scan(spark, tmp_path: Path, export_dir: Path, deid_key: str) -> None:
-    cfg = _cfg(tmp_path, export_dir)
-    first = PipelineRun(spark, cfg).run(do_ingest=True, do_deidentify=True)
-    assert first.ok and first.deid is not None and first.ingest is not None
-    assert first.deid.n_deidentified > 0
+def _cli_cfg(run) -> DeidConfig:  # type: ignore[no-untyped-def]
+    """The configuration ``deid run --input EXPORT --output OUT`` ran with (PHI zones beside OUT)."""
+    from deid.entry import configure
+
+    return configure(argparse.Namespace(input=str(run.export), output=str(run.out)), phi_beside_output=True)
+
+
+def test_run_rerun_and_phi_scan(spark, released_run, deid_key: str) -> None:  # type: ignore[no-untyped-def]
+    # the first run: the session's one `deid run` of the export folder (tests/conftest.py), shared
+    # with the CLI test; this test reruns on its zones (a rerun adds nothing)
+    cfg = _cli_cfg(released_run)
+    export_dir, out = released_run.export, released_run.out
+    assert released_run.code == 0 and "status: SUCCEEDED" in released_run.stdout, released_run.stderr[-2000:]
+    first_id = re.search(r"^run (\S+): profile ", released_run.stderr, re.M)
+    assert first_id is not None
     _assert_consistent(cfg)
-    runs = _table(str(tmp_path / "out" / "tables" / "runs"))
+    runs = _table(str(out / "tables" / "runs"))
+    runs = runs[runs["run_id"] == first_id.group(1)]
     ing = runs[runs["stage"] == "ingest"].iloc[0]
     assert ing["n_inputs"] == ing["n_ingested"] + ing["n_quarantined"] + ing["n_skipped"]
     de = runs[runs["stage"] == "deidentify"].iloc[0]
+    assert de["status"] == "SUCCEEDED" and de["n_deidentified"] > 0
     assert de["n_inputs"] == de["n_deidentified"] + de["n_quarantined"]
     assert de["n_inputs"] == ing["n_ingested"]
 
-    md_version = DeltaTable(str(tmp_path / "out" / "tables" / "metadata")).version()
+    md_version = DeltaTable(str(out / "tables" / "metadata")).version()
     second = PipelineRun(spark, cfg).run(do_ingest=True, do_deidentify=True)
     assert second.ok and second.deid is not None and second.deid.n_inputs == 0
-    assert DeltaTable(str(tmp_path / "out" / "tables" / "metadata")).version() == md_version
+    assert DeltaTable(str(out / "tables" / "metadata")).version() == md_version
     _assert_consistent(cfg)
 
     # nothing under OUT carries the originals' identifiers
@@ -79,7 +93,7 @@ def test_run_rerun_and_phi_scan(spark, tmp_path: Path, export_dir: Path, deid_ke
         needles.add(p.name)
     needles |= {"DOE^JOHN", "series 1"}
     haystack: list[tuple[str, bytes]] = []
-    for f in (tmp_path / "out").rglob("*"):
+    for f in out.rglob("*"):
         if not f.is_file():
             continue
         data = f.read_bytes()
@@ -91,7 +105,7 @@ def test_run_rerun_and_phi_scan(spark, tmp_path: Path, export_dir: Path, deid_ke
             assert n.encode() not in data, f"{n!r} found in {name}"
 
     # crosswalk zone: 0700 dirs, 0600 files, no plaintext originals
-    xw = tmp_path / "crosswalk"
+    xw = Path(cfg.zones.crosswalk or "")
     for p in [xw, *xw.rglob("*")]:
         mode = stat.S_IMODE(os.stat(p).st_mode)
         assert mode == (0o700 if p.is_dir() else 0o600), p
@@ -104,9 +118,9 @@ def test_run_rerun_and_phi_scan(spark, tmp_path: Path, export_dir: Path, deid_ke
     assert len(_table(str(xw / "tables" / "crosswalk"))) > 0
 
 
-def test_crash_mid_run_is_finished_by_next_run(spark, tmp_path: Path, export_dir: Path, deid_key: str,
+def test_crash_mid_run_is_finished_by_next_run(spark, tmp_path: Path, small_export_dir: Path, deid_key: str,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    cfg = _cfg(tmp_path, export_dir)
+    cfg = _cfg(tmp_path, small_export_dir)
     marker = tmp_path / "fault-fired"
     monkeypatch.setenv(ENV_VAR, f"publish:{marker}")
     with pytest.raises(InjectedFault):
@@ -122,9 +136,9 @@ def test_crash_mid_run_is_finished_by_next_run(spark, tmp_path: Path, export_dir
     assert set(runs["status"]) == {"SUCCEEDED", "FAILED"}
 
 
-def test_udf_fault_fails_run_then_recovers(spark, tmp_path: Path, export_dir: Path, deid_key: str,
+def test_udf_fault_fails_run_then_recovers(spark, tmp_path: Path, small_export_dir: Path, deid_key: str,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    cfg = _cfg(tmp_path, export_dir)
+    cfg = _cfg(tmp_path, small_export_dir)
     marker = tmp_path / "udf-fault"
     monkeypatch.setenv(ENV_VAR, f"udf:{marker}")
     with pytest.raises(Exception):  # noqa: B017 - Spark wraps the task failure

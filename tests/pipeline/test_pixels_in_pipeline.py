@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pydicom
 import pytest
 from deltalake import DeltaTable
+from fixture_key import TEST_KEY
 
 from deid.config import DeidConfig, ZonesConfig
 from deid.header.pseudonyms import remap_uid
@@ -27,16 +29,36 @@ def _make_inputs(dest: Path, n: int) -> list[dict]:  # type: ignore[type-arg]
     return [json.loads(p.read_text()) for p in sorted(dest.glob("*.json"))]
 
 
-def test_burned_in_phi_redacted_in_pipeline(spark, tmp_path: Path, deid_key: str) -> None:
-    export = tmp_path / "export"
+@dataclass(frozen=True)
+class PixelRun:
+    """One pipeline run over synthetic images with burned-in PHI (ground truth kept outside the export)."""
+
+    root: Path
+    export: Path
+    truths: list[dict]  # type: ignore[type-arg]
+    ok: bool
+
+
+@pytest.fixture(scope="module")
+def pixel_run(spark, tmp_path_factory: pytest.TempPathFactory) -> PixelRun:  # type: ignore[no-untyped-def]
+    """The run both tests read (a full run with pixels and the gate costs tens of seconds of CI)."""
+    root = tmp_path_factory.mktemp("pixels-in-pipeline")
+    export = root / "export"
     truths = _make_inputs(export, 3)
     for p in export.glob("*.json"):
         p.unlink()  # ground truth stays outside the export
+    cfg = DeidConfig(zones=ZonesConfig(input=str(export), output=str(root / "out"), raw=str(root / "raw"),
+                                       crosswalk=str(root / "xw")))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DEID_KEY", TEST_KEY)
+        ok = PipelineRun(spark, cfg).run(do_ingest=True, do_deidentify=True).ok
+    return PixelRun(root, export, truths, ok)
+
+
+def test_burned_in_phi_redacted_in_pipeline(pixel_run: PixelRun, deid_key: str) -> None:
+    tmp_path, export, truths = pixel_run.root, pixel_run.export, pixel_run.truths
     out = tmp_path / "out"
-    cfg = DeidConfig(zones=ZonesConfig(input=str(export), output=str(out), raw=str(tmp_path / "raw"),
-                                       crosswalk=str(tmp_path / "xw")))
-    summary = PipelineRun(spark, cfg).run(do_ingest=True, do_deidentify=True)
-    assert summary.ok
+    assert pixel_run.ok
 
     md = DeltaTable(str(out / "tables" / "metadata")).to_pandas()
     q = DeltaTable(str(tmp_path / "raw" / "tables" / "quarantine")).to_pandas()
@@ -81,15 +103,9 @@ def test_burned_in_phi_redacted_in_pipeline(spark, tmp_path: Path, deid_key: str
     assert checked > 0
 
 
-def test_review_table_is_in_phi_zone_only(spark, tmp_path: Path, deid_key: str) -> None:
-    export = tmp_path / "export"
-    _make_inputs(export, 2)
-    for p in export.glob("*.json"):
-        p.unlink()
-    out = tmp_path / "out"
-    cfg = DeidConfig(zones=ZonesConfig(input=str(export), output=str(out), raw=str(tmp_path / "raw"),
-                                       crosswalk=str(tmp_path / "xw")))
-    assert PipelineRun(spark, cfg).run(do_ingest=True, do_deidentify=True).ok
+def test_review_table_is_in_phi_zone_only(pixel_run: PixelRun) -> None:
+    tmp_path, out = pixel_run.root, pixel_run.root / "out"
+    assert pixel_run.ok
     assert not (out / "tables" / "review").exists()
     review = tmp_path / "raw" / "tables" / "review"
     if review.exists():

@@ -15,7 +15,7 @@ from deid.pixels.classify import (
     load_allowlist,
     rule_match,
 )
-from deid.pixels.lexicon import load_lexicon
+from deid.pixels.lexicon import LEXICON_PATH, load_lexicon
 
 IDENT = Identifiers(names=[["Castellanos", "Maria", "L"]], ids={"00079241539", "A7731002"},
                     dates={"20200131", "19510829"}, places={"Riverside General Hospital"})
@@ -144,9 +144,30 @@ def test_lexicon_is_built_from_training_sources_only() -> None:
     from phi_training_lines import LEXICON_SCHEMES, lexicon_words
 
     assert LEX is not None
-    assert set(lexicon_words()) == set(LEX.words)  # the shipped file is what the builder writes
+    shipped = [w for w in LEXICON_PATH.read_text().splitlines() if w and not w.startswith("#")]
+    assert set(lexicon_words()) == set(shipped)  # the shipped file is what the builder writes
     assert not {"DCM", "LN", "IBSI"} & set(LEXICON_SCHEMES)
     assert len(clinical_vocabulary()) > 100
+
+
+@pytest.mark.parametrize(("text", "score", "action", "reason"), [
+    ("Renal artery 2.5 Gy", 0.6, Action.KEEP, "lexicon"),            # a UCUM unit after a number
+    ("Renal artery 8.2kPa", 0.6, Action.KEEP, "lexicon"),            # glued to it
+    ("Gy Renal artery", 0.6, Action.REDACT, "model_review_band"),    # a unit piece alone is no word
+    ("Scan started 12/80", 0.6, Action.KEEP, "lexicon"),             # a common word ("started")
+    ("Scan startedd 12/80", 0.6, Action.REDACT, "model_review_band"),  # common words: exact only
+    ("12 Renal Road", 0.3, Action.REDACT, "review_band"),            # street words are never common words
+    ("Kowalski Renal artery", 0.3, Action.REDACT, "review_band"),    # nor any faker locale's names
+])
+def test_lexicon_common_words_and_units(text: str, score: float, action: Action, reason: str) -> None:
+    d = decide(text, 0.99, IDENT, ALLOW, score, TH, LEX)
+    assert (d.action, d.reason) == (action, reason)
+
+
+@pytest.mark.parametrize("word", ["road", "street", "avenue", "lane", "court", "kowalski", "nowak", "smith",
+                                  "williams", "garcia", "rossi"])
+def test_common_words_hold_no_name_or_street_word(word: str) -> None:
+    assert LEX is not None and word not in LEX.exact and not LEX.known(word)
 
 
 @pytest.mark.parametrize(("text", "kind"), [
@@ -165,7 +186,7 @@ def test_compact_age_forms(text: str, kind: str | None) -> None:
     ("CR/DR Mechanical Configuration", 0.1, Action.KEEP, "model_clear"),  # DR a modality, not Doctor
     ("ID/MRN AB", 0.1, Action.REDACT, "rule_label"),            # both label words: still a label
     ("Dr/Ref Wilson", 0.1, Action.REDACT, "rule_label"),
-    ("Method of Disks, Biplane view", 0.1, Action.REDACT, "rule_name_format"),  # 'biplane' unknown
+    ("Method of Disks, Brzeczek view", 0.1, Action.REDACT, "rule_name_format"),  # "Brzeczek" unknown
     ("Renal cortex, Renal artery", 0.1, Action.KEEP, "lexicon"),  # known words around the comma
     ("Kowalczyk, Tomek", 0.1, Action.REDACT, "rule_name_format"),
     ("Number of renal arteries", 0.6, Action.KEEP, "lexicon"),  # "of": a function word

@@ -32,6 +32,7 @@ def test_generator_sources_are_disjoint() -> None:
 
     assert not set(ev.EVAL_LOCALES) & (set(tr.TRAIN_LOCALES) | set(tr.HELDOUT_LOCALES))
     assert not set(tr.TRAIN_LOCALES) & set(tr.HELDOUT_LOCALES)
+    assert not set(tr.FOCUS_LOCALES) & (set(ev.EVAL_LOCALES) | set(tr.HELDOUT_LOCALES))
     assert not set(ev.EVAL_CLINICAL_SCHEMES) & (set(tr.TRAIN_SCHEMES) | set(tr.HELDOUT_SCHEMES))
     assert not {m.upper() for m in tr.vocabulary(tr.TRAIN_SCHEMES)} & {m.upper() for m in ev.clinical_vocabulary()}
 
@@ -40,7 +41,7 @@ def test_no_evaluation_line_occurs_in_training_data(eval_set: list[Path]) -> Non
     """Every line of the shipped model's training data, regenerated from meta.json, against the lines
     of the evaluation set, the classifier's evaluation-source pool and the annotated real files."""
     from make_eval_pixels import text_pool
-    from phi_training_lines import attribute_lines, lines, technical_lines
+    from phi_training_lines import attribute_lines, focus_lines, lines, parameter_lines, technical_lines
 
     data = json.loads((SHIPPED_DIR / "meta.json").read_text())["data"]
     train: set[str] = set()
@@ -49,6 +50,10 @@ def test_no_evaluation_line_occurs_in_training_data(eval_set: list[Path]) -> Non
         train |= {_norm(" ".join(words)) for words, _ in lines("train", stage["train_lines"], stage["seed"])}
         if stage.get("technical_lines"):
             train |= {_norm(" ".join(w)) for w, _ in technical_lines(stage["technical_lines"], stage["technical_seed"])}
+        if stage.get("focus_lines"):
+            train |= {_norm(" ".join(w)) for w, _ in focus_lines(stage["focus_lines"], stage["focus_seed"])}
+        if stage.get("parameter_lines"):
+            train |= {_norm(" ".join(w)) for w, _ in parameter_lines(stage["parameter_lines"], stage["parameter_seed"])}
         stage = stage.get("initialised_from", {}).get("data")
     head = data.get("head")  # scripts/train_phi_head.py: the head's own training lines
     if head:

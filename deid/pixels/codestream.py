@@ -1,0 +1,264 @@
+"""Hidden channels in Pixel Data (7FE0,0010): bytes no decoder shows, so OCR never reads them.
+
+A frame kept as it was (no box found, or a frame without a box in a redacted image) must carry only
+what its decoded pixels show (PS3.15 E.3.1 Clean Pixel Data). What a decoder skips:
+
+- JPEG (ISO 10918-1, PS3.5 A.4.1) and JPEG-LS (ISO 14495-1, A.4.3) comment (COM, FFFE) and application
+  (APPn, FFE0-FFEF) marker segments, and any byte after End of Image (EOI, FFD9);
+- JPEG 2000 (ISO 15444-1, A.4.4; HTJ2K A.4.6) comment marker segments (COM, FF64), a JP2 file wrapper
+  (boxes), and any byte after End of Codestream (EOC, FFD9);
+- RLE Lossless (PS3.5 G): a segment's bytes after the run that completes it, and extra segments;
+- native data: bits above High Bit (0028,0102) (retired embedded overlays, PS3.5 8.1.1 / 8.1.2) and
+  bytes past Number of Frames (0028,0008) frames.
+
+:func:`clean_codestream` returns a frame's codestream with only marker segments on an allowed list
+(others stripped when they do not change the decoded pixels, COM and APPn), cut at EOI/EOC; None when
+a segment is unknown or decoding depends on one that is not in its plain form (the caller re-encodes
+the decoded frame instead). :func:`native_hidden` says whether native Pixel Data holds hidden bits or
+undeclared bytes.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+
+import numpy as np
+from pydicom.dataset import Dataset
+
+Geometry = tuple[int, int, int, int]  # rows, columns, samples per pixel, bits allocated
+
+_JPEG_SYNTAXES = frozenset({"1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.57",
+                            "1.2.840.10008.1.2.4.70"})
+_JPEGLS_SYNTAXES = frozenset({"1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81"})
+_J2K_SYNTAXES = frozenset({"1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91", "1.2.840.10008.1.2.4.92",
+                           "1.2.840.10008.1.2.4.93", "1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202",
+                           "1.2.840.10008.1.2.4.203"})
+RLE_SYNTAX = "1.2.840.10008.1.2.5"
+
+# ISO 10918-1 B.1.1.3: frame headers SOF0-3,5-7,9-11,13-15, DHT, DAC, DQT, DNL, DRI, DHP, EXP, SOS.
+_JPEG_KEEP = frozenset({*range(0xC0, 0xC4), *range(0xC5, 0xC8), *range(0xC9, 0xCC), *range(0xCD, 0xD0),
+                        0xC4, 0xCC, 0xDB, 0xDC, 0xDD, 0xDE, 0xDF, 0xDA})
+# ISO 14495-1 C.1: SOF55, LSE, SOS, DRI.
+_JPEGLS_KEEP = frozenset({0xF7, 0xF8, 0xDA, 0xDD})
+# A marker after entropy-coded data: FF then a code that is not stuffing, fill or RSTn (fill bytes before
+# it stay with the data: FF carries nothing). No "\xff+": it backtracks at every FF (30 ms a frame, not 0.4).
+_JPEG_MARKER = re.compile(rb"\xff[\x01-\xcf\xd8-\xfe]")
+_JPEGLS_MARKER = re.compile(rb"\xff[\x80-\xcf\xd8-\xfe]")  # FF then MSB 0 is a stuffed bit (A.1)
+# ISO 15444-1 A.2 (and 15444-15 CAP, CPF): main header and tile-part header marker segments.
+_J2K_MAIN = frozenset({0x50, 0x51, 0x52, 0x53, 0x55, 0x57, 0x59, 0x5C, 0x5D, 0x5E, 0x5F, 0x60, 0x63})
+_J2K_TILE = frozenset({0x52, 0x53, 0x58, 0x5C, 0x5D, 0x5E, 0x5F, 0x61})
+_J2K_COM = 0x64
+# The comment OpenJPEG writes into every codestream it encodes (pylibjpeg-openjpeg): kept, so that the
+# frames this package encodes stay as they were; any other comment is stripped.
+_OPENJPEG_COM = re.compile(rb"\x00\x01Created by OpenJPEG version [0-9.]{1,16}")
+
+
+def clean_codestream(data: bytes, syntax: str, geometry: Geometry) -> bytes | None:
+    """``data`` (one frame's codestream) with only allowed marker segments, cut at its end marker;
+    None when it cannot be checked or cleaned without changing the decoded pixels (module docstring)."""
+    data = bytes(data)
+    if syntax in _JPEG_SYNTAXES:
+        return _jpeg(data, ls=False)
+    if syntax in _JPEGLS_SYNTAXES:
+        return _jpeg(data, ls=True)
+    if syntax in _J2K_SYNTAXES:
+        return _j2k(data)
+    if syntax == RLE_SYNTAX:
+        return _rle(data, geometry)
+    return None
+
+
+def is_clean(data: bytes, cleaned: bytes) -> bool:
+    """The codestream as it was is clean: nothing was stripped but, at most, one padding byte (00 or FF)."""
+    return data == cleaned or (len(data) == len(cleaned) + 1 and data.startswith(cleaned) and data[-1] in (0, 255))
+
+
+def _jpeg_app(code: int, payload: bytes, ls: bool) -> bool | None:
+    """True: keep (a plain form decoding depends on), False: strip, None: decoding may depend on it."""
+    if not ls and code == 0xE0 and payload.startswith(b"JFIF\x00"):  # JFIF without a thumbnail
+        return True if len(payload) < 14 or (len(payload) == 14 and payload[12:14] == b"\x00\x00") else None
+    if not ls and code == 0xEE and payload.startswith(b"Adobe"):  # colour transform flag (some are short)
+        return True if len(payload) <= 12 else None
+    if ls and code == 0xE8 and payload.startswith(b"mrfx"):  # HP colour transform
+        return True if len(payload) == 5 else None
+    return False
+
+
+def _jpeg(data: bytes, ls: bool) -> bytes | None:
+    """JPEG / JPEG-LS: SOI, allowed segments (COM and other APPn stripped), scans, EOI; nothing after."""
+    if not data.startswith(b"\xff\xd8"):
+        return None
+    keep, marker = (_JPEGLS_KEEP, _JPEGLS_MARKER) if ls else (_JPEG_KEEP, _JPEG_MARKER)
+    out, pos, n = [b"\xff\xd8"], 2, len(data)
+    while True:
+        if pos >= n or data[pos] != 0xFF:
+            return None
+        while pos < n and data[pos] == 0xFF:  # fill bytes (B.1.1.2)
+            pos += 1
+        if pos + 1 > n:
+            return None
+        code = data[pos]
+        pos += 1
+        if code == 0xD9:
+            out.append(b"\xff\xd9")
+            return b"".join(out)
+        if pos + 2 > n:
+            return None
+        length = int.from_bytes(data[pos:pos + 2], "big")
+        if length < 2 or pos + length > n:
+            return None
+        if code in keep:
+            verdict: bool | None = True
+        elif code == 0xFE:
+            verdict = False
+        elif 0xE0 <= code <= 0xEF:
+            verdict = _jpeg_app(code, data[pos + 2:pos + length], ls)
+        else:
+            verdict = None
+        if verdict is None:
+            return None
+        if verdict:
+            out.append(b"\xff" + bytes([code]) + data[pos:pos + length])
+        pos += length
+        if code == 0xDA:  # entropy-coded data runs to the next marker
+            found = marker.search(data, pos)
+            if found is None:
+                return None
+            out.append(data[pos:found.start()])
+            pos = found.start()
+
+
+def _j2k(data: bytes) -> bytes | None:
+    """JPEG 2000 codestream: SOC, main header (COM stripped), tile-parts (COM there: None), EOC."""
+    if not data.startswith(b"\xff\x4f"):
+        return None  # a JP2 file (boxes) or anything else
+    out, pos, n = [b"\xff\x4f"], 2, len(data)
+    while True:  # main header, up to the first SOT
+        if pos + 4 > n or data[pos] != 0xFF:
+            return None
+        code = data[pos + 1]
+        if code == 0x90:
+            break
+        length = int.from_bytes(data[pos + 2:pos + 4], "big")
+        if length < 2 or pos + 2 + length > n or (code not in _J2K_MAIN and code != _J2K_COM):
+            return None
+        if code != _J2K_COM or _OPENJPEG_COM.fullmatch(data, pos + 4, pos + 2 + length):
+            out.append(data[pos:pos + 2 + length])
+        pos += 2 + length
+    while True:  # tile-parts
+        if data[pos:pos + 2] == b"\xff\xd9":
+            out.append(b"\xff\xd9")
+            return b"".join(out)
+        end = _tile_part_end(data, pos)
+        if end is None:
+            return None
+        out.append(data[pos:end])
+        pos = end
+
+
+def _tile_part_end(data: bytes, pos: int) -> int | None:
+    """End of the tile-part whose SOT is at ``pos`` (Psot, A.4.2; 0: up to EOC); None when invalid."""
+    n = len(data)
+    if data[pos:pos + 4] != b"\xff\x90\x00\x0a" or pos + 12 > n:
+        return None
+    psot = int.from_bytes(data[pos + 6:pos + 10], "big")
+    q = pos + 12
+    while True:  # tile-part header, up to SOD
+        if q + 2 > n or data[q] != 0xFF:
+            return None
+        if data[q + 1] == 0x93:
+            q += 2
+            break
+        length = int.from_bytes(data[q + 2:q + 4], "big")
+        if data[q + 1] not in _J2K_TILE or length < 2 or q + 2 + length > n:
+            return None
+        q += 2 + length
+    if psot == 0:  # the last tile-part: packet data never holds FF followed by more than 8F (A.1)
+        end = data.find(b"\xff\xd9", q)
+        return end if end >= 0 else None
+    end = pos + psot
+    return end if q <= end <= n else None
+
+
+def _segment_end(data: bytes, start: int, stop: int, size: int) -> int | None:
+    """Where the PackBits runs from ``start`` have produced exactly ``size`` bytes (PS3.5 G.3.1)."""
+    pos, made = start, 0
+    while made < size:
+        if pos >= stop:
+            return None
+        head = data[pos]
+        if head < 128:
+            made += head + 1
+            pos += head + 2
+        elif head > 128:
+            made += 257 - head
+            pos += 2
+        else:
+            pos += 1
+    return pos if made == size and pos <= stop else None
+
+
+def _rle(data: bytes, geometry: Geometry) -> bytes | None:
+    """RLE Lossless: the expected number of segments, each cut where its runs complete the frame (and
+    its zero padding byte kept, PS3.5 G.5), behind a rebuilt header (G.4)."""
+    rows, columns, samples, bits = geometry
+    count = samples * (bits // 8)
+    if bits % 8 or not 1 <= count <= 15 or len(data) < 64:
+        return None
+    header = struct.unpack("<16L", data[:64])
+    offsets = list(header[1:1 + count])
+    if header[0] != count or offsets[0] != 64 or any(header[1 + count:]):
+        return None
+    stops = [*offsets[1:], len(data)]
+    segments: list[bytes] = []
+    for start, stop in zip(offsets, stops, strict=True):
+        end = _segment_end(data, start, stop, rows * columns) if start < stop else None
+        if end is None:
+            return None
+        pad = (end - start) & 1 and end < stop and data[end] == 0  # its zero padding byte, when it has one
+        segments.append(data[start:end + 1 if pad else end])
+    starts, position = [], 64
+    for seg in segments:
+        starts.append(position)
+        position += len(seg)
+    return struct.pack("<16L", count, *starts, *[0] * (15 - count)) + b"".join(segments)
+
+
+def _frame_bytes(ds: Dataset) -> int:
+    rows, columns = int(ds.Rows), int(ds.Columns)
+    samples, bits = int(ds.get("SamplesPerPixel", 1) or 1), int(ds.BitsAllocated)
+    if str(ds.get("PhotometricInterpretation", "")).strip() == "YBR_FULL_422":
+        return rows * columns * 2 * (bits // 8)  # two samples per pixel (PS3.3 C.7.6.3.1.2)
+    return rows * columns * samples * bits // 8 if bits >= 8 else -(-rows * columns * samples * bits // 8)
+
+
+def native_hidden(ds: Dataset, frames: int, little_endian: bool, chunk: int = 1 << 24) -> bool:
+    """Native Pixel Data holds what its ``frames`` declared frames do not show: more bytes than they
+    take (beyond one zero padding byte, PS3.5 8.1.1), or bits above High Bit (0028,0102): unsigned
+    values with any of them set, signed values not sign extended (PS3.5 8.1.1, 8.2)."""
+    raw = memoryview(ds.PixelData).cast("B")
+    bits, stored = int(ds.BitsAllocated), int(ds.BitsStored)
+    frame_len = _frame_bytes(ds)
+    if bits == 1:  # bit-packed: no unused bits; frames end on bits, not bytes
+        need = -(-int(ds.Rows) * int(ds.Columns) * int(ds.get("SamplesPerPixel", 1) or 1) * frames // 8)
+    else:
+        need = frame_len * frames
+    if len(raw) > need + 1 or (len(raw) == need + 1 and (need % 2 == 0 or raw[need] != 0)):
+        return True
+    if bits not in (8, 16, 32) or stored >= bits:
+        return False
+    signed = int(ds.get("PixelRepresentation", 0) or 0) == 1
+    kind = f"{'<' if little_endian else '>'}{'i' if signed else 'u'}{bits // 8}"
+    size = bits // 8
+    step = max(chunk // size, 1) * size
+    limit = min(len(raw), need) // size * size
+    for start in range(0, limit, step):
+        values = np.frombuffer(raw[start:min(start + step, limit)], dtype=kind)
+        if signed:
+            high = values >> (stored - 1)
+            if ((high != 0) & (high != -1)).any():
+                return True
+        elif (values >> stored).any():
+            return True
+    return False
