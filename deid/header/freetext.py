@@ -98,6 +98,9 @@ articulationes regio pars partes facies margo angulus collum cavitas recessus se
 lamina membrana capsula cartilago discus meniscus retinaculum vagina os ossa vas vasa
 """)
 _TECHNIQUE = _TECHNIQUE | _LATIN_HEADS
+# Clinical abbreviations written capitalised first in a sentence ("Hx of", "Dx:", "Pt"): an explicit
+# list, since short technique words are surnames too ("Le", "Ma", "Mo").
+_SENTENCE_ABBREVIATIONS = _set("hx dx ddx tx rx sx fx pt pts yo")
 _UCUM_WORDS = _set("ms s sec min h hr hrs d wk wks mo y yr yrs mm cm m km ml l dl mg g kg ug mcg ng mmol mol "
                    "hz khz mhz kv ma mas mgy gy msv sv bpm mmhg deg degrees percent weeks days months years hours minutes")
 _HONORIFICS = _set("dr doctor mr mrs ms miss mx prof professor sir dame herr frau fr hr mme mlle m "
@@ -211,8 +214,64 @@ def _sentence_first() -> frozenset[str]:
 @lru_cache(maxsize=1)
 def _clinical_lower() -> frozenset[str]:
     """What a capitalised word inside a sentence may be without being masked: DICOM vocabulary and
-    technique words (not the common words: a capitalised common word there is often a name)."""
-    return vocabulary() | _TECHNIQUE | _FUNCTION
+    technique words (not the common words: a capitalised common word there is often a name), less the
+    proper nouns PS3.16 never writes in lower case ("Caldwell projection", "Brittany spaniel"): alone
+    and capitalised inside a sentence such a word is a name as often as a term."""
+    return (vocabulary() - _proper_nouns()) | _TECHNIQUE | _FUNCTION
+
+
+def _ps316_pairs(lows: list[str]) -> bool:
+    """Every two neighbouring words of ``lows`` occur so in a PS3.16 code meaning ("frank lead")."""
+    return len(lows) >= 2 and all((a, b) in _proper_pairs() for a, b in zip(lows, lows[1:], strict=False))
+
+
+@lru_cache(maxsize=1)
+def _proper_pairs() -> frozenset[tuple[str, str]]:
+    """Neighbouring word pairs of PS3.16 meanings (of the schemes the product reads), lower case, one
+    of them capitalised there."""
+    out: set[tuple[str, str]] = set()
+    for _scheme, _code, meaning in concept_meanings():
+        toks = re.findall(r"[^\W\d_]+", meaning)
+        out.update((a.lower(), b.lower()) for a, b in zip(toks, toks[1:], strict=False)
+                   if a[:1].isupper() or b[:1].isupper())
+    return frozenset(out)
+
+
+@lru_cache(maxsize=1)
+def _allow_initial() -> frozenset[str]:
+    """What a capitalised first word of a sentence may be without being masked: any known word but the
+    proper nouns of PS3.16 ("Pearson to review" is a person; "Pearson projection" goes on as a term)."""
+    return _allow() - _proper_nouns()
+
+
+@lru_cache(maxsize=1)
+def _proper_nouns() -> frozenset[str]:
+    """Words PS3.16 code meanings only ever write capitalised in sentence-case meanings, never in lower
+    case nor in a title-case meaning: eponyms ("Caldwell projection"), breeds, places (schemes the
+    product reads, :data:`deid.textmatch.VOCABULARY_SCHEMES`)."""
+    lower: set[str] = set()
+    capital: set[str] = set()
+    titled: set[str] = set()  # words of title-case meanings ("Key Image", "Isocenter Position"): capitalised by style
+    for _scheme, _code, meaning in concept_meanings():
+        toks = re.findall(r"[^\W\d_]+", meaning)
+        spaced = meaning.split()
+        if len(spaced) > 1 and all(t[:1].isupper() for t in spaced if len(t) > 3):
+            titled.update(t.lower() for t in toks)
+            continue
+        for tok in toks:
+            if tok.islower():
+                lower.add(tok)
+            elif tok[:1].isupper() and tok[1:].islower():
+                capital.add(tok.lower())
+    capital -= titled
+    return frozenset(w for w in capital - lower - _common() if not _MEDICAL_SUFFIX.search(w))
+
+
+# Endings of clinical words (diagnoses, procedures, drugs, adjectives): a capitalised word with one is
+# a term, not a name ("Eczema", "Thalamus" stay; "Caldwell", "Pearson" do not).
+_MEDICAL_SUFFIX = re.compile(r"(?:itis|omas?|osis|ectomy|otomy|ostomy|graphy|scopy|logy|ic|ical|al|ous|ary|ine|ide|"
+                             r"ate|mab|ase|ism|i?a|emia|pathy|plasty|gram|ogen|cyte|ar|ive|ed|ing|ions?|ity|ment|ness|"
+                             r"us|um|ae|is|es|ics|oid|ule|ol|il|in|one)$")
 
 
 @lru_cache(maxsize=1)
@@ -473,17 +532,17 @@ class FreeTextCleaner:
 def _code(words: list[_Word], k: int, all_caps: bool) -> bool:
     """A word no name is written as, whatever the classifier says: letters and up to four digits ("T2",
     "V5R", "FC3"), a Roman numeral or a technique acronym in capitals inside mixed-case text ("XII", "CABG",
-    "AV"), a Latin anatomical head noun ("Musculus"), a single capital before a lower-case clinical
+    "AV"), a word of a Latin anatomical name (marked by :func:`_mark_latin`), a single capital before a lower-case clinical
     word ("P wave")."""
     w = words[k].text
     if words[k].term:
         return True
-    if 0 < sum(c.isdigit() for c in w) < 5 or normalise(w) in _LATIN_HEADS or _MIXED_ACRONYM.match(w):
+    if 0 < sum(c.isdigit() for c in w) < 5 or _MIXED_ACRONYM.match(w):
         return True
     if not all_caps and w.isupper() and (_ROMAN.match(w) or normalise(w) in _TECHNIQUE):
         return True
-    if len(w) <= 3 and w[1:].islower() and normalise(w) in _TECHNIQUE:
-        return True  # a clinical abbreviation first in a sentence: "Hx of", "Dx:", "Pt"
+    if w[1:].islower() and normalise(w) in _SENTENCE_ABBREVIATIONS:
+        return True  # a clinical abbreviation first in a sentence: "Hx of", "Dx:", "Pt" (never "Le", "Ma")
     nxt = words[k + 1] if k + 1 < len(words) else None
     return (len(w) == 1 and w.isupper() and nxt is not None and nxt.spaced and nxt.text.islower()
             and is_clinical(nxt.text))
@@ -606,7 +665,9 @@ def _mark_terms(words: list[_Word], all_caps: bool) -> None:
     * sentence case: a capitalised common word that is no name before a lower-case known word or a
       code ("Burst suppression", "Lead V9R").
 
-    A name is no such run ("Mark White", "Rose Brown Green", "Grace reviewed")."""
+    A name is no such run ("Mark White", "Rose Brown Green", "Grace reviewed"), nor are two words
+    one of which PS3.16 only writes as a proper noun or a Latin head noun without its Latin words
+    ("Vena Kowalski"), unless PS3.16 writes them so ("Frank Lead", "Left Superior Vena Cava")."""
     if all_caps:
         return
     vocab, common, capitalised = vocabulary(), _common(), _capitalised_terms()
@@ -623,8 +684,11 @@ def _mark_terms(words: list[_Word], all_caps: bool) -> None:
         known = all(is_known(w.text) for w in caps) and normalise(words[i].text) not in _PARTICLES
         in_vocab = sum(x in vocab for x in lows)
         plain = sum(x in vocab and x not in capitalised for x in lows)  # never a PS3.16 eponym nor first word
-        if known and in_vocab >= 1 and (len(caps) >= 2 and any(x in common for x in lows)
-                                        or len(caps) >= 3 and plain >= 2):
+        proper = not _ps316_pairs(lows) and (
+            len(caps) < 3 and any(x in _proper_nouns() for x in lows)
+            or any(normalise(w.text) in _LATIN_HEADS and not w.term for w in caps))  # "Vena Kowalski"
+        if known and not proper and in_vocab >= 1 and (len(caps) >= 2 and any(x in common for x in lows)
+                                                       or len(caps) >= 3 and plain >= 2):
             for k in range(i, j):
                 words[k].term = True
             if j < len(words) and words[j].spaced and not words[j - 1].stop and not words[j - 1].tail \
@@ -678,18 +742,39 @@ _POSSESSIVE = re.compile(r"^[A-Z][^\W\d_]+(?:-[A-Z][^\W\d_]+)*['’]s?$")
 
 
 def _mark_latin(words: list[_Word]) -> None:
-    """A Latin anatomical name goes on from its head noun to the clause end: "Musculus Pterygoideus
-    lateralis", "Nervi sacrales" (Terminologia Anatomica writes the adjectives after the head)."""
+    """A Latin anatomical name: a capitalised head noun and the lower-case Latin words after it
+    ("Musculus pterygoideus lateralis", "Vena cava"; Terminologia Anatomica writes the adjectives after
+    the head). A head noun with no Latin word after it is no term ("Patient Vena Kowalski"), and the
+    term ends at the first word that is not Latin-looking ("Vena cava filter placed by ...")."""
     for i, w in enumerate(words):
         if not ((_is_capitalised(w.text) or w.text.islower()) and normalise(w.text) in _LATIN_HEADS
                 and len(w.text) >= 4):  # "musculus", not "os"
             continue
-        w.term = True
         k = i
         while not words[k].stop and not words[k].tail and k + 1 < len(words) and words[k + 1].spaced \
-                and words[k + 1].text.isalpha() and not words[k + 1].text.isupper():
+                and (_latin_word(words[k + 1].text) or k == i and _LATIN_CAPITAL.match(words[k + 1].text)):
             k += 1
-            words[k].term = True
+        if k > i:
+            for x in words[i: k + 1]:
+                x.term = True
+
+
+# Endings of Latin nouns and adjectives in anatomical names ("brachii", "interna", "profundus",
+# "lateralis", "anterius", "biceps", "magnum", "sacrales").
+_LATIN_ENDING = re.compile(r"^[a-z]{2,}(?:us|um|a|ae|i|is|es|ium|orum|arum|ior|ens|ans|ex|ix|ps|or|os)$")
+
+
+# A capitalised Latin adjective right after the head ("Musculus Pterygoideus lateralis"): long, with
+# an ending names rarely have.
+_LATIN_CAPITAL = re.compile(r"^[A-Z][a-z]{5,}(?:eus|ius|ium|um|ae|ii|orum|alis|aris|ensis)$")
+_NOT_LATIN = _set("this his thus plus via area idea data extra also various previous serious obvious")
+
+
+def _latin_word(text: str) -> bool:
+    """A lower-case word that looks Latin and is no cue or function word ("via", "for", "this"); a
+    person's or a place's name, capitalised, ends the term."""
+    low = normalise(text)
+    return bool(_LATIN_ENDING.match(text)) and low not in _CUES and low not in _NOT_LATIN
 
 
 def _term_end(words: list[_Word], i: int) -> int:
@@ -721,7 +806,7 @@ def _clinical_head(run: list[_Word], nxt: list[_Word]) -> bool:
     title-case term, a Latin head noun, or one DICOM vocabulary word before lower-case words
     ("compare with Time skew", "with Musculus gracilis"): no name."""
     first = normalise(run[0].text)
-    if run[0].term or first in _LATIN_HEADS:
+    if run[0].term:
         return True
     after = nxt[1] if len(nxt) > 1 else None
     return (len(run) == 1 and first in vocabulary() and after is not None and after.spaced
@@ -779,12 +864,18 @@ def _clinical_run(run: list[_Word]) -> bool:
         normalise(w.text) not in _common() and len(w.text) >= 6 for w in caps)
 
 
-def _term_start(w: _Word) -> bool:
+def _term_start(words: list[_Word], i: int) -> bool:
     """A capitalised word that PS3.16 writes first in a sentence-case meaning ("Supraventricular
-    tachycardia"): a term written as its meaning keeps that capital inside a sentence ("now
-    Supraventricular escape beat"), but some are names too ("Frank lead system"), so inside a sentence
-    the learned scorer, not the capital, decides."""
-    return len(w.text) >= 4 and normalise(w.text) in _sentence_first()
+    tachycardia") and that the term goes on after: a lower-case clinical word follows in the same
+    clause ("now Supraventricular escape beat"). Some are names too ("Frank lead system"), so inside a
+    sentence the learned scorer, not the capital, decides; alone ("Per Caldwell,", "Brittany aware")
+    the capitalised-word rule masks it."""
+    w = words[i]
+    if len(w.text) < 4 or normalise(w.text) not in _sentence_first() or w.stop or w.tail:
+        return False
+    nxt = words[i + 1] if i + 1 < len(words) else None
+    return (nxt is not None and nxt.spaced and nxt.text.islower() and is_clinical(nxt.text)
+            and normalise(nxt.text) not in _CUES and normalise(nxt.text) not in _PRONOUNS)
 
 
 def _rule_ranges(words: list[_Word], all_caps: bool, scored: bool = False) -> list[tuple[int, int]]:
@@ -807,7 +898,7 @@ def _rule_ranges(words: list[_Word], all_caps: bool, scored: bool = False) -> li
             run = _run(nxt, all_caps)
             if run and low not in _HONORIFICS and _clinical_head(run, nxt):
                 continue
-            if run and low == "with" and scored and not all_caps and _clinical_run(run):
+            if run and low == "with" and not talk and scored and not all_caps and _clinical_run(run):
                 continue  # "compare with Sinus Bradycardia on prior": the scorer decides
             if all_caps and low != "with":
                 run = _caps_name_run(nxt)
@@ -820,7 +911,8 @@ def _rule_ranges(words: list[_Word], all_caps: bool, scored: bool = False) -> li
             if run and _home_number(words, i, run):
                 out.append((run[0].start, run[-1].end))
                 continue
-            if run and (_measurement(run) or not _street(run, all_caps) and all(x.term for x in run if _alpha(x.text))):
+            if run and (_measurement(run) or not _street(run, all_caps) and all(x.term for x in run if _alpha(x.text))
+                        and _vocabulary_term(run, words)):
                 continue
             if run and (_street(run, all_caps) or not all(is_clinical(x.text) for x in run if _alpha(x.text))):
                 out.append((run[0].start, run[-1].end))
@@ -843,8 +935,8 @@ def _rule_ranges(words: list[_Word], all_caps: bool, scored: bool = False) -> li
                 out.append((words[start].start, words[end].end))
         if _PN.match(w.text) and sum(_is_capitalised(c) or c.isupper() for c in w.text.split("^") if c) >= 2:
             out.append((w.start, w.end))  # a person name in DICOM PN form (PS3.5 6.2): "Smith^Frank^^Mrs"
-        if not all_caps and _is_capitalised(w.text) and not w.term and not _known(
-                w.text, _allow() if w.initial else _clinical_lower()) and not (scored and _term_start(w)):
+        if not all_caps and _is_capitalised(w.text) and not w.term and (normalise(w.text) in _LATIN_HEADS or not _known(
+                w.text, _allow_initial() if w.initial else _clinical_lower())) and not (scored and _term_start(words, i)):
             out.append((w.start, w.end))  # a capitalised word that is not a lower-case word: a name
     return out
 
@@ -871,6 +963,20 @@ _UNIT_WORDS = _set("apt apartment suite ste unit flat floor fl room rm bldg buil
 _NUMBER_SIGN = re.compile(r"^(?:[Nn][°º]|N[Oo]\.?|[Nn][Rr]\.?|#)$")
 # A house number as written before a street: "12", "12a", "12-14", "262/287" (unit/house), "1/3"
 _HOUSE_NUMBER = re.compile(r"^\d{1,5}[A-Za-z]?(?:[/-]\d{1,5}[A-Za-z]?)?$")
+
+
+def _vocabulary_term(run: list[_Word], words: list[_Word]) -> bool:
+    """After a place cue, a term only of DICOM vocabulary, technique words and codes, or as PS3.16 writes
+    it: the common-word list holds towns ("from Leeds General" is a place)."""
+    alpha = [x for x in run if _alpha(x.text)]
+    end = next((k for k, x in enumerate(words) if x is run[-1]), len(words) - 1)
+    after = words[end: end + 2]
+    if sum(_is_capitalised(x.text) for x in alpha) >= 3 or any(
+            normalise(x.text).replace(" ", "") in _EPONYM_HEADS for x in [*alpha, *after]):
+        return True  # "of Wandering Sinus Pacemaker", "of Parkinson disease" (see _mark_eponyms)
+    lows = [normalise(x.text) for x in alpha]
+    return _ps316_pairs(lows) or all(x in vocabulary() or x in _TECHNIQUE or x in _FUNCTION or _code_word(w.text)
+                                     for x, w in zip(lows, [x for x in run if _alpha(x.text)], strict=True))
 
 
 def _street(run: list[_Word], all_caps: bool) -> bool:

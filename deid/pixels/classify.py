@@ -257,6 +257,10 @@ def _word_hit(token: str, words: list[str], runs: list[str], units: frozenset[st
         return True
     if any(len(w) >= 5 and token.startswith(w) for w in words):
         return True
+    if len(token) >= 4 and any(a + b == token for a, b in zip(words, words[1:], strict=False)):
+        return True  # split in two by OCR ("LO PEZ", "LIM A")
+    if len(token) == 5 and any(len(w) == 4 and levenshtein(w, token, 1) <= 1 for w in words):
+        return True  # one letter OCR dropped, four left ("BRNS" for BURNS, "LOPZ")
     glued = runs + [a + b for a, b in zip(runs, runs[1:], strict=False)] if len(token) >= 6 else runs
     return any(_glued(r, token, tol if len(token) >= 6 else 0, units) for r in glued if len(r) > len(token) - tol)
 
