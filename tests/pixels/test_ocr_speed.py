@@ -97,10 +97,13 @@ def test_engine_sessions_take_the_spark_task_cores(monkeypatch: pytest.MonkeyPat
     assert det.session.session.get_session_options().intra_op_num_threads == 1
 
 
-@pytest.mark.parametrize(("name", "every"), [("examples_ybr_color.dcm", False), ("rtdose_rle.dcm", True),
-                                             ("SC_rgb_rle_16bit_2frame.dcm", True)])
-def test_compressed_multiframe_is_decoded_once_for_ocr(monkeypatch: pytest.MonkeyPatch, name: str,
-                                                        every: bool) -> None:
+@pytest.mark.parametrize(("name", "every", "regions"), [
+    ("examples_ybr_color.dcm", False, True),   # JPEG, 28 of 30 frames chosen: main decoded 58 times
+    ("examples_ybr_color.dcm", False, False),  # data regions left out: frame 0 only
+    ("rtdose_rle.dcm", True, False), ("SC_rgb_rle_16bit_2frame.dcm", True, False),
+])
+def test_compressed_multiframe_is_decoded_once_for_ocr(monkeypatch: pytest.MonkeyPatch, name: str, every: bool,
+                                                        regions: bool) -> None:
     ds = bundled(name)
     calls: list[object] = []
     decode = frames_module._as_array
@@ -110,16 +113,16 @@ def test_compressed_multiframe_is_decoded_once_for_ocr(monkeypatch: pytest.Monke
         return decode(*args, **kwargs)
 
     monkeypatch.setattr(frames_module, "_as_array", counted)
-    stage = PixelStage(PixelConfig(ocr_every_frame=every), engine=ScriptedEngine())
+    stage = PixelStage(PixelConfig(ocr_every_frame=every, ocr_us_data_regions=regions), engine=ScriptedEngine())
     prep, images = stage._prepare(PixelItem("k", ds, ds, collect_identifiers(ds), "OT"))
     n = int(ds.NumberOfFrames)
     assert sorted(calls) == list(range(n))  # each frame decoded once, one at a time
     # the same frames chosen and the same renderings as selecting first and rendering after
     monkeypatch.setattr(frames_module, "_as_array", decode)
     whole = decode_frames(ds)
-    mask = region_mask(whole.rows, whole.columns, us_data_regions(ds, whole.rows, whole.columns))
+    mask = region_mask(whole.rows, whole.columns, [] if regions else us_data_regions(ds, whole.rows, whole.columns))
     chosen = select_ocr_frames(whole, mask, whole.bits_stored, 24.0, 12, every)
-    assert [f for f, _ in images] == chosen and len(chosen) >= (2 if every else 1)
+    assert [f for f, _ in images] == chosen and len(chosen) >= (2 if every or regions else 1)
     assert chosen == list(iter_ocr_frames(whole, mask, whole.bits_stored, 24.0, 12, every))
     for f, imgs in images:
         expected = [mask_render(r, mask) for r in renderings(whole, f, ds, stage._renders())]
