@@ -147,7 +147,9 @@ def instrument_engine(clock: Clock, engine: Any) -> None:
 
 # ---------------------------------------------------------------------------------------- one file
 def _redacted(result: Any) -> list[list[int]]:
-    return sorted([b.frame, b.x, b.y, b.w, b.h] for b in result.boxes if b.action == "redact")
+    from deid.pipeline.hooks import REDACT
+
+    return sorted([b.frame, b.x, b.y, b.w, b.h] for b in result.boxes if b.action == REDACT)
 
 
 def run_file(path: Path, stage: Any, clock: Clock, verify: bool) -> dict[str, Any]:
@@ -354,7 +356,7 @@ def print_equal(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> bo
     """Every redacted pixel of ``before`` redacted by ``after`` (per instance and frame)."""
     by_key = {r["key"]: r for r in after}
     same = superset = worse = 0
-    extra = 0
+    extra = pixels_differ = 0
     for r in before:
         o = by_key.get(r["key"])
         if o is None or r.get("status") != o.get("status"):
@@ -362,6 +364,8 @@ def print_equal(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> bo
             print(f"   status differs {r['key']}: {r.get('status')} -> {o and o.get('status')}")
             continue
         a, b = r.get("redacted", []), o.get("redacted", [])
+        if r.get("pixel_sha") != o.get("pixel_sha"):
+            pixels_differ += 1
         if a == b:
             same += 1
             continue
@@ -372,8 +376,10 @@ def print_equal(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> bo
         else:
             superset += 1
             extra += coverage(b, a)[0]
+    rewritten = sum(1 for r in before if r.get("pixel_sha"))
     print(f"equality: {same} identical, {superset} superset (+{extra} px), {worse} with less redacted or "
-          f"another status, of {len(before)}")
+          f"another status, of {len(before)}; redacted boxes {sum(len(r.get('redacted', [])) for r in before)}; "
+          f"output Pixel Data (SHA-256) differs on {pixels_differ} of {rewritten} rewritten outputs")
     return worse == 0
 
 
