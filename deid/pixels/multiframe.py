@@ -8,6 +8,8 @@ boxes found on an OCR'd frame apply to it and to every following frame up to the
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.uid import UID
@@ -67,21 +69,29 @@ def select_ocr_frames(pixels: np.ndarray | Frames, mask: np.ndarray, bits_stored
 
     ``pixels`` is an array of frames or :class:`Frames` (read one frame at a time, in order, so that
     lazily decoded frames are never all held at once)."""
+    return list(iter_ocr_frames(pixels, mask, bits_stored, delta, min_pixels, every_frame))
+
+
+def iter_ocr_frames(pixels: np.ndarray | Frames, mask: np.ndarray, bits_stored: int, delta: float,
+                    min_pixels: int, every_frame: bool = False) -> Iterator[int]:
+    """:func:`select_ocr_frames` one index at a time, yielded as soon as the frame is chosen: it is
+    then the frame just read, which a lazy loader still holds, so rendering it at once does not decode
+    it a second time."""
     if isinstance(pixels, Frames):
         frames = pixels
     else:
         frames = Frames(pixels, "MONOCHROME2", 8, bits_stored, False, UID("1.2.840.10008.1.2.1"), False)
     n, get = frames.count, frames.frame
     if every_frame or n <= 1:
-        return list(range(n))
-    selected = [0]
+        yield from range(n)
+        return
+    yield 0
     last = get(0)
     for i in range(1, n):
         current = get(i)
         if changed_pixels(current, last, mask, bits_stored, delta) >= min_pixels:
-            selected.append(i)
             last = current
-    return selected
+            yield i
 
 
 def frame_spans(selected: list[int], n: int) -> dict[int, range]:

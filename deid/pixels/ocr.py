@@ -5,6 +5,16 @@
 created, so nothing is ever downloaded. Detection runs per image; recognition is batched across all
 text lines of all images in one ``read`` call (batch size from config). ``EasyOcrEngine`` is the
 configured alternative and needs the optional ``ocr`` extra with offline model files.
+
+Speed without changing a result (issue #11 item 5):
+
+- the onnxruntime sessions use as many intra-op threads as the task has cores (``ocr.threads``, or
+  ``OMP_NUM_THREADS``, which Spark sets to ``spark.task.cpus`` in every Python worker; onnxruntime
+  itself ignores it and starts one spinning thread per core in each worker);
+- detection is a pure function of the detector input, so :class:`DetectionMemo` keeps the boxes of
+  each tile crop by its digest: a crop seen before (the same tile in two renderings, a frame repeated in
+  another file of the export, or the gate's second OCR of a frame the stage did not change) is not
+  detected again, and its boxes are exactly the ones a new detection would give.
 """
 
 from __future__ import annotations
@@ -12,7 +22,9 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
+import os
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,6 +113,53 @@ def _cuda_available() -> bool:
     except ImportError:  # pragma: no cover - rapidocr requires it
         return False
     return "CUDAExecutionProvider" in ort.get_available_providers()
+
+
+def task_threads(threads: int = 0) -> int:
+    """Intra-op threads for an inference session: ``threads`` when set, else the task's cores as Spark
+    gives them to its Python workers (``OMP_NUM_THREADS`` = ``spark.task.cpus``), else 0 (the
+    runtime's default: one thread per physical core, right for a process that has the machine)."""
+    if threads > 0:
+        return threads
+    try:
+        return max(0, int(os.environ.get("OMP_NUM_THREADS", "0") or 0))
+    except ValueError:
+        return 0
+
+
+Detected = tuple[tuple[int, int, int, int, float], ...] | None  # a crop's boxes; None: no usable input
+
+
+class DetectionMemo:
+    """The boxes found on each detector crop, by a digest of the crop's bytes, shape and dtype (least
+    recently used first out). The detector is deterministic, so a hit gives exactly the boxes a new
+    detection would: nothing is approximated. Holds geometry and scores only, never pixels or text."""
+
+    def __init__(self, capacity: int = 65536) -> None:
+        self.capacity = capacity
+        self.hits = 0
+        self.misses = 0
+        self._boxes: OrderedDict[bytes, Detected] = OrderedDict()
+
+    @staticmethod
+    def key(img: np.ndarray) -> bytes:
+        digest = hashlib.blake2b(np.ascontiguousarray(img).data, digest_size=20)
+        digest.update(repr((img.shape, img.dtype.str)).encode())
+        return digest.digest()
+
+    def get(self, key: bytes) -> tuple[bool, Detected]:
+        if key in self._boxes:
+            self._boxes.move_to_end(key)
+            self.hits += 1
+            return True, self._boxes[key]
+        self.misses += 1
+        return False, None
+
+    def put(self, key: bytes, boxes: Detected) -> None:
+        self._boxes[key] = boxes
+        self._boxes.move_to_end(key)
+        while len(self._boxes) > self.capacity:
+            self._boxes.popitem(last=False)
 
 
 def tiles(rows: int, cols: int, size: int, overlap: int) -> list[tuple[int, int, int, int]]:
@@ -211,9 +270,12 @@ class RapidOcrEngine:
             "Rec.rec_batch_num": max(1, batch_size),
             "EngineConfig.onnxruntime.use_cuda": bool(cuda),
         }
+        threads = task_threads(threads)
         if threads > 0:
             params["EngineConfig.onnxruntime.intra_op_num_threads"] = threads
+        self.threads = threads
         self._ocr = RapidOCR(params=params)
+        self.memo = DetectionMemo()
         self._lock = threading.Lock()
         self._cuda = bool(cuda)
         self._tile = max(256, tile_size)
@@ -287,9 +349,30 @@ class RapidOcrEngine:
         """Boxes (x0, y0, x1, y1, rendering, score) of every rendering of one tile. A rendering whose
         map marks one region over half of a tile (>= 300 px tall) both ways as text - a window that
         stretched noise into texture - is dropped for this tile: the other renderings cover its text.
-        Every other box, whatever its size, is returned."""
+        Every other box, whatever its size, is returned. A crop detected before (:class:`DetectionMemo`:
+        e.g. two renderings identical on this tile) is not detected again; its boxes are reused."""
+        keys = [self.memo.key(im) for im in imgs]
+        found: dict[bytes, Detected] = {}
+        todo: list[int] = []
+        for k, key in enumerate(keys):
+            if key in found:
+                continue
+            hit, boxes = self.memo.get(key)
+            found[key] = boxes
+            if not hit:
+                todo.append(k)
+        for k, boxes in zip(todo, self._detect_crops(det, [imgs[k] for k in todo]), strict=True):
+            found[keys[k]] = boxes
+            self.memo.put(keys[k], boxes)
+        return [(x0, y0, x1, y1, k, sc) for k, key in enumerate(keys) for x0, y0, x1, y1, sc in found[key] or ()]
+
+    def _detect_crops(self, det: Any, imgs: list[np.ndarray]) -> list[Detected]:
+        """The detector on each crop (all of one shape): its boxes (x0, y0, x1, y1, score) in crop
+        coordinates, or None when the crop gives no detector input or is dropped as texture."""
         import cv2
 
+        if not imgs:
+            return []
         rows, cols = imgs[0].shape[:2]
         scale = max(self._min_scale, 736.0 / max(1, min(rows, cols)))
         size = (max(32, round(cols * scale / 32) * 32), max(32, round(rows * scale / 32) * 32))
@@ -297,20 +380,20 @@ class RapidOcrEngine:
         inputs = [pre(cv2.resize(np.ascontiguousarray(im[..., ::-1]), size, interpolation=cv2.INTER_LINEAR))
                   for im in imgs]
         keep = [k for k, x in enumerate(inputs) if x is not None]
+        out: list[Detected] = [None] * len(imgs)
         if not keep:
-            return []
+            return out
         if self._cuda and len(keep) > 1:
             preds = det.session(np.concatenate([inputs[k] for k in keep]))
         else:
             preds = np.concatenate([det.session(inputs[k]) for k in keep])
-        out: list[tuple[int, int, int, int, int, float]] = []
         for k, pred in zip(keep, preds, strict=True):
             quads, scores = det.postprocess_op(pred[np.newaxis], (rows, cols))  # in tile coordinates
             boxes = [(*_quad_to_box(np.asarray(q, dtype=np.float64), rows, cols), float(sc))
                      for q, sc in zip(quads, scores, strict=False)]
             if rows >= 300 and any(w > 0.5 * cols and h > 0.5 * rows for _, _, w, h, _ in boxes):
                 continue  # one region over half the tile both ways: stretched noise, not a text line
-            out.extend((x, y, x + w, y + h, k, sc) for x, y, w, h, sc in boxes)
+            out[k] = tuple((x, y, x + w, y + h, sc) for x, y, w, h, sc in boxes)
         return out
 
     def read(self, images: list[np.ndarray]) -> list[list[TextBox]]:

@@ -57,6 +57,9 @@ seen on several renderings is one box; a rendering whose map marks most of a til
 that stretched noise into texture, is dropped for that tile); each box is recognised once, on the
 rendering where the detector found it most confidently (again on the other renderings only when
 that reading is below 0.85 confidence), so recognition cost barely grows with the renderings.
+A detector crop seen before in the same worker (two renderings identical on a tile, the same frame in
+another file, the gate's second OCR of a frame the stage left unchanged) is not detected again: its
+boxes are reused exactly (:class:`deid.pixels.ocr.DetectionMemo`).
 """
 
 from __future__ import annotations

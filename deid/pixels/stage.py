@@ -52,7 +52,7 @@ from deid.pipeline.hooks import (
 from deid.pixels.classify import Action, Decision, Thresholds, decide, load_allowlist
 from deid.pixels.frames import Frames, open_frames
 from deid.pixels.lexicon import load_lexicon
-from deid.pixels.multiframe import frame_spans, mask_render, region_mask, select_ocr_frames, us_data_regions
+from deid.pixels.multiframe import frame_spans, iter_ocr_frames, mask_render, region_mask, us_data_regions
 from deid.pixels.ocr import OcrEngine, TextBox, get_engine, merge_boxes, read_groups
 from deid.pixels.redact import clean_kept, fill_value, pad_box, write_redacted
 from deid.pixels.renderings import renderings
@@ -178,16 +178,19 @@ class PixelStage:
         regions = [] if self.config.ocr_us_data_regions else us_data_regions(job.original, frames.rows,
                                                                               frames.columns)
         mask = region_mask(frames.rows, frames.columns, regions)
-        selected = select_ocr_frames(frames, mask, frames.bits_stored, self.config.frame_diff_delta,
-                                     self.config.frame_diff_min_pixels, self.config.ocr_every_frame)
+        selected: list[int] = []
         images: list[tuple[int, list[np.ndarray]]] = []
         modes = self._renders()
-        try:
-            for f in selected:
+        # each chosen frame is rendered as soon as it is chosen, while the loader still holds it:
+        # a compressed multi-frame instance is decoded once for OCR, not twice
+        for f in iter_ocr_frames(frames, mask, frames.bits_stored, self.config.frame_diff_delta,
+                                 self.config.frame_diff_min_pixels, self.config.ocr_every_frame):
+            selected.append(f)
+            try:
                 images.append((f, [mask_render(r, mask) for r in renderings(frames, f, job.original, modes)]))
-        except (ValueError, TypeError, IndexError) as exc:  # decoding failures are PixelErrors already
-            raise PixelError(Reason.PIXEL_DECODE_FAILED,
-                             f"a frame cannot be rendered for OCR ({exc.__class__.__name__})") from None
+            except (ValueError, TypeError, IndexError) as exc:  # decoding failures are PixelErrors already
+                raise PixelError(Reason.PIXEL_DECODE_FAILED,
+                                 f"a frame cannot be rendered for OCR ({exc.__class__.__name__})") from None
         return _Prepared(job, frames, frame_spans(selected, frames.count)), images
 
     def _run_ocr(self, prepared: list[_Prepared],
