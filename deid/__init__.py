@@ -11,6 +11,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("deid.errors",),                         # the one error tree
     ("deid.standard", "deid.samples"),        # PS3.15 Table E.1-1 as data; public sample files
     ("deid.config",),                         # every configuration model, conf_dir(), load_model()
+    ("deid.filewrite",),                      # byte-exact DICOM writer under dicomio.write_dicom
     ("deid.zones", "deid.keys", "deid.dicomio", "deid.crosswalk", "deid.sqlfile",
      "deid.sqlguard", "deid.sparkerrors", "deid.spark_session"),                   # locations and bytes, keys, DICOM I/O, crosswalk records
     ("deid.textmatch",),                      # the one tolerant text matcher
