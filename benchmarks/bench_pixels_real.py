@@ -46,19 +46,9 @@ STEPS = ("decode", "select", "render", "detect_pre", "detect_infer", "merge", "r
 # ---------------------------------------------------------------------------------------- inputs
 def real_files() -> list[Path]:
     """The real-corpus test's inputs (tests/quality/test_real_corpus.py ``real_files``), each content once."""
-    from pydicom.data import get_testdata_files
+    from deid.samples import reachable_files
 
-    from deid.samples import SHARED_DATA
-
-    files = [Path(p) for p in get_testdata_files() if Path(p).is_file()]
-    try:
-        import deid_data  # type: ignore[import-not-found]
-
-        files += [p for p in (Path(deid_data.__file__).parent / "data").rglob("*") if p.is_file()]
-    except ImportError:
-        pass
-    if SHARED_DATA.is_dir():
-        files += [p for p in SHARED_DATA.rglob("*") if p.is_file() and p.suffix not in (".md", ".csv")]
+    files = reachable_files()
     seen: set[str] = set()
     out: list[Path] = []
     for p in sorted(files):

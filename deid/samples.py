@@ -36,6 +36,24 @@ def shared_files() -> list[Path]:
     return sorted(SHARED_DATA.rglob("*.dcm"))
 
 
+def reachable_files() -> list[Path]:
+    """Every real DICOM-ish file reachable, sorted, unfiltered (the real-corpus test's input, broken
+    files included): all of pydicom's test data files, every file of deid-data, and ``../shared/data/dicom``
+    less its README/CSV notes."""
+    from pydicom.data import get_testdata_files
+
+    files = [Path(p) for p in get_testdata_files() if Path(p).is_file()]
+    try:
+        import deid_data
+    except ImportError:
+        pass
+    else:
+        files += [p for p in (Path(deid_data.__file__).parent / "data").rglob("*") if p.is_file()]
+    if SHARED_DATA.is_dir():
+        files += [p for p in SHARED_DATA.rglob("*") if p.is_file() and p.suffix not in (".md", ".csv")]
+    return sorted(files)
+
+
 def copy_samples(dest: Path, *, include_shared: bool = False) -> int:
     """Lay out a small export folder (nested, as archives export) from the installed samples."""
     sources = [("pydicom", pydicom_files()), ("deid-data", deid_data_files())]

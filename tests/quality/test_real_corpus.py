@@ -32,7 +32,7 @@ from deid.keys import KeyRing
 from deid.pipeline.hooks import StagedRun
 from deid.pipeline.runner import PipelineRun
 from deid.quality.gate import QualityGate
-from deid.samples import SHARED_DATA
+from deid.samples import reachable_files
 from deid.tables import Tables
 from deid.zones import resolve
 
@@ -56,18 +56,7 @@ VARIANTS = {
 
 def real_files() -> list[Path]:
     """Every real DICOM-ish file reachable: pydicom's test files, deid-data, ../shared/data/dicom."""
-    from pydicom.data import get_testdata_files
-
-    files = [Path(p) for p in get_testdata_files() if Path(p).is_file()]
-    try:
-        import deid_data  # type: ignore[import-not-found]
-
-        files += [p for p in (Path(deid_data.__file__).parent / "data").rglob("*") if p.is_file()]
-    except ImportError:
-        pass
-    if SHARED_DATA.is_dir():
-        files += [p for p in SHARED_DATA.rglob("*") if p.is_file() and p.suffix not in (".md", ".csv")]
-    return sorted(files)
+    return reachable_files()
 
 
 def _planted_original() -> pydicom.Dataset:
