@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
+from PIL import Image, ImageDraw, ImageFont
 
 from deid.pixels.ocr import TextBox
 from deid.samples import SHARED_DATA
@@ -54,3 +55,13 @@ def synth_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("synth")
     generate(out, 13, 7)  # one instance per (modality, syntax, photometric) spec
     return out
+
+
+def text_image(lines: list[tuple[str, int, int]], shape: tuple[int, int] = (200, 400)) -> np.ndarray:
+    """An RGB frame with light text lines at (x, y), PIL's default font at 18 px."""
+    img = Image.new("RGB", (shape[1], shape[0]), (0, 0, 0))
+    draw = ImageDraw.Draw(img)
+    font = ImageFont.load_default(size=18)
+    for text, x, y in lines:
+        draw.text((x, y), text, fill=(230, 230, 230), font=font)
+    return np.asarray(img)

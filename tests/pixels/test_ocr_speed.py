@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFont
 
 from deid.header.identifiers import collect_identifiers
 from deid.pipeline.hooks import PixelItem
@@ -23,16 +22,7 @@ from deid.pixels.ocr import DetectionMemo, RapidOcrEngine, get_engine, task_thre
 from deid.pixels.renderings import renderings
 from deid.pixels.stage import PixelConfig, PixelStage
 
-from .conftest import ScriptedEngine, bundled
-
-
-def _text_image(lines: list[tuple[str, int, int]], shape: tuple[int, int] = (200, 400)) -> np.ndarray:
-    img = Image.new("RGB", (shape[1], shape[0]), (0, 0, 0))
-    draw = ImageDraw.Draw(img)
-    font = ImageFont.load_default(size=18)
-    for text, x, y in lines:
-        draw.text((x, y), text, fill=(230, 230, 230), font=font)
-    return np.asarray(img)
+from .conftest import ScriptedEngine, bundled, text_image
 
 
 @pytest.fixture()
@@ -46,7 +36,7 @@ def engine():  # type: ignore[no-untyped-def]
 
 
 def test_memo_gives_each_rendering_the_boxes_a_new_detection_gives(engine: RapidOcrEngine) -> None:
-    img = _text_image([("DOE^JOHN 12345", 20, 30), ("L12-5 36Hz", 200, 140)])
+    img = text_image([("DOE^JOHN 12345", 20, 30), ("L12-5 36Hz", 200, 140)])
     renders = [img, img.copy(), 255 - img]  # the second is identical to the first: detected once
     det = engine._ocr.text_det or engine._ocr._load_det_model()
     fresh = [engine._detect_crops(det, [r])[0] for r in renders]
@@ -59,8 +49,8 @@ def test_memo_gives_each_rendering_the_boxes_a_new_detection_gives(engine: Rapid
 
 
 def test_read_groups_is_the_same_with_a_warm_memo(engine: RapidOcrEngine) -> None:
-    a = _text_image([("DOB 01/31/2020", 150, 150)])
-    b = _text_image([("ID 0012345", 30, 20)], shape=(900, 1000))  # tiled: 4 crops per rendering
+    a = text_image([("DOB 01/31/2020", 150, 150)])
+    b = text_image([("ID 0012345", 30, 20)], shape=(900, 1000))  # tiled: 4 crops per rendering
     cold = engine.read_groups([[a, 255 - a], [b]])
     misses = engine.memo.misses
     warm = engine.read_groups([[a, 255 - a], [b]])

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFont
 
 from deid.errors import ConfigError
 from deid.pixels import ocr
 from deid.pixels.ocr import RAPIDOCR_MODELS, OcrEngine, TextBox, get_engine, sha256_file
+
+from .conftest import text_image
 
 
 def test_bundled_rapidocr_models_match_pinned_sha256() -> None:
@@ -52,19 +53,10 @@ def test_easyocr_missing_is_a_clear_config_error() -> None:
         ocr.EasyOcrEngine(None)
 
 
-def _text_image(lines: list[tuple[str, int, int]], shape: tuple[int, int] = (200, 400)) -> np.ndarray:
-    img = Image.new("RGB", (shape[1], shape[0]), (0, 0, 0))
-    draw = ImageDraw.Draw(img)
-    font = ImageFont.load_default(size=18)
-    for text, x, y in lines:
-        draw.text((x, y), text, fill=(230, 230, 230), font=font)
-    return np.asarray(img)
-
-
 def test_rapidocr_reads_text_in_frame_coordinates_batched() -> None:
     eng = get_engine("rapidocr", batch_size=4)
-    a = _text_image([("L12-5", 10, 10), ("DOB 01/31/2020", 150, 150)])
-    b = _text_image([("36Hz", 300, 40)])
+    a = text_image([("L12-5", 10, 10), ("DOB 01/31/2020", 150, 150)])
+    b = text_image([("36Hz", 300, 40)])
     empty = np.zeros((120, 160, 3), np.uint8)
     res = eng.read([a, b, empty])
     assert len(res) == 3 and res[2] == []
