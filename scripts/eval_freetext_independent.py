@@ -29,6 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from eval_names import SOURCES as NAME_SOURCES  # noqa: E402
 from freetext_independent import Sentence, Span, generic_words, make, new_locale, term_sources  # noqa: E402
 
 _IGNORE = frozenset({"dr", "mr", "mrs", "ms", "prof", "med", "mudr", "de", "la", "le", "van", "von", "der",
@@ -130,6 +131,9 @@ def main() -> None:
     ap.add_argument("--detector", choices=("model", "rules"), default="model")
     ap.add_argument("--show-misses", action="store_true", help="print synthetic sentences that miss")
     ap.add_argument("--by-locale", action="store_true")
+    ap.add_argument("--names", choices=NAME_SOURCES, default="faker",
+                    help="person names: Faker (default, old seeds reproduce) or the evaluation-only census "
+                         "lists of scripts/eval_names.py")
     args = ap.parse_args()
 
     from deid.header.freetext import FreeTextCleaner, Verdict
@@ -137,7 +141,7 @@ def main() -> None:
 
     cleaner = FreeTextCleaner(frozenset(), load_scorer() if args.detector == "model" else None)
     n_epo = args.n // 5 if args.n_eponym is None else args.n_eponym
-    data = make(args.part, args.n, args.n, n_epo, args.seed)
+    data = make(args.part, args.n, args.n, n_epo, args.seed, names=args.names)
     tally, t0, sources = Tally(), time.monotonic(), term_sources(args.part)
     for s in data:
         res = cleaner.clean(s.text)

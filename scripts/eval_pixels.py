@@ -13,7 +13,7 @@ result to bytes and reads it back (the file must open and decode), then scores
 and prints, for every miss, the stage decisions that touched it. Targets: recall 100 %, retention >= 90 %.
 real: runs the stage on the deid-data ultrasounds and saves before/after PNGs.
 
-    python scripts/eval_pixels.py independent [--dir /tmp/deid_eval_pixels] [--n 24] [--seed 101]
+    python scripts/eval_pixels.py independent [--dir /tmp/deid_eval_pixels] [--n 24] [--seed 101] [--names census]
     python scripts/eval_pixels.py annotated [--data ../shared/data/dicom]
 
 independent: the evaluation set of ``make_eval_pixels`` (a generator written apart from the training
@@ -47,6 +47,8 @@ import pydicom
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from eval_names import SOURCES as NAME_SOURCES  # noqa: E402
 
 from deid.header.identifiers import collect_identifiers  # noqa: E402
 from deid.pipeline.hooks import PixelItem  # noqa: E402
@@ -322,7 +324,7 @@ def report(totals: dict, misses: list[str], frames: int, seconds: float, instanc
 def run_independent(args: argparse.Namespace) -> int:
     from make_eval_pixels import eval_set
 
-    paths = eval_set(args.dir, args.n, args.seed)
+    paths = eval_set(args.dir, args.n, args.seed, names=args.names)
     stage = PixelStage(PixelConfig())
     reader = Reader(stage)
     totals: dict = {}
@@ -379,6 +381,8 @@ def main() -> int:
     i.add_argument("--dir", type=Path, default=Path("/tmp/deid_eval_pixels"))
     i.add_argument("--n", type=int, default=24)
     i.add_argument("--seed", type=int, default=101)
+    i.add_argument("--names", choices=NAME_SOURCES, default="faker",
+                   help="person names: Faker (default) or the evaluation-only census lists (scripts/eval_names.py)")
     a = sub.add_parser("annotated")
     a.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data" / "dicom")
     args = ap.parse_args()

@@ -62,6 +62,7 @@ from dataclasses import dataclass, field
 from datetime import date, time
 from functools import lru_cache
 
+from eval_names import names_faker
 from faker import Faker
 
 DEV_NEW = ("hr_HR", "es_AR", "fr_CH", "nl_BE", "zu_ZA", "id_ID", "lt_LT", "et_EE", "en_KE")
@@ -531,7 +532,7 @@ def _phi_value(slot: str, fk: Faker, rng: random.Random, loc: str) -> tuple[str,
 class _Part:
     """Fakers, locales and vocabulary of one part."""
 
-    def __init__(self, part: str, seed: int) -> None:
+    def __init__(self, part: str, seed: int, names: str = "faker") -> None:
         if part not in ("dev", "test"):
             raise ValueError("part must be 'dev' or 'test'")
         self.new = DEV_NEW if part == "dev" else TEST_NEW
@@ -540,6 +541,9 @@ class _Part:
         self.fakers = {loc: Faker(loc) for loc in self.new + self.shared + self.wide}
         for i, fk in enumerate(self.fakers.values()):
             fk.seed_instance(seed * 101 + i)
+        # person names from another source (scripts/eval_names.py); Faker still draws them, so every
+        # other value stays as with ``names="faker"``
+        self.fakers = {loc: names_faker(fk, names, f"{part}:{seed}:{loc}") for loc, fk in self.fakers.items()}
         self.with_address = [loc for loc in self.new if loc not in NO_ADDRESS]
         self.terms, self.eponyms = vocabulary(part)
         self.templates = {"phi": DEV_PHI + DEV_WIDE_PHI if part == "dev" else TEST_PHI,
@@ -573,9 +577,12 @@ def _fill(p: _Part, category: str, rng: random.Random) -> Sentence:
     return out
 
 
-def make(part: str, n_phi: int, n_clinical: int, n_eponym: int, seed: int) -> list[Sentence]:
-    """``n_phi`` sentences with PHI, ``n_clinical`` without, ``n_eponym`` with eponyms, of ``part``."""
+def make(part: str, n_phi: int, n_clinical: int, n_eponym: int, seed: int,
+         names: str = "faker") -> list[Sentence]:
+    """``n_phi`` sentences with PHI, ``n_clinical`` without, ``n_eponym`` with eponyms, of ``part``;
+    person names (names, DICOM PN, initials, e-mail and URL name parts) from ``names``, one of
+    ``eval_names.SOURCES`` (default Faker, as before)."""
     rng = random.Random(f"{part}:{seed}")
-    p = _Part(part, seed)
+    p = _Part(part, seed, names)
     counts = (("phi", n_phi), ("clinical", n_clinical), ("eponym", n_eponym))
     return [_fill(p, category, rng) for category, n in counts for _ in range(n)]

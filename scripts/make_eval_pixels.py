@@ -5,7 +5,8 @@
 Written apart from the training generator (``deid/pixels/synth.py``, ``scripts/make_synthetic.py``):
 nothing is imported from them and no name list, layout or vocabulary is shared.
 
-- PHI comes from ``faker`` in the EVALUATION locales (:data:`EVAL_LOCALES`; the classifier trains on
+- PHI comes from ``faker`` (person names optionally from the census lists of ``eval_names.py``,
+  ``--names``) in the EVALUATION locales (:data:`EVAL_LOCALES`; the classifier trains on
   other locales): names, IDs, birth and study dates/times in many layouts, ages and compact sex/age
   forms, accession numbers, physicians, phones, addresses, institutions. Most values are also put
   in the header (so header matching is tested), some only in the pixels (so the classifier is).
@@ -38,6 +39,7 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+from eval_names import SOURCES
 from PIL import Image, ImageDraw, ImageFont
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
@@ -138,12 +140,14 @@ def ucum_units() -> list[str]:
 class Person:
     """One patient's PHI drawn from faker in one evaluation locale."""
 
-    def __init__(self, rng: random.Random, fake_seed: int) -> None:
+    def __init__(self, rng: random.Random, fake_seed: int, names: str = "faker") -> None:
+        from eval_names import names_faker
         from faker import Faker
 
         self.locale = rng.choice(EVAL_LOCALES)
         fk = Faker(self.locale)
         fk.seed_instance(fake_seed)
+        fk = names_faker(fk, names, str(fake_seed))  # person names from scripts/eval_names.py's source
         self.fk = fk
         self.first, self.last = fk.first_name(), fk.last_name()
         self.pid = fk.bothify(rng.choice(["########", "??######", "#######-#", "##-####-##", "?#########"])).upper()
@@ -196,13 +200,13 @@ def clinical_lines(rng: random.Random, vocab: list[str], units: list[str], n: in
     return out
 
 
-def text_pool(n_people: int, seed: int) -> list[tuple[str, bool]]:
+def text_pool(n_people: int, seed: int, names: str = "faker") -> list[tuple[str, bool]]:
     """(text, phi) lines from the evaluation sources without drawing (classifier-level evaluation)."""
     rng = random.Random(seed)
     vocab, units = clinical_vocabulary(), ucum_units()
     out: list[tuple[str, bool]] = []
     for i in range(n_people):
-        out += [(t, True) for t, _ in phi_lines(Person(rng, seed * 31 + i), rng)]
+        out += [(t, True) for t, _ in phi_lines(Person(rng, seed * 31 + i, names), rng)]
         out += [(t, False) for t, _ in clinical_lines(rng, vocab, units, 6)]
     return out
 
@@ -275,11 +279,12 @@ def place(rng: random.Random, taken: list[tuple[int, int, int, int]], h: int, w:
     return None
 
 
-def make(idx: int, seed: int, vocab: list[str], units: list[str]) -> tuple[Dataset, list[Line], Frame]:
+def make(idx: int, seed: int, vocab: list[str], units: list[str],
+         names: str = "faker") -> tuple[Dataset, list[Line], Frame]:
     rng = random.Random(seed * 7919 + idx)
     nrng = np.random.default_rng(seed * 104729 + idx)
     spec = SPECS[idx % len(SPECS)]
-    person = Person(rng, seed * 31 + idx)
+    person = Person(rng, seed * 31 + idx, names)
     disp = anatomy(nrng, spec.rows, spec.cols)
     noise = 0.012 if spec.bits > 8 else 0.02
     base = [np.clip(disp + nrng.normal(0, noise, disp.shape).astype(np.float32), 0, 1) for _ in range(spec.frames)]
@@ -415,13 +420,14 @@ def jpeg_frames(ds: Dataset, arr: np.ndarray) -> None:
     ds.LossyImageCompressionMethod = "ISO_10918_1"
 
 
-def generate(out: Path, n: int, seed: int, indices: list[int] | None = None) -> list[Path]:
-    """Instances 0..n-1 (or only ``indices``: frame spec ``SPECS[i % 12]``) of the set ``seed``."""
+def generate(out: Path, n: int, seed: int, indices: list[int] | None = None, names: str = "faker") -> list[Path]:
+    """Instances 0..n-1 (or only ``indices``: frame spec ``SPECS[i % 12]``) of the set ``seed``, person
+    names from ``names`` (``eval_names.SOURCES``; default Faker, as before)."""
     out.mkdir(parents=True, exist_ok=True)
     vocab, units = clinical_vocabulary(), ucum_units()
     paths = []
     for i in (range(n) if indices is None else indices):
-        ds, lines, spec = make(i, seed, vocab, units)
+        ds, lines, spec = make(i, seed, vocab, units, names)
         path = out / f"eval_{i:04d}.dcm"
         ds.save_as(path, enforce_file_format=True)
         meta = {"modality": spec.modality, "syntax": spec.syntax, "photometric": spec.photometric,
@@ -432,20 +438,21 @@ def generate(out: Path, n: int, seed: int, indices: list[int] | None = None) -> 
     return paths
 
 
-def eval_set(out: Path, n: int, seed: int) -> list[Path]:
-    """The first ``n`` instances of set ``seed`` in ``out``: reused only when ``out`` holds that seed's set
-    (``set.json``), otherwise ``out``'s instances are replaced, so that a figure is never measured on
-    another seed's images left in the folder."""
+def eval_set(out: Path, n: int, seed: int, names: str = "faker") -> list[Path]:
+    """The first ``n`` instances of set ``seed`` (names from ``names``) in ``out``: reused only when ``out``
+    holds that seed's set with those names (``set.json``), otherwise ``out``'s instances are replaced, so
+    that a figure is never measured on another seed's images left in the folder."""
     marker = out / "set.json"
     paths = sorted(out.glob("eval_*.dcm")) if out.is_dir() else []
-    same = marker.is_file() and json.loads(marker.read_text()).get("seed") == seed
+    old = json.loads(marker.read_text()) if marker.is_file() else {}
+    same = old.get("seed") == seed and old.get("names", "faker") == names
     if same and len(paths) >= n:
         return paths[:n]
     for old in (*out.glob("eval_*.dcm"), *out.glob("eval_*.json")) if out.is_dir() else ():
         old.unlink()
     marker.unlink(missing_ok=True)
-    paths = generate(out, n, seed)
-    marker.write_text(json.dumps({"seed": seed, "n": n}))
+    paths = generate(out, n, seed, names=names)
+    marker.write_text(json.dumps({"seed": seed, "n": n} | ({"names": names} if names != "faker" else {})))
     return paths
 
 
@@ -454,8 +461,9 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("/tmp/deid_eval_pixels"))
     ap.add_argument("--n", type=int, default=24)
     ap.add_argument("--seed", type=int, default=101)
+    ap.add_argument("--names", choices=SOURCES, default="faker", help="person names (scripts/eval_names.py)")
     args = ap.parse_args()
-    paths = generate(args.out, args.n, args.seed)
+    paths = generate(args.out, args.n, args.seed, names=args.names)
     print(f"{len(paths)} instances in {args.out}")
 
 
