@@ -49,12 +49,20 @@ def test_the_check_sees_a_reader(snippet: str) -> None:
     assert _reads_eval_names(snippet)
 
 
+# the scripts that build the product's word lists, models and training data
+BUILDERS = ("build_common_words.py", "build_lexicon_words.py", "phi_training_lines.py", "train_freetext_phi.py",
+            "train_phi_classifier.py", "train_phi_head.py", "freetext_data.py", "make_synthetic.py")
+
+
 def test_no_product_file_reads_the_evaluation_names() -> None:
-    """deid/ and jobs/ (code, word lists, models' text files) never name the module, the package or
-    its files: the product must not learn the names the evaluation plants."""
+    """deid/ and jobs/ (code, word lists, models' text files) and the scripts that build the product's
+    lists and training data never name the module, the package or its files: the product must not
+    learn the names the evaluation plants."""
     offenders = []
-    for top in ("deid", "jobs"):
-        for path in sorted((ROOT / top).rglob("*")):
+    builders = [ROOT / "scripts" / b for b in BUILDERS]
+    assert all(b.is_file() for b in builders)
+    for top in ("deid", "jobs", *builders):
+        for path in sorted((ROOT / top).rglob("*")) if (ROOT / top).is_dir() else [ROOT / top]:
             if not path.is_file() or path.suffix in (".onnx", ".bin", ".pt", ".safetensors", ".pyc"):
                 continue
             try:
