@@ -1,7 +1,8 @@
 """Review probes (sixth session) on deid/pixels/codestream.py: bytes a decoder skips inside the
 codestream, not only after its end marker, are hidden channels too. A JPEG's bytes after the last MCU
-and before EOI, and a JPEG 2000 tile-part's bytes after its packets (its Psot counting them), decode
-to the same pixels, and ``clean_codestream`` keeps them: a frame without a box is released with them."""
+and before EOI, a JPEG Huffman table no scan uses (an allowed DHT segment whose values are text), and a
+JPEG 2000 tile-part's bytes after its packets (its Psot counting them) decode to the same pixels, and
+``clean_codestream`` keeps them: a frame without a box is released with them."""
 
 from __future__ import annotations
 
@@ -30,6 +31,20 @@ def _jpeg() -> tuple[bytes, bytes, np.ndarray, np.ndarray]:
     return plain, hidden, decode(plain), decode(hidden)
 
 
+def _jpeg_dht() -> tuple[bytes, bytes, np.ndarray, np.ndarray]:
+    """An allowed segment carrying text: a Huffman table (DHT, AC table 3) no scan uses."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(_pixels(), "L").save(buf, "JPEG", quality=90)
+    plain = buf.getvalue()
+    body = bytes([0x13]) + bytes([0] * 7 + [len(JUNK)] + [0] * 8) + JUNK
+    sos = plain.find(b"\xff\xda")
+    hidden = plain[:sos] + b"\xff\xc4" + (2 + len(body)).to_bytes(2, "big") + body + plain[sos:]
+    decode = lambda b: np.asarray(Image.open(io.BytesIO(b)))  # noqa: E731
+    return plain, hidden, decode(plain), decode(hidden)
+
+
 def _j2k() -> tuple[bytes, bytes, np.ndarray, np.ndarray]:
     openjpeg = pytest.importorskip("openjpeg")
     plain = bytes(openjpeg.encode(_pixels(), codec_format=0))
@@ -42,9 +57,10 @@ def _j2k() -> tuple[bytes, bytes, np.ndarray, np.ndarray]:
 
 
 @pytest.mark.xfail(strict=True, reason="review: clean_codestream keeps bytes a decoder skips inside the "
-                                       "codestream (JPEG before EOI, J2K tile-part after its packets)")
-@pytest.mark.parametrize(("make", "syntax"), [(_jpeg, "1.2.840.10008.1.2.4.50"), (_j2k, "1.2.840.10008.1.2.4.90")],
-                         ids=["jpeg-before-EOI", "j2k-tile-part-tail"])
+                                       "codestream (JPEG before EOI, unused DHT, J2K tile-part tail)")
+@pytest.mark.parametrize(("make", "syntax"), [(_jpeg, "1.2.840.10008.1.2.4.50"), (_jpeg_dht, "1.2.840.10008.1.2.4.50"),
+                                              (_j2k, "1.2.840.10008.1.2.4.90")],
+                         ids=["jpeg-before-EOI", "jpeg-unused-DHT", "j2k-tile-part-tail"])
 def test_bytes_the_decoder_skips_are_not_kept(make, syntax: str) -> None:  # type: ignore[no-untyped-def]
     plain, hidden, a, b = make()
     assert np.array_equal(a, b)  # the hidden bytes change nothing a viewer (or OCR) sees
