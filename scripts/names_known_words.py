@@ -14,7 +14,9 @@ each of the product's known-word sources, by lower-case form (so "Rose" and "ros
   the product's schemes), normalised by :func:`deid.textmatch.normalise`;
 * ``DICOM vocabulary``: :func:`deid.textmatch.vocabulary` (PS3.6 names, lower-case code meanings,
   UCUM, UID names);
-* ``any``: the union of all the above.
+* ``any``: the union of all the above;
+* ``any, not a Faker name``: of those, the names no Faker locale lists as a first or last name (the
+  product's lists subtract Faker's names, so these are the real names its known words still hold).
 
 Unweighted: names / listed names. Weighted: the share of the population (census frequency; surnames'
 "0.000 %" tail as in ``eval_names.py``; both sexes equally for first names). A name in these sources
@@ -99,6 +101,23 @@ def _one_edit_hits(names: NameList, tests: dict[str, Callable[[str], bool]], hit
             hits["any"].append(i)
 
 
+def faker_names() -> frozenset[str]:
+    """Every first and last name of every Faker locale's person provider, lower case."""
+    import importlib
+    import pkgutil
+
+    import faker.providers.person as person
+
+    out: set[str] = set()
+    for info in pkgutil.iter_modules(person.__path__):
+        provider = getattr(importlib.import_module(f"faker.providers.person.{info.name}"), "Provider", None)
+        for attr in dir(provider) if provider is not None else ():
+            value = getattr(provider, attr)
+            if ("first_name" in attr or "last_name" in attr) and isinstance(value, (tuple, list, dict)):
+                out.update(str(x).lower() for x in value)
+    return frozenset(out)
+
+
 def report(title: str, names: NameList, hits: dict[str, list[int]], examples: int) -> None:
     total_w = sum(names.weights)
     print(f"{title}: {len(names.names)} names")
@@ -106,8 +125,9 @@ def report(title: str, names: NameList, hits: dict[str, list[int]], examples: in
     for k, idx in hits.items():
         share = sum(names.weights[i] for i in idx) / total_w
         print(f"  {k:<24} {len(idx):>7} = {len(idx) / len(names.names):6.1%} {share:>16.1%}")
-    top = sorted(hits["any"], key=lambda i: -names.weights[i])[:examples]
-    print("  most frequent known: " + ", ".join(written(names.names[i]) for i in top))
+    for key in ("any", "any, not a Faker name"):
+        top = sorted(hits[key], key=lambda i: -names.weights[i])[:examples]
+        print(f"  most frequent [{key}]: " + ", ".join(written(names.names[i]) for i in top))
 
 
 def main() -> None:
@@ -118,6 +138,8 @@ def main() -> None:
     for title, names in (("first names", first_names()), ("surnames", surnames())):
         hits = measure(names, tests)
         _one_edit_hits(names, tests, hits)
+        fk = faker_names()
+        hits["any, not a Faker name"] = [i for i in hits["any"] if names.names[i].lower() not in fk]
         report(title, names, hits, args.examples)
 
 
