@@ -1,7 +1,8 @@
 """Review probes (sixth session) on deid/pixels/codestream.py: bytes a decoder skips inside the
 codestream, not only after its end marker, are hidden channels too. A JPEG's bytes after the last MCU
 and before EOI, a JPEG Huffman table no scan uses (an allowed DHT segment whose values are text), and a
-JPEG 2000 tile-part's bytes after its packets (its Psot counting them) decode to the same pixels, and
+JPEG 2000 tile-part's bytes after its packets (its Psot counting them) and a JPEG 2000 TLM/PLM segment
+whose payload is text decode to the same pixels, and
 ``clean_codestream`` keeps them: a frame without a box is released with them."""
 
 from __future__ import annotations
@@ -56,11 +57,20 @@ def _j2k() -> tuple[bytes, bytes, np.ndarray, np.ndarray]:
     return plain, hidden, openjpeg.decode(plain), openjpeg.decode(hidden)
 
 
+def _j2k_tlm() -> tuple[bytes, bytes, np.ndarray, np.ndarray]:
+    """An allowed main-header segment carrying text: a TLM (tile-part lengths) OpenJPEG does not need."""
+    openjpeg = pytest.importorskip("openjpeg")
+    plain = bytes(openjpeg.encode(_pixels(), codec_format=0))
+    sot = plain.find(b"\xff\x90\x00\x0a")
+    hidden = plain[:sot] + b"\xff\x55" + (4 + len(JUNK)).to_bytes(2, "big") + b"\x00\x00" + JUNK + plain[sot:]
+    return plain, hidden, openjpeg.decode(plain), openjpeg.decode(hidden)
+
+
 @pytest.mark.xfail(strict=True, reason="review: clean_codestream keeps bytes a decoder skips inside the "
                                        "codestream (JPEG before EOI, unused DHT, J2K tile-part tail)")
 @pytest.mark.parametrize(("make", "syntax"), [(_jpeg, "1.2.840.10008.1.2.4.50"), (_jpeg_dht, "1.2.840.10008.1.2.4.50"),
-                                              (_j2k, "1.2.840.10008.1.2.4.90")],
-                         ids=["jpeg-before-EOI", "jpeg-unused-DHT", "j2k-tile-part-tail"])
+                                              (_j2k, "1.2.840.10008.1.2.4.90"), (_j2k_tlm, "1.2.840.10008.1.2.4.90")],
+                         ids=["jpeg-before-EOI", "jpeg-unused-DHT", "j2k-tile-part-tail", "j2k-TLM"])
 def test_bytes_the_decoder_skips_are_not_kept(make, syntax: str) -> None:  # type: ignore[no-untyped-def]
     plain, hidden, a, b = make()
     assert np.array_equal(a, b)  # the hidden bytes change nothing a viewer (or OCR) sees
