@@ -265,16 +265,42 @@ def _word_hit(token: str, words: list[str], runs: list[str], units: frozenset[st
     return any(_glued(r, token, tol if len(token) >= 6 else 0, units) for r in glued if len(r) > len(token) - tol)
 
 
+_AGE_UNITS = {"Y": ("Y", "YR", "YRS", "YO", "Y/O"), "M": ("M", "MO", "MOS", "MTH", "MTHS"),
+              "W": ("W", "WK", "WKS"), "D": ("D", "DY", "DYS", "D/O")}
+_UNIT = "|".join(sorted({u for units in _AGE_UNITS.values() for u in units}, key=len, reverse=True))
 _SEX_FIRST = re.compile(r"(?<![A-Za-z0-9])(MALE|FEMALE|[MF])[\s/\\|,;:.\-]{0,3}([0-9OoIl|]{1,4})"
-                        r"\s?(?:Y|YR|YRS|YO|Y/O)?(?![A-Za-z0-9])", re.I)
-_AGE_FIRST = re.compile(r"(?<![A-Za-z0-9.,])([0-9OoIl|]{1,4})\s?(Y|YR|YRS|YO|Y/O)?[\s/\\|,;:.\-]{0,3}"
+                        rf"\s?({_UNIT})?(?![A-Za-z0-9])", re.I)
+_AGE_FIRST = re.compile(r"(?<![A-Za-z0-9.,])([0-9OoIl|]{1,4})\s?(" + _UNIT + r")?[\s/\\|,;:.\-]{0,3}"
                         r"(MALE|FEMALE|[MF])(?![A-Za-z0-9])", re.I)
+# Acquisition/display parameter names: a number right after one is that parameter's value ("Depth 61 M",
+# "Gain 56 F"), never the patient's age (review finding 7)
+_PARAMETER_WORDS = frozenset({
+    "DEPTH", "GAIN", "DIST", "DISTANCE", "FREQ", "FR", "FOV", "ZOOM", "POWER", "PWR", "DR", "DYN", "RANGE",
+    "WIDTH", "LENGTH", "LEN", "AREA", "VOL", "VOLUME", "DIAM", "HEIGHT", "THK", "THICKNESS", "SLICE", "SL",
+    "MAG", "SCALE", "SPEED", "LEVEL", "SIZE", "WL", "WW", "W", "L", "C", "KV", "KVP", "MA", "MAS", "TR", "TE",
+    "TI", "PRF", "WF", "SV", "GN", "MI", "TIS", "TIB", "TIC", "ANGLE", "VEL", "RATE", "HR", "TIME", "DOSE",
+    "SPACING", "POS", "POSITION", "LOC", "FRAME", "IMAGE", "IM", "IMG", "SERIES", "SE", "NO", "NUM", "ACQ",
+    "PROBE", "FOCUS", "TEMP", "PERSIST", "COMP", "MAP", "FILTER", "ECHO", "TABLE", "PITCH", "ROT", "CTDI",
+    "DLP", "SNR", "MEAN", "AVG", "MAX", "MIN", "SD", "STD"})
 
 
-def _age_number(age: str) -> int | None:
-    """The number of a Patient's Age (0010,1010) AS value ("056Y" -> 56)."""
-    m = re.fullmatch(r"0*(\d{1,3})[YMWD]?", age.strip().upper())
-    return int(m.group(1)) if m else None
+def _age_reading(age: str) -> tuple[int, str] | None:
+    """The number and unit of a Patient's Age (0010,1010) AS value ("056Y" -> (56, "Y"), "006M" ->
+    (6, "M"): months; W weeks, D days); no unit reads as years."""
+    m = re.fullmatch(r"0*(\d{1,3})([YMWD]?)", age.strip().upper())
+    return (int(m.group(1)), m.group(2) or "Y") if m else None
+
+
+def _unit_fits(written: str | None, unit: str) -> bool:
+    """A unit OCR read after the number is the header age's unit (months "6M"/"6MO", weeks "3W",
+    days "10D"), or none was written (a bare "F 6" is the number alone)."""
+    return written is None or written.upper() in _AGE_UNITS[unit]
+
+
+def _after_parameter(text: str, start: int) -> bool:
+    """The number at ``start`` follows a parameter name ("Depth 61 M", "Gain: 56 F"): its value."""
+    m = re.search(r"([A-Za-z]+)[\s:=]*$", text[:start])
+    return m is not None and m.group(1).upper() in _PARAMETER_WORDS
 
 
 def _near_age(read: str, age: int, slash_misread: bool) -> bool:
@@ -296,20 +322,25 @@ def _near_age(read: str, age: int, slash_misread: bool) -> bool:
 
 def sex_age_match(text: str, sex: str, age: str) -> bool:
     """The instance's own Patient's Sex (0010,0040) and Age (0010,1010) written together in any compact
-    layout OCR may leave ("M/56", "M56", "M55", "56M", "F/056Y", "56Y F", "Male 56"): checked before the
-    allowlist, whose code patterns ("C5", "T2") and parameter names would otherwise clear it. A sex
-    letter must be a capital (a lower-case "m" after a number is a metre); words may be any case."""
-    number = _age_number(age)
-    if number is None or sex not in ("M", "F"):
+    layout OCR may leave ("M/56", "M56", "M55", "56M", "F/056Y", "56Y F", "Male 56"), ages in months,
+    weeks or days too ("F 6M", "6MO F", "M 3W" for 006M/003W): checked before the allowlist, whose code
+    patterns ("C5", "T2") and parameter names would otherwise clear it. A sex letter must be a capital
+    (a lower-case "m" after a number is a metre); words may be any case. A number after a parameter
+    name is that parameter's value ("Depth 61 M"), and a unit other than the header age's ("F 6W" for
+    006M) is another age."""
+    reading = _age_reading(age)
+    if reading is None or sex not in ("M", "F"):
         return False
+    number, unit = reading
     word = "MALE" if sex == "M" else "FEMALE"
     for m in _SEX_FIRST.finditer(text):
         s, digits = m.group(1), m.group(2)
-        if (s == sex or s.upper() == word) and _near_age(digits, number, True):
+        if (s == sex or s.upper() == word) and _unit_fits(m.group(3), unit) and _near_age(digits, number, True):
             return True
     for m in _AGE_FIRST.finditer(text):
         digits, s = m.group(1), m.group(3)
-        if (s == sex or s.upper() == word) and _near_age(digits, number, False):
+        if (s == sex or s.upper() == word) and _unit_fits(m.group(2), unit) and _near_age(digits, number, False) \
+                and not _after_parameter(text, m.start()):
             return True
     return False
 
@@ -386,7 +417,9 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
                          r"OPERATOR|SONOGRAPHER|TECH)\b\.?\s*[:#.]?", re.I)),
     ("time", re.compile(r"(?<!\d)([01]?\d|2[0-3]):[0-5]\d(:[0-5]\d)?\s*(AM|PM)?(?!\d)", re.I)),
     ("age", re.compile(r"(?<!\d)(\d{3}[YMWD]|\d{1,3}\s?(Y|YR|YRS|YO|Y/O|YEARS?|-YEAR-OLD)[MF]?)\b|\bAGE\b", re.I)),
-    ("sex_age", re.compile(r"(?<![\w/])([MF]\s?/\s?\d{1,3}|\d{1,3}\s?/\s?[MF]|[MF]\s\d{1,3}\s?[Yy])(?![\w/])")),
+    ("sex_age", re.compile(r"(?<![\w/])([MF]\s?/\s?\d{1,3}|\d{1,3}\s?/\s?[MF]|[MF]\s\d{1,3}\s?[Yy]"
+                           r"|[MF]\s?/?\s?\d{1,3}\s?(MOS?|MTHS?|M|WKS?|W|DYS?|DAYS?)"  # "F 6M", "M/3W": months,
+                           r"|\d{1,3}\s?(MOS?|MTHS?|M|WKS?|W)\s?/?\s?[MF])(?![\w/])")),  # weeks, days
     ("phone", re.compile(r"(\+?\d{1,2}[\s.-])?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]\d{4}(?!\d)")),
     ("mrn", re.compile(r"(?<![\d.])\d{5,}(?![\d.])")),
     ("accession", re.compile(r"\b(?=[A-Z0-9-]*\d[A-Z0-9-]*\d[A-Z0-9-]*\d[A-Z0-9-]*\d)(?=[A-Z0-9-]*[A-Z])"

@@ -229,6 +229,35 @@ def test_other_sex_or_age_is_not_the_instance_own(text: str) -> None:
     assert header_match(text, OWN_SEX_AGE) is None
 
 
+@pytest.mark.parametrize(("text", "sex", "age"), [
+    ("F 6M", "F", "006M"), ("6M F", "F", "006M"), ("F 6MO", "F", "006M"), ("F/6M", "F", "006M"),
+    ("M 3W", "M", "003W"), ("3WK M", "M", "003W"), ("F/10D", "F", "010D"), ("F 6", "F", "006M"),
+])
+def test_own_age_in_months_weeks_or_days_redacted(text: str, sex: str, age: str) -> None:
+    """Review finding 7: the instance's own sex with an age in months/weeks/days (Patient's Age
+    (0010,1010) AS "006M", "003W", "010D") is its sex/age line, redacted before the allowlist."""
+    d = decide(text, 0.99, Identifiers(names=[["Castellanos", "Maria"]], sex=sex, age=age), ALLOW, 0.1, TH, LEX)
+    assert (d.action, d.reason) == (Action.REDACT, "header_sex_age")
+
+
+@pytest.mark.parametrize(("text", "sex", "age"), [
+    ("Depth 61 M", "M", "061Y"), ("Gain: 56 F", "F", "056Y"), ("DEPTH 6M", "M", "006M"),
+    ("F 6W", "F", "006M"),  # another unit: another age
+])
+def test_parameter_value_or_other_unit_is_not_the_own_age(text: str, sex: str, age: str) -> None:
+    assert header_match(text, Identifiers(sex=sex, age=age)) is None
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("F 6M", "sex_age"), ("M/3W", "sex_age"), ("6MO F", "sex_age"), ("3W M", "sex_age"), ("F 2DAYS", "sex_age"),
+    ("M 3D", None), ("M 5 MHz", None), ("Depth 61 M", None), ("5M", None), ("M-mode", None),
+])
+def test_compact_sex_age_in_months_or_weeks_of_any_patient(text: str, kind: str | None) -> None:
+    """Another patient's compact sex/age with an age in months or weeks is PHI by rule; "3D" is a
+    technique, not 3 days."""
+    assert rule_match(text) == kind
+
+
 def test_sex_and_age_collected_from_the_header() -> None:
     import pydicom
 
