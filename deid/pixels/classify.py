@@ -61,6 +61,12 @@ class Decision:
     review: bool = False
     model_score: float | None = None
 
+    @property
+    def firm(self) -> bool:
+        """Redacted by what the text itself says (a header match, a rule, the all-text policy), not by
+        the model, low confidence or the review band."""
+        return self.action is Action.REDACT and self.reason.startswith(("header_", "rule_", "policy_"))
+
 
 # --------------------------------------------------------------------------- normalisation
 _DIGIT_LIKE = str.maketrans({"O": "0", "o": "0", "Q": "0", "D": "0", "I": "1", "l": "1", "|": "1", "i": "1",
