@@ -35,7 +35,7 @@ import yaml
 from deid.config import conf_dir
 from deid.errors import ConfigError
 from deid.header.identifiers import Identifiers
-from deid.pixels.lexicon import Lexicon, digit_groups
+from deid.pixels.lexicon import Lexicon, digit_groups, strong_evidence
 
 
 class Label(str, Enum):
@@ -622,8 +622,8 @@ def decide(text: str, confidence: float, ident: Identifiers, allow: Allowlist, m
         return Decision(Label.PHI, Action.REDACT, 1.0, f"rule_{rule}", model_score=model_score)
     if model_score is None:
         return Decision(Label.UNREADABLE, Action.REDACT, 1.0, "not_recognised")
-    if (lexicon is not None and th.model_can_clear and model_score < th.review_high
-            and lexicon.explains(text, allow.words)):
+    if (lexicon is not None and th.model_can_clear and lexicon.explains(text, allow.words)
+            and (model_score < th.review_high or strong_evidence(lexicon, text))):
         return Decision(Label.CLINICAL, Action.KEEP, model_score, "lexicon", model_score=model_score)
     if model_score >= th.review_high:
         return Decision(Label.PHI, Action.REDACT, model_score, "model", model_score=model_score)
