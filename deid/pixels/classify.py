@@ -5,13 +5,16 @@ Per box, in order:
 1. header match against the instance's ORIGINAL identifying values (:class:`Identifiers`): names in
    any order/case/format, IDs, dates in any format, institution/places, tolerant to OCR errors (edit
    distance) -> always redacted;
-2. rules: dates, times, ages, phone numbers, MRN- and accession-like tokens, NAME:/DOB:/ID: labels;
+2. rules: dates, times, ages, compact sex/age forms (years, months, weeks), phone numbers, street
+   addresses (house number + an unknown capitalised word), MRN- and accession-like tokens,
+   NAME:/DOB:/ID: labels;
    (lines of digits and separators with 7+ digits are redacted before the allowlist is consulted);
 3. the allowlist of clinical/technical text (``conf/pixels/allowlist.yaml``): clears (2) and (4)
    only when every token of the line is explained by it;
-4. the clinical lexicon (:mod:`deid.pixels.lexicon`): a line whose every token is a known clinical or
-   DICOM word, number, counter or unit is kept when the classifier scores it below the review
-   band's upper bound (positive evidence from vocabularies, checked by the model);
+4. the clinical lexicon (:mod:`deid.pixels.lexicon`): a line whose every token is a known clinical,
+   DICOM or English word, number, counter or unit is kept when the classifier scores it below the
+   review band's upper bound, or whatever it scores when two or more of its words come from the
+   clinical/DICOM vocabularies and none names an institution (:func:`strong_evidence`);
 5. the token classifier's PHI probability.
 
 A box is kept only when positively recognised as clinical/technical (allowlist, lexicon plus a
@@ -514,6 +517,17 @@ def _lower_abbreviation(m: re.Match[str]) -> bool:
     return word.upper() in _SHORT_LABELS and word.islower() and not re.search(r"[:#]", m.group(0))
 
 
+_HOUSE_NUMBER_LINE = re.compile(r"\s*\d{1,5}[A-Za-z]?,?\s+((?:[A-Z][a-z'\-]+\.?\s*){1,4})")
+
+
+def street_address(text: str, known: Callable[[str], bool] | None = None) -> bool:
+    """A house number and one to four capitalised words, one of them no known word ("7 Williams
+    Divide", "12 Rue Lepic"): a street address (PHI, PS3.15 E.1 address), whatever the model says.
+    "2 Chamber View" (known words) is no address."""
+    m = _HOUSE_NUMBER_LINE.fullmatch(text)
+    return m is not None and (known is None or not all(known(w) for w in re.findall(r"[A-Za-z]+", m.group(1))))
+
+
 def rule_match(text: str, known: Callable[[str], bool] | None = None) -> str | None:
     """Kind of the first rule that fires, or None. ``known`` (the clinical lexicon's word test) lets the
     name layout "Word, Word" pass when both words are known clinical words ("Disks, Biplane")."""
@@ -521,6 +535,8 @@ def rule_match(text: str, known: Callable[[str], bool] | None = None) -> str | N
         return "date"
     if ocr_age(text):
         return "age"
+    if street_address(text, known):
+        return "address"
     for kind, rx in _RULES:
         subject = _code_pairs(text) if kind == "label" else text
         for m in rx.finditer(subject):

@@ -14,10 +14,12 @@ with "~" are the letter runs of UCUM unit codes ("Gy", "Bq", "mT"), case kept, a
 
 A line is *explained* when every token is a known word (exact, or one edit away for clinical words of
 6+ letters: OCR errors), a number of at most 4 integer digits, a counter ("12/48"), a unit after a
-number or an allowlisted token, and at least one known word has 4+ letters. The last word may be cut at a column
-(a 5+ letter prefix of a known word). :func:`deid.pixels.classify.decide` keeps an explained line
-only when the PHI model also scores it below the review band's upper bound: the lexicon never
-overrides header matches, rules, or a confident model.
+number or an allowlisted token, and at least one known word has 4+ letters. The last word, or the last word
+before a value, may be cut at a column (a 5+ letter prefix of a known word). English dictionary words
+(:func:`english_words`) count as common words. :func:`deid.pixels.classify.decide` keeps an explained line
+only when the PHI model also scores it below the review band's upper bound, unless the evidence is
+strong (:func:`strong_evidence`: two vocabulary words, no institution word): the lexicon never
+overrides header matches or rules.
 """
 
 from __future__ import annotations

@@ -127,7 +127,8 @@ LEX = load_lexicon()
 @pytest.mark.parametrize(("text", "score", "action", "reason"), [
     ("Renal artery 12/80", 0.4, Action.KEEP, "lexicon"),         # known words + counter, model unsure
     ("Renal cortex thickness 10.2 cm", 0.6, Action.KEEP, "lexicon"),
-    ("Renal artery 12/80", 0.85, Action.REDACT, "model"),        # a confident model is never overridden
+    ("Renal 12/80", 0.85, Action.REDACT, "model"),               # one known word: a confident model wins
+    ("Renal artery 12/80", 0.85, Action.KEEP, "lexicon"),        # two vocabulary words: strong evidence
     ("Kowalczyk Tomek", 0.3, Action.REDACT, "review_band"),      # unknown words: not explained
     ("Renal artery 13F", 0.1, Action.KEEP, "model_clear"),       # the model alone may still clear
     ("Renal artery 13F", 0.3, Action.REDACT, "review_band"),     # compact sex/age: never explained
@@ -156,7 +157,7 @@ def test_lexicon_is_built_from_training_sources_only() -> None:
     ("Gy Renal artery", 0.6, Action.REDACT, "model_review_band"),    # a unit piece alone is no word
     ("Scan started 12/80", 0.6, Action.KEEP, "lexicon"),             # a common word ("started")
     ("Scan startedd 12/80", 0.6, Action.REDACT, "model_review_band"),  # common words: exact only
-    ("12 Renal Road", 0.3, Action.REDACT, "review_band"),            # street words are never common words
+    ("12 Renal Road", 0.3, Action.REDACT, "rule_address"),            # street words are never common words
     ("Kowalski Renal artery", 0.3, Action.REDACT, "review_band"),    # nor any faker locale's names
 ])
 def test_lexicon_common_words_and_units(text: str, score: float, action: Action, reason: str) -> None:
@@ -303,3 +304,21 @@ def test_lower_case_short_label_words_are_words(text: str, kind: str | None) -> 
                                            ("OPPSP", "name"), ("XPSP", None), ("PSPX", None)])
 def test_initials_glued_to_a_label(text: str, hit: str | None) -> None:
     assert header_match(text, Identifiers(names=[["PSP"], ["MM"]])) == hit
+
+
+@pytest.mark.parametrize(("text", "score", "action", "reason"), [
+    ("7 Williams Divide", 0.11, Action.REDACT, "rule_address"),       # house number + unknown word
+    ("12 Rue Lepic", 0.05, Action.REDACT, "rule_address"),
+    ("2 Chamber View", 0.1, Action.KEEP, "lexicon"),                  # known words: no address
+    ("Thoracic Imaging Specialty", 0.91, Action.KEEP, "lexicon"),    # 2+ vocabulary words, model high
+    ("Planning Imaging Note", 0.8, Action.KEEP, "lexicon"),
+    ("Mercy Heart Institute", 0.91, Action.REDACT, "model"),          # an institution word: model decides
+    ("Cardiac Imaging Center", 0.91, Action.REDACT, "model"),
+    ("Anechoic 207.1 Gy", 0.25, Action.KEEP, "lexicon"),              # English dictionary word
+    ("Anechoic 207.1 Gy", 0.9, Action.REDACT, "model"),               # one word: no strong evidence
+    ("Table Horizontal Rotat 296.5 mm3", 0.24, Action.KEEP, "lexicon"),  # label cut before its value
+    ("Horizontal Rota 296.5 mm3", 0.24, Action.REDACT, "review_band"),   # 4 letters: no cut word
+])
+def test_vocabulary_evidence_and_addresses(text: str, score: float, action: Action, reason: str) -> None:
+    d = decide(text, 0.99, IDENT, ALLOW, score, TH, LEX)
+    assert (d.action, d.reason) == (action, reason)
