@@ -35,7 +35,7 @@ _TOKEN = re.compile(r"[A-Za-z]+|\d+(?:[.,]\d+)?|[^\sA-Za-z\d]")
 _NUMBER = re.compile(r"\d{1,4}(?:[.,]\d{1,4})?")
 _SEX_AGE = re.compile(r"\d{1,3}[MFmf]|[MFmf]\d{1,3}")
 # English function words of two letters (longer ones are in the vocabularies): "Method of disks"
-FUNCTION_WORDS = frozenset({"of", "in", "on", "at", "to", "by", "or", "as", "vs", "is", "no", "an"})
+FUNCTION_WORDS = frozenset({"of", "in", "on", "at", "to", "by", "or", "as", "vs", "is", "no", "an", "up"})
 # three or more number groups holding 7+ digits ("0906 861 202", "(+57) 601 94 87 48"): a phone or an ID
 _DIGIT_GROUPS = re.compile(r"(?<![\d.,])\d{1,4}(?:[\s\-.)(/]+\d{1,4}){2,}(?![\d.,])")
 _COUNTER = re.compile(r"(\d{1,4})\s?/\s?(\d{1,4})")
@@ -49,6 +49,10 @@ class Lexicon:
     prefixes: frozenset[str]
     exact: frozenset[str] = frozenset()
     units: frozenset[str] = frozenset()
+
+    @property
+    def units_folded(self) -> frozenset[str]:
+        return _folded(self.units)
 
     def known(self, word: str) -> bool:
         w = word.lower()
@@ -73,8 +77,8 @@ class Lexicon:
                 continue
             if t[0].isdigit():
                 return False  # 5+ digit runs: IDs
-            if number_seen and t in self.units:
-                continue  # "244.8 Bq/ml", "25Hz": a unit after a number
+            if number_seen and (t in self.units or len(t) <= 3 and t.lower() in self.units_folded):
+                continue  # "244.8 Bq/ml", "25Hz": a unit after a number (short ones in any case: "6.03 uv")
             if t.upper() in extra or (len(t) >= 3 and self.known(t)) or t.lower() in FUNCTION_WORDS:
                 strong += len(t) >= 4
                 continue
@@ -96,6 +100,11 @@ INSTITUTION_WORDS = frozenset({
     "hospital", "hospitals", "clinic", "clinics", "center", "centre", "centers", "centres", "medical",
     "health", "healthcare", "university", "institute", "infirmary", "foundation", "college", "school",
     "saint", "memorial", "regional", "community", "associates", "practice", "hospice", "sanatorium"})
+
+
+@lru_cache(maxsize=4)
+def _folded(units: frozenset[str]) -> frozenset[str]:
+    return frozenset(u.lower() for u in units)
 
 
 def _before_value(toks: list[str], i: int) -> bool:
