@@ -518,24 +518,33 @@ def _lower_abbreviation(m: re.Match[str]) -> bool:
 
 
 _HOUSE_NUMBER_LINE = re.compile(r"\s*\d{1,5}[A-Za-z]?,?\s+((?:[A-Z][a-z'\-]+\.?\s*){1,4})")
+_STREET_FIRST_LINE = re.compile(r"\s*((?:[A-Z][a-z'\-]+\.?\s+){1,3})\d{1,4}(?:[A-Za-z](?:/\d{1,4}[A-Za-z]?)?)?\s*")
 
 
-def street_address(text: str, known: Callable[[str], bool] | None = None) -> bool:
-    """A house number and one to four capitalised words, one of them no known word ("7 Williams
-    Divide", "12 Rue Lepic"): a street address (PHI, PS3.15 E.1 address), whatever the model says.
-    "2 Chamber View" (known words) is no address."""
+def street_address(text: str, known: Callable[[str], bool] | None = None,
+                   exact: Callable[[str], bool] | None = None) -> bool:
+    """A street address (PHI, PS3.15 E.1 address), whatever the model says: a house number and one to
+    four capitalised words, one of them no known word ("7 Williams Divide", "12 Rue Lepic"), or one to
+    three capitalised words and a house number, one word not known exactly ("Gradec 5", "Salata 4c/7":
+    OCR tolerance would take "Gradec" for "grades"; a counter "Progre 20/173" is no house number). "2 Chamber View" and "Series 5" are no address."""
+    text = fold(text)
     m = _HOUSE_NUMBER_LINE.fullmatch(text)
-    return m is not None and (known is None or not all(known(w) for w in re.findall(r"[A-Za-z]+", m.group(1))))
+    if m is not None and (known is None or not all(known(w) for w in re.findall(r"[A-Za-z]+", m.group(1)))):
+        return True
+    m = _STREET_FIRST_LINE.fullmatch(text)  # needs the word test: "Gn 60" is a parameter
+    return m is not None and exact is not None and not all(exact(w) for w in re.findall(r"[A-Za-z]+", m.group(1)))
 
 
-def rule_match(text: str, known: Callable[[str], bool] | None = None) -> str | None:
+def rule_match(text: str, known: Callable[[str], bool] | None = None,
+               exact: Callable[[str], bool] | None = None) -> str | None:
     """Kind of the first rule that fires, or None. ``known`` (the clinical lexicon's word test) lets the
-    name layout "Word, Word" pass when both words are known clinical words ("Disks, Biplane")."""
+    name layout "Word, Word" pass when both words are known clinical words ("Disks, Biplane");
+    ``exact`` (its test without OCR tolerance) is the street-name test of :func:`street_address`."""
     if extract_dates(text):
         return "date"
     if ocr_age(text):
         return "age"
-    if street_address(text, known):
+    if street_address(text, known, exact):
         return "address"
     for kind, rx in _RULES:
         subject = _code_pairs(text) if kind == "label" else text
@@ -633,7 +642,8 @@ def decide(text: str, confidence: float, ident: Identifiers, allow: Allowlist, m
         return Decision(Label.PHI, Action.REDACT, 1.0, "rule_date", model_score=model_score)
     if allow.clears(text):
         return Decision(Label.CLINICAL, Action.KEEP, model_score or 0.0, "allowlist", model_score=model_score)
-    rule = rule_match(text, lexicon.known if lexicon is not None else None)
+    rule = rule_match(text, lexicon.known if lexicon is not None else None,
+                      lexicon.known_exact if lexicon is not None else None)
     if rule:
         return Decision(Label.PHI, Action.REDACT, 1.0, f"rule_{rule}", model_score=model_score)
     if model_score is None:

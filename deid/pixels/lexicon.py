@@ -62,6 +62,11 @@ class Lexicon:
             return False
         return any(_one_edit(w, c) for n in (len(w) - 1, len(w), len(w) + 1) for c in self.by_length.get(n, ()))
 
+    def known_exact(self, word: str) -> bool:
+        """A known word as written (no OCR tolerance), or a function word."""
+        w = word.lower()
+        return w in self.words or w in self.exact or w in FUNCTION_WORDS
+
     def explains(self, text: str, extra: frozenset[str] = frozenset()) -> bool:
         """True when every token of the line is accounted for (see the module docstring)."""
         toks = _TOKEN.findall(text)

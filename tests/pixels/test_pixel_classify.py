@@ -310,6 +310,10 @@ def test_initials_glued_to_a_label(text: str, hit: str | None) -> None:
     ("7 Williams Divide", 0.11, Action.REDACT, "rule_address"),       # house number + unknown word
     ("12 Rue Lepic", 0.05, Action.REDACT, "rule_address"),
     ("2 Chamber View", 0.1, Action.KEEP, "lexicon"),                  # known words: no address
+    ("Gradec 5", 0.79, Action.REDACT, "rule_address"),                # street first, not known exactly
+    ("\u0160alata 4c/7", 0.17, Action.REDACT, "rule_address"),
+    ("Series 5", 0.9, Action.KEEP, "allowlist"),
+    ("Finding 32/156", 0.3, Action.KEEP, "lexicon"),                  # a counter is no house number
     ("Thoracic Imaging Specialty", 0.91, Action.KEEP, "lexicon"),    # 2+ vocabulary words, model high
     ("Planning Imaging Note", 0.8, Action.KEEP, "lexicon"),
     ("Mercy Heart Institute", 0.91, Action.REDACT, "model"),          # an institution word: model decides
@@ -322,3 +326,11 @@ def test_initials_glued_to_a_label(text: str, hit: str | None) -> None:
 def test_vocabulary_evidence_and_addresses(text: str, score: float, action: Action, reason: str) -> None:
     d = decide(text, 0.99, IDENT, ALLOW, score, TH, LEX)
     assert (d.action, d.reason) == (action, reason)
+
+
+@pytest.mark.parametrize(("text", "hit"), [
+    ("Gradec 5", True), ("Kowalczyka 12a", True), ("Lobulated 37/128", False),  # a counter: no house number
+    ("Progre 20/173", False), ("Series 5", False), ("Gn 60", False),
+])
+def test_street_first_address_needs_an_unknown_word_and_a_house_number(text: str, hit: bool) -> None:
+    assert (rule_match(text, LEX.known, LEX.known_exact) == "address") is hit
