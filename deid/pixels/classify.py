@@ -518,7 +518,7 @@ def _lower_abbreviation(m: re.Match[str]) -> bool:
 
 
 _HOUSE_NUMBER_LINE = re.compile(r"\s*\d{1,5}[A-Za-z]?,?\s+((?:[A-Z][a-z'\-]+\.?\s*){1,4})")
-_STREET_FIRST_LINE = re.compile(r"\s*((?:[A-Z][a-z'\-]+\.?\s+){1,3})\d{1,4}(?:[A-Za-z](?:/\d{1,4}[A-Za-z]?)?)?\s*")
+_STREET_FIRST_LINE = re.compile(r"\s*((?:[A-Z][a-z'\-]{2,}\.?\s+){1,3})\d{1,4}(?:[A-Za-z](?:/\d{1,4}[A-Za-z]?)?)?\s*")
 
 
 def street_address(text: str, known: Callable[[str], bool] | None = None,
