@@ -182,9 +182,9 @@ def redaction_fills(boxes: list[DecidedBox], padding: int, rows: int, cols: int)
     """The rectangles to fill for the decided boxes of one frame: the text a box carries, not more.
 
     - a redacted box is filled with ``padding`` around it;
-    - a redacted box that holds other, shorter text lines (:func:`_other_line`: a detection spanning
-      several lines, e.g. one character read off a frame-sized region) is filled except over the kept
-      lines it holds, which were read and decided on their own; the rest of it (undetected text,
+    - a redacted box that holds two or more other, shorter text lines one above the other
+      (:func:`_spans_lines`: a detection spanning several lines, e.g. one character read off a
+      frame-sized region) is filled except over the kept lines it holds, which were read and decided on their own; the rest of it (undetected text,
       structure) stays filled under default deny;
     - a redacted box that is a piece of a kept line (:func:`_piece_of_kept_line`) is not filled;
     - every other redacted box is filled whole, over kept boxes too: a redacted line's fill always wins.
@@ -195,12 +195,20 @@ def redaction_fills(boxes: list[DecidedBox], padding: int, rows: int, cols: int)
         if not d.redact or _piece_of_kept_line(d, kept):
             continue
         pieces = [pad_box(d.box, padding, rows, cols)]
-        for k in kept:
-            if _other_line(k, d):
-                hole = pad_box(k.box, padding, rows, cols)
-                pieces = [p for q in pieces for p in _subtract(q, hole)]
+        if _spans_lines(d, boxes):
+            for k in kept:
+                if _other_line(k, d):
+                    hole = pad_box(k.box, padding, rows, cols)
+                    pieces = [p for q in pieces for p in _subtract(q, hole)]
         fills.extend(pieces)
     return fills
+
+
+def _spans_lines(d: DecidedBox, boxes: list[DecidedBox]) -> bool:
+    """``d`` holds two or more other text lines (:func:`_other_line`, whatever their decision) one above
+    the other: a detection spanning several lines, not one tall line with a fragment read inside it."""
+    inner = [b.box for b in boxes if b is not d and _other_line(b, d)]
+    return any(a[1] + a[3] <= b[1] or b[1] + b[3] <= a[1] for i, a in enumerate(inner) for b in inner[i + 1:])
 
 
 def fill_boxes(frame: np.ndarray, boxes: Iterable[Box], value: np.ndarray) -> np.ndarray:

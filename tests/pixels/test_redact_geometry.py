@@ -48,8 +48,11 @@ def test_frame_sized_box_keeps_the_kept_lines_it_holds_and_fills_the_rest() -> N
 ])
 def test_only_other_shorter_lines_are_cut_out(inner: tuple[int, int, int, int], text: str, kept: bool) -> None:
     container = DecidedBox((23, 24, 391, 33), True, "breast - left mr Galtosal")
-    m = _mask(redaction_fills([container, DecidedBox(inner, False, text)], 2, 512, 512), 512, 512)
-    assert (_cover(m, inner) == 0.0) is (kept and inner[3] <= 0.5 * 33)
+    below = DecidedBox((300, 44, 60, 8), True, "PH850637", True)  # a second line under it
+    m = _mask(redaction_fills([container, DecidedBox(inner, False, text), below], 2, 512, 512), 512, 512)
+    assert (_cover(m, inner) == 0.0) is kept
+    alone = _mask(redaction_fills([container, DecidedBox(inner, False, text)], 2, 512, 512), 512, 512)
+    assert _cover(alone, inner) == 1.0  # one line inside a tall box: a fragment, no multi-line region
 
 
 def test_a_piece_of_a_kept_line_is_not_filled_unless_firm() -> None:
