@@ -139,7 +139,7 @@ def run_ocr(args: argparse.Namespace, decider: Decider) -> Counter:
         rows, cols = data["rows"], data["cols"]
         masks: dict[int, np.ndarray] = {}
         for f in {f for f, _ in boxes}:
-            decided = [DecidedBox((b[0], b[1], b[2], b[3]), d.action is Action.REDACT, b[4], d.firm)
+            decided = [DecidedBox((b[0], b[1], b[2], b[3]), d.action is Action.REDACT, b[4], d.firm, d.vouched)
                        for (g, b), d in zip(boxes, decisions, strict=True) if g == f]
             regions = redaction_fills(decided, stage.config.padding, rows, cols) if args.geometry == "fills" else [
                 pad_box(x.box, stage.config.padding, rows, cols) for x in decided if x.redact]

@@ -70,6 +70,11 @@ class Decision:
         the model, low confidence or the review band."""
         return self.action is Action.REDACT and self.reason.startswith(("header_", "rule_", "policy_"))
 
+    @property
+    def vouched(self) -> bool:
+        """Kept on positive evidence (the allowlist or the clinical lexicon), not by the model alone."""
+        return self.action is Action.KEEP and self.reason in ("allowlist", "lexicon")
+
 
 # --------------------------------------------------------------------------- normalisation
 _DIGIT_LIKE = str.maketrans({"O": "0", "o": "0", "Q": "0", "D": "0", "I": "1", "l": "1", "|": "1", "i": "1",

@@ -129,12 +129,15 @@ def pad_box(box: Box, padding: int, rows: int, cols: int) -> Box:
 class DecidedBox:
     """One OCR box of a frame and its decision, as the fill geometry needs it. ``text`` is PHI: it is
     compared here and never leaves the pixel stage. ``firm``: redacted by a header match or a rule (a
-    finding about the box's own text), not by the model, low confidence or the review band."""
+    finding about the box's own text), not by the model, low confidence or the review band.
+    ``vouched``: kept on positive evidence (the allowlist or the clinical lexicon), not by the model
+    alone: only such a line may be cut out of a larger fill."""
 
     box: Box
     redact: bool
     text: str
     firm: bool = False
+    vouched: bool = False
 
 
 def _inside(inner: Box, outer: Box) -> float:
@@ -184,12 +187,13 @@ def redaction_fills(boxes: list[DecidedBox], padding: int, rows: int, cols: int)
     - a redacted box is filled with ``padding`` around it;
     - a redacted box that holds two or more other, shorter text lines one above the other
       (:func:`_spans_lines`: a detection spanning several lines, e.g. one character read off a
-      frame-sized region) is filled except over the kept lines it holds, which were read and decided on their own; the rest of it (undetected text,
+      frame-sized region) is filled except over the vouched kept lines it holds (allowlist, lexicon), which were read and decided on their own; the rest of it (undetected text,
       structure) stays filled under default deny;
-    - a redacted box that is a piece of a kept line (:func:`_piece_of_kept_line`) is not filled;
+    - a redacted box that is a piece of a vouched kept line (:func:`_piece_of_kept_line`) is not filled;
     - every other redacted box is filled whole, over kept boxes too: a redacted line's fill always wins.
     """
-    kept = [d for d in boxes if not d.redact]
+    kept = [d for d in boxes if not d.redact and d.vouched]  # a line the model alone cleared is no
+    # reason to leave pixels unfilled: a stray fill over it may be all that hides a misjudged PHI line
     fills: list[Box] = []
     for d in boxes:
         if not d.redact or _piece_of_kept_line(d, kept):

@@ -30,7 +30,7 @@ PHI = [((35, 32, 47, 11), "PH850637"), ((84, 142, 82, 12), "21.05.2014"), ((31, 
 
 def test_frame_sized_box_keeps_the_kept_lines_it_holds_and_fills_the_rest() -> None:
     boxes = ([DecidedBox((0, 0, 255, 255), True, "G")]
-             + [DecidedBox(b, False, t) for b, t in KEPT] + [DecidedBox(b, True, t, True) for b, t in PHI])
+             + [DecidedBox(b, False, t, vouched=True) for b, t in KEPT] + [DecidedBox(b, True, t, True) for b, t in PHI])
     m = _mask(redaction_fills(boxes, 2, 256, 256))
     assert all(_cover(m, b) == 0.0 for b, _ in KEPT)
     assert all(_cover(m, b) == 1.0 for b, _ in PHI)
@@ -49,14 +49,14 @@ def test_frame_sized_box_keeps_the_kept_lines_it_holds_and_fills_the_rest() -> N
 def test_only_other_shorter_lines_are_cut_out(inner: tuple[int, int, int, int], text: str, kept: bool) -> None:
     container = DecidedBox((23, 24, 391, 33), True, "breast - left mr Galtosal")
     below = DecidedBox((300, 44, 60, 8), True, "PH850637", True)  # a second line under it
-    m = _mask(redaction_fills([container, DecidedBox(inner, False, text), below], 2, 512, 512), 512, 512)
+    m = _mask(redaction_fills([container, DecidedBox(inner, False, text, vouched=True), below], 2, 512, 512), 512, 512)
     assert (_cover(m, inner) == 0.0) is kept
-    alone = _mask(redaction_fills([container, DecidedBox(inner, False, text)], 2, 512, 512), 512, 512)
+    alone = _mask(redaction_fills([container, DecidedBox(inner, False, text, vouched=True)], 2, 512, 512), 512, 512)
     assert _cover(alone, inner) == 1.0  # one line inside a tall box: a fragment, no multi-line region
 
 
 def test_a_piece_of_a_kept_line_is_not_filled_unless_firm() -> None:
-    line = DecidedBox((75, 466, 199, 35), False, "Valve close")
+    line = DecidedBox((75, 466, 199, 35), False, "Valve close", vouched=True)
     piece = DecidedBox((217, 480, 10, 14), True, "\u9e21")  # an unreadable mark inside the kept line
     n = DecidedBox((180, 470, 22, 20), True, "lv")            # letters of the line's reading
     assert redaction_fills([line, piece, n], 2, 512, 512) == []
@@ -66,3 +66,14 @@ def test_a_piece_of_a_kept_line_is_not_filled_unless_firm() -> None:
     assert redaction_fills([line, other], 2, 512, 512) == [(178, 468, 26, 24)]
     tiny = DecidedBox((180, 470, 10, 8), True, "lv")          # under 0.4 of the line's height: its own text
     assert redaction_fills([line, tiny], 2, 512, 512) == [(178, 468, 14, 12)]
+
+
+def test_a_line_the_model_alone_cleared_stays_under_a_larger_fill() -> None:
+    """A PHI line the model misjudged ("Castel Dell'Alpi Hospital", model 0.0x) under a frame-sized stray
+    box stays filled: only lines kept on positive evidence (allowlist, lexicon) are cut out."""
+    boxes = ([DecidedBox((0, 0, 255, 255), True, "G"), DecidedBox((20, 60, 150, 10), False, "Castel Dell'Alpi")]
+             + [DecidedBox(b, False, t, vouched=True) for b, t in KEPT])
+    m = _mask(redaction_fills(boxes, 2, 256, 256))
+    assert _cover(m, (20, 60, 150, 10)) == 1.0 and all(_cover(m, b) == 0.0 for b, _ in KEPT)
+    line = DecidedBox((75, 466, 199, 35), False, "Valve close")  # model-cleared: its pieces are filled
+    assert redaction_fills([line, DecidedBox((180, 470, 22, 20), True, "lv")], 2, 512, 512) == [(178, 468, 26, 24)]
