@@ -34,7 +34,7 @@ from deid.pipeline.hooks import PixelItem  # noqa: E402
 from deid.pixels.classify import Action, Decision, Thresholds, decide, load_allowlist  # noqa: E402
 from deid.pixels.lexicon import load_lexicon  # noqa: E402
 from deid.pixels.phi_model import TokenPhiModel  # noqa: E402
-from deid.pixels.redact import pad_box  # noqa: E402
+from deid.pixels.redact import DecidedBox, pad_box, redaction_fills  # noqa: E402
 from deid.pixels.stage import PixelConfig, PixelStage  # noqa: E402
 
 
@@ -138,12 +138,14 @@ def run_ocr(args: argparse.Namespace, decider: Decider) -> Counter:
         decisions = decider.decide([(b[4], float(b[5]), ident) for _, b in boxes])
         rows, cols = data["rows"], data["cols"]
         masks: dict[int, np.ndarray] = {}
-        for (f, b), d in zip(boxes, decisions, strict=True):
-            if d.action is not Action.REDACT:
-                continue
-            x, y, w, h = pad_box((b[0], b[1], b[2], b[3]), stage.config.padding, rows, cols)
-            for g in data["spans"][str(f)]:
-                masks.setdefault(g, np.zeros((rows, cols), bool))[y:y + h, x:x + w] = True
+        for f in {f for f, _ in boxes}:
+            decided = [DecidedBox((b[0], b[1], b[2], b[3]), d.action is Action.REDACT, b[4], d.firm, d.vouched)
+                       for (g, b), d in zip(boxes, decisions, strict=True) if g == f]
+            regions = redaction_fills(decided, stage.config.padding, rows, cols) if args.geometry == "fills" else [
+                pad_box(x.box, stage.config.padding, rows, cols) for x in decided if x.redact]
+            for x, y, w, h in regions:
+                for g in data["spans"][str(f)]:
+                    masks.setdefault(g, np.zeros((rows, cols), bool))[y:y + h, x:x + w] = True
         for ln in truth["lines"]:
             m = masks.get(ln["first_frame"])
             cover = 0.0 if m is None else float(m[ln["y"]:ln["y"] + ln["h"], ln["x"]:ln["x"] + ln["w"]].mean())
@@ -190,6 +192,8 @@ def main() -> None:
     ap.add_argument("--show", action="store_true")
     ap.add_argument("--scores", type=Path, default=None, help="JSON cache of model scores per model version")
     ap.add_argument("--lexicon", type=Path, default=None, help="another clinical lexicon file (before/after)")
+    ap.add_argument("--geometry", choices=["fills", "boxes"], default="fills",
+                    help="fills: the stage's redaction_fills; boxes: every redacted box padded (before)")
     ap.add_argument("--sweep", action="store_true", help="figures for a grid of review bands")
     ap.add_argument("--lows", default="0.2,0.3,0.4,0.5")
     ap.add_argument("--highs", default="0.7,0.8,0.9,0.95")

@@ -5,13 +5,16 @@ Per box, in order:
 1. header match against the instance's ORIGINAL identifying values (:class:`Identifiers`): names in
    any order/case/format, IDs, dates in any format, institution/places, tolerant to OCR errors (edit
    distance) -> always redacted;
-2. rules: dates, times, ages, phone numbers, MRN- and accession-like tokens, NAME:/DOB:/ID: labels;
+2. rules: dates, times, ages, compact sex/age forms (years, months, weeks), phone numbers, street
+   addresses (house number + an unknown capitalised word), MRN- and accession-like tokens,
+   NAME:/DOB:/ID: labels;
    (lines of digits and separators with 7+ digits are redacted before the allowlist is consulted);
 3. the allowlist of clinical/technical text (``conf/pixels/allowlist.yaml``): clears (2) and (4)
    only when every token of the line is explained by it;
-4. the clinical lexicon (:mod:`deid.pixels.lexicon`): a line whose every token is a known clinical or
-   DICOM word, number, counter or unit is kept when the classifier scores it below the review
-   band's upper bound (positive evidence from vocabularies, checked by the model);
+4. the clinical lexicon (:mod:`deid.pixels.lexicon`): a line whose every token is a known clinical,
+   DICOM or English word, number, counter or unit is kept when the classifier scores it below the
+   review band's upper bound, or whatever it scores when two or more of its words come from the
+   clinical/DICOM vocabularies and none names an institution (:func:`strong_evidence`);
 5. the token classifier's PHI probability.
 
 A box is kept only when positively recognised as clinical/technical (allowlist, lexicon plus a
@@ -35,7 +38,7 @@ import yaml
 from deid.config import conf_dir
 from deid.errors import ConfigError
 from deid.header.identifiers import Identifiers
-from deid.pixels.lexicon import Lexicon, digit_groups
+from deid.pixels.lexicon import Lexicon, digit_groups, strong_evidence
 
 
 class Label(str, Enum):
@@ -60,6 +63,17 @@ class Decision:
     reason: str         # closed vocabulary, never text
     review: bool = False
     model_score: float | None = None
+
+    @property
+    def firm(self) -> bool:
+        """Redacted by what the text itself says (a header match, a rule, the all-text policy), not by
+        the model, low confidence or the review band."""
+        return self.action is Action.REDACT and self.reason.startswith(("header_", "rule_", "policy_"))
+
+    @property
+    def vouched(self) -> bool:
+        """Kept on positive evidence (the allowlist or the clinical lexicon), not by the model alone."""
+        return self.action is Action.KEEP and self.reason in ("allowlist", "lexicon")
 
 
 # --------------------------------------------------------------------------- normalisation
@@ -265,16 +279,42 @@ def _word_hit(token: str, words: list[str], runs: list[str], units: frozenset[st
     return any(_glued(r, token, tol if len(token) >= 6 else 0, units) for r in glued if len(r) > len(token) - tol)
 
 
+_AGE_UNITS = {"Y": ("Y", "YR", "YRS", "YO", "Y/O"), "M": ("M", "MO", "MOS", "MTH", "MTHS"),
+              "W": ("W", "WK", "WKS"), "D": ("D", "DY", "DYS", "D/O")}
+_UNIT = "|".join(sorted({u for units in _AGE_UNITS.values() for u in units}, key=len, reverse=True))
 _SEX_FIRST = re.compile(r"(?<![A-Za-z0-9])(MALE|FEMALE|[MF])[\s/\\|,;:.\-]{0,3}([0-9OoIl|]{1,4})"
-                        r"\s?(?:Y|YR|YRS|YO|Y/O)?(?![A-Za-z0-9])", re.I)
-_AGE_FIRST = re.compile(r"(?<![A-Za-z0-9.,])([0-9OoIl|]{1,4})\s?(Y|YR|YRS|YO|Y/O)?[\s/\\|,;:.\-]{0,3}"
+                        rf"\s?({_UNIT})?(?![A-Za-z0-9])", re.I)
+_AGE_FIRST = re.compile(r"(?<![A-Za-z0-9.,])([0-9OoIl|]{1,4})\s?(" + _UNIT + r")?[\s/\\|,;:.\-]{0,3}"
                         r"(MALE|FEMALE|[MF])(?![A-Za-z0-9])", re.I)
+# Acquisition/display parameter names: a number right after one is that parameter's value ("Depth 61 M",
+# "Gain 56 F"), never the patient's age (review finding 7)
+_PARAMETER_WORDS = frozenset({
+    "DEPTH", "GAIN", "DIST", "DISTANCE", "FREQ", "FR", "FOV", "ZOOM", "POWER", "PWR", "DR", "DYN", "RANGE",
+    "WIDTH", "LENGTH", "LEN", "AREA", "VOL", "VOLUME", "DIAM", "HEIGHT", "THK", "THICKNESS", "SLICE", "SL",
+    "MAG", "SCALE", "SPEED", "LEVEL", "SIZE", "WL", "WW", "W", "L", "C", "KV", "KVP", "MA", "MAS", "TR", "TE",
+    "TI", "PRF", "WF", "SV", "GN", "MI", "TIS", "TIB", "TIC", "ANGLE", "VEL", "RATE", "HR", "TIME", "DOSE",
+    "SPACING", "POS", "POSITION", "LOC", "FRAME", "IMAGE", "IM", "IMG", "SERIES", "SE", "NO", "NUM", "ACQ",
+    "PROBE", "FOCUS", "TEMP", "PERSIST", "COMP", "MAP", "FILTER", "ECHO", "TABLE", "PITCH", "ROT", "CTDI",
+    "DLP", "SNR", "MEAN", "AVG", "MAX", "MIN", "SD", "STD"})
 
 
-def _age_number(age: str) -> int | None:
-    """The number of a Patient's Age (0010,1010) AS value ("056Y" -> 56)."""
-    m = re.fullmatch(r"0*(\d{1,3})[YMWD]?", age.strip().upper())
-    return int(m.group(1)) if m else None
+def _age_reading(age: str) -> tuple[int, str] | None:
+    """The number and unit of a Patient's Age (0010,1010) AS value ("056Y" -> (56, "Y"), "006M" ->
+    (6, "M"): months; W weeks, D days); no unit reads as years."""
+    m = re.fullmatch(r"0*(\d{1,3})([YMWD]?)", age.strip().upper())
+    return (int(m.group(1)), m.group(2) or "Y") if m else None
+
+
+def _unit_fits(written: str | None, unit: str) -> bool:
+    """A unit OCR read after the number is the header age's unit (months "6M"/"6MO", weeks "3W",
+    days "10D"), or none was written (a bare "F 6" is the number alone)."""
+    return written is None or written.upper() in _AGE_UNITS[unit]
+
+
+def _after_parameter(text: str, start: int) -> bool:
+    """The number at ``start`` follows a parameter name ("Depth 61 M", "Gain: 56 F"): its value."""
+    m = re.search(r"([A-Za-z]+)[\s:=]*$", text[:start])
+    return m is not None and m.group(1).upper() in _PARAMETER_WORDS
 
 
 def _near_age(read: str, age: int, slash_misread: bool) -> bool:
@@ -296,20 +336,25 @@ def _near_age(read: str, age: int, slash_misread: bool) -> bool:
 
 def sex_age_match(text: str, sex: str, age: str) -> bool:
     """The instance's own Patient's Sex (0010,0040) and Age (0010,1010) written together in any compact
-    layout OCR may leave ("M/56", "M56", "M55", "56M", "F/056Y", "56Y F", "Male 56"): checked before the
-    allowlist, whose code patterns ("C5", "T2") and parameter names would otherwise clear it. A sex
-    letter must be a capital (a lower-case "m" after a number is a metre); words may be any case."""
-    number = _age_number(age)
-    if number is None or sex not in ("M", "F"):
+    layout OCR may leave ("M/56", "M56", "M55", "56M", "F/056Y", "56Y F", "Male 56"), ages in months,
+    weeks or days too ("F 6M", "6MO F", "M 3W" for 006M/003W): checked before the allowlist, whose code
+    patterns ("C5", "T2") and parameter names would otherwise clear it. A sex letter must be a capital
+    (a lower-case "m" after a number is a metre); words may be any case. A number after a parameter
+    name is that parameter's value ("Depth 61 M"), and a unit other than the header age's ("F 6W" for
+    006M) is another age."""
+    reading = _age_reading(age)
+    if reading is None or sex not in ("M", "F"):
         return False
+    number, unit = reading
     word = "MALE" if sex == "M" else "FEMALE"
     for m in _SEX_FIRST.finditer(text):
         s, digits = m.group(1), m.group(2)
-        if (s == sex or s.upper() == word) and _near_age(digits, number, True):
+        if (s == sex or s.upper() == word) and _unit_fits(m.group(3), unit) and _near_age(digits, number, True):
             return True
     for m in _AGE_FIRST.finditer(text):
         digits, s = m.group(1), m.group(3)
-        if (s == sex or s.upper() == word) and _near_age(digits, number, False):
+        if (s == sex or s.upper() == word) and _unit_fits(m.group(2), unit) and _near_age(digits, number, False) \
+                and not _after_parameter(text, m.start()):
             return True
     return False
 
@@ -386,7 +431,9 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
                          r"OPERATOR|SONOGRAPHER|TECH)\b\.?\s*[:#.]?", re.I)),
     ("time", re.compile(r"(?<!\d)([01]?\d|2[0-3]):[0-5]\d(:[0-5]\d)?\s*(AM|PM)?(?!\d)", re.I)),
     ("age", re.compile(r"(?<!\d)(\d{3}[YMWD]|\d{1,3}\s?(Y|YR|YRS|YO|Y/O|YEARS?|-YEAR-OLD)[MF]?)\b|\bAGE\b", re.I)),
-    ("sex_age", re.compile(r"(?<![\w/])([MF]\s?/\s?\d{1,3}|\d{1,3}\s?/\s?[MF]|[MF]\s\d{1,3}\s?[Yy])(?![\w/])")),
+    ("sex_age", re.compile(r"(?<![\w/])([MF]\s?/\s?\d{1,3}|\d{1,3}\s?/\s?[MF]|[MF]\s\d{1,3}\s?[Yy]"
+                           r"|[MF]\s?/?\s?\d{1,3}\s?(MOS?|MTHS?|M|WKS?|W|DYS?|DAYS?)"  # "F 6M", "M/3W": months,
+                           r"|\d{1,3}\s?(MOS?|MTHS?|M|WKS?|W)\s?/?\s?[MF])(?![\w/])")),  # weeks, days
     ("phone", re.compile(r"(\+?\d{1,2}[\s.-])?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]\d{4}(?!\d)")),
     ("mrn", re.compile(r"(?<![\d.])\d{5,}(?![\d.])")),
     ("accession", re.compile(r"\b(?=[A-Z0-9-]*\d[A-Z0-9-]*\d[A-Z0-9-]*\d[A-Z0-9-]*\d)(?=[A-Z0-9-]*[A-Z])"
@@ -475,13 +522,35 @@ def _lower_abbreviation(m: re.Match[str]) -> bool:
     return word.upper() in _SHORT_LABELS and word.islower() and not re.search(r"[:#]", m.group(0))
 
 
-def rule_match(text: str, known: Callable[[str], bool] | None = None) -> str | None:
+_HOUSE_NUMBER_LINE = re.compile(r"\s*\d{1,5}[A-Za-z]?,?\s+((?:[A-Z][a-z'\-]+\.?\s*){1,4})")
+_STREET_FIRST_LINE = re.compile(r"\s*((?:[A-Z][a-z'\-]{2,}\.?\s+){1,3})\d{1,4}(?:[A-Za-z](?:/\d{1,4}[A-Za-z]?)?)?\s*")
+
+
+def street_address(text: str, known: Callable[[str], bool] | None = None,
+                   exact: Callable[[str], bool] | None = None) -> bool:
+    """A street address (PHI, PS3.15 E.1 address), whatever the model says: a house number and one to
+    four capitalised words, one of them no known word ("7 Williams Divide", "12 Rue Lepic"), or one to
+    three capitalised words and a house number, one word not known exactly ("Gradec 5", "Salata 4c/7":
+    OCR tolerance would take "Gradec" for "grades"; a counter "Progre 20/173" is no house number). "2 Chamber View" and "Series 5" are no address."""
+    text = fold(text)
+    m = _HOUSE_NUMBER_LINE.fullmatch(text)
+    if m is not None and (known is None or not all(known(w) for w in re.findall(r"[A-Za-z]+", m.group(1)))):
+        return True
+    m = _STREET_FIRST_LINE.fullmatch(text)  # needs the word test: "Gn 60" is a parameter
+    return m is not None and exact is not None and not all(exact(w) for w in re.findall(r"[A-Za-z]+", m.group(1)))
+
+
+def rule_match(text: str, known: Callable[[str], bool] | None = None,
+               exact: Callable[[str], bool] | None = None) -> str | None:
     """Kind of the first rule that fires, or None. ``known`` (the clinical lexicon's word test) lets the
-    name layout "Word, Word" pass when both words are known clinical words ("Disks, Biplane")."""
+    name layout "Word, Word" pass when both words are known clinical words ("Disks, Biplane");
+    ``exact`` (its test without OCR tolerance) is the street-name test of :func:`street_address`."""
     if extract_dates(text):
         return "date"
     if ocr_age(text):
         return "age"
+    if street_address(text, known, exact):
+        return "address"
     for kind, rx in _RULES:
         subject = _code_pairs(text) if kind == "label" else text
         for m in rx.finditer(subject):
@@ -578,13 +647,14 @@ def decide(text: str, confidence: float, ident: Identifiers, allow: Allowlist, m
         return Decision(Label.PHI, Action.REDACT, 1.0, "rule_date", model_score=model_score)
     if allow.clears(text):
         return Decision(Label.CLINICAL, Action.KEEP, model_score or 0.0, "allowlist", model_score=model_score)
-    rule = rule_match(text, lexicon.known if lexicon is not None else None)
+    rule = rule_match(text, lexicon.known if lexicon is not None else None,
+                      lexicon.known_exact if lexicon is not None else None)
     if rule:
         return Decision(Label.PHI, Action.REDACT, 1.0, f"rule_{rule}", model_score=model_score)
     if model_score is None:
         return Decision(Label.UNREADABLE, Action.REDACT, 1.0, "not_recognised")
-    if (lexicon is not None and th.model_can_clear and model_score < th.review_high
-            and lexicon.explains(text, allow.words)):
+    if (lexicon is not None and th.model_can_clear and lexicon.explains(text, allow.words)
+            and (model_score < th.review_high or strong_evidence(lexicon, text))):
         return Decision(Label.CLINICAL, Action.KEEP, model_score, "lexicon", model_score=model_score)
     if model_score >= th.review_high:
         return Decision(Label.PHI, Action.REDACT, model_score, "model", model_score=model_score)

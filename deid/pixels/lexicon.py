@@ -14,10 +14,12 @@ with "~" are the letter runs of UCUM unit codes ("Gy", "Bq", "mT"), case kept, a
 
 A line is *explained* when every token is a known word (exact, or one edit away for clinical words of
 6+ letters: OCR errors), a number of at most 4 integer digits, a counter ("12/48"), a unit after a
-number or an allowlisted token, and at least one known word has 4+ letters. The last word may be cut at a column
-(a 5+ letter prefix of a known word). :func:`deid.pixels.classify.decide` keeps an explained line
-only when the PHI model also scores it below the review band's upper bound: the lexicon never
-overrides header matches, rules, or a confident model.
+number or an allowlisted token, and at least one known word has 4+ letters. The last word, or the last word
+before a value, may be cut at a column (a 5+ letter prefix of a known word). English dictionary words
+(:func:`english_words`) count as common words. :func:`deid.pixels.classify.decide` keeps an explained line
+only when the PHI model also scores it below the review band's upper bound, unless the evidence is
+strong (:func:`strong_evidence`: two vocabulary words, no institution word): the lexicon never
+overrides header matches or rules.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 
 LEXICON_PATH = Path(__file__).resolve().parent / "models" / "clinical_lexicon.txt"
@@ -32,7 +35,7 @@ _TOKEN = re.compile(r"[A-Za-z]+|\d+(?:[.,]\d+)?|[^\sA-Za-z\d]")
 _NUMBER = re.compile(r"\d{1,4}(?:[.,]\d{1,4})?")
 _SEX_AGE = re.compile(r"\d{1,3}[MFmf]|[MFmf]\d{1,3}")
 # English function words of two letters (longer ones are in the vocabularies): "Method of disks"
-FUNCTION_WORDS = frozenset({"of", "in", "on", "at", "to", "by", "or", "as", "vs", "is", "no", "an"})
+FUNCTION_WORDS = frozenset({"of", "in", "on", "at", "to", "by", "or", "as", "vs", "is", "no", "an", "up"})
 # three or more number groups holding 7+ digits ("0906 861 202", "(+57) 601 94 87 48"): a phone or an ID
 _DIGIT_GROUPS = re.compile(r"(?<![\d.,])\d{1,4}(?:[\s\-.)(/]+\d{1,4}){2,}(?![\d.,])")
 _COUNTER = re.compile(r"(\d{1,4})\s?/\s?(\d{1,4})")
@@ -47,6 +50,10 @@ class Lexicon:
     exact: frozenset[str] = frozenset()
     units: frozenset[str] = frozenset()
 
+    @property
+    def units_folded(self) -> frozenset[str]:
+        return _folded(self.units)
+
     def known(self, word: str) -> bool:
         w = word.lower()
         if w in self.words or w in self.exact:
@@ -54,6 +61,11 @@ class Lexicon:
         if len(w) < 6:
             return False
         return any(_one_edit(w, c) for n in (len(w) - 1, len(w), len(w) + 1) for c in self.by_length.get(n, ()))
+
+    def known_exact(self, word: str) -> bool:
+        """A known word as written (no OCR tolerance), or a function word."""
+        w = word.lower()
+        return w in self.words or w in self.exact or w in FUNCTION_WORDS
 
     def explains(self, text: str, extra: frozenset[str] = frozenset()) -> bool:
         """True when every token of the line is accounted for (see the module docstring)."""
@@ -70,21 +82,48 @@ class Lexicon:
                 continue
             if t[0].isdigit():
                 return False  # 5+ digit runs: IDs
-            if number_seen and t in self.units:
-                continue  # "244.8 Bq/ml", "25Hz": a unit after a number
+            if number_seen and (t in self.units or len(t) <= 3 and t.lower() in self.units_folded):
+                continue  # "244.8 Bq/ml", "25Hz": a unit after a number (short ones in any case: "6.03 uv")
             if t.upper() in extra or (len(t) >= 3 and self.known(t)) or t.lower() in FUNCTION_WORDS:
                 strong += len(t) >= 4
                 continue
             if len(t) == 1:
                 letters += 1  # an axis or view letter ("Z Position", "D 25.0"): needs two known words
                 continue
-            if alpha and i == alpha[-1] and len(t) >= 5 and t.lower() in self.prefixes:
-                continue  # the last word cut at a column
+            if (i == alpha[-1] or _before_value(toks, i)) and len(t) >= 5 and t.lower() in self.prefixes:
+                continue  # the last word, or the label's last word before its value, cut at a column
             return False
         if strong >= (2 if letters else 1):
             return True
         # no long known word: a counter line ("40/228") or short known labels with a counter ("Im: 12/240")
         return counters_only(text) if not alpha else not letters and _counters_ok(text)
+
+
+# words that name institutions: a line holding one may be a place ("Mercy Heart Institute"), never
+# cleared by vocabulary evidence alone against a confident model
+INSTITUTION_WORDS = frozenset({
+    "hospital", "hospitals", "clinic", "clinics", "center", "centre", "centers", "centres", "medical",
+    "health", "healthcare", "university", "institute", "infirmary", "foundation", "college", "school",
+    "saint", "memorial", "regional", "community", "associates", "practice", "hospice", "sanatorium"})
+
+
+@lru_cache(maxsize=4)
+def _folded(units: frozenset[str]) -> frozenset[str]:
+    return frozenset(u.lower() for u in units)
+
+
+def _before_value(toks: list[str], i: int) -> bool:
+    """Token ``i`` is followed by a number: the last word of a label before its value ("Table
+    Horizontal Rotat 296.5 mm3", a label cut at a column and its value written after it)."""
+    return i + 1 < len(toks) and toks[i + 1][0].isdigit()
+
+
+def strong_evidence(lexicon: Lexicon, text: str) -> bool:
+    """Two or more distinct words of 4+ letters from the clinical/DICOM vocabularies (not the common
+    English list) and no institution word: with :meth:`Lexicon.explains`, enough to keep a line the
+    model scores high ("Thoracic Imaging Specialty" 0.91, "Planning Imaging Note" 0.80)."""
+    words = {t.lower() for t in _TOKEN.findall(text) if t[0].isalpha()}
+    return not words & INSTITUTION_WORDS and sum(len(w) >= 4 and w in lexicon.words for w in words) >= 2
 
 
 def digit_groups(text: str) -> bool:
@@ -123,6 +162,16 @@ def _one_edit(a: str, b: str) -> bool:
     return a[i:] == b[i + 1:]
 
 
+@lru_cache(maxsize=1)
+def english_words() -> frozenset[str]:
+    """A spelling dictionary's lower-case English words minus every Faker first name, last name, city,
+    street name and state (``deid/header/data/lexicon_words.txt``, SCOWL's Hunspell en_US, built by
+    ``scripts/build_lexicon_words.py``; the free-text stage reads the same file): common and clinical
+    words the DICOM vocabularies lack ("workflow", "anechoic", "preamplifier"), matched exactly. Neither
+    a training nor an evaluation source of the pixel classifier."""
+    return frozenset(resources.files("deid.header").joinpath("data/lexicon_words.txt").read_text("utf-8").split())
+
+
 @lru_cache(maxsize=2)
 def load_lexicon(path: str | None = None) -> Lexicon | None:
     """The shipped lexicon (None when the file is absent: the step is then skipped, default-deny)."""
@@ -131,7 +180,7 @@ def load_lexicon(path: str | None = None) -> Lexicon | None:
         return None
     entries = [w.strip() for w in p.read_text().splitlines() if w.strip() and not w.startswith("#")]
     words = frozenset(w.lower() for w in entries if w[0] not in "=~")
-    exact = frozenset(w[1:].lower() for w in entries if w[0] == "=")
+    exact = frozenset(w[1:].lower() for w in entries if w[0] == "=") | english_words()
     units = frozenset(w[1:] for w in entries if w[0] == "~")
     by_length: dict[int, set[str]] = {}
     for w in words:

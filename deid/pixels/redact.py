@@ -38,7 +38,7 @@ from __future__ import annotations
 import struct
 import warnings
 from collections.abc import Iterable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -123,6 +123,96 @@ def pad_box(box: Box, padding: int, rows: int, cols: int) -> Box:
     x0, y0 = max(0, x - padding), max(0, y - padding)
     x1, y1 = min(cols, x + w + padding), min(rows, y + h + padding)
     return x0, y0, max(0, x1 - x0), max(0, y1 - y0)
+
+
+@dataclass(frozen=True)
+class DecidedBox:
+    """One OCR box of a frame and its decision, as the fill geometry needs it. ``text`` is PHI: it is
+    compared here and never leaves the pixel stage. ``firm``: redacted by a header match or a rule (a
+    finding about the box's own text), not by the model, low confidence or the review band.
+    ``vouched``: kept on positive evidence (the allowlist or the clinical lexicon), not by the model
+    alone: only such a line may be cut out of a larger fill."""
+
+    box: Box
+    redact: bool
+    text: str
+    firm: bool = False
+    vouched: bool = False
+
+
+def _inside(inner: Box, outer: Box) -> float:
+    """Share of ``inner``'s area that lies inside ``outer``."""
+    x0, y0 = max(inner[0], outer[0]), max(inner[1], outer[1])
+    x1, y1 = min(inner[0] + inner[2], outer[0] + outer[2]), min(inner[1] + inner[3], outer[1] + outer[3])
+    area = inner[2] * inner[3]
+    return max(0, x1 - x0) * max(0, y1 - y0) / area if area > 0 else 0.0
+
+
+def _subtract(a: Box, b: Box) -> list[Box]:
+    """Rectangle ``a`` minus rectangle ``b`` as up to four rectangles (above, below, left, right)."""
+    ax1, ay1, bx1, by1 = a[0] + a[2], a[1] + a[3], b[0] + b[2], b[1] + b[3]
+    if b[0] >= ax1 or bx1 <= a[0] or b[1] >= ay1 or by1 <= a[1]:
+        return [a]
+    top, bottom = max(a[1], b[1]), min(ay1, by1)
+    parts = [(a[0], a[1], a[2], top - a[1]), (a[0], bottom, a[2], ay1 - bottom),
+             (a[0], top, max(0, b[0] - a[0]), bottom - top), (bx1, top, max(0, ax1 - bx1), bottom - top)]
+    return [p for p in parts if p[2] > 0 and p[3] > 0]
+
+
+def _alnum(text: str) -> str:
+    return "".join(c for c in text.upper() if c.isascii() and c.isalnum())
+
+
+def _piece_of_kept_line(d: DecidedBox, kept: list[DecidedBox]) -> bool:
+    """A box read inside a kept line, of that line's height or less, whose letters and digits are part
+    of the line's own reading ("n" inside "whole body pt w rnc iv", an unreadable mark inside
+    "Valve close"): the same pixels, read whole and recognised as clinical. Never a box a header match
+    or rule redacted."""
+    return not d.firm and any(_inside(d.box, k.box) >= 0.9 and 0.4 * k.box[3] <= d.box[3] <= 1.25 * k.box[3]
+                              and len(_alnum(k.text)) >= 3 and _alnum(d.text) in _alnum(k.text) for k in kept)
+
+
+def _other_line(inner: DecidedBox, outer: DecidedBox) -> bool:
+    """``inner`` is another text line inside ``outer``: >= 80 % of it inside, at most half its height,
+    and a reading (3+ letters or digits) that is not part of ``outer``'s own reading (a character
+    read again inside its own line, "m" inside "breast - left mr", is no other line)."""
+    own = _alnum(inner.text)
+    return (_inside(inner.box, outer.box) >= 0.8 and inner.box[3] <= 0.5 * outer.box[3] and len(own) >= 3
+            and own not in _alnum(outer.text))
+
+
+def redaction_fills(boxes: list[DecidedBox], padding: int, rows: int, cols: int) -> list[Box]:
+    """The rectangles to fill for the decided boxes of one frame: the text a box carries, not more.
+
+    - a redacted box is filled with ``padding`` around it;
+    - a redacted box that holds two or more other, shorter text lines one above the other
+      (:func:`_spans_lines`: a detection spanning several lines, e.g. one character read off a
+      frame-sized region) is filled except over the vouched kept lines it holds (allowlist, lexicon), which were read and decided on their own; the rest of it (undetected text,
+      structure) stays filled under default deny;
+    - a redacted box that is a piece of a vouched kept line (:func:`_piece_of_kept_line`) is not filled;
+    - every other redacted box is filled whole, over kept boxes too: a redacted line's fill always wins.
+    """
+    kept = [d for d in boxes if not d.redact and d.vouched]  # a line the model alone cleared is no
+    # reason to leave pixels unfilled: a stray fill over it may be all that hides a misjudged PHI line
+    fills: list[Box] = []
+    for d in boxes:
+        if not d.redact or _piece_of_kept_line(d, kept):
+            continue
+        pieces = [pad_box(d.box, padding, rows, cols)]
+        if _spans_lines(d, boxes):
+            for k in kept:
+                if _other_line(k, d):
+                    hole = pad_box(k.box, padding, rows, cols)
+                    pieces = [p for q in pieces for p in _subtract(q, hole)]
+        fills.extend(pieces)
+    return fills
+
+
+def _spans_lines(d: DecidedBox, boxes: list[DecidedBox]) -> bool:
+    """``d`` holds two or more other text lines (:func:`_other_line`, whatever their decision) one above
+    the other: a detection spanning several lines, not one tall line with a fragment read inside it."""
+    inner = [b.box for b in boxes if b is not d and _other_line(b, d)]
+    return any(a[1] + a[3] <= b[1] or b[1] + b[3] <= a[1] for i, a in enumerate(inner) for b in inner[i + 1:])
 
 
 def fill_boxes(frame: np.ndarray, boxes: Iterable[Box], value: np.ndarray) -> np.ndarray:

@@ -54,7 +54,7 @@ from deid.pixels.frames import Frames, open_frames
 from deid.pixels.lexicon import load_lexicon
 from deid.pixels.multiframe import frame_spans, iter_ocr_frames, mask_render, region_mask, us_data_regions
 from deid.pixels.ocr import OcrEngine, TextBox, get_engine, merge_boxes, read_groups
-from deid.pixels.redact import clean_kept, fill_value, pad_box, write_redacted
+from deid.pixels.redact import DecidedBox, clean_kept, fill_value, redaction_fills, write_redacted
 from deid.pixels.renderings import renderings
 
 
@@ -250,11 +250,11 @@ class PixelStage:
                 if d.review:
                     review.append(ReviewRecord(f, box.x, box.y, box.w, box.h, d.label.value,
                                                round(d.score, 4), d.model_score, d.reason, job.key))
-                if d.action is Action.REDACT:
-                    padded = pad_box((box.x, box.y, box.w, box.h), self.config.padding, frames.rows,
-                                     frames.columns)
-                    for g in prep.spans[f]:
-                        fills.setdefault(g, []).append(padded)
+            regions = redaction_fills([DecidedBox((b.x, b.y, b.w, b.h), d.action is Action.REDACT, b.text, d.firm,
+                                                  d.vouched) for b, d in decided[f]],
+                                      self.config.padding, frames.rows, frames.columns)
+            for g in prep.spans[f] if regions else ():
+                fills.setdefault(g, []).extend(regions)
         syntax: str | None = None
         if fills:  # filled frame by frame while the target is encoded or written (deid.pixels.redact)
             syntax = str(write_redacted(job.target, job.original, frames, fills,

@@ -127,7 +127,8 @@ LEX = load_lexicon()
 @pytest.mark.parametrize(("text", "score", "action", "reason"), [
     ("Renal artery 12/80", 0.4, Action.KEEP, "lexicon"),         # known words + counter, model unsure
     ("Renal cortex thickness 10.2 cm", 0.6, Action.KEEP, "lexicon"),
-    ("Renal artery 12/80", 0.85, Action.REDACT, "model"),        # a confident model is never overridden
+    ("Renal 12/80", 0.85, Action.REDACT, "model"),               # one known word: a confident model wins
+    ("Renal artery 12/80", 0.85, Action.KEEP, "lexicon"),        # two vocabulary words: strong evidence
     ("Kowalczyk Tomek", 0.3, Action.REDACT, "review_band"),      # unknown words: not explained
     ("Renal artery 13F", 0.1, Action.KEEP, "model_clear"),       # the model alone may still clear
     ("Renal artery 13F", 0.3, Action.REDACT, "review_band"),     # compact sex/age: never explained
@@ -156,7 +157,7 @@ def test_lexicon_is_built_from_training_sources_only() -> None:
     ("Gy Renal artery", 0.6, Action.REDACT, "model_review_band"),    # a unit piece alone is no word
     ("Scan started 12/80", 0.6, Action.KEEP, "lexicon"),             # a common word ("started")
     ("Scan startedd 12/80", 0.6, Action.REDACT, "model_review_band"),  # common words: exact only
-    ("12 Renal Road", 0.3, Action.REDACT, "review_band"),            # street words are never common words
+    ("12 Renal Road", 0.3, Action.REDACT, "rule_address"),            # street words are never common words
     ("Kowalski Renal artery", 0.3, Action.REDACT, "review_band"),    # nor any faker locale's names
 ])
 def test_lexicon_common_words_and_units(text: str, score: float, action: Action, reason: str) -> None:
@@ -229,6 +230,35 @@ def test_other_sex_or_age_is_not_the_instance_own(text: str) -> None:
     assert header_match(text, OWN_SEX_AGE) is None
 
 
+@pytest.mark.parametrize(("text", "sex", "age"), [
+    ("F 6M", "F", "006M"), ("6M F", "F", "006M"), ("F 6MO", "F", "006M"), ("F/6M", "F", "006M"),
+    ("M 3W", "M", "003W"), ("3WK M", "M", "003W"), ("F/10D", "F", "010D"), ("F 6", "F", "006M"),
+])
+def test_own_age_in_months_weeks_or_days_redacted(text: str, sex: str, age: str) -> None:
+    """Review finding 7: the instance's own sex with an age in months/weeks/days (Patient's Age
+    (0010,1010) AS "006M", "003W", "010D") is its sex/age line, redacted before the allowlist."""
+    d = decide(text, 0.99, Identifiers(names=[["Castellanos", "Maria"]], sex=sex, age=age), ALLOW, 0.1, TH, LEX)
+    assert (d.action, d.reason) == (Action.REDACT, "header_sex_age")
+
+
+@pytest.mark.parametrize(("text", "sex", "age"), [
+    ("Depth 61 M", "M", "061Y"), ("Gain: 56 F", "F", "056Y"), ("DEPTH 6M", "M", "006M"),
+    ("F 6W", "F", "006M"),  # another unit: another age
+])
+def test_parameter_value_or_other_unit_is_not_the_own_age(text: str, sex: str, age: str) -> None:
+    assert header_match(text, Identifiers(sex=sex, age=age)) is None
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("F 6M", "sex_age"), ("M/3W", "sex_age"), ("6MO F", "sex_age"), ("3W M", "sex_age"), ("F 2DAYS", "sex_age"),
+    ("M 3D", None), ("M 5 MHz", None), ("Depth 61 M", None), ("5M", None), ("M-mode", None),
+])
+def test_compact_sex_age_in_months_or_weeks_of_any_patient(text: str, kind: str | None) -> None:
+    """Another patient's compact sex/age with an age in months or weeks is PHI by rule; "3D" is a
+    technique, not 3 days."""
+    assert rule_match(text) == kind
+
+
 def test_sex_and_age_collected_from_the_header() -> None:
     import pydicom
 
@@ -274,3 +304,33 @@ def test_lower_case_short_label_words_are_words(text: str, kind: str | None) -> 
                                            ("OPPSP", "name"), ("XPSP", None), ("PSPX", None)])
 def test_initials_glued_to_a_label(text: str, hit: str | None) -> None:
     assert header_match(text, Identifiers(names=[["PSP"], ["MM"]])) == hit
+
+
+@pytest.mark.parametrize(("text", "score", "action", "reason"), [
+    ("7 Williams Divide", 0.11, Action.REDACT, "rule_address"),       # house number + unknown word
+    ("12 Rue Lepic", 0.05, Action.REDACT, "rule_address"),
+    ("2 Chamber View", 0.1, Action.KEEP, "lexicon"),                  # known words: no address
+    ("Gradec 5", 0.79, Action.REDACT, "rule_address"),                # street first, not known exactly
+    ("\u0160alata 4c/7", 0.17, Action.REDACT, "rule_address"),
+    ("Series 5", 0.9, Action.KEEP, "allowlist"),
+    ("Finding 32/156", 0.3, Action.KEEP, "lexicon"),                  # a counter is no house number
+    ("Thoracic Imaging Specialty", 0.91, Action.KEEP, "lexicon"),    # 2+ vocabulary words, model high
+    ("Planning Imaging Note", 0.8, Action.KEEP, "lexicon"),
+    ("Mercy Heart Institute", 0.91, Action.REDACT, "model"),          # an institution word: model decides
+    ("Cardiac Imaging Center", 0.91, Action.REDACT, "model"),
+    ("Anechoic 207.1 Gy", 0.25, Action.KEEP, "lexicon"),              # English dictionary word
+    ("Anechoic 207.1 Gy", 0.9, Action.REDACT, "model"),               # one word: no strong evidence
+    ("Table Horizontal Rotat 296.5 mm3", 0.24, Action.KEEP, "lexicon"),  # label cut before its value
+    ("Horizontal Rota 296.5 mm3", 0.24, Action.REDACT, "review_band"),   # 4 letters: no cut word
+])
+def test_vocabulary_evidence_and_addresses(text: str, score: float, action: Action, reason: str) -> None:
+    d = decide(text, 0.99, IDENT, ALLOW, score, TH, LEX)
+    assert (d.action, d.reason) == (action, reason)
+
+
+@pytest.mark.parametrize(("text", "hit"), [
+    ("Gradec 5", True), ("Kowalczyka 12a", True), ("Lobulated 37/128", False),  # a counter: no house number
+    ("Progre 20/173", False), ("Series 5", False), ("Gn 60", False),
+])
+def test_street_first_address_needs_an_unknown_word_and_a_house_number(text: str, hit: bool) -> None:
+    assert (rule_match(text, LEX.known, LEX.known_exact) == "address") is hit

@@ -44,10 +44,10 @@ def test_every_phi_line_made_illegible(scored: dict) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="issue #12 open: measured 2026-12-01 (fifth session, lexicon with common "
-                   "words and units) on these 5 instances (seed 505): clinical lines kept 15/23 (65.2%, target 90%; "
-                   "14/23 before); the PHI model's review band and false positives on unseen clinical vocabulary "
-                   "remove them (PHI 36/36 illegible)")
+@pytest.mark.xfail(strict=False, reason="issue #12 open: measured 2026-12-01 (sixth session, fill geometry, English "
+                   "words and vocabulary evidence) on these 5 instances (seed 505): clinical lines kept 16/23 (69.6%, "
+                   "target 90%; 15/23 before); the PHI model's review band and false positives on unseen clinical "
+                   "vocabulary and OCR misreadings remove them (PHI 36/36 illegible)")
 def test_clinical_lines_kept(scored: dict) -> None:
     clin: Counter[str] = scored[("all", "clinical")]
     assert clin["n"] >= 15

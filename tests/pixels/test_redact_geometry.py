@@ -1,0 +1,79 @@
+"""Fill geometry of the decided boxes of one frame (:func:`deid.pixels.redact.redaction_fills`): the text a
+box carries is filled, not the clinical lines around it; what is unread stays filled (default deny).
+Boxes are the OCR geometry of dev seeds 602/707 (eval_0003), where a frame-sized "G" and a 163x185 "0"
+blacked out four and three kept lines."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from deid.pixels.redact import DecidedBox, redaction_fills
+
+
+def _mask(fills: list[tuple[int, int, int, int]], rows: int = 256, cols: int = 256) -> np.ndarray:
+    m = np.zeros((rows, cols), bool)
+    for x, y, w, h in fills:
+        m[y:y + h, x:x + w] = True
+    return m
+
+
+def _cover(m: np.ndarray, box: tuple[int, int, int, int]) -> float:
+    x, y, w, h = box
+    return float(m[y:y + h, x:x + w].mean())
+
+
+KEPT = [((165, 219, 82, 13), "Right To Left"), ((131, 239, 82, 13), "Visual Alignment"),
+        ((82, 105, 169, 15), "Waveform Acquired 49 mm")]
+PHI = [((35, 32, 47, 11), "PH850637"), ((84, 142, 82, 12), "21.05.2014"), ((31, 237, 72, 9), "A2ACC1010497")]
+
+
+def test_frame_sized_box_keeps_the_kept_lines_it_holds_and_fills_the_rest() -> None:
+    boxes = ([DecidedBox((0, 0, 255, 255), True, "G")]
+             + [DecidedBox(b, False, t, vouched=True) for b, t in KEPT] + [DecidedBox(b, True, t, True) for b, t in PHI])
+    m = _mask(redaction_fills(boxes, 2, 256, 256))
+    assert all(_cover(m, b) == 0.0 for b, _ in KEPT)
+    assert all(_cover(m, b) == 1.0 for b, _ in PHI)
+    assert _cover(m, (0, 60, 80, 40)) == 1.0  # no line detected there: the region stays filled
+    # a redacted line overlapping a kept one is filled whole: the redacted line wins
+    over = boxes + [DecidedBox((160, 215, 40, 12), True, "DOE", True)]
+    assert _cover(_mask(redaction_fills(over, 2, 256, 256)), (160, 215, 40, 12)) == 1.0
+
+
+@pytest.mark.parametrize(("inner", "text", "kept"), [
+    ((194, 35, 20, 19), "m", False),        # a letter of the line read again: no other line
+    ((120, 30, 60, 8), "Galtosal", False),  # the reading is part of the container's own reading
+    ((120, 30, 60, 8), "ab", False),        # under 3 letters: no line
+    ((120, 30, 60, 8), "Valve close", True),
+])
+def test_only_other_shorter_lines_are_cut_out(inner: tuple[int, int, int, int], text: str, kept: bool) -> None:
+    container = DecidedBox((23, 24, 391, 33), True, "breast - left mr Galtosal")
+    below = DecidedBox((300, 44, 60, 8), True, "PH850637", True)  # a second line under it
+    m = _mask(redaction_fills([container, DecidedBox(inner, False, text, vouched=True), below], 2, 512, 512), 512, 512)
+    assert (_cover(m, inner) == 0.0) is kept
+    alone = _mask(redaction_fills([container, DecidedBox(inner, False, text, vouched=True)], 2, 512, 512), 512, 512)
+    assert _cover(alone, inner) == 1.0  # one line inside a tall box: a fragment, no multi-line region
+
+
+def test_a_piece_of_a_kept_line_is_not_filled_unless_firm() -> None:
+    line = DecidedBox((75, 466, 199, 35), False, "Valve close", vouched=True)
+    piece = DecidedBox((217, 480, 10, 14), True, "\u9e21")  # an unreadable mark inside the kept line
+    n = DecidedBox((180, 470, 22, 20), True, "lv")            # letters of the line's reading
+    assert redaction_fills([line, piece, n], 2, 512, 512) == []
+    firm = DecidedBox((180, 470, 22, 20), True, "lv", firm=True)  # a header match / rule: always filled
+    assert redaction_fills([line, firm], 2, 512, 512) == [(178, 468, 26, 24)]
+    other = DecidedBox((180, 470, 22, 20), True, "XQ")        # not part of the line's reading
+    assert redaction_fills([line, other], 2, 512, 512) == [(178, 468, 26, 24)]
+    tiny = DecidedBox((180, 470, 10, 8), True, "lv")          # under 0.4 of the line's height: its own text
+    assert redaction_fills([line, tiny], 2, 512, 512) == [(178, 468, 14, 12)]
+
+
+def test_a_line_the_model_alone_cleared_stays_under_a_larger_fill() -> None:
+    """A PHI line the model misjudged ("Castel Dell'Alpi Hospital", model 0.0x) under a frame-sized stray
+    box stays filled: only lines kept on positive evidence (allowlist, lexicon) are cut out."""
+    boxes = ([DecidedBox((0, 0, 255, 255), True, "G"), DecidedBox((20, 60, 150, 10), False, "Castel Dell'Alpi")]
+             + [DecidedBox(b, False, t, vouched=True) for b, t in KEPT])
+    m = _mask(redaction_fills(boxes, 2, 256, 256))
+    assert _cover(m, (20, 60, 150, 10)) == 1.0 and all(_cover(m, b) == 0.0 for b, _ in KEPT)
+    line = DecidedBox((75, 466, 199, 35), False, "Valve close")  # model-cleared: its pieces are filled
+    assert redaction_fills([line, DecidedBox((180, 470, 22, 20), True, "lv")], 2, 512, 512) == [(178, 468, 26, 24)]
