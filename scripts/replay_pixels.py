@@ -40,7 +40,8 @@ from deid.pixels.stage import PixelConfig, PixelStage  # noqa: E402
 
 class Decider:
     def __init__(self, model: Path | None, band: tuple[float, float], scores: Path | None = None,
-                 lexicon: Path | None = None) -> None:
+                 lexicon: Path | None = None, box_check: bool = True) -> None:
+        self.box_check = box_check
         self.model = TokenPhiModel(model, threads=1)
         self.allow, self.lex = load_allowlist(), load_lexicon(str(lexicon) if lexicon else None)
         cfg = PixelConfig()
@@ -57,14 +58,16 @@ class Decider:
             self._saved[self.model.version] = self.cache
             self.scores_path.write_text(json.dumps(self._saved))
 
-    def decide(self, items: list[tuple[str, float, Identifiers]]) -> list[Decision]:
-        first = [decide(t, c, i, self.allow, None, self.th, self.lex) for t, c, i in items]
+    def decide(self, items: list[tuple[str, float, Identifiers]],
+               boxes: list[tuple[int, int] | None] | None = None) -> list[Decision]:
+        wh = boxes if boxes is not None and self.box_check else [None] * len(items)
+        first = [decide(t, c, i, self.allow, None, self.th, self.lex, b) for (t, c, i), b in zip(items, wh, strict=True)]
         todo = [k for k, d in enumerate(first) if d.reason == "not_recognised"]
         new = sorted({items[k][0] for k in todo} - self.cache.keys())
         self.cache.update(zip(new, (float(x) for x in self.model.score(new)), strict=True) if new else ())
         for k in todo:
             t, c, i = items[k]
-            first[k] = decide(t, c, i, self.allow, self.cache[t], self.th, self.lex)
+            first[k] = decide(t, c, i, self.allow, self.cache[t], self.th, self.lex, wh[k])
         return first
 
 
@@ -135,7 +138,7 @@ def run_ocr(args: argparse.Namespace, decider: Decider) -> Counter:
     for path, truth, ident in _instances(args.dirs):
         data = _ocr(stage, path, args.cache)
         boxes = [(int(f), b) for f, bs in data["found"].items() for b in bs]
-        decisions = decider.decide([(b[4], float(b[5]), ident) for _, b in boxes])
+        decisions = decider.decide([(b[4], float(b[5]), ident) for _, b in boxes], [(b[2], b[3]) for _, b in boxes])
         rows, cols = data["rows"], data["cols"]
         masks: dict[int, np.ndarray] = {}
         for f in {f for f, _ in boxes}:
@@ -194,12 +197,13 @@ def main() -> None:
     ap.add_argument("--lexicon", type=Path, default=None, help="another clinical lexicon file (before/after)")
     ap.add_argument("--geometry", choices=["fills", "boxes"], default="fills",
                     help="fills: the stage's redaction_fills; boxes: every redacted box padded (before)")
+    ap.add_argument("--no-box-check", action="store_true", help="ignore box geometry in decide (before/after)")
     ap.add_argument("--sweep", action="store_true", help="figures for a grid of review bands")
     ap.add_argument("--lows", default="0.2,0.3,0.4,0.5")
     ap.add_argument("--highs", default="0.7,0.8,0.9,0.95")
     args = ap.parse_args()
     low, high = (float(x) for x in args.band.split(","))
-    decider = Decider(args.model, (low, high), args.scores, args.lexicon)
+    decider = Decider(args.model, (low, high), args.scores, args.lexicon, not args.no_box_check)
     run = run_text if args.mode == "text" else run_ocr
     _print(run(args, decider))
     decider.save()

@@ -10,7 +10,8 @@ Per box, in order:
    NAME:/DOB:/ID: labels;
    (lines of digits and separators with 7+ digits are redacted before the allowlist is consulted);
 3. the allowlist of clinical/technical text (``conf/pixels/allowlist.yaml``): clears (2) and (4)
-   only when every token of the line is explained by it;
+   only when every token of the line is explained by it, and only when the reading is long enough
+   for its box (:func:`reading_explains_box`; a partial reading is redacted as unreadable);
 4. the clinical lexicon (:mod:`deid.pixels.lexicon`): a line whose every token is a known clinical,
    DICOM or English word, number, counter or unit is kept when the classifier scores it below the
    review band's upper bound, or whatever it scores when two or more of its words come from the
@@ -627,11 +628,28 @@ class Thresholds:
     review_high: float = 0.8
     all_text: bool = False
     model_can_clear: bool = True
+    max_text_height: int = 96
+
+
+#: Least characters per box-height of width for a reading to explain its box. A glyph is at most ~0.75
+#: of a text box's height wide (box heights include ascenders and descenders), so a complete reading
+#: has >= ~1.3 characters per box height; single characters and CJK glyphs still reach ~0.9.
+MIN_READING_FILL = 0.8
+
+
+def reading_explains_box(text: str, w: int, h: int) -> bool:
+    """False when the reading is too short for its box: the OCR read part of what is there ("1204" for a
+    49-px wide date line, "6" for a 255-px box holding an ID), so nothing is positively recognised and
+    the box is redacted (PS3.15 E.3.1, default deny)."""
+    if w <= 0 or h <= 0:
+        return True
+    return len(text.strip()) / (w / h) >= MIN_READING_FILL
 
 
 def decide(text: str, confidence: float, ident: Identifiers, allow: Allowlist, model_score: float | None,
-           th: Thresholds, lexicon: Lexicon | None = None) -> Decision:
-    """The decision for one text line (see the module docstring for the order)."""
+           th: Thresholds, lexicon: Lexicon | None = None, box: tuple[int, int] | None = None) -> Decision:
+    """The decision for one text line (see the module docstring for the order); ``box`` is the line's
+    (width, height) in pixels, when known."""
     if th.all_text:
         return Decision(Label.TEXT, Action.REDACT, 1.0, "policy_all_text", model_score=model_score)
     hit = header_match(text, ident)
@@ -640,6 +658,8 @@ def decide(text: str, confidence: float, ident: Identifiers, allow: Allowlist, m
     if not text.strip() or confidence < th.min_confidence:
         return Decision(Label.UNREADABLE, Action.REDACT, 1.0 - confidence, "low_confidence",
                         model_score=model_score)
+    if box is not None and (box[1] > th.max_text_height or not reading_explains_box(text, *box)):
+        return Decision(Label.UNREADABLE, Action.REDACT, 1.0, "short_reading", model_score=model_score)
     if numeric_identifier(text) or digit_groups(text):  # before the allowlist: its number patterns must
         # not clear phones/IDs, alone or after allowed words ("Renal artery 0906 861 202")
         return Decision(Label.PHI, Action.REDACT, 1.0, "rule_numeric", model_score=model_score)

@@ -220,7 +220,8 @@ class PixelStage:
         for f, boxes in prep.found.items():
             decided[f] = []
             for box in boxes:  # no size exemption: every detection is matched and classified
-                d = decide(box.text, box.confidence, job.identifiers, self._allow, None, th, self._lexicon)
+                d = decide(box.text, box.confidence, job.identifiers, self._allow, None, th, self._lexicon,
+                           (box.w, box.h))
                 if d.reason == "not_recognised" and self.classifier is not None:
                     pending.append((f, len(decided[f]), box))
                 decided[f].append((box, d))
@@ -228,7 +229,7 @@ class PixelStage:
             scores = self.classifier.score([b.text for _, _, b in pending])  # type: ignore[union-attr]
             for (f, i, box), s in zip(pending, scores, strict=False):
                 decided[f][i] = (box, decide(box.text, box.confidence, job.identifiers, self._allow, float(s), th,
-                                             self._lexicon))
+                                             self._lexicon, (box.w, box.h)))
         tall = self.config.max_text_height
         return {f: [(b, replace(d, review=True) if b.h > tall else d) for b, d in pairs]
                 for f, pairs in decided.items()}

@@ -228,5 +228,21 @@ def test_detections_of_any_height_go_through_classification(height: int) -> None
     stage = PixelStage(PixelConfig(**NO_MODEL), engine=eng)
     (out,) = stage.process([_job("h", bundled("CT_small.dcm"))])
     (rec,) = out.boxes
-    assert (rec.action, rec.reason) == ("REDACT", "not_recognised")
+    # a line taller than max_text_height (or wider than its reading) is never cleared: default deny
+    assert (rec.action, rec.reason) == ("REDACT", "not_recognised" if height <= 96 else "short_reading")
     assert bool(out.review) == (height > 96)
+
+
+@pytest.mark.parametrize(("w", "h", "text", "kept"), [
+    (52, 9, "1204", False),        # a 7-px date line read as four digits (seen on an evaluation image)
+    (255, 247, "6", False),        # a tall box read as one character
+    (120, 20, "120", False),       # a reading filling under half its box
+    (60, 20, "120", True),         # a complete reading of a number
+    (24, 22, "6", True),           # one character in its own box
+])
+def test_a_reading_too_short_for_its_box_is_not_cleared(w: int, h: int, text: str, kept: bool) -> None:
+    from deid.pixels.classify import Thresholds, decide, load_allowlist
+    allow = load_allowlist()
+    assert allow.clears(text), "the allowlist alone would keep it"
+    d = decide(text, 0.99, collect_identifiers(bundled("CT_small.dcm")), allow, None, Thresholds(), None, (w, h))
+    assert (d.action.value == "KEEP") == kept
