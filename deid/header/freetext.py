@@ -700,6 +700,21 @@ def _letters(w: _Word) -> bool:
         core.lower() not in _FUNCTION and core.lower() not in _PRONOUNS
 
 
+def _closing_letters(words: list[_Word], j: int, text: str) -> bool:
+    """Right after an initials cue, two or three letters that end the value or come before a dash are
+    initials whatever they spell ("Seen by MM", "Protocolled by as - ..."), no pronoun ("by me -")
+    nor, in lower case, a unit ("by mm")."""
+    x = words[j]
+    core = x.text.rstrip(".")
+    if not (core.isalpha() and 2 <= len(core) <= 3 and (core.isupper() or core.islower())):
+        return False
+    low = core.lower()
+    if low in _PRONOUNS or low in _TECHNIQUE - _UCUM_WORDS or core.islower() and low in _UCUM_WORDS:
+        return False
+    after = words[j + 1] if j + 1 < len(words) else None
+    return after is None and not x.tail or after is not None and "-" in text[x.end: after.start] and not x.tail
+
+
 def _initials_ranges(words: list[_Word], text: str) -> list[tuple[int, int]]:
     """Initials after a cue of :data:`_INITIAL_CUES` (the cue may end in ":") where the clause ends
     after them or a dash, "and", "today" follows; more initials after "and", "&" or "/"; dictation
@@ -707,8 +722,9 @@ def _initials_ranges(words: list[_Word], text: str) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     for i, w in enumerate(words):
         nxt = words[i + 1] if i + 1 < len(words) else None
-        if _DICTATION.match(w.text) and not any(p in _TECHNIQUE for p in w.text.lower().split("/")) and (
-                w.text[0].isupper() or nxt is not None and normalise(nxt.text) in _DICTATION_VERBS):
+        dictated = nxt is not None and normalise(nxt.text) in _DICTATION_VERBS  # "mm/ab dictated": whatever they spell
+        if _DICTATION.match(w.text) and (dictated or not any(p in _TECHNIQUE for p in w.text.lower().split("/")) and (
+                w.text[0].isupper())):
             out.append((w.start, w.end))
             continue
         low = normalise(w.text).replace(" ", "")
@@ -717,7 +733,8 @@ def _initials_ranges(words: list[_Word], text: str) -> list[tuple[int, int]]:
             continue
         j = i + 1
         strong = low in _HONORIFICS or w.tail == ":"  # "Dr SR", "Reporter: MM": whatever they spell
-        while j < len(words) and (_initials_token(words[j]) or strong and j == i + 1 and _letters(words[j])):
+        while j < len(words) and (_initials_token(words[j]) or strong and j == i + 1 and _letters(words[j])
+                                  or j == i + 1 and _closing_letters(words, j, text)):
             x = words[j]
             after = words[j + 1] if j + 1 < len(words) else None
             gap = text[x.end: after.start] if after is not None else ""
@@ -965,14 +982,22 @@ def _capital_name(words: list[_Word], i: int, scored: bool) -> bool:
     low = normalise(w.text)
     if low in _LATIN_HEADS:
         return True
-    if w.initial:
-        return not _known(w.text, _allow_initial()) and not (scored and _term_opens(words, i, strict=True))
+    if w.initial:  # a name that is only a vocabulary word ("Iris", "Carina"), not a common one ("White")
+        nxt = words[i + 1] if i + 1 < len(words) else None
+        odd_name = low in _names() and (low not in _lexicon_names() or nxt is not None and not w.stop and (
+            normalise(nxt.text) in _NAME_VERBS or normalise(nxt.text).endswith("ed")))  # "Rose to review", "Iris informed"
+        return (odd_name or not _known(w.text, _allow_initial())) and not (scored and _term_opens(words, i, strict=True))
     if _known(w.text, _clinical_lower()) and low not in _names():
         return False
+    if low in _names():  # "Iris coloboma" goes on as a term; "Iris informed" is a person
+        return not (scored and _term_opens(words, i))
     return not (scored and (_term_start(words, i) or _term_opens(words, i)))
 
 
 _TERM_LINKS = _set("of in and or due with without to")
+# Words that follow a person's name more often than a term's head noun ("Iris aware", "Rose says").
+_NAME_VERBS = _set("aware says said says asks asked wants will would may can to is was has had and or also notes "
+                   "agrees agreed happy unable present absent away here there today tomorrow yesterday")
 
 
 def _term_opens(words: list[_Word], i: int, strict: bool = False) -> bool:
@@ -988,17 +1013,21 @@ def _term_opens(words: list[_Word], i: int, strict: bool = False) -> bool:
     named = low in _names()
     if named and not _known(w.text, _clinical_lower()):
         return False
-    if not named and not (_word_known(low, _lexicon() | vocabulary()) or _plausible(low)):
-        return False
+    if not named and not _word_known(low, _lexicon() | vocabulary()):
+        return False  # a capitalised word no list holds stays a name (default deny)
     k = i + 1
     if k < len(words) and words[k].spaced and not words[k].stop and not words[k].tail \
-            and normalise(words[k].text) in _TERM_LINKS and not named:
+            and normalise(words[k].text) in _TERM_LINKS and not named and not strict:
         k += 1
     nxt = words[k] if k < len(words) else None
     if nxt is None or not nxt.spaced or not nxt.text.islower() or normalise(nxt.text) in _CUES | _PRONOUNS:
         return False
-    return is_clinical(nxt.text) or _medical_form(normalise(nxt.text)) or not named and not strict and (
-        is_known(nxt.text) or _plausible(nxt.text))
+    after = normalise(nxt.text)
+    if _medical_form(after):
+        return True
+    if named or strict:  # "Iris informed", "in Sharpness with": a verb or a common word goes with a name
+        return is_clinical(nxt.text) and not after.endswith(("ed", "ing")) and after not in _NAME_VERBS
+    return is_known(nxt.text) or _plausible(nxt.text)
 
 
 def _rule_ranges(words: list[_Word], all_caps: bool, scored: bool = False) -> list[tuple[int, int]]:
