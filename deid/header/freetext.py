@@ -295,6 +295,21 @@ def _lexicon() -> frozenset[str]:
 
 
 @lru_cache(maxsize=1)
+def _names() -> frozenset[str]:
+    """Every name and place word Faker ships, lower case (scripts/build_lexicon_words.py): a
+    capitalised vocabulary word inside a sentence that is also a name ("Iris", "Carina", "White") is
+    a name unless its term goes on after it."""
+    return frozenset(resources.files("deid.header").joinpath("data/name_words.txt").read_text("utf-8").split())
+
+
+@lru_cache(maxsize=1)
+def _lexicon_names() -> frozenset[str]:
+    """Dictionary words that are also names or places ("sharp", "grey", "born"): never known, but in
+    lower case no reason to remove a whole value (a person cue before one still masks it)."""
+    return frozenset(resources.files("deid.header").joinpath("data/lexicon_names.txt").read_text("utf-8").split())
+
+
+@lru_cache(maxsize=1)
 def _allow() -> frozenset[str]:
     """Clinical words, common words and the English lexicon."""
     return _clinical() | _common() | _lexicon()
@@ -446,6 +461,65 @@ def _medical_form(p: str) -> bool:
     return p.isalpha() and any(p.endswith(suffix) and len(p) - len(suffix) >= 4 for suffix in _MED_SUFFIXES)
 
 
+# Endings of English derivation and of Latin and Greek word formation: a lower-case word of seven
+# letters or more with one reads as an ordinary or medical word ("isoelectric", "epileptiform",
+# "hordeolum", "influenzae", "spirochaetal"), not as an identifier.
+_SHAPE_ENDINGS = tuple(sorted(_set("""
+al ial ical ic ics ous ary ory ia ae ii is us um oid ism ist ists ive ives ion ions ity ities ment ments able
+ible ant ants ent ents form forms phase ular ate ates ated ine ines ide ides ose ase ema oma ica ata atum atus
+alis aris ensis cele tic tics ing ed er ers ure ures ence ance ency osis itis
+"""), key=len, reverse=True))
+# Combining forms glued before a word ("quasiperiodic", "photodriving", "megaloureter").
+_COMBINING = _PREFIXES | _set("""
+quasi photo deoxy oxy hydroxy megalo megal herpes carpo iso di pro neuro electro myelo osteo chondro angio
+arterio veno lympho adeno cyto histo immuno hemo haemo hemato haemato thrombo cerebro cranio encephalo spondylo
+arthro dermato derma nephro uro cysto hystero colpo oophoro salpingo mammo masto pneumo broncho tracheo laryngo
+pharyngo rhino oto ophthalmo blepharo kerato retino chorio amnio feto neo peri ecto endo meso tele radio sono
+tomo chemo pharmaco toxo bacterio viro myco parasito patho physio psycho socio bio glyco lipo proto
+""")
+_SLAVIC_ENDING = re.compile(r"(?:vic|cic|zic|jic|sic|wicz|ski|sky|ska|ova|eva)$")
+
+
+def _plausible(word: str, names: bool = True) -> bool:
+    """A lower-case word no list holds that reads as English or medical word formation: every part
+    (split at hyphens) known, a dictionary word that is also a name ("sharp"), a word of seven letters
+    or more with an ending of :data:`_SHAPE_ENDINGS`, or a combining form glued to such a word
+    ("quasiperiodic"). A name of the name list or with a Slavic surname ending is none; ``names``
+    False: no dictionary word that is also a name either."""
+    if not word.isascii() or not word[:1].islower() or any(c.isupper() or c.isdigit() for c in word):
+        return False
+    parts = [x for x in re.split(r"[-'’]", word) if x]
+    return bool(parts) and all(_plausible_part(x, names) for x in parts)
+
+
+def _plausible_part(p: str, names: bool) -> bool:
+    if not p.isalpha():
+        return False
+    if _word_known(p, _allow()) or names and p in _lexicon_names() or p in _FUNCTION:
+        return True
+    if p in _names() or len(p) < 7 or _SLAVIC_ENDING.search(p):
+        return False
+    for q in dict.fromkeys((p, _american(p))):
+        if q.endswith(_SHAPE_ENDINGS):
+            return True
+        for k in range(2, min(len(q) - 3, 9)):
+            rest = q[k:]
+            if q[:k] in _COMBINING and (_word_known(rest, _allow()) or len(rest) >= 6 and rest.endswith(_SHAPE_ENDINGS)):
+                return True
+    return False
+
+
+def _lenient(w: _Word, all_caps: bool, mixed: bool) -> bool:
+    """An unknown word that does not make its value uncertain: a lower-case word of :func:`_plausible`
+    (the rules and the scorer still mask it where a name stands); a dictionary word that is also a
+    name ("sharp") only in text with capitals (where a lower-case name is no writing habit)."""
+    return not all_caps and _plausible(w.text, mixed)
+
+
+def _mixed(text: str) -> bool:
+    return any(c.isupper() for c in text) and any(c.islower() for c in text)
+
+
 def _is_capitalised(word: str) -> bool:
     return bool(_CAP_WORD.match(word)) and word[:1].isupper() and not word.isupper()
 
@@ -480,6 +554,7 @@ class FreeTextCleaner:
             return Cleaned("", Verdict.REMOVED, len(words))
         uncertain = False
         rules_masked = masked
+        mixed = _mixed(text)
         for k, (w, p) in enumerate(zip(words, probs, strict=True)):
             if _covered(w, rules_masked):
                 continue
@@ -488,7 +563,8 @@ class FreeTextCleaner:
                 masked = merge([*masked, (w.start, w.end)])
             # an unknown word the rules did not place stays uncertain even when the classifier masks
             # it: the value may hold more of the same name in words the classifier missed
-            if not is_known(w.text, not all_caps) and _alpha(w.text) and not w.term and (p is None or p >= self._safe):
+            if not is_known(w.text, not all_caps) and _alpha(w.text) and not w.term and not _lenient(w, all_caps, mixed) and (
+                    p is None or p >= self._safe):
                 uncertain = True  # default deny: nobody can call this word safe
         if uncertain:
             return Cleaned("", Verdict.REMOVED, len(words))
@@ -509,7 +585,8 @@ class FreeTextCleaner:
         if self._safe > 0:
             return self._probs(text, words)
         open_words = [w for w in words if not _covered(w, masked) and _alpha(w.text)]
-        if any(not is_known(w.text, not all_caps) and not w.term for w in open_words):
+        if any(not is_known(w.text, not all_caps) and not w.term and not _lenient(w, all_caps, _mixed(text))
+               for w in open_words):
             return None
         if not any(not (w.text.islower() and is_known(w.text)) for w in open_words):
             return [None] * len(words)
@@ -623,6 +700,21 @@ def _letters(w: _Word) -> bool:
         core.lower() not in _FUNCTION and core.lower() not in _PRONOUNS
 
 
+def _closing_letters(words: list[_Word], j: int, text: str) -> bool:
+    """Right after an initials cue, two or three letters that end the value or come before a dash are
+    initials whatever they spell ("Seen by MM", "Protocolled by as - ..."), no pronoun ("by me -")
+    nor, in lower case, a unit ("by mm")."""
+    x = words[j]
+    core = x.text.rstrip(".")
+    if not (core.isalpha() and 2 <= len(core) <= 3 and (core.isupper() or core.islower())):
+        return False
+    low = core.lower()
+    if low in _PRONOUNS or low in _TECHNIQUE - _UCUM_WORDS or core.islower() and low in _UCUM_WORDS:
+        return False
+    after = words[j + 1] if j + 1 < len(words) else None
+    return after is None and not x.tail or after is not None and "-" in text[x.end: after.start] and not x.tail
+
+
 def _initials_ranges(words: list[_Word], text: str) -> list[tuple[int, int]]:
     """Initials after a cue of :data:`_INITIAL_CUES` (the cue may end in ":") where the clause ends
     after them or a dash, "and", "today" follows; more initials after "and", "&" or "/"; dictation
@@ -630,8 +722,9 @@ def _initials_ranges(words: list[_Word], text: str) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     for i, w in enumerate(words):
         nxt = words[i + 1] if i + 1 < len(words) else None
-        if _DICTATION.match(w.text) and not any(p in _TECHNIQUE for p in w.text.lower().split("/")) and (
-                w.text[0].isupper() or nxt is not None and normalise(nxt.text) in _DICTATION_VERBS):
+        dictated = nxt is not None and normalise(nxt.text) in _DICTATION_VERBS  # "mm/ab dictated": whatever they spell
+        if _DICTATION.match(w.text) and (dictated or not any(p in _TECHNIQUE for p in w.text.lower().split("/")) and (
+                w.text[0].isupper())):
             out.append((w.start, w.end))
             continue
         low = normalise(w.text).replace(" ", "")
@@ -640,7 +733,8 @@ def _initials_ranges(words: list[_Word], text: str) -> list[tuple[int, int]]:
             continue
         j = i + 1
         strong = low in _HONORIFICS or w.tail == ":"  # "Dr SR", "Reporter: MM": whatever they spell
-        while j < len(words) and (_initials_token(words[j]) or strong and j == i + 1 and _letters(words[j])):
+        while j < len(words) and (_initials_token(words[j]) or strong and j == i + 1 and _letters(words[j])
+                                  or j == i + 1 and _closing_letters(words, j, text)):
             x = words[j]
             after = words[j + 1] if j + 1 < len(words) else None
             gap = text[x.end: after.start] if after is not None else ""
@@ -878,6 +972,64 @@ def _term_start(words: list[_Word], i: int) -> bool:
             and normalise(nxt.text) not in _CUES and normalise(nxt.text) not in _PRONOUNS)
 
 
+def _capital_name(words: list[_Word], i: int, scored: bool) -> bool:
+    """A capitalised word (mixed-case text, no term) that the rules take for a name: first in a sentence,
+    one that is no known word; inside a sentence, one that is no DICOM vocabulary or technique word,
+    or that is one but also a name ("Iris", "Carina", "White", "Major"), unless (with a scorer) a
+    clinical term starts there: the term goes on in lower-case clinical words after it ("Iris
+    coloboma", "Rheumatoid vasculitis", "Sequelae of injury")."""
+    w = words[i]
+    low = normalise(w.text)
+    if low in _LATIN_HEADS:
+        return True
+    if w.initial:  # a name that is only a vocabulary word ("Iris", "Carina"), not a common one ("White")
+        nxt = words[i + 1] if i + 1 < len(words) else None
+        odd_name = low in _names() and (low not in _lexicon_names() or nxt is not None and not w.stop and (
+            normalise(nxt.text) in _NAME_VERBS or normalise(nxt.text).endswith("ed")))  # "Rose to review", "Iris informed"
+        return (odd_name or not _known(w.text, _allow_initial())) and not (scored and _term_opens(words, i, strict=True))
+    if _known(w.text, _clinical_lower()) and low not in _names():
+        return False
+    if low in _names():  # "Iris coloboma" goes on as a term; "Iris informed" is a person
+        return not (scored and _term_opens(words, i))
+    return not (scored and (_term_start(words, i) or _term_opens(words, i)))
+
+
+_TERM_LINKS = _set("of in and or due with without to")
+# Words that follow a person's name more often than a term's head noun ("Iris aware", "Rose says").
+_NAME_VERBS = _set("aware says said says asks asked wants will would may can to is was has had and or also notes "
+                   "agrees agreed happy unable present absent away here there today tomorrow yesterday")
+
+
+def _term_opens(words: list[_Word], i: int, strict: bool = False) -> bool:
+    """Inside a sentence, a capitalised word that opens a sentence-case clinical term: a dictionary,
+    vocabulary or medical-looking word (not a name, unless the DICOM vocabulary has it) right before
+    a lower-case clinical word, or before "of", "in", "and" ... and one ("Sequelae of injury",
+    "Dementia in Alzheimer disease"). ``strict`` (first in a sentence, after a place cue): only a
+    clinical word after it, no other known word ("from Sandwich village")."""
+    w = words[i]
+    low = normalise(w.text).replace(" ", "")
+    if len(low) < 4 or w.stop or w.tail or not w.text.isascii() or low in _CUES or low in _proper_nouns():
+        return False
+    named = low in _names()
+    if named and not _known(w.text, _clinical_lower()):
+        return False
+    if not named and not _word_known(low, _lexicon() | vocabulary()):
+        return False  # a capitalised word no list holds stays a name (default deny)
+    k = i + 1
+    if k < len(words) and words[k].spaced and not words[k].stop and not words[k].tail \
+            and normalise(words[k].text) in _TERM_LINKS and not named and not strict:
+        k += 1
+    nxt = words[k] if k < len(words) else None
+    if nxt is None or not nxt.spaced or not nxt.text.islower() or normalise(nxt.text) in _CUES | _PRONOUNS:
+        return False
+    after = normalise(nxt.text)
+    if _medical_form(after):
+        return True
+    if named or strict:  # "Iris informed", "in Sharpness with": a verb or a common word goes with a name
+        return is_clinical(nxt.text) and not after.endswith(("ed", "ing")) and after not in _NAME_VERBS
+    return is_known(nxt.text) or _plausible(nxt.text)
+
+
 def _rule_ranges(words: list[_Word], all_caps: bool, scored: bool = False) -> list[tuple[int, int]]:
     """Names after honorifics and relation words, organisations, places, capitalised unknown words.
     ``scored``: a learned scorer looks at the words the rules leave (see :func:`_term_start`)."""
@@ -914,6 +1066,8 @@ def _rule_ranges(words: list[_Word], all_caps: bool, scored: bool = False) -> li
             if run and (_measurement(run) or not _street(run, all_caps) and all(x.term for x in run if _alpha(x.text))
                         and _vocabulary_term(run, words)):
                 continue
+            if scored and len(run) == 1 and _is_capitalised(run[0].text) and _term_opens(words, i + 1, strict=True):
+                continue  # "Hx of Haemophilus meningitis": a sentence-case term, not a place
             if run and (_street(run, all_caps) or not all(is_clinical(x.text) for x in run if _alpha(x.text))):
                 out.append((run[0].start, run[-1].end))
         weak = low in _WEAK_ORG_WORDS and i > 0 and not is_known(words[i - 1].text, False)
@@ -935,8 +1089,7 @@ def _rule_ranges(words: list[_Word], all_caps: bool, scored: bool = False) -> li
                 out.append((words[start].start, words[end].end))
         if _PN.match(w.text) and sum(_is_capitalised(c) or c.isupper() for c in w.text.split("^") if c) >= 2:
             out.append((w.start, w.end))  # a person name in DICOM PN form (PS3.5 6.2): "Smith^Frank^^Mrs"
-        if not all_caps and _is_capitalised(w.text) and not w.term and (normalise(w.text) in _LATIN_HEADS or not _known(
-                w.text, _allow_initial() if w.initial else _clinical_lower())) and not (scored and _term_start(words, i)):
+        if not all_caps and _is_capitalised(w.text) and not w.term and _capital_name(words, i, scored):
             out.append((w.start, w.end))  # a capitalised word that is not a lower-case word: a name
     return out
 

@@ -73,3 +73,41 @@ def test_short_surname_at_sentence_start(cleaner: FreeTextCleaner, text: str) ->
 ])
 def test_clinical_terms_still_kept(cleaner: FreeTextCleaner, text: str, term: str) -> None:
     assert term in cleaner.clean(text).text
+
+
+# Sixth session: clinical-vocabulary words that are also names, alone inside a sentence (the class the
+# fifth session's review left open), and what the cleaner now keeps instead of removing whole.
+VOCAB_NAMES = ["Iris", "Carina", "Rose", "White", "Major", "Gross"]
+ALONE = ["Fall at home, {n} informed.", "CT head; {n} to review later.", "Knee pain, {n} aware.",
+         "Images copied for {n} on request."]
+
+
+@pytest.mark.parametrize("name", VOCAB_NAMES)
+@pytest.mark.parametrize("sentence", ALONE)
+def test_vocabulary_word_that_is_a_name_alone(cleaner: FreeTextCleaner, name: str, sentence: str) -> None:
+    assert name not in re.findall(r"\w+", cleaner.clean(sentence.format(n=name)).text)
+
+
+@pytest.mark.parametrize(("text", "term"), [
+    ("Known Iris coloboma; follow-up.", "Iris coloboma"),
+    ("White matter lesions, stable.", "White matter lesions"),
+    ("Chest pain; Major trauma protocol.", "Major trauma protocol"),
+    ("Known Rheumatoid vasculitis, stable.", "Rheumatoid vasculitis"),
+    ("Please assess Sequelae of injury of cranial nerves.", "Sequelae of injury of cranial nerves"),
+    ("Sedation not required. herpesviral keratitis and keratoconjunctivitis.", "herpesviral keratitis"),
+    ("Indication isoelectric point or segment.", "isoelectric point"),
+])
+def test_sentence_case_terms_and_medical_words_kept(cleaner: FreeTextCleaner, text: str, term: str) -> None:
+    assert term in cleaner.clean(text).text
+
+
+@pytest.mark.parametrize(("text", "phi"), [
+    ("Pt seen; Zbyszko aware.", "Zbyszko"),  # a capitalised word no list holds: default deny
+    ("Discussed with anna today.", "anna"),  # a lower-case name after a person cue
+    ("Per kowalczyk, no change.", "kowalczyk"),
+    ("mm/ab dictated", "mm"),  # dictation marks before a dictation verb, whatever they spell
+    ("Multiple dislocations of fingers. Seen by MM", "MM"),  # initials closing the value
+    ("Protocolled by as - Other prophylactic surgery", "as"),
+])
+def test_names_and_initials_still_masked(cleaner: FreeTextCleaner, text: str, phi: str) -> None:
+    assert phi not in re.findall(r"\w+", cleaner.clean(text).text)
