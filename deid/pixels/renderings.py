@@ -64,6 +64,8 @@ boxes are reused exactly (:class:`deid.pixels.ocr.DetectionMemo`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from pydicom.dataset import Dataset
 
@@ -75,6 +77,9 @@ WINDOW_QUANTILES = ((0.5, 45.0), (30.0, 75.0), (55.0, 99.5))
 LARGE_FRAME_PIXELS = 2_500_000  # CR/DX/MG-sized frames: full, inverted and CLAHE only
 DEFAULT_SET = (Render.FULL, Render.WINDOW, Render.INVERTED, Render.CLAHE, Render.CHANNEL)  # = PixelConfig's
 FAST_SET = (Render.FULL, Render.CLAHE, Render.CHANNEL)  # measured, not the default (see above)
+LOCAL_SPAN = 8.0  # noise sigmas the magnitude display spans (0..8 sigma -> 0..255)
+NOISE_ONLY = 4.0  # a window narrower than this many sigmas holds a flat (noise-level) part of the histogram
+MAX_SATURATED = 0.25  # local displays with more of the frame saturated do not measure it in noise units
 
 
 def _grey(g: np.ndarray) -> np.ndarray:
@@ -93,21 +98,58 @@ def _clahe(disp: np.ndarray) -> np.ndarray:
     return (np.asarray(out, dtype=np.uint16) >> 8).astype(np.uint8)
 
 
-def _windows(disp: np.ndarray, min_gain: float = 1.6) -> list[np.ndarray]:
-    """Windows over the histogram that stretch their part of the range at least ``min_gain`` times."""
+def _windows(disp: np.ndarray, min_gain: float = 1.6, noise: float = 0.0) -> list[np.ndarray]:
+    """Windows over the histogram that stretch their part of the range at least ``min_gain`` times.
+
+    With ``noise`` (the frame's noise sigma, > 0: the local-contrast displays are made from it) a
+    window is made only when it is at least :data:`NOISE_ONLY` and under :data:`LOCAL_SPAN` sigma wide
+    (:func:`_window_adds`)."""
     sample = disp[::4, ::4] if disp.size > 65536 else disp
     lo, hi = float(disp.min()), float(disp.max())
     out: list[np.ndarray] = []
     for qa, qb in WINDOW_QUANTILES:
         a, b = (float(v) for v in np.percentile(sample, [qa, qb]))
-        if b - a <= 0 or (hi - lo) / (b - a) < min_gain:
+        if b - a <= 0 or (hi - lo) / (b - a) < min_gain or not _window_adds(b - a, noise):
             continue
         out.append(_to_uint8(disp, a, b))
     return out
 
 
-def local_contrast(disp: np.ndarray, sigma: float = 10.0) -> tuple[np.ndarray, np.ndarray]:
-    """(signed, magnitude) 8-bit displays of the frame minus its blurred background, in noise units."""
+def _window_adds(width: float, noise: float) -> bool:
+    """Whether a linear display ``width`` values wide can show a line the local-contrast pair does not.
+
+    Every linear display of the values (a window, the inverted full range) shows a line with the same
+    signal-to-noise ratio; they differ only in gain and where they saturate. The magnitude display
+    shows |line - local background| at 255 / :data:`LOCAL_SPAN` levels per noise sigma, either
+    polarity as bright on dark, saturating beyond :data:`LOCAL_SPAN` sigma, and the signed one
+    21 levels per sigma: so a window at least :data:`LOCAL_SPAN` sigma wide shows every line at no
+    more gain than they do (and over the anatomy's slow variations, which they remove). A window
+    under :data:`NOISE_ONLY` sigma wide holds a flat part of the histogram (its quantile range is
+    within the noise): a line inside it has under 4 sigma of contrast, and one that leaves it is
+    saturated as in the magnitude display. ``noise`` 0 (not measured): every window is made."""
+    if noise <= 0:
+        return True
+    return NOISE_ONLY * noise <= width < LOCAL_SPAN * noise
+
+
+@dataclass(frozen=True)
+class LocalContrast:
+    """The two local-contrast displays of a frame and what they were made from."""
+
+    signed: np.ndarray      # -3..+9 sigma -> 0..255 (bright text)
+    magnitude: np.ndarray   # 0..LOCAL_SPAN sigma -> 0..255 (either polarity)
+    noise: float            # sigma in the frame's (modality) units; 0 when it cannot be measured
+    saturated: float        # fraction of pixels at or beyond LOCAL_SPAN sigma
+
+    @property
+    def resolves(self) -> bool:
+        """Noise measured and most of the frame below saturation: the displays are in noise units of a
+        noisy frame, not the residue of a noise-free one (where they would saturate every texture)."""
+        return self.noise > 0 and self.saturated <= MAX_SATURATED
+
+
+def local_displays(disp: np.ndarray, sigma: float = 10.0) -> LocalContrast:
+    """The frame minus a Gaussian-blurred background (``sigma`` px) in units of its own noise (MAD)."""
     import cv2
 
     d = disp.astype(np.float32)
@@ -117,8 +159,16 @@ def local_contrast(disp: np.ndarray, sigma: float = 10.0) -> tuple[np.ndarray, n
     noise = float(np.median(np.abs(sample - np.median(sample)))) * 1.4826
     z = hp / (noise if noise > 0 else 1.0)
     signed = np.clip((z + 3.0) * (255.0 / 12.0), 0, 255).astype(np.uint8)
-    magnitude = np.clip(np.abs(z) * (255.0 / 8.0), 0, 255).astype(np.uint8)
-    return signed, magnitude
+    absz = np.abs(z)
+    magnitude = np.clip(absz * (255.0 / LOCAL_SPAN), 0, 255).astype(np.uint8)
+    saturated = float(np.count_nonzero(absz[::3, ::3] >= LOCAL_SPAN)) / max(1, absz[::3, ::3].size)
+    return LocalContrast(signed, magnitude, noise if noise > 0 else 0.0, saturated)
+
+
+def local_contrast(disp: np.ndarray, sigma: float = 10.0) -> tuple[np.ndarray, np.ndarray]:
+    """(signed, magnitude) 8-bit displays of the frame minus its blurred background, in noise units."""
+    lc = local_displays(disp, sigma)
+    return lc.signed, lc.magnitude
 
 
 def grey_values(frames: Frames, index: int, ds: Dataset) -> np.ndarray:
@@ -144,17 +194,21 @@ def renderings(frames: Frames, index: int, ds: Dataset, modes: tuple[Render, ...
     if grey_pi:
         disp = grey_values(frames, index, ds)
         full = _to_uint8(disp)
+        # local contrast in noise units, made with ``clahe`` for > 8 bits (module docstring: ``local``);
+        # when it measures the frame, it decides which linear displays can add a line (_window_adds)
+        local = local_displays(disp) if deep and Render.CLAHE in modes else None
+        noise = local.noise if local is not None and local.resolves else 0.0
         for mode in modes:
             if mode is Render.FULL:
                 out.append(_grey(full))
             elif mode is Render.WINDOW and deep:
-                out.extend(_grey(w) for w in _windows(disp))
-            elif mode is Render.INVERTED and deep:
+                out.extend(_grey(w) for w in _windows(disp, noise=noise))
+            elif mode is Render.INVERTED and deep and _window_adds(float(disp.max() - disp.min()), noise):
                 out.append(_grey(255 - full))
             elif mode is Render.CLAHE:
                 out.append(_grey(_clahe(disp)))
-                if deep:  # local contrast in noise units (see the module docstring: ``local``)
-                    out.extend(_grey(x) for x in local_contrast(disp))
+                if local is not None:
+                    out.extend((_grey(local.signed), _grey(local.magnitude)))
             elif mode in (Render.VOI, Render.EXTREME):
                 out.append(render_frame(frames, index, ds, mode))
         return out or [_grey(full)]
