@@ -14,10 +14,11 @@ full       min-max of the values: text at the frame maximum, overlays    always
 window     2-3 windows spread over the value histogram (quantiles        configured; grey
            0.5-45 %, 30-75 %, 55-99.5 %): text drawn at a mid grey,       frames > 8 bits whose
            above or below the anatomy, becomes high-contrast in the one   window differs from
-           window that holds it and its background                       full range
+           window that holds it and its background                       full range and that
+                                                                         the noise rule keeps
 inverted   the full range negated: dark text on bright tissue becomes     configured; more than
-           bright on dark (the recogniser reads both, the detector is     8 bits stored
-           more sensitive to bright-on-dark strokes on textured tissue)
+           bright on dark (the recogniser reads both, the detector is     8 bits stored, kept
+           more sensitive to bright-on-dark strokes on textured tissue)   by the noise rule
 clahe      contrast-limited adaptive histogram equalisation (8x8 tiles,  always
            clip 3) on the full range: faint text, 1-3x the noise, on any
            local background
@@ -32,6 +33,20 @@ local      the text's LOCAL contrast: the frame minus a Gaussian-blurred  more t
 channel    each colour channel alone (R, G, B): coloured overlay text     colour frames whose
            that luminance flattens (blue on black, yellow on white)       channels differ
 ========== ============================================================= =====================
+
+**The noise rule** (``noise_rule=True``, the default): on a > 8-bit grey frame whose ``local`` pair is
+made and measures it (noise sigma > 0, under a quarter of the frame beyond 8 sigma), a window or the
+inverted display is made only when it is 4 to 8 sigma wide (:func:`_window_adds`). Every linear
+display of the values shows a line with the same signal-to-noise ratio, differing only in gain and
+saturation; the magnitude display shows |line - local background| at 32 levels per sigma in either
+polarity (bright on dark), the signed one at 21, so a linear display 8 sigma wide or more (the
+inverted full range of any noisy frame) shows no line at more gain, and one under 4 sigma spans a
+flat, noise-only part of the histogram (a line inside it has under 4 sigma of contrast; one that
+leaves it saturates as in the magnitude display). Such windows cost a detection each and mostly
+found noise: on the small > 8-bit frames of the development seeds, the 0.5-45 % window was under
+2 sigma wide on all 64 and its only "lines" were boxes over the whole 256x256 frame (stretched
+noise; redacted under default-deny, blanking the image). Measured by ``bench_ocr.py`` (16-bit
+frames: 7 -> 5 renderings); lines found: see ``benchmarks/results/RESULTS.md`` (sixth session).
 
 8-bit grey frames (ultrasound, secondary capture) get ``full`` + ``clahe`` only: their stored values
 are the display, so windows add nothing a local equalisation does not. Frames over 2.5 Mpx (CR, DX,
@@ -51,7 +66,7 @@ it (63 % covered, the rest legible) and fully with the full set. PHI recall come
 
 Cost: detection time is proportional to the number of renderings times the frame's pixel count
 (about 0.4 s per 736x736 detector input on one CPU core; inputs are frames or 768-px tiles): 2 for
-8-bit grey, up to 8 for small 16-bit grey, 5 for large 16-bit grey, up to 5 for colour (4 for 16-bit
+8-bit grey, 4-5 for > 8-bit grey under the noise rule (up to 8 without it), up to 5 for colour (4 for 16-bit
 grey with :data:`FAST_SET`). The boxes found on all renderings of a frame are merged per text line (the same line
 seen on several renderings is one box; a rendering whose map marks most of a tile as text, a window
 that stretched noise into texture, is dropped for that tile); each box is recognised once, on the
@@ -183,8 +198,11 @@ def grey_values(frames: Frames, index: int, ds: Dataset) -> np.ndarray:
     return -disp if frames.photometric == "MONOCHROME1" else disp
 
 
-def renderings(frames: Frames, index: int, ds: Dataset, modes: tuple[Render, ...] = DEFAULT_SET) -> list[np.ndarray]:
-    """8-bit RGB renderings (rows, columns, 3) of one frame; see the module docstring for the set."""
+def renderings(frames: Frames, index: int, ds: Dataset, modes: tuple[Render, ...] = DEFAULT_SET,
+               noise_rule: bool = True) -> list[np.ndarray]:
+    """8-bit RGB renderings (rows, columns, 3) of one frame; see the module docstring for the set.
+    ``noise_rule=False``: every window and the inverted display whatever the frame's noise (the set
+    before the rule; ``benchmarks/bench_ocr.py`` measures both)."""
     out: list[np.ndarray] = []
     grey_pi = frames.photometric in ("MONOCHROME1", "MONOCHROME2")
     deep = frames.bits_stored > 8
@@ -197,7 +215,7 @@ def renderings(frames: Frames, index: int, ds: Dataset, modes: tuple[Render, ...
         # local contrast in noise units, made with ``clahe`` for > 8 bits (module docstring: ``local``);
         # when it measures the frame, it decides which linear displays can add a line (_window_adds)
         local = local_displays(disp) if deep and Render.CLAHE in modes else None
-        noise = local.noise if local is not None and local.resolves else 0.0
+        noise = local.noise if local is not None and local.resolves and noise_rule else 0.0
         for mode in modes:
             if mode is Render.FULL:
                 out.append(_grey(full))
