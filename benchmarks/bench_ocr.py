@@ -179,6 +179,7 @@ def main() -> None:
     ap.add_argument("--deep", type=int, default=4, help="16-bit frames added to the before/after set")
     ap.add_argument("--batches", default="", help="e.g. 1,8,32: frames/s of the default set per group size")
     ap.add_argument("--no-strategy", action="store_true", help="skip the multi-frame strategy part")
+    ap.add_argument("--no-compare", action="store_true", help="skip the old/previous/current comparison")
     args = ap.parse_args()
     random.seed(args.seed)
     ds, truth = cine(args.frames, args.seed)
@@ -188,7 +189,7 @@ def main() -> None:
         sets["16-bit CT/CR"] = deep_frames(args.deep, args.seed)
     eng = RapidOcrEngine(batch_size=args.batch)
     eng.read([render_frame(frames, 0, ds)])  # warm-up
-    rows = compare_paths(eng, sets, args.batch)
+    rows = [] if args.no_compare else compare_paths(eng, sets, args.batch)
     if args.batches:
         sizes = [int(b) for b in args.batches.split(",")]
         cine32 = [(frames, i, ds) for i in range(min(32, frames.count))]
