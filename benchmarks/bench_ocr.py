@@ -1,15 +1,21 @@
 """OCR throughput on CPU: the old single-render stage vs the rendering set, and the multi-frame strategy.
 
-    python benchmarks/bench_ocr.py [--frames 100] [--batch 8] [--deep 4]
+    python benchmarks/bench_ocr.py [--frames 100] [--batch 8] [--deep 4] [--batches 1,8,32]
 
 1. frames/s on the SAME frames (16 frames of a generated 8-bit ultrasound-like cine, plus ``--deep``
-   16-bit CT/CR frames of ``make_synthetic``): "before" is the previous stage's path (the stored-window
-   render, plus the max-value render for > 8 bits, each read by ``engine.read``: detection + recognition
-   per render); "after" is the current path (``deid.pixels.renderings`` set, merged probability maps,
-   tiles, one recognition per line: ``engine.read_groups``), alternated batch by batch so that the
-   shared machine's load drift hits both alike. The ratio after/before is printed; the
-   issue's floor is 0.5x of the 1.68 frames/s measured before on 2 cores;
-2. on a generated 100-frame cine, frames OCR'd by the changed-outside-data-regions strategy vs OCR
+   16-bit CT/CR frames of ``make_synthetic``), three paths alternated batch by batch so that the
+   shared machine's load drift hits all alike:
+   "old stage" is the previous stage's path (the stored-window render, plus the max-value render for
+   > 8 bits, each read by ``engine.read``: detection + recognition per render); "rendering set,
+   every window" is the set before the noise rule (``renderings(..., noise_rule=False)``: every
+   histogram window and the inverted display of a > 8-bit frame); "rendering set" is the current
+   default (``deid.pixels.renderings``, merged boxes, tiles, one recognition per line:
+   ``engine.read_groups``). The detection memo is emptied before every timed call, so that no path
+   reuses another's detections. Each path's ratio to the old stage is printed; the issue's floor is
+   0.5x of the old stage;
+2. ``--batches``: frames/s of the current default on the 8-bit cine's first 32 frames and on the
+   ``--deep`` frames, ``read_groups`` called with groups of 1, 8, 32 frames (alternated, memo emptied);
+3. on a generated 100-frame cine, frames OCR'd by the changed-outside-data-regions strategy vs OCR
    of every frame, and PHI recall of both.
 """
 
@@ -33,8 +39,8 @@ from make_synthetic import SPECS, Spec, font_files, make_instance  # noqa: E402
 from deid.config.pixels import Render  # noqa: E402
 from deid.header.identifiers import collect_identifiers  # noqa: E402
 from deid.pipeline.hooks import PixelItem  # noqa: E402
-from deid.pixels.frames import decode_frames, render_frame  # noqa: E402
-from deid.pixels.ocr import RapidOcrEngine  # noqa: E402
+from deid.pixels.frames import Frames, decode_frames, render_frame  # noqa: E402
+from deid.pixels.ocr import DetectionMemo, RapidOcrEngine  # noqa: E402
 from deid.pixels.renderings import renderings  # noqa: E402
 from deid.pixels.stage import PixelConfig, PixelStage  # noqa: E402
 
@@ -79,38 +85,59 @@ def recall(job: PixelItem, truth: list[dict]) -> float:
     return ok / max(1, len(phi))
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--frames", type=int, default=100)
-    ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--seed", type=int, default=3)
-    ap.add_argument("--deep", type=int, default=4, help="16-bit frames added to the before/after set")
-    args = ap.parse_args()
-    random.seed(args.seed)
-    ds, truth = cine(args.frames, args.seed)
-    frames = decode_frames(ds)
-    sets = {"8-bit US cine": [(frames, i, ds) for i in range(min(16, frames.count))]}
-    if args.deep:
-        sets["16-bit CT/CR"] = deep_frames(args.deep, args.seed)
-    eng = RapidOcrEngine(batch_size=args.batch)
-    eng.read([render_frame(frames, 0, ds)])  # warm-up
+def _timed_groups(eng: RapidOcrEngine, batch: list[tuple], noise_rule: bool = True) -> float:
+    """Seconds of one ``read_groups`` call on the batch's rendering sets, detection memo emptied."""
+    eng.memo = DetectionMemo()
+    t = time.perf_counter()
+    groups = [renderings(fr, i, d, noise_rule=noise_rule) for fr, i, d in batch]
+    eng.read_groups(groups)
+    return time.perf_counter() - t
+
+
+def compare_paths(eng: RapidOcrEngine, sets: dict[str, list[tuple]], batch_size: int) -> list[tuple[str, str, str]]:
+    """The old stage, the set before the noise rule and the current set, alternated per batch."""
     rows = []
     for name, items in sets.items():
-        t_before = t_after = 0.0
-        for s in range(0, len(items), args.batch):  # interleaved per batch: load drift hits both alike
-            batch = items[s:s + args.batch]
+        t_old = t_every = t_now = 0.0
+        n_every = n_now = 0
+        for s in range(0, len(items), batch_size):  # interleaved per batch: load drift hits all alike
+            batch = items[s:s + batch_size]
             t = time.perf_counter()
-            for fr, i, d in batch:  # before: stored window (+ max-value render for > 8 bits), read per render
+            for fr, i, d in batch:  # old: stored window (+ max-value render for > 8 bits), read per render
                 modes = [Render.VOI] + ([Render.EXTREME] if fr.bits_stored > 8 else [])
                 eng.read([render_frame(fr, i, d, m) for m in modes])
-            t_before += time.perf_counter() - t
-            t = time.perf_counter()
-            eng.read_groups([renderings(fr, i, d) for fr, i, d in batch])  # after: rendering set, grouped
-            t_after += time.perf_counter() - t
-        before, after = len(items) / t_before, len(items) / t_after
-        rows.append((f"{name}: before (window render, read)", f"{before:.2f} frames/s", f"{len(items)} frames"))
-        rows.append((f"{name}: after (rendering set, read_groups)", f"{after:.2f} frames/s",
-                     f"ratio {after / before:.2f}x"))
+            t_old += time.perf_counter() - t
+            t_every += _timed_groups(eng, batch, noise_rule=False)
+            t_now += _timed_groups(eng, batch)
+            n_every += sum(len(renderings(fr, i, d, noise_rule=False)) for fr, i, d in batch)
+            n_now += sum(len(renderings(fr, i, d)) for fr, i, d in batch)
+        old, every, now = (len(items) / t for t in (t_old, t_every, t_now))
+        rows.append((f"{name}: old stage (window render, read)", f"{old:.2f} frames/s", f"{len(items)} frames"))
+        rows.append((f"{name}: rendering set, every window (read_groups)", f"{every:.2f} frames/s",
+                     f"ratio {every / old:.2f}x, {n_every / len(items):.1f} renderings/frame"))
+        rows.append((f"{name}: rendering set (read_groups, default)", f"{now:.2f} frames/s",
+                     f"ratio {now / old:.2f}x, {n_now / len(items):.1f} renderings/frame"))
+    return rows
+
+
+def batch_sizes(eng: RapidOcrEngine, sets: dict[str, list[tuple]], sizes: list[int]) -> list[tuple[str, str, str]]:
+    """frames/s of the default set with ``read_groups`` on groups of each size, alternated per round."""
+    rows = []
+    for name, items in sets.items():
+        spent = dict.fromkeys(sizes, 0.0)
+        for start in range(0, len(items), max(sizes)):  # one round: the same frames at every size
+            chunk = items[start:start + max(sizes)]
+            for size in sizes:
+                for s in range(0, len(chunk), size):
+                    spent[size] += _timed_groups(eng, chunk[s:s + size])
+        rows += [(f"{name}: batch {size} (default set)", f"{len(items) / spent[size]:.2f} frames/s",
+                  f"{len(items)} frames") for size in sizes]
+    return rows
+
+
+def strategy(eng: RapidOcrEngine, ds: pydicom.Dataset, frames: Frames, truth: list[dict],
+             batch: int) -> list[tuple[str, str, str]]:
+    """Frames OCR'd by the changed-frames strategy vs every frame, time and PHI recall of both."""
     class Counting:
         name, version = eng.name, eng.version
 
@@ -128,7 +155,7 @@ def main() -> None:
     res = {}
     for every in (False, True):
         cfg = PixelConfig.model_validate({"ocr_every_frame": every, "classifier": {"enabled": False},
-                                         "ocr": {"batch_size": args.batch}})
+                                         "ocr": {"batch_size": batch}})
         job = PixelItem("cine", ds, copy.deepcopy(ds), collect_identifiers(ds), "US")
         counting = Counting()
         stage = PixelStage(cfg, engine=counting)
@@ -138,9 +165,38 @@ def main() -> None:
         ocrd = counting.images
         res[every] = (ocrd, dt, recall(job, truth))
     (n_sel, t_sel, r_sel), (n_all, t_all, r_all) = res[False], res[True]
-    rows.append(("strategy: changed frames", f"{n_sel}/{frames.count} OCR'd", f"{t_sel:.1f}s recall {r_sel:.3f}"))
+    rows = [("strategy: changed frames", f"{n_sel}/{frames.count} OCR'd", f"{t_sel:.1f}s recall {r_sel:.3f}")]
     rows.append(("strategy: every frame", f"{n_all}/{frames.count} OCR'd", f"{t_all:.1f}s recall {r_all:.3f}"))
     rows.append(("frames-OCR'd ratio", f"{n_sel / max(1, n_all):.3f}", f"time ratio {t_sel / max(1e-9, t_all):.3f}"))
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--frames", type=int, default=100)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--seed", type=int, default=3)
+    ap.add_argument("--deep", type=int, default=4, help="16-bit frames added to the before/after set")
+    ap.add_argument("--batches", default="", help="e.g. 1,8,32: frames/s of the default set per group size")
+    ap.add_argument("--no-strategy", action="store_true", help="skip the multi-frame strategy part")
+    ap.add_argument("--no-compare", action="store_true", help="skip the old/previous/current comparison")
+    args = ap.parse_args()
+    random.seed(args.seed)
+    ds, truth = cine(args.frames, args.seed)
+    frames = decode_frames(ds)
+    sets = {"8-bit US cine": [(frames, i, ds) for i in range(min(16, frames.count))]}
+    if args.deep:
+        sets["16-bit CT/CR"] = deep_frames(args.deep, args.seed)
+    eng = RapidOcrEngine(batch_size=args.batch)
+    eng.read([render_frame(frames, 0, ds)])  # warm-up
+    rows = [] if args.no_compare else compare_paths(eng, sets, args.batch)
+    if args.batches:
+        sizes = [int(b) for b in args.batches.split(",")]
+        cine32 = [(frames, i, ds) for i in range(min(32, frames.count))]
+        rows += batch_sizes(eng, {"8-bit US cine": cine32, **({"16-bit CT/CR": sets["16-bit CT/CR"]}
+                                                               if args.deep else {})}, sizes)
+    if not args.no_strategy:
+        rows += strategy(eng, ds, frames, truth, args.batch)
     w = max(len(r[0]) for r in rows)
     print(f"{'measure'.ljust(w)} | value | detail")
     for r in rows:

@@ -90,7 +90,8 @@ class PixelConfig(BaseModel):
     # classified, redacted under default-deny, and also listed in the review table as possible structure.
     max_text_height: int = Field(default=96, ge=8)
     # deid.pixels.renderings (the reduced set full/clahe/channel is faster on > 8-bit frames but lost a
-    # PHI line on the evaluation set: see the module docstring)
+    # PHI line on the evaluation set: see the module docstring). On > 8-bit grey frames ``window`` and
+    # ``inverted`` are made only where the frame's noise says they can add a line (the noise rule).
     renders: list[Render] = Field(default_factory=lambda: [Render.FULL, Render.WINDOW, Render.INVERTED,
                                                             Render.CLAHE, Render.CHANNEL])
     extreme_render: ExtremeRender = ExtremeRender.AUTO  # always: add the max-value mask; auto/never: not

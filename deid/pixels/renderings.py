@@ -14,10 +14,11 @@ full       min-max of the values: text at the frame maximum, overlays    always
 window     2-3 windows spread over the value histogram (quantiles        configured; grey
            0.5-45 %, 30-75 %, 55-99.5 %): text drawn at a mid grey,       frames > 8 bits whose
            above or below the anatomy, becomes high-contrast in the one   window differs from
-           window that holds it and its background                       full range
+           window that holds it and its background                       full range and that
+                                                                         the noise rule keeps
 inverted   the full range negated: dark text on bright tissue becomes     configured; more than
-           bright on dark (the recogniser reads both, the detector is     8 bits stored
-           more sensitive to bright-on-dark strokes on textured tissue)
+           bright on dark (the recogniser reads both, the detector is     8 bits stored, kept
+           more sensitive to bright-on-dark strokes on textured tissue)   by the noise rule
 clahe      contrast-limited adaptive histogram equalisation (8x8 tiles,  always
            clip 3) on the full range: faint text, 1-3x the noise, on any
            local background
@@ -32,6 +33,21 @@ local      the text's LOCAL contrast: the frame minus a Gaussian-blurred  more t
 channel    each colour channel alone (R, G, B): coloured overlay text     colour frames whose
            that luminance flattens (blue on black, yellow on white)       channels differ
 ========== ============================================================= =====================
+
+**The noise rule** (``noise_rule=True``, the default): on a > 8-bit grey frame whose ``local`` pair is
+made and measures it (noise sigma > 0, under a quarter of the frame beyond 8 sigma), a window or the
+inverted display is made only when it is under 8 sigma wide (:func:`_window_adds`). Every linear
+display of the values shows a line with the same signal-to-noise ratio, differing only in gain and
+saturation; the magnitude display shows |line - local background| at 32 levels per sigma in either
+polarity (bright on dark), the signed one at 21, so a linear display 8 sigma wide or more (the
+inverted full range of any noisy frame; the wide windows over the anatomy) shows no line at more
+gain. Narrower windows (typically the one over the air or background, 1-2 sigma wide) are kept:
+their gain turns faint text and its noise into a region the detector marks. On the 64 small
+> 8-bit frames of the development seeds (make_eval_pixels 303, 404, 601-606, 611-613, 707, 901-904),
+each rendering detected once: of 760 lines (478 PHI) at least 90 % covered by the whole set, 758 are
+with the rule; the other two are covered 0.86 (a clinical line, 1.00 with a wide window) and 0.88
+(a PHI line, 0.91 with the inverted display; made illegible by the stage either way). Two faint PHI
+lines were found only by a narrow window. Renderings per small > 8-bit frame: 7-8 -> 5-6.
 
 8-bit grey frames (ultrasound, secondary capture) get ``full`` + ``clahe`` only: their stored values
 are the display, so windows add nothing a local equalisation does not. Frames over 2.5 Mpx (CR, DX,
@@ -51,7 +67,7 @@ it (63 % covered, the rest legible) and fully with the full set. PHI recall come
 
 Cost: detection time is proportional to the number of renderings times the frame's pixel count
 (about 0.4 s per 736x736 detector input on one CPU core; inputs are frames or 768-px tiles): 2 for
-8-bit grey, up to 8 for small 16-bit grey, 5 for large 16-bit grey, up to 5 for colour (4 for 16-bit
+8-bit grey, 4-6 for small > 8-bit grey under the noise rule (up to 8 without it), up to 5 for colour (4 for 16-bit
 grey with :data:`FAST_SET`). The boxes found on all renderings of a frame are merged per text line (the same line
 seen on several renderings is one box; a rendering whose map marks most of a tile as text, a window
 that stretched noise into texture, is dropped for that tile); each box is recognised once, on the
@@ -64,6 +80,8 @@ boxes are reused exactly (:class:`deid.pixels.ocr.DetectionMemo`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from pydicom.dataset import Dataset
 
@@ -75,6 +93,8 @@ WINDOW_QUANTILES = ((0.5, 45.0), (30.0, 75.0), (55.0, 99.5))
 LARGE_FRAME_PIXELS = 2_500_000  # CR/DX/MG-sized frames: full, inverted and CLAHE only
 DEFAULT_SET = (Render.FULL, Render.WINDOW, Render.INVERTED, Render.CLAHE, Render.CHANNEL)  # = PixelConfig's
 FAST_SET = (Render.FULL, Render.CLAHE, Render.CHANNEL)  # measured, not the default (see above)
+LOCAL_SPAN = 8.0  # noise sigmas the magnitude display spans (0..8 sigma -> 0..255)
+MAX_SATURATED = 0.25  # local displays with more of the frame saturated do not measure it in noise units
 
 
 def _grey(g: np.ndarray) -> np.ndarray:
@@ -93,21 +113,57 @@ def _clahe(disp: np.ndarray) -> np.ndarray:
     return (np.asarray(out, dtype=np.uint16) >> 8).astype(np.uint8)
 
 
-def _windows(disp: np.ndarray, min_gain: float = 1.6) -> list[np.ndarray]:
-    """Windows over the histogram that stretch their part of the range at least ``min_gain`` times."""
+def _windows(disp: np.ndarray, min_gain: float = 1.6, noise: float = 0.0) -> list[np.ndarray]:
+    """Windows over the histogram that stretch their part of the range at least ``min_gain`` times.
+
+    With ``noise`` (the frame's noise sigma, > 0: the local-contrast displays are made from it) a
+    window is made only when it is under :data:`LOCAL_SPAN` sigma wide (:func:`_window_adds`)."""
     sample = disp[::4, ::4] if disp.size > 65536 else disp
     lo, hi = float(disp.min()), float(disp.max())
     out: list[np.ndarray] = []
     for qa, qb in WINDOW_QUANTILES:
         a, b = (float(v) for v in np.percentile(sample, [qa, qb]))
-        if b - a <= 0 or (hi - lo) / (b - a) < min_gain:
+        if b - a <= 0 or (hi - lo) / (b - a) < min_gain or not _window_adds(b - a, noise):
             continue
         out.append(_to_uint8(disp, a, b))
     return out
 
 
-def local_contrast(disp: np.ndarray, sigma: float = 10.0) -> tuple[np.ndarray, np.ndarray]:
-    """(signed, magnitude) 8-bit displays of the frame minus its blurred background, in noise units."""
+def _window_adds(width: float, noise: float) -> bool:
+    """Whether a linear display ``width`` values wide can show a line the local-contrast pair does not.
+
+    Every linear display of the values (a window, the inverted full range) shows a line with the same
+    signal-to-noise ratio; they differ only in gain and where they saturate. The magnitude display
+    shows |line - local background| at 255 / :data:`LOCAL_SPAN` levels per noise sigma, either
+    polarity as bright on dark, saturating beyond :data:`LOCAL_SPAN` sigma (the signed one: 21 levels
+    per sigma), so a display :data:`LOCAL_SPAN` sigma wide or more shows no line at more gain than they
+    do, and with the anatomy's slow variations that they remove. A narrower one has more gain: it
+    turns faint text over a flat background, with its noise, into a region the detector marks (seen
+    on development frames: a 1-2 sigma window over air found faint 6-9 px lines no other display
+    did), so it is made. ``noise`` 0 (not measured): every window is made."""
+    if noise <= 0:
+        return True
+    return width < LOCAL_SPAN * noise
+
+
+@dataclass(frozen=True)
+class LocalContrast:
+    """The two local-contrast displays of a frame and what they were made from."""
+
+    signed: np.ndarray      # -3..+9 sigma -> 0..255 (bright text)
+    magnitude: np.ndarray   # 0..LOCAL_SPAN sigma -> 0..255 (either polarity)
+    noise: float            # sigma in the frame's (modality) units; 0 when it cannot be measured
+    saturated: float        # fraction of pixels at or beyond LOCAL_SPAN sigma
+
+    @property
+    def resolves(self) -> bool:
+        """Noise measured and most of the frame below saturation: the displays are in noise units of a
+        noisy frame, not the residue of a noise-free one (where they would saturate every texture)."""
+        return self.noise > 0 and self.saturated <= MAX_SATURATED
+
+
+def local_displays(disp: np.ndarray, sigma: float = 10.0) -> LocalContrast:
+    """The frame minus a Gaussian-blurred background (``sigma`` px) in units of its own noise (MAD)."""
     import cv2
 
     d = disp.astype(np.float32)
@@ -117,8 +173,16 @@ def local_contrast(disp: np.ndarray, sigma: float = 10.0) -> tuple[np.ndarray, n
     noise = float(np.median(np.abs(sample - np.median(sample)))) * 1.4826
     z = hp / (noise if noise > 0 else 1.0)
     signed = np.clip((z + 3.0) * (255.0 / 12.0), 0, 255).astype(np.uint8)
-    magnitude = np.clip(np.abs(z) * (255.0 / 8.0), 0, 255).astype(np.uint8)
-    return signed, magnitude
+    absz = np.abs(z)
+    magnitude = np.clip(absz * (255.0 / LOCAL_SPAN), 0, 255).astype(np.uint8)
+    saturated = float(np.count_nonzero(absz[::3, ::3] >= LOCAL_SPAN)) / max(1, absz[::3, ::3].size)
+    return LocalContrast(signed, magnitude, noise if noise > 0 else 0.0, saturated)
+
+
+def local_contrast(disp: np.ndarray, sigma: float = 10.0) -> tuple[np.ndarray, np.ndarray]:
+    """(signed, magnitude) 8-bit displays of the frame minus its blurred background, in noise units."""
+    lc = local_displays(disp, sigma)
+    return lc.signed, lc.magnitude
 
 
 def grey_values(frames: Frames, index: int, ds: Dataset) -> np.ndarray:
@@ -133,8 +197,11 @@ def grey_values(frames: Frames, index: int, ds: Dataset) -> np.ndarray:
     return -disp if frames.photometric == "MONOCHROME1" else disp
 
 
-def renderings(frames: Frames, index: int, ds: Dataset, modes: tuple[Render, ...] = DEFAULT_SET) -> list[np.ndarray]:
-    """8-bit RGB renderings (rows, columns, 3) of one frame; see the module docstring for the set."""
+def renderings(frames: Frames, index: int, ds: Dataset, modes: tuple[Render, ...] = DEFAULT_SET,
+               noise_rule: bool = True) -> list[np.ndarray]:
+    """8-bit RGB renderings (rows, columns, 3) of one frame; see the module docstring for the set.
+    ``noise_rule=False``: every window and the inverted display whatever the frame's noise (the set
+    before the rule; ``benchmarks/bench_ocr.py`` measures both)."""
     out: list[np.ndarray] = []
     grey_pi = frames.photometric in ("MONOCHROME1", "MONOCHROME2")
     deep = frames.bits_stored > 8
@@ -144,17 +211,21 @@ def renderings(frames: Frames, index: int, ds: Dataset, modes: tuple[Render, ...
     if grey_pi:
         disp = grey_values(frames, index, ds)
         full = _to_uint8(disp)
+        # local contrast in noise units, made with ``clahe`` for > 8 bits (module docstring: ``local``);
+        # when it measures the frame, it decides which linear displays can add a line (_window_adds)
+        local = local_displays(disp) if deep and Render.CLAHE in modes else None
+        noise = local.noise if local is not None and local.resolves and noise_rule else 0.0
         for mode in modes:
             if mode is Render.FULL:
                 out.append(_grey(full))
             elif mode is Render.WINDOW and deep:
-                out.extend(_grey(w) for w in _windows(disp))
-            elif mode is Render.INVERTED and deep:
+                out.extend(_grey(w) for w in _windows(disp, noise=noise))
+            elif mode is Render.INVERTED and deep and _window_adds(float(disp.max() - disp.min()), noise):
                 out.append(_grey(255 - full))
             elif mode is Render.CLAHE:
                 out.append(_grey(_clahe(disp)))
-                if deep:  # local contrast in noise units (see the module docstring: ``local``)
-                    out.extend(_grey(x) for x in local_contrast(disp))
+                if local is not None:
+                    out.extend((_grey(local.signed), _grey(local.magnitude)))
             elif mode in (Render.VOI, Render.EXTREME):
                 out.append(render_frame(frames, index, ds, mode))
         return out or [_grey(full)]

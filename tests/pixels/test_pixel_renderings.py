@@ -14,7 +14,7 @@ from deid.header.identifiers import collect_identifiers
 from deid.pipeline.hooks import PixelItem, PixelStatus
 from deid.pixels.frames import decode_frames, render_frame
 from deid.pixels.ocr import get_engine, join_line_boxes, tiles
-from deid.pixels.renderings import FAST_SET, renderings
+from deid.pixels.renderings import FAST_SET, LocalContrast, _window_adds, local_displays, renderings
 from deid.pixels.stage import PixelConfig, PixelStage
 
 from .conftest import bundled
@@ -57,11 +57,51 @@ def test_rendering_set_follows_the_frame() -> None:
     n16 = len(renderings(decode_frames(deep), 0, deep))
     nrgb = len(renderings(decode_frames(colour), 0, colour))
     assert n8 == 2, "8-bit grey: full + clahe"
-    assert n16 >= 5, "deep grey: full, windows, inverted, clahe, local signed and magnitude"
+    assert n16 >= 5, "deep grey noise (range under 8 sigma): full, windows, inverted, clahe, local x2"
     assert len(renderings(decode_frames(deep), 0, deep, FAST_SET)) == 4, "fast set: full, clahe, local x2"
     assert nrgb == 5, "colour: rgb, clahe, three channels"
     for r in renderings(decode_frames(deep), 0, deep):
         assert r.shape == (64, 64, 3) and r.dtype == np.uint8
+
+
+@pytest.mark.parametrize(("width", "noise", "made"), [
+    (100.0, 0.0, True),     # noise not measured: every window is made
+    (15.0, 10.0, True),     # under 8 sigma: more gain than the magnitude display
+    (40.0, 10.0, True),
+    (79.0, 10.0, True),
+    (80.0, 10.0, False),    # 8 sigma or wider: the local pair shows every line at no less gain
+    (5000.0, 10.0, False),
+])
+def test_a_linear_display_is_made_only_where_it_can_add_a_line(width: float, noise: float, made: bool) -> None:
+    assert _window_adds(width, noise) is made
+
+
+def _anatomy(noise: float) -> np.ndarray:
+    rng = np.random.default_rng(5)
+    arr = np.full((400, 400), 500.0)
+    arr[150:250, 140:260] = 1500.0  # a bright organ
+    return (arr + rng.normal(0, noise, arr.shape)).clip(0, 4095)
+
+
+def test_windows_and_inverted_follow_the_frame_noise() -> None:
+    """A noisy 12-bit frame (its range spans many noise sigmas) gets no inverted display and no window
+    8 sigma wide or more; its narrow windows (over the flat background, 1-2 sigma) are made."""
+    quiet = _anatomy(20.0)
+    lq = local_displays(quiet)
+    assert lq.resolves and 15 < lq.noise < 30 and (quiet.max() - quiet.min()) > 8 * lq.noise
+    ds = _with_pixels(quiet.astype(np.uint16), 12)
+    n = len(renderings(decode_frames(ds), 0, ds))
+    assert n == 4 + 2, "full, two windows over the background, clahe, local x2"
+    assert len(renderings(decode_frames(ds), 0, ds, noise_rule=False)) == n + 1, "+ inverted without the rule"
+    modes = (Render.FULL, Render.WINDOW, Render.INVERTED)
+    assert len(renderings(decode_frames(ds), 0, ds, modes)) >= 3, "no clahe (no local pair): as before"
+
+
+@pytest.mark.parametrize(("noise", "saturated", "resolves"), [(20.0, 0.05, True), (0.0, 0.0, False),
+                                                             (20.0, 0.5, False)])
+def test_local_pair_decides_only_when_it_measures_the_frame(noise: float, saturated: float, resolves: bool) -> None:
+    blank = np.zeros((4, 4), np.uint8)
+    assert LocalContrast(blank, blank, noise, saturated).resolves is resolves
 
 
 def test_monochrome1_full_range_is_inverted() -> None:
