@@ -54,6 +54,7 @@ from deid.header.values import CODED_KEYWORDS, TEXT_VRS, dummy_value, empty_valu
 from deid.keys import KeyRing
 
 PixelStatus = attest.PixelStatus
+_MAX_DECISIONS = 100_000  # memoised walk decisions per engine (hostile inputs may carry any tag)
 
 _ID_KEYWORD = re.compile(r"(ID|IDs|Number|Numbers|Identifier)$")
 _KIND_BY_KEYWORD = {
@@ -133,6 +134,8 @@ class HeaderEngine:
         self._scorer: WordScorer | None = None
         self._scores: EngineScores | None = None
         self._scorer_lock = threading.Lock()
+        # (tag, VR, mode) -> action and form check (_decide): decided once per engine
+        self._decisions: dict[tuple[int, str, _Mode], tuple[Action | None, bool]] = {}
         # cleaned free text, reused across instances (deid.header.clean); None: every value cleaned anew
         self.clean_cache: CleanCache | None = CleanCache()
 
@@ -223,27 +226,46 @@ class HeaderEngine:
     # ------------------------------------------------------------------ walking
     def _walk(self, root: Dataset, inst: _Instance) -> None:
         stack: list[tuple[Dataset, _Mode]] = [(root, _Mode.NORMAL)]
+        decisions = self._decisions
         while stack:
             ds, mode = stack.pop()
-            for tag in list(ds.keys()):
+            held = ds._dict
+            for tag in list(held):
                 if deny.illegal_group(int(tag)):
                     del ds[tag]  # group 0000, 0002 in the data set, odd 0001-0007, FFFF (PS3.5 7.1)
                     continue
                 if (tag >> 16) & 1:  # private attributes: handled by _private
                     continue
-                vr = raw_vr(ds, tag)
-                action = self.table.action_for(int(tag))
-                if action is None and vr == "UI" and deny.is_class_uid(keyword_for_tag(tag) or ""):
+                vr = held[tag].VR
+                if vr is None or vr == "UN" or " or " in vr:
+                    vr = raw_vr(ds, tag)
+                key = (tag, vr, mode)
+                decision = decisions.get(key)
+                if decision is None:
+                    decision = self._decide(int(tag), vr, mode)
+                    if len(decisions) < _MAX_DECISIONS:
+                        decisions[key] = decision
+                action, check = decision
+                if action is None:
                     deny.check_class_uid(ds[tag], top_level=ds is root)
                     continue  # a registry UID identifies no one: kept as read
-                if action is None:
-                    action = self._unlisted_action(int(tag), vr, mode)
-                    if action is Action.K and vr in deny.FORMED_VRS \
-                            and not deny.standard_value_fits(ds.get_item(tag), vr):
-                        action = Action.X  # text in a fixed-form VR (e.g. written as UN): default deny
+                if check and not deny.standard_value_fits(ds.get_item(tag), vr):
+                    action = Action.X  # text in a fixed-form VR (e.g. written as UN): default deny
                 if action is Action.K and vr != "SQ":
                     continue  # kept as read: never converted, written back byte for byte
                 self._apply(ds, ds[tag], action, mode, inst, stack)
+
+    def _decide(self, tag: int, vr: str, mode: _Mode) -> tuple[Action | None, bool]:
+        """An attribute's action and whether a kept value must show its VR's form (PS3.5 6.2), the
+        same for every element of that tag, VR and mode (memoised per engine); action None: a
+        class/registry UID attribute, checked against the registry instead."""
+        action = self.table.action_for(tag)
+        if action is None and vr == "UI" and deny.is_class_uid(keyword_for_tag(tag) or ""):
+            return None, False
+        if action is not None:
+            return action, False
+        action = self._unlisted_action(tag, vr, mode)
+        return action, action is Action.K and vr in deny.FORMED_VRS
 
     def _apply(self, ds: Dataset, elem: DataElement, action: Action, mode: _Mode,
                inst: _Instance, stack: list[tuple[Dataset, _Mode]]) -> None:
@@ -493,14 +515,7 @@ def _clone(ds: Dataset) -> Dataset:
     The engine only ever assigns new values, never mutates one in place, so sharing values (pixel
     bytes, long numeric arrays) is safe and far cheaper than ``copy.deepcopy``.
     """
-    def shell(src: Dataset) -> Dataset:
-        new = Dataset()
-        for attr in ("_is_little_endian", "_is_implicit_VR", "_read_charset", "_read_implicit", "_read_little", "_parent_encoding"):
-            if hasattr(src, attr):
-                object.__setattr__(new, attr, getattr(src, attr))
-        return new
-
-    root = shell(ds)
+    root = _shell(ds)
     if getattr(ds, "file_meta", None) is not None:
         root.file_meta = _copy_meta(ds.file_meta)
     root.preamble = getattr(ds, "preamble", None)
@@ -521,13 +536,32 @@ def _clone(ds: Dataset) -> Dataset:
             if elem.VR == "SQ":
                 items = []
                 for item in elem.value:
-                    child = shell(item)
+                    child = _shell(item)
                     items.append(child)
                     stack.append((item, child))
                 dst.add(DataElement(elem.tag, "SQ", Sequence(items)))
             else:
                 dst.add(copy.copy(elem))
     return root
+
+
+_SHELL_ATTRS = ("_is_little_endian", "_is_implicit_VR", "_read_charset", "_read_implicit", "_read_little",
+                "_parent_encoding")
+_FRESH = Dataset().__dict__  # what Dataset() sets, copied per shell without its per-attribute __setattr__
+
+
+def _shell(src: Dataset) -> Dataset:
+    """An empty :class:`Dataset` with ``src``'s encoding attributes: ``Dataset()`` then those set, as
+    one dictionary update (pydicom's ``__setattr__`` per attribute costs more than the walk)."""
+    new = Dataset.__new__(Dataset)
+    attrs = new.__dict__
+    attrs.update(_FRESH)
+    attrs.update(_dict={}, _private_blocks={}, _pixel_array_opts={"use_pdh": False}, _pixel_id={})
+    held = src.__dict__
+    for attr in _SHELL_ATTRS:
+        if attr in held:
+            attrs[attr] = held[attr]
+    return new
 
 
 def _not_sequence(ds: Dataset, tag: BaseTag, raw: RawDataElement) -> bool:
