@@ -19,6 +19,7 @@ files, ``finish``, ``finalize``, ``write_dicom``; its phases are timed too.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
@@ -89,10 +90,8 @@ def one(spec: str, profile: str, dicognito_dir: str | None, cprofile: int) -> di
             batch = engine.free_text_batch()
             results = []
             for b in blobs[start:start + 100]:
-                try:
+                with contextlib.suppress(InputError):
                     results.append(timed("deid", engine.deidentify, timed("read", read_dicom, b), batch=batch))
-                except InputError:
-                    pass
             timed("finish", engine.finish, batch)
             for r in results:
                 try:

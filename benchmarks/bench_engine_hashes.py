@@ -30,12 +30,12 @@ def dump(export: Path, n: int, out_path: Path) -> None:
     import torch
 
     torch.set_num_threads(1)
+    from deid import samples
     from deid.dicomio import read_dicom, write_dicom
     from deid.errors import InputError
     from deid.header.engine import HeaderEngine, PixelStatus
     from deid.header.profile import load_profile
     from deid.keys import load_keyring
-    from deid import samples
 
     # the shared folder beside THIS checkout, whichever checkout's deid is imported (the same inputs)
     samples.SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "dicom"

@@ -147,7 +147,7 @@ def standard_value_fits(raw: object, vr: str) -> bool:
     else:
         text = str(value)
     if text is None:
-        items = [str(x) for x in value]  # type: ignore[union-attr]
+        items = [str(x) for x in value]  # type: ignore[attr-defined]
     else:
         text = text.rstrip(" \x00")
         fast = _NUMBER_LIST.get(vr)

@@ -30,7 +30,7 @@ from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag
 
 from deid.crosswalk import CrosswalkKind, SealedRecord, seal
-from deid.dicomio import quiet_values, raw_vr
+from deid.dicomio import element_vr, quiet_values, raw_vr
 from deid.errors import InputError, Reason
 from deid.header import attest, deny
 from deid.header.clean import CleanCache, TextCleaner
@@ -236,9 +236,7 @@ class HeaderEngine:
                     continue
                 if (tag >> 16) & 1:  # private attributes: handled by _private
                     continue
-                vr = held[tag].VR
-                if vr is None or vr == "UN" or " or " in vr:
-                    vr = raw_vr(ds, tag)
+                vr = element_vr(ds, tag)
                 key = (tag, vr, mode)
                 decision = decisions.get(key)
                 if decision is None:
@@ -467,7 +465,7 @@ class HeaderEngine:
                     del ds[tag]
                     continue
                 if not group & 1:
-                    if raw_vr(ds, tag) == "SQ":
+                    if element_vr(ds, tag) == "SQ":
                         stack.extend(ds[tag].value)
                     continue
                 elem = ds[tag]
