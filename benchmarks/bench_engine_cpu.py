@@ -7,7 +7,7 @@
 
 SET is an export folder (``scripts/make_export.py 300 DIR --seed 9303``) or ``real``: the files of
 ``deid.samples.reachable_files()`` under 4 MiB that pydicom reads and writes and the engine accepts.
-Each pass is timed in CPU seconds of the process (``time.process_time``; torch at one thread, as a
+Each pass is timed in CPU seconds of the process (the best of ``--repeat`` passes, cold excepted) (``time.process_time``; torch at one thread, as a
 Spark task with ``spark.task.cpus=1``): plain ``dcmread`` + ``save_as``, the engine cold (first pass:
 the free-text scorer's figures empty), the engine warm (second pass: scorer figures kept, the cleaned
 text cache emptied, as for a new export of known texts), plain again, and dicognito's default
@@ -37,12 +37,14 @@ def _files(spec: str) -> list[bytes]:
         return [f.read_bytes() for f in sorted(Path(spec).rglob("*.dcm"))]
     import pydicom
 
+    from deid import samples
     from deid.dicomio import read_dicom
     from deid.errors import InputError
-    from deid.samples import reachable_files
 
+    # the shared folder beside THIS checkout, whichever checkout's deid is imported (the same inputs)
+    samples.SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "dicom"
     blobs = []
-    for f in reachable_files():
+    for f in samples.reachable_files():
         if f.stat().st_size >= 4 << 20:
             continue
         b = f.read_bytes()
@@ -55,7 +57,7 @@ def _files(spec: str) -> list[bytes]:
     return blobs
 
 
-def one(spec: str, profile: str, dicognito_dir: str | None, cprofile: int) -> dict[str, Any]:
+def one(spec: str, profile: str, dicognito_dir: str | None, cprofile: int, repeat: int = 3) -> dict[str, Any]:
     warnings.simplefilter("ignore")
     os.environ.setdefault("DEID_KEY", "5f" + "0123456789abcdef" * 3 + "a1b2c3d4e5f60718293a4b5c6d7e")
     import torch
@@ -128,12 +130,17 @@ def one(spec: str, profile: str, dicognito_dir: str | None, cprofile: int) -> di
         passes.append(("dicognito", dicognito))
     out: dict[str, Any] = {"files": len(blobs)}
     for name, fn in passes:
-        phases.clear()
-        t0 = time.process_time()
-        fn()
-        out[name] = len(blobs) / (time.process_time() - t0)
-        if name in ("cold", "warm"):
-            out[f"{name}_phases"] = {k: round(v, 3) for k, v in phases.items()}
+        best = float("inf")
+        for _ in range(1 if name == "cold" else repeat):  # the best of ``repeat`` passes: the least disturbed
+            phases.clear()
+            t0 = time.process_time()
+            fn()
+            spent = time.process_time() - t0
+            if spent < best:
+                best = spent
+                if name in ("cold", "warm"):
+                    out[f"{name}_phases"] = {k: round(v, 3) for k, v in phases.items()}
+        out[name] = len(blobs) / best
     if dicognito_dir:
         out["dicognito_failed"] = failed
     if cprofile:
@@ -183,6 +190,7 @@ def main() -> None:
     o.add_argument("--profile", default="research")
     o.add_argument("--dicognito", default=None, help="folder holding the dicognito package")
     o.add_argument("--cprofile", type=int, default=0, help="profile one more warm pass, print N rows")
+    o.add_argument("--repeat", type=int, default=3, help="passes of each kind but cold; the best one counts")
     c = sub.add_parser("compare")
     c.add_argument("base")
     c.add_argument("new")
@@ -192,7 +200,7 @@ def main() -> None:
     c.add_argument("--dicognito", default=None)
     args = ap.parse_args()
     if args.cmd == "one":
-        print(json.dumps(one(args.set, args.profile, args.dicognito, args.cprofile)))
+        print(json.dumps(one(args.set, args.profile, args.dicognito, args.cprofile, args.repeat)))
     else:
         compare(args.base, args.new, args.sets, args.rounds, args.profile, args.dicognito)
 

@@ -236,6 +236,18 @@ def raw_vr(ds: Dataset, tag: int) -> str:
     return str(vr)
 
 
+_FRESH = Dataset().__dict__
+
+
+def blank_dataset() -> Dataset:
+    """``Dataset()``, its attributes set as one dictionary update instead of one pydicom
+    ``__setattr__`` each (made for every sequence item the engine copies)."""
+    new = Dataset.__new__(Dataset)
+    new.__dict__.update(_FRESH)
+    new.__dict__.update(_dict={}, _private_blocks={}, _pixel_array_opts={"use_pdh": False}, _pixel_id={})
+    return new
+
+
 def element_vr(ds: Dataset, tag: int) -> str:
     """:func:`raw_vr`, without its look-ups for the common case: an element read with its own VR."""
     vr = ds._dict[tag].VR  # type: ignore[index]

@@ -30,7 +30,7 @@ from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag
 
 from deid.crosswalk import CrosswalkKind, SealedRecord, seal
-from deid.dicomio import element_vr, quiet_values, raw_vr
+from deid.dicomio import blank_dataset, element_vr, quiet_values, raw_vr
 from deid.errors import InputError, Reason
 from deid.header import attest, deny
 from deid.header.clean import CleanCache, TextCleaner
@@ -55,6 +55,7 @@ from deid.keys import KeyRing
 
 PixelStatus = attest.PixelStatus
 _MAX_DECISIONS = 100_000  # memoised walk decisions per engine (hostile inputs may carry any tag)
+_MAX_MEMO = 20_000  # memoised UID remaps / sealed crosswalk records per engine
 
 _ID_KEYWORD = re.compile(r"(ID|IDs|Number|Numbers|Identifier)$")
 _KIND_BY_KEYWORD = {
@@ -136,6 +137,10 @@ class HeaderEngine:
         self._scorer_lock = threading.Lock()
         # (tag, VR, mode) -> action and form check (_decide): decided once per engine
         self._decisions: dict[tuple[int, str, _Mode], tuple[Action | None, bool]] = {}
+        # keyed results reused across instances (a study's UIDs and identifiers repeat): bounded, PHI
+        # in memory only, like the crosswalk records they make
+        self._uids: dict[str, str] = {}
+        self._sealed: dict[tuple[str, str, str], SealedRecord] = {}
         # cleaned free text, reused across instances (deid.header.clean); None: every value cleaned anew
         self.clean_cache: CleanCache | None = CleanCache()
 
@@ -342,7 +347,10 @@ class HeaderEngine:
         value = str(value).strip().rstrip("\x00")
         if not value or is_registry_uid(value):
             return value
-        new = remap_uid(self.keys, value)
+        new = self._uids.get(value)
+        if new is None:
+            new = remap_uid(self.keys, value)
+            _remember(self._uids, value, new)
         self._record(inst, CrosswalkKind.UID, value, new)
         return new
 
@@ -436,7 +444,11 @@ class HeaderEngine:
     def _record(self, inst: _Instance, kind: CrosswalkKind, original: str, pseudonym: str) -> None:
         key = (kind.value, original)
         if key not in inst.records:
-            inst.records[key] = seal(self.keys, kind, original, pseudonym)
+            sealed = self._sealed.get((kind.value, original, pseudonym))
+            if sealed is None:  # seal() is deterministic: a study's repeated values are sealed once
+                sealed = seal(self.keys, kind, original, pseudonym)
+                _remember(self._sealed, (kind.value, original, pseudonym), sealed)
+            inst.records[key] = sealed
 
     def _patient_pseudonym(self, original: Dataset, inst: _Instance) -> str:
         pid = str(original.get("PatientID", "") or "").strip()
@@ -496,6 +508,13 @@ class HeaderEngine:
                 del ds[tag]
 
 
+def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
+    """Store in a per-engine memo, emptied when it holds :data:`_MAX_MEMO` entries."""
+    if len(cache) >= _MAX_MEMO:
+        cache.clear()
+    cache[key] = value
+
+
 def _input_error(exc: Exception) -> Exception:
     """What a value the engine cannot process means for the instance (an :class:`InputError`)."""
     if isinstance(exc, RecursionError):
@@ -545,16 +564,11 @@ def _clone(ds: Dataset) -> Dataset:
 
 _SHELL_ATTRS = ("_is_little_endian", "_is_implicit_VR", "_read_charset", "_read_implicit", "_read_little",
                 "_parent_encoding")
-_FRESH = Dataset().__dict__  # what Dataset() sets, copied per shell without its per-attribute __setattr__
-
-
 def _shell(src: Dataset) -> Dataset:
     """An empty :class:`Dataset` with ``src``'s encoding attributes: ``Dataset()`` then those set, as
     one dictionary update (pydicom's ``__setattr__`` per attribute costs more than the walk)."""
-    new = Dataset.__new__(Dataset)
+    new = blank_dataset()
     attrs = new.__dict__
-    attrs.update(_FRESH)
-    attrs.update(_dict={}, _private_blocks={}, _pixel_array_opts={"use_pdh": False}, _pixel_id={})
     held = src.__dict__
     for attr in _SHELL_ATTRS:
         if attr in held:
