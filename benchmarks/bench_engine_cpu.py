@@ -159,13 +159,14 @@ def one(spec: str, profile: str, dicognito_dir: str | None, cprofile: int, repea
     return out
 
 
-def compare(base: str, new: str, sets: list[str], rounds: int, profile: str, dicognito_dir: str | None) -> None:
+def compare(base: str, new: str, sets: list[str], rounds: int, profile: str, dicognito_dir: str | None,
+            repeat: int) -> None:
     rows: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for spec in sets:
         for r in range(rounds):
             for label, src in (("base", base), ("new", new)):
-                cmd = [sys.executable, __file__, "one", spec, "--profile", profile]
-                if dicognito_dir:
+                cmd = [sys.executable, __file__, "one", spec, "--profile", profile, "--repeat", str(repeat)]
+                if dicognito_dir and label == "new":  # dicognito's figure does not depend on our code
                     cmd += ["--dicognito", dicognito_dir]
                 env = dict(os.environ, PYTHONPATH=src, OMP_NUM_THREADS="1")
                 res = json.loads(subprocess.run(cmd, env=env, check=True, capture_output=True,
@@ -177,7 +178,8 @@ def compare(base: str, new: str, sets: list[str], rounds: int, profile: str, dic
         def mean(k: str, res: list[dict[str, Any]] = res) -> float:
             return sum(x[k] for x in res) / len(res)
         plain = (mean("plain") + mean("plain2")) / 2
-        dic = mean("dicognito") if "dicognito" in res[0] else float("nan")
+        dics = [x["dicognito"] for (sp, _), rs in rows.items() if sp == spec for x in rs if "dicognito" in x]
+        dic = sum(dics) / len(dics) if dics else float("nan")
         print(f"{Path(spec).name} | {label} | {res[0]['files']} | {plain:.1f} | {mean('warm'):.1f} | "
               f"{100 * mean('warm') / plain:.0f}% | {mean('cold'):.1f} | {dic:.1f} | {mean('warm') / dic:.2f}x")
 
@@ -198,11 +200,12 @@ def main() -> None:
     c.add_argument("--rounds", type=int, default=2)
     c.add_argument("--profile", default="research")
     c.add_argument("--dicognito", default=None)
+    c.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     if args.cmd == "one":
         print(json.dumps(one(args.set, args.profile, args.dicognito, args.cprofile, args.repeat)))
     else:
-        compare(args.base, args.new, args.sets, args.rounds, args.profile, args.dicognito)
+        compare(args.base, args.new, args.sets, args.rounds, args.profile, args.dicognito, args.repeat)
 
 
 if __name__ == "__main__":

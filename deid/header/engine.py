@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -131,6 +132,7 @@ class HeaderEngine:
         self._retain_uids = ProfileOption.RETAIN_UIDS in opts
         self._dates_modified = ProfileOption.RETAIN_LONGITUDINAL_MODIFIED_DATES in opts
         self._safe = {(s.creator.strip().upper(), s.group, s.element): s for s in profile.safe_private}
+        self._safe_elements = {(group, element) for _, group, element in self._safe}
         self._pseudonymize = set(profile.pseudonymize)
         self._scorer: WordScorer | None = None
         self._scores: EngineScores | None = None
@@ -192,7 +194,7 @@ class HeaderEngine:
 
     def _deidentify(self, ds: Dataset, in_place: bool, batch: FreeTextBatch | None) -> DeidResult:
         ids = collect_identifiers(ds)
-        out = ds if in_place else _clone(ds)
+        out = ds if in_place else _clone(ds, self._may_keep_private)
         patient_key = _patient_key(ds)
         shift = (date_shift_days(self.keys, patient_key, self.profile.date_shift.min_days,
                                  self.profile.date_shift.max_days)
@@ -459,6 +461,15 @@ class HeaderEngine:
         return new
 
     # ------------------------------------------------------------------ private, overlays
+    def _may_keep_private(self, tag: int) -> bool:
+        """False for a private data element that :meth:`_private` removes whatever its value and
+        creator: no per-tag override K, and no Retain Safe Private entry (E.3.10) for its group and
+        element (any creator). Creators and (gggg,0000-00FF) are always left to :meth:`_private`."""
+        element = tag & 0xFFFF
+        if element <= 0x00FF or self.table.overrides.get(tag) is Action.K:
+            return True
+        return self.table.private is Action.C and (tag >> 16, element & 0xFF) in self._safe_elements
+
     def _private(self, root: Dataset) -> None:
         """Private Attributes row of Table E.1-1: X, or C under Retain Safe Private (E.3.10)."""
         keep_safe = self.table.private is Action.C
@@ -524,7 +535,7 @@ def _input_error(exc: Exception) -> Exception:
     return exc
 
 
-def _clone(ds: Dataset) -> Dataset:
+def _clone(ds: Dataset, may_keep_private: Callable[[int], bool] = lambda tag: True) -> Dataset:
     """Copy the dataset structure: new datasets and sequences, shared (immutable) element values;
     elements not yet converted from the file's bytes are shared as read (converting one later makes a
     new element in the copy only).
@@ -541,6 +552,8 @@ def _clone(ds: Dataset) -> Dataset:
         src, dst = stack.pop()
         held = dst._dict
         for tag, raw in list(src._dict.items()):  # in tag order: Specific Character Set and private creators first
+            if (tag >> 16) & 1 and not may_keep_private(tag):
+                continue  # removed by the engine's _private whatever its value: never copied nor converted
             if type(raw) is RawDataElement and raw.length != 0xFFFFFFFF and not (tag >> 16) & 1 \
                     and (raw.value is not None or not raw.length) and _not_sequence(src, tag, raw):
                 held[tag] = raw  # an immutable tuple, shared and left unconverted (kept values are written as read)
