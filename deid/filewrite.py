@@ -35,7 +35,6 @@ from pydicom.filewriter import (
     validate_file_meta,
     write_data_element,
     write_dataset,
-    write_file_meta_info,
     writers,
 )
 from pydicom.tag import ItemDelimiterTag, ItemTag, SequenceDelimiterTag
@@ -87,8 +86,25 @@ def save(ds: Dataset, fh: BinaryIO, guard: Guard = nullcontext) -> None:
     fp.is_implicit_VR, fp.is_little_endian = encoding
     fp.write(preamble)
     fp.write(b"DICM")
-    write_file_meta_info(fp, file_meta, enforce_standard=True)
+    _write_file_meta(fp, file_meta)
     _write_dataset(fp, ds, default_encoding, guard)
+
+
+def _write_file_meta(fp: DicomIO, file_meta: FileMetaDataset) -> None:
+    """pydicom's ``write_file_meta_info(fp, file_meta, enforce_standard=True)`` (PS3.10 7.1: group 0002,
+    Explicit VR Little Endian, (0002,0000) holding the group's length), its elements framed by
+    :func:`_write_dataset` instead of pydicom's ``write_dataset``."""
+    validate_file_meta(file_meta, enforce_standard=True)
+    if "FileMetaInformationGroupLength" not in file_meta:
+        file_meta.FileMetaInformationGroupLength = 0
+    buffer = DicomBytesIO()
+    buffer.is_little_endian = True
+    buffer.is_implicit_VR = False
+    _write_dataset(buffer, file_meta, default_encoding)
+    file_meta.FileMetaInformationGroupLength = buffer.tell() - 12
+    buffer.seek(0)
+    write_data_element(buffer, file_meta[0x00020000])
+    fp.write(buffer.getvalue())
 
 
 def _write_dataset(fp: DicomIO, ds: Dataset, parent_encoding: str | list[str], guard: Guard = nullcontext) -> None:
@@ -195,13 +211,29 @@ class _Values:
             fn, param = writers[vr]  # type: ignore[index]
             if vr in _CHARSET_VRS:
                 if self._encodings is None:
-                    self._encodings = convert_encodings(self._raw_encodings or [default_encoding])
+                    self._encodings = _python_encodings(self._raw_encodings)
                 fn(buffer, elem, encodings=self._encodings)  # type: ignore[operator]
             elif param is not None:
                 fn(buffer, elem, param)  # type: ignore[operator]
             else:
                 fn(buffer, elem)  # type: ignore[operator]
         return self._bytes.getvalue()
+
+
+_ENCODINGS: dict[str | tuple[str, ...] | None, list[str]] = {}
+
+
+def _python_encodings(encodings: str | list[str] | None) -> list[str]:
+    """``convert_encodings(encodings or [default_encoding])`` (PS3.5 6.1.2.3: Specific Character Set
+    terms to Python codecs), remembered per distinct value: each sequence and item asked again."""
+    key = encodings if encodings is None or isinstance(encodings, str) else tuple(encodings)
+    found = _ENCODINGS.get(key)
+    if found is None:
+        found = convert_encodings(encodings or [default_encoding])
+        if len(_ENCODINGS) < 256:  # a few distinct character sets per run; hostile inputs bounded
+            _ENCODINGS[key] = list(found)
+        return found
+    return list(found)
 
 
 def _nothing_to_correct(ds: Dataset) -> bool:
@@ -230,7 +262,7 @@ def _write_sequence(fp: DicomIO, elem: DataElement, encodings: str | list[str] |
     buffer.is_implicit_VR = fp.is_implicit_VR
     undefined = elem.is_undefined_length
     if not elem.is_empty:
-        converted = convert_encodings(encodings or [default_encoding])
+        converted = _python_encodings(encodings)
         for item in elem.value:
             _write_item(buffer, item, converted)
     if not fp.is_implicit_VR:
