@@ -7,7 +7,7 @@
 included) and the first ``--n`` files of EXPORT_DIR (e.g. ``scripts/make_export.py 300 DIR --seed
 9303``) under the research and hipaa-safe-harbor profiles (model detector, free text batched 100
 files at a time, as the pipeline does), and writes one sha256 per (profile, file) of the written
-file, or the rejection reason. Run it once with each checkout on ``PYTHONPATH``; ``compare`` lists
+file and one of its sealed crosswalk records, or the rejection reason. Run it once with each checkout on ``PYTHONPATH``; ``compare`` lists
 the keys whose outputs differ (keys name inputs by their sha256, never by a name or value).
 """
 
@@ -66,10 +66,19 @@ def dump(export: Path, n: int, out_path: Path) -> None:
                         r.check()  # type: ignore[attr-defined]
                         engine.finalize(r.dataset, PixelStatus.UNVERIFIED)  # type: ignore[attr-defined]
                         out[key] = hashlib.sha256(write_dicom(r.dataset)).hexdigest()  # type: ignore[attr-defined]
+                        out[key + ":crosswalk"] = _crosswalk_digest(r)
                     except InputError as exc:
                         out[key] = exc.reason.value
     out_path.write_text(json.dumps(out, indent=0, sort_keys=True))
     print(f"{len(out)} outputs ({', '.join(f'{k} {len(v)}' for k, v in sets.items())} files x {len(PROFILES)} profiles)")
+
+
+def _crosswalk_digest(result: object) -> str:
+    """One digest of the instance's sealed crosswalk records (kind, pseudonym, keyed hash, ciphertext)."""
+    digest = hashlib.sha256()
+    for rec in sorted(result.crosswalk, key=lambda r: (r.kind, r.original_hash)):  # type: ignore[attr-defined]
+        digest.update(f"{rec.kind}|{rec.pseudonym}|{rec.original_hash}|{rec.original_enc.hex()}|".encode())
+    return digest.hexdigest()
 
 
 def compare(a: Path, b: Path) -> int:
