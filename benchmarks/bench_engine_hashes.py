@@ -6,9 +6,10 @@
 ``dump`` de-identifies every file of ``deid.samples.reachable_files()`` (the real corpus, broken files
 included) and the first ``--n`` files of EXPORT_DIR (e.g. ``scripts/make_export.py 300 DIR --seed
 9303``) under the research and hipaa-safe-harbor profiles (model detector, free text batched 100
-files at a time, as the pipeline does), and writes one sha256 per (profile, file) of the written
-file and one of its sealed crosswalk records, or the rejection reason. Run it once with each checkout on ``PYTHONPATH``; ``compare`` lists
-the keys whose outputs differ (keys name inputs by their sha256, never by a name or value).
+files at a time, as the pipeline does), and writes per (profile, file) the sha256 of the written file
+and of its sealed crosswalk records, or the rejection reason. Run it once with each checkout on
+``PYTHONPATH``; ``compare`` lists the keys whose outputs differ (keys name inputs by their sha256,
+never by a name or value).
 """
 
 from __future__ import annotations
