@@ -17,7 +17,7 @@ from typing import BinaryIO, ParamSpec, TypeVar
 
 import pydicom
 from pydicom.datadict import dictionary_VR
-from pydicom.dataelem import RawDataElement
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.fileutil import buffer_length, read_undefined_length_value
@@ -236,6 +236,26 @@ def raw_vr(ds: Dataset, tag: int) -> str:
     return str(vr)
 
 
+_FRESH = Dataset().__dict__
+
+
+def blank_dataset() -> Dataset:
+    """``Dataset()``, its attributes set as one dictionary update instead of one pydicom
+    ``__setattr__`` each (made for every sequence item the engine copies)."""
+    new = Dataset.__new__(Dataset)
+    new.__dict__.update(_FRESH)
+    new.__dict__.update(_dict={}, _private_blocks={}, _pixel_array_opts={"use_pdh": False}, _pixel_id={})
+    return new
+
+
+def element_vr(ds: Dataset, tag: int) -> str:
+    """:func:`raw_vr`, without its look-ups for the common case: an element read with its own VR."""
+    vr = ds._dict[tag].VR  # type: ignore[index]
+    if vr is None or vr == "UN" or " or " in vr:
+        return raw_vr(ds, tag)
+    return vr  # type: ignore[no-any-return]
+
+
 def _convert_all(ds: Dataset) -> None:
     stack = [ds]
     while stack:
@@ -251,12 +271,12 @@ def _convert_vr_less(ds: Dataset) -> None:
     stack = [ds]
     while stack:
         current = stack.pop()
-        for tag in list(current.keys()):
-            raw = current.get_item(tag)
-            if getattr(raw, "VR", "") in (None, ""):
+        for tag, raw in list(current._dict.items()):
+            vr = raw.VR
+            if vr in (None, ""):
                 current[tag]  # noqa: B018 - converting assigns the dictionary VR
-            elif raw.VR == "SQ":
-                stack.extend(current[tag].value)
+            elif vr == "SQ":
+                stack.extend(raw.value if type(raw) is DataElement else current[tag].value)
 
 
 def _add_file_meta(ds: Dataset) -> None:
@@ -313,11 +333,11 @@ def write_dicom_to(ds: Dataset, fh: BinaryIO, *, reference: bool = False) -> Non
                 _convert_all(ds)  # raw values were read in another VR encoding than the one written
             elif not ts.is_implicit_VR:
                 _convert_vr_less(ds)
-            with _streamed_pixels(ds):
-                if reference:
+            if reference:
+                with _streamed_pixels(ds):
                     ds.save_as(fh, enforce_file_format=True)
-                else:
-                    filewrite.save(ds, fh)
+            else:
+                filewrite.save(ds, fh, _streamed_pixels)  # Pixel Data written from its value
         except RecursionError:
             raise InputError(Reason.TOO_DEEP, "sequences are nested too deeply to write") from None
         except (ValueError, TypeError, OverflowError, UnicodeError, LookupError, AttributeError,

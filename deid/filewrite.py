@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import io
 import struct
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from copy import copy, deepcopy
 from typing import BinaryIO, cast
 
@@ -33,7 +35,6 @@ from pydicom.filewriter import (
     validate_file_meta,
     write_data_element,
     write_dataset,
-    write_file_meta_info,
     writers,
 )
 from pydicom.tag import ItemDelimiterTag, ItemTag, SequenceDelimiterTag
@@ -41,6 +42,7 @@ from pydicom.uid import DeflatedExplicitVRLittleEndian
 from pydicom.valuerep import CUSTOMIZABLE_CHARSET_VR, EXPLICIT_VR_LENGTH_32, STANDARD_VR
 
 _UNDEFINED = 0xFFFFFFFF
+Guard = Callable[[Dataset], AbstractContextManager[object]]
 _LONG_VRS = frozenset(str(v) for v in EXPLICIT_VR_LENGTH_32)
 _VRS = frozenset(str(v) for v in STANDARD_VR)
 _CHARSET_VRS = frozenset(str(v) for v in CUSTOMIZABLE_CHARSET_VR)
@@ -49,13 +51,16 @@ _PACK = {little: (struct.Struct(e + "HH2sH").pack, struct.Struct(e + "HH2sHL").p
          for little, e in ((True, "<"), (False, ">"))}
 
 
-def save(ds: Dataset, fh: BinaryIO) -> None:
-    """``dcmwrite(fh, ds, enforce_file_format=True)``: the same checks, the same bytes."""
+def save(ds: Dataset, fh: BinaryIO, guard: Guard = nullcontext) -> None:
+    """``dcmwrite(fh, ds, enforce_file_format=True)``: the same checks, the same bytes. Where pydicom
+    writes the data set itself, it does so inside ``guard(ds)`` (the caller's way to hand it a large
+    Pixel Data value as a buffer); this writer writes Pixel Data from its value without a copy."""
     meta = getattr(ds, "file_meta", None)
     tsyntax = meta.get("TransferSyntaxUID", None) if meta is not None else None
     if (meta is None or tsyntax is None or tsyntax == DeflatedExplicitVRLittleEndian
             or any(x >> 16 in (0, 2) for x in ds._dict)):
-        ds.save_as(fh, enforce_file_format=True)  # pydicom's own path (and its errors)
+        with guard(ds):
+            ds.save_as(fh, enforce_file_format=True)  # pydicom's own path (and its errors)
         return
     file_meta = _copy_meta(meta)
     encoding = _determine_encoding(ds, tsyntax, None, None, False)
@@ -81,17 +86,35 @@ def save(ds: Dataset, fh: BinaryIO) -> None:
     fp.is_implicit_VR, fp.is_little_endian = encoding
     fp.write(preamble)
     fp.write(b"DICM")
-    write_file_meta_info(fp, file_meta, enforce_standard=True)
-    _write_dataset(fp, ds, default_encoding)
+    _write_file_meta(fp, file_meta)
+    _write_dataset(fp, ds, default_encoding, guard)
 
 
-def _write_dataset(fp: DicomIO, ds: Dataset, parent_encoding: str | list[str]) -> None:
+def _write_file_meta(fp: DicomIO, file_meta: FileMetaDataset) -> None:
+    """pydicom's ``write_file_meta_info(fp, file_meta, enforce_standard=True)`` (PS3.10 7.1: group 0002,
+    Explicit VR Little Endian, (0002,0000) holding the group's length), its elements framed by
+    :func:`_write_dataset` instead of pydicom's ``write_dataset``."""
+    validate_file_meta(file_meta, enforce_standard=True)
+    if "FileMetaInformationGroupLength" not in file_meta:
+        file_meta.FileMetaInformationGroupLength = 0
+    buffer = DicomBytesIO()
+    buffer.is_little_endian = True
+    buffer.is_implicit_VR = False
+    _write_dataset(buffer, file_meta, default_encoding)
+    file_meta.FileMetaInformationGroupLength = buffer.tell() - 12
+    buffer.seek(0)
+    write_data_element(buffer, file_meta[0x00020000])
+    fp.write(buffer.getvalue())
+
+
+def _write_dataset(fp: DicomIO, ds: Dataset, parent_encoding: str | list[str], guard: Guard = nullcontext) -> None:
     """pydicom's ``write_dataset`` (PS3.5 7.1: elements in tag order, no retired group lengths)."""
     fp_encoding = (getattr(fp, "_implicit_vr", None), getattr(fp, "_little_endian", None))
     if None in fp_encoding or config._use_future or (
             (fp_encoding != ds.original_encoding or ds.original_character_set != ds._character_set)
             and not _nothing_to_correct(ds)):
-        write_dataset(fp, ds, parent_encoding)  # re-encoded whole by pydicom
+        with guard(ds):
+            write_dataset(fp, ds, parent_encoding)  # re-encoded whole by pydicom
         return
     encodings = ds.get("SpecificCharacterSet", parent_encoding)
     implicit, little = fp_encoding
@@ -113,6 +136,8 @@ def _write_dataset(fp: DicomIO, ds: Dataset, parent_encoding: str | list[str]) -
             if type(raw.value) is bytes and raw.length != _UNDEFINED:
                 value = raw.value
         elif kind is DataElement:
+            if tag == 0x7FE00010 and _write_pixels(write, elem, implicit, bool(little)):  # type: ignore[arg-type]
+                continue
             value = values.encode(elem)  # type: ignore[arg-type]
         if value is not None:
             if implicit:
@@ -130,16 +155,43 @@ def _write_dataset(fp: DicomIO, ds: Dataset, parent_encoding: str | list[str]) -
         write_data_element(fp, elem, encodings)
 
 
+_ITEM = {True: b"\xfe\xff\x00\xe0", False: b"\xff\xfe\xe0\x00"}  # (FFFE,E000) Item tag
+_SEQUENCE_END = {little: struct.pack(e + "HHL", 0xFFFE, 0xE0DD, 0) for little, e in ((True, "<"), (False, ">"))}
+
+
+def _write_pixels(write: Callable[[bytes], object], elem: DataElement, implicit: bool, little: bool) -> bool:
+    """Pixel Data (7FE0,0010) as ``write_data_element`` frames a converted OB/OW value (one zero byte
+    padding an odd length; undefined length, PS3.5 A.4, ends with a Sequence Delimitation Item), its
+    bytes written straight from the value (bytes, or a memoryview shared with the input) instead of
+    through an element buffer. False (nothing written) for what pydicom must write or refuse itself:
+    a buffered value, another VR, an encapsulated value not starting with an Item."""
+    value, vr = elem.value, elem.VR
+    if vr not in ("OB", "OW") or type(value) not in (bytes, memoryview):
+        return False
+    undefined = elem.is_undefined_length
+    if undefined and bytes(value[:4]) != _ITEM[little]:
+        return False
+    pad = len(value) % 2
+    length = _UNDEFINED if undefined else len(value) + pad
+    short, long, bare = _PACK[little]
+    write(bare(0x7FE0, 0x0010, length) if implicit else long(0x7FE0, 0x0010, vr.encode(), 0, length))
+    write(value)
+    if pad:
+        write(b"\x00")
+    if undefined:
+        write(_SEQUENCE_END[little])
+    return True
+
+
 class _Values:
     """A converted element's value bytes, from pydicom's own per-VR writer (``writers``), called as
     ``write_data_element`` calls it but into one reused buffer, the character sets converted once
     per data set; None for what ``write_data_element`` must do itself."""
 
     def __init__(self, fp: DicomIO, encodings: str | list[str] | None) -> None:
-        self._bytes = io.BytesIO()
-        self._buffer = DicomIO(self._bytes)
-        self._buffer.is_little_endian = fp.is_little_endian
-        self._buffer.is_implicit_VR = fp.is_implicit_VR
+        self._fp = fp
+        self._bytes: io.BytesIO | None = None  # made on first use: most items have nothing converted
+        self._buffer: DicomIO | None = None
         self._raw_encodings = encodings
         self._encodings: list[str] | None = None
 
@@ -147,6 +199,11 @@ class _Values:
         vr = elem.VR
         if vr not in writers or vr not in _VRS or elem.is_buffered or elem.is_undefined_length:
             return None
+        if self._bytes is None or self._buffer is None:
+            self._bytes = io.BytesIO()
+            self._buffer = DicomIO(self._bytes)
+            self._buffer.is_little_endian = self._fp.is_little_endian
+            self._buffer.is_implicit_VR = self._fp.is_implicit_VR
         buffer = self._buffer
         self._bytes.seek(0)
         self._bytes.truncate()
@@ -154,13 +211,29 @@ class _Values:
             fn, param = writers[vr]  # type: ignore[index]
             if vr in _CHARSET_VRS:
                 if self._encodings is None:
-                    self._encodings = convert_encodings(self._raw_encodings or [default_encoding])
+                    self._encodings = _python_encodings(self._raw_encodings)
                 fn(buffer, elem, encodings=self._encodings)  # type: ignore[operator]
             elif param is not None:
                 fn(buffer, elem, param)  # type: ignore[operator]
             else:
                 fn(buffer, elem)  # type: ignore[operator]
         return self._bytes.getvalue()
+
+
+_ENCODINGS: dict[str | tuple[str, ...] | None, list[str]] = {}
+
+
+def _python_encodings(encodings: str | list[str] | None) -> list[str]:
+    """``convert_encodings(encodings or [default_encoding])`` (PS3.5 6.1.2.3: Specific Character Set
+    terms to Python codecs), remembered per distinct value: each sequence and item asked again."""
+    key = encodings if encodings is None or isinstance(encodings, str) else tuple(encodings)
+    found = _ENCODINGS.get(key)
+    if found is None:
+        found = convert_encodings(encodings or [default_encoding])
+        if len(_ENCODINGS) < 256:  # a few distinct character sets per run; hostile inputs bounded
+            _ENCODINGS[key] = list(found)
+        return found
+    return list(found)
 
 
 def _nothing_to_correct(ds: Dataset) -> bool:
@@ -189,7 +262,7 @@ def _write_sequence(fp: DicomIO, elem: DataElement, encodings: str | list[str] |
     buffer.is_implicit_VR = fp.is_implicit_VR
     undefined = elem.is_undefined_length
     if not elem.is_empty:
-        converted = convert_encodings(encodings or [default_encoding])
+        converted = _python_encodings(encodings)
         for item in elem.value:
             _write_item(buffer, item, converted)
     if not fp.is_implicit_VR:

@@ -5,11 +5,16 @@ Burned In Annotation (0028,0301)."""
 from __future__ import annotations
 
 from enum import Enum
+from typing import Any
 
+from pydicom import config
+from pydicom.datadict import dictionary_VR, tag_for_keyword
+from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
 from deid import __version__
+from deid.dicomio import blank_dataset
 from deid.header.profile import (
     BASIC_PROFILE_CODE,
     CLEAN_PIXEL_DATA_CODE,
@@ -46,29 +51,46 @@ def attest(ds: Dataset, profile: Profile, pixel_status: PixelStatus) -> bool:
     trusted BurnedInAnnotation NO); otherwise NO, and the caller decides whether to release.
     """
     removed = pixel_status in CLEAN_STATUSES
-    ds.PatientIdentityRemoved = "YES" if removed else "NO"
+    _put(ds, "PatientIdentityRemoved", "YES" if removed else "NO")
     cleaned = pixel_status is PixelStatus.CLEANED
     codes = method_codes(profile, cleaned)
-    ds.DeidentificationMethod = [f"deid-pipeline {__version__}"[:64], f"profile {profile.name}"[:64]]
+    _put(ds, "DeidentificationMethod", [f"deid-pipeline {__version__}"[:64], f"profile {profile.name}"[:64]])
     seq = Sequence()
     for value, meaning in codes:
-        item = Dataset()
-        item.CodeValue = value
-        item.CodingSchemeDesignator = "DCM"
-        item.CodeMeaning = meaning
+        item = blank_dataset()
+        _put(item, "CodeValue", value)
+        _put(item, "CodingSchemeDesignator", "DCM")
+        _put(item, "CodeMeaning", meaning)
         seq.append(item)
     ds.DeidentificationMethodCodeSequence = seq
     opts = profile.options
     if ProfileOption.RETAIN_LONGITUDINAL_FULL_DATES in opts:
-        ds.LongitudinalTemporalInformationModified = "UNMODIFIED"
+        _put(ds, "LongitudinalTemporalInformationModified", "UNMODIFIED")
     elif ProfileOption.RETAIN_LONGITUDINAL_MODIFIED_DATES in opts or \
             profile.date_transform is DateTransform.YEAR_ONLY:
-        ds.LongitudinalTemporalInformationModified = "MODIFIED"
+        _put(ds, "LongitudinalTemporalInformationModified", "MODIFIED")
     else:
-        ds.LongitudinalTemporalInformationModified = "REMOVED"
+        _put(ds, "LongitudinalTemporalInformationModified", "REMOVED")
     if cleaned or pixel_status is PixelStatus.DECLARED_NONE:
-        ds.BurnedInAnnotation = "NO"
+        _put(ds, "BurnedInAnnotation", "NO")
     return removed
+
+
+def _put(ds: Dataset, keyword: str, value: Any) -> None:
+    """``setattr(ds, keyword, value)`` for this module's own constant values: a new element is made
+    without pydicom's value validation (the values are known valid) and without its keyword look-ups;
+    an element already there is changed by pydicom as before."""
+    tag = _TAGS.get(keyword) or tag_for_keyword(keyword)
+    if tag is None or tag in ds._dict:
+        setattr(ds, keyword, value)
+        return
+    elem = DataElement(tag, dictionary_VR(tag), value, validation_mode=config.IGNORE)
+    ds._dict[elem.tag] = elem
+
+
+_TAGS = {k: tag_for_keyword(k) for k in ("PatientIdentityRemoved", "DeidentificationMethod", "CodeValue",
+                                         "CodingSchemeDesignator", "CodeMeaning",
+                                         "LongitudinalTemporalInformationModified", "BurnedInAnnotation")}
 
 
 def aggregate_age(ds: Dataset, over: int) -> None:

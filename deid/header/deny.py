@@ -54,6 +54,11 @@ _FORMED = {
     "DS": re.compile(r"^(?:\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*)?$"),
 }
 FORMED_VRS = frozenset(_FORMED)
+# Whole multi-valued IS/DS texts (thousands of contour or grid numbers) accepted in one match: every
+# value of such a text also matches its form above (a stricter form, unambiguous so that a failing
+# match backtracks in linear time); a text it does not accept is checked value by value.
+_NUMBER = {"IS": r" *[+-]?\d{1,12} *", "DS": r" *[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)? *"}
+_NUMBER_LIST = {vr: re.compile(rf"{p}(?:\\{p})*") for vr, p in _NUMBER.items()}
 _BINARY_WIDTH = {"US": 2, "SS": 2, "UL": 4, "SL": 4, "FL": 4, "FD": 8, "UV": 8, "SV": 8}
 
 
@@ -137,11 +142,18 @@ def standard_value_fits(raw: object, vr: str) -> bool:
             text = bytes(value).decode("ascii")
         except UnicodeDecodeError:
             return False
-        items = text.rstrip(" \x00").split("\\")
     elif isinstance(value, (list, tuple, MultiValue)):
-        items = [str(x) for x in value]
+        text = None
     else:
-        items = str(value).rstrip(" \x00").split("\\")
+        text = str(value)
+    if text is None:
+        items = [str(x) for x in value]  # type: ignore[attr-defined]
+    else:
+        text = text.rstrip(" \x00")
+        fast = _NUMBER_LIST.get(vr)
+        if fast is not None and fast.fullmatch(text):
+            return True
+        items = text.split("\\")
     return all(form.match(item.strip(" \x00") if vr not in ("IS", "DS") else item.rstrip("\x00"))
                for item in items)
 

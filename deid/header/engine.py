@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -30,7 +31,7 @@ from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag
 
 from deid.crosswalk import CrosswalkKind, SealedRecord, seal
-from deid.dicomio import quiet_values, raw_vr
+from deid.dicomio import blank_dataset, element_vr, quiet_values, raw_vr
 from deid.errors import InputError, Reason
 from deid.header import attest, deny
 from deid.header.clean import CleanCache, TextCleaner
@@ -54,6 +55,8 @@ from deid.header.values import CODED_KEYWORDS, TEXT_VRS, dummy_value, empty_valu
 from deid.keys import KeyRing
 
 PixelStatus = attest.PixelStatus
+_MAX_DECISIONS = 100_000  # memoised walk decisions per engine (hostile inputs may carry any tag)
+_MAX_MEMO = 20_000  # memoised UID remaps / sealed crosswalk records per engine
 
 _ID_KEYWORD = re.compile(r"(ID|IDs|Number|Numbers|Identifier)$")
 _KIND_BY_KEYWORD = {
@@ -129,10 +132,17 @@ class HeaderEngine:
         self._retain_uids = ProfileOption.RETAIN_UIDS in opts
         self._dates_modified = ProfileOption.RETAIN_LONGITUDINAL_MODIFIED_DATES in opts
         self._safe = {(s.creator.strip().upper(), s.group, s.element): s for s in profile.safe_private}
+        self._safe_elements = {(group, element) for _, group, element in self._safe}
         self._pseudonymize = set(profile.pseudonymize)
         self._scorer: WordScorer | None = None
         self._scores: EngineScores | None = None
         self._scorer_lock = threading.Lock()
+        # (tag, VR, mode) -> action and form check (_decide): decided once per engine
+        self._decisions: dict[tuple[int, str, _Mode], tuple[Action | None, bool]] = {}
+        # keyed results reused across instances (a study's UIDs and identifiers repeat): bounded, PHI
+        # in memory only, like the crosswalk records they make
+        self._uids: dict[str, str] = {}
+        self._sealed: dict[tuple[str, str, str], SealedRecord] = {}
         # cleaned free text, reused across instances (deid.header.clean); None: every value cleaned anew
         self.clean_cache: CleanCache | None = CleanCache()
 
@@ -184,7 +194,7 @@ class HeaderEngine:
 
     def _deidentify(self, ds: Dataset, in_place: bool, batch: FreeTextBatch | None) -> DeidResult:
         ids = collect_identifiers(ds)
-        out = ds if in_place else _clone(ds)
+        out = ds if in_place else _clone(ds, self._may_keep_private)
         patient_key = _patient_key(ds)
         shift = (date_shift_days(self.keys, patient_key, self.profile.date_shift.min_days,
                                  self.profile.date_shift.max_days)
@@ -223,27 +233,44 @@ class HeaderEngine:
     # ------------------------------------------------------------------ walking
     def _walk(self, root: Dataset, inst: _Instance) -> None:
         stack: list[tuple[Dataset, _Mode]] = [(root, _Mode.NORMAL)]
+        decisions = self._decisions
         while stack:
             ds, mode = stack.pop()
-            for tag in list(ds.keys()):
+            held = ds._dict
+            for tag in list(held):
                 if deny.illegal_group(int(tag)):
                     del ds[tag]  # group 0000, 0002 in the data set, odd 0001-0007, FFFF (PS3.5 7.1)
                     continue
                 if (tag >> 16) & 1:  # private attributes: handled by _private
                     continue
-                vr = raw_vr(ds, tag)
-                action = self.table.action_for(int(tag))
-                if action is None and vr == "UI" and deny.is_class_uid(keyword_for_tag(tag) or ""):
+                vr = element_vr(ds, tag)
+                key = (tag, vr, mode)
+                decision = decisions.get(key)
+                if decision is None:
+                    decision = self._decide(int(tag), vr, mode)
+                    if len(decisions) < _MAX_DECISIONS:
+                        decisions[key] = decision
+                action, check = decision
+                if action is None:
                     deny.check_class_uid(ds[tag], top_level=ds is root)
                     continue  # a registry UID identifies no one: kept as read
-                if action is None:
-                    action = self._unlisted_action(int(tag), vr, mode)
-                    if action is Action.K and vr in deny.FORMED_VRS \
-                            and not deny.standard_value_fits(ds.get_item(tag), vr):
-                        action = Action.X  # text in a fixed-form VR (e.g. written as UN): default deny
+                if check and not deny.standard_value_fits(ds.get_item(tag), vr):
+                    action = Action.X  # text in a fixed-form VR (e.g. written as UN): default deny
                 if action is Action.K and vr != "SQ":
                     continue  # kept as read: never converted, written back byte for byte
                 self._apply(ds, ds[tag], action, mode, inst, stack)
+
+    def _decide(self, tag: int, vr: str, mode: _Mode) -> tuple[Action | None, bool]:
+        """An attribute's action and whether a kept value must show its VR's form (PS3.5 6.2), the
+        same for every element of that tag, VR and mode (memoised per engine); action None: a
+        class/registry UID attribute, checked against the registry instead."""
+        action = self.table.action_for(tag)
+        if action is None and vr == "UI" and deny.is_class_uid(keyword_for_tag(tag) or ""):
+            return None, False
+        if action is not None:
+            return action, False
+        action = self._unlisted_action(tag, vr, mode)
+        return action, action is Action.K and vr in deny.FORMED_VRS
 
     def _apply(self, ds: Dataset, elem: DataElement, action: Action, mode: _Mode,
                inst: _Instance, stack: list[tuple[Dataset, _Mode]]) -> None:
@@ -322,7 +349,10 @@ class HeaderEngine:
         value = str(value).strip().rstrip("\x00")
         if not value or is_registry_uid(value):
             return value
-        new = remap_uid(self.keys, value)
+        new = self._uids.get(value)
+        if new is None:
+            new = remap_uid(self.keys, value)
+            _remember(self._uids, value, new)
         self._record(inst, CrosswalkKind.UID, value, new)
         return new
 
@@ -416,7 +446,11 @@ class HeaderEngine:
     def _record(self, inst: _Instance, kind: CrosswalkKind, original: str, pseudonym: str) -> None:
         key = (kind.value, original)
         if key not in inst.records:
-            inst.records[key] = seal(self.keys, kind, original, pseudonym)
+            sealed = self._sealed.get((kind.value, original, pseudonym))
+            if sealed is None:  # seal() is deterministic: a study's repeated values are sealed once
+                sealed = seal(self.keys, kind, original, pseudonym)
+                _remember(self._sealed, (kind.value, original, pseudonym), sealed)
+            inst.records[key] = sealed
 
     def _patient_pseudonym(self, original: Dataset, inst: _Instance) -> str:
         pid = str(original.get("PatientID", "") or "").strip()
@@ -427,6 +461,15 @@ class HeaderEngine:
         return new
 
     # ------------------------------------------------------------------ private, overlays
+    def _may_keep_private(self, tag: int) -> bool:
+        """False for a private data element that :meth:`_private` removes whatever its value and
+        creator: no per-tag override K, and no Retain Safe Private entry (E.3.10) for its group and
+        element (any creator). Creators and (gggg,0000-00FF) are always left to :meth:`_private`."""
+        element = tag & 0xFFFF
+        if element <= 0x00FF or self.table.overrides.get(tag) is Action.K:
+            return True
+        return self.table.private is Action.C and (tag >> 16, element & 0xFF) in self._safe_elements
+
     def _private(self, root: Dataset) -> None:
         """Private Attributes row of Table E.1-1: X, or C under Retain Safe Private (E.3.10)."""
         keep_safe = self.table.private is Action.C
@@ -445,7 +488,7 @@ class HeaderEngine:
                     del ds[tag]
                     continue
                 if not group & 1:
-                    if raw_vr(ds, tag) == "SQ":
+                    if element_vr(ds, tag) == "SQ":
                         stack.extend(ds[tag].value)
                     continue
                 elem = ds[tag]
@@ -476,6 +519,13 @@ class HeaderEngine:
                 del ds[tag]
 
 
+def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
+    """Store in a per-engine memo, emptied when it holds :data:`_MAX_MEMO` entries."""
+    if len(cache) >= _MAX_MEMO:
+        cache.clear()
+    cache[key] = value
+
+
 def _input_error(exc: Exception) -> Exception:
     """What a value the engine cannot process means for the instance (an :class:`InputError`)."""
     if isinstance(exc, RecursionError):
@@ -485,7 +535,7 @@ def _input_error(exc: Exception) -> Exception:
     return exc
 
 
-def _clone(ds: Dataset) -> Dataset:
+def _clone(ds: Dataset, may_keep_private: Callable[[int], bool] = lambda tag: True) -> Dataset:
     """Copy the dataset structure: new datasets and sequences, shared (immutable) element values;
     elements not yet converted from the file's bytes are shared as read (converting one later makes a
     new element in the copy only).
@@ -493,14 +543,7 @@ def _clone(ds: Dataset) -> Dataset:
     The engine only ever assigns new values, never mutates one in place, so sharing values (pixel
     bytes, long numeric arrays) is safe and far cheaper than ``copy.deepcopy``.
     """
-    def shell(src: Dataset) -> Dataset:
-        new = Dataset()
-        for attr in ("_is_little_endian", "_is_implicit_VR", "_read_charset", "_read_implicit", "_read_little", "_parent_encoding"):
-            if hasattr(src, attr):
-                object.__setattr__(new, attr, getattr(src, attr))
-        return new
-
-    root = shell(ds)
+    root = _shell(ds)
     if getattr(ds, "file_meta", None) is not None:
         root.file_meta = _copy_meta(ds.file_meta)
     root.preamble = getattr(ds, "preamble", None)
@@ -509,6 +552,8 @@ def _clone(ds: Dataset) -> Dataset:
         src, dst = stack.pop()
         held = dst._dict
         for tag, raw in list(src._dict.items()):  # in tag order: Specific Character Set and private creators first
+            if (tag >> 16) & 1 and not may_keep_private(tag):
+                continue  # removed by the engine's _private whatever its value: never copied nor converted
             if type(raw) is RawDataElement and raw.length != 0xFFFFFFFF and not (tag >> 16) & 1 \
                     and (raw.value is not None or not raw.length) and _not_sequence(src, tag, raw):
                 held[tag] = raw  # an immutable tuple, shared and left unconverted (kept values are written as read)
@@ -521,13 +566,27 @@ def _clone(ds: Dataset) -> Dataset:
             if elem.VR == "SQ":
                 items = []
                 for item in elem.value:
-                    child = shell(item)
+                    child = _shell(item)
                     items.append(child)
                     stack.append((item, child))
                 dst.add(DataElement(elem.tag, "SQ", Sequence(items)))
             else:
                 dst.add(copy.copy(elem))
     return root
+
+
+_SHELL_ATTRS = ("_is_little_endian", "_is_implicit_VR", "_read_charset", "_read_implicit", "_read_little",
+                "_parent_encoding")
+def _shell(src: Dataset) -> Dataset:
+    """An empty :class:`Dataset` with ``src``'s encoding attributes: ``Dataset()`` then those set, as
+    one dictionary update (pydicom's ``__setattr__`` per attribute costs more than the walk)."""
+    new = blank_dataset()
+    attrs = new.__dict__
+    held = src.__dict__
+    for attr in _SHELL_ATTRS:
+        if attr in held:
+            attrs[attr] = held[attr]
+    return new
 
 
 def _not_sequence(ds: Dataset, tag: BaseTag, raw: RawDataElement) -> bool:

@@ -13,7 +13,7 @@ from functools import lru_cache
 from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
 
-from deid.dicomio import raw_vr
+from deid.dicomio import element_vr
 from deid.textmatch import NeedleKind, needles
 
 # Attributes whose values identify the patient, the visit or the site (PS3.15 Table E.1-1 rows that
@@ -113,8 +113,8 @@ def collect_identifiers(ds: Dataset) -> Identifiers:
     stack: list[Dataset] = [ds]
     while stack:
         current = stack.pop()
-        for tag in list(current.keys()):
-            vr = raw_vr(current, tag)
+        for tag in list(current._dict):
+            vr = element_vr(current, tag)
             if vr not in ("SQ", "PN", "DA", "DT") and tag not in _WANTED_TAGS \
                     or vr == "UI" and tag not in _UID_TAGS:
                 continue  # not identifying: left unconverted

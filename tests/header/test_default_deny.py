@@ -3,6 +3,8 @@ canary, and no canary may be in the written file."""
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
@@ -12,6 +14,7 @@ from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian
 
 from deid.dicomio import read_dicom, write_dicom
 from deid.errors import InputError, Reason
+from deid.header import deny
 from deid.header.engine import HeaderEngine, PixelStatus
 from deid.header.profile import FreeTextPolicy, Profile, ProfileOption, SafePrivate, load_profile
 from deid.keys import KeyRing
@@ -255,3 +258,25 @@ def test_real_corpus_keeps_clinical_code_meanings(engine: HeaderEngine) -> None:
     ds.AnatomicRegionSequence = Sequence([item])
     out, _ = _out(engine, ds)
     assert out.AnatomicRegionSequence[0].CodeMeaning == "Abdomen"
+
+
+def _each_value_fits(text: str, vr: str) -> bool:
+    """PS3.5 6.2 per value, as :func:`deny.standard_value_fits` checks a text its one-match path refuses."""
+    form = deny._FORMED[vr]
+    return all(form.match(item.rstrip("\x00")) for item in text.rstrip(" \x00").split("\\"))
+
+
+@pytest.mark.parametrize("vr", ["IS", "DS"])
+def test_multi_valued_numbers_are_judged_as_value_by_value(vr: str) -> None:
+    """The one-match path for long IS/DS lists (contour data, grid offsets) accepts exactly what the
+    value-by-value check accepts: 4,000 seeded texts of number characters, spaces, NULs, newlines,
+    backslashes and letters, as bytes and as text."""
+    rng = random.Random(9311)
+    alphabet = "0123456789" * 3 + "..++--eE    \\\\\\\x00\nx٣"
+    texts = ["", " ", "\\", "1\\", "1\\\\2", "1e5", ".5", "5.", "+-1", "1 2", "1\n", "1\n\\2", "1" * 13]
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 24))) for _ in range(4000)]
+    for text in texts:
+        expected = _each_value_fits(text, vr)
+        assert deny.standard_value_fits(text, vr) is expected, repr(text)
+        if text.isascii():
+            assert deny.standard_value_fits(text.encode(), vr) is expected, repr(text)
