@@ -32,7 +32,7 @@ from pydicom.tag import BaseTag
 from deid.crosswalk import CrosswalkKind, SealedRecord, seal
 from deid.dicomio import quiet_values, raw_vr
 from deid.errors import InputError, Reason
-from deid.header import attest, deny
+from deid.header import attest, declared_vr, deny
 from deid.header.clean import CleanCache, TextCleaner
 from deid.header.freetext import WordScorer
 from deid.header.identifiers import Identifiers, collect_identifiers
@@ -232,6 +232,11 @@ class HeaderEngine:
                 if (tag >> 16) & 1:  # private attributes: handled by _private
                     continue
                 vr = raw_vr(ds, tag)
+                declared = declared_vr.mismatched(int(tag), vr)
+                if declared is not None:  # the dictionary VR decides (deid.header.declared_vr)
+                    if not declared_vr.retype(ds, tag, declared):
+                        continue  # does not decode as what the attribute is: removed
+                    vr = declared
                 action = self.table.action_for(int(tag))
                 if action is None and vr == "UI" and deny.is_class_uid(keyword_for_tag(tag) or ""):
                     deny.check_class_uid(ds[tag], top_level=ds is root)
@@ -241,6 +246,8 @@ class HeaderEngine:
                     if action is Action.K and vr in deny.FORMED_VRS \
                             and not deny.standard_value_fits(ds.get_item(tag), vr):
                         action = Action.X  # text in a fixed-form VR (e.g. written as UN): default deny
+                if declared is not None and action is Action.K and vr in TEXT_VRS:
+                    action = Action.C  # text the file disguised: never kept unread (PS3.15 E.3.5)
                 if action is Action.K and vr != "SQ":
                     continue  # kept as read: never converted, written back byte for byte
                 self._apply(ds, ds[tag], action, mode, inst, stack)

@@ -64,8 +64,6 @@ CASES = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="review: a text/SQ attribute declared with a binary VR is kept "
-                                       "unconverted and its original bytes are released")
 @pytest.mark.parametrize(("case", "profile"), [
     ("Manufacturer (0008,0070) as OB", "basic"), ("Manufacturer (0008,0070) as OB", "research"),
     ("Image Comments (0020,4000) as OW", "research"),  # Basic removes it (X); research cleans (C)
