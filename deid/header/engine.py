@@ -32,7 +32,7 @@ from pydicom.tag import BaseTag
 from deid.crosswalk import CrosswalkKind, SealedRecord, seal
 from deid.dicomio import quiet_values, raw_vr
 from deid.errors import InputError, Reason
-from deid.header import attest, declared_vr, deny
+from deid.header import attest, declared_vr, deny, kept
 from deid.header.clean import CleanCache, TextCleaner
 from deid.header.freetext import WordScorer
 from deid.header.identifiers import Identifiers, collect_identifiers
@@ -106,6 +106,15 @@ class _Instance:
     deferred: Deferred | None = None
     view: ScorerView | None = None
     _cleaner: TextCleaner | None = None
+    patient_ids: tuple[str, ...] = ()  # the original's patient/visit IDs (deid.header.kept)
+    _kept_needles: frozenset[str] | None = None
+
+    @property
+    def kept_needles(self) -> frozenset[str]:
+        """What a value kept as read must not hold (:mod:`deid.header.kept`), built on first use."""
+        if self._kept_needles is None:
+            self._kept_needles = kept.patient_needles(self.ids, self.patient_ids)
+        return self._kept_needles
 
     @property
     def cleaner(self) -> TextCleaner:
@@ -190,7 +199,7 @@ class HeaderEngine:
                                  self.profile.date_shift.max_days)
                  if self._dates_modified and self.profile.date_transform is DateTransform.SHIFT else None)
         inst = _Instance(ids=ids, shift=shift, engine=self, batch=batch,
-                         deferred=None if batch is None else Deferred())
+                         deferred=None if batch is None else Deferred(), patient_ids=kept.patient_ids(ds))
         if batch is not None and inst.deferred is not None:
             batch.track(inst.deferred)
         self._walk(out, inst)
@@ -248,6 +257,9 @@ class HeaderEngine:
                         action = Action.X  # text in a fixed-form VR (e.g. written as UN): default deny
                 if declared is not None and action is Action.K and vr in TEXT_VRS:
                     action = Action.C  # text the file disguised: never kept unread (PS3.15 E.3.5)
+                if action is Action.K and vr in kept.CHECKED_VRS \
+                        and kept.holds_identifier(ds.get_item(tag), inst.kept_needles):
+                    action = Action.Z  # a kept value holding the instance's identifiers (deid.header.kept)
                 if action is Action.K and vr != "SQ":
                     continue  # kept as read: never converted, written back byte for byte
                 self._apply(ds, ds[tag], action, mode, inst, stack)
