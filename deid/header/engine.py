@@ -255,11 +255,11 @@ class HeaderEngine:
                     if action is Action.K and vr in deny.FORMED_VRS \
                             and not deny.standard_value_fits(ds.get_item(tag), vr):
                         action = Action.X  # text in a fixed-form VR (e.g. written as UN): default deny
+                    elif action is Action.K and vr in kept.CHECKED_VRS \
+                            and kept.holds_identifier(ds.get_item(tag), inst.kept_needles):
+                        action = Action.Z  # unlisted, kept, holding the patient's name or ID (deid.header.kept)
                 if declared is not None and action is Action.K and vr in TEXT_VRS:
                     action = Action.C  # text the file disguised: never kept unread (PS3.15 E.3.5)
-                if action is Action.K and vr in kept.CHECKED_VRS \
-                        and kept.holds_identifier(ds.get_item(tag), inst.kept_needles):
-                    action = Action.Z  # a kept value holding the instance's identifiers (deid.header.kept)
                 if action is Action.K and vr != "SQ":
                     continue  # kept as read: never converted, written back byte for byte
                 self._apply(ds, ds[tag], action, mode, inst, stack)
