@@ -33,7 +33,7 @@ from pydicom.tag import BaseTag
 from deid.crosswalk import CrosswalkKind, SealedRecord, seal
 from deid.dicomio import blank_dataset, element_vr, quiet_values, raw_vr
 from deid.errors import InputError, Reason
-from deid.header import attest, deny
+from deid.header import attest, declared_vr, deny, kept
 from deid.header.clean import CleanCache, TextCleaner
 from deid.header.freetext import WordScorer
 from deid.header.identifiers import Identifiers, collect_identifiers
@@ -109,6 +109,15 @@ class _Instance:
     deferred: Deferred | None = None
     view: ScorerView | None = None
     _cleaner: TextCleaner | None = None
+    patient_ids: tuple[str, ...] = ()  # the original's patient/visit IDs (deid.header.kept)
+    _kept_needles: frozenset[str] | None = None
+
+    @property
+    def kept_needles(self) -> frozenset[str]:
+        """What a value kept as read must not hold (:mod:`deid.header.kept`), built on first use."""
+        if self._kept_needles is None:
+            self._kept_needles = kept.patient_needles(self.ids, self.patient_ids)
+        return self._kept_needles
 
     @property
     def cleaner(self) -> TextCleaner:
@@ -200,7 +209,7 @@ class HeaderEngine:
                                  self.profile.date_shift.max_days)
                  if self._dates_modified and self.profile.date_transform is DateTransform.SHIFT else None)
         inst = _Instance(ids=ids, shift=shift, engine=self, batch=batch,
-                         deferred=None if batch is None else Deferred())
+                         deferred=None if batch is None else Deferred(), patient_ids=kept.patient_ids(ds))
         if batch is not None and inst.deferred is not None:
             batch.track(inst.deferred)
         self._walk(out, inst)
@@ -244,25 +253,36 @@ class HeaderEngine:
                 if (tag >> 16) & 1:  # private attributes: handled by _private
                     continue
                 vr = element_vr(ds, tag)
+                declared = declared_vr.mismatched(int(tag), vr)
+                if declared is not None:  # the dictionary VR decides (deid.header.declared_vr)
+                    if not declared_vr.retype(ds, tag, declared):
+                        continue  # does not decode as what the attribute is: removed
+                    vr = declared
                 key = (tag, vr, mode)
                 decision = decisions.get(key)
                 if decision is None:
                     decision = self._decide(int(tag), vr, mode)
                     if len(decisions) < _MAX_DECISIONS:
                         decisions[key] = decision
-                action, check = decision
+                action, unlisted_kept = decision
                 if action is None:
                     deny.check_class_uid(ds[tag], top_level=ds is root)
                     continue  # a registry UID identifies no one: kept as read
-                if check and not deny.standard_value_fits(ds.get_item(tag), vr):
-                    action = Action.X  # text in a fixed-form VR (e.g. written as UN): default deny
+                if unlisted_kept:
+                    if vr in deny.FORMED_VRS and not deny.standard_value_fits(ds.get_item(tag), vr):
+                        action = Action.X  # text in a fixed-form VR (e.g. written as UN): default deny
+                    elif vr in kept.CHECKED_VRS and kept.holds_identifier(ds.get_item(tag), inst.kept_needles):
+                        action = Action.Z  # unlisted, kept, holding the patient's name or ID (deid.header.kept)
+                if declared is not None and action is Action.K and vr in TEXT_VRS:
+                    action = Action.C  # text the file disguised: never kept unread (PS3.15 E.3.5)
                 if action is Action.K and vr != "SQ":
                     continue  # kept as read: never converted, written back byte for byte
                 self._apply(ds, ds[tag], action, mode, inst, stack)
 
     def _decide(self, tag: int, vr: str, mode: _Mode) -> tuple[Action | None, bool]:
-        """An attribute's action and whether a kept value must show its VR's form (PS3.5 6.2), the
-        same for every element of that tag, VR and mode (memoised per engine); action None: a
+        """An attribute's action and whether it is an attribute Table E.1-1 does not list that is kept
+        (its value must then show its VR's form, PS3.5 6.2, and hold no identifier, deid.header.kept),
+        the same for every element of that tag, VR and mode (memoised per engine); action None: a
         class/registry UID attribute, checked against the registry instead."""
         action = self.table.action_for(tag)
         if action is None and vr == "UI" and deny.is_class_uid(keyword_for_tag(tag) or ""):
@@ -270,7 +290,7 @@ class HeaderEngine:
         if action is not None:
             return action, False
         action = self._unlisted_action(tag, vr, mode)
-        return action, action is Action.K and vr in deny.FORMED_VRS
+        return action, action is Action.K
 
     def _apply(self, ds: Dataset, elem: DataElement, action: Action, mode: _Mode,
                inst: _Instance, stack: list[tuple[Dataset, _Mode]]) -> None:

@@ -275,9 +275,27 @@ def _set_native(target: Dataset, redacted: RedactedFrames, frames: Frames, synta
     _little_endian_encoding(target, syntax)
 
 
+_WORD_WIDTH = {"OW": 2, "OL": 4, "OF": 4, "OD": 8, "OV": 8}
+
+
 def _little_endian_encoding(target: Dataset, syntax: UID) -> None:
     """A big endian source is written little endian: record that as the dataset's encoding (PS3.5 A.3)."""
     if target.original_encoding[1] is False:
+        # raw (unconverted) values hold big endian bytes: convert every one at every depth first, so
+        # the writer encodes the values, not the source's bytes, little endian (PS3.5 7.3)
+        stack = [target]
+        while stack:
+            current = stack.pop()
+            for elem in current:  # iterating converts raw elements
+                if elem.VR == "SQ":
+                    stack.extend(elem.value)
+                elif elem.VR in _WORD_WIDTH and elem.tag != 0x7FE00010 and isinstance(elem.value, bytes):
+                    # pydicom keeps OW/OL/OF/OD/OV as the file's bytes: swap them to little endian
+                    width = _WORD_WIDTH[elem.VR]
+                    arr = np.frombuffer(elem.value[:len(elem.value) // width * width], dtype=f">u{width}")
+                    elem.value = arr.astype(f"<u{width}").tobytes() + elem.value[len(arr) * width:]
+            if current is not target and current.original_encoding[1] is False:
+                current.set_original_encoding(syntax.is_implicit_VR, True, current.original_character_set)
         target.set_original_encoding(syntax.is_implicit_VR, True, target.original_character_set)
 
 

@@ -64,8 +64,6 @@ CASES = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="review: a text/SQ attribute declared with a binary VR is kept "
-                                       "unconverted and its original bytes are released")
 @pytest.mark.parametrize(("case", "profile"), [
     ("Manufacturer (0008,0070) as OB", "basic"), ("Manufacturer (0008,0070) as OB", "research"),
     ("Image Comments (0020,4000) as OW", "research"),  # Basic removes it (X); research cleans (C)
@@ -80,8 +78,6 @@ def test_text_attribute_with_a_binary_vr_is_not_released(case: str, profile: str
     assert MARK not in write_dicom(res.dataset)
 
 
-@pytest.mark.xfail(strict=True, reason="review: a CS value holding the patient's ID (Referenced File ID "
-                                       "path components in Directory Record Sequence) is kept as read")
 def test_patient_id_in_a_coded_string_is_not_released(test_keyring: KeyRing) -> None:
     """DICOMDIR records name each file by its path (0004,1500), whose directories are often the
     patient's ID; a CS value fits its form (PS3.5 6.2), so the unlisted attribute is kept."""
