@@ -7,14 +7,18 @@ the settings of ``conf/local.yaml``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from deid.config import SparkConfig
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
+
+DAEMON_MODULE = "deid.spark_daemon"  # deid.spark_daemon.MODULE (named here: that module sits above this one)
 
 
 def session_conf(cfg: SparkConfig) -> dict[str, str]:
@@ -32,6 +36,9 @@ def session_conf(cfg: SparkConfig) -> dict[str, str]:
         "spark.ui.enabled": "true" if cfg.ui_enabled else "false",
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.files.ignoreMissingFiles": "false",
+        # a local session's Python workers fork from a daemon that has imported the pipeline's modules
+        # and built its word tables once (deid.spark_daemon; PySpark's own daemon loop after that)
+        "spark.python.daemon.module": DAEMON_MODULE,
     }
     if cfg.driver_memory:
         conf["spark.driver.memory"] = cfg.driver_memory
@@ -70,3 +77,24 @@ def get_spark(cfg: SparkConfig | None = None) -> SparkSession:
 
     spark.sparkContext.setLogLevel(console_log_level())  # WARN, or DEID_SPARK_LOG_LEVEL
     return spark
+
+
+# Small plans that gain nothing from adaptive execution: with it, every shuffle stage of a query is a
+# Spark job of its own (issue #11: the pending inputs' plan was 7 jobs, one per stage); without it, one.
+NO_ADAPTIVE = {"spark.sql.adaptive.enabled": "false"}
+
+
+@contextlib.contextmanager
+def sql_conf(spark: SparkSession, settings: Mapping[str, str]) -> Iterator[None]:
+    """Runtime SQL settings for the actions run inside, restored after (unset when they were unset)."""
+    before: dict[str, str | None] = {key: spark.conf.get(key, None) for key in settings}
+    for key, value in settings.items():
+        spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        for key, old in before.items():
+            if old is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, old)

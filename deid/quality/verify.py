@@ -29,7 +29,7 @@ import re
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyarrow as pa
@@ -50,6 +50,9 @@ from deid.quality.originals import (
     needle_keys,
 )
 from deid.textmatch import spans
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
 
 FINDINGS_SCHEMA = pa.schema([("sop_instance_uid", pa.string()), ("sha256", pa.string()),
                              ("check", pa.string()), ("location", pa.string()), ("kind", pa.string()),
@@ -487,18 +490,33 @@ def needle_batches(batches: Iterator[pd.DataFrame], keyring: KeyRing, profile: P
     the first time; an input the processor read is read the same way here)."""
     from deid.dicomio import read_dicom
 
-    hasher, rules, wanted = _hasher(keyring), _rules(profile), frozenset(kinds)
     for batch in batches:
         found: set[tuple[bytes, str]] = set()
         blobs = batch["blob_path"] if "blob_path" in batch else [None] * len(batch)
         for content, blob in zip(batch["content"], blobs, strict=True):
             try:
                 data = zones.read_bytes(blob) if isinstance(blob, str) else bytes(content)
-                found.update(needle_hashes(read_dicom(data), rules, hasher, wanted).items())
+                original = read_dicom(data)
             except Exception:  # noqa: BLE001 - see the docstring
                 continue
+            found.update(original_needles(original, keyring, profile, kinds))
         yield pd.DataFrame({"needle": [n for n, _ in found], "kind": [k for _, k in found]},
                            columns=["needle", "kind"]).astype({"kind": object})
+
+
+def original_needles(original: Dataset, keyring: KeyRing, profile: Profile,
+                     kinds: tuple[str, ...]) -> list[tuple[bytes, str]]:
+    """``(needle, kind)`` keyed hashes of one original as read (:func:`needle_batches`' rows for it).
+
+    The de-identify task calls this on the original it read (``deid.pipeline.process``, after the
+    engine and the pixel stage are done with it: they change copies only), so the gate need not
+    read and parse every original a second time. An original whose values cannot be walked gives
+    no needles, as in :func:`needle_batches`."""
+    try:
+        with quiet_values():
+            return list(needle_hashes(original, _rules(profile), _hasher(keyring), frozenset(kinds)).items())
+    except Exception:  # noqa: BLE001 - see the docstring
+        return []
 
 
 def merge_needles(rows: Iterable[tuple[bytes, str]]) -> dict[bytes, str]:
