@@ -79,9 +79,18 @@ def get_spark(cfg: SparkConfig | None = None) -> SparkSession:
     return spark
 
 
-# Small plans that gain nothing from adaptive execution: with it, every shuffle stage of a query is a
-# Spark job of its own (issue #11: the pending inputs' plan was 7 jobs, one per stage); without it, one.
-NO_ADAPTIVE = {"spark.sql.adaptive.enabled": "false"}
+ROWS_PER_PARTITION = 20_000  # rows of the run's small tables (keys, results, needles) per shuffle partition
+
+
+def small_plans(spark: SparkSession, n_rows: int | None = None) -> dict[str, str]:
+    """Settings for a run's plans over small rows (keys, staged results, needles; never file content):
+    no adaptive execution, which makes every shuffle stage a Spark job of its own (issue #11: the
+    pending inputs' plan was 7 jobs), and shuffles sized by the run's ``n_rows`` (as adaptive
+    execution would have coalesced them), at most the session's ``spark.sql.shuffle.partitions``
+    (all of them when ``n_rows`` is not known)."""
+    configured = max(1, int(spark.conf.get("spark.sql.shuffle.partitions") or 1))
+    parts = configured if n_rows is None else max(1, min(configured, -(-n_rows // ROWS_PER_PARTITION)))
+    return {"spark.sql.adaptive.enabled": "false", "spark.sql.shuffle.partitions": str(parts)}
 
 
 @contextlib.contextmanager

@@ -24,7 +24,7 @@ from deid.pipeline.hooks import Gate, HeaderOnly, PixelHook, StagedRun, gate_nee
 from deid.pipeline.process import OK, QUARANTINED, RESULT, ProcessParams, deidentify_batches
 from deid.pipeline.release import Releaser
 from deid.pipeline.timing import StageTimes
-from deid.spark_session import NO_ADAPTIVE, sql_conf
+from deid.spark_session import small_plans, sql_conf
 from deid.tables import BRONZE, CROSSWALK, METADATA, QUARANTINE, Tables
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ def pending_inputs(tables: Tables, zs: zones.Zones, profile: Profile,
     # only the ingest runs with pending rows are scanned for content (Parquet statistics on run_id
     # skip the files of finished runs); one action (one Spark job without adaptive execution's
     # job per shuffle stage): the runs to scan and the count
-    with sql_conf(tables.spark, NO_ADAPTIVE):
+    with sql_conf(tables.spark, small_plans(tables.spark)):
         by_run = todo.groupBy("run_id").count().collect()
     runs = [r["run_id"] for r in by_run]
     b, k = bronze_all.alias("b"), F.broadcast(todo).alias("k")
@@ -102,7 +102,7 @@ def stage_run(spark: SparkSession, tables: Tables, zs: zones.Zones, params: Proc
     # the originals' keyed needles for the gate (a repeated row only repeats needles)
     needles = (results.select(F.explode("needles").alias("n")).select("n.needle", "n.kind")
                if params.needle_kinds is not None else None)
-    with t.stage("stage tables"), sql_conf(spark, NO_ADAPTIVE):  # one job per write, not one per stage
+    with t.stage("stage tables"), sql_conf(spark, small_plans(spark, n_inputs)):  # one job per write
         metadata, quarantine, crosswalk = _staged_tables(spark, tables, zs, params, res)
     redactions = (metadata.select("run_id", "sop_instance_uid", F.explode("redactions").alias("b"))
                   .select("run_id", "sop_instance_uid", "b.*"))

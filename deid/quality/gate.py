@@ -106,10 +106,13 @@ class QualityGate:
 
     # ------------------------------------------------------------------ the gate
     def __call__(self, run_id: str, staged: StagedRun) -> bool:
+        from deid.spark_session import small_plans, sql_conf
+
         now = dt.datetime.now(dt.timezone.utc)
         today = self.today or now.date()
-        results = self._suite_results(run_id, staged, today)
-        summary = self.verify(staged) if self.config.verification.enabled else None
+        with sql_conf(self.tables.spark, small_plans(self.tables.spark, staged.n_inputs)):  # one job per plan
+            results = self._suite_results(run_id, staged, today)
+            summary = self.verify(staged) if self.config.verification.enabled else None
         if summary is not None:
             results += self._verification_results(summary)
         failures, warnings, public_failures, public_warnings = self._messages(results, summary)
