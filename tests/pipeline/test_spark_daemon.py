@@ -39,7 +39,8 @@ def test_small_plans_are_sized_by_the_runs_rows_and_settings_come_back(spark: Sp
         adaptive = spark.conf.get("spark.sql.adaptive.enabled")
         with sql_conf(spark, settings):
             assert spark.conf.get("spark.sql.shuffle.partitions") == expected
-            assert spark.range(100).groupBy((spark.range(100).id % 7).alias("k")).count().count() == 7
+            df = spark.range(100)
+            assert df.groupBy((df.id % 7).alias("k")).count().count() == 7
         assert spark.conf.get("spark.sql.shuffle.partitions") == "4"
         assert spark.conf.get("spark.sql.adaptive.enabled") == adaptive
     finally:
