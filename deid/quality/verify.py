@@ -1,9 +1,11 @@
 """The independent verification pass over a run's staged DICOM files and metadata rows (in the gate).
 
 It shares no code with the header engine's or the pixel stage's decisions, only the one tolerant
-matcher (:mod:`deid.textmatch`). The run's originals are read again from bronze and turned into
-keyed needles (:mod:`deid.quality.originals`: every spelling of every identifying value, hashed
-with the run's key). Each staged file is re-read with plain pydicom; every text value (AE, CS, DA,
+matcher (:mod:`deid.textmatch`). The run's originals are turned into keyed needles
+(:mod:`deid.quality.originals`: every spelling of every identifying value, hashed with the run's
+key): by the de-identify task from the original it parsed, once the engine and the pixel stage are
+done with it (:func:`original_needles`; they change copies only), or, when the task made none, read
+again from bronze (:func:`needle_batches`). Each staged file is re-read with plain pydicom; every text value (AE, CS, DA,
 DT, LO, LT, PN, SH, ST, UC, UI, UR, UT and short OB/UN) at every depth, file meta and private
 attributes included, is cut into the matcher's spans (token n-grams in any case, compact and
 OCR-folded forms, dotted UIDs), each span is hashed the same way, and a hash equal to a needle is a
