@@ -1,4 +1,4 @@
-"""The Python daemon of the pipeline's local Spark sessions (``spark.python.daemon.module``).
+"""A warm Python daemon for the pipeline's Spark sessions (opt-in: ``spark.python.daemon.module``).
 
 Spark starts one daemon per executor and forks a Python worker from it for every task that needs
 one (a worker idle for a minute is stopped, so a run forks several). With PySpark's own daemon each

@@ -18,6 +18,10 @@ from deid.config import SparkConfig
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+# Opt-in (``spark.conf: {spark.python.daemon.module: deid.spark_daemon}``): Python workers fork from a
+# daemon that imported the pipeline's modules once. Not the default: measured on a loaded 2-core machine
+# (benchmarks/results/RESULTS.md, sixth session) Spark started more than one daemon per run, each paying
+# the whole warm-up, and a 30-instance run was slower with it.
 DAEMON_MODULE = "deid.spark_daemon"  # deid.spark_daemon.MODULE (named here: that module sits above this one)
 
 
@@ -36,9 +40,6 @@ def session_conf(cfg: SparkConfig) -> dict[str, str]:
         "spark.ui.enabled": "true" if cfg.ui_enabled else "false",
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.files.ignoreMissingFiles": "false",
-        # a local session's Python workers fork from a daemon that has imported the pipeline's modules
-        # and built its word tables once (deid.spark_daemon; PySpark's own daemon loop after that)
-        "spark.python.daemon.module": DAEMON_MODULE,
     }
     if cfg.driver_memory:
         conf["spark.driver.memory"] = cfg.driver_memory

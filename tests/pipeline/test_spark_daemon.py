@@ -1,4 +1,4 @@
-"""The pipeline's Python daemon (deid.spark_daemon): local sessions use it, and its warm-up finds every
+"""The pipeline's Python daemon (deid.spark_daemon): opt-in, and its warm-up finds every
 module and table it names (a renamed module would silently leave the workers cold); the settings of
 the run's small plans (deid.spark_session.small_plans)."""
 
@@ -16,10 +16,10 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 
-def test_local_sessions_fork_their_workers_from_the_warm_daemon() -> None:
-    assert session_conf(SparkConfig())["spark.python.daemon.module"] == DAEMON_MODULE == spark_daemon.MODULE
-    conf = session_conf(SparkConfig(conf={"spark.python.daemon.module": "pyspark.daemon"}))
-    assert conf["spark.python.daemon.module"] == "pyspark.daemon"  # a user's setting wins
+def test_the_warm_daemon_is_opt_in() -> None:
+    assert "spark.python.daemon.module" not in session_conf(SparkConfig())
+    conf = session_conf(SparkConfig(conf={"spark.python.daemon.module": DAEMON_MODULE}))
+    assert conf["spark.python.daemon.module"] == DAEMON_MODULE == spark_daemon.MODULE
 
 
 def test_the_warm_up_imports_every_module_and_builds_the_tables() -> None:
