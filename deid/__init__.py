@@ -22,7 +22,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("deid.quality",),                        # the quality gate and the verification pass
     ("deid.report",),                         # the run report
     ("deid.pipeline",),                       # ingest, de-identify, release, one run
-    ("deid.entry", "deid.cli"),               # the ways in: console command, jobs, job tasks
+    ("deid.entry", "deid.cli", "deid.spark_daemon"),  # the ways in: console command, jobs, job tasks; Spark's Python daemon
 )
 
 try:

@@ -7,14 +7,22 @@ the settings of ``conf/local.yaml``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from deid.config import SparkConfig
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
+
+# Opt-in (``spark.conf: {spark.python.daemon.module: deid.spark_daemon}``): Python workers fork from a
+# daemon that imported the pipeline's modules once. Not the default: measured on a loaded 2-core machine
+# (benchmarks/results/RESULTS.md, sixth session) Spark started more than one daemon per run, each paying
+# the whole warm-up, and a 30-instance run was slower with it.
+DAEMON_MODULE = "deid.spark_daemon"  # deid.spark_daemon.MODULE (named here: that module sits above this one)
 
 
 def session_conf(cfg: SparkConfig) -> dict[str, str]:
@@ -70,3 +78,33 @@ def get_spark(cfg: SparkConfig | None = None) -> SparkSession:
 
     spark.sparkContext.setLogLevel(console_log_level())  # WARN, or DEID_SPARK_LOG_LEVEL
     return spark
+
+
+ROWS_PER_PARTITION = 20_000  # rows of the run's small tables (keys, results, needles) per shuffle partition
+
+
+def small_plans(spark: SparkSession, n_rows: int | None = None) -> dict[str, str]:
+    """Settings for a run's plans over small rows (keys, staged results, needles; never file content):
+    no adaptive execution, which makes every shuffle stage a Spark job of its own (issue #11: the
+    pending inputs' plan was 7 jobs), and shuffles sized by the run's ``n_rows`` (as adaptive
+    execution would have coalesced them), at most the session's ``spark.sql.shuffle.partitions``
+    (all of them when ``n_rows`` is not known)."""
+    configured = max(1, int(spark.conf.get("spark.sql.shuffle.partitions") or 1))
+    parts = configured if n_rows is None else max(1, min(configured, -(-n_rows // ROWS_PER_PARTITION)))
+    return {"spark.sql.adaptive.enabled": "false", "spark.sql.shuffle.partitions": str(parts)}
+
+
+@contextlib.contextmanager
+def sql_conf(spark: SparkSession, settings: Mapping[str, str]) -> Iterator[None]:
+    """Runtime SQL settings for the actions run inside, restored after (unset when they were unset)."""
+    before: dict[str, str | None] = {key: spark.conf.get(key, None) for key in settings}
+    for key, value in settings.items():
+        spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        for key, old in before.items():
+            if old is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, old)

@@ -20,10 +20,11 @@ from deid.keys import KeyRing
 from deid.pipeline.duplicates import MESSAGE as DUPLICATE_MESSAGE
 from deid.pipeline.duplicates import flag_duplicates
 from deid.pipeline.executor import with_digests
-from deid.pipeline.hooks import Gate, HeaderOnly, PixelHook, StagedRun, prepare_gate
+from deid.pipeline.hooks import Gate, HeaderOnly, PixelHook, StagedRun, gate_needle_kinds, prepare_gate
 from deid.pipeline.process import OK, QUARANTINED, RESULT, ProcessParams, deidentify_batches
 from deid.pipeline.release import Releaser
 from deid.pipeline.timing import StageTimes
+from deid.spark_session import small_plans, sql_conf
 from deid.tables import BRONZE, CROSSWALK, METADATA, QUARANTINE, Tables
 
 if TYPE_CHECKING:
@@ -67,8 +68,10 @@ def pending_inputs(tables: Tables, zs: zones.Zones, profile: Profile,
                    .select("sha256"))
     todo = keys.join(digests.unionByName(quarantined), "sha256", "left_anti").cache()
     # only the ingest runs with pending rows are scanned for content (Parquet statistics on run_id
-    # skip the files of finished runs)
-    by_run = todo.groupBy("run_id").count().collect()  # one action: the runs to scan and the count
+    # skip the files of finished runs); one action (one Spark job without adaptive execution's
+    # job per shuffle stage): the runs to scan and the count
+    with sql_conf(tables.spark, small_plans(tables.spark)):
+        by_run = todo.groupBy("run_id").count().collect()
     runs = [r["run_id"] for r in by_run]
     b, k = bronze_all.alias("b"), F.broadcast(todo).alias("k")
     match = ((F.col("b.sha256") == F.col("k.sha256")) & F.col("b.run_id").eqNullSafe(F.col("k.run_id"))
@@ -94,8 +97,12 @@ def stage_run(spark: SparkSession, tables: Tables, zs: zones.Zones, params: Proc
         (pending.mapInPandas(partial(deidentify_batches, params=params), schema)
          .write.mode("overwrite").parquet(zones.spark_uri(results_loc)))
     # a repeated bronze row would repeat its result: one per input (small rows, no content)
-    res = spark.read.schema(schema).parquet(zones.spark_read_uri(results_loc)).dropDuplicates(["sha256"])
-    with t.stage("stage tables"):
+    results = spark.read.schema(schema).parquet(zones.spark_read_uri(results_loc))
+    res = results.drop("needles").dropDuplicates(["sha256"])
+    # the originals' keyed needles for the gate (a repeated row only repeats needles)
+    needles = (results.select(F.explode("needles").alias("n")).select("n.needle", "n.kind")
+               if params.needle_kinds is not None else None)
+    with t.stage("stage tables"), sql_conf(spark, small_plans(spark, n_inputs)):  # one job per write
         metadata, quarantine, crosswalk = _staged_tables(spark, tables, zs, params, res)
     redactions = (metadata.select("run_id", "sop_instance_uid", F.explode("redactions").alias("b"))
                   .select("run_id", "sop_instance_uid", "b.*"))
@@ -107,7 +114,7 @@ def stage_run(spark: SparkSession, tables: Tables, zs: zones.Zones, params: Proc
              .agg(F.sum("m").alias("m"), F.sum("q").alias("q")).first())
         counts = {"n_deidentified": int(n["m"] or 0) if n else 0, "n_quarantined": int(n["q"] or 0) if n else 0}
     return StagedRun(params.run_id, params.staging, n_inputs, metadata, quarantine, crosswalk, counts,
-                     redactions=redactions, review=review)
+                     redactions=redactions, review=review, needles=needles)
 
 
 def _materialize(spark: SparkSession, df: DataFrame, location: str) -> DataFrame:
@@ -165,7 +172,8 @@ def deidentify(spark: SparkSession, tables: Tables, zs: zones.Zones, profile: Pr
         return DeidentifyResult(run_id, 0, 0, 0, True)
     staging = zs.staging(run_id)
     params = ProcessParams(run_id=run_id, profile=profile, keyring=keyring, staging=staging,
-                           pixel_hook=pixel_hook or HeaderOnly(), fault=fault)
+                           pixel_hook=pixel_hook or HeaderOnly(), fault=fault,
+                           needle_kinds=gate_needle_kinds(gate, profile, keyring))
     try:
         staged = stage_run(spark, tables, zs, params, pending, n_inputs, t, gate)
     finally:

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
 __all__ = ["Box", "BoxRecord", "Gate", "HeaderOnly", "PixelHook", "PixelItem", "PixelResult", "PixelStatus",
-           "ReviewRecord", "StagedRun", "keep_instance_uid", "prepare_gate", "record_fields"]
+           "ReviewRecord", "StagedRun", "gate_needle_kinds", "keep_instance_uid", "prepare_gate", "record_fields"]
 
 REDACT = "REDACT"  # BoxRecord.action of a box filled in the pixels (deid.pixels.classify.Action.REDACT)
 
@@ -145,11 +145,23 @@ class StagedRun:
     counts: dict[str, int] = field(default_factory=dict)  # n_deidentified, n_quarantined
     redactions: DataFrame | None = None  # REDACTIONS columns (de-identified zone)
     review: DataFrame | None = None  # REVIEW columns (PHI zone)
+    # (needle binary, kind string): keyed needles of every original of the run that could be read, made
+    # by the de-identify task for the gate that asked (``needle_kinds``); None: the gate reads them again
+    needles: DataFrame | None = None
 
 
 Gate = Callable[[str, StagedRun], bool]
-# A gate may also have ``prepare()``: called when the run's de-identification job starts (the driver
-# waits on the executors then), e.g. to import its libraries; see :func:`prepare_gate`.
+# A gate may also have ``prepare()``: called when the run starts (the driver waits on the executors
+# most of the run), e.g. to import its libraries; see :func:`prepare_gate`. And
+# ``needle_kinds(profile, keyring) -> tuple[str, ...] | None``: the needle kinds of the originals the
+# de-identify task should stage for it (:attr:`StagedRun.needles`); see :func:`gate_needle_kinds`.
+
+
+def gate_needle_kinds(gate: object, profile: object, keyring: object) -> tuple[str, ...] | None:
+    """The needle kinds the gate wants staged by the de-identify task for this profile and key (its
+    optional ``needle_kinds(profile, keyring)``; see :attr:`StagedRun.needles`), or None."""
+    kinds = getattr(gate, "needle_kinds", None)
+    return kinds(profile, keyring) if callable(kinds) else None
 
 
 def prepare_gate(gate: object) -> None:

@@ -43,13 +43,15 @@ from deid.tables import CROSSWALK, METADATA, REDACTIONS, REVIEW, TableSpec
 _XW_STRUCT = pa.struct([CROSSWALK.schema.field(n) for n in
                         ("kind", "pseudonym", "original_hash", "original_enc", "key_version")])
 _BOX_STRUCT = pa.struct([REDACTIONS.schema.field(n) for n, _ in record_fields(BoxRecord)])
+_NEEDLE_STRUCT = pa.struct([pa.field("needle", pa.binary()), pa.field("kind", pa.string())])
 _REVIEW_STRUCT = pa.struct([REVIEW.schema.field(n) for n, _ in record_fields(ReviewRecord)])
 RESULT = TableSpec("deid-result", pa.schema(
     [pa.field("outcome", pa.string()), pa.field("sha256", pa.string()), pa.field("reason", pa.string()),
      pa.field("message", pa.string())]
     + [f for f in METADATA.schema if f.name != "processed_at"]
     + [pa.field("crosswalk", pa.list_(_XW_STRUCT)), pa.field("staged_name", pa.string()),
-       pa.field("redactions", pa.list_(_BOX_STRUCT)), pa.field("review", pa.list_(_REVIEW_STRUCT))]))
+       pa.field("redactions", pa.list_(_BOX_STRUCT)), pa.field("review", pa.list_(_REVIEW_STRUCT)),
+       pa.field("needles", pa.list_(_NEEDLE_STRUCT))]))
 OK, QUARANTINED = "ok", "quarantine"
 _BULK_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009, 0x00420011, 0x54000100, 0x56000020)
 
@@ -64,6 +66,9 @@ class ProcessParams:
     staging: str  # this run's staging folder (PHI zone)
     pixel_hook: PixelHook = field(default_factory=HeaderOnly)
     fault: str | None = None
+    # the gate's needle kinds (:func:`deid.pipeline.hooks.gate_needle_kinds`): each original's keyed
+    # needles go in its result row, so the gate does not read the originals again; None: no needles
+    needle_kinds: tuple[str, ...] | None = None
 
 
 def _engine(params: ProcessParams) -> HeaderEngine:
@@ -190,11 +195,22 @@ def _finish(params: ProcessParams, engine: HeaderEngine, sha: str, res: DeidResu
     return row
 
 
-def _read(engine: HeaderEngine, sha: str, content: bytes, texts: FreeTextBatch) -> tuple[DeidResult, PixelItem]:
-    original = read_dicom(content)
+def _deidentify(engine: HeaderEngine, sha: str, original: Dataset, texts: FreeTextBatch
+                ) -> tuple[DeidResult, PixelItem]:
     res = engine.deidentify(original, batch=texts)
     return res, PixelItem(key=sha, original=original, target=res.dataset, identifiers=res.identifiers,
                           modality=str(original.get("Modality", "") or ""))
+
+
+def _needles(params: ProcessParams, original: Dataset) -> list[dict[str, object]]:
+    """The original's keyed needles for the gate (value-free: HMACs under the run's key), computed
+    once the engine and the pixel stage are done with it (they change copies only)."""
+    if params.needle_kinds is None:
+        return []
+    from deid.quality.verify import original_needles
+
+    return [{"needle": n, "kind": k}
+            for n, k in original_needles(original, params.keyring, params.profile, params.needle_kinds)]
 
 
 def process_rows(params: ProcessParams, rows: list[tuple[str, bytes]]) -> list[dict[str, object]]:
@@ -206,12 +222,17 @@ def process_rows(params: ProcessParams, rows: list[tuple[str, bytes]]) -> list[d
     engine = _engine(params)
     out: list[dict[str, object]] = [{} for _ in rows]
     pending: list[tuple[int, str, DeidResult, PixelItem]] = []
+    originals: list[Dataset | None] = [None] * len(rows)  # for the gate's needles, at the end
     texts = engine.free_text_batch()
     for i, (sha, content) in enumerate(rows):
         faults.maybe_fail(params.fault, "udf", sha)
-        read = each_input(partial(_read, engine, sha, content, texts))
+        original = each_input(partial(read_dicom, content))
         rows[i] = (sha, b"")
         del content
+        read = original if isinstance(original, Failed) else each_input(
+            partial(_deidentify, engine, sha, original, texts))
+        if isinstance(original, Dataset):
+            originals[i] = original
         if isinstance(read, Failed):
             out[i] = _quarantine(sha, read)
         else:
@@ -226,6 +247,9 @@ def process_rows(params: ProcessParams, rows: list[tuple[str, bytes]]) -> list[d
     for (i, sha, res, _), pixel in zip(pending, results, strict=True):
         row = pixel if isinstance(pixel, Failed) else each_input(partial(_finish, params, engine, sha, res, pixel))
         out[i] = _quarantine(sha, row) if isinstance(row, Failed) else row
+    for i, kept in enumerate(originals):  # inputs read but quarantined give their needles too
+        if kept is not None:
+            out[i]["needles"] = _needles(params, kept)
     return out
 
 

@@ -22,7 +22,7 @@ from deid.keys import KeyRing, keyring_for
 from deid.pipeline import faults
 from deid.pipeline.deidentify import DeidentifyResult, deidentify
 from deid.pipeline.grants import apply_grants
-from deid.pipeline.hooks import Gate, PixelHook
+from deid.pipeline.hooks import Gate, PixelHook, prepare_gate
 from deid.pipeline.ingest import IngestResult, ingest
 from deid.pipeline.runlock import RunGuard
 from deid.pipeline.timing import StageTimes, event_log_location, write_timings
@@ -133,6 +133,8 @@ class PipelineRun:
         summary = RunSummary(self.run_id)
         fault = faults.from_env()
         export = zs.input
+        if do_deidentify:  # the gate's libraries load in the background from the start (the driver waits)
+            prepare_gate(self._gate(zs))
         if do_ingest:
             started = dt.datetime.now(dt.timezone.utc)
             try:

@@ -94,12 +94,25 @@ class QualityGate:
 
         prewarm()
 
+    def needle_kinds(self, profile: Profile, keyring: KeyRing) -> tuple[str, ...] | None:
+        """The needle kinds the de-identify task stages for this gate (:attr:`StagedRun.needles`), when
+        the verification pass runs and the task's profile and key are the ones it would use; else None
+        (the gate reads the originals again)."""
+        cfg = self.config.verification
+        same_profile = self.profile is None or self.profile.model_dump_json() == profile.model_dump_json()
+        if not cfg.enabled or not same_profile or keyring.version != self.keyring.version:
+            return None
+        return tuple(cfg.kinds)
+
     # ------------------------------------------------------------------ the gate
     def __call__(self, run_id: str, staged: StagedRun) -> bool:
+        from deid.spark_session import small_plans, sql_conf
+
         now = dt.datetime.now(dt.timezone.utc)
         today = self.today or now.date()
-        results = self._suite_results(run_id, staged, today)
-        summary = self.verify(staged) if self.config.verification.enabled else None
+        with sql_conf(self.tables.spark, small_plans(self.tables.spark, staged.n_inputs)):  # one job per plan
+            results = self._suite_results(run_id, staged, today)
+            summary = self.verify(staged) if self.config.verification.enabled else None
         if summary is not None:
             results += self._verification_results(summary)
         failures, warnings, public_failures, public_warnings = self._messages(results, summary)
@@ -191,7 +204,8 @@ class QualityGate:
     # ------------------------------------------------------------------ verification pass
     def needles(self, staged: StagedRun) -> tuple[str, int]:
         """Keyed needles of every original of this run (bronze rows of its released and quarantined
-        inputs), read again on the executors and written beside the staged run (PHI zone,
+        inputs: those the de-identify task made, :attr:`StagedRun.needles`, else read again on the
+        executors) written beside the staged run (PHI zone,
         ``<staging>/needles``: ``needle, kinds``): their location and the number of run-wide needles
         (:func:`deid.quality.verify.merge_needles`: a needle some original keeps is none). The needles
         grow with the export: they never reach the driver nor the tasks' closures; each Python
@@ -199,15 +213,18 @@ class QualityGate:
         from pyspark.sql import functions as F
 
         cfg = self.config.verification
-        profile = self.profile or self._staged_profile(staged)
-        inputs = staged.metadata.select("sha256").unionByName(staged.quarantine.select("sha256")).distinct()
-        # no dropDuplicates here: it would shuffle the content; a repeated row only repeats needles
-        bronze = (self.tables.read(self.zones.bronze, BRONZE).select("sha256", "content", "blob_path")
-                  .join(F.broadcast(inputs), "sha256", "left_semi"))
         where = zones.join(staged.staging, "needles")
-        (bronze.mapInPandas(partial(needle_batches, keyring=self.keyring, profile=profile, kinds=cfg.kinds),
-                            NEEDLE_SCHEMA)
-         .groupBy("needle").agg(F.collect_set("kind").alias("kinds"))
+        if staged.needles is not None:  # made by the de-identify task from the originals it read
+            rows = staged.needles
+        else:
+            profile = self.profile or self._staged_profile(staged)
+            inputs = staged.metadata.select("sha256").unionByName(staged.quarantine.select("sha256")).distinct()
+            # no dropDuplicates here: it would shuffle the content; a repeated row only repeats needles
+            bronze = (self.tables.read(self.zones.bronze, BRONZE).select("sha256", "content", "blob_path")
+                      .join(F.broadcast(inputs), "sha256", "left_semi"))
+            rows = bronze.mapInPandas(partial(needle_batches, keyring=self.keyring, profile=profile,
+                                              kinds=cfg.kinds), NEEDLE_SCHEMA)
+        (rows.groupBy("needle").agg(F.collect_set("kind").alias("kinds"))
          .write.mode("overwrite").parquet(zones.spark_uri(where)))
         n = (self.tables.spark.read.schema("needle binary, kinds array<string>").parquet(zones.spark_read_uri(where))
              .where(~F.array_contains("kinds", KEPT)).count())

@@ -1,9 +1,11 @@
 """The independent verification pass over a run's staged DICOM files and metadata rows (in the gate).
 
 It shares no code with the header engine's or the pixel stage's decisions, only the one tolerant
-matcher (:mod:`deid.textmatch`). The run's originals are read again from bronze and turned into
-keyed needles (:mod:`deid.quality.originals`: every spelling of every identifying value, hashed
-with the run's key). Each staged file is re-read with plain pydicom; every text value (AE, CS, DA,
+matcher (:mod:`deid.textmatch`). The run's originals are turned into keyed needles
+(:mod:`deid.quality.originals`: every spelling of every identifying value, hashed with the run's
+key): by the de-identify task from the original it parsed, once the engine and the pixel stage are
+done with it (:func:`original_needles`; they change copies only), or, when the task made none, read
+again from bronze (:func:`needle_batches`). Each staged file is re-read with plain pydicom; every text value (AE, CS, DA,
 DT, LO, LT, PN, SH, ST, UC, UI, UR, UT and short OB/UN) at every depth, file meta and private
 attributes included, is cut into the matcher's spans (token n-grams in any case, compact and
 OCR-folded forms, dotted UIDs), each span is hashed the same way, and a hash equal to a needle is a
@@ -29,7 +31,7 @@ import re
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyarrow as pa
@@ -50,6 +52,9 @@ from deid.quality.originals import (
     needle_keys,
 )
 from deid.textmatch import spans
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
 
 FINDINGS_SCHEMA = pa.schema([("sop_instance_uid", pa.string()), ("sha256", pa.string()),
                              ("check", pa.string()), ("location", pa.string()), ("kind", pa.string()),
@@ -487,18 +492,33 @@ def needle_batches(batches: Iterator[pd.DataFrame], keyring: KeyRing, profile: P
     the first time; an input the processor read is read the same way here)."""
     from deid.dicomio import read_dicom
 
-    hasher, rules, wanted = _hasher(keyring), _rules(profile), frozenset(kinds)
     for batch in batches:
         found: set[tuple[bytes, str]] = set()
         blobs = batch["blob_path"] if "blob_path" in batch else [None] * len(batch)
         for content, blob in zip(batch["content"], blobs, strict=True):
             try:
                 data = zones.read_bytes(blob) if isinstance(blob, str) else bytes(content)
-                found.update(needle_hashes(read_dicom(data), rules, hasher, wanted).items())
+                original = read_dicom(data)
             except Exception:  # noqa: BLE001 - see the docstring
                 continue
+            found.update(original_needles(original, keyring, profile, kinds))
         yield pd.DataFrame({"needle": [n for n, _ in found], "kind": [k for _, k in found]},
                            columns=["needle", "kind"]).astype({"kind": object})
+
+
+def original_needles(original: Dataset, keyring: KeyRing, profile: Profile,
+                     kinds: tuple[str, ...]) -> list[tuple[bytes, str]]:
+    """``(needle, kind)`` keyed hashes of one original as read (:func:`needle_batches`' rows for it).
+
+    The de-identify task calls this on the original it read (``deid.pipeline.process``, after the
+    engine and the pixel stage are done with it: they change copies only), so the gate need not
+    read and parse every original a second time. An original whose values cannot be walked gives
+    no needles, as in :func:`needle_batches`."""
+    try:
+        with quiet_values():
+            return list(needle_hashes(original, _rules(profile), _hasher(keyring), frozenset(kinds)).items())
+    except Exception:  # noqa: BLE001 - see the docstring
+        return []
 
 
 def merge_needles(rows: Iterable[tuple[bytes, str]]) -> dict[bytes, str]:

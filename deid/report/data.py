@@ -60,8 +60,18 @@ class ReportData:
     timings: dict[str, Any] | None = None  # timings.json of the run: seconds per stage, Spark event log
 
 
-def _counts(df: Any, column: str) -> dict[str, int]:
-    return {str(r[column]): int(r["count"]) for r in df.groupBy(column).count().orderBy(column).collect()}
+def _group_counts(df: Any, columns: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Row counts per combination of ``columns``: one Spark job for several :func:`_by` tallies."""
+    return [r.asDict() for r in df.groupBy(*columns).count().collect()]
+
+
+def _by(groups: list[dict[str, Any]], column: str) -> dict[str, int]:
+    """Row counts per value of ``column`` from :func:`_group_counts` rows, in the column's order (nulls
+    first, as Spark's ``orderBy``), keys as text."""
+    out: dict[Any, int] = {}
+    for g in groups:
+        out[g[column]] = out.get(g[column], 0) + int(g["count"])
+    return {str(k): out[k] for k in sorted(out, key=lambda k: (k is not None, k if k is not None else ""))}
 
 
 def stage_rows(tables: Tables, zs: zones.Zones, run_id: str) -> list[StageRow]:
@@ -81,9 +91,10 @@ def gather(tables: Tables, zs: zones.Zones, run_id: str, max_thumbs: int = 24) -
     md = tables.read(zs.metadata, METADATA).where(F.col("run_id") == run_id)
     q = (tables.read(zs.quarantine, QUARANTINE).where(F.col("run_id") == run_id)
          .select("stage", "reason"))
-    reasons = _counts(q, "reason")
-    by_stage = _counts(q, "stage")
-    n_md = md.count()
+    q_groups = _group_counts(q, ("stage", "reason"))  # one job for both tallies
+    reasons, by_stage = _by(q_groups, "reason"), _by(q_groups, "stage")
+    md_groups = _group_counts(md.fillna({"modality": "(none)"}), ("burned_in_status", "modality"))
+    n_md = sum(int(g["count"]) for g in md_groups)
     outcomes = {"de-identified": n_md, **{f"quarantined at {k}": v for k, v in by_stage.items()}}
     quality: list[dict[str, Any]] = []
     qloc = zs.quality_results
@@ -106,6 +117,6 @@ def gather(tables: Tables, zs: zones.Zones, run_id: str, max_thumbs: int = 24) -
         for t in thumbs:
             t.boxes = by_uid.get(t.sop_instance_uid, [])
     review = zs.review
-    return ReportData(run_id, stage_rows(tables, zs, run_id), outcomes, reasons, _counts(md, "burned_in_status"),
-                      _counts(md.fillna({"modality": "(none)"}), "modality"), quality, gate, thumbs, str(review),
+    return ReportData(run_id, stage_rows(tables, zs, run_id), outcomes, reasons, _by(md_groups, "burned_in_status"),
+                      _by(md_groups, "modality"), quality, gate, thumbs, str(review),
                       read_timings(zs.report_dir(run_id)))

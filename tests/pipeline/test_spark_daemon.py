@@ -1,0 +1,47 @@
+"""The pipeline's Python daemon (deid.spark_daemon): opt-in, and its warm-up finds every
+module and table it names (a renamed module would silently leave the workers cold); the settings of
+the run's small plans (deid.spark_session.small_plans)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from deid import spark_daemon
+from deid.config import SparkConfig
+from deid.spark_session import DAEMON_MODULE, session_conf, small_plans, sql_conf
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+
+def test_the_warm_daemon_is_opt_in() -> None:
+    assert "spark.python.daemon.module" not in session_conf(SparkConfig())
+    conf = session_conf(SparkConfig(conf={"spark.python.daemon.module": DAEMON_MODULE}))
+    assert conf["spark.python.daemon.module"] == DAEMON_MODULE == spark_daemon.MODULE
+
+
+def test_the_warm_up_imports_every_module_and_builds_the_tables() -> None:
+    assert spark_daemon.warm(encoder=False) == []
+
+
+@pytest.mark.spark
+@pytest.mark.parametrize(("n_rows", "expected"), [(None, "4"), (0, "1"), (30, "1"), (20_000, "1"), (20_001, "2"),
+                                                  (10_000_000, "4")])
+def test_small_plans_are_sized_by_the_runs_rows_and_settings_come_back(spark: SparkSession, n_rows: int | None,
+                                                                      expected: str) -> None:
+    before = spark.conf.get("spark.sql.shuffle.partitions")
+    spark.conf.set("spark.sql.shuffle.partitions", "4")
+    try:
+        settings = small_plans(spark, n_rows)
+        assert settings == {"spark.sql.adaptive.enabled": "false", "spark.sql.shuffle.partitions": expected}
+        adaptive = spark.conf.get("spark.sql.adaptive.enabled")
+        with sql_conf(spark, settings):
+            assert spark.conf.get("spark.sql.shuffle.partitions") == expected
+            df = spark.range(100)
+            assert df.groupBy((df.id % 7).alias("k")).count().count() == 7
+        assert spark.conf.get("spark.sql.shuffle.partitions") == "4"
+        assert spark.conf.get("spark.sql.adaptive.enabled") == adaptive
+    finally:
+        spark.conf.set("spark.sql.shuffle.partitions", before)
