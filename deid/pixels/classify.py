@@ -360,6 +360,22 @@ def sex_age_match(text: str, sex: str, age: str) -> bool:
     return False
 
 
+#: Characters OCR reads for each AS unit letter of a Patient's Age written as stored ("020Y" read "0201").
+_AS_UNIT_MISREADS = {"Y": "Y1IL|7VT", "M": "MNH", "W": "WVU", "D": "D0O"}
+
+
+def as_age_match(text: str, age: str) -> bool:
+    """The instance's own Patient's Age (0010,1010) written in its AS form, three digits and a unit
+    ("020Y"), with the unit letter misread by OCR ("0201", "020I"): checked before the allowlist, whose
+    number patterns would otherwise clear it."""
+    value = age.strip().upper()
+    if not re.fullmatch(r"\d{3}[YMWD]", value):
+        return False
+    misreads = _AS_UNIT_MISREADS[value[3]]
+    return any(len(tok) == 4 and tok[:3] == value[:3] and tok[3] in misreads
+               for tok in re.split(r"[^A-Z0-9|]+", text.upper()))
+
+
 def header_match(text: str, ident: Identifiers) -> str | None:
     """Kind of the first original identifying value found in the text ("sex_age", "name", "id", "date",
     "place"). Name and place parts match whole words, words OCR split or glued to the instance's other
@@ -370,7 +386,7 @@ def header_match(text: str, ident: Identifiers) -> str | None:
     words = [w.upper() for w in _WORD.findall(text)] + [t for t in re.split(r"[^A-Z0-9]+", up) if t]
     runs = _runs(text)
     units = _name_units(ident)
-    if sex_age_match(text, ident.sex, ident.age):
+    if sex_age_match(text, ident.sex, ident.age) or as_age_match(text, ident.age):
         return "sex_age"
     for name in ident.names:
         for token in name:

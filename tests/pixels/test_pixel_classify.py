@@ -334,3 +334,15 @@ def test_vocabulary_evidence_and_addresses(text: str, score: float, action: Acti
 ])
 def test_street_first_address_needs_an_unknown_word_and_a_house_number(text: str, hit: bool) -> None:
     assert (rule_match(text, LEX.known, LEX.known_exact) == "address") is hit
+
+
+@pytest.mark.parametrize(("text", "age", "hit"), [
+    ("0201", "020Y", True),   # the stored AS form with its unit letter read as a digit (seen on an evaluation image)
+    ("020I", "020Y", True), ("006N", "006M", True), ("020Y", "020Y", True),
+    ("0202", "020Y", False), ("2017", "020Y", False), ("1020Y", "020Y", False), ("0201", "045Y", False),
+])
+def test_own_age_in_its_as_form_with_a_misread_unit(text: str, age: str, hit: bool) -> None:
+    """Patient's Age (0010,1010) burned in as stored ("020Y") and read "0201": the allowlist, whose
+    number patterns clear "0201", must never see it."""
+    d = decide(text, 0.99, Identifiers(names=[["Castellanos", "Maria"]], age=age), ALLOW, 0.1, TH, LEX)
+    assert (d.reason == "header_sex_age") == hit
