@@ -256,13 +256,19 @@ def element_vr(ds: Dataset, tag: int) -> str:
     return vr  # type: ignore[no-any-return]
 
 
-def _convert_all(ds: Dataset) -> None:
+def iter_datasets(ds: Dataset) -> Iterator[Dataset]:
+    """``ds`` and every sequence item at every depth, each yielded before its own items are looked
+    for; iterating a dataset's elements converts its raw elements (PS3.5 7.5)."""
     stack = [ds]
     while stack:
         current = stack.pop()
-        for elem in current:  # iterating converts raw elements
-            if elem.VR == "SQ":
-                stack.extend(elem.value)
+        yield current
+        stack.extend(item for elem in current if elem.VR == "SQ" for item in elem.value)
+
+
+def _convert_all(ds: Dataset) -> None:
+    for _ in iter_datasets(ds):  # visiting every element of every item converts it
+        pass
 
 
 def _convert_vr_less(ds: Dataset) -> None:

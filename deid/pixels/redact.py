@@ -57,7 +57,7 @@ from pydicom.uid import (
     RLELossless,
 )
 
-from deid.dicomio import ConcatReader, SeekableReader
+from deid.dicomio import ConcatReader, SeekableReader, iter_datasets
 from deid.errors import PixelError, Reason
 from deid.header.profile import CLEAN_PIXEL_DATA_CODE
 from deid.pixels.codestream import Geometry, clean_codestream, is_clean, native_hidden
@@ -283,13 +283,9 @@ def _little_endian_encoding(target: Dataset, syntax: UID) -> None:
     if target.original_encoding[1] is False:
         # raw (unconverted) values hold big endian bytes: convert every one at every depth first, so
         # the writer encodes the values, not the source's bytes, little endian (PS3.5 7.3)
-        stack = [target]
-        while stack:
-            current = stack.pop()
+        for current in iter_datasets(target):
             for elem in current:  # iterating converts raw elements
-                if elem.VR == "SQ":
-                    stack.extend(elem.value)
-                elif elem.VR in _WORD_WIDTH and elem.tag != 0x7FE00010 and isinstance(elem.value, bytes):
+                if elem.VR in _WORD_WIDTH and elem.tag != 0x7FE00010 and isinstance(elem.value, bytes):
                     # pydicom keeps OW/OL/OF/OD/OV as the file's bytes: swap them to little endian
                     width = _WORD_WIDTH[elem.VR]
                     arr = np.frombuffer(elem.value[:len(elem.value) // width * width], dtype=f">u{width}")
