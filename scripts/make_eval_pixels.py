@@ -137,6 +137,16 @@ def ucum_units() -> list[str]:
     return sorted({code for codes in concepts.get("UCUM", {}).values() for code in codes if len(code) <= 8})
 
 
+def _stable_city_order() -> None:
+    """Faker's it_IT city list is built from a set, so its order (and every draw from it) followed
+    PYTHONHASHSEED: the same seed gave other sets in other processes (the CI subset's "order-dependent"
+    PHI miss). Sorted once, the draws depend on the seed alone."""
+    from faker.providers.address.it_IT import Provider as ItalianAddress
+
+    if ItalianAddress.cities != sorted(ItalianAddress.cities):
+        ItalianAddress.cities = sorted(ItalianAddress.cities)
+
+
 class Person:
     """One patient's PHI drawn from faker in one evaluation locale."""
 
@@ -145,6 +155,7 @@ class Person:
         from faker import Faker
 
         self.locale = rng.choice(EVAL_LOCALES)
+        _stable_city_order()
         fk = Faker(self.locale)
         fk.seed_instance(fake_seed)
         fk = names_faker(fk, names, str(fake_seed))  # person names from scripts/eval_names.py's source
