@@ -1,0 +1,214 @@
+"""Bytes inside coded data that no decoder reads (deid.pixels.jpegscan, j2kpackets, jlsscan): a JPEG
+restart interval's bytes after its last MCU, a JPEG 2000 tile's bytes after its last packet, a JPEG-LS
+scan's bytes after its last sample. Each walk must read every byte a decoder reads (a clean codestream
+comes back byte for byte), cut the rest (the pixels stay), and refuse what it does not walk."""
+
+from __future__ import annotations
+
+import copy
+import io
+import struct
+
+import numpy as np
+import pytest
+from pydicom.encaps import encapsulate, generate_frames
+from pydicom.uid import JPEGBaseline8Bit
+
+from deid.pixels import codestream
+from deid.pixels.codestream import clean_codestream, same_pixels
+from deid.pixels.frames import decode_frames
+from deid.pixels.redact import clean_kept
+
+from .conftest import bundled
+
+JUNK = b"ZZLEAK Doe^Jane MRN 12345678"
+J2K, J2K_LOSSY, JPEG, JPEG_EXT, JPEG_LL, JLS, JLS_NEAR = (
+    "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91", "1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51",
+    "1.2.840.10008.1.2.4.70", "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81")
+
+
+def _image(rgb: bool = False, shape: tuple[int, int] = (100, 120)) -> np.ndarray:
+    rng = np.random.default_rng(3)
+    base = np.add.outer(np.arange(shape[0]), np.arange(shape[1])).astype(np.float64)
+    img = (base + rng.normal(0, 20, shape)) % 256
+    if rgb:
+        return np.stack([img, 255 - img, (img * 3) % 256], axis=-1).astype(np.uint8)
+    return img.astype(np.uint8)
+
+
+def _pil(arr: np.ndarray, fmt: str, **opts) -> bytes:  # type: ignore[no-untyped-def]
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, fmt, **opts)
+    return buf.getvalue()
+
+
+def _geometry(arr: np.ndarray) -> tuple[int, int, int, int]:
+    return arr.shape[0], arr.shape[1], arr.shape[2] if arr.ndim == 3 else 1, 8
+
+
+# ----------------------------------------------------------------------------------------------- JPEG
+def _before(stream: bytes, marker: bytes, nth: int = 0) -> bytes:
+    """``JUNK`` planted before the ``nth`` occurrence of ``marker`` after the first scan header."""
+    pos = stream.index(b"\xff\xda")
+    for _ in range(nth + 1):
+        pos = stream.index(marker, pos + 1)
+    return stream[:pos] + JUNK + stream[pos:]
+
+
+JPEGS = {
+    "grey": lambda: _pil(_image(), "JPEG", quality=90),
+    "rgb-420": lambda: _pil(_image(True), "JPEG", quality=75, subsampling=2),
+    "rgb-444-restart": lambda: _pil(_image(True), "JPEG", quality=95, subsampling=0, restart_marker_blocks=3),
+    "grey-restart-rows": lambda: _pil(_image(), "JPEG", quality=50, restart_marker_rows=1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(JPEGS))
+def test_jpeg_walk_keeps_a_clean_stream_and_cuts_interval_tails(name: str) -> None:
+    plain = JPEGS[name]()
+    assert clean_codestream(plain, JPEG, (0, 0, 0, 8)) == plain  # every byte read: nothing cut
+    places = [(b"\xff\xd9", 0)]
+    if b"\xff\xd0" in plain:
+        places += [(b"\xff\xd0", 0), (b"\xff\xd1", 0)]  # inside a restart interval, before its RSTn
+    for marker, nth in places:
+        hidden = _before(plain, marker, nth)
+        assert same_pixels(plain, hidden, JPEG)  # a decoder never reads the planted bytes
+        assert clean_codestream(hidden, JPEG, (0, 0, 0, 8)) == plain
+
+
+@pytest.mark.parametrize(("name", "syntax"), [("JPGExtended.dcm", JPEG_EXT), ("SC_rgb_jpeg_gdcm.dcm", JPEG_LL),
+                                              ("SC_rgb_jpeg_dcmtk.dcm", JPEG)])
+def test_jpeg_walk_on_real_12_bit_and_lossless_streams(name: str, syntax: str) -> None:
+    """Extended 12-bit (SOF1) and lossless (SOF3, process 14) scans are walked too."""
+    ds = bundled(name)
+    stream = next(generate_frames(ds.PixelData, number_of_frames=1))
+    plain = stream[:stream.rindex(b"\xff\xd9") + 2]
+    assert clean_codestream(plain, syntax, (0, 0, 0, 8)) == plain
+    hidden = _before(plain, b"\xff\xd9")
+    out = clean_codestream(hidden, syntax, (0, 0, 0, 8))
+    assert out == plain and same_pixels(hidden, out, syntax)
+
+
+def test_unused_quantisation_table_is_dropped() -> None:
+    """A DQT table no frame component selects (Tq, B.2.2) is 64 free bytes: dropped like an unused DHT."""
+    plain = _pil(_image(), "JPEG", quality=90)
+    body = bytes([0x03]) + (JUNK * 3)[:64]
+    sof = plain.index(b"\xff\xc0")
+    hidden = plain[:sof] + b"\xff\xdb" + struct.pack(">H", 2 + len(body)) + body + plain[sof:]
+    assert same_pixels(plain, hidden, JPEG)
+    assert clean_codestream(hidden, JPEG, (0, 0, 0, 8)) == plain
+
+
+@pytest.mark.parametrize("opts", [{"progressive": True}, {"quality": 90, "optimize": True, "progressive": True}])
+def test_jpeg_scans_not_walked_are_refused(opts) -> None:  # type: ignore[no-untyped-def]
+    """Progressive scans (SOF2) are not walked: refused, so the frame is written from its pixels."""
+    assert clean_codestream(_pil(_image(), "JPEG", **opts), JPEG, (0, 0, 0, 8)) is None
+
+
+def test_a_cut_that_changes_the_pixels_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every cut inside coded data is checked by decoding: a walk that stopped short is refused."""
+    plain = _pil(_image(), "JPEG", quality=90)
+    monkeypatch.setattr(codestream, "scan_used", lambda *a: a[-1][:len(a[-1]) // 2])
+    assert clean_codestream(plain, JPEG, (0, 0, 0, 8)) is None
+
+
+def test_image_without_a_box_loses_an_interval_tail_in_its_own_syntax() -> None:
+    ds = bundled("SC_rgb_jpeg_dcmtk.dcm")
+    stream = next(generate_frames(ds.PixelData, number_of_frames=1))
+    ds.PixelData = encapsulate([_before(stream, b"\xff\xd9")])
+    target = copy.deepcopy(ds)
+    assert clean_kept(target, ds, None) == JPEGBaseline8Bit
+    assert JUNK not in bytes(target.PixelData)
+    assert np.array_equal(decode_frames(target).pixels, decode_frames(ds).pixels)
+
+
+# ------------------------------------------------------------------------------------------ JPEG 2000
+def _sots(stream: bytes) -> list[int]:
+    out, pos = [], stream.index(b"\xff\x90\x00\x0a")
+    while stream[pos:pos + 2] == b"\xff\x90":
+        out.append(pos)
+        pos += int.from_bytes(stream[pos + 6:pos + 10], "big")
+    return out
+
+
+def _tail(stream: bytes, sot: int) -> bytes:
+    """``JUNK`` after the packets of the tile-part at ``sot``, its Psot counting it."""
+    psot = int.from_bytes(stream[sot + 6:sot + 10], "big")
+    end = sot + psot
+    return stream[:sot + 6] + (psot + len(JUNK)).to_bytes(4, "big") + stream[sot + 10:end] + JUNK + stream[end:]
+
+
+J2KS = {
+    "lrcp-3-layers": {"quality_layers": [40, 10, 0], "quality_mode": "rates"},
+    "rlcp-tiles": {"progression": "RLCP", "tile_size": (64, 48)},
+    "rpcl-precincts": {"progression": "RPCL", "precinct_size": (32, 32), "num_resolutions": 4},
+    "pcrl-precincts-tiles": {"progression": "PCRL", "precinct_size": (32, 32), "tile_size": (48, 64),
+                             "codeblock_size": (8, 8),
+                             "quality_layers": [20, 0], "quality_mode": "rates"},
+    "cprl-rgb": {"progression": "CPRL", "precinct_size": (64, 32), "codeblock_size": (16, 16), "rgb": True},
+    "bypass-termall": {"cblk_style": 0x05, "quality_layers": [30, 8, 0], "quality_mode": "rates"},
+    "bypass-lossy": {"cblk_style": 0x01, "irreversible": True, "quality_layers": [20, 5], "quality_mode": "rates"},
+    "all-styles-offset": {"cblk_style": 0x3F, "tile_size": (50, 40), "tile_offset": (3, 5), "offset": (3, 5)},
+}
+
+
+@pytest.mark.parametrize("name", sorted(J2KS))
+def test_j2k_walk_reads_every_packet_and_cuts_tile_tails(name: str) -> None:
+    opts = dict(J2KS[name])
+    arr = _image(bool(opts.pop("rgb", False)))
+    plain = _pil(arr, "JPEG2000", no_jp2=True, **opts)
+    assert clean_codestream(plain, J2K_LOSSY, _geometry(arr)) == plain  # the walk ends where the data end
+    sots = _sots(plain)
+    for sot in {sots[0], sots[-1]}:
+        hidden = _tail(plain, sot)
+        assert same_pixels(plain, hidden, J2K_LOSSY)
+        assert clean_codestream(hidden, J2K_LOSSY, _geometry(arr)) == plain
+
+
+def test_j2k_features_not_walked_are_refused() -> None:
+    """A progression order change (POC, A.6.6) is not walked: refused, not trusted."""
+    plain = _pil(_image(), "JPEG2000", no_jp2=True)
+    sot = plain.index(b"\xff\x90")
+    poc = b"\xff\x5f" + struct.pack(">HBBHBBB", 9, 0, 0, 1, 6, 1, 0)
+    assert clean_codestream(plain[:sot] + poc + plain[sot:], J2K, (100, 120, 1, 8)) is None
+
+
+def test_j2k_walk_that_ends_short_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    plain = _pil(_image(), "JPEG2000", no_jp2=True)
+    real = codestream.used_lengths
+    monkeypatch.setattr(codestream, "used_lengths", lambda m, p: [n // 2 for n in real(m, p) or []])
+    assert clean_codestream(plain, J2K, (100, 120, 1, 8)) is None
+
+
+# -------------------------------------------------------------------------------------------- JPEG-LS
+@pytest.mark.parametrize(("near", "syntax"), [(0, JLS), (2, JLS_NEAR)])
+@pytest.mark.parametrize("rgb", [False, True])
+def test_jpegls_scan_is_proven_by_encoding_again(near: int, syntax: str, rgb: bool) -> None:
+    """A clean scan is what its pixels encode to: kept byte for byte. Bytes after the last sample make
+    CharLS (pydicom's JPEG-LS decoder) refuse the stream: refused here too, never kept."""
+    jpeg_ls = pytest.importorskip("jpeg_ls")
+    arr = _image(rgb)
+    plain = bytes(jpeg_ls.encode_array(arr, lossy_error=near, interleave_mode=2 if rgb else None))
+    assert clean_codestream(plain, syntax, _geometry(arr)) == plain
+    hidden = plain[:-2] + JUNK + plain[-2:]
+    out = clean_codestream(hidden, syntax, _geometry(arr))
+    assert out is None or out == plain
+
+
+@pytest.mark.parametrize(("near", "syntax"), [(0, JLS), (2, JLS_NEAR)])
+def test_jpegls_scan_that_is_not_its_encoding_is_replaced_or_refused(near: int, syntax: str,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scan that differs from the encoding of its pixels cannot be proven to hold nothing else: a
+    lossless one is replaced by that encoding (the same pixels), a near-lossless one refused."""
+    jpeg_ls = pytest.importorskip("jpeg_ls")
+    arr = _image(True)
+    plain = bytes(jpeg_ls.encode_array(arr, lossy_error=near, interleave_mode=2))
+    real = jpeg_ls.encode_buffer
+    monkeypatch.setattr(jpeg_ls, "encode_buffer", lambda *a, **k: real(*a, **{**k, "interleave_mode": 1}))
+    out = clean_codestream(plain, syntax, _geometry(arr))
+    if near:
+        assert out is None
+    else:
+        assert out is not None and out != plain and same_pixels(out, plain, syntax)
