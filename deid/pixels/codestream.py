@@ -8,8 +8,7 @@ what its decoded pixels show (PS3.15 E.3.1 Clean Pixel Data). What a decoder ski
   byte after End of Image (EOI, FFD9);
 - JPEG 2000 (ISO 15444-1, A.4.4; HTJ2K A.4.6) comment marker segments (COM, FF64), the optional pointer
   segments TLM, PLM and PLT (A.7), a JP2 file wrapper (boxes), and any byte after End of Codestream
-  (EOC, FFD9).
-
+  (EOC, FFD9);
 - RLE Lossless (PS3.5 G): a segment's bytes after the run that completes it, and extra segments;
 - native data: bits above High Bit (0028,0102) (retired embedded overlays, PS3.5 8.1.1 / 8.1.2) and
   bytes past Number of Frames (0028,0008) frames.
@@ -74,12 +73,14 @@ _J2K_COM = 0x64
 _OPENJPEG_COM = re.compile(rb"\x00\x01Created by OpenJPEG version [0-9.]{1,16}")
 
 
-def clean_codestream(data: bytes, syntax: str, geometry: Geometry) -> bytes | None:
+def clean_codestream(data: bytes, syntax: str, geometry: Geometry,
+                     stored: tuple[int, bool] | None = None) -> bytes | None:
     """``data`` (one frame's codestream) with only allowed marker segments, cut at its end marker;
-    None when it cannot be checked or cleaned without changing the decoded pixels (module docstring)."""
+    None when it cannot be checked or cleaned without changing the decoded pixels (module docstring).
+    ``stored``: Bits Stored (0028,0101) and whether values are signed, for the RLE high-bit check."""
     data = bytes(data)
     if syntax == RLE_SYNTAX:
-        return _rle(data, geometry)
+        return _rle(data, geometry, stored)
     if syntax in _JPEG_SYNTAXES or syntax in _JPEGLS_SYNTAXES:
         found = _jpeg(data, ls=syntax in _JPEGLS_SYNTAXES)
     elif syntax in _J2K_SYNTAXES:
@@ -387,9 +388,36 @@ def _segment_end(data: bytes, start: int, stop: int, size: int) -> int | None:
     return pos if made == size and pos <= stop else None
 
 
-def _rle(data: bytes, geometry: Geometry) -> bytes | None:
+def _unpacked(segment: bytes, size: int) -> np.ndarray:
+    """A segment (validated by :func:`_segment_end`) decoded (PackBits, PS3.5 G.3.1)."""
+    out, pos, made = [], 0, 0
+    while made < size:
+        head = segment[pos]
+        if head < 128:
+            out.append(segment[pos + 1:pos + head + 2])
+            made, pos = made + head + 1, pos + head + 2
+        elif head > 128:
+            out.append(segment[pos + 1:pos + 2] * (257 - head))
+            made, pos = made + 257 - head, pos + 2
+        else:
+            pos += 1
+    return np.frombuffer(b"".join(out)[:size], np.uint8)
+
+
+def _high_bits(msb: np.ndarray, used: int, signed: bool) -> bool:
+    """Most significant bytes with bits above Bits Stored set (unsigned) or not the sign's extension
+    (signed): ``used`` is how many of their low bits Bits Stored covers (PS3.5 8.1.1)."""
+    if signed:
+        top = msb.view(np.int8) >> (used - 1)
+        return bool(((top != 0) & (top != -1)).any())
+    return bool((msb >> used).any())
+
+
+def _rle(data: bytes, geometry: Geometry, stored: tuple[int, bool] | None = None) -> bytes | None:
     """RLE Lossless: the expected number of segments, each cut where its runs complete the frame (and
-    its zero padding byte kept, PS3.5 G.5), behind a rebuilt header (G.4)."""
+    its zero padding byte kept, PS3.5 G.5), behind a rebuilt header (G.4). ``stored``: Bits Stored and
+    signedness; a segment of most significant bytes (G.2) with bits above Bits Stored (decoders mask
+    them, so OCR never sees them) is refused: the frame is encoded again from its decoded values."""
     rows, columns, samples, bits = geometry
     count = samples * (bits // 8)
     if bits % 8 or not 1 <= count <= 15 or len(data) < 64:
@@ -406,6 +434,12 @@ def _rle(data: bytes, geometry: Geometry) -> bytes | None:
             return None
         pad = (end - start) & 1 and end < stop and data[end] == 0  # its zero padding byte, when it has one
         segments.append(data[start:end + 1 if pad else end])
+    width = bits // 8
+    if stored is not None and stored[0] < bits:
+        used = stored[0] - 8 * (width - 1)
+        if used <= 0 or any(_high_bits(_unpacked(segments[i], rows * columns), used, stored[1])
+                            for i in range(0, count, width)):
+            return None
     starts, position = [], 64
     for seg in segments:
         starts.append(position)
@@ -428,12 +462,15 @@ def native_hidden(ds: Dataset, frames: int, little_endian: bool, chunk: int = 1 
     raw = memoryview(ds.PixelData).cast("B")
     bits, stored = int(ds.BitsAllocated), int(ds.BitsStored)
     frame_len = _frame_bytes(ds)
-    if bits == 1:  # bit-packed: no unused bits; frames end on bits, not bytes
+    if bits == 1:  # bit-packed: no bits above High Bit; frames end on bits, not bytes
         need = -(-int(ds.Rows) * int(ds.Columns) * int(ds.get("SamplesPerPixel", 1) or 1) * frames // 8)
     else:
         need = frame_len * frames
     if len(raw) > need + 1 or (len(raw) == need + 1 and (need % 2 == 0 or raw[need] != 0)):
         return True
+    if bits == 1:  # the last byte's bits past the last pixel (packed from the low bit, PS3.5 8.1.1)
+        used = int(ds.Rows) * int(ds.Columns) * int(ds.get("SamplesPerPixel", 1) or 1) * frames % 8
+        return bool(used and len(raw) >= need and raw[need - 1] >> used)
     if bits not in (8, 16, 32) or stored >= bits:
         return False
     signed = int(ds.get("PixelRepresentation", 0) or 0) == 1
