@@ -22,6 +22,10 @@ import numpy as np
 WALKED = frozenset({0xC0, 0xC1, 0xC3})
 _RST = re.compile(rb"\xff[\xd0-\xd7]")
 _LOSSLESS = 0xC3
+# Lookups are built for this many bytes of a segment at a time, plus a margin longer than any MCU
+# (10 blocks of 64 codes of at most 27 bits; lossless: 10 codes of at most 32 bits).
+_CHUNK = 1 << 18
+_MARGIN = 1 << 12
 
 
 @dataclass(frozen=True)
@@ -108,8 +112,40 @@ def _windows(data: bytes) -> np.ndarray:
 def _walk(seg: bytes, specs: list[tuple[bytes, bytes | None]], mcus: int) -> int | None:
     """Bits the codes of ``mcus`` MCUs take in the unstuffed segment ``seg``; an MCU is one data unit
     for each of ``specs``: its DC (or lossless) table spec and AC table spec (None: lossless, one
-    code a unit). None: a malformed table, a code no table holds, or more bits than ``seg`` has."""
-    windows = _windows(seg)
+    code a unit). None: a malformed table, a code no table holds, or more bits than ``seg`` has.
+
+    The per-bit-position lookups are built for one chunk of ``seg`` at a time (:data:`_CHUNK` bytes and
+    a margin longer than any MCU), so memory stays bounded whatever the frame's size."""
+    lookups: dict[tuple[bytes, bool], tuple[np.ndarray, np.ndarray]] = {}
+    for dc_spec, ac_spec in specs:
+        for spec, is_ac in ((dc_spec, False), (ac_spec, True)):
+            if spec is not None and (spec, is_ac) not in lookups:
+                found = _lookup(spec, is_ac)
+                if found is None:
+                    return None
+                lookups[spec, is_ac] = found
+    limit, p, done = 8 * len(seg), 0, 0
+    while done < mcus:
+        first = p >> 3
+        part = seg[first:first + _CHUNK + _MARGIN]
+        edge = 8 * _CHUNK if first + len(part) < len(seg) else limit + 1  # the last chunk has no edge
+        q = p - 8 * first
+        walked = _walk_chunk(part, specs, lookups, mcus - done, q, edge)
+        if walked is None:
+            return None
+        q, count = walked
+        p, done = 8 * first + q, done + count
+        if count == 0:
+            return None
+    return p if p <= limit else None
+
+
+def _walk_chunk(part: bytes, specs: list[tuple[bytes, bytes | None]],
+                lookups: dict[tuple[bytes, bool], tuple[np.ndarray, np.ndarray]], mcus: int, p: int,
+                edge: int) -> tuple[int, int] | None:
+    """Walk up to ``mcus`` MCUs of ``part`` from bit ``p`` while ``p`` is below ``edge``: the bit
+    position reached and the MCUs walked; None: a code no table holds, or past the end of ``part``."""
+    windows = _windows(part)
     made: dict[tuple[bytes, bool], _Table] = {}
     units: list[tuple[bytes, _Table | None]] = []
     for dc_spec, ac_spec in specs:
@@ -118,24 +154,24 @@ def _walk(seg: bytes, specs: list[tuple[bytes, bytes | None]], mcus: int) -> int
             if spec is None:
                 continue
             if (spec, is_ac) not in made:
-                found = _lookup(spec, is_ac)
-                if found is None:
-                    return None
-                made[spec, is_ac] = _Table(found[0][windows], found[1][windows], is_ac)
+                bits, step = lookups[spec, is_ac]
+                made[spec, is_ac] = _Table(bits[windows], step[windows], is_ac)
             pair.append(made[spec, is_ac])
         units.append((pair[0].bits, pair[1] if len(pair) > 1 else None))
-    limit = 8 * len(seg)
-    p = 0
+    done = 0
     try:
         if len(units) == 1 and units[0][1] is None:  # lossless, one component: one code a sample
             dc = units[0][0]
-            for _ in range(mcus):
-                a = dc[p]
-                if not a:
-                    return None
-                p += a
-            return p if p <= limit else None
-        for _ in range(mcus):
+            while done < mcus and p < edge:
+                batch = min(64, mcus - done)  # 64 codes of at most 32 bits: within the margin
+                for _ in range(batch):
+                    a = dc[p]
+                    if not a:
+                        return None
+                    p += a
+                done += batch
+            return p, done
+        while done < mcus and p < edge:
             for dc, ac in units:
                 a = dc[p]
                 if not a:
@@ -143,17 +179,18 @@ def _walk(seg: bytes, specs: list[tuple[bytes, bytes | None]], mcus: int) -> int
                 p += a
                 if ac is None:
                     continue
-                bits, step = ac.bits, ac.step
+                acbits, acstep = ac.bits, ac.step
                 k = 1
                 while k < 64:
-                    a = bits[p]
+                    a = acbits[p]
                     if not a:
                         return None
-                    k += step[p]
+                    k += acstep[p]
                     p += a
-    except IndexError:  # past the segment's end
+            done += 1
+    except IndexError:  # past the end of the part
         return None
-    return p if p <= limit else None
+    return p, done
 
 
 def _ceil(a: int, b: int) -> int:

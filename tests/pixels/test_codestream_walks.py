@@ -91,6 +91,21 @@ def test_jpeg_walk_on_real_12_bit_and_lossless_streams(name: str, syntax: str) -
     assert out == plain and same_pixels(hidden, out, syntax)
 
 
+def test_jpeg_walk_in_small_chunks_finds_the_same_ends(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The per-bit lookups are built a chunk at a time (bounded memory): chunks of 64 bytes give the
+    same cuts as one chunk, for sequential and lossless scans."""
+    from deid.pixels import jpegscan
+
+    ds = bundled("SC_rgb_jpeg_gdcm.dcm")
+    lossless = next(generate_frames(ds.PixelData, number_of_frames=1))
+    lossless = lossless[:lossless.rindex(b"\xff\xd9") + 2]
+    streams = [(JPEGS["rgb-420"](), JPEG), (JPEGS["grey-restart-rows"](), JPEG), (lossless, JPEG_LL)]
+    monkeypatch.setattr(jpegscan, "_CHUNK", 64)
+    for plain, syntax in streams:
+        assert clean_codestream(plain, syntax, (0, 0, 0, 8)) == plain
+        assert clean_codestream(_before(plain, b"\xff\xd9"), syntax, (0, 0, 0, 8)) == plain
+
+
 def test_unused_quantisation_table_is_dropped() -> None:
     """A DQT table no frame component selects (Tq, B.2.2) is 64 free bytes: dropped like an unused DHT."""
     plain = _pil(_image(), "JPEG", quality=90)
