@@ -106,6 +106,38 @@ def test_jpeg_walk_in_small_chunks_finds_the_same_ends(monkeypatch: pytest.Monke
         assert clean_codestream(_before(plain, b"\xff\xd9"), syntax, (0, 0, 0, 8)) == plain
 
 
+def test_jpeg_pad_bits_are_set_to_one() -> None:
+    """The bits after a segment's last code pad its last byte with 1s (F.1.2.3); other values carry
+    nothing a decoder reads: they are set back to 1."""
+    from deid.pixels.jpegscan import _walk, frame_header
+
+    for quality in range(60, 100):
+        plain = _pil(_image(), "JPEG", quality=quality)
+        sos = plain.index(b"\xff\xda")
+        data = plain[sos + 2 + int.from_bytes(plain[sos + 2:sos + 4], "big"):-2]
+        sof = plain.index(b"\xff\xc0")
+        frame = frame_header(0xC0, plain[sof + 4:sof + 2 + int.from_bytes(plain[sof + 2:sof + 4], "big")])
+        assert frame is not None and b"\xff" not in data[-2:]
+        tables = {}
+        pos = 0
+        while (pos := plain.find(b"\xff\xc4", pos + 1)) > 0:
+            body = plain[pos + 4:pos + 2 + int.from_bytes(plain[pos + 2:pos + 4], "big")]
+            tables[body[0]] = body
+        specs = [(tables[0x00], tables[0x10])]
+        mcus = -(-frame.lines // 8) * -(-frame.columns // 8)
+        unstuffed = data.replace(b"\xff\x00", b"\xff")
+        bits = _walk(unstuffed, specs, mcus)
+        assert bits is not None and -(-bits // 8) == len(unstuffed)  # the walk ends in the last byte
+        pad = -bits % 8
+        if pad >= 3:
+            break
+    else:
+        pytest.skip("no quality gives 3 pad bits")
+    zeroed = plain[:-3] + bytes([plain[-3] & ~((1 << pad) - 1) & 0xFF]) + plain[-2:]
+    assert zeroed != plain and same_pixels(plain, zeroed, JPEG)
+    assert clean_codestream(zeroed, JPEG, (0, 0, 0, 8)) == plain
+
+
 def test_unused_quantisation_table_is_dropped() -> None:
     """A DQT table no frame component selects (Tq, B.2.2) is 64 free bytes: dropped like an unused DHT."""
     plain = _pil(_image(), "JPEG", quality=90)
@@ -180,6 +212,47 @@ def test_j2k_walk_reads_every_packet_and_cuts_tile_tails(name: str) -> None:
         hidden = _tail(plain, sot)
         assert same_pixels(plain, hidden, J2K_LOSSY)
         assert clean_codestream(hidden, J2K_LOSSY, _geometry(arr)) == plain
+
+
+def test_j2k_sop_and_eph_markers_are_walked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Packets preceded by SOP and with headers ended by EPH (Scod bits 1 and 2, A.6.1) are walked: a
+    stream rebuilt with them (where OpenJPEG reads them: the same pixels) is kept, its tail cut."""
+    from deid.pixels import j2kpackets
+
+    arr = _image()
+    plain = _pil(arr, "JPEG2000", no_jp2=True, quality_layers=[40, 10, 0], quality_mode="rates")
+    spans: list[tuple[int, int]] = []
+    heads: list[int] = []
+    packet, align = j2kpackets._Tile.packet, j2kpackets._Bits.align
+
+    def record_packet(self, data, pos, end, *rest):  # type: ignore[no-untyped-def]
+        out = packet(self, data, pos, end, *rest)
+        spans.append((pos, out))
+        return out
+
+    def record_align(self):  # type: ignore[no-untyped-def]
+        heads.append(align(self))
+        return heads[-1]
+
+    monkeypatch.setattr(j2kpackets._Tile, "packet", record_packet)
+    monkeypatch.setattr(j2kpackets._Bits, "align", record_align)
+    assert clean_codestream(plain, J2K_LOSSY, _geometry(arr)) == plain
+    monkeypatch.undo()
+    sot = plain.index(b"\xff\x90\x00\x0a")
+    assert plain[sot + 12:sot + 14] == b"\xff\x93" and len(spans) == len(heads) > 6
+    psot = int.from_bytes(plain[sot + 6:sot + 10], "big")
+    body = plain[sot + 14:sot + psot]
+    assert spans[-1][1] == len(body)
+    packets = b"".join(b"\xff\x91\x00\x04" + struct.pack(">H", i) + body[a:h] + b"\xff\x92" + body[h:e]
+                       for i, ((a, e), h) in enumerate(zip(spans, heads, strict=True)))
+    cod = plain.index(b"\xff\x52")
+    head = plain[:cod + 4] + bytes([plain[cod + 4] | 0x06]) + plain[cod + 5:sot]
+    tile = plain[sot:sot + 6] + (14 + len(packets)).to_bytes(4, "big") + plain[sot + 10:sot + 14] + packets
+    marked = head + tile + plain[sot + psot:]
+    assert same_pixels(plain, marked, J2K_LOSSY)
+    assert clean_codestream(marked, J2K_LOSSY, _geometry(arr)) == marked
+    hidden = _tail(marked, marked.index(b"\xff\x90\x00\x0a"))
+    assert clean_codestream(hidden, J2K_LOSSY, _geometry(arr)) == marked
 
 
 def test_j2k_features_not_walked_are_refused() -> None:
