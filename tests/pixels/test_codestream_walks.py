@@ -10,6 +10,7 @@ import io
 import struct
 
 import numpy as np
+import pydicom
 import pytest
 from pydicom.encaps import encapsulate, generate_frames
 from pydicom.uid import JPEGBaseline8Bit
@@ -300,3 +301,58 @@ def test_jpegls_scan_that_is_not_its_encoding_is_replaced_or_refused(near: int, 
         assert out is None
     else:
         assert out is not None and out != plain and same_pixels(out, plain, syntax)
+
+
+# ------------------------------------------------------------------------------------ through redact
+def _dataset(syntax: str, streams: list[bytes], arr: np.ndarray) -> pydicom.Dataset:
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import generate_uid
+
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = syntax
+    ds.SOPClassUID, ds.SOPInstanceUID, ds.Modality = "1.2.840.10008.5.1.4.1.1.7", generate_uid(), "OT"
+    ds.Rows, ds.Columns = arr.shape[:2]
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
+    ds.NumberOfFrames = len(streams)
+    ds.PixelData = encapsulate(streams)
+    ds["PixelData"].VR, ds["PixelData"].is_undefined_length = "OB", True
+    buf = io.BytesIO()
+    ds.save_as(buf, enforce_file_format=True)
+    return pydicom.dcmread(io.BytesIO(buf.getvalue()))
+
+
+def test_redacted_image_keeps_frames_without_a_box_without_their_tile_tails() -> None:
+    """A lossless J2K image with a box on one frame: the other frames keep their codestreams (no second
+    encoding), cut after their last packet."""
+    from deid.pixels.frames import open_frames
+    from deid.pixels.redact import fill_value, write_redacted
+
+    arr = _image()
+    plain = _pil(arr, "JPEG2000", no_jp2=True, irreversible=False)
+    hidden = _tail(plain, _sots(plain)[0])
+    ds = _dataset(J2K, [hidden, hidden, hidden], arr)
+    frames = open_frames(ds)
+    target = copy.deepcopy(ds)
+    assert write_redacted(target, ds, frames, {1: [(0, 0, 8, 8)]}, fill_value(frames, ds)) == J2K
+    out = bytes(target.PixelData)
+    assert JUNK not in out
+    kept = list(generate_frames(out, number_of_frames=3))
+    assert kept[0] == kept[2] and kept[0] in (plain, plain + b"\x00")  # + its fragment's pad byte
+
+
+def test_lossy_frames_no_walk_covers_are_written_from_their_pixels() -> None:
+    """A progressive JPEG without a box cannot be proven clean: written from its decoded pixels in the
+    lossy output syntax (Explicit VR Little Endian by default), marked lossy; nothing of it is kept."""
+    from pydicom.uid import ExplicitVRLittleEndian
+
+    arr = _image()
+    stream = _pil(arr, "JPEG", quality=90, progressive=True)
+    hidden = stream[:-2] + JUNK + stream[-2:]
+    ds = _dataset(JPEG, [hidden], arr)
+    del ds.NumberOfFrames
+    target = copy.deepcopy(ds)
+    assert clean_kept(target, ds, None) == ExplicitVRLittleEndian
+    assert JUNK not in bytes(target.PixelData) and target.LossyImageCompression == "01"
+    assert np.array_equal(decode_frames(target).pixels, decode_frames(ds).pixels)
