@@ -138,6 +138,18 @@ def _jpeg_app(code: int, payload: bytes, ls: bool) -> bool | None:
     return False
 
 
+def _jpeg_kept(code: int, payload: bytes, ls: bool) -> bool | None:
+    """A segment on the allowed list: True keep, False strip (a Huffman stream decodes without
+    arithmetic conditioning, DAC), None refuse: hierarchical (DHP, EXP) and DNL streams are not
+    walked, and a JPEG-LS LSE other than preset coding parameters (ISO 14495-1 C.2.4.1.1: mapping
+    tables a scan may never select, oversize dimensions) is not proven by encoding again."""
+    if ls:
+        return code != 0xF8 or (len(payload) == 11 and payload[0] == 1) or None
+    if code == 0xCC:
+        return False
+    return code not in (0xDC, 0xDE, 0xDF) or None
+
+
 class _Table:
     """One table of a DHT (ISO 10918-1 B.2.4.2) or DQT (B.2.4.1) segment and whether a scan uses it."""
 
@@ -242,7 +254,7 @@ def _jpeg(data: bytes, ls: bool) -> tuple[bytes, bool] | None:
         if length < 2 or pos + length > n:
             return None
         if code in keep:
-            verdict: bool | None = True
+            verdict: bool | None = _jpeg_kept(code, data[pos + 2:pos + length], ls)
         elif code == 0xFE:
             verdict = False
         elif 0xE0 <= code <= 0xEF:

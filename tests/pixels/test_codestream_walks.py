@@ -149,6 +149,28 @@ def test_unused_quantisation_table_is_dropped() -> None:
     assert clean_codestream(hidden, JPEG, (0, 0, 0, 8)) == plain
 
 
+def test_jpeg_segments_a_huffman_scan_never_reads() -> None:
+    """Arithmetic conditioning (DAC) in a Huffman stream is free bytes: stripped. Hierarchical (DHP)
+    and Number of Lines (DNL) segments are refused (not walked), never kept."""
+    plain = _pil(_image(), "JPEG", quality=90)
+    sof = plain.index(b"\xff\xc0")
+    dac = b"\xff\xcc" + struct.pack(">H", 2 + 14) + JUNK[:14]
+    assert clean_codestream(plain[:sof] + dac + plain[sof:], JPEG, (0, 0, 0, 8)) == plain
+    for code in (b"\xff\xde", b"\xff\xdc"):
+        segment = code + struct.pack(">H", 2 + 6) + JUNK[:6]
+        assert clean_codestream(plain[:sof] + segment + plain[sof:], JPEG, (0, 0, 0, 8)) is None
+
+
+def test_jpegls_mapping_table_is_refused() -> None:
+    """An LSE mapping table (ID 2, C.2.4.1.2) no scan needs to select: not proven by encoding again."""
+    jpeg_ls = pytest.importorskip("jpeg_ls")
+    arr = _image()
+    plain = bytes(jpeg_ls.encode_array(arr))
+    sos = plain.index(b"\xff\xda")
+    lse = b"\xff\xf8" + struct.pack(">HBBB", 2 + 3 + len(JUNK), 2, 1, 1) + JUNK
+    assert clean_codestream(plain[:sos] + lse + plain[sos:], JLS, _geometry(arr)) is None
+
+
 @pytest.mark.parametrize("opts", [{"progressive": True}, {"quality": 90, "optimize": True, "progressive": True}])
 def test_jpeg_scans_not_walked_are_refused(opts) -> None:  # type: ignore[no-untyped-def]
     """Progressive scans (SOF2) are not walked: refused, so the frame is written from its pixels."""
