@@ -26,7 +26,10 @@ output is a :class:`NativeFrameStream` that pydicom writes in chunks, each frame
 encoded as it is written. Encapsulated output is encoded frame by frame into one fragment per frame
 with a Basic Offset Table (an Extended Offset Table past 2^32 - 1 bytes, PS3.5 A.4), handed to the
 writer as a :class:`deid.dicomio.ConcatReader` over the frames; a lossless source re-encoded in its own syntax keeps the
-original codestream of every frame without a box.
+original codestream of every frame without a box, cleaned of what no decoder reads
+(:func:`deid.pixels.codestream.clean_codestream`: marker segments, bytes inside the coded data after
+what the decoder reads, RLE bits above Bits Stored; a codestream that cannot be proven clean is
+encoded again from its decoded frame).
 
 Any encoder failure falls back to Explicit VR Little Endian. YBR_FULL_422 sources are decoded to
 full-resolution YBR values and written as YBR_FULL; JPEG 2000 YBR_RCT/YBR_ICT decode to RGB and are
