@@ -264,16 +264,16 @@ def scan_used(frame: FrameHeader, sos: bytes, tables: dict[int, bytes], restart:
     intervals = _RST.split(data) if restart else [data]
     markers = [m.group() for m in _RST.finditer(data)] if restart else []
     expected = _ceil(mcus, restart) if restart else 1
-    if len(intervals) != expected:
+    if len(intervals) < expected:
         return None
-    out: list[bytes] = []
-    for i, seg in enumerate(intervals):
+    out: list[bytes] = []  # RSTn markers after the last interval and what follows them: never read, dropped
+    for i, seg in enumerate(intervals[:expected]):
         count = min(restart, mcus - i * restart) if restart else mcus
         plain = seg.replace(b"\xff\x00", b"\xff")
         bits = _walk(plain, layout_units, count)
         if bits is None:
             return None
         out.append(_cut(seg, plain, bits))
-        if i < len(markers):
+        if i < expected - 1:
             out.append(markers[i])
     return b"".join(out)

@@ -92,6 +92,15 @@ def test_jpeg_walk_on_real_12_bit_and_lossless_streams(name: str, syntax: str) -
     assert out == plain and same_pixels(hidden, out, syntax)
 
 
+def test_jpeg_restart_marker_after_the_last_interval_is_dropped() -> None:
+    """An RSTn after the last restart interval starts no interval a decoder reads: it goes, with what
+    follows it up to EOI."""
+    plain = JPEGS["rgb-444-restart"]()
+    hidden = plain[:-2] + b"\xff\xd3" + JUNK + plain[-2:]
+    assert same_pixels(plain, hidden, JPEG)
+    assert clean_codestream(hidden, JPEG, (0, 0, 0, 8)) == plain
+
+
 def test_jpeg_walk_in_small_chunks_finds_the_same_ends(monkeypatch: pytest.MonkeyPatch) -> None:
     """The per-bit lookups are built a chunk at a time (bounded memory): chunks of 64 bytes give the
     same cuts as one chunk, for sequential and lossless scans."""
