@@ -544,11 +544,14 @@ def clean_kept(target: Dataset, original: Dataset, frames: Frames | None,
                lossy_output: UID = ExplicitVRLittleEndian) -> UID | None:
     """Pixel Data released without a box (no text found, or not checked: Burned In Annotation NO)
     holds nothing its decoded frames do not show (:mod:`deid.pixels.codestream`): native data with
-    bits above High Bit (0028,0102) or bytes past Number of Frames is written again from its decoded
-    frames (those bits cleared, PS3.5 8.1.1); encapsulated frames with comment or application segments,
-    trailing bytes or undeclared fragments keep their cleaned codestreams in their own syntax, or are
-    written like a redacted image (:func:`write_redacted`, no derivation recorded) when one cannot be
-    cleaned. Returns the syntax when the value was rewritten, None when it is kept byte for byte."""
+    bits above High Bit (0028,0102), a pad byte that is not 00, unused bits in its last bit-packed
+    byte, bytes past Number of Frames or an offset table is written again from its decoded frames
+    (those bits cleared, PS3.5 8.1.1); encapsulated frames with comment or application segments, bytes
+    a decoder never reads (after the coded data, or inside it after its last MCU / packet / sample),
+    undeclared fragments or offset tables that are not exactly the frames' offsets keep their cleaned
+    codestreams in their own syntax, or are written like a redacted image (:func:`write_redacted`, no
+    derivation recorded) when one cannot be proven clean (default deny; the syntax returned records
+    it). Returns the syntax when the value was rewritten, None when it is kept byte for byte."""
     syntax = UID(str(original.file_meta.get("TransferSyntaxUID", ImplicitVRLittleEndian)))
     count = _declared(original)
     if not syntax.is_encapsulated:
