@@ -26,7 +26,10 @@ output is a :class:`NativeFrameStream` that pydicom writes in chunks, each frame
 encoded as it is written. Encapsulated output is encoded frame by frame into one fragment per frame
 with a Basic Offset Table (an Extended Offset Table past 2^32 - 1 bytes, PS3.5 A.4), handed to the
 writer as a :class:`deid.dicomio.ConcatReader` over the frames; a lossless source re-encoded in its own syntax keeps the
-original codestream of every frame without a box.
+original codestream of every frame without a box, cleaned of what no decoder reads
+(:func:`deid.pixels.codestream.clean_codestream`: marker segments, bytes inside the coded data after
+what the decoder reads, RLE bits above Bits Stored; a codestream that cannot be proven clean is
+encoded again from its decoded frame).
 
 Any encoder failure falls back to Explicit VR Little Endian. YBR_FULL_422 sources are decoded to
 full-resolution YBR values and written as YBR_FULL; JPEG 2000 YBR_RCT/YBR_ICT decode to RGB and are
@@ -438,12 +441,17 @@ def _encapsulate(target: Dataset, original: Dataset, redacted: RedactedFrames, s
         for i in range(frames.count):
             kept = next(source) if source is not None else None  # StopIteration: too few frames
             if kept is not None and i not in redacted.fills:
-                kept = clean_codestream(kept, str(syntax), _geometry(frames))
+                kept = clean_codestream(kept, str(syntax), _geometry(frames), (frames.bits_stored, frames.signed))
             if kept is not None and i not in redacted.fills:
                 encoded.append(kept)
             else:
                 encoded.append(encoder.encode(np.ascontiguousarray(redacted.frame(i)), **opts))
     _set_encapsulated(target, encoded, syntax)
+
+
+def _stored(ds: Dataset) -> tuple[int, bool]:
+    """Bits Stored (0028,0101) and whether Pixel Representation (0028,0103) says signed."""
+    return int(ds.get("BitsStored", ds.BitsAllocated) or ds.BitsAllocated), int(ds.get("PixelRepresentation", 0) or 0) == 1
 
 
 def _geometry(frames: Frames) -> Geometry:
@@ -457,37 +465,69 @@ def _declared(original: Dataset) -> int:
         return 1
 
 
-def _fragment_bytes(buffer: bytes) -> tuple[int, int] | None:
-    """Basic Offset Table length and the total length of the fragments after it (PS3.5 A.4)."""
-    pos, n, lengths = 0, len(buffer), []
+def _fragments(buffer: bytes) -> tuple[bytes, list[int]] | None:
+    """The Basic Offset Table value and the lengths of the fragments after it (PS3.5 A.4)."""
+    pos, n, lengths, bot = 0, len(buffer), [], b""
     while pos + 8 <= n:
         group, elem, length = struct.unpack_from("<HHL", buffer, pos)
         if (group, elem) == (0xFFFE, 0xE0DD):
             break
         if (group, elem) != (0xFFFE, 0xE000) or pos + 8 + length > n:
             return None
-        lengths.append(length)
+        if pos == 0:
+            bot = buffer[8:8 + length]
+        else:
+            lengths.append(length)
         pos += 8 + length
-    return (lengths[0], sum(lengths[1:])) if lengths else None
+    return (bot, lengths) if pos else None
 
 
-def _cleaned_codestreams(original: Dataset, syntax: UID, count: int,
-                         geometry: Geometry) -> tuple[list[bytes], bool] | None:
+def _offsets_exact(original: Dataset, bot: bytes, lengths: list[int], count: int) -> bool:
+    """The Basic Offset Table and the Extended Offset Table (Lengths) (7FE0,0001/0002) hold nothing but
+    the offsets (and lengths) of the frames' first fragments (PS3.5 A.4, PS3.3 C.7.6.3.1.8): empty, or
+    one increasing entry a frame from 0, each a fragment's start (an EOT length: its fragment's, less
+    at most its padding byte). Any other value is a free channel."""
+    starts, position = {}, 0
+    for i, length in enumerate(lengths):
+        starts[position] = i
+        position += 8 + length
+
+    def exact(values: tuple[int, ...]) -> bool:
+        return (len(values) == count and values[0] == 0 and all(v in starts for v in values)
+                and all(a < b for a, b in zip(values, values[1:], strict=False)))
+
+    if bot and (len(bot) != 4 * count or not exact(struct.unpack(f"<{count}L", bot))):
+        return False
+    has_eot, has_lengths = "ExtendedOffsetTable" in original, "ExtendedOffsetTableLengths" in original
+    if not has_eot and not has_lengths:
+        return True
+    eot, eot_lengths = bytes(original.get("ExtendedOffsetTable", b"") or b""), bytes(
+        original.get("ExtendedOffsetTableLengths", b"") or b"")
+    if bot or len(eot) != 8 * count or len(eot_lengths) != 8 * count:
+        return False
+    values, sizes = struct.unpack(f"<{count}Q", eot), struct.unpack(f"<{count}Q", eot_lengths)
+    return exact(values) and all(lengths[starts[v]] - 1 <= size <= lengths[starts[v]]
+                                 for v, size in zip(values, sizes, strict=True))
+
+
+def _cleaned_codestreams(original: Dataset, syntax: UID, count: int, geometry: Geometry,
+                         stored: tuple[int, bool]) -> tuple[list[bytes], bool] | None:
     """The declared frames' codestreams, cleaned, and whether the value held anything else: segments
     stripped, bytes after a frame's end, fragments past Number of Frames (0028,0008), bytes outside an
-    Extended Offset Table's ranges, a Basic Offset Table of the wrong size. None: one cannot be cleaned."""
-    parts = _fragment_bytes(bytes(original.PixelData))
+    Extended Offset Table's ranges, an offset table that is not exactly the frames' offsets
+    (:func:`_offsets_exact`). None: one cannot be cleaned."""
+    parts = _fragments(bytes(original.PixelData))
     if parts is None:
         return None
     kept: list[bytes] = []
-    seen, total, changed = 0, 0, parts[0] not in (0, 4 * count)
+    seen, total, changed = 0, 0, not _offsets_exact(original, parts[0], parts[1], count)
     try:
         for stream in _source_codestreams(original, count):  # one frame at a time, originals not held
             seen, total = seen + 1, total + len(stream)
             if seen > count:
                 changed = True  # fragments past Number of Frames (no offset table): dropped
                 continue
-            cleaned = clean_codestream(stream, str(syntax), geometry)
+            cleaned = clean_codestream(stream, str(syntax), geometry, stored)
             if cleaned is None:
                 return None
             changed = changed or not is_clean(stream, cleaned)
@@ -496,7 +536,7 @@ def _cleaned_codestreams(original: Dataset, syntax: UID, count: int,
         return None
     if seen < count:
         return None
-    return kept, changed or total != parts[1]
+    return kept, changed or total != sum(parts[1])
 
 
 def clean_kept(target: Dataset, original: Dataset, frames: Frames | None,
@@ -504,21 +544,25 @@ def clean_kept(target: Dataset, original: Dataset, frames: Frames | None,
                lossy_output: UID = ExplicitVRLittleEndian) -> UID | None:
     """Pixel Data released without a box (no text found, or not checked: Burned In Annotation NO)
     holds nothing its decoded frames do not show (:mod:`deid.pixels.codestream`): native data with
-    bits above High Bit (0028,0102) or bytes past Number of Frames is written again from its decoded
-    frames (those bits cleared, PS3.5 8.1.1); encapsulated frames with comment or application segments,
-    trailing bytes or undeclared fragments keep their cleaned codestreams in their own syntax, or are
-    written like a redacted image (:func:`write_redacted`, no derivation recorded) when one cannot be
-    cleaned. Returns the syntax when the value was rewritten, None when it is kept byte for byte."""
+    bits above High Bit (0028,0102), a pad byte that is not 00, unused bits in its last bit-packed
+    byte, bytes past Number of Frames or an offset table is written again from its decoded frames
+    (those bits cleared, PS3.5 8.1.1); encapsulated frames with comment or application segments, bytes
+    a decoder never reads (after the coded data, or inside it after its last MCU / packet / sample),
+    undeclared fragments or offset tables that are not exactly the frames' offsets keep their cleaned
+    codestreams in their own syntax, or are written like a redacted image (:func:`write_redacted`, no
+    derivation recorded) when one cannot be proven clean (default deny; the syntax returned records
+    it). Returns the syntax when the value was rewritten, None when it is kept byte for byte."""
     syntax = UID(str(original.file_meta.get("TransferSyntaxUID", ImplicitVRLittleEndian)))
     count = _declared(original)
     if not syntax.is_encapsulated:
         _check_high_bit(original)
-        if not native_hidden(original, count, syntax.is_little_endian or syntax.is_deflated):
-            return None
+        offset_tables = "ExtendedOffsetTable" in original or "ExtendedOffsetTableLengths" in original
+        if not offset_tables and not native_hidden(original, count, syntax.is_little_endian or syntax.is_deflated):
+            return None  # (an offset table on native data offsets nothing: free bytes, dropped)
     else:
         found = _cleaned_codestreams(original, syntax, count, _geometry(frames) if frames is not None else (
             int(original.Rows), int(original.Columns), int(original.get("SamplesPerPixel", 1) or 1),
-            int(original.BitsAllocated)))
+            int(original.BitsAllocated)), _stored(original))
         if found is not None and not found[1]:
             return None
         if found is not None:
