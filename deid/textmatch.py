@@ -206,6 +206,47 @@ def find_needles(text: str, needle_set: frozenset[str] | set[str]) -> list[tuple
     return sorted({(s.start, s.end) for s in spans(text) if s.key in needle_set})
 
 
+@lru_cache(maxsize=64)
+def _prefixes(needle_set: frozenset[str]) -> frozenset[str]:
+    """Every non-empty prefix of every needle (a needle set is reused for a study's instances)."""
+    return frozenset(n[:i] for n in needle_set for i in range(1, len(n) + 1))
+
+
+def has_needle(text: str, needle_set: frozenset[str] | set[str]) -> bool:
+    """``bool(find_needles(text, needle_set))``, without walking n-grams no needle can start with.
+
+    The three keys of a token run are prefixes of the keys of every longer run from the same token
+    (:func:`keys_of`: joined tokens, the OCR fold maps one character to one), so once none of them is a
+    prefix of a needle, no longer run from that token is a needle: a long numeric value (a DS list of
+    thousands of numbers) is then read in one pass instead of as every n-gram's three keys."""
+    if not needle_set:
+        return False
+    prefixes = _prefixes(needle_set if isinstance(needle_set, frozenset) else frozenset(needle_set))
+    # the norms of tokens(text): lower-casing ASCII keeps every character's class and offset
+    norms = _ASCII_TOKEN.findall(text.lower()) if text.isascii() else [t.norm for t in tokens(text)]
+    count = len(norms)
+    for i, norm in enumerate(norms):
+        ocr = norm.translate(_OCR_FOLD)
+        if norm not in prefixes and ocr not in prefixes:  # one token: its three keys are two
+            if norm.isdigit() and norm.startswith("0") and norm.strip("0") and norm.lstrip("0") in needle_set:
+                return True
+            continue
+        spaced = compact = norm
+        for j in range(i, min(i + MAX_NGRAM, count)):
+            if j > i:
+                nxt = norms[j]
+                spaced = f"{spaced} {nxt}"
+                compact += nxt
+                ocr += nxt.translate(_OCR_FOLD)
+            if spaced in needle_set or compact in needle_set or ocr in needle_set:
+                return True
+            if spaced not in prefixes and compact not in prefixes and ocr not in prefixes:
+                break
+        if norm.isdigit() and norm.startswith("0") and norm.strip("0") and norm.lstrip("0") in needle_set:
+            return True
+    return any(m.group(0) in needle_set for m in _DOTTED.finditer(text))
+
+
 # ---------------------------------------------------------------------------------- vocabulary
 _PLACEHOLDERS = frozenset({
     "none", "unknown", "unk", "n a", "na", "nk", "n k", "nil", "null", "void", "anonymous", "anonymized",
