@@ -225,12 +225,15 @@ def has_needle(text: str, needle_set: frozenset[str] | set[str]) -> bool:
     # the norms of tokens(text): lower-casing ASCII keeps every character's class and offset
     norms = _ASCII_TOKEN.findall(text.lower()) if text.isascii() else [t.norm for t in tokens(text)]
     count = len(norms)
-    for i, norm in enumerate(norms):
-        ocr = norm.translate(_OCR_FOLD)
-        if norm not in prefixes and ocr not in prefixes:  # one token: its three keys are two
-            if norm.isdigit() and norm.startswith("0") and norm.strip("0") and norm.lstrip("0") in needle_set:
-                return True
+    distinct = set(norms)  # a long value repeats its tokens: each is asked once
+    if any(n.isdigit() and n.startswith("0") and n.strip("0") and n.lstrip("0") in needle_set for n in distinct):
+        return True  # a number without its leading zeros
+    # runs can match only from a token whose keys (one token: two) start a needle
+    live = {n for n in distinct if n in prefixes or n.translate(_OCR_FOLD) in prefixes}
+    for i, norm in enumerate(norms if live else ()):
+        if norm not in live:
             continue
+        ocr = norm.translate(_OCR_FOLD)
         spaced = compact = norm
         for j in range(i, min(i + MAX_NGRAM, count)):
             if j > i:
@@ -242,8 +245,6 @@ def has_needle(text: str, needle_set: frozenset[str] | set[str]) -> bool:
                 return True
             if spaced not in prefixes and compact not in prefixes and ocr not in prefixes:
                 break
-        if norm.isdigit() and norm.startswith("0") and norm.strip("0") and norm.lstrip("0") in needle_set:
-            return True
     return any(m.group(0) in needle_set for m in _DOTTED.finditer(text))
 
 
