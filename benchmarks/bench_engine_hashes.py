@@ -1,6 +1,6 @@
 """Byte identity of the header engine's outputs across code versions (issue #11, engine speed work).
 
-    python benchmarks/bench_engine_hashes.py dump EXPORT_DIR OUT.json [--n 300]
+    python benchmarks/bench_engine_hashes.py dump EXPORT_DIR OUT.json [--n 300] [--profiles basic,research]
     python benchmarks/bench_engine_hashes.py compare A.json B.json
 
 ``dump`` de-identifies every file of ``deid.samples.reachable_files()`` (the real corpus, broken files
@@ -25,7 +25,7 @@ from pathlib import Path
 PROFILES = ("research", "hipaa-safe-harbor")
 
 
-def dump(export: Path, n: int, out_path: Path) -> None:
+def dump(export: Path, n: int, out_path: Path, profiles: tuple[str, ...] = PROFILES) -> None:
     warnings.simplefilter("ignore")
     os.environ.setdefault("DEID_KEY", "5f" + "0123456789abcdef" * 3 + "a1b2c3d4e5f60718293a4b5c6d7e")
     import torch
@@ -42,7 +42,7 @@ def dump(export: Path, n: int, out_path: Path) -> None:
     samples.SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "dicom"
     sets = {"real": samples.reachable_files(), "export": sorted(export.rglob("*.dcm"))[:n]}
     out: dict[str, str] = {}
-    for prof in PROFILES:
+    for prof in profiles:
         engine = HeaderEngine(load_profile(prof), load_keyring())
         for set_name, files in sets.items():
             for start in range(0, len(files), 100):
@@ -71,7 +71,7 @@ def dump(export: Path, n: int, out_path: Path) -> None:
                     except InputError as exc:
                         out[key] = exc.reason.value
     out_path.write_text(json.dumps(out, indent=0, sort_keys=True))
-    print(f"{len(out)} outputs ({', '.join(f'{k} {len(v)}' for k, v in sets.items())} files x {len(PROFILES)} profiles)")
+    print(f"{len(out)} outputs ({', '.join(f'{k} {len(v)}' for k, v in sets.items())} files x {len(profiles)} profiles)")
 
 
 def _crosswalk_digest(result: object) -> str:
@@ -98,12 +98,13 @@ def main() -> None:
     d.add_argument("export", type=Path)
     d.add_argument("out", type=Path)
     d.add_argument("--n", type=int, default=300)
+    d.add_argument("--profiles", default=",".join(PROFILES), help="comma-separated profile names")
     c = sub.add_parser("compare")
     c.add_argument("a", type=Path)
     c.add_argument("b", type=Path)
     args = ap.parse_args()
     if args.cmd == "dump":
-        dump(args.export, args.n, args.out)
+        dump(args.export, args.n, args.out, tuple(p for p in args.profiles.split(",") if p))
     else:
         sys.exit(compare(args.a, args.b))
 

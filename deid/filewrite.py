@@ -38,7 +38,7 @@ from pydicom.filewriter import (
     writers,
 )
 from pydicom.tag import ItemDelimiterTag, ItemTag, SequenceDelimiterTag
-from pydicom.uid import DeflatedExplicitVRLittleEndian
+from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
 from pydicom.valuerep import CUSTOMIZABLE_CHARSET_VR, EXPLICIT_VR_LENGTH_32, STANDARD_VR
 
 _UNDEFINED = 0xFFFFFFFF
@@ -199,6 +199,28 @@ class _Values:
         vr = elem.VR
         if vr not in writers or vr not in _VRS or elem.is_buffered or elem.is_undefined_length:
             return None
+        value = elem.value
+        kind = type(value)
+        key: tuple[object, ...] | None = None
+        if (kind in (str, UID) and vr in _CACHED_TEXT_VRS and len(value) <= _CACHED_LEN and value.isascii()) \
+                or (kind is int and vr in _CACHED_INT_VRS):
+            # the value bytes of a short ASCII string (encoded alike by every character set, never
+            # an encoding error) or of one number depend on the VR, the value and, at most, the
+            # data set's character sets (PS3.5 6.1.2.3) and byte order: pydicom's writers, remembered
+            raw = self._raw_encodings if vr in _CHARSET_VRS else None
+            key = (vr, kind, value, self._fp.is_little_endian,
+                   raw if raw is None or isinstance(raw, str) else tuple(raw))
+            found = _ENCODED.get(key)
+            if found is not None:
+                return found
+        out = self._encode(elem, vr)
+        if key is not None:
+            if len(_ENCODED) >= _CACHED_VALUES:
+                _ENCODED.clear()
+            _ENCODED[key] = out
+        return out
+
+    def _encode(self, elem: DataElement, vr: str) -> bytes:
         if self._bytes is None or self._buffer is None:
             self._bytes = io.BytesIO()
             self._buffer = DicomIO(self._bytes)
@@ -221,6 +243,13 @@ class _Values:
 
 
 _ENCODINGS: dict[str | tuple[str, ...] | None, list[str]] = {}
+# Value bytes of converted elements that repeat from instance to instance (a study's UIDs, the
+# attestation's code items, Rows): memory only, bounded; the values are the de-identified output's.
+_ENCODED: dict[tuple[object, ...], bytes] = {}
+_CACHED_VALUES = 4096
+_CACHED_LEN = 64
+_CACHED_TEXT_VRS = frozenset({"AE", "AS", "CS", "DA", "DT", "LO", "LT", "SH", "ST", "TM", "UC", "UI", "UR", "UT"})
+_CACHED_INT_VRS = frozenset({"US", "UL", "SS", "SL"})
 
 
 def _python_encodings(encodings: str | list[str] | None) -> list[str]:

@@ -206,6 +206,65 @@ def find_needles(text: str, needle_set: frozenset[str] | set[str]) -> list[tuple
     return sorted({(s.start, s.end) for s in spans(text) if s.key in needle_set})
 
 
+class _NeedleIndex(NamedTuple):
+    prefixes: frozenset[str]  # every non-empty prefix of every needle
+    numbers: bool  # a needle is a number without leading zeros (:func:`spans` strips them)
+    dotted: bool  # a needle has the form of a dotted-number run (:data:`_DOTTED`)
+
+
+_DOTTED_FORM = re.compile(r"\d+(?:\.\d+){2,}")
+_ZERO_LED = re.compile(r"(?<![0-9])0[0-9]*")
+
+
+@lru_cache(maxsize=64)
+def _index(needle_set: frozenset[str]) -> _NeedleIndex:
+    """What :func:`has_needle` asks of a needle set, built once (a set is reused for a study's instances)."""
+    return _NeedleIndex(frozenset(n[:i] for n in needle_set for i in range(1, len(n) + 1)),
+                        any(n.isdigit() and not n.startswith("0") for n in needle_set),
+                        any(_DOTTED_FORM.fullmatch(n) for n in needle_set))
+
+
+def has_needle(text: str, needle_set: frozenset[str] | set[str]) -> bool:
+    """``bool(find_needles(text, needle_set))``, without walking n-grams no needle can start with.
+
+    The three keys of a token run are prefixes of the keys of every longer run from the same token
+    (:func:`keys_of`: joined tokens, the OCR fold maps one character to one), so once none of them is a
+    prefix of a needle, no longer run from that token is a needle: a long numeric value (a DS list of
+    thousands of numbers) is then read in one pass instead of as every n-gram's three keys. Distinct
+    tokens are asked once; the leading-zero and dotted-number spans are looked for only when the set
+    holds a needle of that form."""
+    if not needle_set:
+        return False
+    index = _index(needle_set if isinstance(needle_set, frozenset) else frozenset(needle_set))
+    prefixes = index.prefixes
+    # the norms of tokens(text): lower-casing ASCII keeps every character's class and offset
+    norms = _ASCII_TOKEN.findall(text.lower()) if text.isascii() else [t.norm for t in tokens(text)]
+    count = len(norms)
+    distinct = set(norms)  # a long value repeats its tokens: each is asked once
+    if index.numbers:  # a number without its leading zeros (ASCII: digit tokens are maximal digit runs)
+        zeros = set(_ZERO_LED.findall(text)) if text.isascii() else {n for n in distinct if n.startswith("0")}
+        if any(n.isdigit() and n.strip("0") and n.lstrip("0") in needle_set for n in zeros):
+            return True
+    # runs can match only from a token whose keys (one token: two) start a needle
+    live = {n for n in distinct if n in prefixes or n.translate(_OCR_FOLD) in prefixes}
+    for i, norm in enumerate(norms if live else ()):
+        if norm not in live:
+            continue
+        ocr = norm.translate(_OCR_FOLD)
+        spaced = compact = norm
+        for j in range(i, min(i + MAX_NGRAM, count)):
+            if j > i:
+                nxt = norms[j]
+                spaced = f"{spaced} {nxt}"
+                compact += nxt
+                ocr += nxt.translate(_OCR_FOLD)
+            if spaced in needle_set or compact in needle_set or ocr in needle_set:
+                return True
+            if spaced not in prefixes and compact not in prefixes and ocr not in prefixes:
+                break
+    return index.dotted and any(m.group(0) in needle_set for m in _DOTTED.finditer(text))
+
+
 # ---------------------------------------------------------------------------------- vocabulary
 _PLACEHOLDERS = frozenset({
     "none", "unknown", "unk", "n a", "na", "nk", "n k", "nil", "null", "void", "anonymous", "anonymized",

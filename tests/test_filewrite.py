@@ -158,3 +158,22 @@ def test_pixel_data_shared_with_the_input_is_written_with_pydicoms_bytes(name: s
         if not ds_["PixelData"].is_undefined_length:
             ds_.PixelData = bytes(ds_.PixelData)[:-1]
     assert write_dicom(odd_fast) == write_dicom(odd_ref, reference=True)
+
+
+def _numbers_and_text(name: str) -> Dataset:
+    ds = read_dicom(Path(str(pydicom.data.get_testdata_file(name))).read_bytes())
+    ds.Rows, ds.Columns = int(ds.Rows), 513  # converted numbers: their bytes follow the byte order
+    ds.StudyDescription, ds.SeriesInstanceUID = "SAME TEXT", "1.2.3.4"  # odd lengths: padded
+    return ds
+
+
+def test_remembered_value_bytes_follow_the_byte_order() -> None:
+    """The value bytes the writer remembers (``filewrite._ENCODED``) from a little endian data set
+    are not reused in a big endian one, nor the reverse."""
+    filewrite._ENCODED.clear()
+    for name in ("CT_small.dcm", "MR_small_bigendian.dcm", "CT_small.dcm", "MR_small_bigendian.dcm"):
+        out, ref = io.BytesIO(), io.BytesIO()
+        filewrite.save(_numbers_and_text(name), out)
+        _numbers_and_text(name).save_as(ref, enforce_file_format=True)
+        assert out.getvalue() == ref.getvalue()
+    assert filewrite._ENCODED

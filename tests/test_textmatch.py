@@ -11,6 +11,7 @@ from deid.textmatch import (
     PatternKind,
     find_needles,
     find_patterns,
+    has_needle,
     is_non_identifying,
     needles,
     normalise,
@@ -230,3 +231,40 @@ def test_a_title_is_no_part_of_a_name() -> None:
     keys = needles("Dr. Anna Smith", NeedleKind.PERSON_NAME, broad=False)
     assert {"anna smith", "smith anna"} <= keys
     assert not [k for k in keys if "dr" in k.split() and k != "dr anna smith"]  # only the value as written
+
+
+def _mixed_texts(seed: int, count: int) -> list[str]:
+    import random
+
+    rng = random.Random(seed)
+    parts = ["Doe", "JANE", "jane", "A7765403", "a776", "5403", "0012345", "12345", "1.2.840.10008.1",
+             "1.2.3", "Müller", "Lüdenscheidt", "山田", "太郎", "O0l1", "5S8B", "^", "\\", " ", "-", ".",
+             "0", "00", "7", "DOE^JANE", "HELICAL", "ORIGINAL", "-12.5", "3.25e-4", "J", "D"]
+    return ["".join(rng.choice(parts) for _ in range(rng.randint(0, 24))) for _ in range(count)]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_has_needle_is_find_needles(seed: int) -> None:
+    """The pruned walk answers what the full n-gram enumeration answers, on texts built from needle
+    pieces (prefixes, OCR look-alikes, leading zeros, dotted numbers, wide characters)."""
+    sets = [needles("Doe^Jane", NeedleKind.PERSON_NAME, broad=False) | needles("A7765403", NeedleKind.ID, broad=False),
+            needles("Müller-Lüdenscheidt^Anna", NeedleKind.PERSON_NAME, broad=True),
+            needles("山田^太郎", NeedleKind.PERSON_NAME, broad=True),
+            needles("0012345", NeedleKind.ID, broad=True) | frozenset({"1.2.840.10008.1", "12345"}),
+            frozenset({"o0l1", "jane doe 5403"}), frozenset({"ooll", "ssbb"})]
+    hits = 0
+    for text in _mixed_texts(seed, 150):
+        for needle_set in sets:
+            expected = bool(find_needles(text, needle_set))
+            assert has_needle(text, needle_set) is expected
+            assert has_needle(text, set(needle_set)) is expected
+            hits += expected
+    assert hits  # the texts do hold needles
+
+
+def test_has_needle_long_numeric_value() -> None:
+    """A DS list of thousands of numbers: found at its end, and not found when absent."""
+    ids = needles("A7765403", NeedleKind.ID, broad=False)
+    text = "\\".join(f"{i * 0.37:.2f}" for i in range(5000))
+    assert not has_needle(text, ids) and not find_needles(text, ids)
+    assert has_needle(text + "\\A7765403", ids)

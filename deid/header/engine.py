@@ -146,8 +146,10 @@ class HeaderEngine:
         self._scorer: WordScorer | None = None
         self._scores: EngineScores | None = None
         self._scorer_lock = threading.Lock()
-        # (tag, VR, mode) -> action and form check (_decide): decided once per engine
-        self._decisions: dict[tuple[int, str, _Mode], tuple[Action | None, bool]] = {}
+        # (tag, VR as read, mode) -> the dictionary VR to re-read the value as (deid.header.declared_vr),
+        # then the action and form check (_decide) under the VR the value is processed as: decided
+        # once per engine
+        self._decisions: dict[tuple[int, str, _Mode], tuple[str | None, Action | None, bool]] = {}
         # keyed results reused across instances (a study's UIDs and identifiers repeat): bounded, PHI
         # in memory only, like the crosswalk records they make
         self._uids: dict[str, str] = {}
@@ -253,18 +255,18 @@ class HeaderEngine:
                 if (tag >> 16) & 1:  # private attributes: handled by _private
                     continue
                 vr = element_vr(ds, tag)
-                declared = declared_vr.mismatched(int(tag), vr)
+                key = (tag, vr, mode)
+                decision = decisions.get(key)
+                if decision is None:
+                    declared = declared_vr.mismatched(int(tag), vr)
+                    decision = (declared, *self._decide(int(tag), declared or vr, mode))
+                    if len(decisions) < _MAX_DECISIONS:
+                        decisions[key] = decision
+                declared, action, unlisted_kept = decision
                 if declared is not None:  # the dictionary VR decides (deid.header.declared_vr)
                     if not declared_vr.retype(ds, tag, declared):
                         continue  # does not decode as what the attribute is: removed
                     vr = declared
-                key = (tag, vr, mode)
-                decision = decisions.get(key)
-                if decision is None:
-                    decision = self._decide(int(tag), vr, mode)
-                    if len(decisions) < _MAX_DECISIONS:
-                        decisions[key] = decision
-                action, unlisted_kept = decision
                 if action is None:
                     deny.check_class_uid(ds[tag], top_level=ds is root)
                     continue  # a registry UID identifies no one: kept as read
@@ -591,8 +593,18 @@ def _clone(ds: Dataset, may_keep_private: Callable[[int], bool] = lambda tag: Tr
                     stack.append((item, child))
                 dst.add(DataElement(elem.tag, "SQ", Sequence(items)))
             else:
-                dst.add(copy.copy(elem))
+                dst.add(_copied(elem))
     return root
+
+
+def _copied(elem: DataElement) -> DataElement:
+    """``copy.copy(elem)`` (pydicom's DataElement has no ``__copy__``, ``__slots__`` or state hooks:
+    a new instance with the same attribute dictionary), without the copy protocol's look-ups."""
+    if type(elem) is not DataElement:
+        return copy.copy(elem)
+    new = DataElement.__new__(DataElement)
+    new.__dict__.update(elem.__dict__)
+    return new
 
 
 _SHELL_ATTRS = ("_is_little_endian", "_is_implicit_VR", "_read_charset", "_read_implicit", "_read_little",

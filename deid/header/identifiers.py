@@ -79,13 +79,13 @@ class Identifiers:
         if broad not in self._needle_cache:
             out: set[str] = set()
             for kind, value in self.values:
-                out |= _value_needles(value, kind, broad)
+                out |= value_needles(value, kind, broad)
             self._needle_cache[broad] = frozenset(out)
         return self._needle_cache[broad]
 
 
 @lru_cache(maxsize=4096)
-def _value_needles(value: str, kind: NeedleKind, broad: bool) -> frozenset[str]:
+def value_needles(value: str, kind: NeedleKind, broad: bool) -> frozenset[str]:
     """:func:`deid.textmatch.needles` of one value, remembered in this process (memory only): the
     instances of a study repeat their patient's, visit's and site's values, and the spellings of a
     value are the same every time."""

@@ -14,8 +14,8 @@ from __future__ import annotations
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
-from deid.header.identifiers import Identifiers, _value_needles
-from deid.textmatch import NeedleKind, find_needles, vocabulary
+from deid.header.identifiers import Identifiers, value_needles
+from deid.textmatch import NeedleKind, has_needle, vocabulary
 
 # VRs whose kept values are written as read, never cleaned: codes, AE titles, numbers as text, and
 # text on the profile's keep-list.
@@ -50,9 +50,9 @@ def patient_needles(ids: Identifiers, patient_id_values: tuple[str, ...]) -> fro
     out: set[str] = set()
     for kind, value in ids.values:
         if kind is NeedleKind.PERSON_NAME:
-            out |= _value_needles(value, kind, False)
+            out |= value_needles(value, kind, False)
     for value in patient_id_values:
-        out |= _value_needles(value, NeedleKind.ID, False)
+        out |= value_needles(value, NeedleKind.ID, False)
     return frozenset(out - vocabulary())
 
 
@@ -72,4 +72,4 @@ def holds_identifier(raw: object, needles: frozenset[str]) -> bool:
     if not needles:
         return False
     text = _text(raw)
-    return bool(text.strip(" \x00")) and bool(find_needles(text, needles))
+    return bool(text.strip(" \x00")) and has_needle(text, needles)
