@@ -583,6 +583,15 @@ def rule_match(text: str, known: Callable[[str], bool] | None = None,
 
 
 # --------------------------------------------------------------------------- 3. allowlist
+_DIGIT_NEIGHBOUR = re.compile(r"(?<=\d)[OoQD]|[OoQD](?=\d)|(?<=\d)[lI|]|[lI|](?=\d)")
+
+
+def ocr_digits(token: str) -> str:
+    """Letters OCR reads for digits where a digit stands beside them turned into digits ("TISO0" ->
+    "TIS00", "MIO.6" -> "MI0.6", "1l.5" -> "11.5"): the allowlist's number patterns and glued parameters
+    then see the value as written. Used for clearing only: a value so read still fails the patterns'
+    digit limits, and the PHI rules before the allowlist see the text as OCR read it."""
+    return _DIGIT_NEIGHBOUR.sub(lambda m: m.group(0).translate(_DIGIT_LIKE), token)
 _PIECES = re.compile(r"[A-Za-z]+|[+-]?\d+(?:[.,]\d+)?|%")
 
 
@@ -605,7 +614,10 @@ class Allowlist:
             return True
         if any(p.fullmatch(token) for p in self.patterns):
             return True
-        return self._glued_params(token)
+        if self._glued_params(token):
+            return True
+        fixed = ocr_digits(token)
+        return fixed != token and (any(p.fullmatch(fixed) for p in self.patterns) or self._glued_params(fixed))
 
     def _glued_params(self, token: str) -> bool:
         """Parameter names glued to numbers ("W335L-208"): every piece a parameter name or a short number."""
