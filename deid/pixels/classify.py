@@ -476,6 +476,11 @@ def numeric_identifier(text: str) -> bool:
     return bool(t) and _NUMERIC_LINE.fullmatch(t) is not None and sum(c.isdigit() for c in t) >= 7
 
 
+# an identifying field's label glued to its value by OCR ("Age41", "ID12", "DOB:3"); DR and PT are left
+# out: "DR58" is a dynamic range
+_GLUED_FIELD = re.compile(r"(?<![A-Za-z])(AGE|DOB|ID|MRN|PID|ACC|SSN|TEL)[:#=.]?\d", re.I)
+
+
 _MON3 = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _DAY_X_YEAR = re.compile(r"(?<![\d.,])(\d{1,2})\s*([A-Za-z]{0,3})[\s.,/-]*((?:19|20)\d{2})(?![\d.,])")
 
@@ -693,6 +698,8 @@ def decide(text: str, confidence: float, ident: Identifiers, allow: Allowlist, m
         return Decision(Label.PHI, Action.REDACT, 1.0, "rule_numeric", model_score=model_score)
     if date_fragment(text):  # before the allowlist too: "11 p 2026" is numbers and a letter
         return Decision(Label.PHI, Action.REDACT, 1.0, "rule_date", model_score=model_score)
+    if _GLUED_FIELD.search(text):  # before the allowlist: its short codes ("TAC1") would clear "Age41"
+        return Decision(Label.PHI, Action.REDACT, 1.0, "rule_label", model_score=model_score)
     if allow.clears(text):
         return Decision(Label.CLINICAL, Action.KEEP, model_score or 0.0, "allowlist", model_score=model_score)
     rule = rule_match(text, lexicon.known if lexicon is not None else None,

@@ -394,3 +394,14 @@ def test_known_ocr_confusions(word: str, known: bool) -> None:
 def test_digits_misread_as_letters_in_values(text: str, score: float, action: Action, reason: str) -> None:
     d = decide(text, 0.99, IDENT, ALLOW, score, TH, LEX)
     assert (d.action, d.reason) == (action, reason)
+
+
+@pytest.mark.parametrize(("text", "action", "reason"), [
+    ("Age41", Action.REDACT, "rule_label"),   # seen on a dev image: the allowlist's short codes cleared it
+    ("ID12", Action.REDACT, "rule_label"), ("Mrn:4", Action.REDACT, "rule_label"),
+    ("DR58", Action.KEEP, "allowlist"), ("TAC1", Action.KEEP, "allowlist"),
+])
+def test_identifying_label_glued_to_a_value(text: str, action: Action, reason: str) -> None:
+    d = decide(text, 0.99, IDENT, ALLOW, 0.3, TH, LEX)
+    assert (d.action, d.reason) == (action, reason)
+    assert decide("MPRAGE3 Haid 12", 0.99, IDENT, ALLOW, 0.3, TH, LEX).reason != "rule_label"  # a word's end
