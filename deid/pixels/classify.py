@@ -544,6 +544,8 @@ def _lower_abbreviation(m: re.Match[str]) -> bool:
     return word.upper() in _SHORT_LABELS and word.islower() and not re.search(r"[:#]", m.group(0))
 
 
+# a dwelling's number, the first line of a UK or US address ("Flat 88q", "Apt. 4B", "Suite 210")
+_DWELLING = re.compile(r"\b(FLAT|APT|APARTMENT|SUITE|STUDIO)\.?\s*#?\s*\d{1,4}[A-Z]?\b", re.I)
 _HOUSE_NUMBER_LINE = re.compile(r"\s*\d{1,5}[A-Za-z]?,?\s+((?:[A-Z][a-z'\-]+\.?\s*){1,4})")
 _STREET_FIRST_LINE = re.compile(r"\s*((?:[A-Z][a-z'\-]{2,}\.?\s+){1,3})\d{1,4}(?:[A-Za-z](?:/\d{1,4}[A-Za-z]?)?)?\s*")
 
@@ -555,6 +557,8 @@ def street_address(text: str, known: Callable[[str], bool] | None = None,
     three capitalised words and a house number, one word not known exactly ("Gradec 5", "Salata 4c/7":
     OCR tolerance would take "Gradec" for "grades"; a counter "Progre 20/173" is no house number). "2 Chamber View" and "Series 5" are no address."""
     text = fold(text)
+    if _DWELLING.search(text):
+        return True
     m = _HOUSE_NUMBER_LINE.fullmatch(text)
     if m is not None and (known is None or not all(known(w) for w in re.findall(r"[A-Za-z]+", m.group(1)))):
         return True

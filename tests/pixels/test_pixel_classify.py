@@ -405,3 +405,11 @@ def test_identifying_label_glued_to_a_value(text: str, action: Action, reason: s
     d = decide(text, 0.99, IDENT, ALLOW, 0.3, TH, LEX)
     assert (d.action, d.reason) == (action, reason)
     assert decide("MPRAGE3 Haid 12", 0.99, IDENT, ALLOW, 0.3, TH, LEX).reason != "rule_label"  # a word's end
+
+
+@pytest.mark.parametrize(("text", "hit"), [
+    ("Flat 88q", True), ("Apt. 4B", True), ("Suite 210", True), ("Studio 12", True),  # "Flat 88q": dev seed 909
+    ("Flat panel 12/40", False), ("Flattening 3.2 mm", False),
+])
+def test_dwelling_number_is_an_address(text: str, hit: bool) -> None:
+    assert (rule_match(text, LEX.known, LEX.known_exact) == "address") is hit
