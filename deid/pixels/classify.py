@@ -6,12 +6,14 @@ Per box, in order:
    any order/case/format, IDs, dates in any format, institution/places, tolerant to OCR errors (edit
    distance) -> always redacted;
 2. rules: dates, times, ages, compact sex/age forms (years, months, weeks), phone numbers, street
-   addresses (house number + an unknown capitalised word), MRN- and accession-like tokens,
-   NAME:/DOB:/ID: labels;
-   (lines of digits and separators with 7+ digits are redacted before the allowlist is consulted);
+   addresses (house number + an unknown capitalised word, a dwelling number "Flat 88q"), MRN- and
+   accession-like tokens, NAME:/DOB:/ID: labels;
+   (lines of digits and separators with 7+ digits, dates with a misread month and identifying labels
+   glued to a value, "Age41", are redacted before the allowlist is consulted);
 3. the allowlist of clinical/technical text (``conf/pixels/allowlist.yaml``): clears (2) and (4)
    only when every token of the line is explained by it, and only when the reading is long enough
-   for its box (:func:`reading_explains_box`; a partial reading is redacted as unreadable);
+   for its box (:func:`reading_explains_box`; a partial reading is redacted as unreadable); letters OCR
+   read for digits beside a digit are read as digits for its number patterns (:func:`ocr_digits`);
 4. the clinical lexicon (:mod:`deid.pixels.lexicon`): a line whose every token is a known clinical,
    DICOM or English word, number, counter or unit is kept when the classifier scores it below the
    review band's upper bound, or whatever it scores when two or more of its words come from the

@@ -16,7 +16,16 @@ A line is *explained* when every token is a known word (exact, or one edit away 
 6+ letters: OCR errors), a number of at most 4 integer digits, a counter ("12/48"), a unit after a
 number or an allowlisted token, and at least one known word has 4+ letters. The last word, or the last word
 before a value, may be cut at a column (a 5+ letter prefix of a known word). English dictionary words
-(:func:`english_words`) count as common words. :func:`deid.pixels.classify.decide` keeps an explained line
+(:func:`english_words`) count as common words.
+
+OCR misreads (issue #12): a token none of the above explains may still be a clinical word as the
+recognizer read it (:meth:`Lexicon.known_ocr`: one glyph confusion such as m/n, a/o, h/b, l/t, "rn" for m
+- two in words of 8+ letters -, or capitalised words glued together, "UserAuthenticatian"), or a
+lower-case word of 2-4 letters cut short before its value ("value ch 1/149"); units after a number are
+also read with "rn" for m ("16crn"). Such a line is explained only when it holds more words read as
+written than misread or cut, at least one of 4+ letters (two beside a cut word or a single letter),
+and no institution word: a name one confusion from a clinical word ("Mose" for nose) never explains a
+line by itself. :func:`deid.pixels.classify.decide` keeps an explained line
 only when the PHI model also scores it below the review band's upper bound, unless the evidence is
 strong (:func:`strong_evidence`: two vocabulary words, no institution word): the lexicon never
 overrides header matches or rules.
