@@ -4,7 +4,8 @@
     python scripts/replay_pixels.py ocr DIR... --cache CACHE_DIR [--model DIR] [--band 0.2,0.8] [--show]
 
 ``DIR``: folders written by ``make_eval_pixels.py --out DIR --seed S`` (use DEV seeds only: never the
-reporting seeds of ``eval_pixels.py independent``).
+reporting seeds of ``eval_pixels.py independent``), or the shared DICOM data root (``../shared/data/dicom``):
+the hand-annotated real files of ``tests/data/pixels`` (as ``eval_pixels.py annotated``).
 
 text: the generator's exact lines through :func:`deid.pixels.classify.decide` with the instance's own
 identifiers (no OCR): PHI lines redacted / total, clinical lines kept / total, and the reasons.
@@ -85,12 +86,27 @@ def sweep(decider: Decider, run: Callable[[], Counter], lows: list[float], highs
     decider.th = base
 
 
+ANNOTATIONS = Path(__file__).resolve().parents[1] / "tests" / "data" / "pixels"
+
+
 def _instances(dirs: list[Path]) -> list[tuple[Path, dict, Identifiers]]:
+    """Instances of ``make_eval_pixels`` folders, or, for a folder of real files (``--annotated``: the
+    shared DICOM data root), the hand-annotated real files of ``tests/data/pixels``."""
     out = []
     for d in dirs:
         for p in sorted(d.glob("eval_*.dcm")):
             truth = json.loads(p.with_suffix(".json").read_text())
             out.append((p, truth, collect_identifiers(pydicom.dcmread(p, stop_before_pixels=True))))
+        for ann in sorted(ANNOTATIONS.glob("*.json")) if not any(d.glob("eval_*.dcm")) else ():
+            truth = json.loads(ann.read_text())
+            p = d / truth["source"]
+            if not p.is_file():
+                continue
+            ds = pydicom.dcmread(p, stop_before_pixels=True)
+            nf = int(ds.get("NumberOfFrames", 1) or 1)
+            truth = {**truth, "modality": str(ds.get("Modality", "")),
+                     "lines": [{"first_frame": 0, "last_frame": nf - 1, **ln} for ln in truth["lines"]]}
+            out.append((p, truth, collect_identifiers(ds)))
     return out
 
 

@@ -6,12 +6,14 @@ Per box, in order:
    any order/case/format, IDs, dates in any format, institution/places, tolerant to OCR errors (edit
    distance) -> always redacted;
 2. rules: dates, times, ages, compact sex/age forms (years, months, weeks), phone numbers, street
-   addresses (house number + an unknown capitalised word), MRN- and accession-like tokens,
-   NAME:/DOB:/ID: labels;
-   (lines of digits and separators with 7+ digits are redacted before the allowlist is consulted);
+   addresses (house number + an unknown capitalised word, a dwelling number "Flat 88q"), MRN- and
+   accession-like tokens, NAME:/DOB:/ID: labels;
+   (lines of digits and separators with 7+ digits, dates with a misread month and identifying labels
+   glued to a value, "Age41", are redacted before the allowlist is consulted);
 3. the allowlist of clinical/technical text (``conf/pixels/allowlist.yaml``): clears (2) and (4)
    only when every token of the line is explained by it, and only when the reading is long enough
-   for its box (:func:`reading_explains_box`; a partial reading is redacted as unreadable);
+   for its box (:func:`reading_explains_box`; a partial reading is redacted as unreadable); letters OCR
+   read for digits beside a digit are read as digits for its number patterns (:func:`ocr_digits`);
 4. the clinical lexicon (:mod:`deid.pixels.lexicon`): a line whose every token is a known clinical,
    DICOM or English word, number, counter or unit is kept when the classifier scores it below the
    review band's upper bound, or whatever it scores when two or more of its words come from the
@@ -476,6 +478,11 @@ def numeric_identifier(text: str) -> bool:
     return bool(t) and _NUMERIC_LINE.fullmatch(t) is not None and sum(c.isdigit() for c in t) >= 7
 
 
+# an identifying field's label glued to its value by OCR ("Age41", "ID12", "DOB:3"); DR and PT are left
+# out: "DR58" is a dynamic range
+_GLUED_FIELD = re.compile(r"(?<![A-Za-z])(AGE|DOB|ID|MRN|PID|ACC|SSN|TEL)[:#=.]?\d", re.I)
+
+
 _MON3 = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _DAY_X_YEAR = re.compile(r"(?<![\d.,])(\d{1,2})\s*([A-Za-z]{0,3})[\s.,/-]*((?:19|20)\d{2})(?![\d.,])")
 
@@ -539,6 +546,8 @@ def _lower_abbreviation(m: re.Match[str]) -> bool:
     return word.upper() in _SHORT_LABELS and word.islower() and not re.search(r"[:#]", m.group(0))
 
 
+# a dwelling's number, the first line of a UK or US address ("Flat 88q", "Apt. 4B", "Suite 210")
+_DWELLING = re.compile(r"\b(FLAT|APT|APARTMENT|SUITE|STUDIO)\.?\s*#?\s*\d{1,4}[A-Z]?\b", re.I)
 _HOUSE_NUMBER_LINE = re.compile(r"\s*\d{1,5}[A-Za-z]?,?\s+((?:[A-Z][a-z'\-]+\.?\s*){1,4})")
 _STREET_FIRST_LINE = re.compile(r"\s*((?:[A-Z][a-z'\-]{2,}\.?\s+){1,3})\d{1,4}(?:[A-Za-z](?:/\d{1,4}[A-Za-z]?)?)?\s*")
 
@@ -550,6 +559,8 @@ def street_address(text: str, known: Callable[[str], bool] | None = None,
     three capitalised words and a house number, one word not known exactly ("Gradec 5", "Salata 4c/7":
     OCR tolerance would take "Gradec" for "grades"; a counter "Progre 20/173" is no house number). "2 Chamber View" and "Series 5" are no address."""
     text = fold(text)
+    if _DWELLING.search(text):
+        return True
     m = _HOUSE_NUMBER_LINE.fullmatch(text)
     if m is not None and (known is None or not all(known(w) for w in re.findall(r"[A-Za-z]+", m.group(1)))):
         return True
@@ -583,6 +594,15 @@ def rule_match(text: str, known: Callable[[str], bool] | None = None,
 
 
 # --------------------------------------------------------------------------- 3. allowlist
+_DIGIT_NEIGHBOUR = re.compile(r"(?<=\d)[OoQD]|[OoQD](?=\d)|(?<=\d)[lI|]|[lI|](?=\d)")
+
+
+def ocr_digits(token: str) -> str:
+    """Letters OCR reads for digits where a digit stands beside them turned into digits ("TISO0" ->
+    "TIS00", "MIO.6" -> "MI0.6", "1l.5" -> "11.5"): the allowlist's number patterns and glued parameters
+    then see the value as written. Used for clearing only: a value so read still fails the patterns'
+    digit limits, and the PHI rules before the allowlist see the text as OCR read it."""
+    return _DIGIT_NEIGHBOUR.sub(lambda m: m.group(0).translate(_DIGIT_LIKE), token)
 _PIECES = re.compile(r"[A-Za-z]+|[+-]?\d+(?:[.,]\d+)?|%")
 
 
@@ -605,7 +625,10 @@ class Allowlist:
             return True
         if any(p.fullmatch(token) for p in self.patterns):
             return True
-        return self._glued_params(token)
+        if self._glued_params(token):
+            return True
+        fixed = ocr_digits(token)
+        return fixed != token and (any(p.fullmatch(fixed) for p in self.patterns) or self._glued_params(fixed))
 
     def _glued_params(self, token: str) -> bool:
         """Parameter names glued to numbers ("W335L-208"): every piece a parameter name or a short number."""
@@ -681,6 +704,8 @@ def decide(text: str, confidence: float, ident: Identifiers, allow: Allowlist, m
         return Decision(Label.PHI, Action.REDACT, 1.0, "rule_numeric", model_score=model_score)
     if date_fragment(text):  # before the allowlist too: "11 p 2026" is numbers and a letter
         return Decision(Label.PHI, Action.REDACT, 1.0, "rule_date", model_score=model_score)
+    if _GLUED_FIELD.search(text):  # before the allowlist: its short codes ("TAC1") would clear "Age41"
+        return Decision(Label.PHI, Action.REDACT, 1.0, "rule_label", model_score=model_score)
     if allow.clears(text):
         return Decision(Label.CLINICAL, Action.KEEP, model_score or 0.0, "allowlist", model_score=model_score)
     rule = rule_match(text, lexicon.known if lexicon is not None else None,

@@ -16,7 +16,16 @@ A line is *explained* when every token is a known word (exact, or one edit away 
 6+ letters: OCR errors), a number of at most 4 integer digits, a counter ("12/48"), a unit after a
 number or an allowlisted token, and at least one known word has 4+ letters. The last word, or the last word
 before a value, may be cut at a column (a 5+ letter prefix of a known word). English dictionary words
-(:func:`english_words`) count as common words. :func:`deid.pixels.classify.decide` keeps an explained line
+(:func:`english_words`) count as common words.
+
+OCR misreads (issue #12): a token none of the above explains may still be a clinical word as the
+recognizer read it (:meth:`Lexicon.known_ocr`: one glyph confusion such as m/n, a/o, h/b, l/t, "rn" for m
+- two in words of 8+ letters -, or capitalised words glued together, "UserAuthenticatian"), or a
+lower-case word of 2-4 letters cut short before its value ("value ch 1/149"); units after a number are
+also read with "rn" for m ("16crn"). Such a line is explained only when it holds more words read as
+written than misread or cut, at least one of 4+ letters (two beside a cut word or a single letter),
+and no institution word: a name one confusion from a clinical word ("Mose" for nose) never explains a
+line by itself. :func:`deid.pixels.classify.decide` keeps an explained line
 only when the PHI model also scores it below the review band's upper bound, unless the evidence is
 strong (:func:`strong_evidence`: two vocabulary words, no institution word): the lexicon never
 overrides header matches or rules.
@@ -26,7 +35,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -40,6 +49,14 @@ FUNCTION_WORDS = frozenset({"of", "in", "on", "at", "to", "by", "or", "as", "vs"
 _DIGIT_GROUPS = re.compile(r"(?<![\d.,])\d{1,4}(?:[\s\-.)(/]+\d{1,4}){2,}(?![\d.,])")
 _COUNTER = re.compile(r"(\d{1,4})\s?/\s?(\d{1,4})")
 _PUNCT = set(".,;:()[]{}/-+=%*^'\"<>|#~_&!?°µ×")
+# Glyphs the recognizer confuses on overlay fonts, one class each ("Fromt" for front, "Dase" for dose,
+# "Tahle" for table, "Diglizer" for digitizer); digits that stand for letters inside a word go with their
+# letter. Folding a word maps every glyph to its class's first member.
+_CONFUSION_CLASSES = ("mnr", "ao0", "ec", "hb", "ilt1|!", "uv", "gq9", "s5")
+_CONFUSION_FOLD = str.maketrans({ch: cls[0] for cls in _CONFUSION_CLASSES for ch in cls})
+# glyph pairs the recognizer reads as one glyph, or one glyph as two ("rn" for m, "wdeo" for video)
+_CONFUSED_RUNS = (("rn", "m"), ("m", "rn"), ("vv", "w"), ("w", "vi"), ("cl", "d"), ("d", "cl"))
+_CAMEL_CUT = re.compile(r"(?<=[a-z])(?=[A-Z])")
 
 
 @dataclass(frozen=True)
@@ -49,6 +66,11 @@ class Lexicon:
     prefixes: frozenset[str]
     exact: frozenset[str] = frozenset()
     units: frozenset[str] = frozenset()
+
+    @cached_property
+    def short_prefixes(self) -> frozenset[str]:
+        """The first 2-4 letters of every clinical word of 5+ letters."""
+        return frozenset(w[:k] for w in self.words if len(w) >= 5 and w.isalpha() for k in (2, 3, 4))
 
     @property
     def units_folded(self) -> frozenset[str]:
@@ -62,10 +84,53 @@ class Lexicon:
             return False
         return any(_one_edit(w, c) for n in (len(w) - 1, len(w), len(w) + 1) for c in self.by_length.get(n, ()))
 
+    def _unit(self, t: str) -> bool:
+        return t in self.units or len(t) <= 3 and t.lower() in self.units_folded
+
     def known_exact(self, word: str) -> bool:
         """A known word as written (no OCR tolerance), or a function word."""
         w = word.lower()
         return w in self.words or w in self.exact or w in FUNCTION_WORDS
+
+    @cached_property
+    def _confusion_index(self) -> tuple[dict[str, frozenset[str]], frozenset[str]]:
+        """Every clinical word of 4+ letters by its confusion fold, and the folds of the words of 7+
+        letters, whole and with one glyph deleted (one OCR insertion, deletion or substitution beside the
+        confusions). The common English words are left out: names lie too close to them."""
+        folds: dict[str, set[str]] = {}
+        for w in self.words:
+            if len(w) >= 4 and w.isalpha():
+                folds.setdefault(w.translate(_CONFUSION_FOLD), set()).add(w)
+        deleted = {f[:i] + f[i + 1:] for f in folds if len(f) >= 8 for i in range(len(f))} | \
+            {f for f in folds if len(f) >= 8}
+        return {k: frozenset(v) for k, v in folds.items()}, frozenset(deleted)
+
+    def known_ocr(self, word: str) -> bool:
+        """A clinical word as the recognizer misreads it (not :meth:`known` as written): equal
+        to one of 4+ letters glyph by glyph up to one confusion of :data:`_CONFUSION_CLASSES` or
+        :data:`_CONFUSED_RUNS` ("Dase", "Fromt", "Tahle", "wdeo"; two in words of 8+ letters); a reading of
+        8+ letters also with one more glyph inserted, deleted or replaced against a word of 8+ letters. Only :meth:`explains` uses it, under its line conditions; the rules' word tests
+        (:meth:`known`, :meth:`known_exact`) keep their own tolerance."""
+        w = word.lower()
+        if len(w) < 4 or not w.isalnum() or not any(c.isalpha() for c in w):
+            return False
+        folds, deleted = self._confusion_index
+        for v, runs in ((w, 0), *((w.replace(a, b), 1) for a, b in _CONFUSED_RUNS if a in w)):
+            f = v.translate(_CONFUSION_FOLD)
+            allowed = (1 if len(v) <= 7 else 2) - runs
+            if any(sum(x != y for x, y in zip(v, cand, strict=True)) <= allowed for cand in folds.get(f, ())):
+                return True
+            if not runs and len(f) >= 8 and ({f} | {f[:i] + f[i + 1:] for i in range(len(f))}) & deleted:
+                return True
+        return False
+
+    def _camel_parts(self, token: str) -> list[str] | None:
+        """A token OCR glued from capitalised words ("UserAuthenticatian"): its parts, when each is a
+        known word of 3+ letters (exactly, or as :meth:`known_ocr` reads it); else None."""
+        parts = _CAMEL_CUT.split(token)
+        if len(parts) < 2 or any(len(p) < 3 for p in parts):
+            return None
+        return parts if all(self.known(p) or self.known_ocr(p) for p in parts) else None
 
     def explains(self, text: str, extra: frozenset[str] = frozenset()) -> bool:
         """True when every token of the line is accounted for (see the module docstring)."""
@@ -75,6 +140,8 @@ class Lexicon:
         alpha = [i for i, t in enumerate(toks) if t[0].isalpha()]
         strong = 0
         letters = 0
+        misread = 0
+        fragments = 0
         number_seen = False
         for i, t in enumerate(toks):
             if t in _PUNCT or _NUMBER.fullmatch(t):
@@ -82,8 +149,9 @@ class Lexicon:
                 continue
             if t[0].isdigit():
                 return False  # 5+ digit runs: IDs
-            if number_seen and (t in self.units or len(t) <= 3 and t.lower() in self.units_folded):
-                continue  # "244.8 Bq/ml", "25Hz": a unit after a number (short ones in any case: "6.03 uv")
+            if number_seen and (self._unit(t) or self._unit(t.replace("rn", "m"))):
+                continue  # "244.8 Bq/ml", "25Hz": a unit after a number (short ones in any case: "6.03 uv";
+                # "16crn": OCR read m as rn)
             if t.upper() in extra or (len(t) >= 3 and self.known(t)) or t.lower() in FUNCTION_WORDS:
                 strong += len(t) >= 4
                 continue
@@ -92,7 +160,19 @@ class Lexicon:
                 continue
             if (i == alpha[-1] or _before_value(toks, i)) and len(t) >= 5 and t.lower() in self.prefixes:
                 continue  # the last word, or the label's last word before its value, cut at a column
+            parts = None if self.known_ocr(t) else self._camel_parts(t)
+            if parts is not None or self.known_ocr(t):
+                misread += 1  # a known word misread by OCR: counts only beside a word read as written
+                strong += sum(len(p) >= 4 and self.known(p) for p in parts or ())
+                continue
+            if 2 <= len(t) <= 4 and t.islower() and _before_value(toks, i) and t in self.short_prefixes:
+                fragments += 1  # "Most recent value ch 1/149": a lower-case word cut short before its value
+                continue
             return False
+        if misread or fragments:  # more words read as written than misread, no institution word ("Canalete
+            # Medical Health" is a place): "Dose Cortes" is no misread line
+            return (strong > misread and strong >= (2 if letters or fragments else 1)
+                    and not {t.lower() for t in toks} & INSTITUTION_WORDS)
         if strong >= (2 if letters else 1):
             return True
         # no long known word: a counter line ("40/228") or short known labels with a counter ("Im: 12/240")

@@ -346,3 +346,70 @@ def test_own_age_in_its_as_form_with_a_misread_unit(text: str, age: str, hit: bo
     number patterns clear "0201", must never see it."""
     d = decide(text, 0.99, Identifiers(names=[["Castellanos", "Maria"]], age=age), ALLOW, 0.1, TH, LEX)
     assert (d.reason == "header_sex_age") == hit
+
+
+@pytest.mark.parametrize(("text", "score", "action", "reason"), [
+    # clinical lines as OCR misreads them: one glyph confusion per word, beside words read as written
+    ("Mean Equivalent Radiatian Dase", 0.72, Action.KEEP, "lexicon"),        # a/o
+    ("DLP Fromt Projectiom System", 0.43, Action.KEEP, "lexicon"),            # m/n
+    ("Nedia Failure Diffusion tractography", 0.48, Action.KEEP, "lexicon"),  # N/M
+    ("Depth 16crn", 0.6, Action.KEEP, "lexicon"),                             # rn read for m in a unit
+    ("Most recent value ch 1/149", 0.66, Action.KEEP, "lexicon"),            # a lower-case word cut at a column
+    # PHI next to them stays redacted, whatever the model scores below the review band's top
+    ("Mose", 0.5, Action.REDACT, "model_review_band"),                       # a name one m/n from "nose"
+    ("Dose Mose", 0.5, Action.REDACT, "model_review_band"),                  # no more written words than misread
+    ("Anna Mose", 0.5, Action.REDACT, "model_review_band"),                  # an unknown name word
+    ("Nose Mose Dase", 0.5, Action.REDACT, "model_review_band"),
+    ("Canalete Medicl Health", 0.5, Action.REDACT, "model_review_band"),     # an institution word
+    ("Most recent value Jo 1/149", 0.66, Action.REDACT, "model_review_band"),  # a capitalised fragment
+    ("Jo 1/149", 0.66, Action.REDACT, "model_review_band"),
+    ("Equivalent Radiatian Dase", 0.9, Action.REDACT, "model"),  # one word read as written: a confident model wins
+])
+def test_ocr_misreads_of_clinical_words(text: str, score: float, action: Action, reason: str) -> None:
+    d = decide(text, 0.99, IDENT, ALLOW, score, TH, LEX)
+    assert (d.action, d.reason) == (action, reason)
+
+
+def test_misread_of_the_instance_own_name_is_a_header_match() -> None:
+    """A name one OCR confusion from a clinical word ("Nose" for Mose) is the instance's own name first."""
+    ident = Identifiers(names=[["Mose", "Anna"]])
+    for text in ("Mean Nose Dose", "Radiation Dose Mose"):
+        assert decide(text, 0.99, ident, ALLOW, 0.1, TH, LEX).reason == "header_name"
+
+
+@pytest.mark.parametrize(("word", "known"), [
+    ("Dase", True), ("Fromt", True), ("Tahle", True), ("wdeo", True), ("Nedia", True),
+    ("Rosa", False), ("Lima", False), ("Kowalski", False), ("Dose", True), ("Dos", False), ("D0se", True),
+])
+def test_known_ocr_confusions(word: str, known: bool) -> None:
+    assert LEX is not None and LEX.known_ocr(word) is known
+
+
+@pytest.mark.parametrize(("text", "score", "action", "reason"), [
+    ("TISO0 MI06", 0.96, Action.KEEP, "allowlist"),   # O read for 0 beside a digit of a glued parameter
+    ("MRN 12O45", 0.1, Action.REDACT, "rule_label"),  # the PHI rules still see what OCR read
+    ("W12O34", 0.3, Action.REDACT, "review_band"),    # read as 12034: over the glued parameters' 4 digits
+    ("ID 0O79241539", 0.1, Action.REDACT, "header_id"),
+])
+def test_digits_misread_as_letters_in_values(text: str, score: float, action: Action, reason: str) -> None:
+    d = decide(text, 0.99, IDENT, ALLOW, score, TH, LEX)
+    assert (d.action, d.reason) == (action, reason)
+
+
+@pytest.mark.parametrize(("text", "action", "reason"), [
+    ("Age41", Action.REDACT, "rule_label"),   # seen on a dev image: the allowlist's short codes cleared it
+    ("ID12", Action.REDACT, "rule_label"), ("Mrn:4", Action.REDACT, "rule_label"),
+    ("DR58", Action.KEEP, "allowlist"), ("TAC1", Action.KEEP, "allowlist"),
+])
+def test_identifying_label_glued_to_a_value(text: str, action: Action, reason: str) -> None:
+    d = decide(text, 0.99, IDENT, ALLOW, 0.3, TH, LEX)
+    assert (d.action, d.reason) == (action, reason)
+    assert decide("MPRAGE3 Haid 12", 0.99, IDENT, ALLOW, 0.3, TH, LEX).reason != "rule_label"  # a word's end
+
+
+@pytest.mark.parametrize(("text", "hit"), [
+    ("Flat 88q", True), ("Apt. 4B", True), ("Suite 210", True), ("Studio 12", True),  # "Flat 88q": dev seed 909
+    ("Flat panel 12/40", False), ("Flattening 3.2 mm", False),
+])
+def test_dwelling_number_is_an_address(text: str, hit: bool) -> None:
+    assert (rule_match(text, LEX.known, LEX.known_exact) == "address") is hit
