@@ -161,6 +161,9 @@ def print_timeline(events: Path) -> None:
         print(f"{stage[:36]:36s} {int(d['jobs']):5d} {d['job_s']:10.1f} {d['gap_s']:8.1f}")
 
 
+_WORKER_MODULES = (b"pyspark.daemon", b"pyspark.worker", b"deid.spark_daemon")
+
+
 def tree_cpu(root: int | None = None) -> tuple[float, int, dict[str, float]]:
     """(CPU seconds, user + system, of a process and every live descendant, with the reaped children
     they waited for; how many of them are Python workers; the seconds by kind: ``driver`` (Python),
@@ -180,7 +183,7 @@ def tree_cpu(root: int | None = None) -> tuple[float, int, dict[str, float]]:
             tasks = list(Path(f"/proc/{pid}/task").iterdir())
         except OSError:
             continue
-        worker = b"pyspark.daemon" in cmd or b"pyspark.worker" in cmd or b"spark_daemon" in cmd
+        worker = any(a in _WORKER_MODULES for a in cmd.split(b"\0"))  # python -m <module>; forks inherit it
         kind = "workers" if worker else "jvm" if b"java" in cmd.split(b"\0")[0] else "driver"
         ticks = sum(int(x) for x in stat[stat.rfind(")") + 2:].split()[11:15])  # utime stime cutime cstime
         kinds[kind] = kinds.get(kind, 0.0) + ticks / tick
