@@ -30,6 +30,7 @@ spark.json (the largest size's runs of this code, read by run_all.py).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -160,7 +161,94 @@ def print_timeline(events: Path) -> None:
         print(f"{stage[:36]:36s} {int(d['jobs']):5d} {d['job_s']:10.1f} {d['gap_s']:8.1f}")
 
 
-def single(master: str, export: Path, work: Path, pixels: bool, gate: bool, gate_ocr: bool) -> dict[str, Any]:
+_WORKER_MODULES = (b"pyspark.daemon", b"pyspark.worker", b"deid.spark_daemon")
+
+
+def tree_cpu(root: int | None = None) -> tuple[float, int, dict[str, float]]:
+    """(CPU seconds, user + system, of a process and every live descendant, with the reaped children
+    they waited for; how many of them are Python workers; the seconds by kind: ``driver`` (Python),
+    ``jvm``, ``workers`` (the Python daemon and workers)). On a shared machine CPU seconds are the
+    figure load does not inflate. Linux ``/proc`` only; (0.0, 0, {}) elsewhere."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    todo, seen, workers = [root or os.getpid()], set(), 0
+    kinds: dict[str, float] = {}
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+            tasks = list(Path(f"/proc/{pid}/task").iterdir())
+        except OSError:
+            continue
+        worker = any(a in _WORKER_MODULES for a in cmd.split(b"\0"))  # python -m <module>; forks inherit it
+        kind = "workers" if worker else "jvm" if b"java" in cmd.split(b"\0")[0] else "driver"
+        ticks = sum(int(x) for x in stat[stat.rfind(")") + 2:].split()[11:15])  # utime stime cutime cstime
+        kinds[kind] = kinds.get(kind, 0.0) + ticks / tick
+        workers += worker
+        for task in tasks:
+            with contextlib.suppress(OSError):
+                todo += [int(c) for c in (task / "children").read_text().split()]
+    return sum(kinds.values()), workers, kinds
+
+
+def jvm_threads(root: int | None = None) -> dict[str, float]:
+    """CPU seconds of the JVM's threads (children of this process) by thread name with digits dropped
+    (JIT compilers, GC, task threads, ...): where the JVM's own CPU goes. Linux only."""
+    import re
+
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    out: dict[str, float] = {}
+    for task in Path(f"/proc/{root or os.getpid()}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            if b"java" not in Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")[0]:
+                continue
+            for t in Path(f"/proc/{child}/task").iterdir():
+                try:
+                    stat = (t / "stat").read_text()
+                except OSError:
+                    continue
+                name = re.sub(r"[0-9#-]+", "", stat[stat.index("(") + 1:stat.rfind(")")]).strip()
+                ticks = sum(int(x) for x in stat[stat.rfind(")") + 2:].split()[11:13])
+                out[name] = out.get(name, 0.0) + ticks / tick
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
+def cpu_stage_times() -> Any:
+    """A :class:`deid.pipeline.timing.StageTimes` that also keeps each stage's CPU seconds of the whole
+    process tree (``cpu``) and the most Python worker processes seen at a stage's end (``workers``)."""
+    from contextlib import contextmanager
+
+    from deid.pipeline.timing import StageTimes
+
+    class CpuStageTimes(StageTimes):
+        cpu: dict[str, float]
+        cpu_by_kind: dict[str, dict[str, float]]
+        workers: int
+
+        @contextmanager
+        def stage(self, name: str) -> Iterator[None]:
+            c0, _, k0 = tree_cpu()
+            try:
+                with super().stage(name):
+                    yield
+            finally:
+                c1, w, k1 = tree_cpu()
+                self.cpu[name] = self.cpu.get(name, 0.0) + c1 - c0
+                by = self.cpu_by_kind.setdefault(name, {})
+                for kind in k1:
+                    by[kind] = by.get(kind, 0.0) + k1[kind] - k0.get(kind, 0.0)
+                self.workers = max(self.workers, w)
+
+    t = CpuStageTimes()
+    t.cpu, t.cpu_by_kind, t.workers = {}, {}, 0
+    return t
+
+
+def single(master: str, export: Path, work: Path, pixels: bool, gate: bool, gate_ocr: bool,
+           extra_conf: dict[str, str] | None = None) -> dict[str, Any]:
     """One run of the pipeline (this process's ``deid``), timed; the run report's stage timings.
 
     ``gate_ocr``: the gate's second OCR of the staged frames (quality.verification.ocr). A headers-only
@@ -183,28 +271,38 @@ def single(master: str, export: Path, work: Path, pixels: bool, gate: bool, gate
     events = raw / "reports" / "spark-events"
     events.mkdir(parents=True, exist_ok=True)
     conf = {"spark.eventLog.enabled": "true", "spark.eventLog.dir": events.as_uri(),
-            "spark.eventLog.compress": "false"}
+            "spark.eventLog.compress": "false", **(extra_conf or {})}
     quality = QualityConfig(enabled=gate, verification=VerificationConfig(ocr=OcrCheckConfig(enabled=gate_ocr)))
     cfg = DeidConfig(spark=SparkConfig(master=master, driver_memory="2g", conf=conf),
                      pixels=PixelConfig(enabled=pixels), quality=quality,
                      zones=ZonesConfig(input=str(export), output=str(work / "out"), raw=str(raw),
                                        crosswalk=str(work / "crosswalk")))
     load_before = os.getloadavg()[0]
+    cpu0 = tree_cpu()[0]
     t0 = time.perf_counter()
     spark = get_spark(cfg.spark)
     spark.range(1).count()  # JVM start, outside the run's timing
     started = time.perf_counter() - t0
+    cpu1 = tree_cpu()[0]
     t0 = time.perf_counter()
-    run = PipelineRun(spark, cfg)
+    times = cpu_stage_times()
+    run = PipelineRun(spark, cfg, times=times)
     summary = run.run(do_ingest=True, do_deidentify=True)
     ran = time.perf_counter() - t0
+    cpu2 = tree_cpu()[0]
     t0 = time.perf_counter()
     assert run.zones is not None
     build_report(run.tables, run.zones, run.run_id, keyring=run.keyring)
     reported = time.perf_counter() - t0
+    cpu3 = tree_cpu()[0]
+    times.cpu["report"] = cpu3 - cpu2
     timings = json.loads((work / "out" / "reports" / run.run_id / "timings.json").read_text())
+    threads = jvm_threads()
     spark.stop()
     by_stage = jobs_by_stage(events)
+    # the tasks of the de-identify stage's longest job (the processor's; the other reads the pending keys)
+    tasks = max(((j["seconds"], j["tasks"]) for j in job_timeline(events) if j["stage"].startswith("de-identify")),
+                default=(0.0, 0))[1]
     jobs = sum(by_stage.values())
     ing, d = summary.ingest, summary.deid
     seconds = ran + reported
@@ -215,7 +313,10 @@ def single(master: str, export: Path, work: Path, pixels: bool, gate: bool, gate
             "instances_per_s": (ing.n_listed if ing else 0) / seconds,
             "stages": {**timings["stages"], "report": reported}, "event_log": timings["spark_event_log"],
             "spark_jobs": jobs, "spark_jobs_by_stage": by_stage,
-            "spark_job_seconds_by_stage": timeline_by_stage(job_timeline(events)), "gate_ocr": gate_ocr, "load_avg": [load_before, os.getloadavg()[0]]}
+            "spark_job_seconds_by_stage": timeline_by_stage(job_timeline(events)), "gate_ocr": gate_ocr, "load_avg": [load_before, os.getloadavg()[0]],
+            "cpu_s": {"before spark": cpu0, "spark start": cpu1 - cpu0, "run+report": cpu3 - cpu1},
+            "deidentify_tasks": tasks, "stage_cpu_s": times.cpu, "stage_cpu_by_kind": times.cpu_by_kind, "python_workers": times.workers,
+            "jvm_threads_cpu_s": {k: round(v, 2) for k, v in threads.items() if v >= 0.05}}
 
 
 def run_one(code: Path, master: str, export: Path, work: Path, args: argparse.Namespace) -> dict[str, Any]:
@@ -228,6 +329,7 @@ def run_one(code: Path, master: str, export: Path, work: Path, args: argparse.Na
     cmd += ["--pixels"] if args.pixels else []
     cmd += ["--no-gate"] if args.no_gate else []
     cmd += ["--gate-ocr"] if gate_ocr(args) else []
+    cmd += [f"--conf={c}" for c in args.conf or []]
     env = {**os.environ, "PYTHONPATH": str(code), "DEID_KEY": os.environ.get("DEID_KEY", DEFAULT_KEY)}
     res = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=code)
     if res.returncode != 0:
@@ -270,14 +372,20 @@ def markdown(doc: dict[str, Any]) -> str:
              f"Header engine alone (1 core, first {doc['engine_files']} files): "
              f"{doc['engine_files_per_s']:.1f} files/s.", "",
              f"Data: `scripts/make_export.py N --seed {doc.get('seed', 11)}` (synthetic, made not stored).", "",
-             "| code | master | instances | de-identified | quarantined | run s | instances/s | vs engine | Spark jobs "
+             "| code | master | instances | de-identified | quarantined | spark start s | run s | instances/s "
+             "| vs engine | CPU s spark start | CPU s run | JIT CPU s | Spark jobs | de-identify tasks "
              "| load 1-min (start/end) |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in runs:
+        cpu = r.get("cpu_s") or {}
+        jit = (r.get("jvm_threads_cpu_s") or {}).get("C CompilerThre")
         lines.append(f"| {r['code']} | {r['master']} | {r['instances']} | {r['deidentified']} | "
-                     f"{r['quarantined_at_ingest'] + r['quarantined']} | {r['seconds']:.1f} | "
+                     f"{r['quarantined_at_ingest'] + r['quarantined']} | {r.get('spark_start_s', 0):.1f} | "
+                     f"{r['seconds']:.1f} | "
                      f"{r['instances_per_s']:.2f} | {r['instances_per_s'] / doc['engine_files_per_s']:.0%} | "
-                     f"{r.get('spark_jobs', '?')} | "
+                     f"{cpu.get('spark start', 0):.1f} | {cpu.get('run+report', 0):.1f} | "
+                     + (f"{jit:.1f}" if jit is not None else "?") + f" | {r.get('spark_jobs', '?')} | "
+                     f"{r.get('deidentify_tasks', '?')} | "
                      + ("/".join(f"{x:.1f}" for x in r["load_avg"]) if "load_avg" in r else "?") + " |")
     lines += ["", "Ratios (same run): " + "; ".join(f"{k}: {v:.2f}x" for k, v in doc["ratios"].items()), ""]
     stages: list[str] = []
@@ -288,9 +396,14 @@ def markdown(doc: dict[str, Any]) -> str:
               "| --- |" + " --- |" * len(runs)]
     for s in stages:
         lines.append(f"| {s} | " + " | ".join(f"{r['stages'].get(s, 0):.1f}" for r in runs) + " |")
+    if all("stage_cpu_s" in r for r in runs):
+        lines += ["", "CPU seconds per stage (driver + JVM + Python workers; the figure load does not inflate):", "",
+                  "| stage | " + " | ".join(head) + " |", "| --- |" + " --- |" * len(runs)]
+        for s in stages:
+            lines.append(f"| {s} | " + " | ".join(f"{r['stage_cpu_s'].get(s, 0):.1f}" for r in runs) + " |")
     if doc["fits"]:
         lines += ["", "Fitted cost (seconds = fixed + per-instance x n, least squares over the sizes):", "",
-                  "| code | master | fixed s | per instance ms | asymptotic instances/s |", "| --- | --- | --- | --- | --- |"]
+                  "| code | master (CPU: CPU seconds) | fixed s | per instance ms | asymptotic instances/s |", "| --- | --- | --- | --- | --- |"]
         for key, f in doc["fits"].items():
             code, master = key.split(" ", 1)
             lines.append(f"| {code} | {master} | {f['fixed_s']:.1f} | {f['per_instance_ms']:.1f} | "
@@ -325,6 +438,8 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=11, help="the exports' seed (scripts/make_export.py --seed)")
     p.add_argument("--lock-held", action="store_true", help="the caller holds /tmp/spark.lock for the whole run")
     p.add_argument("--timeline", type=Path, help="print the Spark jobs of one run's event log and stop")
+    p.add_argument("--conf", action="append", metavar="KEY=VALUE",
+                   help="a Spark setting for every run (both codes), e.g. spark.driver.extraJavaOptions=...")
     p.add_argument("--single", help=argparse.SUPPRESS)
     p.add_argument("--export", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -334,7 +449,8 @@ def main() -> None:
     work = Path(args.workdir or tempfile.mkdtemp(prefix="deid-scale-"))
     if args.single:
         warnings.simplefilter("ignore")
-        print(json.dumps(single(args.single, args.export, work, args.pixels, not args.no_gate, gate_ocr(args))))
+        conf = dict(c.split("=", 1) for c in args.conf or [])
+        print(json.dumps(single(args.single, args.export, work, args.pixels, not args.no_gate, gate_ocr(args), conf)))
         return
     warnings.simplefilter("ignore")
     os.environ.setdefault("DEID_KEY", DEFAULT_KEY)
@@ -367,6 +483,10 @@ def write_results(args: argparse.Namespace, sizes: list[int], codes: list[tuple[
             f = fit([(r["instances"], r["seconds"]) for r in runs if r["code"] == label and r["master"] == master])
             if f:
                 fits[f"{label} {master}"] = f
+            f = fit([(r["instances"], r["cpu_s"]["run+report"]) for r in runs
+                     if r["code"] == label and r["master"] == master and "cpu_s" in r])
+            if f:
+                fits[f"{label} {master} CPU"] = f
     doc = {"command": "python benchmarks/bench_spark.py " + " ".join(sys.argv[1:]),
            "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
            "machine": f"{os.cpu_count()} cores (shared), load avg at end {os.getloadavg()[0]:.1f}",

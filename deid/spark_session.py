@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
-from deid.config import SparkConfig
+from deid.config import DriverJit, SparkConfig
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 # (benchmarks/results/RESULTS.md, sixth session) Spark started more than one daemon per run, each paying
 # the whole warm-up, and a 30-instance run was slower with it.
 DAEMON_MODULE = "deid.spark_daemon"  # deid.spark_daemon.MODULE (named here: that module sits above this one)
+_JAVA_OPTIONS = "spark.driver.extraJavaOptions"
+# the client compiler only (SparkConfig.driver_jit "quick"); the JVM takes the last of repeated options,
+# so a TieredStopAtLevel in spark.conf's own extraJavaOptions (appended after) still wins
+QUICK_JIT = "-XX:TieredStopAtLevel=1"
 
 
 def session_conf(cfg: SparkConfig) -> dict[str, str]:
@@ -46,6 +50,8 @@ def session_conf(cfg: SparkConfig) -> dict[str, str]:
     if cfg.executor_memory:
         conf["spark.executor.memory"] = cfg.executor_memory
     conf.update(cfg.conf)
+    if cfg.driver_jit == DriverJit.QUICK:  # read only when this process starts the driver JVM
+        conf[_JAVA_OPTIONS] = " ".join(filter(None, (QUICK_JIT, cfg.conf.get(_JAVA_OPTIONS, "").strip())))
     return conf
 
 

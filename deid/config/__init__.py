@@ -12,6 +12,7 @@ from deid.config.base import FrozenModel, conf_dir, load_model, read_yaml
 from deid.config.pipeline import (
     CrosswalkConfig,
     DeidConfig,
+    DriverJit,
     GrantMode,
     GrantsConfig,
     IngestConfig,
@@ -37,7 +38,7 @@ from deid.config.pixels import (
 from deid.config.quality import OcrCheckConfig, QualityConfig, VerificationConfig
 
 __all__ = [
-    "ClassifierConfig", "CrosswalkConfig", "DeidConfig", "EngineName", "ExtremeRender", "FrozenModel",
+    "ClassifierConfig", "CrosswalkConfig", "DeidConfig", "DriverJit", "EngineName", "ExtremeRender", "FrozenModel",
     "GrantMode", "GrantsConfig", "IngestConfig", "KeySource", "KeysConfig", "OcrCheckConfig", "OcrConfig",
     "OutputSyntax", "PixelConfig", "QualityConfig", "RedactPolicy", "Render", "SparkConfig", "TableBackend",
     "VerificationConfig", "ZonesConfig", "conf_dir", "config_from_mapping", "default_config_path",

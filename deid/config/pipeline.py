@@ -28,6 +28,16 @@ class TableBackend(str, Enum):
     DELTA_RS = "delta_rs"
 
 
+class DriverJit(str, Enum):
+    """The just-in-time compilers of a driver JVM started here (local ``deid run``; a cluster's JVMs are
+    the cluster's). ``quick``: the client compiler only (``-XX:TieredStopAtLevel=1``); a run's JVM is
+    short-lived and mostly moves bytes, and the server compiler's work was a third of a small run's CPU
+    (issue #11, seventh session). ``full``: the JVM's default (both compilers)."""
+
+    QUICK = "quick"
+    FULL = "full"
+
+
 class GrantMode(str, Enum):
     """What the job does with the crosswalk's GRANT/REVOKE statements (Unity Catalog)."""
 
@@ -74,6 +84,7 @@ class SparkConfig(_Model):
     ui_enabled: bool = False
     driver_memory: str | None = None
     executor_memory: str | None = None
+    driver_jit: DriverJit = DriverJit.QUICK
     backend: TableBackend = TableBackend.AUTO
     conf: dict[str, str] = Field(default_factory=dict)
 

@@ -55,3 +55,23 @@ def test_spark_jobs_are_counted_from_the_event_log(tmp_path: Path) -> None:
     (folder / "events_2_local-1").write_text(lines[0] + "\n")
     (folder / "appstatus_local-1").write_text(lines[0] + "\n")  # the status marker is no log
     assert bench.spark_jobs(tmp_path) == 4
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="reads Linux /proc")
+def test_cpu_of_the_process_tree_grows_with_work_and_is_the_drivers_without_spark() -> None:
+    before, workers, kinds = bench.tree_cpu()
+    sum(i * i for i in range(2_000_000))  # some CPU in this (driver) process
+    after, _, kinds_after = bench.tree_cpu()
+    assert after > before and workers == 0 and set(kinds_after) == {"driver"}
+    assert bench.jvm_threads() == {}  # no JVM child here
+
+
+def test_cpu_columns_and_the_cpu_stage_table() -> None:
+    runs = [{**_run(code, "local[1]", 30, 0.5), "cpu_s": {"spark start": 10.0, "run+report": 40.0},
+             "jvm_threads_cpu_s": {"C CompilerThre": 3.0}, "spark_start_s": 20.0, "deidentify_tasks": 1,
+             "stage_cpu_s": {"list": 0.0, "gate": 6.5}} for code in ("before", "after")]
+    doc = {"command": "x", "when": "now", "machine": "2 cores", "engine_files": 10, "engine_files_per_s": 1.0,
+           "runs": runs, "fits": {}, "ratios": {}}
+    md = bench.markdown(doc)
+    assert "| before | local[1] | 30 | 30 | 0 | 20.0 | 60.0 | 0.50 | 50% | 10.0 | 40.0 | 3.0 | ? | 1 |" in md
+    assert "CPU seconds per stage" in md and "| gate | 6.5 | 6.5 |" in md

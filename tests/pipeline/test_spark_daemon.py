@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from deid import spark_daemon
-from deid.config import SparkConfig
-from deid.spark_session import DAEMON_MODULE, session_conf, small_plans, sql_conf
+from deid.config import DriverJit, SparkConfig
+from deid.spark_session import DAEMON_MODULE, QUICK_JIT, session_conf, small_plans, sql_conf
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -20,6 +20,16 @@ def test_the_warm_daemon_is_opt_in() -> None:
     assert "spark.python.daemon.module" not in session_conf(SparkConfig())
     conf = session_conf(SparkConfig(conf={"spark.python.daemon.module": DAEMON_MODULE}))
     assert conf["spark.python.daemon.module"] == DAEMON_MODULE == spark_daemon.MODULE
+
+
+def test_a_local_driver_jvm_gets_the_quick_jit_and_the_configured_options_win() -> None:
+    assert session_conf(SparkConfig())["spark.driver.extraJavaOptions"] == QUICK_JIT
+    assert "spark.driver.extraJavaOptions" not in session_conf(SparkConfig(driver_jit=DriverJit.FULL))
+    own = "-XX:TieredStopAtLevel=4 -Dx=y"
+    conf = session_conf(SparkConfig(conf={"spark.driver.extraJavaOptions": own}))
+    assert conf["spark.driver.extraJavaOptions"] == f"{QUICK_JIT} {own}"  # the JVM takes the last one
+    assert session_conf(SparkConfig(driver_jit=DriverJit.FULL, conf={"spark.driver.extraJavaOptions": own})
+                        )["spark.driver.extraJavaOptions"] == own
 
 
 def test_the_warm_up_imports_every_module_and_builds_the_tables() -> None:
