@@ -268,7 +268,8 @@ def _proper_nouns() -> frozenset[str]:
             elif tok[:1].isupper() and tok[1:].islower():
                 capital.add(tok.lower())
     capital -= titled
-    return frozenset(w for w in capital - lower - _common() - _lexicon() if not _MEDICAL_SUFFIX.search(w))
+    # a technique word ("Echo") or a dictionary word ("Recurrent") is capitalised by position, not as a name
+    return frozenset(w for w in capital - lower - _common() - _lexicon() - _TECHNIQUE if not _MEDICAL_SUFFIX.search(w))
 
 
 # Endings of clinical words (diagnoses, procedures, drugs, adjectives): a capitalised word with one is
@@ -873,8 +874,7 @@ def _species(text: str) -> bool:
     """A Latin species epithet: lower case, a Latin ending, no English word ("influenzae",
     "coli", "jirovecii"; not "area", "data", "via")."""
     low = text.lower()
-    return (len(low) >= 4 and _latin_word(text) and low not in _common() and low not in _lexicon()
-            and low not in _lexicon_names())
+    return len(low) >= 4 and _latin_word(text) and low not in _common() and low not in _lexicon()
 
 
 # Endings a long capitalised word built by medical word formation has ("Sensorineural", "Choroidal",
@@ -915,12 +915,14 @@ def _after_person_cue(words: list[_Word], i: int) -> bool:
 
 
 def _after_house_number(words: list[_Word], i: int) -> bool:
-    """Right after a house number of two to five digits (a letter may follow), only a space between,
-    not before a unit or a duration: the capitalised words there name a street ("998 White Crest")."""
+    """Right after a house number of two to five digits (a letter may follow) that opens a clause or
+    follows a place cue, only a space between, not before a unit or a duration: the capitalised words
+    there name a street ("daughter, 998 White Crest"; "Grade 12 Wandering Sinus Pacemaker" stays a term)."""
     if i == 0 or not words[i].spaced or words[i - 1].stop or words[i - 1].tail:
         return False
     num = words[i - 1].text
-    return bool(_HOUSE_NUMBER.match(num)) and sum(c.isdigit() for c in num) >= 2 and \
+    opens = i == 1 or words[i - 2].stop or words[i - 2].tail == "," or normalise(words[i - 2].text) in _PLACE_CUES
+    return opens and bool(_HOUSE_NUMBER.match(num)) and sum(c.isdigit() for c in num) >= 2 and \
         normalise(words[i].text) not in _DURATION | _UCUM_WORDS | _TECHNIQUE
 
 
@@ -1223,7 +1225,7 @@ def _rule_ranges(words: list[_Word], all_caps: bool, scored: bool = False) -> li
                 out.append((words[start].start, words[end].end))
         if low in _ID_LABELS and i > 0 and (w.bracket or words[i - 1].tail == ","):
             out += _name_before_label(words, i)  # "Host (DOB 1939-05-01)", "E. Glass, MRN 123"
-        if len(w.text) == 1 and w.text.isupper() and w.abbreviation and i + 1 < len(words) and words[i + 1].spaced:
+        if len(w.text) == 1 and w.text.isupper() and w.abbreviation and i + 1 < len(words) and not w.tail.strip("."):
             nxt1 = words[i + 1]
             if _is_capitalised(nxt1.text) and not nxt1.term and (
                     normalise(nxt1.text) in _names() or not is_known(nxt1.text)):
