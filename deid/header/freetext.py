@@ -553,7 +553,12 @@ class FreeTextCleaner:
         ranges += [m.span(1) if m.group(1) is not None else m.span(2) for m in _LABELLED.finditer(text)]
         ranges += _ages_over_89(text)
         ranges += _initials_ranges(words, text)
-        masked = _address_numbers(words, _extend(words, merge(ranges), all_caps))
+        masked = merge(ranges)
+        for _ in range(3):  # a number masked as an address may let a designator before it go on ("Calle 6 N° 464")
+            grown = _address_numbers(words, _extend(words, masked, all_caps))
+            if grown == masked:
+                break
+            masked = grown
         masked = _contact_names(words, masked, [m.start for m in patterns if m.kind in _CONTACT], all_caps)
         probs = self._probs_if_needed(text, words, masked, all_caps)
         if probs is None:  # default deny without a model call: nobody can call this word safe
@@ -565,7 +570,7 @@ class FreeTextCleaner:
             if _covered(w, rules_masked):
                 continue
             if p is not None and p >= self._phi and _alpha(w.text) and not (
-                    w.text.islower() and (is_known(w.text) or mixed and _plausible(w.text))) \
+                    w.text.islower() and (is_known(w.text) or mixed and _plausible(w.text) and not _by_name(words, k, rules_masked))) \
                     and not _code(words, k, all_caps):  # numbers: the patterns decide
                 masked = merge([*masked, (w.start, w.end)])
             # an unknown word the rules did not place stays uncertain even when the classifier masks
@@ -611,6 +616,19 @@ class FreeTextCleaner:
             idx = next((i for i, (s, e) in enumerate(spans) if s <= w.start < e), None)
             out.append(raw[idx] if idx is not None and idx < len(raw) else None)
         return out
+
+
+def _by_name(words: list[_Word], k: int, masked: list[tuple[int, int]]) -> bool:
+    """A neighbour in the same clause that the rules masked or a capitalised word no list knows: a
+    lower-case word there may be part of a name ("Klinička bolnica Korčula", "Perivoj biskupa
+    Stjepana"), so the scorer's word on it counts."""
+    for j in (k - 1, k + 1):
+        if not 0 <= j < len(words) or words[min(j, k)].stop:
+            continue
+        x = words[j]
+        if _covered(x, masked) and _alpha(x.text) or _is_capitalised(x.text) and not x.term and not is_known(x.text):
+            return True
+    return False
 
 
 def _code(words: list[_Word], k: int, all_caps: bool) -> bool:
@@ -772,7 +790,8 @@ def _initials_ranges(words: list[_Word], text: str) -> list[tuple[int, int]]:
         person = low in _ROLE_CUES or low == "by" and i > 0 and normalise(words[i - 1].text) in _PERSON_VERBS
         while j < len(words) and (_initials_token(words[j]) or strong and j == i + 1 and _letters(words[j])
                                   or j == i + 1 and _closing_letters(words, j, text)
-                                  or person and _person_letters(words[j], j == i + 1, strong, j + 1 == len(words))):
+                                  or person and _person_letters(words[j], j == i + 1, strong, j + 1 == len(words))
+                                  or talk and words[j].text.islower() and _person_letters(words[j], True, False, False)):
             x = words[j]
             after = words[j + 1] if j + 1 < len(words) else None
             gap = text[x.end: after.start] if after is not None else ""
@@ -853,8 +872,8 @@ def _mark_formed(words: list[_Word]) -> None:
             continue
         nxt = words[i + 1] if i + 1 < len(words) else None
         low = normalise(w.text)
-        if nxt is not None and nxt.spaced and not w.stop and not w.tail and len(low) >= 5 and low not in _names() \
-                and w.text.isalpha() and _species(nxt.text):
+        if nxt is not None and nxt.spaced and not w.stop and not w.tail and low not in _names() \
+                and _GENUS.match(w.text) and _species(nxt.text):
             w.term = nxt.term = w.formed = nxt.formed = True
 
 
@@ -868,6 +887,10 @@ def _next_to_name(words: list[_Word], i: int) -> bool:
         if _is_capitalised(x.text) and not x.term and (normalise(x.text) in _names() or not is_known(x.text)):
             return True
     return False
+
+
+# A genus as binomial nomenclature writes it: one capitalised Latin word ("Haemophilus", "Escherichia").
+_GENUS = re.compile(r"^[A-Z][a-z]{4,}(?:us|um|a|is|es|ax|ix)$")
 
 
 def _species(text: str) -> bool:
@@ -1467,13 +1490,26 @@ def _address_numbers(words: list[_Word], masked: list[tuple[int, int]]) -> list[
                 masked = merge([*masked, (w.start, w.end)])
                 changed = True
                 continue
+            if _ORDINAL.match(w.text) and next_in and nxt is not None and w.tail in ("", ",") and (
+                    normalise(nxt.text) in _UNIT_WORDS or normalise(nxt.text) in STREET_WORDS):
+                masked = merge([*masked, (w.start, w.end)])  # "5th Floor", "7th Road", "74th Street"
+                changed = True
+                continue
+            if w.text.islower() and w.text.isalpha() and len(w.text) <= 4 and prev_in and prev is not None \
+                    and _is_capitalised(prev.text) and nxt is not None and not w.tail and nxt.spaced \
+                    and _HOUSE_NUMBER.match(nxt.text.rstrip(",")) and any(c.isdigit() for c in nxt.text) \
+                    and (nxt.tail == "," or i + 2 == len(words)) and normalise(w.text) not in _FUNCTION | _DURATION:
+                masked = merge([*masked, (w.start, w.end)])  # a street type in lower case: "Krvavi most 8a,"
+                changed = True
+                continue
             if not any(c.isdigit() for c in w.text) or not (_HOUSE_NUMBER.match(w.text) or _POSTCODE.match(w.text)):
                 continue
             unit = nxt is not None and not w.stop and not w.tail and (
                 normalise(nxt.text) in _DURATION or normalise(nxt.text) in _UCUM_WORDS
                 or normalise(nxt.text) in _TECHNIQUE or nxt.text.islower())  # "Smith, 3 lesions"
             before_place = next_in and nxt is not None and w.tail in ("", ",") and (
-                _is_capitalised(nxt.text) or not nxt.text.isascii() or normalise(nxt.text) in _STREET_PREFIXES) \
+                _is_capitalised(nxt.text) or not nxt.text.isascii() or normalise(nxt.text) in _STREET_PREFIXES
+                or _ORDINAL.match(nxt.text) is not None) \
                 and (w.tail == "" or normalise(nxt.text) in _STREET_PREFIXES)  # "20, rue Alexandre"
             if (prev_in and not unit) or before_place:
                 masked = merge([*masked, (w.start, w.end)])

@@ -41,6 +41,7 @@ def _words(text: str) -> list[str]:
     ("Protocolled by pr - fracture", ("pr",)),
     ("Reporter: ME", ("ME",)),  # a pronoun in capitals after a label
     ("Scan checked by ab and BY", ("ab", "BY")),  # a function word ending a chain of initials
+    ("Images reviewed with mm today", ("mm",)),  # lower-case letters after "<talk verb> with"
 ])
 def test_letters_where_only_a_person_stands_are_initials(text: str, phi: tuple[str, ...]) -> None:
     cleaned, _ = _clean(text)
@@ -63,6 +64,10 @@ def test_technique_words_units_and_pronouns_after_by_stay(text: str) -> None:
     ("c/o daughter, 998 White Crest, Baileyhaven", ("998", "White", "Crest")),
     ("resides Klesarski put 2b/0, PR interval global", ("put", "2b")),
     ("Outside films from Centre hospitalier de Montandon-la-Ville, Aeby (GE), dated 26/12/36.", ("Aeby", "GE")),
+    ("c/o daughter, 1289 7th Road, Jimmy Ville 1212", ("1289", "7th")),  # ordinals before a street word
+    ("Apt 12, 5th Floor Azalea Condominiums, 7365 Macopa Drive", ("12", "5th")),
+    ("Calle 6 N° 464, Piso 6 Dto. 9", ("464",)),  # a number sign after a number masked as an address
+    ("c/o daughter, Krvavi most 8a, 17033 Pleternica", ("most", "8a")),  # a street type in lower case
 ])
 def test_addresses_in_new_layouts_are_masked(text: str, phi: tuple[str, ...]) -> None:
     cleaned, _ = _clean(text)
@@ -71,6 +76,7 @@ def test_addresses_in_new_layouts_are_masked(text: str, phi: tuple[str, ...]) ->
 
 @pytest.mark.parametrize("text", [
     "Grade 12 Wandering Sinus Pacemaker", "Contrast: 80 ml IV, 3 ml/s.", "Please address the pain; CT (GE) done",
+    "Follow-up in 5th week, stable", "Smith fracture, 3rd Metacarpal",
 ])
 def test_numbers_and_codes_of_clinical_text_stay(text: str) -> None:
     cleaned, _ = _clean(text)
@@ -124,6 +130,12 @@ def test_capitalised_words_of_medical_formation_binomials_and_eponyms_stay(text:
 def test_lower_case_words_of_mixed_case_text_are_not_masked_by_the_scorer(text: str) -> None:
     cleaned, _ = _clean(text, phi=True)
     assert set(_words(text)) - {"Primary", "Chronic", "Victim"} <= set(_words(cleaned)), cleaned
+
+
+def test_the_scorer_still_masks_a_lower_case_word_next_to_a_name() -> None:
+    """No binomial ("Klinička" is no Latin genus) and a masked neighbour: the scorer's word counts."""
+    cleaned, _ = _clean("Transferred from Klinička bolnica Korčula on 16 October 1995", phi=True)
+    assert "bolnica" not in cleaned, cleaned
 
 
 def test_the_scorer_still_masks_lower_case_names_in_lower_case_text() -> None:
