@@ -385,7 +385,7 @@ def _known(word: str, allow: frozenset[str], acronyms: bool = True) -> bool:
         return True  # "7th", "2nd"
     if acronyms and core.isupper() and (len(core.replace("-", "")) <= 4 or _ROMAN.match(core)) and "-" not in core[:1]:
         return all(len(p) <= 4 for p in norm.split())  # an acronym (MI, PI-RADS parts, II)
-    if acronyms and (_MIXED_ACRONYM.match(core) or _CODE.match(core)):
+    if acronyms and (_MIXED_ACRONYM.match(core) or _CODE.match(core) or _LOWER_FIRST_ACRONYM.match(core)):
         return True  # an acronym with a lower-case letter ("QTc", "POz")
     if acronyms and core.isupper() and 5 <= len(core) <= 7 and core.isalpha() and not _VOWELS & set(core.lower()):
         return True  # an acronym without a vowel ("NGTDM", "GLRLM"): no name is written so
@@ -403,6 +403,7 @@ def _known(word: str, allow: frozenset[str], acronyms: bool = True) -> bool:
     return all(_word_known(p, allow) or p.isdigit() or len(p) == 1 for p in parts)
 
 
+_LOWER_FIRST_ACRONYM = re.compile(r"^[a-z][A-Z]{1,3}$")  # an acronym whose first letter lost its capital: "pQ", "eMG"
 _CODE = re.compile(r"^[A-Za-z]{1,3}\d{1,2}[A-Za-z]?$")  # "Er5", "Fp1", "V8R": electrode and lead names
 _VOWELS = frozenset("aeiouy")
 _ACRONYM_LIKE = re.compile(r"^[A-Z][A-Z0-9]{0,4}-(?:like|weighted|based|guided|derived|related|induced|type|wave|waves)$")
@@ -716,6 +717,8 @@ def _initials_token(w: _Word) -> bool:
     core = w.text.rstrip(".")
     if _DOTTED_INITIALS.match(w.text) and len(core) >= 2:
         return core.replace(".", "").lower() not in _TECHNIQUE
+    if _LOWER_FIRST_ACRONYM.match(core) and len(core) <= 3:
+        return True  # initials whose first letter lost its capital: "jK"
     if not (core.isalpha() and 2 <= len(core) <= 3 and (core.isupper() or core.islower())):
         return False
     low = core.lower()
@@ -759,8 +762,8 @@ def _person_letters(x: _Word, first: bool, label: bool, last: bool) -> bool:
     pronoun or function word right after the cue is none ("seen by me"), unless it ends the value
     after "and" ("checked by O.W. and he") or in capitals after a label ("Reporter: ME")."""
     core = x.text.rstrip(".")
-    if _DOTTED_INITIALS.match(x.text) and len(core) >= 2:
-        return True
+    if _DOTTED_INITIALS.match(x.text) and len(core) >= 2 or _LOWER_FIRST_ACRONYM.match(core) and len(core) <= 3:
+        return True  # "J.K.", "jK"
     if not (core.isalpha() and 2 <= len(core) <= 3 and (core.isupper() or core.islower())):
         return False
     low = core.lower()
@@ -1010,7 +1013,8 @@ def _mark_latin(words: list[_Word]) -> None:
 
 # Endings of Latin nouns and adjectives in anatomical names ("brachii", "interna", "profundus",
 # "lateralis", "anterius", "biceps", "magnum", "sacrales").
-_LATIN_ENDING = re.compile(r"^[a-z]{2,}(?:us|um|a|ae|i|is|es|ium|orum|arum|ior|ens|ans|ex|ix|ps|or|os)$")
+_LATIN_ENDING = re.compile(r"^[a-z]{2,}(?:us|um|a|ae|i|is|es|ium|orum|arum|ior|ens|ans|ex|ix|ps|or|os|er|ale|are|ile)"
+                           r"(?:que)?$")  # "sphincter", "laterale", "alaeque" (the enclitic "-que": "and")
 
 
 # A capitalised Latin adjective right after the head ("Musculus Pterygoideus lateralis"): long, with

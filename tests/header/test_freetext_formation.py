@@ -42,6 +42,8 @@ def _words(text: str) -> list[str]:
     ("Reporter: ME", ("ME",)),  # a pronoun in capitals after a label
     ("Scan checked by ab and BY", ("ab", "BY")),  # a function word ending a chain of initials
     ("Images reviewed with mm today", ("mm",)),  # lower-case letters after "<talk verb> with"
+    ("Seen by jK.", ("jK",)),  # initials whose first letter lost its capital
+    ("per jK.", ("jK",)),
 ])
 def test_letters_where_only_a_person_stands_are_initials(text: str, phi: tuple[str, ...]) -> None:
     cleaned, _ = _clean(text)
@@ -116,6 +118,10 @@ def test_clinical_text_near_person_cues_stays(text: str) -> None:
     "Known Other Vincent infections, review",
     "Likely Adult-onset Still disease",
     "Hx of Loop diuretics. No prior imaging.",
+    "Known pQ segment time period, per lead, on treatment",  # an acronym whose first letter lost its capital
+    "?musculus teres minor. Previous musculus sphincter ani.",  # Latin words after a Latin head noun
+    "Known musculus levator labii superioris alaeque nasi, on treatment",
+    "Compare with musculus gastrocnemius Caput laterale, left on prior.",
     "s/p CABG 2 yrs ago; now Recurrent depressive disorder",
 ])
 def test_capitalised_words_of_medical_formation_binomials_and_eponyms_stay(text: str) -> None:
