@@ -834,7 +834,7 @@ def _mark_terms(words: list[_Word], all_caps: bool) -> None:
             i += 1
             continue
         if _after_house_number(words, i):
-            i += 1  # "998 White Crest": a street's name, whatever its words
+            i = max(_term_end(words, i), i + 1)  # "998 White Crest", "347 Michael Route": a street's name
             continue
         j = _term_end(words, i)
         caps = [words[k] for k in range(i, j) if _is_capitalised(words[k].text)]
@@ -904,9 +904,10 @@ def _species(text: str) -> bool:
 
 
 # Endings a long capitalised word built by medical word formation has ("Sensorineural", "Choroidal",
-# "Haemophilus"); -ia, -is, -ion are left out (given names: "Anastasia", "Francis", "Marion").
-_FORMED_ENDINGS = tuple(sorted(_set("al ial ical ic ous ary oid ism ae ii us um itis osis oma ema ica alis aris "
-                                    "ensis tic ive ity"), key=len, reverse=True))
+# "Haemophilus"); -ia, -is, -ion, -ica are left out (given names and places: "Anastasia", "Francis",
+# "Marion", "Splavnica").
+_FORMED_ENDINGS = tuple(sorted(_set("al ial ical ic ous ary oid ism ae ii us um itis osis oma ema alis aris "
+                                    "ensis tic ive ity"), key=len, reverse=True))  # no -ica: "Splavnica" is a place
 _NAME_ENDINGS = ("thal", "stein", "mann", "berg", "burg", "baum", "haus", "aitis", "nitis", "field", "ing")
 
 
@@ -1510,7 +1511,8 @@ def _address_numbers(words: list[_Word], masked: list[tuple[int, int]]) -> list[
                 continue
             unit = nxt is not None and not w.stop and not w.tail and (
                 normalise(nxt.text) in _DURATION or normalise(nxt.text) in _UCUM_WORDS
-                or normalise(nxt.text) in _TECHNIQUE or nxt.text.islower())  # "Smith, 3 lesions"
+                or normalise(nxt.text) in _TECHNIQUE or nxt.text.islower() and sum(c.isdigit() for c in w.text) < 4)
+            # "Smith, 3 lesions"; four digits after a masked town are its postcode: "Besse 5339 last month"
             before_place = next_in and nxt is not None and w.tail in ("", ",") and (
                 _is_capitalised(nxt.text) or not nxt.text.isascii() or normalise(nxt.text) in _STREET_PREFIXES
                 or _ORDINAL.match(nxt.text) is not None) \

@@ -70,6 +70,9 @@ def test_technique_words_units_and_pronouns_after_by_stay(text: str) -> None:
     ("Apt 12, 5th Floor Azalea Condominiums, 7365 Macopa Drive", ("12", "5th")),
     ("Calle 6 N° 464, Piso 6 Dto. 9", ("464",)),  # a number sign after a number masked as an address
     ("c/o daughter, Krvavi most 8a, 17033 Pleternica", ("most", "8a")),  # a street type in lower case
+    ("Apt 42, Splavnica 7a", ("Splavnica", "7a")),  # a place in -ica is no medical word
+    ("347 Michael Route Apt. 794", ("Route", "794")),  # every capitalised word after a house number
+    ("Moved to avenue Eliane Nüsslin, Besse-sur-Robadey 5339 last month", ("5339",)),  # a postcode
 ])
 def test_addresses_in_new_layouts_are_masked(text: str, phi: tuple[str, ...]) -> None:
     cleaned, _ = _clean(text)
