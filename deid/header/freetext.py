@@ -123,7 +123,10 @@ _WEAK_ORG_WORDS = _set("centre center practice surgery trust health healthcare m
 # A labelled identifier: everything after the label up to the end of the clause (default deny).
 _LABELLED = re.compile(
     r"\b(?:home\s+|postal\s+|e-?)?(?:address|addr|tel|telephone|phone|fax|mobile|e-?mail|mail|contact|name|"
-    r"dob|born|next\s+of\s+kin|nok|mrn|ssn|insurance(?:\s+no)?)(?:\s+[^\W\d]+){0,2}\s*[:=#]\s*([^;\n]+)",
+    r"dob|born|next\s+of\s+kin|nok|mrn|ssn|insurance(?:\s+no)?|correspondence|care\s+of)(?:\s+[^\W\d]+){0,2}"
+    r"\s*[:=#]\s*([^;\n]+)"
+    # an address named as one needs no separator: "Home address Apt 29, 4913-I Bryan Street"
+    r"|\b(?:home|postal|mailing|current|previous|new|residential|street)\s+address(?:\s+is)?\s+([^;\n]+)",
     re.I)
 # Ages over 89 (HIPAA 164.514(b)(2)(i)(C); PS3.15 E.3.5 Clean Descriptors) in the layouts clinicians
 # write that deid.textmatch's pattern leaves: a unit letter glued or after a space ("92y", "93 y.o."),
@@ -173,6 +176,7 @@ class _Word:
     closes: bool = False  # closes a bracket
     tail: str = ""  # the punctuation right after it (",", ".", ":" ...), "" when none
     term: bool = False  # in a title-case clinical term ("Wandering Sinus Pacemaker"): no name
+    formed: bool = False  # a term by medical word formation or binomial nomenclature (see _mark_formed)
 
 
 @lru_cache(maxsize=1)
@@ -264,7 +268,8 @@ def _proper_nouns() -> frozenset[str]:
             elif tok[:1].isupper() and tok[1:].islower():
                 capital.add(tok.lower())
     capital -= titled
-    return frozenset(w for w in capital - lower - _common() if not _MEDICAL_SUFFIX.search(w))
+    # a technique word ("Echo") or a dictionary word ("Recurrent") is capitalised by position, not as a name
+    return frozenset(w for w in capital - lower - _common() - _lexicon() - _TECHNIQUE if not _MEDICAL_SUFFIX.search(w))
 
 
 # Endings of clinical words (diagnoses, procedures, drugs, adjectives): a capitalised word with one is
@@ -380,7 +385,7 @@ def _known(word: str, allow: frozenset[str], acronyms: bool = True) -> bool:
         return True  # "7th", "2nd"
     if acronyms and core.isupper() and (len(core.replace("-", "")) <= 4 or _ROMAN.match(core)) and "-" not in core[:1]:
         return all(len(p) <= 4 for p in norm.split())  # an acronym (MI, PI-RADS parts, II)
-    if acronyms and (_MIXED_ACRONYM.match(core) or _CODE.match(core)):
+    if acronyms and (_MIXED_ACRONYM.match(core) or _CODE.match(core) or _LOWER_FIRST_ACRONYM.match(core)):
         return True  # an acronym with a lower-case letter ("QTc", "POz")
     if acronyms and core.isupper() and 5 <= len(core) <= 7 and core.isalpha() and not _VOWELS & set(core.lower()):
         return True  # an acronym without a vowel ("NGTDM", "GLRLM"): no name is written so
@@ -398,6 +403,7 @@ def _known(word: str, allow: frozenset[str], acronyms: bool = True) -> bool:
     return all(_word_known(p, allow) or p.isdigit() or len(p) == 1 for p in parts)
 
 
+_LOWER_FIRST_ACRONYM = re.compile(r"^[a-z][A-Z]{1,3}$")  # an acronym whose first letter lost its capital: "pQ", "eMG"
 _CODE = re.compile(r"^[A-Za-z]{1,3}\d{1,2}[A-Za-z]?$")  # "Er5", "Fp1", "V8R": electrode and lead names
 _VOWELS = frozenset("aeiouy")
 _ACRONYM_LIKE = re.compile(r"^[A-Z][A-Z0-9]{0,4}-(?:like|weighted|based|guided|derived|related|induced|type|wave|waves)$")
@@ -475,6 +481,7 @@ quasi photo deoxy oxy hydroxy megalo megal herpes carpo iso di pro neuro electro
 arterio veno lympho adeno cyto histo immuno hemo haemo hemato haemato thrombo cerebro cranio encephalo spondylo
 arthro dermato derma nephro uro cysto hystero colpo oophoro salpingo mammo masto pneumo broncho tracheo laryngo
 pharyngo rhino oto ophthalmo blepharo kerato retino chorio amnio feto neo peri ecto endo meso tele radio sono
+levo laevo dextro sensori
 tomo chemo pharmaco toxo bacterio viro myco parasito patho physio psycho socio bio glyco lipo proto
 """)
 _SLAVIC_ENDING = re.compile(r"(?:vic|cic|zic|jic|sic|wicz|ski|sky|ska|ova|eva)$")
@@ -544,10 +551,15 @@ class FreeTextCleaner:
         all_caps = _all_caps(words)
         _mark_terms(words, all_caps)
         ranges += _rule_ranges(words, all_caps, self._scorer is not None)
-        ranges += [(m.start(1), m.end(1)) for m in _LABELLED.finditer(text)]
+        ranges += [m.span(1) if m.group(1) is not None else m.span(2) for m in _LABELLED.finditer(text)]
         ranges += _ages_over_89(text)
         ranges += _initials_ranges(words, text)
-        masked = _address_numbers(words, _extend(words, merge(ranges), all_caps))
+        masked = merge(ranges)
+        for _ in range(3):  # a number masked as an address may let a designator before it go on ("Calle 6 N° 464")
+            grown = _address_numbers(words, _extend(words, masked, all_caps))
+            if grown == masked:
+                break
+            masked = grown
         masked = _contact_names(words, masked, [m.start for m in patterns if m.kind in _CONTACT], all_caps)
         probs = self._probs_if_needed(text, words, masked, all_caps)
         if probs is None:  # default deny without a model call: nobody can call this word safe
@@ -559,7 +571,8 @@ class FreeTextCleaner:
             if _covered(w, rules_masked):
                 continue
             if p is not None and p >= self._phi and _alpha(w.text) and not (
-                    w.text.islower() and is_known(w.text)) and not _code(words, k, all_caps):  # numbers: the patterns decide
+                    w.text.islower() and (is_known(w.text) or mixed and _plausible(w.text) and not _by_name(words, k, rules_masked))) \
+                    and not _code(words, k, all_caps):  # numbers: the patterns decide
                 masked = merge([*masked, (w.start, w.end)])
             # an unknown word the rules did not place stays uncertain even when the classifier masks
             # it: the value may hold more of the same name in words the classifier missed
@@ -606,6 +619,19 @@ class FreeTextCleaner:
         return out
 
 
+def _by_name(words: list[_Word], k: int, masked: list[tuple[int, int]]) -> bool:
+    """A neighbour in the same clause that the rules masked or a capitalised word no list knows: a
+    lower-case word there may be part of a name ("Klinička bolnica Korčula", "Perivoj biskupa
+    Stjepana"), so the scorer's word on it counts."""
+    for j in (k - 1, k + 1):
+        if not 0 <= j < len(words) or words[min(j, k)].stop:
+            continue
+        x = words[j]
+        if _covered(x, masked) and _alpha(x.text) or _is_capitalised(x.text) and not x.term and not is_known(x.text):
+            return True
+    return False
+
+
 def _code(words: list[_Word], k: int, all_caps: bool) -> bool:
     """A word no name is written as, whatever the classifier says: letters and up to four digits ("T2",
     "V5R", "FC3"), a Roman numeral or a technique acronym in capitals inside mixed-case text ("XII", "CABG",
@@ -618,11 +644,16 @@ def _code(words: list[_Word], k: int, all_caps: bool) -> bool:
         return True
     if not all_caps and w.isupper() and (_ROMAN.match(w) or normalise(w) in _TECHNIQUE):
         return True
+    if _LETTER_WORD.match(w) and is_known(w.split("-", 1)[1]):
+        return True  # a letter glued to a word: "B-cell", "T-wave"
     if w[1:].islower() and normalise(w) in _SENTENCE_ABBREVIATIONS:
         return True  # a clinical abbreviation first in a sentence: "Hx of", "Dx:", "Pt" (never "Le", "Ma")
     nxt = words[k + 1] if k + 1 < len(words) else None
     return (len(w) == 1 and w.isupper() and nxt is not None and nxt.spaced and nxt.text.islower()
             and is_clinical(nxt.text))
+
+
+_LETTER_WORD = re.compile(r"^[A-Z]{1,2}-[a-z]{3,}$")
 
 
 def _alpha(word: str) -> bool:
@@ -686,6 +717,8 @@ def _initials_token(w: _Word) -> bool:
     core = w.text.rstrip(".")
     if _DOTTED_INITIALS.match(w.text) and len(core) >= 2:
         return core.replace(".", "").lower() not in _TECHNIQUE
+    if _LOWER_FIRST_ACRONYM.match(core) and len(core) <= 3:
+        return True  # initials whose first letter lost its capital: "jK"
     if not (core.isalpha() and 2 <= len(core) <= 3 and (core.isupper() or core.islower())):
         return False
     low = core.lower()
@@ -715,6 +748,30 @@ def _closing_letters(words: list[_Word], j: int, text: str) -> bool:
     return after is None and not x.tail or after is not None and "-" in text[x.end: after.start] and not x.tail
 
 
+# Where only a person stands: a role noun ("Tech mm,", "Reporter ME") or "by" after a verb of reading,
+# reporting or checking ("Read by RA", "Protocolled by pr -", "Seen by kg"): the letters there are
+# initials whatever they spell ("tests by CT" and "confirmed by US" keep their technique words).
+_ROLE_CUES = _set("tech techs technician technologist radiographer sonographer reporter reader operator initials")
+_PERSON_VERBS = _set("read reported seen checked protocolled protocoled dictated typed transcribed verified reviewed "
+                     "signed approved authorised authorized performed scanned examined")
+
+
+def _person_letters(x: _Word, first: bool, label: bool, last: bool) -> bool:
+    """Two or three letters in one case (or dotted capitals) where only a person stands (see
+    :data:`_ROLE_CUES`): initials whatever they spell, a unit or a technique word too; a lower-case
+    pronoun or function word right after the cue is none ("seen by me"), unless it ends the value
+    after "and" ("checked by O.W. and he") or in capitals after a label ("Reporter: ME")."""
+    core = x.text.rstrip(".")
+    if _DOTTED_INITIALS.match(x.text) and len(core) >= 2 or _LOWER_FIRST_ACRONYM.match(core) and len(core) <= 3:
+        return True  # "J.K.", "jK"
+    if not (core.isalpha() and 2 <= len(core) <= 3 and (core.isupper() or core.islower())):
+        return False
+    low = core.lower()
+    if low in _PRONOUNS or low in _FUNCTION:
+        return not first and last or core.isupper() and label
+    return True
+
+
 def _initials_ranges(words: list[_Word], text: str) -> list[tuple[int, int]]:
     """Initials after a cue of :data:`_INITIAL_CUES` (the cue may end in ":") where the clause ends
     after them or a dash, "and", "today" follows; more initials after "and", "&" or "/"; dictation
@@ -733,8 +790,11 @@ def _initials_ranges(words: list[_Word], text: str) -> list[tuple[int, int]]:
             continue
         j = i + 1
         strong = low in _HONORIFICS or w.tail == ":"  # "Dr SR", "Reporter: MM": whatever they spell
+        person = low in _ROLE_CUES or low == "by" and i > 0 and normalise(words[i - 1].text) in _PERSON_VERBS
         while j < len(words) and (_initials_token(words[j]) or strong and j == i + 1 and _letters(words[j])
-                                  or j == i + 1 and _closing_letters(words, j, text)):
+                                  or j == i + 1 and _closing_letters(words, j, text)
+                                  or person and _person_letters(words[j], j == i + 1, strong, j + 1 == len(words))
+                                  or talk and words[j].text.islower() and _person_letters(words[j], True, False, False)):
             x = words[j]
             after = words[j + 1] if j + 1 < len(words) else None
             gap = text[x.end: after.start] if after is not None else ""
@@ -767,10 +827,14 @@ def _mark_terms(words: list[_Word], all_caps: bool) -> None:
     vocab, common, capitalised = vocabulary(), _common(), _capitalised_terms()
     _mark_latin(words)
     _mark_eponyms(words)
+    _mark_formed(words)
     i = 0
     while i < len(words):
         if not _is_capitalised(words[i].text):
             i += 1
+            continue
+        if _after_house_number(words, i):
+            i = max(_term_end(words, i), i + 1)  # "998 White Crest", "347 Michael Route": a street's name
             continue
         j = _term_end(words, i)
         caps = [words[k] for k in range(i, j) if _is_capitalised(words[k].text)]
@@ -789,12 +853,104 @@ def _mark_terms(words: list[_Word], all_caps: bool) -> None:
                     and _code_word(words[j].text):
                 words[j].term = True  # the term's code after it: "Frank Lead M", "Derived Lead V2"
         elif known and len(caps) == 1 and lows and lows[0] in common and lows[0] not in _CUES and i + 1 < len(words) \
-                and not words[i].stop and not words[i].tail and words[i + 1].spaced:
+                and not words[i].stop and not words[i].tail and words[i + 1].spaced and not _after_person_cue(words, i):
             nxt = words[i + 1]
-            if nxt.text.islower() and is_known(nxt.text) or _code_word(nxt.text):
+            if nxt.text.islower() and is_known(nxt.text) and normalise(nxt.text) not in _NAME_VERBS \
+                    or _code_word(nxt.text):
                 words[i].term = True
                 nxt.term = nxt.term or _code_word(nxt.text)
         i = max(j, i + 1)
+
+
+def _mark_formed(words: list[_Word]) -> None:
+    """Capitalised words that medical word formation builds ("Haemopericardium", "Otorrhoea",
+    "Nonorganic", "Sensorineural": :func:`_medically_formed`) and a genus before its Latin species
+    epithet ("Haemophilus influenzae", "Escherichia coli": binomial nomenclature), not right after an
+    honorific or a person cue: clinical terms, not names."""
+    for i, w in enumerate(words):
+        if w.term or not _is_capitalised(w.text) or _after_person_cue(words, i):
+            continue
+        if _medically_formed(w.text) and not _next_to_name(words, i):
+            w.term = w.formed = True
+            continue
+        nxt = words[i + 1] if i + 1 < len(words) else None
+        low = normalise(w.text)
+        if nxt is not None and nxt.spaced and not w.stop and not w.tail and low not in _names() \
+                and _GENUS.match(w.text) and _species(nxt.text):
+            w.term = nxt.term = w.formed = nxt.formed = True
+
+
+def _next_to_name(words: list[_Word], i: int) -> bool:
+    """A capitalised neighbour in the same clause that a name list holds or no list knows ("Maria
+    Singletary", "Singletary, Maria"): the word may be a surname."""
+    for k in (i - 1, i + 1):
+        if not 0 <= k < len(words) or words[min(i, k)].stop:
+            continue
+        x = words[k]
+        if _is_capitalised(x.text) and not x.term and (normalise(x.text) in _names() or not is_known(x.text)):
+            return True
+    return False
+
+
+# A genus as binomial nomenclature writes it: one capitalised Latin word ("Haemophilus", "Escherichia").
+_GENUS = re.compile(r"^[A-Z][a-z]{4,}(?:us|um|a|is|es|ax|ix)$")
+
+
+def _species(text: str) -> bool:
+    """A Latin species epithet: lower case, a Latin ending, no English word ("influenzae",
+    "coli", "jirovecii"; not "area", "data", "via")."""
+    low = text.lower()
+    return len(low) >= 4 and _latin_word(text) and low not in _common() and low not in _lexicon()
+
+
+# Endings a long capitalised word built by medical word formation has ("Sensorineural", "Choroidal",
+# "Haemophilus"); -ia, -is, -ion, -ica are left out (given names and places: "Anastasia", "Francis",
+# "Marion", "Splavnica").
+_FORMED_ENDINGS = tuple(sorted(_set("al ial ical ic ous ary oid ism ae ii us um itis osis oma ema alis aris "
+                                    "ensis tic ive ity"), key=len, reverse=True))  # no -ica: "Splavnica" is a place
+_NAME_ENDINGS = ("thal", "stein", "mann", "berg", "burg", "baum", "haus", "aitis", "nitis", "field", "ing")
+
+
+def _medically_formed(word: str) -> bool:
+    """A word (any case) of medical word formation that no name list holds: a combining form and a
+    known word ("Haemopericardium", "Nonorganic") or a suffix of :data:`_MED_SUFFIXES` ("Otorrhoea"),
+    a stem and such a suffix, or a word of nine letters or more with an ending of
+    :data:`_FORMED_ENDINGS` ("Sensorineural"). A name of the name list or with a Slavic or a German
+    surname ending is none."""
+    low = word.lower()
+    if not (low.isascii() and low.isalpha()) or low in _names() or _SLAVIC_ENDING.search(low) \
+            or low.endswith(_NAME_ENDINGS):
+        return False
+    for q in dict.fromkeys((low, _american(low))):
+        if _medical_form(q) or len(q) >= 9 and q.endswith(_FORMED_ENDINGS):
+            return True
+        for k in range(2, min(len(q) - 3, 9)):
+            rest = q[k:]
+            if k >= 3 and q[:k] in _COMBINING and (len(rest) >= 5 and _word_known(rest, _clinical_lower() | _lexicon())
+                                        or rest in _MED_SUFFIXES):
+                return True
+    return False
+
+
+def _after_person_cue(words: list[_Word], i: int) -> bool:
+    """Right after an honorific or a person cue (not "with", "pt", "patient"), only a space between:
+    a name may stand there ("wife Wynn is NOK")."""
+    if i == 0 or words[i - 1].stop or words[i - 1].tail or not words[i].spaced:
+        return False
+    low = normalise(words[i - 1].text).replace(" ", "")
+    return low in _HONORIFICS or low in _PERSON_CUES - _EPONYM_CUES
+
+
+def _after_house_number(words: list[_Word], i: int) -> bool:
+    """Right after a house number of two to five digits (a letter may follow) that opens a clause or
+    follows a place cue, only a space between, not before a unit or a duration: the capitalised words
+    there name a street ("daughter, 998 White Crest"; "Grade 12 Wandering Sinus Pacemaker" stays a term)."""
+    if i == 0 or not words[i].spaced or words[i - 1].stop or words[i - 1].tail:
+        return False
+    num = words[i - 1].text
+    opens = i == 1 or words[i - 2].stop or words[i - 2].tail == "," or normalise(words[i - 2].text) in _PLACE_CUES
+    return opens and bool(_HOUSE_NUMBER.match(num)) and sum(c.isdigit() for c in num) >= 2 and \
+        normalise(words[i].text) not in _DURATION | _UCUM_WORDS | _TECHNIQUE
 
 
 # Head nouns of eponymous terms ("Parkinson disease", "Bell palsy", "Colles fracture", "Apgar score"):
@@ -825,8 +981,11 @@ def _mark_eponyms(words: list[_Word]) -> None:
             continue
         if j >= 2 and not words[j - 2].stop and not words[j - 2].tail:
             before = normalise(words[j - 2].text).replace(" ", "")
+            plain_word = before not in _names() and all(p in _allow() for p in before.split() if p) \
+                or "-" in words[j - 2].text and is_known(words[j - 2].text)  # "Other Vincent", "Adult-onset Still"
             if before in _HONORIFICS or before in _PERSON_CUES - _EPONYM_CUES or (
-                    _is_capitalised(words[j - 2].text) and not words[j - 2].initial and not words[j - 2].term):
+                    _is_capitalised(words[j - 2].text) and not words[j - 2].initial and not words[j - 2].term
+                    and not plain_word):
                 continue
         w.term = head.term = True
 
@@ -855,7 +1014,8 @@ def _mark_latin(words: list[_Word]) -> None:
 
 # Endings of Latin nouns and adjectives in anatomical names ("brachii", "interna", "profundus",
 # "lateralis", "anterius", "biceps", "magnum", "sacrales").
-_LATIN_ENDING = re.compile(r"^[a-z]{2,}(?:us|um|a|ae|i|is|es|ium|orum|arum|ior|ens|ans|ex|ix|ps|or|os)$")
+_LATIN_ENDING = re.compile(r"^[a-z]{2,}(?:us|um|a|ae|i|is|es|ium|orum|arum|ior|ens|ans|ex|ix|ps|or|os|er|ale|are|ile)"
+                           r"(?:que)?$")  # "sphincter", "laterale", "alaeque" (the enclitic "-que": "and")
 
 
 # A capitalised Latin adjective right after the head ("Musculus Pterygoideus lateralis"): long, with
@@ -933,8 +1093,10 @@ def _caps_name(run: list[_Word], all_caps: bool) -> bool:
     """In mixed case after a person cue, two or more words in capitals with one that is not known:
     a name written in capitals ("by KRIS DIALLO"; "KRIS" alone reads as an acronym)."""
     caps = [w for w in run if w.text.isupper() and _alpha(w.text)]
-    return not all_caps and len(caps) >= 2 and caps[0] is run[0] and any(
-        not is_known(w.text) and normalise(w.text) not in _TECHNIQUE for w in caps)
+    return not all_caps and len(caps) >= 2 and caps[0] is run[0] and (any(
+        not is_known(w.text) and normalise(w.text) not in _TECHNIQUE for w in caps) or all(
+        len(w.text) >= 3 and normalise(w.text) not in _TECHNIQUE for w in caps) and any(
+        normalise(w.text) not in vocabulary() for w in caps))  # "Pt TONY MILLER": words, no technique word
 
 
 def _home_number(words: list[_Word], i: int, run: list[_Word]) -> bool:
@@ -1013,8 +1175,10 @@ def _term_opens(words: list[_Word], i: int, strict: bool = False) -> bool:
     named = low in _names()
     if named and not _known(w.text, _clinical_lower()):
         return False
-    if not named and not _word_known(low, _lexicon() | vocabulary()):
+    plain = not named and not _word_known(low, _lexicon() | vocabulary())  # a common word only ("Loop")
+    if plain and not _word_known(low, _common()):
         return False  # a capitalised word no list holds stays a name (default deny)
+    strict = strict or plain
     k = i + 1
     if k < len(words) and words[k].spaced and not words[k].stop and not words[k].tail \
             and normalise(words[k].text) in _TERM_LINKS and not named and not strict:
@@ -1064,7 +1228,7 @@ def _rule_ranges(words: list[_Word], all_caps: bool, scored: bool = False) -> li
                 out.append((run[0].start, run[-1].end))
                 continue
             if run and (_measurement(run) or not _street(run, all_caps) and all(x.term for x in run if _alpha(x.text))
-                        and _vocabulary_term(run, words)):
+                        and (_vocabulary_term(run, words) or any(x.formed for x in run))):
                 continue
             if scored and len(run) == 1 and _is_capitalised(run[0].text) and _term_opens(words, i + 1, strict=True):
                 continue  # "Hx of Haemophilus meningitis": a sentence-case term, not a place
@@ -1087,11 +1251,36 @@ def _rule_ranges(words: list[_Word], all_caps: bool, scored: bool = False) -> li
                 end += 1
             if start < i or end > i:
                 out.append((words[start].start, words[end].end))
+        if low in _ID_LABELS and i > 0 and (w.bracket or words[i - 1].tail == ","):
+            out += _name_before_label(words, i)  # "Host (DOB 1939-05-01)", "E. Glass, MRN 123"
+        if len(w.text) == 1 and w.text.isupper() and w.abbreviation and i + 1 < len(words) and not w.tail.strip("."):
+            nxt1 = words[i + 1]
+            if _is_capitalised(nxt1.text) and not nxt1.term and (
+                    normalise(nxt1.text) in _names() or not is_known(nxt1.text)):
+                out.append((w.start, nxt1.end))  # a given-name initial and a surname: "E. Glass"
         if _PN.match(w.text) and sum(_is_capitalised(c) or c.isupper() for c in w.text.split("^") if c) >= 2:
             out.append((w.start, w.end))  # a person name in DICOM PN form (PS3.5 6.2): "Smith^Frank^^Mrs"
         if not all_caps and _is_capitalised(w.text) and not w.term and _capital_name(words, i, scored):
             out.append((w.start, w.end))  # a capitalised word that is not a lower-case word: a name
     return out
+
+
+_ID_LABELS = _set("dob mrn nhs urn")
+
+
+def _name_before_label(words: list[_Word], i: int) -> list[tuple[int, int]]:
+    """The person's name right before a bracketed or comma-separated date of birth or record number
+    label: up to three capitalised words or initials in the same sentence ("Host (DOB ...)",
+    "E. Glass (DOB ...)"); technique words and terms end it."""
+    k = i - 1
+    while k >= 0 and i - 1 - k < 3:
+        x = words[k]
+        low = normalise(x.text).replace(" ", "")
+        shaped = _is_capitalised(x.text) or len(x.text) == 1 and x.text.isupper() or x.text.isupper() and x.text.isalpha()
+        if not shaped or x.term or low in _TECHNIQUE or low in _CUES or (k < i - 1 and x.stop and not x.abbreviation):
+            break
+        k -= 1
+    return [(words[k + 1].start, words[i - 1].end)] if k < i - 1 else []
 
 
 _STREET_PREFIXES = _set("rue via viale piazza calle avenida paseo carrer rua travessa praca plaza chemin "
@@ -1115,7 +1304,7 @@ _UNIT_WORDS = _set("apt apartment suite ste unit flat floor fl room rm bldg buil
 # A number sign before a house number: "N° 12", "Nº 3", "No. 7", "Nr 4", "#"
 _NUMBER_SIGN = re.compile(r"^(?:[Nn][°º]|N[Oo]\.?|[Nn][Rr]\.?|#)$")
 # A house number as written before a street: "12", "12a", "12-14", "262/287" (unit/house), "1/3"
-_HOUSE_NUMBER = re.compile(r"^\d{1,5}[A-Za-z]?(?:[/-]\d{1,5}[A-Za-z]?)?$")
+_HOUSE_NUMBER = re.compile(r"^\d{1,5}[A-Za-z]?(?:[/-]\d{1,5}[A-Za-z]?|-[A-Z])?$")  # "4913-I": a letter after a dash
 
 
 def _vocabulary_term(run: list[_Word], words: list[_Word]) -> bool:
@@ -1191,8 +1380,13 @@ def _link(words: list[_Word], k: int) -> bool:
     spaces around it ("Eje vial Campeche", "Poienile de sub Munte", "Stratford upon Avon")."""
     w = words[k]
     nxt = words[k + 1] if k + 1 < len(words) else None
-    return (w.spaced and w.text.islower() and w.text.isalpha() and len(w.text) <= 4 and not w.stop
-            and nxt is not None and nxt.spaced and _is_capitalised(nxt.text))
+    if not (w.spaced and w.text.islower() and w.text.isalpha() and len(w.text) <= 4 and not w.stop and not w.tail
+            and nxt is not None and nxt.spaced):
+        return False
+    if k > 0 and _is_capitalised(words[k - 1].text) and normalise(w.text) not in _FUNCTION | _DURATION | _UCUM_WORDS \
+            and _HOUSE_NUMBER.match(nxt.text.rstrip(",")) and any(c.isdigit() for c in nxt.text):
+        return True  # a street type written in lower case before the house number: "Klesarski put 2b/0"
+    return _is_capitalised(nxt.text)
 
 
 def _extend(words: list[_Word], masked: list[tuple[int, int]], all_caps: bool) -> list[tuple[int, int]]:
@@ -1248,6 +1442,8 @@ def _extend(words: list[_Word], masked: list[tuple[int, int]], all_caps: bool) -
             # from a masked name, not from a masked number ("given 14:35, Musculus ..."), not into a term
             if w.term:
                 continue
+            if prev_in and not next_in and words[i - 1].tail == "," and _letters(words[i - 1]) and is_known(w.text):
+                continue  # masked initials and a comma: the next known word starts the text ("Tech mm, Dislocation")
             if prev_in and _alpha(words[i - 1].text) or next_in and _alpha(words[i + 1].text):
                 masked = merge([*masked, (w.start, w.end)])
                 changed = True
@@ -1282,7 +1478,9 @@ def _address_numbers(words: list[_Word], masked: list[tuple[int, int]]) -> list[
                     and any(c.isdigit() for c in nxt.text) and not w.stop:
                 chain = i - 2 if i >= 2 and any(c.isdigit() for c in words[i - 1].text) and normalise(
                     words[i - 2].text).replace(" ", "") in _UNIT_WORDS | _LOT_WORDS else i
-                if prev_in or chain < i:
+                named = i + 2 < len(words) and _covered(words[i + 2], masked) and not nxt.stop \
+                    and _alpha(words[i + 2].text)  # "Room 429 Warren Residences": a masked name after the number
+                if prev_in or chain < i or named:
                     masked = merge([*masked, (words[chain].start, w.end)])  # "Block 04 Lot 50 Pao Avenue"
                     changed = True
                     continue
@@ -1297,13 +1495,27 @@ def _address_numbers(words: list[_Word], masked: list[tuple[int, int]]) -> list[
                 masked = merge([*masked, (w.start, w.end)])
                 changed = True
                 continue
+            if _ORDINAL.match(w.text) and next_in and nxt is not None and w.tail in ("", ",") and (
+                    normalise(nxt.text) in _UNIT_WORDS or normalise(nxt.text) in STREET_WORDS):
+                masked = merge([*masked, (w.start, w.end)])  # "5th Floor", "7th Road", "74th Street"
+                changed = True
+                continue
+            if w.text.islower() and w.text.isalpha() and len(w.text) <= 4 and prev_in and prev is not None \
+                    and _is_capitalised(prev.text) and nxt is not None and not w.tail and nxt.spaced \
+                    and _HOUSE_NUMBER.match(nxt.text.rstrip(",")) and any(c.isdigit() for c in nxt.text) \
+                    and (nxt.tail == "," or i + 2 == len(words)) and normalise(w.text) not in _FUNCTION | _DURATION:
+                masked = merge([*masked, (w.start, w.end)])  # a street type in lower case: "Krvavi most 8a,"
+                changed = True
+                continue
             if not any(c.isdigit() for c in w.text) or not (_HOUSE_NUMBER.match(w.text) or _POSTCODE.match(w.text)):
                 continue
             unit = nxt is not None and not w.stop and not w.tail and (
                 normalise(nxt.text) in _DURATION or normalise(nxt.text) in _UCUM_WORDS
-                or normalise(nxt.text) in _TECHNIQUE or nxt.text.islower())  # "Smith, 3 lesions"
+                or normalise(nxt.text) in _TECHNIQUE or nxt.text.islower() and sum(c.isdigit() for c in w.text) < 4)
+            # "Smith, 3 lesions"; four digits after a masked town are its postcode: "Besse 5339 last month"
             before_place = next_in and nxt is not None and w.tail in ("", ",") and (
-                _is_capitalised(nxt.text) or not nxt.text.isascii() or normalise(nxt.text) in _STREET_PREFIXES) \
+                _is_capitalised(nxt.text) or not nxt.text.isascii() or normalise(nxt.text) in _STREET_PREFIXES
+                or _ORDINAL.match(nxt.text) is not None) \
                 and (w.tail == "" or normalise(nxt.text) in _STREET_PREFIXES)  # "20, rue Alexandre"
             if (prev_in and not unit) or before_place:
                 masked = merge([*masked, (w.start, w.end)])
@@ -1351,7 +1563,8 @@ def _bracketed_after(words: list[_Word], i: int, masked: list[tuple[int, int]], 
     w = words[i]
     if i == 0 or not _alpha(w.text) or normalise(w.text) in _TECHNIQUE:
         return False
-    if not (all_caps or _is_capitalised(w.text)):
+    if not (all_caps or _is_capitalised(w.text) or w.text.isupper() and w.text.isalpha() and len(w.text) == 2
+            and w.bracket):  # a region's code: "Aeby (GE)"
         return False
     opener = next((j for j in range(i, max(i - 3, 0) - 1, -1) if words[j].bracket), None)
     if opener is None or opener == 0 or words[opener - 1].stop or not _covered(words[opener - 1], masked):
