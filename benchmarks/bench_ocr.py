@@ -245,15 +245,19 @@ def compare_trees(args: argparse.Namespace) -> list[tuple[str, str, str]]:
     first = next(iter(procs))
     for name, items in sets.items():
         n = len(items)
+        pooled = sum(spent[(tag, name)]["old"] for tag in procs) / len(procs)  # the same code in every tree
+        rows.append((f"{name}: old stage (window render, read), all trees", f"{n / pooled:.3f} frames/s",
+                     f"{n} frames, {pooled:.1f} s per tree"))
         for tag in procs:
             sp = spent[(tag, name)]
-            old, now = n / sp["old"], n / sp["now"]
-            rows.append((f"{name}: {tag}: old stage (window render, read)", f"{old:.2f} frames/s", f"{n} frames"))
-            rows.append((f"{name}: {tag}: rendering set (read_groups, default)", f"{now:.2f} frames/s",
-                         f"ratio {now / old:.2f}x of the old stage, {sp['renderings'] / n:.1f} renderings/frame"))
+            rows.append((f"{name}: {tag}: old stage (this tree's batches)", f"{n / sp['old']:.3f} frames/s",
+                         f"{sp['old']:.1f} s"))
+            rows.append((f"{name}: {tag}: rendering set (read_groups, default)", f"{n / sp['now']:.3f} frames/s",
+                         f"{sp['now']:.1f} s; {pooled / sp['now']:.2f}x of the old stage (all trees), "
+                         f"{sp['old'] / sp['now']:.2f}x (this tree's), {sp['renderings'] / n:.1f} renderings/frame"))
         for tag in list(procs)[1:]:
-            rows.append((f"{name}: {tag} / {first} default set", f"{spent[(first, name)]['now'] / spent[(tag, name)]['now']:.2f}x",
-                         "frames/s ratio"))
+            rows.append((f"{name}: {tag} / {first} default set",
+                         f"{spent[(first, name)]['now'] / spent[(tag, name)]['now']:.3f}x", "frames/s ratio"))
     return rows
 
 
