@@ -17,6 +17,13 @@
    ``--deep`` frames, ``read_groups`` called with groups of 1, 8, 32 frames (alternated, memo emptied);
 3. on a generated 100-frame cine, frames OCR'd by the changed-outside-data-regions strategy vs OCR
    of every frame, and PHI recall of both.
+
+``--trees before=PATH,after=PATH`` (e.g. ``before=/tmp/base`` a worktree of main, ``after=.``): the
+same frames measured in one run on two source trees side by side: one worker process per tree (its
+``deid`` first on ``sys.path``), batch k of every tree run before batch k+1 of any (the old stage
+and that tree's default set per batch, memo emptied), so that load drift hits both alike. Printed per
+tree and frame set: old stage and default set frames/s, their ratio (the issue's 0.5x floor), and
+the default set's ratio between the trees.
 """
 
 from __future__ import annotations
@@ -25,7 +32,9 @@ import argparse
 import copy
 import io
 import json
+import os
 import random
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -171,6 +180,87 @@ def strategy(eng: RapidOcrEngine, ds: pydicom.Dataset, frames: Frames, truth: li
     return rows
 
 
+def frame_sets(frames_n: int, deep: int, seed: int) -> tuple[pydicom.Dataset, list[dict], dict[str, list[tuple]]]:
+    random.seed(seed)
+    ds, truth = cine(frames_n, seed)
+    frames = decode_frames(ds)
+    sets = {"8-bit US cine": [(frames, i, ds) for i in range(min(16, frames.count))]}
+    if deep:
+        sets["16-bit CT/CR"] = deep_frames(deep, seed)
+    return ds, truth, sets
+
+
+def tree_worker(args: argparse.Namespace) -> None:
+    """One tree's side of ``--trees``: reads 'SET START' lines, answers the seconds of the old stage
+    and of this tree's default set on that batch (one JSON line each)."""
+    _ds, _truth, sets = frame_sets(args.frames, args.deep, args.seed)
+    eng = RapidOcrEngine(batch_size=args.batch)
+    first = next(iter(sets.values()))[0]
+    eng.read([render_frame(*first)])  # warm-up
+    print("ready", flush=True)
+    for line in sys.stdin:
+        name, start = line.rsplit(" ", 1)
+        batch = sets[name][int(start):int(start) + args.batch]
+        t = time.perf_counter()
+        for fr, i, d in batch:
+            modes = [Render.VOI] + ([Render.EXTREME] if fr.bits_stored > 8 else [])
+            eng.read([render_frame(fr, i, d, m) for m in modes])
+        t_old = time.perf_counter() - t
+        t_now = _timed_groups(eng, batch)
+        n = sum(len(renderings(fr, i, d)) for fr, i, d in batch)
+        print(json.dumps({"old": t_old, "now": t_now, "renderings": n}), flush=True)
+
+
+def compare_trees(args: argparse.Namespace) -> list[tuple[str, str, str]]:
+    """The same batches on each tree's worker, alternated batch by batch (see the module docstring)."""
+    trees = dict(kv.split("=", 1) for kv in args.trees.split(","))
+    here = Path(__file__).resolve()
+    procs = {}
+    for tag, root in trees.items():
+        env = {**os.environ, "PYTHONPATH": str(Path(root).resolve())}
+        cmd = [sys.executable, str(here), "--worker", "--frames", str(args.frames), "--deep", str(args.deep),
+               "--seed", str(args.seed), "--batch", str(args.batch)]
+        procs[tag] = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
+                                      cwd=str(Path(root).resolve()))
+    for p in procs.values():
+        assert p.stdout is not None and p.stdout.readline().strip() == "ready"
+    _ds, _truth, sets = frame_sets(args.frames, args.deep, args.seed)
+    spent = {(tag, name): {"old": 0.0, "now": 0.0, "renderings": 0} for tag in procs for name in sets}
+    for name, items in sets.items():
+        for s in range(0, len(items), args.batch):
+            order = list(procs) if (s // args.batch) % 2 == 0 else list(reversed(procs))
+            for tag in order:
+                p = procs[tag]
+                assert p.stdin is not None and p.stdout is not None
+                p.stdin.write(f"{name} {s}\n")
+                p.stdin.flush()
+                got = json.loads(p.stdout.readline())
+                for k in spent[(tag, name)]:
+                    spent[(tag, name)][k] += got[k]
+    for p in procs.values():
+        assert p.stdin is not None
+        p.stdin.close()
+        p.wait()
+    rows = []
+    first = next(iter(procs))
+    for name, items in sets.items():
+        n = len(items)
+        pooled = sum(spent[(tag, name)]["old"] for tag in procs) / len(procs)  # the same code in every tree
+        rows.append((f"{name}: old stage (window render, read), all trees", f"{n / pooled:.3f} frames/s",
+                     f"{n} frames, {pooled:.1f} s per tree"))
+        for tag in procs:
+            sp = spent[(tag, name)]
+            rows.append((f"{name}: {tag}: old stage (this tree's batches)", f"{n / sp['old']:.3f} frames/s",
+                         f"{sp['old']:.1f} s"))
+            rows.append((f"{name}: {tag}: rendering set (read_groups, default)", f"{n / sp['now']:.3f} frames/s",
+                         f"{sp['now']:.1f} s; {pooled / sp['now']:.2f}x of the old stage (all trees), "
+                         f"{sp['old'] / sp['now']:.2f}x (this tree's), {sp['renderings'] / n:.1f} renderings/frame"))
+        for tag in list(procs)[1:]:
+            rows.append((f"{name}: {tag} / {first} default set",
+                         f"{spent[(first, name)]['now'] / spent[(tag, name)]['now']:.3f}x", "frames/s ratio"))
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=100)
@@ -180,13 +270,21 @@ def main() -> None:
     ap.add_argument("--batches", default="", help="e.g. 1,8,32: frames/s of the default set per group size")
     ap.add_argument("--no-strategy", action="store_true", help="skip the multi-frame strategy part")
     ap.add_argument("--no-compare", action="store_true", help="skip the old/previous/current comparison")
+    ap.add_argument("--trees", default="", help="before=PATH,after=PATH: the default set of two source trees, "
+                                                "alternated batch by batch (then nothing else runs)")
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    random.seed(args.seed)
-    ds, truth = cine(args.frames, args.seed)
+    if args.worker:
+        tree_worker(args)
+        return
+    if args.trees:
+        rows = compare_trees(args)
+        w = max(len(r[0]) for r in rows)
+        for r in rows:
+            print(f"{r[0].ljust(w)} | {r[1]} | {r[2]}")
+        return
+    ds, truth, sets = frame_sets(args.frames, args.deep, args.seed)
     frames = decode_frames(ds)
-    sets = {"8-bit US cine": [(frames, i, ds) for i in range(min(16, frames.count))]}
-    if args.deep:
-        sets["16-bit CT/CR"] = deep_frames(args.deep, args.seed)
     eng = RapidOcrEngine(batch_size=args.batch)
     eng.read([render_frame(frames, 0, ds)])  # warm-up
     rows = [] if args.no_compare else compare_paths(eng, sets, args.batch)

@@ -64,6 +64,8 @@ class OcrConfig(BaseModel):
     tile_size: int = Field(default=768, ge=256, le=8192)  # larger frames are detected in tiles, never shrunk
     tile_overlap: int = Field(default=64, ge=0, le=1024)
     det_min_scale: float = Field(default=1.0, ge=1.0, le=4.0)  # optional enlargement of every detector input
+    # deid.pixels.ocr small-text pass: weak detector responses looked at again at this scale (0: off)
+    small_text_scale: float = Field(default=2.0, ge=0.0, le=4.0)
 
 
 class ClassifierConfig(BaseModel):

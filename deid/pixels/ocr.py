@@ -15,6 +15,14 @@ Speed without changing a result (issue #11 item 5):
   each tile crop by its digest: a crop seen before (the same tile in two renderings, a frame repeated in
   another file of the export, or the gate's second OCR of a frame the stage did not change) is not
   detected again, and its boxes are exactly the ones a new detection would give.
+
+Small text (issue #12 item 1): 6-12 px lines on frames the detector sees at about their own size
+(768-px tiles of CR/DX/MG frames, frames of 460 px and more) are often marked by the detector only
+under its box threshold (a faint "M 70y" on a CR: peak 0.83-0.96, no box) or in fragments. The
+small-text pass looks again at 2x, in small windows around those weak responses only
+(:func:`weak_responses`, :func:`text_windows`), on the renderings that showed them: on dev seeds
+910-911 (24 instances) 58 window detections, 0.8 % of the detection time, and every PHI line that no
+rendering boxed before is boxed. Its boxes join the first pass's per text line.
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -127,7 +135,19 @@ def task_threads(threads: int = 0) -> int:
         return 0
 
 
-Detected = tuple[tuple[int, int, int, int, float], ...] | None  # a crop's boxes; None: no usable input
+Box5 = tuple[int, int, int, int, float]  # x0, y0, x1, y1, detector score
+
+
+class Detection(NamedTuple):
+    """What the detector found on one crop (crop coordinates): the boxes it keeps (score >=
+    ``box_thresh``) and the seeds of the small-text pass (boxes of ``seed_thresh`` <= score <
+    ``box_thresh``: responses too weak to keep at this scale, looked at again enlarged)."""
+
+    boxes: tuple[Box5, ...]
+    seeds: tuple[Box5, ...]
+
+
+Detected = Detection | None  # None: no usable detector input, or the crop dropped as texture
 
 
 class DetectionMemo:
@@ -245,6 +265,75 @@ def _quad_to_box(quad: np.ndarray, rows: int, cols: int) -> tuple[int, int, int,
     return x0, y0, max(1, x1 - x0), max(1, y1 - y0)
 
 
+SMALL_TEXT_PX = 16  # text this tall (frame px) or less gets the small-text pass
+SMALL_TEXT_RENDERS = 2  # renderings a small-text window is detected on (those of its strongest seeds)
+WINDOW_MAX = 384  # a small-text window's largest side (frame px): 768 px of detector input at 2x
+
+
+def weak_responses(pred: np.ndarray, kept: tuple[Box5, ...], rows: int, cols: int, level: float, peak: float,
+                   small_px: int) -> tuple[Box5, ...]:
+    """Seeds of the small-text pass in one crop (x0, y0, x1, y1, peak; crop coordinates): regions of
+    the detector's probability map ``pred`` (the crop at the first pass's scale) above ``level``,
+    with a maximum of at least ``peak``, at most ``small_px`` crop pixels tall, and mostly (>= 50 %)
+    outside every kept box: a small line the first pass marked under its thresholds, or the part of a
+    line it did not box."""
+    import cv2
+
+    mask = (pred > level).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if n <= 1:
+        return ()
+    fy, fx = rows / pred.shape[0], cols / pred.shape[1]
+    covered = np.zeros((rows, cols), bool)
+    for x0, y0, x1, y1, _ in kept:
+        covered[y0:y1, x0:x1] = True
+    out: list[Box5] = []
+    for i in range(1, n):
+        x, y, w, h, _area = (int(v) for v in stats[i])
+        y0, y1 = int(y * fy), min(rows, int(np.ceil((y + h) * fy)))
+        x0, x1 = int(x * fx), min(cols, int(np.ceil((x + w) * fx)))
+        if y1 - y0 > small_px or y1 <= y0 or x1 <= x0:
+            continue
+        top = float(pred[y:y + h, x:x + w][labels[y:y + h, x:x + w] == i].max())
+        if top < peak or covered[y0:y1, x0:x1].mean() >= 0.5:
+            continue
+        out.append((x0, y0, x1, y1, top))
+    return tuple(out)
+
+
+def text_windows(seeds: list[tuple[int, int, int, int, int, float]], rows: int, cols: int,
+                 small_px: int) -> list[tuple[tuple[int, int, int, int], list[int]]]:
+    """Windows (y0, x0, y1, x1) of the small-text pass with the renderings to detect each on: every
+    seed (x0, y0, x1, y1, rendering, score; frame coordinates) with a margin (``small_px`` above and
+    below, 4 ``small_px`` left and right: the rest of a line cut in fragments), overlapping windows
+    joined, joined windows over :data:`WINDOW_MAX` px a side cut into overlapping tiles; each with the
+    renderings of its :data:`SMALL_TEXT_RENDERS` strongest seeds."""
+    my, mx = small_px, 4 * small_px
+    wins: list[tuple[tuple[int, int, int, int], dict[int, float]]] = []  # (y0, x0, y1, x1), rendering: best
+    for x0, y0, x1, y1, src, sc in sorted(seeds, key=lambda s: (s[1], s[0])):
+        cur = (max(0, y0 - my), max(0, x0 - mx), min(rows, y1 + my), min(cols, x1 + mx))
+        best = {src: sc}
+        merged = True
+        while merged:
+            merged = False
+            for w in wins:
+                (a0, b0, a1, b1), other = w
+                if a0 < cur[2] and cur[0] < a1 and b0 < cur[3] and cur[1] < b1:
+                    wins.remove(w)
+                    for k, v in other.items():
+                        best[k] = max(v, best.get(k, 0.0))
+                    cur = (min(a0, cur[0]), min(b0, cur[1]), max(a1, cur[2]), max(b1, cur[3]))
+                    merged = True
+                    break
+        wins.append((cur, best))
+    out: list[tuple[tuple[int, int, int, int], list[int]]] = []
+    for (y0, x0, y1, x1), best in wins:
+        srcs = sorted(best, key=lambda k: -best[k])[:SMALL_TEXT_RENDERS]
+        for ty, tx, th, tw in tiles(y1 - y0, x1 - x0, WINDOW_MAX, 2 * small_px):
+            out.append(((y0 + ty, x0 + tx, y0 + ty + th, x0 + tx + tw), srcs))
+    return out
+
+
 class RapidOcrEngine:
     """RapidOCR with the pinned bundled PP-OCRv6 models; CUDA when onnxruntime-gpu offers it."""
 
@@ -253,7 +342,8 @@ class RapidOcrEngine:
 
     def __init__(self, batch_size: int = 8, threads: int = 0, use_cuda: bool | None = None,
                  det_limit_side_len: int = 736, tile_size: int = 768, tile_overlap: int = 64,
-                 det_min_scale: float = 1.0) -> None:
+                 det_min_scale: float = 1.0, small_text_scale: float = 2.0, seed_level: float = 0.2,
+                 seed_peak: float = 0.4) -> None:
         from rapidocr import RapidOCR
 
         models = verified_rapidocr_models()
@@ -281,6 +371,10 @@ class RapidOcrEngine:
         self._tile = max(256, tile_size)
         self._overlap = max(0, min(tile_overlap, self._tile // 4))
         self._min_scale = max(1.0, det_min_scale)
+        self._small_scale = max(0.0, small_text_scale)  # 0: no small-text pass
+        self._seed_level, self._seed_peak = seed_level, seed_peak
+        self._small_px = SMALL_TEXT_PX
+        self._limit = float(det_limit_side_len)
 
     def read_groups(self, groups: list[list[np.ndarray]]) -> list[list[TextBox]]:
         """Text lines per frame from several renderings of it (same shape, 8-bit RGB).
@@ -288,7 +382,10 @@ class RapidOcrEngine:
         Detection runs on every rendering, frames larger than the tile size (768 px) cut into
         overlapping tiles, never shrunk: measured here, 8-px text is found on a 768-px tile but not on
         a 1024-px one nor on a 1024-px tile enlarged 1.5x (the detector weighs strokes against the
-        whole input); inputs under 736 px are enlarged to 736 by the detector's own rule. The boxes of all renderings and tiles are merged
+        whole input); inputs under 736 px are enlarged to 736 by the detector's own rule. Where that
+        first pass saw the frame at under 1.6x (:attr:`small_text_scale` / 1.25), its weak responses
+        (marked under the box threshold, or parts of a line left unboxed) are looked at again at 2x
+        (:meth:`_small_text_pass`). The boxes of all renderings, tiles and windows are merged
         per text line (the same line seen on several renderings, or cut by a tile border, is one box).
         Each box is then recognised once, on the rendering where the detector was most confident,
         with recognition batched across all boxes of all frames; a line read with confidence below
@@ -340,43 +437,57 @@ class RapidOcrEngine:
     def _detect_frame(self, det: Any, renders: list[np.ndarray]) -> list[tuple[int, int, int, int, int]]:
         rows, cols = renders[0].shape[:2]
         boxes: list[tuple[int, int, int, int, int, float]] = []
+        seeds: list[tuple[int, int, int, int, int, float]] = []
         for ty, tx, th, tw in tiles(rows, cols, self._tile, self._overlap):
-            for x0, y0, x1, y1, src, score in self._detect_tile(det, [r[ty:ty + th, tx:tx + tw] for r in renders]):
-                boxes.append((x0 + tx, y0 + ty, x1 + tx, y1 + ty, src, score))
+            found, weak = self._detect_tile(det, [r[ty:ty + th, tx:tx + tw] for r in renders])
+            boxes.extend((x0 + tx, y0 + ty, x1 + tx, y1 + ty, src, sc) for x0, y0, x1, y1, src, sc in found)
+            seeds.extend((x0 + tx, y0 + ty, x1 + tx, y1 + ty, src, sc) for x0, y0, x1, y1, src, sc in weak)
+        if seeds:
+            boxes.extend(self._small_text_pass(det, renders, seeds))
         return [b[:5] for b in join_line_boxes(boxes)]  # type: ignore[misc]
 
-    def _detect_tile(self, det: Any, imgs: list[np.ndarray]) -> list[tuple[int, int, int, int, int, float]]:
-        """Boxes (x0, y0, x1, y1, rendering, score) of every rendering of one tile. A rendering whose
-        map marks one region over half of a tile (>= 300 px tall) both ways as text - a window that
-        stretched noise into texture - is dropped for this tile: the other renderings cover its text.
-        Every other box, whatever its size, is returned. A crop detected before (:class:`DetectionMemo`:
-        e.g. two renderings identical on this tile) is not detected again; its boxes are reused."""
+    def _first_scale(self, rows: int, cols: int) -> float:
+        """The enlargement of a crop of this shape in the first pass (the detector's own rule: the
+        shorter side to ``det_limit_side_len`` px, never shrunk)."""
+        return max(self._min_scale, self._limit / max(1, min(rows, cols)))
+
+    def _detect_tile(self, det: Any, imgs: list[np.ndarray]) -> tuple[list[tuple[int, int, int, int, int, float]],
+                                                                   list[tuple[int, int, int, int, int, float]]]:
+        """Boxes and small-text seeds (x0, y0, x1, y1, rendering, score) of every rendering of one
+        tile. A rendering whose map marks one region over half of a tile (>= 300 px tall) both ways as
+        text - a window that stretched noise into texture - is dropped for this tile: the other
+        renderings cover its text. Every other box, whatever its size, is returned. A crop detected
+        before (:class:`DetectionMemo`: e.g. two renderings identical on this tile) is not detected
+        again; its boxes are reused."""
         keys = [self.memo.key(im) for im in imgs]
         found: dict[bytes, Detected] = {}
         todo: list[int] = []
         for k, key in enumerate(keys):
             if key in found:
                 continue
-            hit, boxes = self.memo.get(key)
-            found[key] = boxes
+            hit, got = self.memo.get(key)
+            found[key] = got
             if not hit:
                 todo.append(k)
-        for k, boxes in zip(todo, self._detect_crops(det, [imgs[k] for k in todo]), strict=True):
-            found[keys[k]] = boxes
-            self.memo.put(keys[k], boxes)
-        return [(x0, y0, x1, y1, k, sc) for k, key in enumerate(keys) for x0, y0, x1, y1, sc in found[key] or ()]
+        for k, det_k in zip(todo, self._detect_crops(det, [imgs[k] for k in todo]), strict=True):
+            found[keys[k]] = det_k
+            self.memo.put(keys[k], det_k)
+        per = [(k, d) for k, key in enumerate(keys) if (d := found[key]) is not None]
+        return ([(x0, y0, x1, y1, k, sc) for k, d in per for x0, y0, x1, y1, sc in d.boxes],
+                [(x0, y0, x1, y1, k, sc) for k, d in per for x0, y0, x1, y1, sc in d.seeds])
 
     def _detect_crops(self, det: Any, imgs: list[np.ndarray]) -> list[Detected]:
         """The detector on each crop (all of one shape): its boxes (x0, y0, x1, y1, score) in crop
-        coordinates, or None when the crop gives no detector input or is dropped as texture."""
+        coordinates and its small-text seeds (:func:`weak_responses`), or None when the crop gives no
+        detector input or is dropped as texture."""
         import cv2
 
         if not imgs:
             return []
         rows, cols = imgs[0].shape[:2]
-        scale = max(self._min_scale, 736.0 / max(1, min(rows, cols)))
+        scale = self._first_scale(rows, cols)
         size = (max(32, round(cols * scale / 32) * 32), max(32, round(rows * scale / 32) * 32))
-        pre = det.get_preprocess()  # its own resize is then a no-op (min side >= 736)
+        pre = det.get_preprocess()  # its own resize is then a no-op (min side >= det_limit_side_len)
         inputs = [pre(cv2.resize(np.ascontiguousarray(im[..., ::-1]), size, interpolation=cv2.INTER_LINEAR))
                   for im in imgs]
         keep = [k for k, x in enumerate(inputs) if x is not None]
@@ -387,13 +498,56 @@ class RapidOcrEngine:
             preds = det.session(np.concatenate([inputs[k] for k in keep]))
         else:
             preds = np.concatenate([det.session(inputs[k]) for k in keep])
+        # the small-text pass looks again, enlarged, where this scale is under the pass's scale
+        look_again = self._small_scale > 0 and self._small_scale / scale > 1.25
         for k, pred in zip(keep, preds, strict=True):
             quads, scores = det.postprocess_op(pred[np.newaxis], (rows, cols))  # in tile coordinates
             boxes = [(*_quad_to_box(np.asarray(q, dtype=np.float64), rows, cols), float(sc))
                      for q, sc in zip(quads, scores, strict=False)]
             if rows >= 300 and any(w > 0.5 * cols and h > 0.5 * rows for _, _, w, h, _ in boxes):
                 continue  # one region over half the tile both ways: stretched noise, not a text line
-            out[k] = tuple((x, y, x + w, y + h, sc) for x, y, w, h, sc in boxes)
+            kept = tuple((x, y, x + w, y + h, sc) for x, y, w, h, sc in boxes)
+            seeds = weak_responses(pred[0], kept, rows, cols, self._seed_level, self._seed_peak,
+                                   self._small_px) if look_again else ()
+            out[k] = Detection(kept, seeds)
+        return out
+
+    def _small_text_pass(self, det: Any, renders: list[np.ndarray],
+                         seeds: list[tuple[int, int, int, int, int, float]]) -> list[tuple[int, int, int, int, int, float]]:
+        """Boxes found by looking again, at ``small_text_scale`` times the frame's size, around the
+        first pass's weak responses (:func:`weak_responses`): 6-12 px text on a frame the first pass
+        saw at about its own size (768-px tiles of large frames) or enlarged less than 1.6x (frames of
+        460 px and more) is often marked only faintly, under the box threshold, or cut in fragments.
+        Each window (seeds with their margins, overlapping ones joined, at most 384 px a side) is
+        detected on the renderings of its :data:`SMALL_TEXT_RENDERS` strongest seeds; its boxes up to
+        3x the small-text height are kept (a taller one is the window's texture; the first pass has
+        the large text)."""
+        import cv2
+
+        rows, cols = renders[0].shape[:2]
+        windows = text_windows(seeds, rows, cols, self._small_px)
+        out: list[tuple[int, int, int, int, int, float]] = []
+        pre = det.get_preprocess()
+        scale = self._small_scale
+        for (y0, x0, y1, x1), srcs in windows:
+            h, w = y1 - y0, x1 - x0
+            size = (max(64, round(w * scale / 32) * 32), max(64, round(h * scale / 32) * 32))
+            for src in srcs:
+                crop = renders[src][y0:y1, x0:x1]
+                key = self.memo.key(crop) + b"small"
+                hit, got = self.memo.get(key)
+                if not hit:
+                    bgr = cv2.resize(np.ascontiguousarray(crop[..., ::-1]), size, interpolation=cv2.INTER_CUBIC)
+                    inp = np.expand_dims(pre.permute(pre.normalize(bgr)), 0).astype(np.float32)
+                    pred = det.session(inp)
+                    quads, scores = det.postprocess_op(pred, (h, w))
+                    got = Detection(tuple((bx, by, bx + bw, by + bh, float(sc)) for (bx, by, bw, bh), sc in
+                                          ((_quad_to_box(np.asarray(q, dtype=np.float64), h, w), sc)
+                                           for q, sc in zip(quads, scores, strict=False))), ())
+                    self.memo.put(key, got)
+                for bx0, by0, bx1, by1, sc in got.boxes if got is not None else ():
+                    if by1 - by0 <= 3 * self._small_px:
+                        out.append((bx0 + x0, by0 + y0, bx1 + x0, by1 + y0, src, sc))
         return out
 
     def read(self, images: list[np.ndarray]) -> list[list[TextBox]]:
@@ -487,7 +641,7 @@ def _easyocr_offline_dir() -> Path | None:
 
 def get_engine(engine: str, batch_size: int = 8, threads: int = 0, use_gpu: bool | None = None,
                easyocr_model_dir: str | None = None, det_limit_side_len: int = 736, tile_size: int = 768,
-               tile_overlap: int = 64, det_min_scale: float = 1.0) -> OcrEngine:
+               tile_overlap: int = 64, det_min_scale: float = 1.0, small_text_scale: float = 2.0) -> OcrEngine:
     """The worker's engine for this configuration, created on first use and then reused."""
     if engine not in ("rapidocr", "easyocr"):
         raise ConfigError(f"ocr.engine must be 'rapidocr' or 'easyocr', not {engine!r}")
@@ -496,9 +650,10 @@ def get_engine(engine: str, batch_size: int = 8, threads: int = 0, use_gpu: bool
         if engine == "rapidocr":
             return RapidOcrEngine(batch_size=batch_size, threads=threads, use_cuda=use_gpu,
                                   det_limit_side_len=det_limit_side_len, tile_size=tile_size,
-                                  tile_overlap=tile_overlap, det_min_scale=det_min_scale)
+                                  tile_overlap=tile_overlap, det_min_scale=det_min_scale,
+                                  small_text_scale=small_text_scale)
         return EasyOcrEngine(easyocr_model_dir, gpu=bool(use_gpu), batch_size=batch_size)
 
     key = ("ocr-engine", engine, batch_size, threads, use_gpu, easyocr_model_dir, det_limit_side_len, tile_size,
-           tile_overlap, det_min_scale)
+           tile_overlap, det_min_scale, small_text_scale)
     return per_worker(key, make)
