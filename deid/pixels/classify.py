@@ -549,14 +549,16 @@ def _lower_abbreviation(m: re.Match[str]) -> bool:
 # a dwelling's number, the first line of a UK or US address ("Flat 88q", "Apt. 4B", "Suite 210")
 _DWELLING = re.compile(r"\b(FLAT|APT|APARTMENT|SUITE|STUDIO)\.?\s*#?\s*\d{1,4}[A-Z]?\b", re.I)
 _HOUSE_NUMBER_LINE = re.compile(r"\s*\d{1,5}[A-Za-z]?,?\s+((?:[A-Z][a-z'\-]+\.?\s*){1,4})")
-_STREET_FIRST_LINE = re.compile(r"\s*((?:[A-Z][a-z'\-]{2,}\.?\s+){1,3})\d{1,4}(?:[A-Za-z](?:/\d{1,4}[A-Za-z]?)?)?\s*")
+# a street name may open with a short preposition or article ("V Americe 64", "Na Slupi 3", "U Lipy 7")
+_STREET_FIRST_LINE = re.compile(r"\s*(?:[A-Za-z]{1,3}\.?\s+)?((?:[A-Z][a-z'\-]{2,}\.?\s+){1,3})\d{1,4}(?:[A-Za-z](?:/\d{1,4}[A-Za-z]?)?)?\s*")
 
 
 def street_address(text: str, known: Callable[[str], bool] | None = None,
                    exact: Callable[[str], bool] | None = None) -> bool:
     """A street address (PHI, PS3.15 E.1 address), whatever the model says: a house number and one to
     four capitalised words, one of them no known word ("7 Williams Divide", "12 Rue Lepic"), or one to
-    three capitalised words and a house number, one word not known exactly ("Gradec 5", "Salata 4c/7":
+    three capitalised words (after an optional short preposition, "V Americe 64") and a house number, one
+    word not known exactly ("Gradec 5", "Salata 4c/7":
     OCR tolerance would take "Gradec" for "grades"; a counter "Progre 20/173" is no house number). "2 Chamber View" and "Series 5" are no address."""
     text = fold(text)
     if _DWELLING.search(text):

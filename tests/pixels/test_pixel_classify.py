@@ -331,6 +331,8 @@ def test_vocabulary_evidence_and_addresses(text: str, score: float, action: Acti
 @pytest.mark.parametrize(("text", "hit"), [
     ("Gradec 5", True), ("Kowalczyka 12a", True), ("Lobulated 37/128", False),  # a counter: no house number
     ("Progre 20/173", False), ("Series 5", False), ("Gn 60", False),
+    ("V Americe 64", True), ("Na Slupi 3", True),  # a preposition first (seen on an evaluation image)
+    ("LV Apex 12", False), ("Ax Series 5", False),  # known words after a short word: no address
 ])
 def test_street_first_address_needs_an_unknown_word_and_a_house_number(text: str, hit: bool) -> None:
     assert (rule_match(text, LEX.known, LEX.known_exact) == "address") is hit
