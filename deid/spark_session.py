@@ -44,6 +44,7 @@ def session_conf(cfg: SparkConfig) -> dict[str, str]:
         "spark.ui.enabled": "true" if cfg.ui_enabled else "false",
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.files.ignoreMissingFiles": "false",
+        "spark.sql.parquet.enableVectorizedReader": "true" if cfg.parquet_vectorized_reader else "false",
     }
     if cfg.driver_memory:
         conf["spark.driver.memory"] = cfg.driver_memory

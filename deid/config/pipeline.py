@@ -81,6 +81,11 @@ class SparkConfig(_Model):
     arrow_max_records_per_batch: int = Field(default=32, ge=1)
     arrow_max_bytes_per_batch: int = Field(default=64 * 1024 * 1024, ge=1024 * 1024)
     files_max_partition_bytes: int = Field(default=64 * 1024 * 1024, ge=1024 * 1024)
+    # Parquet's vectorized reader holds a batch of up to 4,096 rows per column in one contiguous buffer:
+    # bronze rows carry file content up to ingest.inline_max_bytes each, and a batch of them (118 MB
+    # requested at 1,000 synthetic instances) exhausted a 1 GB local driver heap and killed the JVM
+    # (issue #11, seventh session). The row reader holds one row at a time. True: Spark's default.
+    parquet_vectorized_reader: bool = False
     ui_enabled: bool = False
     driver_memory: str | None = None
     executor_memory: str | None = None

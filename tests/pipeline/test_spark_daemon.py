@@ -32,6 +32,16 @@ def test_a_local_driver_jvm_gets_the_quick_jit_and_the_configured_options_win() 
                         )["spark.driver.extraJavaOptions"] == own
 
 
+def test_parquet_reads_row_by_row_unless_configured() -> None:
+    """Bronze rows carry file content (up to ingest.inline_max_bytes each): the vectorized reader's
+    4,096-row batches killed a 1 GB local driver at 1,000 instances; the row reader is the default, and
+    applied to an active (cluster) session too, as every spark.sql.* setting."""
+    key = "spark.sql.parquet.enableVectorizedReader"
+    assert session_conf(SparkConfig())[key] == "false"
+    assert session_conf(SparkConfig(parquet_vectorized_reader=True))[key] == "true"
+    assert session_conf(SparkConfig(conf={key: "true"}))[key] == "true"  # spark.conf still wins
+
+
 def test_the_warm_up_imports_every_module_and_builds_the_tables() -> None:
     assert spark_daemon.warm(encoder=False) == []
 
