@@ -372,3 +372,20 @@ def test_free_text_holding_another_inputs_id_is_never_excused() -> None:
 ])
 def test_a_bare_label_in_re_ocr_text_is_no_finding(line: str, rule: str | None) -> None:
     assert pattern_rule(line) == rule
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "open (seventh session): needles are run-wide, so a date shifted by its own patient's offset that "
+    "lands on another instance's original date is a finding; at 1,000 synthetic instances 16 findings "
+    "in 8 instances blocked the run (benchmarks/results/RESULTS.md); on a large real export nearly every "
+    "shifted date that lands inside the export's date range would. Needs date needles scoped to the "
+    "patient or study (a keyed salt both the staging and the staged file can compute)"))
+def test_a_shifted_date_equal_to_another_patients_original_date_is_no_finding() -> None:
+    a, b = Dataset(), Dataset()
+    a.PatientID, a.StudyDate = "PATIENT-A-0001", "20030805"
+    b.PatientID, b.StudyDate = "PATIENT-B-0002", "19970424"  # another patient's original study date
+    run = {**_needles(a), **_needles(b)}  # one run's needles (deid.quality.verify.merge_needles)
+    out = _clean()
+    out.StudyDate = "19970424"  # patient A's study date moved back by A's keyed offset (2,294 days)
+    findings, _ = check_header(out, VerifyParams(KEYS, run, "/nonexistent", VerificationConfig()))
+    assert findings == []
