@@ -35,20 +35,11 @@ from deid.dicomio import blank_dataset, element_vr, quiet_values, raw_vr
 from deid.errors import InputError, Reason
 from deid.header import attest, declared_vr, deny, kept
 from deid.header.clean import CleanCache, TextCleaner
+from deid.header.dates import patient_key, shift_for, transform_date
 from deid.header.freetext import WordScorer
 from deid.header.identifiers import Identifiers, collect_identifiers
-from deid.header.profile import Action, DateTransform, FreeTextDetector, Profile, ProfileOption
-from deid.header.pseudonyms import (
-    date_shift_days,
-    is_registry_uid,
-    pseudo_id,
-    pseudo_name,
-    remap_uid,
-    shift_da,
-    shift_dt,
-    year_only_da,
-    year_only_dt,
-)
+from deid.header.profile import Action, FreeTextDetector, Profile, ProfileOption
+from deid.header.pseudonyms import is_registry_uid, pseudo_id, pseudo_name, remap_uid
 from deid.header.scoring import Deferred, EngineScores, FreeTextBatch, ScorerView, scorer_thresholds
 from deid.header.table import ActionTable, build_action_table
 from deid.header.values import CODED_KEYWORDS, TEXT_VRS, dummy_value, empty_value, fit
@@ -206,10 +197,7 @@ class HeaderEngine:
     def _deidentify(self, ds: Dataset, in_place: bool, batch: FreeTextBatch | None) -> DeidResult:
         ids = collect_identifiers(ds)
         out = ds if in_place else _clone(ds, self._may_keep_private)
-        patient_key = _patient_key(ds)
-        shift = (date_shift_days(self.keys, patient_key, self.profile.date_shift.min_days,
-                                 self.profile.date_shift.max_days)
-                 if self._dates_modified and self.profile.date_transform is DateTransform.SHIFT else None)
+        shift = shift_for(self.keys, self.profile, ds)
         inst = _Instance(ids=ids, shift=shift, engine=self, batch=batch,
                          deferred=None if batch is None else Deferred(), patient_ids=kept.patient_ids(ds))
         if batch is not None and inst.deferred is not None:
@@ -225,7 +213,7 @@ class HeaderEngine:
             out.file_meta.MediaStorageSOPInstanceUID = out.SOPInstanceUID
         pseudonym = self._patient_pseudonym(ds, inst)
         if shift is not None:
-            self._record(inst, CrosswalkKind.DATE_SHIFT, patient_key, str(shift))
+            self._record(inst, CrosswalkKind.DATE_SHIFT, patient_key(ds), str(shift))
         return DeidResult(dataset=out, identifiers=ids, crosswalk=list(inst.records.values()),
                           patient_pseudonym=pseudonym, date_shift_days=shift, deferred=inst.deferred)
 
@@ -449,13 +437,7 @@ class HeaderEngine:
         inst.batch.add(texts, complete, inst.deferred)
 
     def _date(self, value: str, vr: str, inst: _Instance) -> str:
-        if not value.strip():
-            return value
-        if self.profile.date_transform is DateTransform.YEAR_ONLY:
-            return year_only_da(value) if vr == "DA" else year_only_dt(value)
-        if not self._dates_modified or inst.shift is None:
-            return dummy_value(vr)
-        return shift_da(value, inst.shift) if vr == "DA" else shift_dt(value, inst.shift)
+        return transform_date(self.profile, inst.shift, value, vr)
 
     @staticmethod
     def _map_values(value: Any, fn: Any) -> Any:
@@ -478,7 +460,7 @@ class HeaderEngine:
         pid = str(original.get("PatientID", "") or "").strip()
         if pid:
             return pseudo_id(self.keys, CrosswalkKind.PATIENT_ID.value, pid, 16)
-        key = _patient_key(original)
+        key = patient_key(original)
         new = pseudo_id(self.keys, CrosswalkKind.PATIENT_ID.value, key, 16)
         return new
 
@@ -646,10 +628,3 @@ def _copy_meta(meta: FileMetaDataset) -> FileMetaDataset:
     return out
 
 
-def _patient_key(ds: Dataset) -> str:
-    """What identifies the patient for per-patient values: Patient ID, else name, else study."""
-    for kw in ("PatientID", "PatientName", "StudyInstanceUID"):
-        value = str(ds.get(kw, "") or "").strip()
-        if value:
-            return f"{kw}:{value}"
-    return "unknown-patient"

@@ -202,7 +202,7 @@ def _deidentify(engine: HeaderEngine, sha: str, original: Dataset, texts: FreeTe
                           modality=str(original.get("Modality", "") or ""))
 
 
-def _needles(params: ProcessParams, original: Dataset) -> list[dict[str, object]]:
+def _needles(params: ProcessParams, original: Dataset, sha: str) -> list[dict[str, object]]:
     """The original's keyed needles for the gate (value-free: HMACs under the run's key), computed
     once the engine and the pixel stage are done with it (they change copies only)."""
     if params.needle_kinds is None:
@@ -210,7 +210,7 @@ def _needles(params: ProcessParams, original: Dataset) -> list[dict[str, object]
     from deid.quality.verify import original_needles
 
     return [{"needle": n, "kind": k}
-            for n, k in original_needles(original, params.keyring, params.profile, params.needle_kinds)]
+            for n, k in original_needles(original, params.keyring, params.profile, params.needle_kinds, sha)]
 
 
 def process_rows(params: ProcessParams, rows: list[tuple[str, bytes]]) -> list[dict[str, object]]:
@@ -249,7 +249,7 @@ def process_rows(params: ProcessParams, rows: list[tuple[str, bytes]]) -> list[d
         out[i] = _quarantine(sha, row) if isinstance(row, Failed) else row
     for i, kept in enumerate(originals):  # inputs read but quarantined give their needles too
         if kept is not None:
-            out[i]["needles"] = _needles(params, kept)
+            out[i]["needles"] = _needles(params, kept, rows[i][0])
     return out
 
 

@@ -57,6 +57,7 @@ _CODE_KEYWORDS = frozenset({"CodeValue", "CodingSchemeDesignator", "CodingScheme
 _DOTTED = re.compile(r"\d+(?:\.\d+)+")
 KEPT = "kept"  # a span of a value the profile keeps as it is: never a needle, run-wide
 OCR_SUFFIX = "~ocr"  # a needle key that only an OCR-folded spelling gives: compared with OCR text only
+OWN_DATE = "date~own"  # a date of one input, keyed with its bronze key: compared with that input's DA/DT values
 
 
 class KeyedHasher:
@@ -169,12 +170,29 @@ def needle_keys(value: str, kind: NeedleKind) -> tuple[frozenset[str], frozenset
     return keys - ocr_only, ocr_only
 
 
+def date_parts(value: str) -> list[str]:
+    """The YYYYMMDD dates a DA value, a DA range ``A-B`` or a DT value (date part) holds."""
+    return [p[:8] for p in (part.strip() for part in value.split("-")) if len(p) >= 8 and p[:8].isdigit()]
+
+
+def own_date_key(scope: str, date: str) -> str:
+    """The needle key of one YYYYMMDD date of the input whose bronze key is ``scope``.
+
+    Dates in DA/DT attributes are compared with the dates of their own input only: every output date
+    is made from its own input, and a date shifted by its patient's keyed offset (PS3.15 E.3.6) lands,
+    in a large export, on some other input's original date by coincidence, which is no leak. Dates in
+    text (free text, OCR) stay run-wide needles: a text may quote another study's date."""
+    return f"\x01own-date\x00{scope}\x00{date}"
+
+
 def needle_hashes(ds: Dataset, rules: NeedleRules, hasher: KeyedHasher,
-                  kinds: frozenset[str]) -> dict[bytes, str]:
+                  kinds: frozenset[str], scope: str | None = None) -> dict[bytes, str]:
     """Keyed hash of every needle of the dataset -> the needle kind (``broad=False``: every needle
     found blocks a release, so only spellings that identify on their own; names: :func:`name_needles`),
     with :data:`OCR_SUFFIX` for keys only an OCR misreading gives, and the kind ``kept`` for every
-    span of a value the profile keeps as it is (the caller drops needles equal to kept spans)."""
+    span of a value the profile keeps as it is (the caller drops needles equal to kept spans).
+    With ``scope`` (the input's bronze key), each date is also an :data:`OWN_DATE` needle
+    (:func:`own_date_key`)."""
     out: dict[bytes, str] = {}
     kept: set[bytes] = set()
     seen: set[tuple[NeedleKind | None, str]] = set()
@@ -192,6 +210,8 @@ def needle_hashes(ds: Dataset, rules: NeedleRules, hasher: KeyedHasher,
             out[hasher(key)] = kind.value
         for key in ocr_only:
             out.setdefault(hasher(key), kind.value + OCR_SUFFIX)
+        if kind is NeedleKind.DATE and scope is not None:
+            out.update((hasher(own_date_key(scope, d)), OWN_DATE) for d in date_parts(value))
     out.update(dict.fromkeys(kept, KEPT))
     return out
 

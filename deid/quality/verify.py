@@ -45,11 +45,14 @@ from deid.keys import KeyRing
 from deid.quality.originals import (
     KEPT,
     OCR_SUFFIX,
+    OWN_DATE,
     KeyedHasher,
     NeedleRules,
+    date_parts,
     identifying_values,
     needle_hashes,
     needle_keys,
+    own_date_key,
 )
 from deid.textmatch import spans
 
@@ -145,8 +148,8 @@ def _as_texts(elem: object, vr: str, max_binary: int) -> list[str]:
     return [str(value)]
 
 
-def walk_values(ds: object, max_binary: int) -> Iterator[tuple[str, str]]:
-    """(tag path, text) for every text value at every depth, file meta and private included."""
+def walk_values(ds: object, max_binary: int) -> Iterator[tuple[str, str, str]]:
+    """(tag path, VR, text) for every text value at every depth, file meta and private included."""
     meta = getattr(ds, "file_meta", None)
     stack: list[tuple[object, str]] = [(ds, "")]
     if meta is not None:
@@ -165,7 +168,7 @@ def walk_values(ds: object, max_binary: int) -> Iterator[tuple[str, str]]:
                 continue
             if vr in _TEXT_VRS or vr in _BINARY_VRS:
                 for text in _as_texts(elem, vr, max_binary):
-                    yield path, text
+                    yield path, vr, text
 
 
 def span_hits(texts: Iterable[str], params: VerifyParams, *, ocr: bool = False) -> set[str]:
@@ -190,6 +193,22 @@ def span_hits(texts: Iterable[str], params: VerifyParams, *, ocr: bool = False) 
     return hits
 
 
+def value_hits(text: str, vr: str, params: VerifyParams, scope: str | None) -> set[str]:
+    """Needle kinds found in one typed value (:func:`span_hits`). A DA or DT value of the input whose
+    bronze key is ``scope`` is a date finding only when it is one of that input's own original dates
+    (:func:`deid.quality.originals.own_date_key`), not when a correctly shifted date happens to be
+    another input's original date; its other kinds are checked run-wide as for any value."""
+    hits = span_hits([text], params)
+    if vr not in ("DA", "DT") or scope is None:
+        return hits
+    hits.discard("date")
+    if "date" in params.config.kinds:
+        needles, hasher = params.needle_map(), _hasher(params.keyring)
+        if any(needles.get(hasher(own_date_key(scope, d))) == OWN_DATE for d in date_parts(text)):
+            hits.add("date")
+    return hits
+
+
 def _excused(path: str, kind: str) -> bool:
     return kind == "id" and path.endswith(_VOCABULARY_TAGS)
 
@@ -211,13 +230,14 @@ def frame_indices(count: int, max_frames: int) -> list[int]:
     return sorted({round(i * step) for i in range(max_frames)})
 
 
-def check_header(ds: object, params: VerifyParams) -> tuple[list[tuple[str, str]], int]:
-    """(tag path, needle kind) findings and the number of values compared."""
+def check_header(ds: object, params: VerifyParams, scope: str | None = None) -> tuple[list[tuple[str, str]], int]:
+    """(tag path, needle kind) findings and the number of values compared; ``scope``: the input's
+    bronze key (:func:`value_hits`)."""
     findings: list[tuple[str, str]] = []
     n = 0
-    for path, text in walk_values(ds, params.config.max_binary_bytes):
+    for path, vr, text in walk_values(ds, params.config.max_binary_bytes):
         n += 1
-        for kind in sorted(span_hits([text], params)):
+        for kind in sorted(value_hits(text, vr, params, scope)):
             if not _excused(path, kind):
                 findings.append((path, kind))
     return sorted(set(findings)), n
@@ -303,7 +323,7 @@ def verify_instance(uid: str, sha: str, name: str, params: VerifyParams,
     """
     try:
         ds = _read(params.staging, name)
-        header, n_values = check_header(ds, params)
+        header, n_values = check_header(ds, params, sha)
     except Exception as exc:  # noqa: BLE001 - an unreadable staged file is itself a finding
         return [_row(uid, sha, UNREADABLE, "file", exc.__class__.__name__)]
     rows = [_row(uid, sha, HEADER, p, k) for p, k in header]
@@ -334,8 +354,8 @@ def verify_batches(batches: Iterator[pd.DataFrame], params: VerifyParams) -> Ite
 
 
 # ---------------------------------------------------------------------------------- metadata table
-def json_values(doc: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
-    """(tag path, text) of every text value of a PS3.18 F DICOM JSON object, at every depth."""
+def json_values(doc: Any, prefix: str = "") -> Iterator[tuple[str, str, str]]:
+    """(tag path, VR, text) of every text value of a PS3.18 F DICOM JSON object, at every depth."""
     stack: list[tuple[Any, str]] = [(doc, prefix)]
     while stack:
         node, path = stack.pop()
@@ -350,21 +370,24 @@ def json_values(doc: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
                 if vr == "SQ":
                     stack.append((value, f"{here}[{i}]"))
                 elif vr == "PN" and isinstance(value, dict):
-                    yield from ((here, str(v)) for v in value.values() if v)
+                    yield from ((here, "PN", str(v)) for v in value.values() if v)
                 elif vr in _JSON_TEXT_VRS and value is not None:
-                    yield here, str(value)
+                    yield here, str(vr), str(value)
 
 
 def check_metadata_row(row: dict[str, Any], params: VerifyParams) -> tuple[list[tuple[str, str]], int]:
     """(column[tag path], needle kind) findings of one metadata row and the number of values compared."""
-    texts: list[tuple[str, str]] = [(c, str(row[c])) for c in _METADATA_TEXT if row.get(c) not in (None, "")]
+    texts: list[tuple[str, str, str]] = [(c, "", str(row[c])) for c in _METADATA_TEXT
+                                         if row.get(c) not in (None, "")]
     raw = row.get("dicom_json")
     if raw:
         try:
-            texts += [(f"dicom_json{p}", t) for p, t in json_values(json.loads(str(raw)))]
+            texts += [(f"dicom_json{p}", vr, t) for p, vr, t in json_values(json.loads(str(raw)))]
         except ValueError:
-            texts.append(("dicom_json", str(raw)))
-    findings = {(where, kind) for where, text in texts for kind in span_hits([text], params)
+            texts.append(("dicom_json", "", str(raw)))
+    sha = row.get("sha256")
+    scope = str(sha) if isinstance(sha, str) and sha else None
+    findings = {(where, kind) for where, vr, text in texts for kind in value_hits(text, vr, params, scope)
                 if not _excused(where, kind)}
     return sorted(findings), len(texts)
 
@@ -436,6 +459,30 @@ def own_value(original: object, staged: object, path: str, rules: NeedleRules, o
     return not any(s.key in own_keys for t in texts for s in spans(t))
 
 
+def transformed_date(original: object, staged: object, path: str, keyring: KeyRing, profile: Profile) -> bool:
+    """Whether a date finding at ``path`` is the profile's transform of the original value at that
+    very path (PS3.15 E.3.6: shifted by the patient's keyed offset, or year only), not a leak: a
+    shifted date can equal another date of the same input (a child's Study Date moved back onto its
+    Patient's Birth Date). The original value itself, or any other value, stays a finding."""
+    from deid.header.dates import shift_for, transform_date
+
+    path = path.removeprefix("metadata.").removeprefix("dicom_json")
+    if not path.startswith("("):
+        return False
+    before, after = element_at(original, path), element_at(staged, path)
+    if before is None or after is None:
+        return False
+    vr = str(before.VR)  # type: ignore[attr-defined]
+    if vr not in ("DA", "DT") or str(after.VR) != vr:  # type: ignore[attr-defined]
+        return False
+    old, new = _as_texts(before, vr, 0), _as_texts(after, vr, 0)
+    if not new or len(old) != len(new):
+        return False
+    shift = shift_for(keyring, profile, original)  # type: ignore[arg-type]
+    expected = [transform_date(profile, shift, v, vr) for v in old]
+    return new == expected and all(n.strip() != o.strip() for n, o in zip(new, old, strict=True))
+
+
 def own_keys(original: object, rules: NeedleRules) -> frozenset[str]:
     """Clear needle keys of this input's own identifying values (in the task only, never returned)."""
     out: set[str] = set()
@@ -466,7 +513,9 @@ def excused_batches(batches: Iterator[pd.DataFrame], params: VerifyParams,
                     continue
                 mine = own_keys(original, rules)
                 for f in json.loads(str(rec["findings"])):
-                    if own_value(original, staged, str(f["location"]), rules, mine):
+                    where = str(f["location"])
+                    if own_value(original, staged, where, rules, mine) or (
+                            f["kind"] == "date" and transformed_date(original, staged, where, params.keyring, profile)):
                         rows.append(_row(str(f["sop_instance_uid"]), str(rec["sha256"]), str(f["check"]),
                                          str(f["location"]), str(f["kind"])))
         yield pa.Table.from_pylist(rows, schema=FINDINGS_SCHEMA).to_pandas()
@@ -495,20 +544,21 @@ def needle_batches(batches: Iterator[pd.DataFrame], keyring: KeyRing, profile: P
     for batch in batches:
         found: set[tuple[bytes, str]] = set()
         blobs = batch["blob_path"] if "blob_path" in batch else [None] * len(batch)
-        for content, blob in zip(batch["content"], blobs, strict=True):
+        for sha, content, blob in zip(batch["sha256"], batch["content"], blobs, strict=True):
             try:
                 data = zones.read_bytes(blob) if isinstance(blob, str) else bytes(content)
                 original = read_dicom(data)
             except Exception:  # noqa: BLE001 - see the docstring
                 continue
-            found.update(original_needles(original, keyring, profile, kinds))
+            found.update(original_needles(original, keyring, profile, kinds, str(sha)))
         yield pd.DataFrame({"needle": [n for n, _ in found], "kind": [k for _, k in found]},
                            columns=["needle", "kind"]).astype({"kind": object})
 
 
 def original_needles(original: Dataset, keyring: KeyRing, profile: Profile,
-                     kinds: tuple[str, ...]) -> list[tuple[bytes, str]]:
-    """``(needle, kind)`` keyed hashes of one original as read (:func:`needle_batches`' rows for it).
+                     kinds: tuple[str, ...], sha: str) -> list[tuple[bytes, str]]:
+    """``(needle, kind)`` keyed hashes of one original as read (:func:`needle_batches`' rows for it),
+    its dates also keyed with its bronze key ``sha`` (:func:`deid.quality.originals.own_date_key`).
 
     The de-identify task calls this on the original it read (``deid.pipeline.process``, after the
     engine and the pixel stage are done with it: they change copies only), so the gate need not
@@ -516,7 +566,8 @@ def original_needles(original: Dataset, keyring: KeyRing, profile: Profile,
     no needles, as in :func:`needle_batches`."""
     try:
         with quiet_values():
-            return list(needle_hashes(original, _rules(profile), _hasher(keyring), frozenset(kinds)).items())
+            return list(needle_hashes(original, _rules(profile), _hasher(keyring), frozenset(kinds),
+                                      sha).items())
     except Exception:  # noqa: BLE001 - see the docstring
         return []
 
