@@ -192,7 +192,7 @@ class HeaderEngine:
                 from deid.header.phi_text import load_scorer
 
                 self._scorer = load_scorer()
-                _freeze_heap()
+                _freeze_heap(self._scorer)
             return self._scorer
 
     def scores(self) -> EngineScores | None:
@@ -567,11 +567,18 @@ class HeaderEngine:
             del ds[tag]
 
 
-def _freeze_heap() -> None:
-    """Move every object alive now (the scorer model, torch's and the tokenizer's modules: ~400k
-    objects) out of the garbage collector's reach: they live as long as the worker, and each full
-    collection (every few hundred instances) otherwise walked them all (~0.3 s). Garbage found now is
-    collected first; objects made later are collected as usual (``gc.freeze``, Python 3.7+)."""
+_FROZEN: set[int] = set()  # the scorers (one per model folder, cached by phi_text) already frozen
+
+
+def _freeze_heap(scorer: object) -> None:
+    """Once per loaded scorer, move every object alive now (the scorer model, torch's and the
+    tokenizer's modules: ~400k objects) out of the garbage collector's reach: they live as long as
+    the worker, and each full collection (every few hundred instances) otherwise walked them all
+    (~0.3 s). Garbage found now is collected first; objects made later are collected as usual
+    (``gc.freeze``, Python 3.7+)."""
+    if id(scorer) in _FROZEN:
+        return
+    _FROZEN.add(id(scorer))
     gc.collect()
     gc.freeze()
 
