@@ -84,6 +84,8 @@ def one(spec: str, profile: str, dicognito_dir: str | None, cprofile: int, repea
             phases[name] = phases.get(name, 0.0) + time.process_time() - t0
 
     def run_engine() -> None:
+        if getattr(engine, "kept_memos", None) is not None:  # nor kept-value answers
+            engine.kept_memos.clear()
         if getattr(engine, "clean_cache", None) is not None:
             from deid.header.clean import CleanCache
 

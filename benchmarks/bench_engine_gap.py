@@ -62,6 +62,8 @@ def main() -> None:
             pydicom.dcmread(io.BytesIO(b)).save_as(io.BytesIO())
 
     def run_engine() -> None:
+        if getattr(engine, "kept_memos", None) is not None:  # nor kept-value answers
+            engine.kept_memos.clear()
         if getattr(engine, "clean_cache", None) is not None:  # each pass starts without cleaned texts:
             from deid.header.clean import CleanCache  # only the scorer's figures carry over
 

@@ -24,6 +24,7 @@ from pydicom.fileutil import buffer_length, read_undefined_length_value
 from pydicom.tag import SequenceDelimiterTag
 from pydicom.uid import (
     PYDICOM_IMPLEMENTATION_UID,
+    UID,
     DeflatedExplicitVRLittleEndian,
     ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
@@ -323,14 +324,13 @@ def write_dicom_to(ds: Dataset, fh: BinaryIO, *, reference: bool = False) -> Non
     ts = meta.TransferSyntaxUID
     if ts == DeflatedExplicitVRLittleEndian:
         ts = ExplicitVRLittleEndian
-    meta.TransferSyntaxUID = ts
-    meta.MediaStorageSOPClassUID = ds.SOPClassUID
-    meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
-    meta.ImplementationVersionName = "DEID_PIPELINE"
-    for tag in list(meta.keys()):
-        if tag not in _META_KEEP:
-            del meta[tag]
+    _set_meta(meta, 0x00020010, "TransferSyntaxUID", ts)
+    _set_meta(meta, 0x00020002, "MediaStorageSOPClassUID", ds.SOPClassUID)
+    _set_meta(meta, 0x00020003, "MediaStorageSOPInstanceUID", ds.SOPInstanceUID)
+    _set_meta(meta, 0x00020012, "ImplementationClassUID", PYDICOM_IMPLEMENTATION_UID)
+    _set_meta(meta, 0x00020013, "ImplementationVersionName", "DEID_PIPELINE")
+    for tag in [t for t in meta._dict if t not in _META_KEEP]:
+        del meta[tag]
     with quiet_values():
         try:
             original = getattr(ds, "original_encoding", (None, None))
@@ -350,6 +350,20 @@ def write_dicom_to(ds: Dataset, fh: BinaryIO, *, reference: bool = False) -> Non
                 KeyError, NotImplementedError, OSError) as exc:
             raise InputError(Reason.WRITE_FAILED,
                              f"the de-identified dataset cannot be encoded ({exc.__class__.__name__})") from None
+
+
+def _set_meta(meta: FileMetaDataset, tag: int, keyword: str, value: object) -> None:
+    """``setattr(meta, keyword, value)`` (PS3.10 7.1 file meta), skipped when the element already holds
+    an equal value of the same type, as pydicom would convert it (the same bytes are written): the
+    transfer syntax, the SOP instance UID the engine set, the version name of an output read again
+    (pydicom's ``__setattr__`` costs tens of microseconds, validation included)."""
+    elem = meta._dict.get(tag)  # type: ignore[call-overload]
+    if type(elem) is DataElement and type(value) in (str, UID):
+        current = elem.value
+        if type(current) is (UID if elem.VR == "UI" else str) and current == value \
+                and dictionary_VR(tag) == elem.VR:
+            return
+    setattr(meta, keyword, value)
 
 
 _STREAM_MIN = 1 << 20

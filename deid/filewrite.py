@@ -94,7 +94,8 @@ def _write_file_meta(fp: DicomIO, file_meta: FileMetaDataset) -> None:
     """pydicom's ``write_file_meta_info(fp, file_meta, enforce_standard=True)`` (PS3.10 7.1: group 0002,
     Explicit VR Little Endian, (0002,0000) holding the group's length), its elements framed by
     :func:`_write_dataset` instead of pydicom's ``write_dataset``."""
-    validate_file_meta(file_meta, enforce_standard=True)
+    # validate_file_meta(file_meta, enforce_standard=True) ran in save() on this same, unchanged group
+    # (it adds what is missing, then is a no-op): not asked again
     if "FileMetaInformationGroupLength" not in file_meta:
         file_meta.FileMetaInformationGroupLength = 0
     buffer = DicomBytesIO()
@@ -286,9 +287,7 @@ def _copy_meta(meta: FileMetaDataset) -> FileMetaDataset:
 def _write_sequence(fp: DicomIO, elem: DataElement, encodings: str | list[str] | None) -> None:
     """A sequence element as ``write_data_element`` writes it (PS3.5 7.5.1-7.5.2)."""
     fp.write_tag(elem.tag)
-    buffer = DicomBytesIO()
-    buffer.is_little_endian = fp.is_little_endian
-    buffer.is_implicit_VR = fp.is_implicit_VR
+    buffer = _buffer_like(fp)
     undefined = elem.is_undefined_length
     if not elem.is_empty:
         converted = _python_encodings(encodings)
@@ -302,6 +301,24 @@ def _write_sequence(fp: DicomIO, elem: DataElement, encodings: str | list[str] |
     if undefined:
         fp.write_tag(SequenceDelimiterTag)
         fp.write_UL(0)
+
+
+_CODEC = ("_implicit_vr", "_little_endian", "_tag_packer", "_tag_unpacker", "_ul_packer", "_ul_unpacker",
+          "_us_packer", "_us_unpacker")
+
+
+def _buffer_like(fp: DicomIO) -> DicomBytesIO:
+    """A new in-memory buffer encoding as ``fp`` does: ``fp``'s byte order and VR mode with its struct
+    packers shared (pydicom's ``is_little_endian`` setter builds six ``Struct``s per buffer, one buffer
+    per sequence); the setters where ``fp`` lacks one of them."""
+    buffer = DicomBytesIO()
+    held = fp.__dict__
+    if all(name in held for name in _CODEC):
+        buffer.__dict__.update((name, held[name]) for name in _CODEC)
+    else:
+        buffer.is_little_endian = fp.is_little_endian
+        buffer.is_implicit_VR = fp.is_implicit_VR
+    return buffer
 
 
 def _write_item(fp: DicomIO, ds: Dataset, encodings: list[str]) -> None:

@@ -210,8 +210,18 @@ class _NeedleIndex(NamedTuple):
     prefixes: frozenset[str]  # every non-empty prefix of every needle
     numbers: bool  # a needle is a number without leading zeros (:func:`spans` strips them)
     dotted: bool  # a needle has the form of a dotted-number run (:data:`_DOTTED`)
+    numeric: tuple[str, ...]  # the needles a span of a numeric text (:data:`_NUMERIC_TEXT`) can equal
 
 
+# A text of numbers only (IS/DS values and lists, PS3.5 6.2): its tokens are digit runs and "e" runs
+# (exponents), so the key of any of its spans is made of the characters of :data:`_NUMERIC_KEY_CHARS`
+# (digits, "e", the spaced key's blanks, the dotted run's dots, and the OCR fold of digits and "e").
+_NUMERIC_TEXT = re.compile(r"[0-9.+\-eE\\ \x00]*")
+_NUMERIC_KEY_CHARS = frozenset("0123456789e .") | frozenset("0123456789e".translate(_OCR_FOLD))
+_NUMERIC_SEPARATORS = str.maketrans("", "", ".+-\\ \x00")
+
+
+_NUMERIC_MIN = 64  # texts longer than this are first asked :func:`_numeric_without`
 _DOTTED_FORM = re.compile(r"\d+(?:\.\d+){2,}")
 _ZERO_LED = re.compile(r"(?<![0-9])0[0-9]*")
 
@@ -221,7 +231,24 @@ def _index(needle_set: frozenset[str]) -> _NeedleIndex:
     """What :func:`has_needle` asks of a needle set, built once (a set is reused for a study's instances)."""
     return _NeedleIndex(frozenset(n[:i] for n in needle_set for i in range(1, len(n) + 1)),
                         any(n.isdigit() and not n.startswith("0") for n in needle_set),
-                        any(_DOTTED_FORM.fullmatch(n) for n in needle_set))
+                        any(_DOTTED_FORM.fullmatch(n) for n in needle_set),
+                        tuple(sorted(n for n in needle_set if n and set(n) <= _NUMERIC_KEY_CHARS)))
+
+
+def _numeric_without(text: str, numeric: tuple[str, ...]) -> bool:
+    """True when ``text`` is numbers only and no span of it can be a needle: a necessary condition of
+    every match fails. The keys of a numeric text's spans are its tokens joined (compact: a substring
+    of ``joined``, all its tokens run together; spaced: the same without its blanks), the OCR fold of
+    the compact key (a substring of ``joined``'s fold: the fold maps one character to one), a digit
+    token without its leading zeros (a substring of ``joined``) and dotted runs (substrings of the
+    text). ``numeric``: the needles made of characters such keys hold (other needles never match)."""
+    if not _NUMERIC_TEXT.fullmatch(text):
+        return False
+    if not numeric:
+        return True
+    joined = text.lower().translate(_NUMERIC_SEPARATORS)
+    folded = joined.translate(_OCR_FOLD)
+    return not any(n.replace(" ", "") in joined or n in folded or n in text for n in numeric)
 
 
 def has_needle(text: str, needle_set: frozenset[str] | set[str]) -> bool:
@@ -236,6 +263,8 @@ def has_needle(text: str, needle_set: frozenset[str] | set[str]) -> bool:
     if not needle_set:
         return False
     index = _index(needle_set if isinstance(needle_set, frozenset) else frozenset(needle_set))
+    if len(text) > _NUMERIC_MIN and _numeric_without(text, index.numeric):
+        return False  # a long IS/DS list (RT contour data) none of whose spans can be a needle
     prefixes = index.prefixes
     # the norms of tokens(text): lower-casing ASCII keeps every character's class and offset
     norms = _ASCII_TOKEN.findall(text.lower()) if text.isascii() else [t.norm for t in tokens(text)]

@@ -268,3 +268,26 @@ def test_has_needle_long_numeric_value() -> None:
     text = "\\".join(f"{i * 0.37:.2f}" for i in range(5000))
     assert not has_needle(text, ids) and not find_needles(text, ids)
     assert has_needle(text + "\\A7765403", ids)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_has_needle_is_find_needles_on_numeric_texts(seed: int) -> None:
+    """Long numbers-only texts (IS/DS lists) take the necessary-condition check first: it answers
+    what the full n-gram enumeration answers, for numeric IDs, their OCR look-alikes, leading zeros,
+    spaced keys, exponents and dotted runs."""
+    import random
+
+    rng = random.Random(seed)
+    sets = [needles("A7765403", NeedleKind.ID, broad=False), needles("0012345", NeedleKind.ID, broad=True),
+            needles("87654321", NeedleKind.ID, broad=False) | frozenset({"1.2.840", "12 5 e 3"}),
+            frozenset({"lzs", "oo7", "5e3", "e", "1 2"}), frozenset({"doe jane", "doejane"})]
+    parts = ["0", "1", "2", "5", "8", "12", "345", "0012345", "87654321", "7654", "1.2.840", "e", "E", "-",
+             "+", ".", "\\", " ", "\x00", "3.25e-4", "-12.5"]
+    hits = 0
+    for _ in range(300):
+        text = "".join(rng.choice(parts) for _ in range(rng.randint(20, 60)))
+        for needle_set in sets:
+            expected = bool(find_needles(text, needle_set))
+            assert has_needle(text, needle_set) is expected, (text, sorted(needle_set))
+            hits += expected
+    assert hits

@@ -16,6 +16,7 @@ for attributes Table E.1-1 does not list, the engine keeps the value (PS3.15 E.1
 from __future__ import annotations
 
 import copy
+import gc
 import re
 import threading
 from collections.abc import Callable
@@ -48,6 +49,7 @@ from deid.keys import KeyRing
 PixelStatus = attest.PixelStatus
 _MAX_DECISIONS = 100_000  # memoised walk decisions per engine (hostile inputs may carry any tag)
 _MAX_MEMO = 20_000  # memoised UID remaps / sealed crosswalk records per engine
+_MAX_NEEDLE_SETS = 256  # patients whose kept-value identifier answers are remembered per engine
 
 _ID_KEYWORD = re.compile(r"(ID|IDs|Number|Numbers|Identifier)$")
 _KIND_BY_KEYWORD = {
@@ -102,6 +104,7 @@ class _Instance:
     _cleaner: TextCleaner | None = None
     patient_ids: tuple[str, ...] = ()  # the original's patient/visit IDs (deid.header.kept)
     _kept_needles: frozenset[str] | None = None
+    _kept_memo: dict[str, bool] | None = None
 
     @property
     def kept_needles(self) -> frozenset[str]:
@@ -109,6 +112,16 @@ class _Instance:
         if self._kept_needles is None:
             self._kept_needles = kept.patient_needles(self.ids, self.patient_ids)
         return self._kept_needles
+
+    def holds_identifier(self, raw: object) -> bool:
+        """:func:`kept.holds_identifier` of a kept value, its answers remembered per needle set by the
+        engine (the instances of a patient share the set)."""
+        needles = self.kept_needles
+        if not needles:
+            return False
+        if self._kept_memo is None:
+            self._kept_memo = self.engine.kept_memo(needles)
+        return kept.holds_identifier(raw, needles, self._kept_memo)
 
     @property
     def cleaner(self) -> TextCleaner:
@@ -147,6 +160,19 @@ class HeaderEngine:
         self._sealed: dict[tuple[str, str, str], SealedRecord] = {}
         # cleaned free text, reused across instances (deid.header.clean); None: every value cleaned anew
         self.clean_cache: CleanCache | None = CleanCache()
+        # answers of the kept-value identifier check (deid.header.kept) per patient needle set, PHI in
+        # memory only; ``kept_memos.clear()`` forgets them (as a new export would not repeat them)
+        self.kept_memos: dict[frozenset[str], dict[str, bool]] = {}
+
+    def kept_memo(self, needles: frozenset[str]) -> dict[str, bool]:
+        """The memo of :func:`kept.holds_identifier` answers for one needle set (bounded)."""
+        with self._scorer_lock:
+            memo = self.kept_memos.get(needles)
+            if memo is None:
+                if len(self.kept_memos) >= _MAX_NEEDLE_SETS:
+                    self.kept_memos.clear()
+                memo = self.kept_memos[needles] = {}
+            return memo
 
     def scorer(self) -> WordScorer | None:
         """The free-text word classifier, loaded on first use (profile ``free_text.detector``)."""
@@ -157,6 +183,7 @@ class HeaderEngine:
                 from deid.header.phi_text import load_scorer
 
                 self._scorer = load_scorer()
+                _freeze_heap(self._scorer)
             return self._scorer
 
     def scores(self) -> EngineScores | None:
@@ -261,7 +288,7 @@ class HeaderEngine:
                 if unlisted_kept:
                     if vr in deny.FORMED_VRS and not deny.standard_value_fits(ds.get_item(tag), vr):
                         action = Action.X  # text in a fixed-form VR (e.g. written as UN): default deny
-                    elif vr in kept.CHECKED_VRS and kept.holds_identifier(ds.get_item(tag), inst.kept_needles):
+                    elif vr in kept.CHECKED_VRS and inst.holds_identifier(ds.get_item(tag)):
                         action = Action.Z  # unlisted, kept, holding the patient's name or ID (deid.header.kept)
                 if declared is not None and action is Action.K and vr in TEXT_VRS:
                     action = Action.C  # text the file disguised: never kept unread (PS3.15 E.3.5)
@@ -516,11 +543,26 @@ class HeaderEngine:
 
     def _overlays(self, ds: Dataset) -> None:
         """When Overlay Data (60xx,3000) was removed, drop the rest of that overlay group too."""
-        for group in range(0x6000, 0x6020, 2):
-            if BaseTag((group << 16) | 0x3000) in ds:
-                continue
-            for tag in [t for t in ds.keys() if t >> 16 == group]:
-                del ds[tag]
+        held = ds._dict
+        for tag in [t for t in held if 0x6000 <= t >> 16 < 0x6020 and not (t >> 16) & 1
+                    and ((t >> 16) << 16 | 0x3000) not in held]:  # one pass over the top level's tags
+            del ds[tag]
+
+
+_FROZEN: set[int] = set()  # the scorers (one per model folder, cached by phi_text) already frozen
+
+
+def _freeze_heap(scorer: object) -> None:
+    """Once per loaded scorer, move every object alive now (the scorer model, torch's and the
+    tokenizer's modules: ~400k objects) out of the garbage collector's reach: they live as long as
+    the worker, and each full collection (every few hundred instances) otherwise walked them all
+    (~0.3 s). Garbage found now is collected first; objects made later are collected as usual
+    (``gc.freeze``, Python 3.7+)."""
+    if id(scorer) in _FROZEN:
+        return
+    _FROZEN.add(id(scorer))
+    gc.collect()
+    gc.freeze()
 
 
 def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:

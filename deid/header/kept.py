@@ -67,9 +67,28 @@ def _text(raw: object) -> str:
     return str(value)
 
 
-def holds_identifier(raw: object, needles: frozenset[str]) -> bool:
-    """Whether the element's value (raw bytes or converted) contains one of the ``needles`` keys."""
+# Values longer than this are not remembered by :func:`holds_identifier` (long numeric lists are rarely
+# repeated and would fill the memo); its memo holds at most _MEMO_VALUES answers per needle set.
+_MEMO_LEN = 4096
+_MEMO_VALUES = 20_000
+
+
+def holds_identifier(raw: object, needles: frozenset[str], memo: dict[str, bool] | None = None) -> bool:
+    """Whether the element's value (raw bytes or converted) contains one of the ``needles`` keys.
+
+    ``memo`` (text -> answer, for this one needle set) remembers the answer of
+    :func:`deid.textmatch.has_needle`, a pure function of the text and the needles: a study's instances
+    repeat their kept values (Image Type, Body Part Examined) and their patient's needles."""
     if not needles:
         return False
     text = _text(raw)
-    return bool(text.strip(" \x00")) and has_needle(text, needles)
+    if memo is None:
+        return bool(text.strip(" \x00")) and has_needle(text, needles)
+    found = memo.get(text)
+    if found is None:
+        found = bool(text.strip(" \x00")) and has_needle(text, needles)
+        if len(text) <= _MEMO_LEN:
+            if len(memo) >= _MEMO_VALUES:
+                memo.clear()
+            memo[text] = found
+    return found

@@ -271,3 +271,21 @@ def test_result_repr_has_no_phi(basic_engine: HeaderEngine) -> None:
     text = repr(res) + repr(res.identifiers) + repr(res.crosswalk)
     for phi in ("Smith", "MRN0012345", "20200131", "ACC778899", "Springfield"):
         assert phi not in text
+
+
+def test_heap_frozen_once_per_scorer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """gc.freeze after a scorer loads, once per scorer (a worker building engines again pays nothing)."""
+    import gc
+
+    from deid.header import engine as engine_module
+
+    calls: list[str] = []
+    monkeypatch.setattr(engine_module, "_FROZEN", set())
+    monkeypatch.setattr(gc, "collect", lambda *a: calls.append("collect") or 0)
+    monkeypatch.setattr(gc, "freeze", lambda: calls.append("freeze"))
+    scorer, other = object(), object()
+    engine_module._freeze_heap(scorer)
+    engine_module._freeze_heap(scorer)
+    assert calls == ["collect", "freeze"]
+    engine_module._freeze_heap(other)
+    assert calls == ["collect", "freeze"] * 2
