@@ -396,6 +396,8 @@ def _known(word: str, allow: frozenset[str], acronyms: bool = True) -> bool:
         return True  # an acronym without a vowel ("NGTDM", "GLRLM"): no name is written so
     if acronyms and _ACRONYM_LIKE.match(core):
         return True  # "QRS-like", "T1-weighted"
+    if acronyms and _NUMBERED_ACRONYM.match(core):
+        return True  # an acronym and its number after a hyphen: "COVID-19", "SARS-2"
     parts = norm.split()
     if "_" in core and " " not in core.strip():
         # a protocol or series name ("t1_vibe_fs_tra_bh_dyn"): short parts are abbreviations
@@ -411,6 +413,7 @@ def _known(word: str, allow: frozenset[str], acronyms: bool = True) -> bool:
 _LOWER_FIRST_ACRONYM = re.compile(r"^[a-z][A-Z]{1,3}$")  # an acronym whose first letter lost its capital: "pQ", "eMG"
 _CODE = re.compile(r"^[A-Za-z]{1,3}\d{1,2}[A-Za-z]?$")  # "Er5", "Fp1", "V8R": electrode and lead names
 _VOWELS = frozenset("aeiouy")
+_NUMBERED_ACRONYM = re.compile(r"^[A-Z]{2,6}-\d{1,2}$")
 _ACRONYM_LIKE = re.compile(r"^[A-Z][A-Z0-9]{0,4}-(?:like|weighted|based|guided|derived|related|induced|type|wave|waves)$")
 
 
@@ -515,12 +518,23 @@ def _plausible(word: str, names: bool = True) -> bool:
     """A lower-case word no list holds that reads as English or medical word formation: every part
     (split at hyphens) known, a dictionary word that is also a name ("sharp"), a word of seven letters
     or more with an ending of :data:`_SHAPE_ENDINGS`, or a combining form glued to such a word
-    ("quasiperiodic"). A name of the name list or with a Slavic surname ending is none; ``names``
-    False: no dictionary word that is also a name either."""
+    ("quasiperiodic"). Parts split at hyphens and slashes ("monoblastic/monocytic"); a part in "-o"
+    of four letters or more before a hyphen is a combining form ("septo-optic", "tubulo-interstitial").
+    With ``names`` (mixed-case text) a Latin word of five letters or more ("externa", "nervosa",
+    "mutilans": a post-positive adjective of a term) reads as one too. A name of the name list or with
+    a Slavic surname ending is none; ``names`` False: no dictionary word that is also a name either."""
     if not word.isascii() or not word[:1].islower() or any(c.isupper() or c.isdigit() for c in word):
         return False
-    parts = [x for x in re.split(r"[-'’]", word) if x]
-    return bool(parts) and all(_plausible_part(x, names) for x in parts)
+    parts = [x for x in re.split(r"[-'’/]", word) if x]
+    linked = [k < len(parts) - 1 and len(x) >= 4 and x.isalpha() and x.endswith("o") and "-" in word
+              for k, x in enumerate(parts)]
+    return bool(parts) and all(link or _plausible_part(x, names) for x, link in zip(parts, linked, strict=True))
+
+
+# Endings of Latin adjectives and nouns written after a term's head ("otitis externa", "anorexia
+# nervosa", "arthritis mutilans", "osteitis deformans", "triceps surae", "induratio penis").
+_LATIN_POSTPOSITIVE = re.compile(r"(?:osa|osum|osus|ans|ens|ntis|alis|aris|ae|ata|atum|atus|ica|icum|icus|"
+                                 r"iva|ivum|ivus|rna|rnum|rnus|ior|ius|ium|orum|arum|atio|itio|ma)$")
 
 
 def _plausible_part(p: str, names: bool) -> bool:
@@ -528,14 +542,19 @@ def _plausible_part(p: str, names: bool) -> bool:
         return False
     if _word_known(p, _allow()) or names and p in _lexicon_names() or p in _FUNCTION:
         return True
-    if p in _names() or len(p) < 7 or _SLAVIC_ENDING.search(p):
+    if p in _names() or _SLAVIC_ENDING.search(p):
+        return False
+    if names and len(p) >= 5 and _LATIN_POSTPOSITIVE.search(p):
+        return True
+    if len(p) < 7:
         return False
     for q in dict.fromkeys((p, _american(p))):
         if q.endswith(_SHAPE_ENDINGS):
             return True
         for k in range(2, min(len(q) - 3, 9)):
             rest = q[k:]
-            if q[:k] in _COMBINING and (_word_known(rest, _allow()) or len(rest) >= 6 and rest.endswith(_SHAPE_ENDINGS)):
+            if q[:k] in _COMBINING and (_word_known(rest, _allow()) or len(rest) >= 6 and rest.endswith(_SHAPE_ENDINGS)
+                                        or k >= 5 and len(rest) >= 4):  # "haematometra", "cardiomegal"
                 return True
     return False
 
@@ -1762,7 +1781,7 @@ def _run(words: list[_Word], all_caps: bool) -> list[_Word]:
     """The leading name-like words (a name of up to three words)."""
     run: list[_Word] = []
     for w in words:
-        if _name_like(w, all_caps) and not (w.text.islower() and is_known(w.text)):
+        if _name_like(w, all_caps) and not (w.text.islower() and (is_known(w.text) or _medically_formed(w.text))):
             run.append(w)
             if w.stop:
                 break
