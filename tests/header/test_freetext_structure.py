@@ -90,3 +90,28 @@ def test_sentence_case_terms_stay(text: str) -> None:
 def test_names_next_to_the_new_terms_are_masked(text: str, phi: tuple[str, ...]) -> None:
     cleaned, _ = _clean(text)
     assert not set(phi) & set(_words(cleaned)), cleaned
+
+
+@pytest.mark.parametrize("text", [
+    "Portable AP, pt supine. atypical anorexia nervosa",  # a Latin word after its term's head
+    "Known otitis externa, left",
+    "Hx of arthritis mutilans",
+    "Previous septo-optic dysplasia.",  # a combining form before a hyphen
+    "renal tubulo-interstitial disorders in neoplastic diseases",
+    "F/up acute monoblastic/monocytic leukaemia post therapy",  # words joined by a slash
+    "s/p CABG 2 yrs ago; now COVID-19, virus not identified",  # an acronym and its number
+    "Background of Injury of heart with haemopericardium",  # a formed word after "with"
+])
+def test_lower_case_clinical_words_by_their_form_stay(text: str) -> None:
+    cleaned, verdict = _clean(text)
+    assert verdict is Verdict.KEPT and cleaned == text, cleaned
+
+
+@pytest.mark.parametrize(("text", "phi"), [
+    ("seen with kowalska today", ("kowalska",)),  # a Slavic surname ending is no Latin word
+    ("Discussed with Anna Nervosa", ("Anna", "Nervosa")),  # capitalised after a person cue
+    ("Ref ABCDE-123456", ("123456",)),  # an identifier is no numbered acronym
+])
+def test_names_and_ids_near_the_new_forms_are_masked(text: str, phi: tuple[str, ...]) -> None:
+    cleaned, _ = _clean(text)
+    assert not set(phi) & set(_words(cleaned)), cleaned
