@@ -789,10 +789,10 @@ def _closing_letters(words: list[_Word], j: int, text: str) -> bool:
     low = core.lower()
     after = words[j + 1] if j + 1 < len(words) else None
     cue = normalise(words[j - 1].text)
-    if after is None and x.tail in ("", ".") and cue in _SIGN_OFF_CUES and not words[j - 1].tail:
-        # "given per os", "dosed per kg": a route or a unit in lower case after "per" stays
-        return low not in _PRONOUNS and low not in _FUNCTION and not (
-            cue == "per" and core.islower() and low in _TECHNIQUE | _UCUM_WORDS | _ROUTES)
+    if after is None and x.tail in ("", ".") and cue in _SIGN_OFF_CUES and not words[j - 1].tail \
+            and low not in _PRONOUNS and low not in _FUNCTION and not (
+                cue == "per" and core.islower() and low in _TECHNIQUE | _UCUM_WORDS | _ROUTES):
+        return True  # "given per os", "dosed per kg": a route or a unit in lower case after "per" goes on below
     if low in _PRONOUNS or low in _TECHNIQUE - _UCUM_WORDS or core.islower() and low in _UCUM_WORDS:
         return False
     return after is None and not x.tail or after is not None and "-" in text[x.end: after.start] and not x.tail

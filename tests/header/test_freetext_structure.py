@@ -41,6 +41,7 @@ def _words(text: str) -> list[str]:
     ("Verbal report MM.", ("MM",)),
     ("per RM", ("RM",)),  # a modality in another language
     ("per PR", ("PR",)),
+    ("per AN", ("AN",)),  # a function word in capitals: the rule before this one still applies
     ("Suite 453 771 Davis Rosebowl, 429/", ("429",)),  # a house number with an empty unit part
     ("c/o daughter, chemin Fabienne Charpié, Vonlanthen (GR)", ("GR",)),  # a canton's code spelling a technique word
     ("Fax report to 330532847707 attn. JOHN JONES, Centre hospitalier", ("JOHN", "JONES")),
