@@ -110,7 +110,12 @@ _PERSON_CUES = _set(
     "caregiver guardian gp physician surgeon radiologist consultant registrar resident technologist "
     "radiographer sonographer nurse attending referrer colleague patient pt mrs mr ms named called "
     "contact cc dictated signed reported reviewed verified transcribed approved call notify inform page "
-    "paged ask with kin nok tech techs technician operator initials")
+    "paged ask with kin nok tech techs technician operator initials attn fao")
+# Words that address a message to a person ("attn. JOHN JONES", "FAO Dr X"): abbreviations, no sentence end.
+_ADDRESSING = _set("attn fao")
+# Relation words and honorifics: a title-case run that opens with one is a person, not a term ("Daughter Natal").
+_RELATIONS = _set("husband wife son daughter mother father brother sister partner friend neighbour neighbor carer "
+                  "caregiver guardian kin nok")
 _PLACE_CUES = _set("at from in to near of lives living resides moved transferred born")
 _ORG_WORDS = _set(
     "hospital hospitals clinic clinics infirmary hospice sanatorium klinik klinikum krankenhaus hopital "
@@ -342,7 +347,7 @@ def _words(text: str) -> list[_Word]:
         start = m.start() + raw.index(core)
         out.append(_Word(start, start + len(core), core, initial,
                          raw[-1:] in ";:!?" or raw[-1:] == "." and len(core) > 3 and "." not in core
-                         and normalise(core) not in _HONORIFICS,  # "Prof." ends no sentence
+                         and normalise(core) not in _HONORIFICS | _ADDRESSING,  # "Prof.", "attn." end no sentence
                          raw[-1:] == "." and (core.isalpha() and len(core) <= 4 or _DOTTED_ABBR.match(core) is not None),
                          clean_end and start == m.start(), raw[:1] in "([", raw[-1:] in ")]",
                          raw[raw.index(core) + len(core):][:1]))
@@ -391,6 +396,8 @@ def _known(word: str, allow: frozenset[str], acronyms: bool = True) -> bool:
         return True  # an acronym without a vowel ("NGTDM", "GLRLM"): no name is written so
     if acronyms and _ACRONYM_LIKE.match(core):
         return True  # "QRS-like", "T1-weighted"
+    if acronyms and _NUMBERED_ACRONYM.match(core):
+        return True  # an acronym and its number after a hyphen: "COVID-19", "SARS-2"
     parts = norm.split()
     if "_" in core and " " not in core.strip():
         # a protocol or series name ("t1_vibe_fs_tra_bh_dyn"): short parts are abbreviations
@@ -406,6 +413,7 @@ def _known(word: str, allow: frozenset[str], acronyms: bool = True) -> bool:
 _LOWER_FIRST_ACRONYM = re.compile(r"^[a-z][A-Z]{1,3}$")  # an acronym whose first letter lost its capital: "pQ", "eMG"
 _CODE = re.compile(r"^[A-Za-z]{1,3}\d{1,2}[A-Za-z]?$")  # "Er5", "Fp1", "V8R": electrode and lead names
 _VOWELS = frozenset("aeiouy")
+_NUMBERED_ACRONYM = re.compile(r"^[A-Z]{2,6}-\d{1,2}$")
 _ACRONYM_LIKE = re.compile(r"^[A-Z][A-Z0-9]{0,4}-(?:like|weighted|based|guided|derived|related|induced|type|wave|waves)$")
 
 
@@ -417,7 +425,8 @@ def _derived(p: str, allow: frozenset[str]) -> bool:
         if p[:k] in _GLUED_PREFIXES and _word_known(p[k:], allow):
             return True
     stem = p[:-4]
-    return p.endswith("ness") and len(stem) >= 4 and (stem in allow or stem.endswith("i") and stem[:-1] + "y" in allow)
+    return p.endswith(("ness", "less")) and len(stem) >= 4 and (
+        stem in allow or stem.endswith("i") and stem[:-1] + "y" in allow)  # "coarseness", "pulseless"
 
 
 def _word_known(p: str, allow: frozenset[str]) -> bool:
@@ -455,16 +464,34 @@ _MED_SUFFIXES = tuple(sorted(_set("""
 itis itides osis oses ectomy ectomies otomy otomies ostomy ostomies plasty plasties pathy pathies algia
 emia emias uria omas omata oma scopy scopic scopies graphy graphic graphies megaly plasia plasias plastic
 trophy trophic rrhage rrhages rrhagic rrhea rrheic cele celes lysis lytic genic genesis cyte cytes cytic
-philia phobia plegia plegic paresis ptosis sclerosis stenosis therapy therapies therapeutic logy logic
+philia phobia plegia plegic emesis paresis ptosis sclerosis stenosis therapy therapies therapeutic logy logic
 logical logist iasis esthesia kinesia kinetic pexy rrhaphy centesis mycosis mycoses myelitis tomy stomy
 ectasia ectasis malacia penia penias poiesis ptysis spasm spasms tripsy sarcoma sarcomas blastoma
 """), key=len, reverse=True))
 
 
+# Stems of International Nonproprietary Names (WHO, "The use of stems in the selection of INN"): the
+# ending of a drug's name says its class ("rifamycin", "methicillin", "cisplatin", "pembrolizumab",
+# "omeprazole", "sulfonamide"). Only stems long or odd enough that no given name or surname ends so.
+_INN_STEMS = tuple(sorted(_set("""
+mab ximab zumab umab tinib ciclib parib rafenib lisib cillin cycline mycin micin oxacin floxacin conazole
+azole prazole tidine dipine pril sartan olol alol statin gliptin gliflozin glitazone eparin aparin xaban gatran
+platin rubicin taxel ovir navir tegravir buvir previr asvir profen coxib fenac azepam azolam barbital
+curium curonium dronate lukast semide thiazide triptan setron terol sonide olone asone relin pressin
+vaptan afil lutamide amide amides trexate fungin cept kinra plase teplase oxetine apine peridol triptyline
+pramine zosin azosin vudine citabine fovir mustine limus stim grastim kinase kinases
+"""), key=len, reverse=True))
+
+
 def _medical_form(p: str) -> bool:
     """A word built by medical word formation: a stem of four letters or more and a suffix of
-    :data:`_MED_SUFFIXES` ("coxarthrosis", "chromomycosis", "psychotherapy")."""
-    return p.isalpha() and any(p.endswith(suffix) and len(p) - len(suffix) >= 4 for suffix in _MED_SUFFIXES)
+    :data:`_MED_SUFFIXES` ("coxarthrosis", "chromomycosis", "psychotherapy"), or a stem of three
+    letters or more and an INN stem of :data:`_INN_STEMS` ("rifamycins", "cisplatin"); plurals too."""
+    if not p.isalpha():
+        return False
+    forms = (p, p[:-1]) if p.endswith("s") and not p.endswith("ss") and len(p) > 5 else (p,)
+    return any(any(q.endswith(suffix) and len(q) - len(suffix) >= 4 for suffix in _MED_SUFFIXES)
+               or any(q.endswith(stem) and len(q) - len(stem) >= 3 for stem in _INN_STEMS) for q in forms)
 
 
 # Endings of English derivation and of Latin and Greek word formation: a lower-case word of seven
@@ -491,12 +518,23 @@ def _plausible(word: str, names: bool = True) -> bool:
     """A lower-case word no list holds that reads as English or medical word formation: every part
     (split at hyphens) known, a dictionary word that is also a name ("sharp"), a word of seven letters
     or more with an ending of :data:`_SHAPE_ENDINGS`, or a combining form glued to such a word
-    ("quasiperiodic"). A name of the name list or with a Slavic surname ending is none; ``names``
-    False: no dictionary word that is also a name either."""
+    ("quasiperiodic"). Parts split at hyphens and slashes ("monoblastic/monocytic"); a part in "-o"
+    of four letters or more before a hyphen is a combining form ("septo-optic", "tubulo-interstitial").
+    With ``names`` (mixed-case text) a Latin word of five letters or more ("externa", "nervosa",
+    "mutilans": a post-positive adjective of a term) reads as one too. A name of the name list or with
+    a Slavic surname ending is none; ``names`` False: no dictionary word that is also a name either."""
     if not word.isascii() or not word[:1].islower() or any(c.isupper() or c.isdigit() for c in word):
         return False
-    parts = [x for x in re.split(r"[-'’]", word) if x]
-    return bool(parts) and all(_plausible_part(x, names) for x in parts)
+    parts = [x for x in re.split(r"[-'’/]", word) if x]
+    linked = [k < len(parts) - 1 and len(x) >= 4 and x.isalpha() and x.endswith("o") and "-" in word
+              for k, x in enumerate(parts)]
+    return bool(parts) and all(link or _plausible_part(x, names) for x, link in zip(parts, linked, strict=True))
+
+
+# Endings of Latin adjectives and nouns written after a term's head ("otitis externa", "anorexia
+# nervosa", "arthritis mutilans", "osteitis deformans", "triceps surae", "induratio penis").
+_LATIN_POSTPOSITIVE = re.compile(r"(?:osa|osum|osus|ans|ens|ntis|alis|aris|ae|ata|atum|atus|ica|icum|icus|"
+                                 r"iva|ivum|ivus|rna|rnum|rnus|ior|ius|ium|orum|arum|atio|itio|ma)$")
 
 
 def _plausible_part(p: str, names: bool) -> bool:
@@ -504,14 +542,19 @@ def _plausible_part(p: str, names: bool) -> bool:
         return False
     if _word_known(p, _allow()) or names and p in _lexicon_names() or p in _FUNCTION:
         return True
-    if p in _names() or len(p) < 7 or _SLAVIC_ENDING.search(p):
+    if p in _names() or _SLAVIC_ENDING.search(p):
+        return False
+    if names and len(p) >= 5 and _LATIN_POSTPOSITIVE.search(p):
+        return True
+    if len(p) < 7:
         return False
     for q in dict.fromkeys((p, _american(p))):
         if q.endswith(_SHAPE_ENDINGS):
             return True
         for k in range(2, min(len(q) - 3, 9)):
             rest = q[k:]
-            if q[:k] in _COMBINING and (_word_known(rest, _allow()) or len(rest) >= 6 and rest.endswith(_SHAPE_ENDINGS)):
+            if q[:k] in _COMBINING and (_word_known(rest, _allow()) or len(rest) >= 6 and rest.endswith(_SHAPE_ENDINGS)
+                                        or k >= 5 and len(rest) >= 4):  # "haematometra", "cardiomegal"
                 return True
     return False
 
@@ -736,16 +779,27 @@ def _letters(w: _Word) -> bool:
 def _closing_letters(words: list[_Word], j: int, text: str) -> bool:
     """Right after an initials cue, two or three letters that end the value or come before a dash are
     initials whatever they spell ("Seen by MM", "Protocolled by as - ..."), no pronoun ("by me -")
-    nor, in lower case, a unit ("by mm")."""
+    nor, in lower case, a unit ("by mm"). After "per" or "report" (a reporter's sign-off: "Verbal
+    report mm.", "per RM") letters that end the value, a full stop after them or not, are initials even
+    when they spell a unit or a technique word: nothing is measured or imaged there."""
     x = words[j]
     core = x.text.rstrip(".")
     if not (core.isalpha() and 2 <= len(core) <= 3 and (core.isupper() or core.islower())):
         return False
     low = core.lower()
+    after = words[j + 1] if j + 1 < len(words) else None
+    cue = normalise(words[j - 1].text)
+    if after is None and x.tail in ("", ".") and cue in _SIGN_OFF_CUES and not words[j - 1].tail \
+            and low not in _PRONOUNS and low not in _FUNCTION and not (
+                cue == "per" and core.islower() and low in _TECHNIQUE | _UCUM_WORDS | _ROUTES):
+        return True  # "given per os", "dosed per kg": a route or a unit in lower case after "per" goes on below
     if low in _PRONOUNS or low in _TECHNIQUE - _UCUM_WORDS or core.islower() and low in _UCUM_WORDS:
         return False
-    after = words[j + 1] if j + 1 < len(words) else None
     return after is None and not x.tail or after is not None and "-" in text[x.end: after.start] and not x.tail
+
+
+_SIGN_OFF_CUES = _set("per report")
+_ROUTES = _set("os")  # "per os": by mouth
 
 
 # Where only a person stands: a role noun ("Tech mm,", "Reporter ME") or "by" after a verb of reading,
@@ -835,6 +889,9 @@ def _mark_terms(words: list[_Word], all_caps: bool) -> None:
             continue
         if _after_house_number(words, i):
             i = max(_term_end(words, i), i + 1)  # "998 White Crest", "347 Michael Route": a street's name
+            continue
+        if normalise(words[i].text).replace(" ", "") in _RELATIONS | _HONORIFICS:
+            i += 1  # "Daughter Natal", "Dr Iris": a person's name follows, no term
             continue
         j = _term_end(words, i)
         caps = [words[k] for k in range(i, j) if _is_capitalised(words[k].text)]
@@ -975,7 +1032,13 @@ def _mark_eponyms(words: list[_Word]) -> None:
     disease") or after another capitalised word ("John Smith disease")."""
     for j in range(1, len(words)):
         head, w = words[j], words[j - 1]
-        if normalise(head.text).replace(" ", "") not in _EPONYM_HEADS or not head.spaced or w.stop or w.tail:
+        # a lower-case disease or procedure word of medical word formation is a head too ("Brucella
+        # spondylitis", "Waldenström macroglobulinaemia"), not after "pt" or "patient" ("Pt Kowalski nephropathy")
+        formed = head.text.islower() and _medical_form(normalise(head.text)) and not (
+            j >= 2 and normalise(words[j - 2].text) in _EPONYM_CUES - {"with"}) \
+            and normalise(w.text) not in _names()  # "Smith arthritis" is a person's
+        if normalise(head.text).replace(" ", "") not in _EPONYM_HEADS and not formed or not head.spaced \
+                or w.stop or w.tail:
             continue
         if not (_is_capitalised(w.text) or _POSSESSIVE.match(w.text)) or normalise(w.text) in _FUNCTION:
             continue
@@ -1014,7 +1077,7 @@ def _mark_latin(words: list[_Word]) -> None:
 
 # Endings of Latin nouns and adjectives in anatomical names ("brachii", "interna", "profundus",
 # "lateralis", "anterius", "biceps", "magnum", "sacrales").
-_LATIN_ENDING = re.compile(r"^[a-z]{2,}(?:us|um|a|ae|i|is|es|ium|orum|arum|ior|ens|ans|ex|ix|ps|or|os|er|ale|are|ile)"
+_LATIN_ENDING = re.compile(r"^[a-z]{2,}(?:us|um|a|ae|i|is|es|ium|orum|arum|ior|ens|ans|ex|ix|ps|or|os|er|ale|are|ile|as)"
                            r"(?:que)?$")  # "sphincter", "laterale", "alaeque" (the enclitic "-que": "and")
 
 
@@ -1180,6 +1243,10 @@ def _term_opens(words: list[_Word], i: int, strict: bool = False) -> bool:
         return False  # a capitalised word no list holds stays a name (default deny)
     strict = strict or plain
     k = i + 1
+    if k + 1 < len(words) and words[k].spaced and not words[k].stop and not words[k].tail and not named \
+            and normalise(words[k].text) in _TERM_LINKS and words[k + 1].spaced and words[k + 1].term \
+            and _is_capitalised(words[k + 1].text):
+        return True  # a link and an eponym before its head noun: "Dementia in Alzheimer disease"
     if k < len(words) and words[k].spaced and not words[k].stop and not words[k].tail \
             and normalise(words[k].text) in _TERM_LINKS and not named and not strict:
         k += 1
@@ -1212,7 +1279,7 @@ def _rule_ranges(words: list[_Word], all_caps: bool, scored: bool = False) -> li
                 out.append((nxt[0].start, nxt[0].end))
                 continue
             run = _run(nxt, all_caps)
-            if run and low not in _HONORIFICS and _clinical_head(run, nxt):
+            if run and low not in _HONORIFICS and (_clinical_head(run, nxt) or _eponym_term_run(run, words)):
                 continue
             if run and low == "with" and not talk and scored and not all_caps and _clinical_run(run):
                 continue  # "compare with Sinus Bradycardia on prior": the scorer decides
@@ -1232,6 +1299,8 @@ def _rule_ranges(words: list[_Word], all_caps: bool, scored: bool = False) -> li
                 continue
             if scored and len(run) == 1 and _is_capitalised(run[0].text) and _term_opens(words, i + 1, strict=True):
                 continue  # "Hx of Haemophilus meningitis": a sentence-case term, not a place
+            if run and not _street(run, all_caps) and _eponym_term_run(run, words):
+                continue  # "Hx of Dementia in Alzheimer disease"
             if run and (_street(run, all_caps) or not all(is_clinical(x.text) for x in run if _alpha(x.text))):
                 out.append((run[0].start, run[-1].end))
         weak = low in _WEAK_ORG_WORDS and i > 0 and not is_known(words[i - 1].text, False)
@@ -1263,6 +1332,29 @@ def _rule_ranges(words: list[_Word], all_caps: bool, scored: bool = False) -> li
         if not all_caps and _is_capitalised(w.text) and not w.term and _capital_name(words, i, scored):
             out.append((w.start, w.end))  # a capitalised word that is not a lower-case word: a name
     return out
+
+
+def _eponym_term_run(run: list[_Word], words: list[_Word]) -> bool:
+    """After a cue, a sentence-case term that ends in an eponym before its head noun (marked by
+    :func:`_mark_eponyms`): "of Dementia in Alzheimer disease", "with Other Vincent infections", "of
+    Abscess of Bartholin gland". Every other word is a term word, a lower-case link ("in", "of") or a
+    capitalised known word that no name list holds and no cue is ("Rose Parkinson disease" stays a
+    name)."""
+    alpha = [x for x in run if _alpha(x.text)]
+    if len(alpha) < 2 or not alpha[-1].term or not _is_capitalised(alpha[-1].text):
+        return False
+    end = next(k for k, x in enumerate(words) if x is run[-1])
+    head = words[end + 1] if end + 1 < len(words) else None
+    if head is None or not head.term or not head.text.islower() or alpha[-1] is not run[-1]:
+        return False  # the eponym's head noun follows the run: "... Alzheimer disease"
+    for x in alpha[:-1]:
+        low = normalise(x.text).replace(" ", "")
+        if x.term or x.text.islower() and low in _TERM_LINKS:
+            continue
+        if not (_is_capitalised(x.text) and is_known(x.text) and low not in _names() and low not in _CUES
+                and not any(p in _names() for p in low.split())):
+            return False
+    return True
 
 
 _ID_LABELS = _set("dob mrn nhs urn")
@@ -1304,7 +1396,7 @@ _UNIT_WORDS = _set("apt apartment suite ste unit flat floor fl room rm bldg buil
 # A number sign before a house number: "N° 12", "Nº 3", "No. 7", "Nr 4", "#"
 _NUMBER_SIGN = re.compile(r"^(?:[Nn][°º]|N[Oo]\.?|[Nn][Rr]\.?|#)$")
 # A house number as written before a street: "12", "12a", "12-14", "262/287" (unit/house), "1/3"
-_HOUSE_NUMBER = re.compile(r"^\d{1,5}[A-Za-z]?(?:[/-]\d{1,5}[A-Za-z]?|-[A-Z])?$")  # "4913-I": a letter after a dash
+_HOUSE_NUMBER = re.compile(r"^\d{1,5}[A-Za-z]?(?:[/-]\d{1,5}[A-Za-z]?|-[A-Z])?/?$")  # "4913-I", "429/" (an empty unit part)
 
 
 def _vocabulary_term(run: list[_Word], words: list[_Word]) -> bool:
@@ -1561,8 +1653,9 @@ def _bracketed_after(words: list[_Word], i: int, masked: list[tuple[int, int]], 
     Hospital (Leeds)", "SMITH AND JONES (PARENT)"), technique words aside; in mixed case only a
     capitalised word. The bracket's next words follow from this one."""
     w = words[i]
-    if i == 0 or not _alpha(w.text) or normalise(w.text) in _TECHNIQUE:
-        return False
+    code = w.text.isupper() and w.text.isalpha() and len(w.text) == 2 and w.bracket and w.closes
+    if i == 0 or not _alpha(w.text) or normalise(w.text) in _TECHNIQUE and not code:
+        return False  # a region's code alone in brackets is one even when it spells a technique word: "(GR)"
     if not (all_caps or _is_capitalised(w.text) or w.text.isupper() and w.text.isalpha() and len(w.text) == 2
             and w.bracket):  # a region's code: "Aeby (GE)"
         return False
@@ -1688,7 +1781,7 @@ def _run(words: list[_Word], all_caps: bool) -> list[_Word]:
     """The leading name-like words (a name of up to three words)."""
     run: list[_Word] = []
     for w in words:
-        if _name_like(w, all_caps) and not (w.text.islower() and is_known(w.text)):
+        if _name_like(w, all_caps) and not (w.text.islower() and (is_known(w.text) or _medically_formed(w.text))):
             run.append(w)
             if w.stop:
                 break

@@ -96,6 +96,9 @@ def test_vocabulary_word_that_is_a_name_alone(cleaner: FreeTextCleaner, name: st
     ("Please assess Sequelae of injury of cranial nerves.", "Sequelae of injury of cranial nerves"),
     ("Sedation not required. herpesviral keratitis and keratoconjunctivitis.", "herpesviral keratitis"),
     ("Indication isoelectric point or segment.", "isoelectric point"),
+    ("Hx of Dementia in Alzheimer disease with late onset.", "Dementia in Alzheimer disease"),
+    ("Known Pembrolizumab, on treatment.", "Pembrolizumab"),
+    ("Brucella spondylitis, stable.", "Brucella spondylitis"),
 ])
 def test_sentence_case_terms_and_medical_words_kept(cleaner: FreeTextCleaner, text: str, term: str) -> None:
     assert term in cleaner.clean(text).text
@@ -108,6 +111,8 @@ def test_sentence_case_terms_and_medical_words_kept(cleaner: FreeTextCleaner, te
     ("mm/ab dictated", "mm"),  # dictation marks before a dictation verb, whatever they spell
     ("Multiple dislocations of fingers. Seen by MM", "MM"),  # initials closing the value
     ("Protocolled by as - Other prophylactic surgery", "as"),
+    ("Daughter Natal (tel 0123456789) requests copy of images on CD.", "Natal"),  # no title-case term after a relation word
+    ("Verbal report nm.", "nm"),  # a reporter's sign-off, whatever the letters spell
 ])
 def test_names_and_initials_still_masked(cleaner: FreeTextCleaner, text: str, phi: str) -> None:
     assert phi not in re.findall(r"\w+", cleaner.clean(text).text)
