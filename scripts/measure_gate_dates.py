@@ -89,11 +89,13 @@ def main(argv: list[str] | None = None) -> None:
         params = VerifyParams(keys, merge_needles(rows), os.fspath(work), config)
         for label, keyed in (("run-wide dates (before)", False), ("dates keyed by input (after)", True)):
             kinds: Counter[str] = Counter()
+            where: Counter[tuple[str, str]] = Counter()
             instances = excused = 0
             for sha, original, out in done:
                 found, _ = check_header(out, params, sha if keyed else None)
                 instances += bool(found)
                 kinds.update(k for _, k in found)
+                where.update(found)
                 if keyed:
                     mine = own_keys(original, rules)
                     excused += sum(own_value(original, out, w, rules, mine)
@@ -101,6 +103,8 @@ def main(argv: list[str] | None = None) -> None:
                                    for w, k in found)
             print(f"{label}: {len(done)} instances, {sum(kinds.values())} findings in {instances} instances "
                   f"{dict(sorted(kinds.items()))}" + (f"; excused by the own-value rules: {excused}" if keyed else ""))
+            for (path, kind), n in sorted(where.items()):  # tag paths and matchers only, never a value
+                print(f"    {path} {kind}: {n}")
 
 
 if __name__ == "__main__":
