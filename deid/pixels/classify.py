@@ -4,21 +4,27 @@ Per box, in order:
 
 1. header match against the instance's ORIGINAL identifying values (:class:`Identifiers`): names in
    any order/case/format, IDs, dates in any format, institution/places, tolerant to OCR errors (edit
-   distance) -> always redacted;
+   distance), the 3-letter initials of a 3-part person name (:func:`own_initials`) -> always redacted;
 2. rules: dates, times, ages, compact sex/age forms (years, months, weeks), phone numbers, street
-   addresses (house number + an unknown capitalised word, a dwelling number "Flat 88q"), MRN- and
+   addresses (house number + an unknown capitalised word, a dwelling number "Flat 88q", "Piso 5", a
+   street name on its own line "Holly Greens", :func:`street_name`), MRN- and
    accession-like tokens, NAME:/DOB:/ID: labels;
-   (lines of digits and separators with 7+ digits, dates with a misread month and identifying labels
-   glued to a value, "Age41", are redacted before the allowlist is consulted);
+   (lines of digits and separators with 7+ digits, dates with a misread month, identifying labels
+   glued to a value, "Age41", and compact ages with digits read as letters, "0B1Y", are redacted before
+   the allowlist is consulted);
 3. the allowlist of clinical/technical text (``conf/pixels/allowlist.yaml``): clears (2) and (4)
    only when every token of the line is explained by it, and only when the reading is long enough
    for its box (:func:`reading_explains_box`; a partial reading is redacted as unreadable); letters OCR
-   read for digits beside a digit are read as digits for its number patterns (:func:`ocr_digits`);
+   read for digits beside a digit are read as digits for its number patterns (:func:`ocr_digits`); an
+   unreliable reading (:func:`reliable_reading`: confidence under 0.9 or a box under 12 px) is cleared
+   only when a word of 4+ letters is read as written (:func:`anchored`);
 4. the clinical lexicon (:mod:`deid.pixels.lexicon`): a line whose every token is a known clinical,
    DICOM or English word, number, counter or unit is kept when the classifier scores it below the
    review band's upper bound, or whatever it scores when two or more of its words come from the
    clinical/DICOM vocabularies and none names an institution (:func:`strong_evidence`);
-5. the token classifier's PHI probability.
+5. the token classifier's PHI probability; below the review band it clears a reliable reading, or an
+   unreliable one with a word read as written (else ``unreliable_reading``: misread PHI, "Pga B3" for
+   "Age 53", scores low as easily as clinical text).
 
 A box is kept only when positively recognised as clinical/technical (allowlist, lexicon plus a
 model score below the review band's top, or a classifier score below the review band). Unreadable text (low confidence) is redacted. Scores in the review band are
@@ -568,7 +574,8 @@ _DWELLING = re.compile(r"\b(FLAT|APT|APARTMENT|SUITE|STUDIO|PISO|PUERTA|DTO|DPTO
                        r"|APPARTAMENTO|INTERNO|OFICINA|ANDAR)\.?\s*#?\s*\d{1,4}[A-Z]?\b", re.I)
 _HOUSE_NUMBER_LINE = re.compile(r"\s*\d{1,5}[A-Za-z]?,?\s+((?:[A-Z][a-z'\-]+\.?\s*){1,4})")
 # a street name may open with a short preposition or article ("V Americe 64", "Na Slupi 3", "U Lipy 7")
-_STREET_FIRST_LINE = re.compile(r"\s*(?:[A-Za-z]{1,3}\.?\s+)?((?:[A-Z][a-z'\-]{2,}\.?\s+){1,3})\d{1,4}(?:[A-Za-z](?:/\d{1,4}[A-Za-z]?)?)?\s*")
+_STREET_FIRST_LINE = re.compile(r"\s*(?:[A-Za-z]{1,3}\.?\s+)?((?:[A-Z][a-z'\-]{2,}\.?\s+){1,3})(\d{1,4})(?:[A-Za-z]?/(\d{1,4})[A-Za-z]?"
+                                r"|[A-Za-z])?\s*")
 
 
 # the second line of a two-line address: one to three capitalised words and a street type ("Holly Greens",
@@ -603,12 +610,19 @@ def street_name(text: str, known: Callable[[str], bool] | None, exact: Callable[
                    for w in words)  # a part of one or two letters, or a known part: "C-Arm", "Intra-Arterial"
 
 
+def _image_counter(index: int, total: int) -> bool:
+    """``index/total`` reads as an image or slice counter (as :func:`deid.pixels.lexicon.counters_only`):
+    a total of 32 or more that is no year, the index no larger ("Progre 20/173", not "3/4")."""
+    return total >= 32 and index <= total and not 1900 <= total <= 2099
+
+
 def street_address(text: str, known: Callable[[str], bool] | None = None,
                    exact: Callable[[str], bool] | None = None) -> bool:
     """A street address (PHI, PS3.15 E.1 address), whatever the model says: a house number and one to
     four capitalised words, one of them no known word ("7 Williams Divide", "12 Rue Lepic"), or one to
-    three capitalised words (after an optional short preposition, "V Americe 64") and a house number, one
-    word not known exactly ("Gradec 5", "Salata 4c/7":
+    three capitalised words (after an optional short preposition, "V Americe 64") and a house number (with
+    its door, "Rudolphring 3/4", unless it reads as an image counter), one word not known exactly
+    ("Gradec 5", "Salata 4c/7":
     OCR tolerance would take "Gradec" for "grades"; a counter "Progre 20/173" is no house number), or a
     street's name alone (:func:`street_name`). "2 Chamber View" and "Series 5" are no address."""
     text = fold(text)
@@ -618,8 +632,9 @@ def street_address(text: str, known: Callable[[str], bool] | None = None,
     if m is not None and (known is None or not all(known(w) for w in re.findall(r"[A-Za-z]+", m.group(1)))):
         return True
     m = _STREET_FIRST_LINE.fullmatch(text)  # needs the word test: "Gn 60" is a parameter
-    if m is not None and exact is not None and not all(exact(w) for w in re.findall(r"[A-Za-z]+", m.group(1))):
-        return True
+    if (m is not None and exact is not None and not all(exact(w) for w in re.findall(r"[A-Za-z]+", m.group(1)))
+            and not (m.group(3) and _image_counter(int(m.group(2)), int(m.group(3))))):
+        return True  # a house number and its door ("Salata 4c/7", "Rudolphring 3/4"), not a counter
     return street_name(text, known, exact)
 
 
@@ -778,7 +793,11 @@ def decide(text: str, confidence: float, ident: Identifiers, allow: Allowlist, m
         return Decision(Label.PHI, Action.REDACT, 1.0, "rule_date", model_score=model_score)
     if _GLUED_FIELD.search(text):  # before the allowlist: its short codes ("TAC1") would clear "Age41"
         return Decision(Label.PHI, Action.REDACT, 1.0, "rule_label", model_score=model_score)
-    if allow.clears(text):
+    if ocr_age(text):  # before the allowlist too: its codes would clear "0B1Y" (081Y with 8 read as B)
+        return Decision(Label.PHI, Action.REDACT, 1.0, "rule_age", model_score=model_score)
+    if allow.clears(text) and (reliable_reading(confidence, box, th) or anchored(text, lexicon)):
+        # a doubtful or tiny reading of numbers and codes ("4617" for "M 61y", "O0 LA" for "Op LPA") is no
+        # recognition: it goes on to the rules and the model, which do not clear it either
         return Decision(Label.CLINICAL, Action.KEEP, model_score or 0.0, "allowlist", model_score=model_score)
     rule = rule_match(text, lexicon.known if lexicon is not None else None,
                       lexicon.known_exact if lexicon is not None else None)

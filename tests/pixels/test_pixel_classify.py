@@ -335,6 +335,8 @@ def test_vocabulary_evidence_and_addresses(text: str, score: float, action: Acti
     ("Progre 20/173", False), ("Series 5", False), ("Gn 60", False),
     ("V Americe 64", True), ("Na Slupi 3", True),  # a preposition first (seen on an evaluation image)
     ("LV Apex 12", False), ("Ax Series 5", False),  # known words after a short word: no address
+    ("Rudolphring 3/4", True), ("Kowalczyka 12/3", True),  # a house number and its door (dev text replay)
+    ("Progre 20/173", False), ("Phase 3/4", False),        # an image counter; a known word
 ])
 def test_street_first_address_needs_an_unknown_word_and_a_house_number(text: str, hit: bool) -> None:
     assert (rule_match(text, LEX.known, LEX.known_exact) == "address") is hit
@@ -490,3 +492,18 @@ def test_lexicon_acronyms_cut_labels_and_prefixed_words(text: str, explained: bo
 ])
 def test_own_initials_are_a_name(text: str, hit: str | None) -> None:
     assert header_match(text, IDENT) == hit
+
+
+@pytest.mark.parametrize(("text", "conf", "box", "action", "reason"), [
+    # numbers and codes the allowlist would clear, read unreliably: misread PHI (dev seeds 913, 914)
+    ("4617", 0.71, (24, 13), Action.REDACT, "unreliable_reading"),     # "M 61y"
+    ("O0 LA", 0.8, (29, 11), Action.REDACT, "unreliable_reading"),     # "Op LPA"
+    ("L12-5", 0.99, (40, 10), Action.REDACT, "unreliable_reading"),    # tiny text, however sure
+    ("L12-5", 0.99, (40, 14), Action.KEEP, "allowlist"),               # reliable: cleared as before
+    ("Depth 16 cm", 0.8, (60, 10), Action.KEEP, "allowlist"),          # a word read as written
+    ("0B1Y", 0.97, (33, 13), Action.REDACT, "rule_age"),               # 081Y, 8 read as B: before the allowlist
+])
+def test_allowlist_clears_unreliable_readings_only_with_a_word(text: str, conf: float, box: tuple[int, int],
+                                                               action: Action, reason: str) -> None:
+    d = decide(text, conf, IDENT, ALLOW, 0.05, TH, LEX, box)
+    assert (d.action, d.reason) == (action, reason)
