@@ -16,7 +16,8 @@ Per box, in order:
    only when every token of the line is explained by it, and only when the reading is long enough
    for its box (:func:`reading_explains_box`; a partial reading is redacted as unreadable); letters OCR
    read for digits beside a digit are read as digits for its number patterns (:func:`ocr_digits`); an
-   unreliable reading (:func:`reliable_reading`: confidence under 0.9 or a box under 12 px) is cleared
+   unreliable reading (:func:`reliable_reading`: confidence under 0.8, or under 0.95 in a box under
+   12 px) is cleared
    only when a word of 4+ letters is read as written (:func:`anchored`);
 4. the clinical lexicon (:mod:`deid.pixels.lexicon`): a line whose every token is a known clinical,
    DICOM or English word, number, counter or unit is kept when the classifier scores it below the
@@ -738,8 +739,9 @@ class Thresholds:
     all_text: bool = False
     model_can_clear: bool = True
     max_text_height: int = 96
-    reliable_confidence: float = 0.9  # see reliable_reading
+    reliable_confidence: float = 0.8  # see reliable_reading
     reliable_height: int = 12
+    small_text_confidence: float = 0.95
 
 
 #: Least characters per box-height of width for a reading to explain its box. A glyph is at most ~0.75
@@ -759,10 +761,13 @@ def reading_explains_box(text: str, w: int, h: int) -> bool:
 
 def reliable_reading(confidence: float, box: tuple[int, int] | None, th: Thresholds) -> bool:
     """The recognizer's reading can stand for the text: its confidence is at least
-    ``th.reliable_confidence`` and the box is at least ``th.reliable_height`` source pixels tall (text of
-    8 px or more). Tiny or doubtful readings are often wrong ("Pga B3" for "Age 53", "2u2us'LU" for a
-    date), and a model score of a wrong reading says nothing about the text that is there."""
-    return confidence >= th.reliable_confidence and (box is None or box[1] >= th.reliable_height)
+    ``th.reliable_confidence`` (0.8), and at least ``th.small_text_confidence`` (0.95) when the box is
+    under ``th.reliable_height`` (12) source pixels tall (text under 8 px). Tiny or doubtful readings are
+    often wrong ("Pga B3" for "Age 53" at 0.85 in a 10-px box, "4617" for "M 61y" at 0.71), and a model
+    score or an allowlist number pattern of a wrong reading says nothing about the text that is there.
+    (Real ultrasound overlays read at 0.83-0.89 in 22-26 px boxes, "TISO0 MI06", stay reliable.)"""
+    least = th.small_text_confidence if box is not None and box[1] < th.reliable_height else th.reliable_confidence
+    return confidence >= least
 
 
 def anchored(text: str, lexicon: Lexicon | None) -> bool:
