@@ -509,3 +509,16 @@ def test_allowlist_clears_unreliable_readings_only_with_a_word(text: str, conf: 
                                                                action: Action, reason: str) -> None:
     d = decide(text, conf, IDENT, ALLOW, 0.05, TH, LEX, box)
     assert (d.action, d.reason) == (action, reason)
+
+
+@pytest.mark.parametrize(("text", "cleared"), [
+    ("CT", True), ("US", True), ("SEG", True),   # modality defined terms (PS3.3 C.7.3.1.1.1)
+    ("PT", False), ("OP", False), ("SM", False),  # the Patient/Operator labels, initials-like codes
+])
+def test_allowlist_holds_modality_codes_but_no_label_or_initials(text: str, cleared: bool) -> None:
+    assert ALLOW.clears(text) is cleared
+
+
+def test_modality_code_beside_a_known_word_is_explained() -> None:
+    d = decide("CT Report 16/58", 0.99, IDENT, ALLOW, 0.64, TH, LEX, (120, 14))  # dev seed 916
+    assert (d.action, d.reason) == (Action.KEEP, "lexicon")
