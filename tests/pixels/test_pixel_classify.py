@@ -186,7 +186,7 @@ def test_compact_age_forms(text: str, kind: str | None) -> None:
     ("11 p 2026", None, Action.REDACT, "rule_date"),            # OCR dropped the month's letters
     ("3 Sp 2019", None, Action.REDACT, "rule_date"),
     ("TE 90 TR 2000", None, Action.KEEP, "allowlist"),          # no day + month remnant + year
-    ("CR/DR Mechanical Configuration", 0.1, Action.KEEP, "model_clear"),  # DR a modality, not Doctor
+    ("CR/DR Mechanical Configuration", 0.1, Action.KEEP, "lexicon"),  # DR a modality, not Doctor
     ("ID/MRN AB", 0.1, Action.REDACT, "rule_label"),            # both label words: still a label
     ("Dr/Ref Wilson", 0.1, Action.REDACT, "rule_label"),
     ("Method of Disks, Brzeczek view", 0.1, Action.REDACT, "rule_name_format"),  # "Brzeczek" unknown
