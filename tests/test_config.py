@@ -47,6 +47,7 @@ def test_local_yaml_spells_out_the_defaults_of_pixels_and_quality() -> None:
     ({"keys": {"source": "vault"}}, "keys.source"),
     ({"pixels": {"review_band": [0.9, 0.1]}}, "pixels"),
     ({"pixels": {"ocr": {"engine": "tesseract"}}}, "pixels.ocr.engine"),
+    ({"pixels": {"ocr": {"small_text_scale": 0.5}}}, "pixels.ocr.small_text_scale"),
     ({"quality": {"suites": ["metadata", "bronze"]}}, "unknown suites"),
     ({"quality": {"verification": {"ocr": {"sample_fraction": 2}}}}, "quality.verification.ocr.sample_fraction"),
     ({"nonsense": 1}, "key 'nonsense'"),
@@ -54,6 +55,17 @@ def test_local_yaml_spells_out_the_defaults_of_pixels_and_quality() -> None:
 def test_errors_name_the_key(data: dict, key: str) -> None:  # type: ignore[type-arg]
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         config_from_mapping(data)
+
+
+@pytest.mark.parametrize("scale", [0.0, 1.0, 2.0, 4.0])
+def test_small_text_scale_is_off_or_an_enlargement(scale: float) -> None:
+    assert config_from_mapping({"pixels": {"ocr": {"small_text_scale": scale}}}).pixels.ocr.small_text_scale == scale
+
+
+@pytest.mark.parametrize("scale", [0.01, 0.5, 0.99])
+def test_small_text_scale_under_one_says_what_is_allowed(scale: float) -> None:
+    with pytest.raises(ConfigError, match=r"pixels\.ocr\.small_text_scale'.*0 \(off\) or at least 1"):
+        config_from_mapping({"pixels": {"ocr": {"small_text_scale": scale}}})
 
 
 def test_errors_never_quote_the_value() -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydicom.uid import UID, ExplicitVRLittleEndian, JPEG2000Lossless, JPEGLSLossless, RLELossless
 
 
@@ -66,6 +66,15 @@ class OcrConfig(BaseModel):
     det_min_scale: float = Field(default=1.0, ge=1.0, le=4.0)  # optional enlargement of every detector input
     # deid.pixels.ocr small-text pass: weak detector responses looked at again at this scale (0: off)
     small_text_scale: float = Field(default=2.0, ge=0.0, le=4.0)
+
+    @field_validator("small_text_scale")
+    @classmethod
+    def _small_text_scale(cls, value: float) -> float:
+        """0 turns the small-text pass off; any other scale enlarges the weak regions, so it is >= 1 (a
+        scale under 1 would shrink the text it is there to make readable)."""
+        if 0.0 < value < 1.0:
+            raise ValueError("must be 0 (off) or at least 1 (the enlargement of weak text regions, e.g. 2)")
+        return value
 
 
 class ClassifierConfig(BaseModel):

@@ -4,21 +4,28 @@ Per box, in order:
 
 1. header match against the instance's ORIGINAL identifying values (:class:`Identifiers`): names in
    any order/case/format, IDs, dates in any format, institution/places, tolerant to OCR errors (edit
-   distance) -> always redacted;
+   distance), the 3-letter initials of a 3-part person name (:func:`own_initials`) -> always redacted;
 2. rules: dates, times, ages, compact sex/age forms (years, months, weeks), phone numbers, street
-   addresses (house number + an unknown capitalised word, a dwelling number "Flat 88q"), MRN- and
+   addresses (house number + an unknown capitalised word, a dwelling number "Flat 88q", "Piso 5", a
+   street name on its own line "Holly Greens", :func:`street_name`), MRN- and
    accession-like tokens, NAME:/DOB:/ID: labels;
-   (lines of digits and separators with 7+ digits, dates with a misread month and identifying labels
-   glued to a value, "Age41", are redacted before the allowlist is consulted);
+   (lines of digits and separators with 7+ digits, dates with a misread month, identifying labels
+   glued to a value, "Age41", and compact ages with digits read as letters, "0B1Y", are redacted before
+   the allowlist is consulted);
 3. the allowlist of clinical/technical text (``conf/pixels/allowlist.yaml``): clears (2) and (4)
    only when every token of the line is explained by it, and only when the reading is long enough
    for its box (:func:`reading_explains_box`; a partial reading is redacted as unreadable); letters OCR
-   read for digits beside a digit are read as digits for its number patterns (:func:`ocr_digits`);
+   read for digits beside a digit are read as digits for its number patterns (:func:`ocr_digits`); an
+   unreliable reading (:func:`reliable_reading`: confidence under 0.8, or under 0.95 in a box under
+   12 px) is cleared
+   only when a word of 4+ letters is read as written (:func:`anchored`);
 4. the clinical lexicon (:mod:`deid.pixels.lexicon`): a line whose every token is a known clinical,
    DICOM or English word, number, counter or unit is kept when the classifier scores it below the
    review band's upper bound, or whatever it scores when two or more of its words come from the
    clinical/DICOM vocabularies and none names an institution (:func:`strong_evidence`);
-5. the token classifier's PHI probability.
+5. the token classifier's PHI probability; below the review band it clears a reliable reading, or an
+   unreliable one with a word read as written (else ``unreliable_reading``: misread PHI, "Pga B3" for
+   "Age 53", scores low as easily as clinical text).
 
 A box is kept only when positively recognised as clinical/technical (allowlist, lexicon plus a
 model score below the review band's top, or a classifier score below the review band). Unreadable text (low confidence) is redacted. Scores in the review band are
@@ -378,6 +385,19 @@ def as_age_match(text: str, age: str) -> bool:
                for tok in re.split(r"[^A-Z0-9|]+", text.upper()))
 
 
+def own_initials(text: str, ident: Identifiers) -> bool:
+    """A capitalised token of three letters that is the initials of one of the instance's person names
+    of three or more parts (PN family^given^middle), in the stored order or given-middle-family ("CML",
+    "MLC" for Castellanos^Maria^L): an operator's or physician's initials beside clinical words. Two
+    letters are never taken ("CM" is a unit)."""
+    forms = set()
+    for name in ident.names:
+        first = [alnum(fold(t))[:1] for t in name if alnum(fold(t))]
+        if len(first) >= 3:
+            forms.update({"".join(first[:3]), "".join(first[1:3]) + first[0]})
+    return bool(forms) and any(t in forms for t in re.findall(r"(?<![A-Za-z])[A-Z]{3}(?![A-Za-z])", fold(text)))
+
+
 def header_match(text: str, ident: Identifiers) -> str | None:
     """Kind of the first original identifying value found in the text ("sex_age", "name", "id", "date",
     "place"). Name and place parts match whole words, words OCR split or glued to the instance's other
@@ -401,6 +421,8 @@ def header_match(text: str, ident: Identifiers) -> str | None:
                 continue
             if _word_hit(t, words, runs, units):
                 return "name"
+    if own_initials(text, ident):
+        return "name"
     dview = digits_view(text)
     for value in ident.ids:
         v = alnum(fold(value))
@@ -547,19 +569,63 @@ def _lower_abbreviation(m: re.Match[str]) -> bool:
 
 
 # a dwelling's number, the first line of a UK or US address ("Flat 88q", "Apt. 4B", "Suite 210")
-_DWELLING = re.compile(r"\b(FLAT|APT|APARTMENT|SUITE|STUDIO)\.?\s*#?\s*\d{1,4}[A-Z]?\b", re.I)
+# (and the secondary-unit words of Spanish, Italian and Portuguese addresses: "Piso 5", "Dpto. 12",
+# "Puerta 3", "Interno 4"; no English word that a clinical line uses with a number, "Level 3", "Unit 2")
+_DWELLING = re.compile(r"\b(FLAT|APT|APARTMENT|SUITE|STUDIO|PISO|PUERTA|DTO|DPTO|DEPTO|APTO|APARTAMENTO"
+                       r"|APPARTAMENTO|INTERNO|OFICINA|ANDAR)\.?\s*#?\s*\d{1,4}[A-Z]?\b", re.I)
 _HOUSE_NUMBER_LINE = re.compile(r"\s*\d{1,5}[A-Za-z]?,?\s+((?:[A-Z][a-z'\-]+\.?\s*){1,4})")
 # a street name may open with a short preposition or article ("V Americe 64", "Na Slupi 3", "U Lipy 7")
-_STREET_FIRST_LINE = re.compile(r"\s*(?:[A-Za-z]{1,3}\.?\s+)?((?:[A-Z][a-z'\-]{2,}\.?\s+){1,3})\d{1,4}(?:[A-Za-z](?:/\d{1,4}[A-Za-z]?)?)?\s*")
+_STREET_FIRST_LINE = re.compile(r"\s*(?:[A-Za-z]{1,3}\.?\s+)?((?:[A-Z][a-z'\-]{2,}\.?\s+){1,3})(\d{1,4})(?:[A-Za-z]?/(\d{1,4})[A-Za-z]?"
+                                r"|[A-Za-z])?\s*")
+
+
+# the second line of a two-line address: one to three capitalised words and a street type ("Holly Greens",
+# "Kowalski Hollow", "MAPLE CREST"), no house number
+_STREET_NAME_LINE = re.compile(r"\s*((?:[A-Z][A-Za-z'\-]+\.?\s+){1,3})([A-Z][A-Za-z]+)\.?\s*")
+STREET_TYPES_PATH = Path(__file__).resolve().parent / "models" / "street_types.txt"
+
+
+@lru_cache(maxsize=1)
+def street_types() -> frozenset[str]:
+    """Street-type words (``models/street_types.txt``: USPS Publication 28 C1 suffixes and the UK,
+    Australian, Canadian and New Zealand ones, lower case)."""
+    return frozenset(w.strip() for w in STREET_TYPES_PATH.read_text(encoding="utf-8").splitlines()
+                     if w.strip() and not w.startswith("#"))
+
+
+def street_name(text: str, known: Callable[[str], bool] | None, exact: Callable[[str], bool] | None) -> bool:
+    """A street's name on a line of its own (PS3.15 E.1 address; the second line of "Flat 88q / Holly
+    Greens"): one to three capitalised words, none a known clinical or English word (as written or
+    within the lexicon's OCR tolerance, no hyphenated part of one or two letters or known), then a
+    street type. "Apical View", "Aortic Arch", "Bundle Branch", "Flow Volume Loop", "Intra-Arterial
+    Route" and "AV Block" are clinical: a first word is known or short. Needs the word tests. Over
+    pydicom's 18,495 SR code meanings (as written and title-cased) it fires on 0.1 % ("Fontan Pathway",
+    "Indocyanine Green": unknown words redacted under default deny)."""
+    if known is None or exact is None:
+        return False
+    m = _STREET_NAME_LINE.fullmatch(text)
+    if m is None or m.group(2).lower() not in street_types():
+        return False
+    words = re.findall(r"[A-Za-z][A-Za-z'\-]*", m.group(1))
+    return not any(w.upper() in _LABEL_WORDS or any(len(p) <= 2 or known(p) or exact(p) for p in w.split("-"))
+                   for w in words)  # a part of one or two letters, or a known part: "C-Arm", "Intra-Arterial"
+
+
+def _image_counter(index: int, total: int) -> bool:
+    """``index/total`` reads as an image or slice counter (as :func:`deid.pixels.lexicon.counters_only`):
+    a total of 32 or more that is no year, the index no larger ("Progre 20/173", not "3/4")."""
+    return total >= 32 and index <= total and not 1900 <= total <= 2099
 
 
 def street_address(text: str, known: Callable[[str], bool] | None = None,
                    exact: Callable[[str], bool] | None = None) -> bool:
     """A street address (PHI, PS3.15 E.1 address), whatever the model says: a house number and one to
     four capitalised words, one of them no known word ("7 Williams Divide", "12 Rue Lepic"), or one to
-    three capitalised words (after an optional short preposition, "V Americe 64") and a house number, one
-    word not known exactly ("Gradec 5", "Salata 4c/7":
-    OCR tolerance would take "Gradec" for "grades"; a counter "Progre 20/173" is no house number). "2 Chamber View" and "Series 5" are no address."""
+    three capitalised words (after an optional short preposition, "V Americe 64") and a house number (with
+    its door, "Rudolphring 3/4", unless it reads as an image counter), one word not known exactly
+    ("Gradec 5", "Salata 4c/7":
+    OCR tolerance would take "Gradec" for "grades"; a counter "Progre 20/173" is no house number), or a
+    street's name alone (:func:`street_name`). "2 Chamber View" and "Series 5" are no address."""
     text = fold(text)
     if _DWELLING.search(text):
         return True
@@ -567,7 +633,10 @@ def street_address(text: str, known: Callable[[str], bool] | None = None,
     if m is not None and (known is None or not all(known(w) for w in re.findall(r"[A-Za-z]+", m.group(1)))):
         return True
     m = _STREET_FIRST_LINE.fullmatch(text)  # needs the word test: "Gn 60" is a parameter
-    return m is not None and exact is not None and not all(exact(w) for w in re.findall(r"[A-Za-z]+", m.group(1)))
+    if (m is not None and exact is not None and not all(exact(w) for w in re.findall(r"[A-Za-z]+", m.group(1)))
+            and not (m.group(3) and _image_counter(int(m.group(2)), int(m.group(3))))):
+        return True  # a house number and its door ("Salata 4c/7", "Rudolphring 3/4"), not a counter
+    return street_name(text, known, exact)
 
 
 def rule_match(text: str, known: Callable[[str], bool] | None = None,
@@ -670,6 +739,9 @@ class Thresholds:
     all_text: bool = False
     model_can_clear: bool = True
     max_text_height: int = 96
+    reliable_confidence: float = 0.8  # see reliable_reading
+    reliable_height: int = 12
+    small_text_confidence: float = 0.95
 
 
 #: Least characters per box-height of width for a reading to explain its box. A glyph is at most ~0.75
@@ -685,6 +757,24 @@ def reading_explains_box(text: str, w: int, h: int) -> bool:
     if w <= 0 or h <= 0:
         return True
     return len(text.strip()) / (w / h) >= MIN_READING_FILL
+
+
+def reliable_reading(confidence: float, box: tuple[int, int] | None, th: Thresholds) -> bool:
+    """The recognizer's reading can stand for the text: its confidence is at least
+    ``th.reliable_confidence`` (0.8), and at least ``th.small_text_confidence`` (0.95) when the box is
+    under ``th.reliable_height`` (12) source pixels tall (text under 8 px). Tiny or doubtful readings are
+    often wrong ("Pga B3" for "Age 53" at 0.85 in a 10-px box, "4617" for "M 61y" at 0.71), and a model
+    score or an allowlist number pattern of a wrong reading says nothing about the text that is there.
+    (Real ultrasound overlays read at 0.83-0.89 in 22-26 px boxes, "TISO0 MI06", stay reliable.)"""
+    least = th.small_text_confidence if box is not None and box[1] < th.reliable_height else th.reliable_confidence
+    return confidence >= least
+
+
+def anchored(text: str, lexicon: Lexicon | None) -> bool:
+    """A word of 4+ letters of the reading is a known clinical or English word as written: the reading
+    holds text positively recognised (not a misread name, date or age: "Pga B3", "43YMmcc")."""
+    return lexicon is not None and any(
+        len(w) >= 4 and lexicon.known_exact(w) for w in re.findall(r"[A-Za-z]+", text))
 
 
 def decide(text: str, confidence: float, ident: Identifiers, allow: Allowlist, model_score: float | None,
@@ -708,7 +798,11 @@ def decide(text: str, confidence: float, ident: Identifiers, allow: Allowlist, m
         return Decision(Label.PHI, Action.REDACT, 1.0, "rule_date", model_score=model_score)
     if _GLUED_FIELD.search(text):  # before the allowlist: its short codes ("TAC1") would clear "Age41"
         return Decision(Label.PHI, Action.REDACT, 1.0, "rule_label", model_score=model_score)
-    if allow.clears(text):
+    if ocr_age(text):  # before the allowlist too: its codes would clear "0B1Y" (081Y with 8 read as B)
+        return Decision(Label.PHI, Action.REDACT, 1.0, "rule_age", model_score=model_score)
+    if allow.clears(text) and (reliable_reading(confidence, box, th) or anchored(text, lexicon)):
+        # a doubtful or tiny reading of numbers and codes ("4617" for "M 61y", "O0 LA" for "Op LPA") is no
+        # recognition: it goes on to the rules and the model, which do not clear it either
         return Decision(Label.CLINICAL, Action.KEEP, model_score or 0.0, "allowlist", model_score=model_score)
     rule = rule_match(text, lexicon.known if lexicon is not None else None,
                       lexicon.known_exact if lexicon is not None else None)
@@ -726,5 +820,9 @@ def decide(text: str, confidence: float, ident: Identifiers, allow: Allowlist, m
                         model_score=model_score)
     if model_score >= th.review_low or not th.model_can_clear:
         return Decision(Label.REVIEW, Action.REDACT, model_score, "review_band", review=True,
+                        model_score=model_score)
+    if not reliable_reading(confidence, box, th) and not anchored(text, lexicon):
+        # default deny: the model alone never clears a reading that may not be the text (PS3.15 E.3.1)
+        return Decision(Label.UNREADABLE, Action.REDACT, model_score, "unreliable_reading",
                         model_score=model_score)
     return Decision(Label.CLINICAL, Action.KEEP, model_score, "model_clear", model_score=model_score)

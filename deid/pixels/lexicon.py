@@ -76,13 +76,29 @@ class Lexicon:
     def units_folded(self) -> frozenset[str]:
         return _folded(self.units)
 
+    @cached_property
+    def cut_prefixes(self) -> frozenset[str]:
+        """The first 3+ letters (leaving 2+ off) of every clinical or common word of 6+ letters: a word
+        cut at a column, accepted only beside two words read as written (:meth:`explains`)."""
+        return frozenset(w[:k] for w in self.words | self.exact if len(w) >= 6 and w.isalpha()
+                         for k in range(3, len(w) - 1))
+
     def known(self, word: str) -> bool:
         w = word.lower()
         if w in self.words or w in self.exact:
             return True
         if len(w) < 6:
             return False
+        if self.compound(w):
+            return True
         return any(_one_edit(w, c) for n in (len(w) - 1, len(w), len(w) + 1) for c in self.by_length.get(n, ()))
+
+    def compound(self, word: str) -> bool:
+        """A clinical word of 5+ letters after a Greek or Latin combining prefix of English word formation
+        (:data:`COMBINING_PREFIXES`): "reinjection", "radiofrequency", "intraoperative", "non-contrast"."""
+        w = word.lower()
+        return any(w.startswith(p) and len(w) - len(p) >= 5 and w[len(p):].lstrip("-") in self.words
+                   for p in COMBINING_PREFIXES)
 
     def _unit(self, t: str) -> bool:
         return t in self.units or len(t) <= 3 and t.lower() in self.units_folded
@@ -142,6 +158,7 @@ class Lexicon:
         letters = 0
         misread = 0
         fragments = 0
+        acronyms = 0
         number_seen = False
         for i, t in enumerate(toks):
             if t in _PUNCT or _NUMBER.fullmatch(t):
@@ -158,6 +175,9 @@ class Lexicon:
             if len(t) == 1:
                 letters += 1  # an axis or view letter ("Z Position", "D 25.0"): needs two known words
                 continue
+            if 3 <= len(t) <= 5 and t.isupper() and t.lower() not in name_words():
+                acronyms += 1  # "MLC Position Interlock", "Moment of GLCM": needs two known words
+                continue
             if (i == alpha[-1] or _before_value(toks, i)) and len(t) >= 5 and t.lower() in self.prefixes:
                 continue  # the last word, or the label's last word before its value, cut at a column
             parts = None if self.known_ocr(t) else self._camel_parts(t)
@@ -168,7 +188,13 @@ class Lexicon:
             if 2 <= len(t) <= 4 and t.islower() and _before_value(toks, i) and t in self.short_prefixes:
                 fragments += 1  # "Most recent value ch 1/149": a lower-case word cut short before its value
                 continue
+            if ((i == alpha[-1] or _before_value(toks, i)) and len(t) >= 3 and t.lower() in self.cut_prefixes
+                    and t.lower() not in name_words()):
+                fragments += 1  # "Small Distance Empha 11/241", "Inverse Difference Mom 132": a label cut at
+                continue        # a column, its first letters no name word; needs two words read as written
             return False
+        if acronyms and (strong < max(2, acronyms + 1) or {t.lower() for t in toks} & INSTITUTION_WORDS):
+            return False  # "ACME Hospital", "Report ANKE" (a name word: no acronym), "MRI CT" (no known word)
         if misread or fragments:  # more words read as written than misread, no institution word ("Canalete
             # Medical Health" is a place): "Dose Cortes" is no misread line
             return (strong > misread and strong >= (2 if letters or fragments else 1)
@@ -178,6 +204,12 @@ class Lexicon:
         # no long known word: a counter line ("40/228") or short known labels with a counter ("Im: 12/240")
         return counters_only(text) if not alpha else not letters and _counters_ok(text)
 
+
+# prefixes of English word formation (the combining forms a dictionary lists as prefixes, not a clinical list)
+COMBINING_PREFIXES = ("anti", "auto", "bi", "co", "contra", "counter", "de", "dis", "endo", "epi", "extra", "hemi",
+                      "hyper", "hypo", "infra", "inter", "intra", "macro", "micro", "mid", "multi", "neo", "non",
+                      "over", "para", "peri", "poly", "post", "pre", "pseudo", "radio", "re", "retro", "semi",
+                      "sub", "super", "supra", "trans", "tri", "ultra", "un", "under", "uni")
 
 # words that name institutions: a line holding one may be a place ("Mercy Heart Institute"), never
 # cleared by vocabulary evidence alone against a confident model
@@ -240,6 +272,14 @@ def _one_edit(a: str, b: str) -> bool:
     while i < len(a) and a[i] == b[i]:
         i += 1
     return a[i:] == b[i + 1:]
+
+
+@lru_cache(maxsize=1)
+def name_words() -> frozenset[str]:
+    """Every Faker first name, last name and place word, lower case, 3+ letters
+    (``deid/header/data/name_words.txt``, built by ``scripts/build_lexicon_words.py``): a capitalised
+    token of 3-5 letters that is one ("ANNA", "LEE") is never taken for an acronym."""
+    return frozenset(resources.files("deid.header").joinpath("data/name_words.txt").read_text("utf-8").split())
 
 
 @lru_cache(maxsize=1)

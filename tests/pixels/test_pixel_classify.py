@@ -13,7 +13,9 @@ from deid.pixels.classify import (
     extract_dates,
     header_match,
     load_allowlist,
+    reliable_reading,
     rule_match,
+    street_types,
 )
 from deid.pixels.lexicon import LEXICON_PATH, load_lexicon
 
@@ -184,7 +186,7 @@ def test_compact_age_forms(text: str, kind: str | None) -> None:
     ("11 p 2026", None, Action.REDACT, "rule_date"),            # OCR dropped the month's letters
     ("3 Sp 2019", None, Action.REDACT, "rule_date"),
     ("TE 90 TR 2000", None, Action.KEEP, "allowlist"),          # no day + month remnant + year
-    ("CR/DR Mechanical Configuration", 0.1, Action.KEEP, "model_clear"),  # DR a modality, not Doctor
+    ("CR/DR Mechanical Configuration", 0.1, Action.KEEP, "lexicon"),  # DR a modality, not Doctor
     ("ID/MRN AB", 0.1, Action.REDACT, "rule_label"),            # both label words: still a label
     ("Dr/Ref Wilson", 0.1, Action.REDACT, "rule_label"),
     ("Method of Disks, Brzeczek view", 0.1, Action.REDACT, "rule_name_format"),  # "Brzeczek" unknown
@@ -333,6 +335,8 @@ def test_vocabulary_evidence_and_addresses(text: str, score: float, action: Acti
     ("Progre 20/173", False), ("Series 5", False), ("Gn 60", False),
     ("V Americe 64", True), ("Na Slupi 3", True),  # a preposition first (seen on an evaluation image)
     ("LV Apex 12", False), ("Ax Series 5", False),  # known words after a short word: no address
+    ("Rudolphring 3/4", True), ("Kowalczyka 12/3", True),  # a house number and its door (dev text replay)
+    ("Progre 20/173", False), ("Phase 3/4", False),        # an image counter; a known word
 ])
 def test_street_first_address_needs_an_unknown_word_and_a_house_number(text: str, hit: bool) -> None:
     assert (rule_match(text, LEX.known, LEX.known_exact) == "address") is hit
@@ -411,7 +415,110 @@ def test_identifying_label_glued_to_a_value(text: str, action: Action, reason: s
 
 @pytest.mark.parametrize(("text", "hit"), [
     ("Flat 88q", True), ("Apt. 4B", True), ("Suite 210", True), ("Studio 12", True),  # "Flat 88q": dev seed 909
+    ("Piso 5", True), ("Dpto. 12", True), ("Puerta 3", True),  # Spanish secondary units ("Piso 5": dev seed 911)
+    ("Level 3", False), ("Unit 2 of 4", False),  # English words a clinical line uses with a number
     ("Flat panel 12/40", False), ("Flattening 3.2 mm", False),
 ])
 def test_dwelling_number_is_an_address(text: str, hit: bool) -> None:
     assert (rule_match(text, LEX.known, LEX.known_exact) == "address") is hit
+
+
+@pytest.mark.parametrize(("text", "hit"), [
+    # the second line of a two-line address, no house number: a non-clinical capitalised word + street type
+    ("Holly Greens", True), ("Kowalczyk Hollow", True), ("Tomek Crest", True), ("MAPLEWOOD CREST", True),
+    ("Anna Maria Way", True),
+    # clinical guard rows: a street-type word after known words, or not last, or not capitalised
+    ("Apical View", False), ("Aortic Arch", False), ("Bundle Branch", False), ("Flow Volume Loop", False),
+    ("Carotid Bifurcation", False), ("Esophageal Junction", False), ("Isocenter Point", False),
+    ("Collimated Field Edge", False), ("Right Upper", False), ("Dose Point", False), ("Bone Spur", False),
+    ("Crest", False), ("Hollow viscus", False), ("Pattern Crest 12", False), ("Patient Lane", False),
+])
+def test_street_name_on_a_line_of_its_own(text: str, hit: bool) -> None:
+    assert (rule_match(text, LEX.known, LEX.known_exact) == "address") is hit
+
+
+def test_street_types_are_lower_case_words() -> None:
+    types = street_types()
+    assert {"hollow", "crest", "greens", "street", "avenue"} <= types
+    assert all(t.isalpha() and t.islower() for t in types)
+
+
+@pytest.mark.parametrize(("text", "conf", "box", "action", "reason"), [
+    # readings the recognizer may have got wrong: the model alone does not clear them (dev seeds 911, 912)
+    ("Pga B3", 0.85, (43, 10), Action.REDACT, "unreliable_reading"),     # "Age 53", 6-px text
+    ("2u2us'LU", 0.64, (40, 8), Action.REDACT, "unreliable_reading"),    # a date
+    ("Pga B3", 0.94, (43, 10), Action.REDACT, "unreliable_reading"),     # tiny text, unless very sure
+    ("43YMmcc", 0.72, (60, 16), Action.REDACT, "unreliable_reading"),    # low confidence, large enough
+    # a word read as written is recognised text: the model may clear it
+    ("Flor rate above wamin 80 um2", 0.86, (120, 9), Action.KEEP, "model_clear"),
+    ("Fetal Measurements 7 36 am", 0.87, (160, 12), Action.KEEP, "model_clear"),
+    # a reliable reading: the model clears as before
+    ("Echovist", 0.99, (60, 13), Action.KEEP, "model_clear"),
+    ("Portacath 12/255", 0.99, (80, 13), Action.KEEP, "model_clear"),
+])
+def test_unreliable_readings_are_cleared_only_when_recognised(text: str, conf: float, box: tuple[int, int],
+                                                             action: Action, reason: str) -> None:
+    d = decide(text, conf, IDENT, ALLOW, 0.05, TH, LEX, box)
+    assert (d.action, d.reason) == (action, reason)
+
+
+def test_reliable_reading_thresholds() -> None:
+    assert reliable_reading(0.8, (50, 12), TH) and reliable_reading(0.8, None, TH)
+    assert reliable_reading(0.95, (50, 11), TH) and reliable_reading(0.84, (167, 26), TH)  # "TISO0 MI06"
+    assert not reliable_reading(0.79, (50, 20), TH) and not reliable_reading(0.94, (50, 11), TH)
+
+
+@pytest.mark.parametrize(("text", "explained"), [
+    # an acronym of 3-5 capitals beside two words read as written (dev seeds 905, 906)
+    ("MLC Position Interlock", True), ("Inverse Difference Moment of GLCM", True),
+    ("MLC Position", False),                  # one known word: not enough
+    ("Cardiac Report ANNA", False),           # a name word is no acronym
+    ("HENK IVANKA", False), ("MLC Hospital Imaging", False),  # an institution word
+    # a label cut at a column (3+ letters, no name word) beside two words read as written
+    ("Small Distance Empha 11/241", True), ("Inverse Difference Mom 132 a", True),
+    ("Horizontal Rota 296.5 mm3", False),     # one known word
+    ("Mitral valve Kowa 12", False), ("Cardiac Echo Smit", False),  # not the start of a known word
+    ("Site of Maximum Lumi 33/20", False),    # "lumi" is a name word
+    # a clinical word after a combining prefix
+    ("Reinjection State", True), ("Radiofrequency Trans 10/130", True), ("Intraoperative Fixed 12/249", True),
+    ("Rebecca Fixed", False),
+])
+def test_lexicon_acronyms_cut_labels_and_prefixed_words(text: str, explained: bool) -> None:
+    assert LEX is not None and LEX.explains(text, ALLOW.words) is explained
+
+
+@pytest.mark.parametrize(("text", "hit"), [
+    ("Echo Report CML", "name"), ("Echo Report MLC", "name"),  # Castellanos^Maria^L: both orders
+    ("Echo Report MC", None), ("Echo Report CLM", None), ("CMLX 12", None),
+])
+def test_own_initials_are_a_name(text: str, hit: str | None) -> None:
+    assert header_match(text, IDENT) == hit
+
+
+@pytest.mark.parametrize(("text", "conf", "box", "action", "reason"), [
+    # numbers and codes the allowlist would clear, read unreliably: misread PHI (dev seeds 913, 914)
+    ("4617", 0.71, (24, 13), Action.REDACT, "unreliable_reading"),     # "M 61y"
+    ("O0 LA", 0.8, (29, 11), Action.REDACT, "unreliable_reading"),     # "Op LPA"
+    ("L12-5", 0.9, (40, 10), Action.REDACT, "unreliable_reading"),     # tiny text, not very sure
+    ("L12-5", 0.99, (40, 14), Action.KEEP, "allowlist"),               # reliable: cleared as before
+    ("Depth 16 cm", 0.7, (60, 10), Action.KEEP, "allowlist"),          # a word read as written
+    ("TISO0 MI06", 0.84, (167, 26), Action.KEEP, "allowlist"),         # a real ultrasound's 22-26 px overlay
+    ("0B1Y", 0.97, (33, 13), Action.REDACT, "rule_age"),               # 081Y, 8 read as B: before the allowlist
+])
+def test_allowlist_clears_unreliable_readings_only_with_a_word(text: str, conf: float, box: tuple[int, int],
+                                                               action: Action, reason: str) -> None:
+    d = decide(text, conf, IDENT, ALLOW, 0.05, TH, LEX, box)
+    assert (d.action, d.reason) == (action, reason)
+
+
+@pytest.mark.parametrize(("text", "cleared"), [
+    ("CT", True), ("US", True), ("SEG", True),   # modality defined terms (PS3.3 C.7.3.1.1.1)
+    ("PT", False), ("OP", False), ("SM", False),  # the Patient/Operator labels, initials-like codes
+])
+def test_allowlist_holds_modality_codes_but_no_label_or_initials(text: str, cleared: bool) -> None:
+    assert ALLOW.clears(text) is cleared
+
+
+def test_modality_code_beside_a_known_word_is_explained() -> None:
+    d = decide("CT Report 16/58", 0.99, IDENT, ALLOW, 0.64, TH, LEX, (120, 14))  # dev seed 916
+    assert (d.action, d.reason) == (Action.KEEP, "lexicon")
