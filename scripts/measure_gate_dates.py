@@ -9,11 +9,11 @@ merged by :func:`deid.quality.verify.merge_needles`), and checks every de-identi
 (:func:`deid.quality.verify.check_header`) twice: with each input's bronze key (dates in DA/DT
 attributes compared with their own input's dates) and without it (every date of the run, as before
 the eighth session). Prints, for each, the findings by needle kind and the instances with a finding,
-then how many of the keyed findings :func:`deid.quality.verify.transformed_date` and
+then how many of the keyed findings :func:`deid.quality.verify.keyed_replacement` and
 :func:`deid.quality.verify.own_value` excuse. No value is printed.
 
 The headers hold no planted leak, so every finding is a false alarm (or a real engine defect, which
-the printed tag paths would show). A key is drawn at random for each run.
+the printed tag paths would show). A key is drawn at random for each run unless ``--key-seed`` is given.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=7373)
     ap.add_argument("--profile", default="research")
     ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument("--key-seed", type=int, default=None, help="derive the run key from this number (default: random)")
     args = ap.parse_args(argv)
 
     from deid.config import VerificationConfig
@@ -58,11 +59,12 @@ def main(argv: list[str] | None = None) -> None:
     from deid.quality.verify import (
         VerifyParams,
         check_header,
+        keyed_replacement,
         merge_needles,
         original_needles,
         own_keys,
+        own_pseudonyms,
         own_value,
-        transformed_date,
     )
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="gate-dates-"))
@@ -70,7 +72,8 @@ def main(argv: list[str] | None = None) -> None:
     if not (export / "manifest.json").is_file():
         _make_export()(export, args.n, seed=args.seed, burned_share=0.0)
     files = sorted(p for p in export.rglob("*.dcm"))
-    keys = KeyRing(secrets.token_bytes(32))
+    keys = KeyRing(secrets.token_bytes(32) if args.key_seed is None
+                   else hashlib.sha256(f"measure-gate-dates-{args.key_seed}".encode()).digest())
     profile = load_profile(args.profile)
     engine = HeaderEngine(profile, keys)
     config = VerificationConfig()
@@ -97,9 +100,9 @@ def main(argv: list[str] | None = None) -> None:
                 kinds.update(k for _, k in found)
                 where.update(found)
                 if keyed:
-                    mine = own_keys(original, rules)
+                    mine, made = own_keys(original, rules), own_pseudonyms(original, keys)
                     excused += sum(own_value(original, out, w, rules, mine)
-                                   or (k == "date" and transformed_date(original, out, w, keys, profile))
+                                   or keyed_replacement(original, out, w, k, keys, profile, made)
                                    for w, k in found)
             print(f"{label}: {len(done)} instances, {sum(kinds.values())} findings in {instances} instances "
                   f"{dict(sorted(kinds.items()))}" + (f"; excused by the own-value rules: {excused}" if keyed else ""))

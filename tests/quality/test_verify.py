@@ -461,3 +461,46 @@ def test_a_date_transformed_onto_another_date_of_its_own_input_is_excused(profil
     assert not transformed_date(original, staged, "(0010,0030)", KEYS, profile)
 
 
+
+
+def _pseudonym_with_run(min_len: int) -> tuple[str, str, str]:
+    """(original Patient ID, its keyed pseudonym, a letter run of the pseudonym that is no common word)."""
+    from deid.header.pseudonyms import pseudo_id
+    from deid.textmatch import tokens, vocabulary
+
+    for i in range(10_000):
+        pid = f"PATIENT-{i:05d}"
+        token = pseudo_id(KEYS, "patient_id", pid, 16)
+        runs = [t.norm for t in tokens(token) if t.norm.isalpha() and len(t.norm) >= min_len]
+        runs = [r for r in runs if r not in vocabulary()]
+        if runs:
+            return pid, token, runs[0]
+    raise AssertionError("no pseudonym with a letter run")
+
+
+def test_a_keyed_pseudonym_holding_another_inputs_surname_is_excused() -> None:
+    """At 5,000 instances a Patient ID pseudonym (base32, keyed) held "BMC"-like letter runs equal to
+    another input's institution acronym: the engine's keyed replacement of this input's own value is no
+    leak (:func:`deid.quality.verify.keyed_replacement`); a planted surname in the same place is."""
+    from deid.quality.verify import keyed_replacement, own_pseudonyms
+
+    pid, token, run = _pseudonym_with_run(4)
+    a, b = Dataset(), Dataset()
+    a.PatientID = pid
+    b.PatientName = f"{run.upper()}^Anna"  # another input whose surname is a run of a's pseudonym
+    params = _scoped_run((a, A_KEY), (b, B_KEY))
+    profile = load_profile("research")
+    staged = _clean()
+    staged.PatientID = token
+    assert ("(0010,0020)", "person_name") in check_header(staged, params, A_KEY)[0]
+    made = own_pseudonyms(a, KEYS)
+    assert keyed_replacement(a, staged, "(0010,0020)", "person_name", KEYS, profile, made)
+    assert keyed_replacement(a, staged, "metadata.patient_pseudonym", "person_name", KEYS, profile, made)
+    assert keyed_replacement(a, staged, "metadata.dicom_json(0010,0020)", "person_name", KEYS, profile, made)
+    staged.PatientID = f"{run.upper()}X"  # not a keyed value of a: a finding that stays
+    assert not keyed_replacement(a, staged, "(0010,0020)", "person_name", KEYS, profile, made)
+    staged.PatientID = token
+    other = Dataset()
+    other.PatientID = "PATIENT-OTHER"  # the same pseudonym is not a keyed value of another input
+    assert not keyed_replacement(other, staged, "(0010,0020)", "person_name", KEYS, profile,
+                                 own_pseudonyms(other, KEYS))
