@@ -90,14 +90,26 @@ def get_spark(cfg: SparkConfig | None = None) -> SparkSession:
 ROWS_PER_PARTITION = 20_000  # rows of the run's small tables (keys, results, needles) per shuffle partition
 
 
-def small_plans(spark: SparkSession, n_rows: int | None = None) -> dict[str, str]:
+def default_cores(spark: SparkSession) -> int:
+    """The task slots Spark counts on (``defaultParallelism``: local[N]'s N, a cluster's executor cores);
+    1 where the session has no SparkContext (Spark Connect)."""
+    try:
+        return max(1, int(spark.sparkContext.defaultParallelism))
+    except Exception:  # noqa: BLE001 - Spark Connect sessions have no SparkContext
+        return 1
+
+
+def small_plans(spark: SparkSession, n_rows: int | None = None, cores: int | None = None) -> dict[str, str]:
     """Settings for a run's plans over small rows (keys, staged results, needles; never file content):
     no adaptive execution, which makes every shuffle stage a Spark job of its own (issue #11: the
     pending inputs' plan was 7 jobs), and shuffles sized by the run's ``n_rows`` (as adaptive
-    execution would have coalesced them), at most the session's ``spark.sql.shuffle.partitions``
-    (all of them when ``n_rows`` is not known)."""
+    execution would have coalesced them) but never fewer than the cores (``cores``, default
+    :func:`default_cores`: on local[2] the gate's and the staged tables' shuffles run two tasks, not
+    one), at most the session's ``spark.sql.shuffle.partitions`` (all of them when ``n_rows`` is not
+    known)."""
     configured = max(1, int(spark.conf.get("spark.sql.shuffle.partitions") or 1))
-    parts = configured if n_rows is None else max(1, min(configured, -(-n_rows // ROWS_PER_PARTITION)))
+    slots = default_cores(spark) if cores is None else max(1, cores)
+    parts = configured if n_rows is None else min(configured, max(slots, -(-n_rows // ROWS_PER_PARTITION)))
     return {"spark.sql.adaptive.enabled": "false", "spark.sql.shuffle.partitions": str(parts)}
 
 

@@ -86,6 +86,35 @@ def test_collect_arrow_keeps_exact_types(spark) -> None:
     assert empty.num_rows == 0 and empty.schema == SPEC.schema
 
 
+def test_collect_arrow_many_gives_each_frame_its_own_rows_in_one_job(spark) -> None:
+    """Frames of different columns collected together: each gets exactly its rows (none of another's),
+    with the types collect_arrow gives; an empty frame gets its columns; one Spark job in all (under
+    the run's small-plan settings, as the gate calls it: no adaptive execution's job per shuffle)."""
+    from deid.spark_session import small_plans, sql_conf
+    from deid.tables import collect_arrow, collect_arrow_many
+
+    at = dt.datetime(2024, 1, 2, 3, 4, 5, 123456, tzinfo=dt.timezone.utc)
+    rows = [(f"id{i}", i, at, bytes([i]) * 3) for i in range(5)]
+    a = _df(spark, rows).repartition(3)
+    b = spark.createDataFrame([("x", 1.5), ("y", 2.5)], "k string, v double")
+    empty = a.where("n < 0").select("id", "n")
+    tracker = spark.sparkContext.statusTracker()
+    spark.sparkContext.setJobGroup("collect-many-test", "collect_arrow_many")
+    try:
+        with sql_conf(spark, small_plans(spark, 5)):
+            got = collect_arrow_many([a, b, empty, a.where("n >= 3")])
+        jobs = tracker.getJobIdsForGroup("collect-many-test")
+    finally:
+        spark.sparkContext.setJobGroup("", "")
+    assert len(jobs) == 1
+    assert got[0].sort_by("id").equals(collect_arrow(a).sort_by("id"))
+    assert got[0].schema == collect_arrow(a).schema and got[0].column("at").to_pylist() == [at] * 5
+    assert sorted(got[1].column("k").to_pylist()) == ["x", "y"] and got[1].column_names == ["k", "v"]
+    assert got[2].num_rows == 0 and got[2].column_names == ["id", "n"]
+    assert sorted(got[3].column("n").to_pylist()) == [3, 4]
+    assert collect_arrow_many([]) == []
+
+
 def test_commit_tags_name_the_transaction_in_history(spark, tmp_path: Path) -> None:
     """Every commit's userMetadata names its (app_id, version): what committed() reads on Spark Delta."""
     from deid.tables import latest_txn_version

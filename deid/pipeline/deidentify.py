@@ -25,7 +25,7 @@ from deid.pipeline.process import OK, QUARANTINED, RESULT, ProcessParams, deiden
 from deid.pipeline.release import Releaser
 from deid.pipeline.timing import StageTimes
 from deid.spark_session import small_plans, sql_conf
-from deid.tables import BRONZE, CROSSWALK, METADATA, QUARANTINE, Tables
+from deid.tables import BRONZE, CROSSWALK, METADATA, QUARANTINE, Tables, parquet_rows
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -108,13 +108,19 @@ def stage_run(spark: SparkSession, tables: Tables, zs: zones.Zones, params: Proc
                   .select("run_id", "sop_instance_uid", "b.*"))
     review = (metadata.select("run_id", "sha256", "sop_instance_uid", F.explode("review").alias("r"))
               .select("run_id", "sha256", "sop_instance_uid", "r.*"))
-    with t.stage("stage counts"):  # one action for both
-        n = (metadata.select(F.lit(1).alias("m"), F.lit(0).alias("q"))
-             .unionByName(quarantine.select(F.lit(0).alias("m"), F.lit(1).alias("q")))
-             .agg(F.sum("m").alias("m"), F.sum("q").alias("q")).first())
-        counts = {"n_deidentified": int(n["m"] or 0) if n else 0, "n_quarantined": int(n["q"] or 0) if n else 0}
+    with t.stage("stage counts"):  # the staged files' footers: no Spark job, no rescan
+        counts = {"n_deidentified": parquet_rows(_released_folder(params.staging)),
+                  "n_quarantined": parquet_rows(zones.join(params.staging, "quarantine"))}
     return StagedRun(params.run_id, params.staging, n_inputs, metadata, quarantine, crosswalk, counts,
                      redactions=redactions, review=review, needles=needles)
+
+
+_DUPLICATE = "duplicate"  # the flagged results' partition column (folders duplicate=true / duplicate=false)
+
+
+def _released_folder(staging: str) -> str:
+    """The staged results that are no duplicate: the run's metadata rows (before ``processed_at``)."""
+    return zones.join(staging, "flagged", f"{_DUPLICATE}=false")
 
 
 def _materialize(spark: SparkSession, df: DataFrame, location: str) -> DataFrame:
@@ -132,12 +138,17 @@ def _staged_tables(spark: SparkSession, tables: Tables, zs: zones.Zones, params:
     staging = params.staging
     # one SOP Instance UID, one output file: different inputs with one UID are all held for review
     # unless exactly one is valid (deid.pipeline.duplicates)
-    ok = _materialize(spark, flag_duplicates(
+    flagged = flag_duplicates(
         res.where(F.col("outcome") == OK), tables.read(zs.bronze, BRONZE), tables.read(zs.metadata, METADATA),
         tables.read(zs.quarantine, QUARANTINE), key_version=params.keyring.version,
-        profile=params.profile.name), zones.join(staging, "flagged"))
-    metadata = ok.where(~F.col("_dup")).drop("_dup").withColumn("processed_at", now)
-    dups = (ok.where(F.col("_dup")).select("sha256")
+        profile=params.profile.name).withColumnRenamed("_dup", _DUPLICATE)
+    # one write, a folder per flag: the metadata rows are counted from their files' footers
+    where = zones.join(staging, "flagged")
+    zones.remove_tree(where)  # the session overwrites partitions dynamically: no folder of an earlier try stays
+    flagged.write.mode("overwrite").partitionBy(_DUPLICATE).parquet(zones.spark_uri(where))
+    ok = spark.read.schema(flagged.schema).parquet(zones.spark_read_uri(where))
+    metadata = ok.where(~F.col(_DUPLICATE)).drop(_DUPLICATE).withColumn("processed_at", now)
+    dups = (ok.where(F.col(_DUPLICATE)).select("sha256")
             .withColumn("reason", F.lit(Reason.DUPLICATE_UID.value))
             .withColumn("message", F.lit(DUPLICATE_MESSAGE)))
     failed = res.where(F.col("outcome") == QUARANTINED).select("sha256", "reason", "message")

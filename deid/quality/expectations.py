@@ -65,6 +65,14 @@ def local_frame(df: DataFrame, max_rows: int = LOCAL_ROWS) -> pd.DataFrame | Non
     return table.to_pandas()
 
 
+def local_frames(frames: list[DataFrame], max_rows: int = LOCAL_ROWS) -> list[pd.DataFrame | None]:
+    """:func:`local_frame` of each frame, all in one Spark job (:func:`deid.tables.collect_arrow_many`)."""
+    from deid.tables import collect_arrow_many
+
+    tables = collect_arrow_many([df.limit(max_rows + 1) for df in frames])
+    return [None if t.num_rows > max_rows else t.to_pandas() for t in tables]
+
+
 def _context() -> Any:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx

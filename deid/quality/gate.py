@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from deid import zones
 from deid.config import QualityConfig
@@ -54,6 +54,17 @@ _MAX_MESSAGES = 10
 _METADATA_COLUMNS = ("sop_instance_uid", "study_uid", "series_uid", "patient_pseudonym", "sop_class_uid",
                      "modality", "study_date", "burned_in_status", "patient_identity_removed", "profile",
                      "key_version", "output_path", "source_digest")
+
+
+def _per_check(found: DataFrame) -> dict[str, Any]:
+    """One aggregation of the verification rows: the summary rows' sums and the findings' count per
+    check (``n``; ``v`` values, ``o`` OCR'd instances, ``lines`` OCR lines)."""
+    from pyspark.sql import functions as F
+
+    return {r["check"]: r for r in found.groupBy("check").agg(
+        F.count("*").alias("n"), F.sum("n_values").alias("v"),
+        F.sum(F.when(F.col("n_lines") >= 0, 1).otherwise(0)).alias("o"),
+        F.sum(F.greatest(F.col("n_lines"), F.lit(0))).alias("lines")).collect()}
 
 
 def _message(r: ExpectationResult) -> str:
@@ -124,9 +135,9 @@ class QualityGate:
 
     def _suite_results(self, run_id: str, staged: StagedRun, today: dt.date) -> list[ExpectationResult]:
         """Every suite's results; each frame is validated on the driver when it is small
-        (:func:`deid.quality.expectations.local_frame`: one Spark job instead of one per metric),
-        else cached and validated on Spark."""
-        from deid.quality.expectations import local_frame
+        (:func:`deid.quality.expectations.local_frames`: the suites' frames in one Spark job instead
+        of one per metric, or one per frame), else cached and validated on Spark."""
+        from deid.quality.expectations import local_frames
 
         frames = self.frames(run_id, staged)
         cached: list[DataFrame] = []
@@ -134,13 +145,15 @@ class QualityGate:
         try:
             from deid.quality.expectations import SuiteRunner
 
+            names = list(dict.fromkeys(suite.table for suite in self.suites))
+            local = dict(zip(names, local_frames([frames[n] for n in names]), strict=True))
             runner = SuiteRunner()
             for suite in self.suites:
                 df = frames[suite.table]
-                local = local_frame(df)
-                if local is None:
+                small = local[suite.table]
+                if small is None:
                     cached.append(df.cache())
-                results += runner.validate(suite, local if local is not None else df, today)
+                results += runner.validate(suite, small if small is not None else df, today)
         except ConfigError:
             raise
         except Exception as exc:  # noqa: BLE001 - fail closed; GE messages may quote values
@@ -242,6 +255,8 @@ class QualityGate:
         staging Parquet."""
         from pyspark.sql import functions as F
 
+        from deid.spark_session import default_cores
+
         cfg = self.config.verification
         needles_at, n_needles = self.needles(staged)
         params = VerifyParams(self.keyring, {}, staged.staging, cfg, needles_at=needles_at if n_needles else None)
@@ -252,25 +267,27 @@ class QualityGate:
         file_cols = [c for c in ("sop_instance_uid", "sha256", "staged_name", "burned_in_status")
                      if c in staged.metadata.columns]
         # a few small staged Parquet files are read as one partition: spread the (small) rows over the
-        # cores so the second OCR of every image runs on all of them, not on one
-        cores = self.tables.spark.sparkContext.defaultParallelism
-        (staged.metadata.select(*file_cols).repartition(max(1, cores))
+        # cores so the second OCR of every image and the metadata rows' check run on all of them, not
+        # on one (both passes in one job)
+        cores = default_cores(self.tables.spark)
+        (staged.metadata.select(*file_cols).repartition(cores)
          .mapInPandas(partial(verify_batches, params=params), SPARK_SCHEMA)
-         .unionByName(staged.metadata.select(*dict.fromkeys(md_cols))
+         .unionByName(staged.metadata.select(*dict.fromkeys(md_cols)).repartition(cores)
                       .mapInPandas(partial(verify_metadata_batches, params=params), SPARK_SCHEMA))
          .write.mode("overwrite").parquet(loc))
         found = self.tables.spark.read.schema(SPARK_SCHEMA).parquet(zones.spark_read_uri(where))
-        found, n_own = self._without_own_values(found, staged, params)
-        # one aggregation for the summary rows' sums and the findings' count per check
-        per_check = {r["check"]: r for r in found.groupBy("check").agg(
-            F.count("*").alias("n"), F.sum("n_values").alias("v"),
-            F.sum(F.when(F.col("n_lines") >= 0, 1).otherwise(0)).alias("o"),
-            F.sum(F.greatest(F.col("n_lines"), F.lit(0))).alias("lines")).collect()}
+        per_check = _per_check(found)
+        n_own = 0
+        if any(c in per_check for c in (HEADER, METADATA)):  # only these findings can be an input's own values
+            found, n_own = self._without_own_values(found, staged, params)
+            if n_own:
+                per_check = _per_check(found)
         agg = per_check.pop(SUMMARY, {"n": 0, "v": 0, "o": 0, "lines": 0})
         by_check = {check: int(r["n"]) for check, r in per_check.items()}
         findings = found.where(F.col("check") != SUMMARY)
         kept = [{k: str(r[k]) for k in ("sop_instance_uid", "sha256", "check", "location", "kind")}
-                for r in findings.orderBy("sha256", "location", "kind").limit(cfg.max_findings).collect()]
+                for r in findings.orderBy("sha256", "location", "kind").limit(cfg.max_findings).collect()
+                ] if by_check else []  # a clean run: no job for the findings
         return VerificationSummary(
             n_instances=int(agg["n"] or 0), n_values=int(agg["v"] or 0), n_ocr_instances=int(agg["o"] or 0),
             n_ocr_lines=int(agg["lines"] or 0), n_findings=sum(by_check.values()), findings=kept,

@@ -47,14 +47,17 @@ def test_the_warm_up_imports_every_module_and_builds_the_tables() -> None:
 
 
 @pytest.mark.spark
-@pytest.mark.parametrize(("n_rows", "expected"), [(None, "4"), (0, "1"), (30, "1"), (20_000, "1"), (20_001, "2"),
-                                                  (10_000_000, "4")])
-def test_small_plans_are_sized_by_the_runs_rows_and_settings_come_back(spark: SparkSession, n_rows: int | None,
-                                                                      expected: str) -> None:
+@pytest.mark.parametrize(("n_rows", "cores", "expected"), [
+    (None, 1, "4"), (0, 1, "1"), (30, 1, "1"), (20_000, 1, "1"), (20_001, 1, "2"), (10_000_000, 1, "4"),
+    # never fewer partitions than cores (the tests' session is local[2]), never more than configured
+    (None, None, "4"), (0, None, "2"), (30, None, "2"), (20_001, None, "2"), (40_001, None, "3"),
+    (30, 8, "4"), (10_000_000, None, "4")])
+def test_small_plans_are_sized_by_the_runs_rows_and_cores_and_settings_come_back(
+        spark: SparkSession, n_rows: int | None, cores: int | None, expected: str) -> None:
     before = spark.conf.get("spark.sql.shuffle.partitions")
     spark.conf.set("spark.sql.shuffle.partitions", "4")
     try:
-        settings = small_plans(spark, n_rows)
+        settings = small_plans(spark, n_rows, cores)
         assert settings == {"spark.sql.adaptive.enabled": "false", "spark.sql.shuffle.partitions": expected}
         adaptive = spark.conf.get("spark.sql.adaptive.enabled")
         with sql_conf(spark, settings):

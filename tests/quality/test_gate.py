@@ -82,12 +82,18 @@ def _md_rows() -> list[tuple[object, ...]]:
 ])
 def test_suites_give_the_same_results_on_the_driver_and_on_spark(spark, table, schema, rows) -> None:  # type: ignore[no-untyped-def]
     """A small frame is validated on the driver (pandas datasource); the results are those of Spark's."""
-    from deid.quality.expectations import SuiteRunner, local_frame
+    from deid.quality.expectations import SuiteRunner, local_frame, local_frames
 
     df = spark.createDataFrame(rows, schema)
     local = local_frame(df)
     assert local is not None and len(local) == len(rows)
     assert local_frame(df, max_rows=len(rows) - 1) is None if rows else True
+    # the gate collects every suite's frame in one job: the same frames
+    together = local_frames([df, df.limit(1)])
+    assert together[0] is not None and together[0].equals(local)
+    assert together[1] is not None and len(together[1]) == min(1, len(rows))
+    if rows:
+        assert local_frames([df, df], max_rows=len(rows) - 1) == [None, None]
     runner = SuiteRunner()
     on_spark = runner.validate(load_suite(table), df, dt.date(2026, 6, 1))
     on_driver = runner.validate(load_suite(table), local, dt.date(2026, 6, 1))
