@@ -12,7 +12,6 @@ from freetext_stub import clean, words
 from deid.header.freetext import Verdict
 
 
-
 @pytest.mark.parametrize(("text", "phi"), [
     ("Read by RA", ("RA",)),  # a technique word where only a person stands
     ("Tech mm, Dislocation of cervical vertebra", ("mm",)),  # a unit with no number

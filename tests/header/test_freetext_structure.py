@@ -13,7 +13,6 @@ from freetext_stub import clean, words
 from deid.header.freetext import Verdict
 
 
-
 @pytest.mark.parametrize(("text", "phi"), [
     ("Verbal report mm.", ("mm",)),  # a unit where a reporter signs off
     ("Verbal report ro.", ("ro",)),  # a technique word
