@@ -40,7 +40,7 @@ from deid import zones
 from deid.config import VerificationConfig
 from deid.dicomio import quiet_values, quietly
 from deid.header.attest import PixelStatus
-from deid.header.profile import Profile
+from deid.header.profile import Action, Profile
 from deid.keys import KeyRing
 from deid.quality.originals import (
     KEPT,
@@ -463,7 +463,8 @@ def transformed_date(original: object, staged: object, path: str, keyring: KeyRi
     """Whether a date finding at ``path`` is the profile's transform of the original value at that
     very path (PS3.15 E.3.6: shifted by the patient's keyed offset, or year only), not a leak: a
     shifted date can equal another date of the same input (a child's Study Date moved back onto its
-    Patient's Birth Date). The original value itself, or any other value, stays a finding."""
+    Patient's Birth Date), or a year-only date that is the original's own 1 January. The original value
+    under a shift, or any other value, stays a finding."""
     from deid.header.dates import shift_for, transform_date
 
     path = path.removeprefix("metadata.").removeprefix("dicom_json")
@@ -475,12 +476,17 @@ def transformed_date(original: object, staged: object, path: str, keyring: KeyRi
     vr = str(before.VR)  # type: ignore[attr-defined]
     if vr not in ("DA", "DT") or str(after.VR) != vr:  # type: ignore[attr-defined]
         return False
+    action = _rules(profile).table.action_for(int(before.tag))  # type: ignore[attr-defined]
+    if action is Action.X or action is Action.Z:
+        return False  # removed or emptied (Patient's Birth Date under Safe Harbor): any value is a finding
     old, new = _as_texts(before, vr, 0), _as_texts(after, vr, 0)
     if not new or len(old) != len(new):
         return False
     shift = shift_for(keyring, profile, original)  # type: ignore[arg-type]
     expected = [transform_date(profile, shift, v, vr) for v in old]
-    return new == expected and all(n.strip() != o.strip() for n, o in zip(new, old, strict=True))
+    # equal to the original only where the transform keeps what it shows: a year-only date of 1 January
+    # (HIPAA Safe Harbor keeps the year); a shift is never 0 days (deid.header.profile.DateShift)
+    return new == expected
 
 
 _PSEUDONYM_KINDS = ("patient_id", "accession_number", "other_id")  # deid.crosswalk.CrosswalkKind's ID kinds

@@ -461,6 +461,18 @@ def test_a_date_transformed_onto_another_date_of_its_own_input_is_excused(profil
     assert not transformed_date(original, staged, "(0010,0030)", KEYS, profile)
 
 
+@pytest.mark.parametrize(("profile_name", "excused"), [("hipaa-safe-harbor", True), ("research", False)])
+def test_a_year_only_date_of_1_january_is_its_own_transform(profile_name: str, excused: bool) -> None:
+    """Safe Harbor keeps the year: a study on 1 January is written as it was, and is no leak; under a
+    shift (never 0 days) the same value is the original left in place."""
+    from deid.quality.verify import transformed_date
+
+    original = _dated("PATIENT-0001", "20150101")
+    staged = _clean()
+    staged.StudyDate = "20150101"
+    assert transformed_date(original, staged, "(0008,0020)", KEYS, load_profile(profile_name)) is excused
+
+
 
 
 def _pseudonym_with_run(min_len: int) -> tuple[str, str, str]:
