@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import importlib.util
 import os
 import secrets
 import sys
@@ -30,15 +29,6 @@ from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-
-
-def _make_export():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("make_export", HERE / "make_export.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["make_export"] = mod
-    spec.loader.exec_module(mod)
-    return mod.make_export
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -70,7 +60,10 @@ def main(argv: list[str] | None = None) -> None:
     work = args.workdir or Path(tempfile.mkdtemp(prefix="gate-dates-"))
     export = work / "export"
     if not (export / "manifest.json").is_file():
-        _make_export()(export, args.n, seed=args.seed, burned_share=0.0)
+        sys.path.insert(0, str(HERE))  # scripts/ is no package: its sibling script as a module
+        from make_export import make_export
+
+        make_export(export, args.n, seed=args.seed, burned_share=0.0)
     files = sorted(p for p in export.rglob("*.dcm"))
     keys = KeyRing(secrets.token_bytes(32) if args.key_seed is None
                    else hashlib.sha256(f"measure-gate-dates-{args.key_seed}".encode()).digest())
