@@ -38,6 +38,7 @@ import pyarrow as pa
 
 from deid import zones
 from deid.config import VerificationConfig
+from deid.crosswalk import CrosswalkKind
 from deid.dicomio import quiet_values, quietly
 from deid.header.attest import PixelStatus
 from deid.header.profile import Action, Profile
@@ -435,6 +436,16 @@ def element_at(ds: object, path: str) -> object | None:
     return None
 
 
+# metadata columns the staged file holds at a tag path
+_COLUMN_PATHS = {"metadata.patient_pseudonym": "(0010,0020)"}
+
+
+def tag_path(location: str) -> str:
+    """The staged file's tag path of a finding's location: a metadata row's ``dicom_json`` path, or the
+    column the staged file holds at a tag (``patient_pseudonym``); other columns stay as they are."""
+    return _COLUMN_PATHS.get(location, location).removeprefix("metadata.").removeprefix("dicom_json")
+
+
 def own_value(original: object, staged: object, path: str, rules: NeedleRules, own_keys: frozenset[str]) -> bool:
     """Whether a finding at ``path`` is the input's own non-identifying value, not a leak.
 
@@ -443,7 +454,7 @@ def own_value(original: object, staged: object, path: str, rules: NeedleRules, o
     there, the match is a coincidence with another input's identifier (a coil named "12345" and
     some patient's ID 0012345). It stays a finding when any span of it is one of this input's own
     identifying values."""
-    path = path.removeprefix("metadata.").removeprefix("dicom_json")
+    path = tag_path(path)
     if not path.startswith("("):
         return False  # a metadata column
     before, after = element_at(original, path), element_at(staged, path)
@@ -467,7 +478,7 @@ def transformed_date(original: object, staged: object, path: str, keyring: KeyRi
     under a shift, or any other value, stays a finding."""
     from deid.header.dates import shift_for, transform_date
 
-    path = path.removeprefix("metadata.").removeprefix("dicom_json")
+    path = tag_path(path)
     if not path.startswith("("):
         return False
     before, after = element_at(original, path), element_at(staged, path)
@@ -489,9 +500,7 @@ def transformed_date(original: object, staged: object, path: str, keyring: KeyRi
     return new == expected
 
 
-_PSEUDONYM_KINDS = ("patient_id", "accession_number", "other_id")  # deid.crosswalk.CrosswalkKind's ID kinds
-# metadata columns the staged file holds at a tag path
-_COLUMN_PATHS = {"metadata.patient_pseudonym": "(0010,0020)"}
+_PSEUDONYM_KINDS = tuple(k.value for k in (CrosswalkKind.PATIENT_ID, CrosswalkKind.ACCESSION, CrosswalkKind.OTHER_ID))
 
 
 def own_pseudonyms(original: object, keyring: KeyRing) -> frozenset[str]:
@@ -523,7 +532,7 @@ def keyed_replacement(original: object, staged: object, path: str, kind: str, ke
     (:func:`transformed_date`)."""
     if kind == "date" and transformed_date(original, staged, path, keyring, profile):
         return True
-    path = _COLUMN_PATHS.get(path, path).removeprefix("metadata.").removeprefix("dicom_json")
+    path = tag_path(path)
     after = element_at(staged, path) if path.startswith("(") else None
     if after is None or str(after.VR) not in ("LO", "SH", "PN"):  # type: ignore[attr-defined]
         return False
