@@ -748,7 +748,13 @@ _INITIAL_CUES = _set("by per cc attn reporter reader read report reported report
                      "technologist radiographer sonographer dictated typed transcribed verified reviewed checked "
                      "signed initials protocolled protocoled operator authorised authorized approved")
 _INITIAL_ENDS = _set("today yesterday tonight now and am pm")
-_DOTTED_INITIALS = re.compile(r"^(?:[A-Z]\.){1,3}[A-Z]?\.?$")
+_DOTTED = re.compile(r"^(?:[^\W\d_]\.){1,3}[^\W\d_]?\.?$")
+
+
+def _dotted_initials(text: str) -> bool:
+    """Dotted capitals of any script: "J.S.", "G.P.K.", "R.Ü.S."."""
+    return bool(_DOTTED.match(text)) and text.replace(".", "").isupper()
+
 # Dictation marks: the author's initials in capitals, a slash, the typist's in lower case ("JS/ab").
 _DICTATION = re.compile(r"^[A-Z]{2,3}/[a-z]{2,3}$|^[a-z]{2,3}/[a-z]{2,3}$")
 _DICTATION_VERBS = _set("dictated typed transcribed dict dictation typing")
@@ -758,7 +764,7 @@ def _initials_token(w: _Word) -> bool:
     """Two or three letters in one case ("JS", "ab") or dotted capitals ("J.S.", "G.P.K."), no
     technique or unit word ("CT", "US", "ms"), no function word or pronoun."""
     core = w.text.rstrip(".")
-    if _DOTTED_INITIALS.match(w.text) and len(core) >= 2:
+    if _dotted_initials(w.text) and len(core) >= 2:
         return core.replace(".", "").lower() not in _TECHNIQUE
     if _LOWER_FIRST_ACRONYM.match(core) and len(core) <= 3:
         return True  # initials whose first letter lost its capital: "jK"
@@ -810,19 +816,20 @@ _PERSON_VERBS = _set("read reported seen checked protocolled protocoled dictated
                      "signed approved authorised authorized performed scanned examined")
 
 
-def _person_letters(x: _Word, first: bool, label: bool, last: bool) -> bool:
+def _person_letters(x: _Word, first: bool, label: bool, last: bool, role: bool = False) -> bool:
     """Two or three letters in one case (or dotted capitals) where only a person stands (see
     :data:`_ROLE_CUES`): initials whatever they spell, a unit or a technique word too; a lower-case
     pronoun or function word right after the cue is none ("seen by me"), unless it ends the value
-    after "and" ("checked by O.W. and he") or in capitals after a label ("Reporter: ME")."""
+    after "and" ("checked by O.W. and he") or in capitals after a label ("Reporter: ME") or after a role
+    noun (``role``) before punctuation or the end ("Tech OR, ...")."""
     core = x.text.rstrip(".")
-    if _DOTTED_INITIALS.match(x.text) and len(core) >= 2 or _LOWER_FIRST_ACRONYM.match(core) and len(core) <= 3:
+    if _dotted_initials(x.text) and len(core) >= 2 or _LOWER_FIRST_ACRONYM.match(core) and len(core) <= 3:
         return True  # "J.K.", "jK"
     if not (core.isalpha() and 2 <= len(core) <= 3 and (core.isupper() or core.islower())):
         return False
     low = core.lower()
-    if low in _PRONOUNS or low in _FUNCTION:
-        return not first and last or core.isupper() and label
+    if low in _PRONOUNS or low in _FUNCTION:  # in capitals after a role noun: "Tech OR," "Radiographer AN."
+        return not first and last or core.isupper() and (label or role and (last or bool(x.tail)))
     return True
 
 
@@ -847,7 +854,8 @@ def _initials_ranges(words: list[_Word], text: str) -> list[tuple[int, int]]:
         person = low in _ROLE_CUES or low == "by" and i > 0 and normalise(words[i - 1].text) in _PERSON_VERBS
         while j < len(words) and (_initials_token(words[j]) or strong and j == i + 1 and _letters(words[j])
                                   or j == i + 1 and _closing_letters(words, j, text)
-                                  or person and _person_letters(words[j], j == i + 1, strong, j + 1 == len(words))
+                                  or person and _person_letters(words[j], j == i + 1, strong, j + 1 == len(words),
+                                                                low in _ROLE_CUES)
                                   or talk and words[j].text.islower() and _person_letters(words[j], True, False, False)):
             x = words[j]
             after = words[j + 1] if j + 1 < len(words) else None

@@ -22,6 +22,9 @@ from deid.header.freetext import Verdict
     ("Images reviewed with mm today", ("mm",)),  # lower-case letters after "<talk verb> with"
     ("Seen by jK.", ("jK",)),  # initials whose first letter lost its capital
     ("per jK.", ("jK",)),
+    ("Scan checked by R.Ü.S. and KP", ("Ü", "KP")),  # dotted capitals of any script, then more after "and"
+    ("Tech OR, Respiratory Sinus Arrhythmia", ("OR",)),  # a function word in capitals after a role noun
+    ("Radiographer AN.", ("AN",)),
 ])
 def test_letters_where_only_a_person_stands_are_initials(text: str, phi: tuple[str, ...]) -> None:
     cleaned, _ = clean(text)
@@ -30,10 +33,11 @@ def test_letters_where_only_a_person_stands_are_initials(text: str, phi: tuple[s
 
 @pytest.mark.parametrize("text", [
     "Fracture confirmed by CT.", "Lesion seen by me.", "Increased by 5 mm.", "Tech mm, Dislocation of cervical vertebra",
+    "Tech OR staff aware",
 ])
 def test_technique_words_units_and_pronouns_after_by_stay(text: str) -> None:
     cleaned, _ = clean(text)
-    kept = {"CT", "me", "mm", "Dislocation"} & set(words(text)) - ({"mm"} if text.startswith("Tech") else set())
+    kept = {"CT", "me", "mm", "Dislocation", "OR"} & set(words(text)) - ({"mm"} if text.startswith("Tech") else set())
     assert kept <= set(words(cleaned)), cleaned
 
 
