@@ -23,6 +23,12 @@ small-text pass looks again at 2x, in small windows around those weak responses 
 (:func:`weak_responses`, :func:`text_windows`), on the renderings that showed them: on dev seeds
 910-911 (24 instances) 58 window detections, 0.8 % of the detection time, and every PHI line that no
 rendering boxed before is boxed. Its boxes join the first pass's per text line.
+
+Faint small text (issue #12, ninth session): 6-9 px lines 4-6x the noise on 14-bit mammograms
+(2600x2000, 768-px tiles seen at 1x) were never boxed: the detector's map marks them at 0.0-0.23 at 1x
+(under the seed thresholds), at 0.9-0.99 at 2x. The text is plain in the pixels (the local-contrast
+renderings show it), so :func:`faint_responses` seeds the small-text pass from the pixels as well:
+dense clusters of fine-scale contrast over 3x the crop's own noise (``ocr.faint_seeds``, default on).
 """
 
 from __future__ import annotations
@@ -760,7 +766,8 @@ def _easyocr_offline_dir() -> Path | None:
 
 def get_engine(engine: str, batch_size: int = 8, threads: int = 0, use_gpu: bool | None = None,
                easyocr_model_dir: str | None = None, det_limit_side_len: int = 736, tile_size: int = 768,
-               tile_overlap: int = 64, det_min_scale: float = 1.0, small_text_scale: float = 2.0) -> OcrEngine:
+               tile_overlap: int = 64, det_min_scale: float = 1.0, small_text_scale: float = 2.0,
+               faint_seeds: bool = True) -> OcrEngine:
     """The worker's engine for this configuration, created on first use and then reused."""
     if engine not in ("rapidocr", "easyocr"):
         raise ConfigError(f"ocr.engine must be 'rapidocr' or 'easyocr', not {engine!r}")
@@ -770,9 +777,9 @@ def get_engine(engine: str, batch_size: int = 8, threads: int = 0, use_gpu: bool
             return RapidOcrEngine(batch_size=batch_size, threads=threads, use_cuda=use_gpu,
                                   det_limit_side_len=det_limit_side_len, tile_size=tile_size,
                                   tile_overlap=tile_overlap, det_min_scale=det_min_scale,
-                                  small_text_scale=small_text_scale)
+                                  small_text_scale=small_text_scale, faint_seeds=faint_seeds)
         return EasyOcrEngine(easyocr_model_dir, gpu=bool(use_gpu), batch_size=batch_size)
 
     key = ("ocr-engine", engine, batch_size, threads, use_gpu, easyocr_model_dir, det_limit_side_len, tile_size,
-           tile_overlap, det_min_scale, small_text_scale)
+           tile_overlap, det_min_scale, small_text_scale, faint_seeds)
     return per_worker(key, make)

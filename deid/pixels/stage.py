@@ -100,7 +100,7 @@ class PixelStage:
             o = self.config.ocr
             self._engine = get_engine(o.engine.value, o.batch_size, o.threads, o.use_gpu, o.easyocr_model_dir,
                                       o.det_limit_side_len, o.tile_size, o.tile_overlap, o.det_min_scale,
-                                      o.small_text_scale)
+                                      o.small_text_scale, o.faint_seeds)
         return self._engine
 
     @property
