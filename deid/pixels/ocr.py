@@ -370,6 +370,7 @@ def weak_responses(pred: np.ndarray, kept: tuple[Box5, ...], rows: int, cols: in
 
 FAINT_SIGMA = 3.0  # a pixel is ink-like when its fine-scale contrast is over this many noise sigmas
 FAINT_DENSITY = 0.12  # ... and a small-text seed where this share of a 9x5 neighbourhood is ink-like
+FAINT_MAX_SCALE = 1.0  # crops the first pass saw at this scale or less (768-px tiles of large frames) get them
 
 
 def faint_responses(img: np.ndarray, pred: np.ndarray, kept: tuple[Box5, ...], small_px: int) -> tuple[Box5, ...]:
@@ -383,7 +384,9 @@ def faint_responses(img: np.ndarray, pred: np.ndarray, kept: tuple[Box5, ...], s
     Faint 6-9 px text (4-6x the noise) on a 768-px tile seen at 1x is marked by the detector at
     0.0-0.23 (under every seed threshold of :func:`weak_responses`) and at 0.9-0.99 at 2x (dev seeds
     922-923, 14-bit mammography): it is in the pixels, the detector needs it larger. A cluster on
-    anatomy costs one 2x window and no box when the detector finds no text there."""
+    anatomy costs one 2x window and no box when the detector finds no text there. Only crops the first
+    pass saw at :data:`FAINT_MAX_SCALE` or less are searched (tiles of frames over 768 px): a smaller
+    frame is enlarged by the first pass and its faint lines are marked as weak responses."""
     import cv2
 
     rows, cols = img.shape[:2]
@@ -632,7 +635,7 @@ class RapidOcrEngine:
             kept = tuple((x, y, x + w, y + h, sc) for x, y, w, h, sc in boxes)
             seeds = weak_responses(pred[0], kept, rows, cols, self._seed_level, self._seed_peak,
                                    self._small_px) if look_again else ()
-            if look_again and self._faint:
+            if look_again and self._faint and scale <= FAINT_MAX_SCALE:
                 seeds += faint_responses(imgs[k], pred[0], kept, self._small_px)
             out[k] = Detection(kept, seeds)
         return out
