@@ -212,6 +212,7 @@ class Detection(NamedTuple):
 
     boxes: tuple[Box5, ...]
     seeds: tuple[Box5, ...]
+    faint: tuple[Box5, ...] = ()  # seeds found in the pixels (:func:`faint_responses`)
 
 
 Detected = Detection | None  # None: no usable detector input, or the crop dropped as texture
@@ -417,6 +418,19 @@ def faint_responses(img: np.ndarray, pred: np.ndarray, kept: tuple[Box5, ...], s
     return tuple(out)
 
 
+def _mostly_boxed(b: tuple[int, int, int, int, int, float], boxes: list[tuple[int, int, int, int, int, float]]) -> bool:
+    """Half or more of box ``b`` (x0, y0, x1, y1, ...) lies inside the union of ``boxes``."""
+    w, h = b[2] - b[0], b[3] - b[1]
+    if w <= 0 or h <= 0:
+        return True
+    m = np.zeros((h, w), bool)
+    for x0, y0, x1, y1, *_ in boxes:
+        a0, c0, a1, c1 = max(0, y0 - b[1]), max(0, x0 - b[0]), min(h, y1 - b[1]), min(w, x1 - b[0])
+        if a1 > a0 and c1 > c0:
+            m[a0:a1, c0:c1] = True
+    return bool(m.mean() >= 0.5)
+
+
 def text_windows(seeds: list[tuple[int, int, int, int, int, float]], rows: int, cols: int,
                  small_px: int) -> list[tuple[tuple[int, int, int, int], list[int]]]:
     """Windows (y0, x0, y1, x1) of the small-text pass with the renderings to detect each on: every
@@ -564,12 +578,18 @@ class RapidOcrEngine:
         rows, cols = renders[0].shape[:2]
         boxes: list[tuple[int, int, int, int, int, float]] = []
         seeds: list[tuple[int, int, int, int, int, float]] = []
+        faint: list[tuple[int, int, int, int, int, float]] = []
         for ty, tx, th, tw in tiles(rows, cols, self._tile, self._overlap):
-            found, weak = self._detect_tile(det, [r[ty:ty + th, tx:tx + tw] for r in renders])
+            found, weak, pale = self._detect_tile(det, [r[ty:ty + th, tx:tx + tw] for r in renders])
             boxes.extend((x0 + tx, y0 + ty, x1 + tx, y1 + ty, src, sc) for x0, y0, x1, y1, src, sc in found)
             seeds.extend((x0 + tx, y0 + ty, x1 + tx, y1 + ty, src, sc) for x0, y0, x1, y1, src, sc in weak)
+            faint.extend((x0 + tx, y0 + ty, x1 + tx, y1 + ty, src, sc) for x0, y0, x1, y1, src, sc in pale)
         if seeds:
             boxes.extend(self._small_text_pass(det, renders, seeds))
+        if faint:  # small text no pass boxed: a box mostly inside those found already is a second, cut
+            # reading of a line; one over twice the small-text height, the patch a line is drawn on
+            boxes.extend(b for b in self._small_text_pass(det, renders, faint)
+                         if b[3] - b[1] <= 2 * self._small_px and not _mostly_boxed(b, boxes))
         return [b[:5] for b in join_line_boxes(boxes)]  # type: ignore[misc]
 
     def _first_scale(self, rows: int, cols: int) -> float:
@@ -578,8 +598,9 @@ class RapidOcrEngine:
         return max(self._min_scale, self._limit / max(1, min(rows, cols)))
 
     def _detect_tile(self, det: Any, imgs: list[np.ndarray]) -> tuple[list[tuple[int, int, int, int, int, float]],
+                                                                   list[tuple[int, int, int, int, int, float]],
                                                                    list[tuple[int, int, int, int, int, float]]]:
-        """Boxes and small-text seeds (x0, y0, x1, y1, rendering, score) of every rendering of one
+        """Boxes, small-text seeds and faint-text seeds (x0, y0, x1, y1, rendering, score) of every rendering of one
         tile. A rendering whose map marks one region over half of a tile (>= 300 px tall) both ways as
         text - a window that stretched noise into texture - is dropped for this tile: the other
         renderings cover its text. Every other box, whatever its size, is returned. A crop detected
@@ -600,7 +621,8 @@ class RapidOcrEngine:
             self.memo.put(keys[k], det_k)
         per = [(k, d) for k, key in enumerate(keys) if (d := found[key]) is not None]
         return ([(x0, y0, x1, y1, k, sc) for k, d in per for x0, y0, x1, y1, sc in d.boxes],
-                [(x0, y0, x1, y1, k, sc) for k, d in per for x0, y0, x1, y1, sc in d.seeds])
+                [(x0, y0, x1, y1, k, sc) for k, d in per for x0, y0, x1, y1, sc in d.seeds],
+                [(x0, y0, x1, y1, k, sc) for k, d in per for x0, y0, x1, y1, sc in d.faint])
 
     def _detect_crops(self, det: Any, imgs: list[np.ndarray]) -> list[Detected]:
         """The detector on each crop (all of one shape): its boxes (x0, y0, x1, y1, score) in crop
@@ -635,9 +657,9 @@ class RapidOcrEngine:
             kept = tuple((x, y, x + w, y + h, sc) for x, y, w, h, sc in boxes)
             seeds = weak_responses(pred[0], kept, rows, cols, self._seed_level, self._seed_peak,
                                    self._small_px) if look_again else ()
-            if look_again and self._faint and scale <= FAINT_MAX_SCALE:
-                seeds += faint_responses(imgs[k], pred[0], kept, self._small_px)
-            out[k] = Detection(kept, seeds)
+            faint = faint_responses(imgs[k], pred[0], kept, self._small_px) if (
+                look_again and self._faint and scale <= FAINT_MAX_SCALE) else ()
+            out[k] = Detection(kept, seeds, faint)
         return out
 
     def _small_text_pass(self, det: Any, renders: list[np.ndarray],
