@@ -107,3 +107,12 @@ def test_faint_responses_seed_faint_small_text_the_detector_map_does_not_mark() 
     assert faint_responses(_faint_tile(0.0), pred, (), 16) == ()  # noise alone: no seed
     # a line the first pass already boxed is no seed
     assert faint_responses(_faint_tile(5.0), pred, ((280, 390, 360, 416, 0.9),), 16) == ()
+
+
+def test_mostly_boxed_is_half_or_more_of_a_box_inside_found_boxes() -> None:
+    from deid.pixels.ocr import _mostly_boxed
+
+    found = [(100, 100, 200, 120, 0, 0.9), (200, 100, 240, 120, 1, 0.8)]
+    assert _mostly_boxed((150, 100, 230, 120, 0, 0.7), found)       # a second reading across two found boxes
+    assert not _mostly_boxed((180, 100, 320, 120, 0, 0.7), found)   # mostly new text beside them
+    assert not _mostly_boxed((100, 90, 200, 150, 0, 0.7), found)    # the patch around a line: 1/3 inside
