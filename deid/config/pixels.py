@@ -66,6 +66,9 @@ class OcrConfig(BaseModel):
     det_min_scale: float = Field(default=1.0, ge=1.0, le=4.0)  # optional enlargement of every detector input
     # deid.pixels.ocr small-text pass: weak detector responses looked at again at this scale (0: off)
     small_text_scale: float = Field(default=2.0, ge=0.0, le=4.0)
+    # deid.pixels.ocr.faint_responses: seeds of that pass found in the pixels (faint 6-9 px text the
+    # detector's map does not mark at 1x, e.g. on 14-bit mammograms)
+    faint_seeds: bool = True
 
     @field_validator("small_text_scale")
     @classmethod

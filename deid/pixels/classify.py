@@ -826,3 +826,28 @@ def decide(text: str, confidence: float, ident: Identifiers, allow: Allowlist, m
         return Decision(Label.UNREADABLE, Action.REDACT, model_score, "unreliable_reading",
                         model_score=model_score)
     return Decision(Label.CLINICAL, Action.KEEP, model_score, "model_clear", model_score=model_score)
+
+
+def split_decisions(line: Decision, parts: list[Decision]) -> list[Decision] | None:
+    """The decisions of a line's columns (:func:`deid.pixels.ocr.column_parts`) when the line is not to
+    be decided whole, else None.
+
+    - A redacted line keeps a column only on positive evidence (:attr:`Decision.vouched`: the
+      allowlist or the clinical lexicon, on its own reading) and only when another column is redacted
+      on its own (the identifying text is attributed to that column): a clinical label beside a name
+      or an ID stays legible. Every other column stays redacted (its own redaction, or the line's:
+      a column that cannot be attributed is redacted, PS3.15 E.3.1 default deny).
+    - A kept line has a column redacted when that column alone is firmly identifying (a header match
+      or a rule, :attr:`Decision.firm`): the line's context never clears identifying text.
+    """
+    if len(parts) < 2:
+        return None
+    if line.action is Action.REDACT:
+        keep = [p.vouched and any(q.action is Action.REDACT for j, q in enumerate(parts) if j != k)
+                for k, p in enumerate(parts)]
+        if not any(keep):
+            return None
+        return [p if keep[k] or p.action is Action.REDACT else line for k, p in enumerate(parts)]
+    if not any(p.firm for p in parts):
+        return None
+    return [p if p.firm else line for p in parts]

@@ -23,6 +23,12 @@ small-text pass looks again at 2x, in small windows around those weak responses 
 (:func:`weak_responses`, :func:`text_windows`), on the renderings that showed them: on dev seeds
 910-911 (24 instances) 58 window detections, 0.8 % of the detection time, and every PHI line that no
 rendering boxed before is boxed. Its boxes join the first pass's per text line.
+
+Faint small text (issue #12, ninth session): 6-9 px lines 4-6x the noise on 14-bit mammograms
+(2600x2000, 768-px tiles seen at 1x) were never boxed: the detector's map marks them at 0.0-0.23 at 1x
+(under the seed thresholds), at 0.9-0.99 at 2x. The text is plain in the pixels (the local-contrast
+renderings show it), so :func:`faint_responses` seeds the small-text pass from the pixels as well:
+dense clusters of fine-scale contrast over 3x the crop's own noise (``ocr.faint_seeds``, default on).
 """
 
 from __future__ import annotations
@@ -45,6 +51,65 @@ from deid.pipeline.executor import per_worker
 
 
 @dataclass(frozen=True)
+class TextPart:
+    """One column of a text line (:func:`column_parts`): frame columns ``x`` to ``x + w`` of the line's
+    rows, the recognizer's reading of it and its mean character confidence. ``text`` is PHI."""
+
+    x: int
+    w: int
+    text: str
+    confidence: float
+
+    def __repr__(self) -> str:  # never print the text
+        return f"TextPart(x={self.x}, w={self.w}, confidence={self.confidence:.2f})"
+
+    __str__ = __repr__
+
+
+Reading = tuple[str, float, tuple["TextPart", ...]]  # text, confidence, columns
+SPLIT_GAP = 0.8  # a blank this many line heights wider than the line's usual character advance parts columns
+
+
+def column_parts(text: str, char_cols: Sequence[int], char_confs: Sequence[float], line_cols: float,
+                 x0: int, w: int, h: int) -> tuple[TextPart, ...]:
+    """The columns of one recognised line where its characters are set apart by a wide blank.
+
+    ``char_cols`` are the recognizer's output columns of the reading's non-space characters, in order,
+    ``line_cols`` the number of output columns over the line box's width ``w`` (PP-OCR's CTC decoder:
+    a character at column c is centred near ``x0 + (c + 0.5) * w / line_cols``); ``char_confs`` the
+    confidence of every character of ``text`` (spaces included; the line's mean is used when they do
+    not match). A blank between two consecutive characters wider than the line's usual advance (the
+    median distance of consecutive centres) by :data:`SPLIT_GAP` times the line height separates
+    columns (a label and its value set apart, two overlay columns read as one box; a word space is
+    about half a height). The parts tile the box: each cut is midway across its blank, so every
+    pixel of the box belongs to one part. () when the line is one column or the columns do not
+    match the reading."""
+    nonspace = [i for i, ch in enumerate(text) if not ch.isspace()]
+    if len(nonspace) < 2 or len(char_cols) != len(nonspace) or line_cols <= 0 or w <= 0 or h <= 0:
+        return ()
+    cw = w / line_cols
+    centres = [x0 + (c + 0.5) * cw for c in char_cols]
+    steps = [b - a for a, b in zip(centres, centres[1:], strict=False)]
+    if any(d <= 0 for d in steps):
+        return ()
+    advance = float(np.median(steps))
+    splits = [j for j, d in enumerate(steps) if d - advance >= SPLIT_GAP * h]
+    if not splits:
+        return ()
+    confs = list(char_confs) if len(char_confs) == len(text) else []
+    line_conf = float(np.mean(char_confs)) if len(char_confs) else 0.0
+    bounds = [x0, *(round((centres[j] + centres[j + 1]) / 2) for j in splits), x0 + w]
+    firsts = [0, *(j + 1 for j in splits)]
+    lasts = [*splits, len(nonspace) - 1]
+    out: list[TextPart] = []
+    for k, (a, b) in enumerate(zip(firsts, lasts, strict=True)):
+        i0, i1 = nonspace[a], nonspace[b]
+        conf = float(np.mean([confs[i] for i in nonspace[a:b + 1]])) if confs else line_conf
+        out.append(TextPart(bounds[k], max(1, bounds[k + 1] - bounds[k]), text[i0:i1 + 1], conf))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
 class TextBox:
     """One text line in frame pixel coordinates. ``text`` is PHI: it never leaves the pixel stage."""
 
@@ -54,6 +119,8 @@ class TextBox:
     h: int
     text: str
     confidence: float
+
+    parts: tuple[TextPart, ...] = ()  # the line's columns, when the recognizer saw a wide gap in it
 
     def __repr__(self) -> str:  # never print the text
         return f"TextBox(x={self.x}, y={self.y}, w={self.w}, h={self.h}, confidence={self.confidence:.2f})"
@@ -145,6 +212,7 @@ class Detection(NamedTuple):
 
     boxes: tuple[Box5, ...]
     seeds: tuple[Box5, ...]
+    faint: tuple[Box5, ...] = ()  # seeds found in the pixels (:func:`faint_responses`)
 
 
 Detected = Detection | None  # None: no usable detector input, or the crop dropped as texture
@@ -301,6 +369,68 @@ def weak_responses(pred: np.ndarray, kept: tuple[Box5, ...], rows: int, cols: in
     return tuple(out)
 
 
+FAINT_SIGMA = 3.0  # a pixel is ink-like when its fine-scale contrast is over this many noise sigmas
+FAINT_DENSITY = 0.12  # ... and a small-text seed where this share of a 9x5 neighbourhood is ink-like
+FAINT_MAX_SCALE = 1.0  # crops the first pass saw at this scale or less (768-px tiles of large frames) get them
+
+
+def faint_responses(img: np.ndarray, pred: np.ndarray, kept: tuple[Box5, ...], small_px: int) -> tuple[Box5, ...]:
+    """Seeds of the small-text pass found in the pixels, not in the detector's map: clusters of
+    fine-scale contrast (the crop minus a Gaussian blur of 2 px, beyond :data:`FAINT_SIGMA` times the
+    crop's own noise, MAD) dense enough to be strokes (:data:`FAINT_DENSITY` of a 9x5 neighbourhood;
+    noise alone gives about 0.3 %), at most 2 ``small_px`` tall and mostly (>= 50 %) outside every
+    kept box, as (x0, y0, x1, y1, score) in crop coordinates, the score being the detector map's
+    maximum over the cluster (which ranks the renderings a window is detected on).
+
+    Faint 6-9 px text (4-6x the noise) on a 768-px tile seen at 1x is marked by the detector at
+    0.0-0.23 (under every seed threshold of :func:`weak_responses`) and at 0.9-0.99 at 2x (dev seeds
+    922-923, 14-bit mammography): it is in the pixels, the detector needs it larger. A cluster on
+    anatomy costs one 2x window and no box when the detector finds no text there. Only crops the first
+    pass saw at :data:`FAINT_MAX_SCALE` or less are searched (tiles of frames over 768 px): a smaller
+    frame is enlarged by the first pass and its faint lines are marked as weak responses."""
+    import cv2
+
+    rows, cols = img.shape[:2]
+    g = (img.max(axis=2) if img.ndim == 3 else img).astype(np.float32)
+    hp = g - cv2.GaussianBlur(g, (0, 0), 2.0)
+    sample = hp[::2, ::2]
+    sample = sample[sample != 0] if np.count_nonzero(sample) >= 64 else sample.ravel()
+    noise = float(np.median(np.abs(sample - np.median(sample)))) * 1.4826 if sample.size else 0.0
+    if noise <= 0:
+        return ()  # no measurable noise: faint text is not under it, the first pass sees contrast
+    ink = (np.abs(hp) > FAINT_SIGMA * noise).astype(np.float32)
+    mask = (cv2.blur(ink, (9, 5)) >= FAINT_DENSITY).astype(np.uint8)
+    n, _labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if n <= 1:
+        return ()
+    covered = np.zeros((rows, cols), bool)
+    for x0, y0, x1, y1, _ in kept:
+        covered[y0:y1, x0:x1] = True
+    fy, fx = pred.shape[0] / rows, pred.shape[1] / cols
+    out: list[Box5] = []
+    for i in range(1, n):
+        x, y, w, h, _area = (int(v) for v in stats[i])
+        if h > 2 * small_px or h < 3 or w < 2 * h or covered[y:y + h, x:x + w].mean() >= 0.5:
+            continue
+        region = pred[int(y * fy):max(int(y * fy) + 1, int(np.ceil((y + h) * fy))),
+                      int(x * fx):max(int(x * fx) + 1, int(np.ceil((x + w) * fx)))]
+        out.append((x, y, x + w, y + h, float(region.max()) if region.size else 0.0))
+    return tuple(out)
+
+
+def _mostly_boxed(b: tuple[int, int, int, int, int, float], boxes: list[tuple[int, int, int, int, int, float]]) -> bool:
+    """Half or more of box ``b`` (x0, y0, x1, y1, ...) lies inside the union of ``boxes``."""
+    w, h = b[2] - b[0], b[3] - b[1]
+    if w <= 0 or h <= 0:
+        return True
+    m = np.zeros((h, w), bool)
+    for x0, y0, x1, y1, *_ in boxes:
+        a0, c0, a1, c1 = max(0, y0 - b[1]), max(0, x0 - b[0]), min(h, y1 - b[1]), min(w, x1 - b[0])
+        if a1 > a0 and c1 > c0:
+            m[a0:a1, c0:c1] = True
+    return bool(m.mean() >= 0.5)
+
+
 def text_windows(seeds: list[tuple[int, int, int, int, int, float]], rows: int, cols: int,
                  small_px: int) -> list[tuple[tuple[int, int, int, int], list[int]]]:
     """Windows (y0, x0, y1, x1) of the small-text pass with the renderings to detect each on: every
@@ -343,7 +473,7 @@ class RapidOcrEngine:
     def __init__(self, batch_size: int = 8, threads: int = 0, use_cuda: bool | None = None,
                  det_limit_side_len: int = 736, tile_size: int = 768, tile_overlap: int = 64,
                  det_min_scale: float = 1.0, small_text_scale: float = 2.0, seed_level: float = 0.2,
-                 seed_peak: float = 0.4) -> None:
+                 seed_peak: float = 0.4, faint_seeds: bool = True) -> None:
         from rapidocr import RapidOCR
 
         models = verified_rapidocr_models()
@@ -373,6 +503,7 @@ class RapidOcrEngine:
         self._min_scale = max(1.0, det_min_scale)
         self._small_scale = max(0.0, small_text_scale)  # 0: no small-text pass
         self._seed_level, self._seed_peak = seed_level, seed_peak
+        self._faint = faint_seeds  # faint_responses seeds too
         self._small_px = SMALL_TEXT_PX
         self._limit = float(det_limit_side_len)
 
@@ -400,15 +531,23 @@ class RapidOcrEngine:
                 found = [self._detect_frame(det, renders) for renders in groups]
                 rec = self._ocr.text_rec or self._ocr._load_rec_model()
 
-                def recognise(items: Sequence[tuple[list[np.ndarray], tuple[int, ...], int]]) -> list[tuple[str, float]]:
+                def recognise(items: Sequence[tuple[list[np.ndarray], tuple[int, ...], int]]) -> list[Reading]:
                     crops = []
                     for renders, (x0, y0, x1, y1, *_rest), src in items:
                         quad = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float32)
                         crops.append(get_rotate_crop_image(np.ascontiguousarray(renders[src][..., ::-1]), quad))
                     if not crops:
                         return []
-                    res = rec(TextRecInput(img=crops, return_word_box=False))
-                    return [(str(t), float(v)) for t, v in zip(res.txts or [], res.scores, strict=False)]
+                    res = rec(TextRecInput(img=crops, return_word_box=True))
+                    out: list[Reading] = []
+                    for (_r, (bx0, by0, bx1, by1, *_), _s), t, v, info in zip(
+                            items, res.txts or [], res.scores, res.word_results, strict=False):
+                        cols = [c for word in getattr(info, "word_cols", None) or [] for c in word]
+                        cut = column_parts(str(t), cols, list(getattr(info, "confs", None) or []),
+                                           float(getattr(info, "line_txt_len", 0.0) or 0.0), bx0, bx1 - bx0,
+                                           by1 - by0)
+                        out.append((str(t), float(v), cut))
+                    return out
 
                 items = [(renders, box, box[4]) for renders, boxes in zip(groups, found, strict=True) for box in boxes]
                 results = recognise(items)
@@ -419,8 +558,9 @@ class RapidOcrEngine:
                 for (k, *_), again in zip(retry, recognise([(r, b, a) for _, r, b, a in retry]), strict=False):
                     if again[1] > results[k][1] and again[0].strip():
                         results[k] = again
-                texts = [t for t, _ in results]
-                scores = [v for _, v in results]
+                texts = [t for t, _, _ in results]
+                scores = [v for _, v, _ in results]
+                parts = [p for _, _, p in results]
             except Exception as exc:  # noqa: BLE001 - engine failures are reported without content
                 raise PixelError(Reason.OCR_FAILED, f"rapidocr failed ({exc.__class__.__name__})") from None
         out: list[list[TextBox]] = []
@@ -428,9 +568,9 @@ class RapidOcrEngine:
         for boxes in found:
             lines: list[TextBox] = []
             for x0, y0, x1, y1, _src in boxes:
-                text, score = (texts[pos].strip(), scores[pos]) if pos < len(texts) else ("", 0.0)
+                text, score, cut = (texts[pos].strip(), scores[pos], parts[pos]) if pos < len(texts) else ("", 0.0, ())
                 pos += 1
-                lines.append(TextBox(x0, y0, x1 - x0, y1 - y0, text, score if text else 0.0))
+                lines.append(TextBox(x0, y0, x1 - x0, y1 - y0, text, score if text else 0.0, cut))
             out.append(lines)
         return out
 
@@ -438,12 +578,18 @@ class RapidOcrEngine:
         rows, cols = renders[0].shape[:2]
         boxes: list[tuple[int, int, int, int, int, float]] = []
         seeds: list[tuple[int, int, int, int, int, float]] = []
+        faint: list[tuple[int, int, int, int, int, float]] = []
         for ty, tx, th, tw in tiles(rows, cols, self._tile, self._overlap):
-            found, weak = self._detect_tile(det, [r[ty:ty + th, tx:tx + tw] for r in renders])
+            found, weak, pale = self._detect_tile(det, [r[ty:ty + th, tx:tx + tw] for r in renders])
             boxes.extend((x0 + tx, y0 + ty, x1 + tx, y1 + ty, src, sc) for x0, y0, x1, y1, src, sc in found)
             seeds.extend((x0 + tx, y0 + ty, x1 + tx, y1 + ty, src, sc) for x0, y0, x1, y1, src, sc in weak)
+            faint.extend((x0 + tx, y0 + ty, x1 + tx, y1 + ty, src, sc) for x0, y0, x1, y1, src, sc in pale)
         if seeds:
             boxes.extend(self._small_text_pass(det, renders, seeds))
+        if faint:  # small text no pass boxed: a box mostly inside those found already is a second, cut
+            # reading of a line; one over twice the small-text height, the patch a line is drawn on
+            boxes.extend(b for b in self._small_text_pass(det, renders, faint)
+                         if b[3] - b[1] <= 2 * self._small_px and not _mostly_boxed(b, boxes))
         return [b[:5] for b in join_line_boxes(boxes)]  # type: ignore[misc]
 
     def _first_scale(self, rows: int, cols: int) -> float:
@@ -452,8 +598,9 @@ class RapidOcrEngine:
         return max(self._min_scale, self._limit / max(1, min(rows, cols)))
 
     def _detect_tile(self, det: Any, imgs: list[np.ndarray]) -> tuple[list[tuple[int, int, int, int, int, float]],
+                                                                   list[tuple[int, int, int, int, int, float]],
                                                                    list[tuple[int, int, int, int, int, float]]]:
-        """Boxes and small-text seeds (x0, y0, x1, y1, rendering, score) of every rendering of one
+        """Boxes, small-text seeds and faint-text seeds (x0, y0, x1, y1, rendering, score) of every rendering of one
         tile. A rendering whose map marks one region over half of a tile (>= 300 px tall) both ways as
         text - a window that stretched noise into texture - is dropped for this tile: the other
         renderings cover its text. Every other box, whatever its size, is returned. A crop detected
@@ -474,7 +621,8 @@ class RapidOcrEngine:
             self.memo.put(keys[k], det_k)
         per = [(k, d) for k, key in enumerate(keys) if (d := found[key]) is not None]
         return ([(x0, y0, x1, y1, k, sc) for k, d in per for x0, y0, x1, y1, sc in d.boxes],
-                [(x0, y0, x1, y1, k, sc) for k, d in per for x0, y0, x1, y1, sc in d.seeds])
+                [(x0, y0, x1, y1, k, sc) for k, d in per for x0, y0, x1, y1, sc in d.seeds],
+                [(x0, y0, x1, y1, k, sc) for k, d in per for x0, y0, x1, y1, sc in d.faint])
 
     def _detect_crops(self, det: Any, imgs: list[np.ndarray]) -> list[Detected]:
         """The detector on each crop (all of one shape): its boxes (x0, y0, x1, y1, score) in crop
@@ -509,7 +657,9 @@ class RapidOcrEngine:
             kept = tuple((x, y, x + w, y + h, sc) for x, y, w, h, sc in boxes)
             seeds = weak_responses(pred[0], kept, rows, cols, self._seed_level, self._seed_peak,
                                    self._small_px) if look_again else ()
-            out[k] = Detection(kept, seeds)
+            faint = faint_responses(imgs[k], pred[0], kept, self._small_px) if (
+                look_again and self._faint and scale <= FAINT_MAX_SCALE) else ()
+            out[k] = Detection(kept, seeds, faint)
         return out
 
     def _small_text_pass(self, det: Any, renders: list[np.ndarray],
@@ -641,7 +791,8 @@ def _easyocr_offline_dir() -> Path | None:
 
 def get_engine(engine: str, batch_size: int = 8, threads: int = 0, use_gpu: bool | None = None,
                easyocr_model_dir: str | None = None, det_limit_side_len: int = 736, tile_size: int = 768,
-               tile_overlap: int = 64, det_min_scale: float = 1.0, small_text_scale: float = 2.0) -> OcrEngine:
+               tile_overlap: int = 64, det_min_scale: float = 1.0, small_text_scale: float = 2.0,
+               faint_seeds: bool = True) -> OcrEngine:
     """The worker's engine for this configuration, created on first use and then reused."""
     if engine not in ("rapidocr", "easyocr"):
         raise ConfigError(f"ocr.engine must be 'rapidocr' or 'easyocr', not {engine!r}")
@@ -651,9 +802,9 @@ def get_engine(engine: str, batch_size: int = 8, threads: int = 0, use_gpu: bool
             return RapidOcrEngine(batch_size=batch_size, threads=threads, use_cuda=use_gpu,
                                   det_limit_side_len=det_limit_side_len, tile_size=tile_size,
                                   tile_overlap=tile_overlap, det_min_scale=det_min_scale,
-                                  small_text_scale=small_text_scale)
+                                  small_text_scale=small_text_scale, faint_seeds=faint_seeds)
         return EasyOcrEngine(easyocr_model_dir, gpu=bool(use_gpu), batch_size=batch_size)
 
     key = ("ocr-engine", engine, batch_size, threads, use_gpu, easyocr_model_dir, det_limit_side_len, tile_size,
-           tile_overlap, det_min_scale, small_text_scale)
+           tile_overlap, det_min_scale, small_text_scale, faint_seeds)
     return per_worker(key, make)

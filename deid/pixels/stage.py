@@ -49,11 +49,11 @@ from deid.pipeline.hooks import (
     PixelStatus,
     ReviewRecord,
 )
-from deid.pixels.classify import Action, Decision, Thresholds, decide, load_allowlist
+from deid.pixels.classify import Action, Decision, Thresholds, decide, load_allowlist, split_decisions
 from deid.pixels.frames import Frames, open_frames
 from deid.pixels.lexicon import load_lexicon
 from deid.pixels.multiframe import frame_spans, iter_ocr_frames, mask_render, region_mask, us_data_regions
-from deid.pixels.ocr import OcrEngine, TextBox, get_engine, merge_boxes, read_groups
+from deid.pixels.ocr import OcrEngine, TextBox, TextPart, get_engine, merge_boxes, read_groups
 from deid.pixels.redact import DecidedBox, clean_kept, fill_value, redaction_fills, write_redacted
 from deid.pixels.renderings import renderings
 
@@ -100,7 +100,7 @@ class PixelStage:
             o = self.config.ocr
             self._engine = get_engine(o.engine.value, o.batch_size, o.threads, o.use_gpu, o.easyocr_model_dir,
                                       o.det_limit_side_len, o.tile_size, o.tile_overlap, o.det_min_scale,
-                                      o.small_text_scale)
+                                      o.small_text_scale, o.faint_seeds)
         return self._engine
 
     @property
@@ -231,9 +231,45 @@ class PixelStage:
             for (f, i, box), s in zip(pending, scores, strict=False):
                 decided[f][i] = (box, decide(box.text, box.confidence, job.identifiers, self._allow, float(s), th,
                                              self._lexicon, (box.w, box.h)))
+        decided = self._split_columns(job, decided)
         tall = self.config.max_text_height
         return {f: [(b, replace(d, review=True) if b.h > tall else d) for b, d in pairs]
                 for f, pairs in decided.items()}
+
+    def _split_columns(self, job: PixelItem, prep_decided: dict[int, list[tuple[TextBox, Decision]]]
+                       ) -> dict[int, list[tuple[TextBox, Decision]]]:
+        """Lines with columns (:attr:`TextBox.parts`) decided per column where
+        :func:`deid.pixels.classify.split_decisions` says so: each column becomes its own box."""
+        th = self._th
+        todo = [(f, i, b) for f, pairs in prep_decided.items() for i, (b, _) in enumerate(pairs) if b.parts]
+        if not todo:
+            return prep_decided
+        part_ds: dict[tuple[int, int], list[Decision]] = {}
+        pending: list[tuple[tuple[int, int], int, TextPart, int]] = []
+        for f, i, b in todo:
+            ds = []
+            for k, p in enumerate(b.parts):
+                d = decide(p.text, p.confidence, job.identifiers, self._allow, None, th, self._lexicon, (p.w, b.h))
+                if d.reason == "not_recognised" and self.classifier is not None:
+                    pending.append(((f, i), k, p, b.h))
+                ds.append(d)
+            part_ds[(f, i)] = ds
+        if pending:
+            scores = self.classifier.score([p.text for _, _, p, _ in pending])  # type: ignore[union-attr]
+            for (key, k, p, h), s in zip(pending, scores, strict=False):
+                part_ds[key][k] = decide(p.text, p.confidence, job.identifiers, self._allow, float(s), th,
+                                         self._lexicon, (p.w, h))
+        out: dict[int, list[tuple[TextBox, Decision]]] = {}
+        for f, pairs in prep_decided.items():
+            out[f] = []
+            for i, (b, d) in enumerate(pairs):
+                split = split_decisions(d, part_ds[(f, i)]) if (f, i) in part_ds else None
+                if split is None:
+                    out[f].append((b, d))
+                    continue
+                out[f].extend((TextBox(p.x, b.y, p.w, b.h, p.text, p.confidence), pd)
+                              for p, pd in zip(b.parts, split, strict=True))
+        return out
 
     def _finish(self, prep: _Prepared) -> PixelResult:
         job, frames = prep.job, prep.frames

@@ -83,3 +83,36 @@ def test_faint_small_line_the_first_pass_misses_is_redacted() -> None:
         changed[small] = float((after != before).mean())
     assert changed[0.0] == 0.0  # the first pass alone: not detected, left legible
     assert changed[2.0] > 0.95  # with the small-text pass: filled
+
+
+def _faint_tile(sigmas: float, text: str = "Doe 39Y") -> np.ndarray:
+    """A 768-px 8-bit tile: noise sigma 6 levels on a flat background, ``text`` in PIL's scalable
+    default font at 7 px drawn ``sigmas`` noise sigmas above it (a 14-bit mammogram's faint line)."""
+    rng = np.random.default_rng(3)
+    g = 60 + rng.normal(0, 6, (768, 768))
+    img = Image.new("L", (768, 768), 0)
+    ImageDraw.Draw(img).text((300, 400), text, fill=255, font=ImageFont.load_default(size=7))
+    g[np.asarray(img) > 0] += sigmas * 6
+    g8 = np.clip(g, 0, 255).astype(np.uint8)
+    return np.repeat(g8[..., np.newaxis], 3, axis=2)
+
+
+def test_faint_responses_seed_faint_small_text_the_detector_map_does_not_mark() -> None:
+    from deid.pixels.ocr import faint_responses
+
+    pred = np.zeros((768, 768), np.float32)  # the first pass marked nothing
+    seeds = faint_responses(_faint_tile(5.0), pred, (), 16)
+    assert any(x0 <= 310 and x1 >= 320 and y0 <= 404 <= y1 for x0, y0, x1, y1, _ in seeds)
+    assert all(y1 - y0 <= 32 for _, y0, _, y1, _ in seeds)
+    assert faint_responses(_faint_tile(0.0), pred, (), 16) == ()  # noise alone: no seed
+    # a line the first pass already boxed is no seed
+    assert faint_responses(_faint_tile(5.0), pred, ((280, 390, 360, 416, 0.9),), 16) == ()
+
+
+def test_mostly_boxed_is_half_or_more_of_a_box_inside_found_boxes() -> None:
+    from deid.pixels.ocr import _mostly_boxed
+
+    found = [(100, 100, 200, 120, 0, 0.9), (200, 100, 240, 120, 1, 0.8)]
+    assert _mostly_boxed((150, 100, 230, 120, 0, 0.7), found)       # a second reading across two found boxes
+    assert not _mostly_boxed((180, 100, 320, 120, 0, 0.7), found)   # mostly new text beside them
+    assert not _mostly_boxed((100, 90, 200, 150, 0, 0.7), found)    # the patch around a line: 1/3 inside

@@ -77,3 +77,17 @@ def test_a_line_the_model_alone_cleared_stays_under_a_larger_fill() -> None:
     assert _cover(m, (20, 60, 150, 10)) == 1.0 and all(_cover(m, b) == 0.0 for b, _ in KEPT)
     line = DecidedBox((75, 466, 199, 35), False, "Valve close")  # model-cleared: its pieces are filled
     assert redaction_fills([line, DecidedBox((180, 470, 22, 20), True, "lv")], 2, 512, 512) == [(178, 468, 26, 24)]
+
+
+def test_a_multi_line_region_leaves_a_kept_line_it_only_crosses() -> None:
+    """Dev seed 922 eval_0007: a 193x278 region read "2" at 0.46 over a bright patch holds two lines (PHI,
+    redacted on their own) and crosses a kept clinical line half outside it: the kept line is not filled."""
+    region = DecidedBox((259, 170, 193, 278), True, "2")
+    phi = [DecidedBox((198, 203, 78, 14), True, "A#ACC3070258", True), DecidedBox((304, 265, 38, 15), True, "F 26y", True)]
+    crossing = DecidedBox((184, 312, 137, 14), False, "Stenosis Peak Velocity", vouched=True)
+    m = _mask(redaction_fills([region, *phi, crossing], 2, 512, 512), 512, 512)
+    assert _cover(m, crossing.box) == 0.0
+    assert all(_cover(m, p.box) == 1.0 for p in phi)
+    assert _cover(m, (350, 350, 90, 40)) == 1.0  # the rest of the region stays filled
+    cleared = DecidedBox((184, 312, 137, 14), False, "Stenosis Peak Velocity")  # the model alone: no hole
+    assert _cover(_mask(redaction_fills([region, *phi, cleared], 2, 512, 512), 512, 512), (262, 312, 59, 14)) == 1.0
