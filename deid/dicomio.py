@@ -249,6 +249,16 @@ def blank_dataset() -> Dataset:
     return new
 
 
+def element(ds: Dataset, tag: int) -> DataElement:
+    """``ds[tag]`` for a tag held by ``ds``: an element already converted is returned as held, without
+    pydicom's ``__getitem__`` steps for it (a tag made from the key, a raw-element check); a raw one is
+    converted by pydicom's ``__getitem__`` as before. ``KeyError`` when ``ds`` does not hold ``tag``."""
+    elem = ds._dict[tag]  # type: ignore[index]
+    if type(elem) is DataElement:
+        return elem
+    return ds[tag]
+
+
 def element_vr(ds: Dataset, tag: int) -> str:
     """:func:`raw_vr`, without its look-ups for the common case: an element read with its own VR."""
     vr = ds._dict[tag].VR  # type: ignore[index]
