@@ -13,15 +13,16 @@ import struct
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import BinaryIO, ParamSpec, TypeVar
+from typing import BinaryIO, ParamSpec, TypeVar, cast
 
 import pydicom
 from pydicom.datadict import dictionary_VR
-from pydicom.dataelem import DataElement, RawDataElement
+from pydicom.dataelem import DataElement, RawDataElement, convert_raw_data_element
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.fileutil import buffer_length, read_undefined_length_value
-from pydicom.tag import SequenceDelimiterTag
+from pydicom.filewriter import correct_ambiguous_vr_element
+from pydicom.tag import BaseTag, SequenceDelimiterTag
 from pydicom.uid import (
     PYDICOM_IMPLEMENTATION_UID,
     UID,
@@ -30,6 +31,7 @@ from pydicom.uid import (
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
 )
+from pydicom.valuerep import AMBIGUOUS_VR
 
 from deid import filewrite
 from deid.errors import InputError, Reason
@@ -37,6 +39,9 @@ from deid.errors import InputError, Reason
 _PREAMBLE_LEN = 128
 
 PIXEL_DATA_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
+
+_SPECIFIC_CHARACTER_SET = 0x00080005
+_PIXEL_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})  # pydicom's PIXEL_KEYWORDS (their tags)
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -250,13 +255,30 @@ def blank_dataset() -> Dataset:
 
 
 def element(ds: Dataset, tag: int) -> DataElement:
-    """``ds[tag]`` for a tag held by ``ds``: an element already converted is returned as held, without
-    pydicom's ``__getitem__`` steps for it (a tag made from the key, a raw-element check); a raw one is
-    converted by pydicom's ``__getitem__`` as before. ``KeyError`` when ``ds`` does not hold ``tag``."""
-    elem = ds._dict[tag]  # type: ignore[index]
+    """``ds[tag]`` (pydicom 3's ``Dataset.__getitem__``) for a tag ``ds`` holds, without its repeated
+    look-ups: an element already converted is returned as held; a raw public element (its value read)
+    is converted once by ``convert_raw_data_element`` with the character set pydicom uses and stored as
+    ``__setitem__`` stores it, then sequences and ambiguous VRs take pydicom's further steps; deferred
+    values, Specific Character Set (0008,0005), pixel data and private elements go through
+    ``ds[tag]`` itself. ``KeyError`` when ``ds`` does not hold ``tag``."""
+    held = ds._dict
+    elem = held[tag]  # type: ignore[index]
     if type(elem) is DataElement:
         return elem
-    return ds[tag]
+    number = int(tag)
+    if type(elem) is not RawDataElement or type(tag) is not BaseTag or elem.value is None and elem.length != 0 \
+            or number == _SPECIFIC_CHARACTER_SET or number in _PIXEL_TAGS or (number >> 16) & 1:
+        return ds[tag]  # deferred values, Specific Character Set, pixels, private elements: pydicom's steps
+    new = convert_raw_data_element(elem, encoding=ds.original_character_set or ds._character_set, ds=ds)
+    if new.VR == "SQ" or new.VR in AMBIGUOUS_VR or int(new.tag) != number:
+        ds[tag] = new  # as pydicom's __getitem__ goes on after converting (sequence, ambiguous VR)
+        if ds[tag].VR == "SQ":
+            ds._set_pixel_representation(ds[tag])
+        if ds[tag].VR in AMBIGUOUS_VR:
+            ds[tag] = correct_ambiguous_vr_element(ds[tag], ds, elem[6])
+        return cast(DataElement, held[tag])
+    held[tag] = new  # what Dataset.__setitem__ does for a public element other than pixel data
+    return new
 
 
 def element_vr(ds: Dataset, tag: int) -> str:
