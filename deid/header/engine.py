@@ -160,6 +160,9 @@ class HeaderEngine:
         # (VR, value bytes as read) -> deny.standard_value_fits of a kept value (a pure function of
         # both: a study's instances repeat their kept values); bounded, memory only
         self._fits: dict[tuple[str, bytes], bool] = {}
+        # (offset, value, VR) -> transform_date's cleaned date (the profile is the engine's); PHI in
+        # memory only, bounded like the UID memo
+        self._dates: dict[tuple[int | None, str, str], str] = {}
         # keyed results reused across instances (a study's UIDs and identifiers repeat): bounded, PHI
         # in memory only, like the crosswalk records they make
         self._uids: dict[str, str] = {}
@@ -293,9 +296,12 @@ class HeaderEngine:
                     deny.check_class_uid(element(ds, tag), top_level=ds is root)
                     continue  # a registry UID identifies no one: kept as read
                 if unlisted_kept:
-                    if vr in deny.FORMED_VRS and not self._value_fits(ds.get_item(tag), vr):
+                    read = held[tag]  # ds.get_item(tag): as read, or converted
+                    if type(read) is RawDataElement and read.value is None and read.length != 0:
+                        read = ds.get_item(tag)  # a deferred value: read by pydicom
+                    if vr in deny.FORMED_VRS and not self._value_fits(read, vr):
                         action = Action.X  # text in a fixed-form VR (e.g. written as UN): default deny
-                    elif vr in kept.CHECKED_VRS and inst.holds_identifier(ds.get_item(tag)):
+                    elif vr in kept.CHECKED_VRS and inst.holds_identifier(read):
                         action = Action.Z  # unlisted, kept, holding the patient's name or ID (deid.header.kept)
                 if declared is not None and action is Action.K and vr in TEXT_VRS:
                     action = Action.C  # text the file disguised: never kept unread (PS3.15 E.3.5)
@@ -483,7 +489,13 @@ class HeaderEngine:
         inst.batch.add(texts, complete, inst.deferred)
 
     def _date(self, value: str, vr: str, inst: _Instance) -> str:
-        return transform_date(self.profile, inst.shift, value, vr)
+        """:func:`transform_date` under the engine's profile, remembered per (offset, value, VR)."""
+        key = (inst.shift, value, vr)
+        new = self._dates.get(key)
+        if new is None:
+            new = transform_date(self.profile, inst.shift, value, vr)
+            _remember(self._dates, key, new)
+        return new
 
     @staticmethod
     def _map_values(value: Any, fn: Any) -> Any:
