@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import gc
 import io
 import logging
 import struct
@@ -67,6 +68,28 @@ def quiet_values() -> Iterator[None]:
             log.disabled = was_disabled
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Python's automatic (cyclic) garbage collection off while one instance is read, de-identified or
+    written, on again after it (when it was on before: a host that turned it off keeps it off).
+
+    Each of these makes thousands of container objects (datasets, elements, value lists); with a batch
+    of instances alive (the free-text batch holds 100 read and 100 de-identified datasets), every
+    automatic collection walks the live ones again: measured on the real files, about a quarter of the
+    engine's CPU time. Nothing is lost: objects are reference-counted as usual, and cyclic garbage made
+    meanwhile is found by the first collection after. Process-wide, so safe but only approximate under
+    threads (a thread may find it off while another is inside; it is never left off by this).
+    """
+    enabled = gc.isenabled()
+    if enabled:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def quietly(batches: Callable[_P, Iterator[_T]]) -> Callable[_P, Iterator[_T]]:
     """A ``mapInPandas`` generator run whole inside :func:`quiet_values`.
 
@@ -111,7 +134,7 @@ def read_dicom(data: bytes, *, stop_before_pixels: bool = False) -> Dataset:
     if not has_magic and not _looks_like_bare_dataset(data):
         raise InputError(Reason.NOT_DICOM, "no DICM prefix and no recognisable dataset at offset 0")
     share = not stop_before_pixels and len(data) >= SHARE_MIN
-    with quiet_values():
+    with gc_paused(), quiet_values():
         try:
             ds = pydicom.dcmread(io.BytesIO(data), force=not has_magic, stop_before_pixels=stop_before_pixels,
                                  defer_size=SHARE_MIN if share else None)
@@ -363,7 +386,7 @@ def write_dicom_to(ds: Dataset, fh: BinaryIO, *, reference: bool = False) -> Non
     _set_meta(meta, 0x00020013, "ImplementationVersionName", "DEID_PIPELINE")
     for tag in [t for t in meta._dict if t not in _META_KEEP]:
         del meta[tag]
-    with quiet_values():
+    with gc_paused(), quiet_values():
         try:
             original = getattr(ds, "original_encoding", (None, None))
             if original[0] is not None and (original[0], original[1]) != (ts.is_implicit_VR,

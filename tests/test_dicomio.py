@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import warnings
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 from pydicom.data import get_testdata_file
 from pydicom.filebase import DicomBytesIO
 
-from deid.dicomio import element, quiet_values, read_dicom, write_dicom
+from deid.dicomio import element, gc_paused, quiet_values, read_dicom, write_dicom
 from deid.errors import InputError, Reason
 from deid.keys import KeyRing
 
@@ -265,3 +266,22 @@ def test_element_is_pydicoms_getitem(name: str) -> None:
         pydicom.filewriter.write_dataset(x_out, a)
         pydicom.filewriter.write_dataset(y_out, b)
         assert x_out.getvalue() == y_out.getvalue()
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_gc_paused_restores_the_collector_state(enabled: bool) -> None:
+    """Automatic collection is off inside, and after it as it was before, also after an error (a host
+    that turned it off keeps it off)."""
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        with gc_paused():
+            assert not gc.isenabled()
+        assert gc.isenabled() is enabled
+        with pytest.raises(InputError), gc_paused():
+            read_dicom(b"not dicom at all")
+        assert gc.isenabled() is enabled
+        read_dicom(_ct())
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()

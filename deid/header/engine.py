@@ -32,7 +32,7 @@ from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag
 
 from deid.crosswalk import CrosswalkKind, SealedRecord, seal
-from deid.dicomio import blank_dataset, element, element_vr, quiet_values, raw_vr
+from deid.dicomio import blank_dataset, element, element_vr, gc_paused, quiet_values, raw_vr
 from deid.errors import InputError, Reason
 from deid.header import attest, declared_vr, deny, kept
 from deid.header.clean import CleanCache, TextCleaner
@@ -226,7 +226,8 @@ class HeaderEngine:
         until :meth:`finish` scores the batch's texts together and cleans them (same values as without).
         """
         try:
-            return self._deidentify(ds, in_place, batch)
+            with gc_paused():  # deid.dicomio.gc_paused: one instance's objects, no collection meanwhile
+                return self._deidentify(ds, in_place, batch)
         except (ValueError, TypeError, UnicodeError, LookupError, OverflowError, RecursionError) as exc:
             raise _input_error(exc) from None
 
