@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import warnings
 from pathlib import Path
@@ -9,8 +10,9 @@ from pathlib import Path
 import pydicom
 import pytest
 from pydicom.data import get_testdata_file
+from pydicom.filebase import DicomBytesIO
 
-from deid.dicomio import quiet_values, read_dicom, write_dicom
+from deid.dicomio import element, gc_paused, quiet_values, read_dicom, write_dicom
 from deid.errors import InputError, Reason
 from deid.keys import KeyRing
 
@@ -225,3 +227,61 @@ def test_streamed_write_does_not_copy_the_pixel_value() -> None:
     finally:
         tracemalloc.stop()
     assert peak < size / 4  # pydicom alone copies the whole value into an element buffer first
+
+
+@pytest.mark.parametrize("name", ["CT_small.dcm", "MR_small_implicit.dcm", "MR_small_bigendian.dcm",
+                                  "rtplan.dcm", "rtstruct.dcm", "image_dfl.dcm", "SC_rgb_rle.dcm",
+                                  "UN_sequence.dcm", "nested_priv_SQ.dcm", "priv_SQ.dcm", "test-SR.dcm",
+                                  "reportsi_with_empty_number_tags.dcm", "waveform_ecg.dcm", "badVR.dcm",
+                                  "empty_charset_LEI.dcm", "rtdose.dcm", "examples_palette.dcm",
+                                  "ExplVR_BigEndNoMeta.dcm", "no_meta.dcm", "J2K_pixelrep_mismatch.dcm"])
+def test_element_is_pydicoms_getitem(name: str) -> None:
+    """dicomio.element converts as ``Dataset.__getitem__`` does: the same elements (tag, VR, value,
+    private creator) at every depth, the same ``_pixel_rep``, and the same written bytes, whichever
+    of the two converts an element first."""
+    data = Path(get_testdata_file(name)).read_bytes()  # type: ignore[arg-type]
+    with quiet_values():
+        a, b = (pydicom.dcmread(io.BytesIO(data), force=True) for _ in range(2))
+        converted = 0
+        stack = [(a, b)]
+        while stack:
+            x, y = stack.pop()
+            assert list(x._dict) == list(y._dict)
+            for tag in list(x._dict):
+                converted += type(x._dict[tag]) is not pydicom.DataElement
+                ex, ey = element(x, tag), y[tag]
+                assert type(ex) is type(ey) is pydicom.DataElement
+                assert element(x, tag) is ex  # stored: converted once
+                assert (ex.tag, ex.VR, ex.private_creator) == (ey.tag, ey.VR, ey.private_creator)
+                if ex.VR == "SQ":
+                    assert len(ex.value) == len(ey.value)
+                    stack.extend(zip(ex.value, ey.value, strict=True))
+                else:
+                    assert ex.value == ey.value
+            assert getattr(x, "_pixel_rep", None) == getattr(y, "_pixel_rep", None)
+        assert converted
+        x_out, y_out = DicomBytesIO(), DicomBytesIO()
+        for out, ds in ((x_out, a), (y_out, b)):
+            out.is_little_endian, out.is_implicit_VR = ds.is_little_endian, ds.is_implicit_VR
+        pydicom.filewriter.write_dataset(x_out, a)
+        pydicom.filewriter.write_dataset(y_out, b)
+        assert x_out.getvalue() == y_out.getvalue()
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_gc_paused_restores_the_collector_state(enabled: bool) -> None:
+    """Automatic collection is off inside, and after it as it was before, also after an error (a host
+    that turned it off keeps it off)."""
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        with gc_paused():
+            assert not gc.isenabled()
+        assert gc.isenabled() is enabled
+        with pytest.raises(InputError), gc_paused():
+            read_dicom(b"not dicom at all")
+        assert gc.isenabled() is enabled
+        read_dicom(_ct())
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()

@@ -28,6 +28,7 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.uid import UID_dictionary
 
+from deid.dicomio import element
 from deid.errors import InputError, Reason
 
 PREAMBLE = b"\x00" * 128
@@ -171,10 +172,19 @@ def _meanings() -> dict[tuple[str, str], str]:
     return out
 
 
+_CODE_VALUE = 0x00080100  # (0008,0100) Code Value
+_CODING_SCHEME_DESIGNATOR = 0x00080102  # (0008,0102) Coding Scheme Designator
+
+
+def _held_value(item: Dataset, tag: int) -> object:
+    """``item.get(keyword, "")`` by tag: the element's value, or "" when the item does not hold it."""
+    return element(item, tag).value if tag in item._dict else ""
+
+
 def standard_meaning(item: Dataset) -> str | None:
     """The standard's meaning of the item's code, or None when the standard does not know the code."""
-    scheme = str(item.get("CodingSchemeDesignator", "") or "").strip()
-    code = str(item.get("CodeValue", "") or "").strip()
+    scheme = str(_held_value(item, _CODING_SCHEME_DESIGNATOR) or "").strip()
+    code = str(_held_value(item, _CODE_VALUE) or "").strip()
     if not scheme or not code:
         return None
     return _meanings().get((scheme, code))

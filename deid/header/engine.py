@@ -32,7 +32,7 @@ from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag
 
 from deid.crosswalk import CrosswalkKind, SealedRecord, seal
-from deid.dicomio import blank_dataset, element_vr, quiet_values, raw_vr
+from deid.dicomio import blank_dataset, element, element_vr, gc_paused, quiet_values, raw_vr
 from deid.errors import InputError, Reason
 from deid.header import attest, declared_vr, deny, kept
 from deid.header.clean import CleanCache, TextCleaner
@@ -50,6 +50,8 @@ PixelStatus = attest.PixelStatus
 _MAX_DECISIONS = 100_000  # memoised walk decisions per engine (hostile inputs may carry any tag)
 _MAX_MEMO = 20_000  # memoised UID remaps / sealed crosswalk records per engine
 _MAX_NEEDLE_SETS = 256  # patients whose kept-value identifier answers are remembered per engine
+_MAX_FITS_LEN = 4096  # kept values at most this long have their form check remembered
+_CODE_MEANING = 0x00080104
 
 _ID_KEYWORD = re.compile(r"(ID|IDs|Number|Numbers|Identifier)$")
 _KIND_BY_KEYWORD = {
@@ -150,10 +152,17 @@ class HeaderEngine:
         self._scorer: WordScorer | None = None
         self._scores: EngineScores | None = None
         self._scorer_lock = threading.Lock()
-        # (tag, VR as read, mode) -> the dictionary VR to re-read the value as (deid.header.declared_vr),
-        # then the action and form check (_decide) under the VR the value is processed as: decided
-        # once per engine
-        self._decisions: dict[tuple[int, str, _Mode], tuple[str | None, Action | None, bool]] = {}
+        # per mode, (tag, VR as read) -> the dictionary VR to re-read the value as
+        # (deid.header.declared_vr), then the action and form check (_decide) under the VR the value
+        # is processed as: decided once per engine
+        self._decisions: dict[_Mode, dict[tuple[int, str], tuple[str | None, Action | None, bool]]] = {
+            mode: {} for mode in _Mode}
+        # (VR, value bytes as read) -> deny.standard_value_fits of a kept value (a pure function of
+        # both: a study's instances repeat their kept values); bounded, memory only
+        self._fits: dict[tuple[str, bytes], bool] = {}
+        # (offset, value, VR) -> transform_date's cleaned date (the profile is the engine's); PHI in
+        # memory only, bounded like the UID memo
+        self._dates: dict[tuple[int | None, str, str], str] = {}
         # keyed results reused across instances (a study's UIDs and identifiers repeat): bounded, PHI
         # in memory only, like the crosswalk records they make
         self._uids: dict[str, str] = {}
@@ -217,7 +226,8 @@ class HeaderEngine:
         until :meth:`finish` scores the batch's texts together and cleans them (same values as without).
         """
         try:
-            return self._deidentify(ds, in_place, batch)
+            with gc_paused():  # deid.dicomio.gc_paused: one instance's objects, no collection meanwhile
+                return self._deidentify(ds, in_place, batch)
         except (ValueError, TypeError, UnicodeError, LookupError, OverflowError, RecursionError) as exc:
             raise _input_error(exc) from None
 
@@ -259,22 +269,23 @@ class HeaderEngine:
     # ------------------------------------------------------------------ walking
     def _walk(self, root: Dataset, inst: _Instance) -> None:
         stack: list[tuple[Dataset, _Mode]] = [(root, _Mode.NORMAL)]
-        decisions = self._decisions
         while stack:
             ds, mode = stack.pop()
+            decisions = self._decisions[mode]
             held = ds._dict
             for tag in list(held):
-                if deny.illegal_group(int(tag)):
+                number = int(tag)  # dictionary keys of plain ints: no pydicom BaseTag.__eq__ per look-up
+                if deny.illegal_group(number):
                     del ds[tag]  # group 0000, 0002 in the data set, odd 0001-0007, FFFF (PS3.5 7.1)
                     continue
-                if (tag >> 16) & 1:  # private attributes: handled by _private
+                if (number >> 16) & 1:  # private attributes: handled by _private
                     continue
                 vr = element_vr(ds, tag)
-                key = (tag, vr, mode)
+                key = (number, vr)
                 decision = decisions.get(key)
                 if decision is None:
-                    declared = declared_vr.mismatched(int(tag), vr)
-                    decision = (declared, *self._decide(int(tag), declared or vr, mode))
+                    declared = declared_vr.mismatched(number, vr)
+                    decision = (declared, *self._decide(number, declared or vr, mode))
                     if len(decisions) < _MAX_DECISIONS:
                         decisions[key] = decision
                 declared, action, unlisted_kept = decision
@@ -283,18 +294,33 @@ class HeaderEngine:
                         continue  # does not decode as what the attribute is: removed
                     vr = declared
                 if action is None:
-                    deny.check_class_uid(ds[tag], top_level=ds is root)
+                    deny.check_class_uid(element(ds, tag), top_level=ds is root)
                     continue  # a registry UID identifies no one: kept as read
                 if unlisted_kept:
-                    if vr in deny.FORMED_VRS and not deny.standard_value_fits(ds.get_item(tag), vr):
+                    read = held[tag]  # ds.get_item(tag): as read, or converted
+                    if type(read) is RawDataElement and read.value is None and read.length != 0:
+                        read = ds.get_item(tag)  # a deferred value: read by pydicom
+                    if vr in deny.FORMED_VRS and not self._value_fits(read, vr):
                         action = Action.X  # text in a fixed-form VR (e.g. written as UN): default deny
-                    elif vr in kept.CHECKED_VRS and inst.holds_identifier(ds.get_item(tag)):
+                    elif vr in kept.CHECKED_VRS and inst.holds_identifier(read):
                         action = Action.Z  # unlisted, kept, holding the patient's name or ID (deid.header.kept)
                 if declared is not None and action is Action.K and vr in TEXT_VRS:
                     action = Action.C  # text the file disguised: never kept unread (PS3.15 E.3.5)
                 if action is Action.K and vr != "SQ":
                     continue  # kept as read: never converted, written back byte for byte
-                self._apply(ds, ds[tag], action, mode, inst, stack)
+                self._apply(ds, element(ds, tag), action, mode, inst, stack)
+
+    def _value_fits(self, raw: object, vr: str) -> bool:
+        """:func:`deny.standard_value_fits`, its answers for values still as read remembered per engine."""
+        value = getattr(raw, "value", raw) if type(raw) is RawDataElement else None
+        if type(value) is not bytes or len(value) > _MAX_FITS_LEN:
+            return deny.standard_value_fits(raw, vr)
+        key = (vr, value)
+        fits = self._fits.get(key)
+        if fits is None:
+            fits = deny.standard_value_fits(raw, vr)
+            _remember(self._fits, key, fits)
+        return fits
 
     def _decide(self, tag: int, vr: str, mode: _Mode) -> tuple[Action | None, bool]:
         """An attribute's action and whether it is an attribute Table E.1-1 does not list that is kept
@@ -340,7 +366,7 @@ class HeaderEngine:
         if action is Action.D:
             self._dummy(elem, inst)
             return
-        if elem.keyword == "CodeMeaning":
+        if int(elem.tag) == _CODE_MEANING:  # (0008,0104), the one tag of keyword CodeMeaning
             self._code_meaning(ds, elem, inst)
             return
         self._clean(elem, inst)  # Action.C
@@ -464,7 +490,13 @@ class HeaderEngine:
         inst.batch.add(texts, complete, inst.deferred)
 
     def _date(self, value: str, vr: str, inst: _Instance) -> str:
-        return transform_date(self.profile, inst.shift, value, vr)
+        """:func:`transform_date` under the engine's profile, remembered per (offset, value, VR)."""
+        key = (inst.shift, value, vr)
+        new = self._dates.get(key)
+        if new is None:
+            new = transform_date(self.profile, inst.shift, value, vr)
+            _remember(self._dates, key, new)
+        return new
 
     @staticmethod
     def _map_values(value: Any, fn: Any) -> Any:
@@ -511,7 +543,7 @@ class HeaderEngine:
             for tag in list(ds.keys()):
                 group, el = tag >> 16, tag & 0xFFFF
                 if group & 1 and 0x0010 <= el <= 0x00FF:
-                    creators[(group, el)] = str(ds[tag].value or "").strip().upper()
+                    creators[(group, el)] = str(element(ds, tag).value or "").strip().upper()
             used: set[tuple[int, int]] = set()
             for tag in list(ds.keys()):
                 group, el = tag >> 16, tag & 0xFFFF
@@ -520,9 +552,9 @@ class HeaderEngine:
                     continue
                 if not group & 1:
                     if element_vr(ds, tag) == "SQ":
-                        stack.extend(ds[tag].value)
+                        stack.extend(element(ds, tag).value)
                     continue
-                elem = ds[tag]
+                elem = element(ds, tag)
                 if 0x0010 <= el <= 0x00FF or el < 0x0010:
                     continue  # creators decided below; (gggg,0000-000F) are illegal and dropped
                 block = (group, el >> 8)
@@ -608,7 +640,7 @@ def _clone(ds: Dataset, may_keep_private: Callable[[int], bool] = lambda tag: Tr
             if isinstance(raw, RawDataElement) and raw.length != 0xFFFFFFFF and _not_sequence(src, tag, raw):
                 dst[tag] = raw  # a private element: pydicom converts it when its creator is there
                 continue
-            elem = src[tag]
+            elem = element(src, tag)
             if elem.VR == "SQ":
                 items = []
                 for item in elem.value:
@@ -616,8 +648,11 @@ def _clone(ds: Dataset, may_keep_private: Callable[[int], bool] = lambda tag: Tr
                     items.append(child)
                     stack.append((item, child))
                 dst.add(DataElement(elem.tag, "SQ", Sequence(items)))
+            elif (tag >> 16) & 1 or type(elem) is not DataElement or type(tag) is not BaseTag \
+                    or elem.tag is not tag and elem.tag != tag:
+                dst.add(_copied(elem))  # private: pydicom's __setitem__ records its creator
             else:
-                dst.add(_copied(elem))
+                held[tag] = _copied(elem)  # what Dataset.__setitem__ does for a public non-sequence element
     return root
 
 

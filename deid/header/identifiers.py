@@ -13,7 +13,7 @@ from functools import lru_cache
 from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
 
-from deid.dicomio import element_vr
+from deid.dicomio import element, element_vr
 from deid.textmatch import NeedleKind, needles
 
 # Attributes whose values identify the patient, the visit or the site (PS3.15 Table E.1-1 rows that
@@ -118,7 +118,7 @@ def collect_identifiers(ds: Dataset) -> Identifiers:
             if vr not in ("SQ", "PN", "DA", "DT") and tag not in _WANTED_TAGS \
                     or vr == "UI" and tag not in _UID_TAGS:
                 continue  # not identifying: left unconverted
-            elem = current[tag]
+            elem = element(current, tag)
             if vr == "SQ":
                 stack.extend(elem.value)
                 continue

@@ -289,3 +289,28 @@ def test_heap_frozen_once_per_scorer(monkeypatch: pytest.MonkeyPatch) -> None:
     assert calls == ["collect", "freeze"]
     engine_module._freeze_heap(other)
     assert calls == ["collect", "freeze"] * 2
+
+
+def test_deidentify_leaves_the_garbage_collector_as_it_was(basic_engine: HeaderEngine) -> None:
+    """deid.dicomio.gc_paused around each instance: collection is on again after it, also when the
+    instance is refused (a SOP class outside the registry), and the output does not depend on it."""
+    import gc
+
+    from deid.dicomio import write_dicom
+    from deid.errors import InputError
+
+    assert gc.isenabled()
+    first = write_dicom(basic_engine.deidentify(make_ds()).dataset)
+    assert gc.isenabled()
+    bad = make_ds()
+    bad.SOPClassUID = "1.2.3.4.5"
+    with pytest.raises(InputError):
+        basic_engine.deidentify(bad)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        again = write_dicom(basic_engine.deidentify(make_ds()).dataset)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    assert again == first
