@@ -78,15 +78,26 @@ def pending_inputs(tables: Tables, zs: zones.Zones, profile: Profile,
     b, k = bronze_all.alias("b"), F.broadcast(todo.select("sha256", "run_id", "path")).alias("k")
     match = ((F.col("b.sha256") == F.col("k.sha256")) & F.col("b.run_id").eqNullSafe(F.col("k.run_id"))
              & F.col("b.path").eqNullSafe(F.col("k.path")))
-    pending = (b.where(F.col("b.run_id").isin(runs)).join(k, match, "left_semi")
-               .select("sha256", "content", "blob_path"))
+    scan = b.where(F.col("b.run_id").isin(runs))
+    pending = scan.join(k, match, "left_semi").select("sha256", "content", "blob_path")
     n_rows = sum(int(r["count"]) for r in by_run)
     n_bytes = sum(int(r["bytes"] or 0) for r in by_run)
     max_bytes = int(tables.spark.conf.get("spark.sql.files.maxPartitionBytes", None) or 128 * 1024 * 1024)
     parts = task_partitions(n_rows, n_bytes, default_cores(tables.spark), max_bytes)
-    if parts > 1:  # by sha256: no sort of the content, about n_rows / parts rows per task
+    # the scan's own split (by bytes) is kept where it gives the tasks asked for; otherwise the rows
+    # are spread by sha256 (one shuffle of the content, no sort: about n_rows / parts rows per task)
+    if parts > 1 and _scan_partitions(scan) < parts:
         pending = pending.repartition(parts, "sha256")
     return pending, todo, n_rows
+
+
+def _scan_partitions(scan: DataFrame) -> int:
+    """The partitions Spark splits a table scan into (planned, no job); 0 where it cannot say
+    (Spark Connect)."""
+    try:
+        return int(scan.rdd.getNumPartitions())
+    except Exception:  # noqa: BLE001 - Spark Connect DataFrames have no RDD
+        return 0
 
 
 ROWS_PER_TASK = 256  # pending rows per de-identify task at most (the Arrow batches inside are smaller)

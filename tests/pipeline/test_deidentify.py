@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from deid.pipeline.deidentify import ROWS_PER_TASK, task_partitions
+from deid.pipeline.deidentify import ROWS_PER_TASK, _scan_partitions, task_partitions
 
 MB = 1024 * 1024
 
@@ -23,3 +23,12 @@ MB = 1024 * 1024
 def test_tasks_are_bounded_by_rows_and_bytes_and_spread_over_the_cores(rows: int, size: int, cores: int,
                                                                         parts: int) -> None:
     assert task_partitions(rows, size, cores, 64 * MB) == parts
+
+
+def test_a_scan_whose_split_cannot_be_read_counts_as_none() -> None:
+    class _NoRdd:  # a Spark Connect DataFrame has no RDD
+        @property
+        def rdd(self) -> object:
+            raise AttributeError("rdd")
+
+    assert _scan_partitions(_NoRdd()) == 0  # type: ignore[arg-type]
