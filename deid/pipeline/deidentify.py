@@ -83,11 +83,13 @@ def pending_inputs(tables: Tables, zs: zones.Zones, profile: Profile,
     n_rows = sum(int(r["count"]) for r in by_run)
     n_bytes = sum(int(r["bytes"] or 0) for r in by_run)
     max_bytes = int(tables.spark.conf.get("spark.sql.files.maxPartitionBytes", None) or 128 * 1024 * 1024)
-    parts = task_partitions(n_rows, n_bytes, default_cores(tables.spark), max_bytes)
-    # the scan's own split (by bytes) is kept where it gives the tasks asked for; otherwise the rows
-    # are spread by sha256 (one shuffle of the content, no sort: about n_rows / parts rows per task)
-    if parts > 1 and _scan_partitions(scan) < parts:
-        pending = pending.repartition(parts, "sha256")
+    cores = default_cores(tables.spark)
+    # the scan's own split (by the stored, compressed bytes) is kept where it gives the tasks the rows
+    # and cores ask for; otherwise the rows are spread by sha256 (one shuffle of the content, no sort:
+    # about n_rows / parts rows per task, parts bounded by the files' bytes too)
+    wanted = task_partitions(n_rows, 0, cores, max_bytes)
+    if wanted > 1 and wanted > _scan_partitions(scan):
+        pending = pending.repartition(task_partitions(n_rows, n_bytes, cores, max_bytes), "sha256")
     return pending, todo, n_rows
 
 
