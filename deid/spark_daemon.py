@@ -8,10 +8,12 @@ small run's fixed cost goes"). This daemon does that once, before it serves the 
 worker starts with them (copy-on-write), then runs PySpark's own daemon loop unchanged.
 
 What is done before the fork creates no thread that could hold a lock in the child: imports and
-pure-Python tables only. torch and transformers are imported (module code: no thread pool starts),
-the free-text encoder is not loaded (building it runs torch ops, which start the OpenMP pool; each
-worker loads it when a value needs it). Anything that fails here is left to the workers, as without
-this daemon. Nothing is written to stdout (the daemon's stdout carries its port to the JVM) and no
+pure-Python tables only. torch and transformers are not imported by default (seconds of CPU and
+hundreds of MB per daemon, for runs whose free text the rules settle alone and that classify no
+pixel frame: a worker imports them when a value or a frame needs them; ``DEID_DAEMON_ENCODER=1``
+imports them here too), and the free-text encoder is never loaded here (building it runs torch ops,
+which start the OpenMP pool). Anything that fails here is left to the workers, as without this
+daemon. Nothing is written to stdout (the daemon's stdout carries its port to the JVM) and no
 data is read: the tables are the packaged vocabulary and lexicons.
 
 Works with the daemon loop of PySpark 3.5 and 4.x (``pyspark.daemon.manager``).
@@ -30,7 +32,7 @@ _MODULES = ("numpy", "pandas", "pyarrow", "pyarrow.parquet", "pydicom", "deid.pi
 _ENCODER_MODULES = ("torch", "transformers", "safetensors.torch")
 
 
-def warm(encoder: bool = True) -> list[str]:
+def warm(encoder: bool = False) -> list[str]:
     """Import the workers' modules and build the packaged word tables; the names of the steps that
     failed (their errors are left to the workers, which meet them as without this daemon)."""
     import importlib
@@ -57,7 +59,7 @@ def main() -> None:
     """Warm up (stdout sent to stderr meanwhile), then PySpark's daemon loop."""
     started = time.perf_counter()
     with contextlib.redirect_stdout(sys.stderr):
-        failed = warm(encoder=os.environ.get("DEID_DAEMON_ENCODER", "1") != "0")
+        failed = warm(encoder=os.environ.get("DEID_DAEMON_ENCODER", "0") == "1")
     if os.environ.get("DEID_DAEMON_VERBOSE"):
         print(f"deid daemon: warm in {time.perf_counter() - started:.1f} s"
               + (f"; not warmed: {', '.join(failed)}" if failed else ""), file=sys.stderr)

@@ -45,6 +45,9 @@ def session_conf(cfg: SparkConfig) -> dict[str, str]:
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.files.ignoreMissingFiles": "false",
         "spark.sql.parquet.enableVectorizedReader": "true" if cfg.parquet_vectorized_reader else "false",
+        # a Python worker serves task after task (its imports, engines and models stay loaded): Spark's
+        # default, stated so that a cluster default cannot turn it off unseen (issue #11)
+        "spark.python.worker.reuse": "true",
     }
     if cfg.driver_memory:
         conf["spark.driver.memory"] = cfg.driver_memory

@@ -196,15 +196,22 @@ class HeaderEngine:
             return self._scorer
 
     def scores(self) -> EngineScores | None:
-        """The scorer with the figures of batched passes (:mod:`deid.header.scoring`)."""
-        scorer = self.scorer()
-        if scorer is None:
+        """The scorer with the figures of batched passes (:mod:`deid.header.scoring`); the scorer
+        itself is loaded on the first text that needs an encoder pass."""
+        if self.profile.free_text.detector is not FreeTextDetector.MODEL:
             return None
         with self._scorer_lock:
             if self._scores is None:
                 policy = self.profile.free_text
-                self._scores = EngineScores(scorer, scorer_thresholds(policy.phi_threshold, policy.safe_threshold))
+                self._scores = EngineScores(self._scorer, scorer_thresholds(policy.phi_threshold,
+                                                                            policy.safe_threshold),
+                                            loader=self._load_scorer)
             return self._scores
+
+    def _load_scorer(self) -> WordScorer:
+        scorer = self.scorer()
+        assert scorer is not None  # scores() is None unless the detector is the model
+        return scorer
 
     def free_text_batch(self) -> FreeTextBatch:
         """A batch to pass to :meth:`deidentify` for many instances; call its ``finish()`` before using

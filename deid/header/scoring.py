@@ -27,23 +27,51 @@ STORE_TEXTS = 65536  # batched texts the engine keeps (least recently used first
 
 class EngineScores:
     """One engine's view of its scorer: the scorer's one-text figures (its cache) and the figures of
-    batched passes, checked against the engine's thresholds. Thread-safe."""
+    batched passes, checked against the engine's thresholds. Thread-safe.
 
-    def __init__(self, scorer: WordScorer, thresholds: tuple[float, ...]) -> None:
-        self.scorer = scorer
-        self.version = scorer.version
+    With a ``loader`` instead of a scorer, the scorer (torch, transformers and the encoder: seconds
+    per Python worker) is loaded on the first text that needs an encoder pass, never for a batch of
+    instances whose free text the rules settle alone (issue #11, worker warm-up)."""
+
+    def __init__(self, scorer: WordScorer | None, thresholds: tuple[float, ...], *,
+                 loader: Callable[[], WordScorer] | None = None) -> None:
+        if scorer is None and loader is None:
+            raise ValueError("a scorer or a loader")
+        self._scorer = scorer
+        self._loader = loader
         self._thresholds = thresholds
         self._store: OrderedDict[str, list[float]] = OrderedDict()
         self._lock = threading.Lock()
+        self._load_lock = threading.Lock()
+
+    @property
+    def scorer(self) -> WordScorer:
+        """The scorer, loaded now if it was not yet."""
+        if self._scorer is None:
+            with self._load_lock:
+                if self._scorer is None and self._loader is not None:
+                    self._scorer = self._loader()
+        assert self._scorer is not None
+        return self._scorer
+
+    @property
+    def loaded(self) -> bool:
+        return self._scorer is not None
+
+    @property
+    def version(self) -> str:
+        return self.scorer.version
 
     def lookup(self, text: str) -> list[float] | None:
-        """Figures known without an encoder pass, or None."""
+        """Figures known without an encoder pass, or None (a scorer not loaded yet knows none)."""
         with self._lock:
             probs = self._store.get(text)
             if probs is not None:
                 self._store.move_to_end(text)
                 return list(probs)
-        cached = getattr(self.scorer, "cached", None)
+        if self._scorer is None:
+            return None
+        cached = getattr(self._scorer, "cached", None)
         return cached(text) if cached is not None else None
 
     def single(self, text: str) -> list[float]:
@@ -53,8 +81,10 @@ class EngineScores:
     def fill(self, texts: list[str]) -> None:
         """Score the texts not known yet, batched when the scorer can batch."""
         todo = [t for t in dict.fromkeys(texts) if self.lookup(t) is None]
+        if not todo:
+            return
         batch = getattr(self.scorer, "score_batch", None)
-        if not todo or batch is None:
+        if batch is None:
             for t in todo:
                 self.single(t)
             return
@@ -76,10 +106,18 @@ class ScorerView:
     cleaned again once the batch is scored); otherwise it is scored alone."""
 
     def __init__(self, scores: EngineScores, collecting: bool) -> None:
-        self.version = scores.version
         self.collecting = collecting
         self.missing: list[str] = []
         self._scores = scores
+
+    @property
+    def version(self) -> str:
+        """The scorer's version (loads it: read only where a figure is needed anyway)."""
+        return self._scores.version
+
+    @version.setter
+    def version(self, value: str) -> None:  # WordScorer declares a plain attribute
+        raise AttributeError("the scorer's version is read-only")
 
     def word_probs(self, texts: list[str]) -> list[list[float]]:
         out = []

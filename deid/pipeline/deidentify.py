@@ -24,7 +24,7 @@ from deid.pipeline.hooks import Gate, HeaderOnly, PixelHook, StagedRun, gate_nee
 from deid.pipeline.process import OK, QUARANTINED, RESULT, ProcessParams, deidentify_batches
 from deid.pipeline.release import Releaser
 from deid.pipeline.timing import StageTimes
-from deid.spark_session import small_plans, sql_conf
+from deid.spark_session import default_cores, small_plans, sql_conf
 from deid.tables import BRONZE, CROSSWALK, METADATA, QUARANTINE, Tables, parquet_rows
 
 if TYPE_CHECKING:
@@ -56,8 +56,9 @@ def pending_inputs(tables: Tables, zs: zones.Zones, profile: Profile,
     from pyspark.sql import functions as F
 
     bronze_all = tables.read(zs.bronze, BRONZE)
-    keys = (bronze_all.select("sha256", "run_id", "path").groupBy("sha256")
-            .agg(F.min(F.struct("run_id", "path")).alias("_k")).select("sha256", "_k.run_id", "_k.path"))
+    keys = (bronze_all.select("sha256", "run_id", "path", "size").groupBy("sha256")
+            .agg(F.min(F.struct("run_id", "path", "size")).alias("_k"))
+            .select("sha256", "_k.run_id", "_k.path", "_k.size"))
     done = (tables.read(zs.metadata, METADATA)
             .where((F.col("key_version") == keyring.version) & (F.col("profile") == profile.name))
             .select("source_digest"))
@@ -71,14 +72,51 @@ def pending_inputs(tables: Tables, zs: zones.Zones, profile: Profile,
     # skip the files of finished runs); one action (one Spark job without adaptive execution's
     # job per shuffle stage): the runs to scan and the count
     with sql_conf(tables.spark, small_plans(tables.spark)):
-        by_run = todo.groupBy("run_id").count().collect()
+        by_run = todo.groupBy("run_id").agg(F.count(F.lit(1)).alias("count"),
+                                            F.sum("size").alias("bytes")).collect()
     runs = [r["run_id"] for r in by_run]
-    b, k = bronze_all.alias("b"), F.broadcast(todo).alias("k")
+    b, k = bronze_all.alias("b"), F.broadcast(todo.select("sha256", "run_id", "path")).alias("k")
     match = ((F.col("b.sha256") == F.col("k.sha256")) & F.col("b.run_id").eqNullSafe(F.col("k.run_id"))
              & F.col("b.path").eqNullSafe(F.col("k.path")))
-    pending = (b.where(F.col("b.run_id").isin(runs)).join(k, match, "left_semi")
-               .select("sha256", "content", "blob_path"))
-    return pending, todo, sum(int(r["count"]) for r in by_run)
+    scan = b.where(F.col("b.run_id").isin(runs))
+    pending = scan.join(k, match, "left_semi").select("sha256", "content", "blob_path")
+    n_rows = sum(int(r["count"]) for r in by_run)
+    n_bytes = sum(int(r["bytes"] or 0) for r in by_run)
+    max_bytes = int(tables.spark.conf.get("spark.sql.files.maxPartitionBytes", None) or 128 * 1024 * 1024)
+    cores = default_cores(tables.spark)
+    # the scan's own split (by the stored, compressed bytes) is kept where it gives the tasks the rows
+    # and cores ask for; otherwise the rows are spread by sha256 (one shuffle of the content, no sort:
+    # about n_rows / parts rows per task, parts bounded by the files' bytes too)
+    wanted = task_partitions(n_rows, 0, cores, max_bytes)
+    if wanted > 1 and wanted > _scan_partitions(scan):
+        pending = pending.repartition(task_partitions(n_rows, n_bytes, cores, max_bytes), "sha256")
+    return pending, todo, n_rows
+
+
+def _scan_partitions(scan: DataFrame) -> int:
+    """The partitions Spark splits a table scan into (planned, no job); 0 where it cannot say
+    (Spark Connect)."""
+    try:
+        return int(scan.rdd.getNumPartitions())
+    except Exception:  # noqa: BLE001 - Spark Connect DataFrames have no RDD
+        return 0
+
+
+ROWS_PER_TASK = 256  # pending rows per de-identify task at most (the Arrow batches inside are smaller)
+
+
+def task_partitions(n_rows: int, n_bytes: int, cores: int, max_bytes: int,
+                    rows_per_task: int = ROWS_PER_TASK) -> int:
+    """De-identify tasks for ``n_rows`` pending inputs of ``n_bytes`` (their files' sizes): at most
+    ``rows_per_task`` rows and about ``max_bytes`` (``spark.sql.files.maxPartitionBytes``) each, two
+    per core where there are several cores (a task that runs long is not the only one left), never
+    more than the rows. The scan of bronze is split by bytes only, which left one task with 30 of 31
+    small inputs and the second core idle (issue #11)."""
+    if n_rows <= 1:
+        return 1
+    need = max(-(-n_rows // max(1, rows_per_task)), -(-max(0, n_bytes) // max(1, max_bytes)))
+    spread = 2 * cores if cores > 1 else 1
+    return min(n_rows, max(need, spread))
 
 
 def stage_run(spark: SparkSession, tables: Tables, zs: zones.Zones, params: ProcessParams,

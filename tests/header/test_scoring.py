@@ -191,3 +191,53 @@ def test_an_unfinished_batch_leaves_values_removed_and_results_refuse(model: Fre
     alone = HeaderEngine(load_profile("research"), keys).deidentify(_comments_ds(text, "Roe^Ann"))
     assert res.dataset.ImageComments == alone.dataset.ImageComments
     assert "Albright" not in str(res.dataset.ImageComments)
+
+
+class _CountingScorer:
+    """A stand-in scorer: one figure per word, every call counted."""
+
+    version = "counting-1"
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def word_probs(self, texts: list[str]) -> list[list[float]]:
+        self.calls.extend(texts)
+        return [[0.1] * max(1, len(t.split())) for t in texts]
+
+
+def test_a_lazy_scorer_is_loaded_only_when_a_text_needs_an_encoder_pass() -> None:
+    loads: list[_CountingScorer] = []
+
+    def load() -> _CountingScorer:
+        loads.append(_CountingScorer())
+        return loads[-1]
+
+    scores = EngineScores(None, (0.5,), loader=load)
+    assert scores.lookup("Chest PA") is None
+    scores.fill([])
+    assert not scores.loaded and loads == []
+    scores.fill(["Chest PA", "Chest PA"])
+    assert scores.loaded and len(loads) == 1 and loads[0].calls == ["Chest PA"]
+    assert scores.version == "counting-1"
+    scores.single("Knee")
+    assert len(loads) == 1  # loaded once
+
+
+@pytest.mark.parametrize(("text", "loads"), [("CT chest with contrast", 0),
+                                              ("Reviewed with Dr Quentin Albright at Northgate", 1)])
+def test_the_engine_loads_its_scorer_only_for_free_text_the_rules_cannot_settle(keys: KeyRing, text: str,
+                                                                                 loads: int) -> None:
+    engine = HeaderEngine(load_profile("research"), keys)
+    loaded: list[_CountingScorer] = []
+
+    def load() -> _CountingScorer:
+        loaded.append(_CountingScorer())
+        return loaded[-1]
+
+    engine._load_scorer = load  # type: ignore[method-assign,assignment]
+    batch = engine.free_text_batch()
+    res = engine.deidentify(_comments_ds(text, "Roe^Ann"), batch=batch)
+    engine.finish(batch)
+    res.check()
+    assert len(loaded) == loads

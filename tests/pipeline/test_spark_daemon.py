@@ -22,6 +22,24 @@ def test_the_warm_daemon_is_opt_in() -> None:
     assert conf["spark.python.daemon.module"] == DAEMON_MODULE == spark_daemon.MODULE
 
 
+def test_python_workers_are_reused_and_the_daemon_imports_no_encoder_by_default(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    assert session_conf(SparkConfig())["spark.python.worker.reuse"] == "true"
+    seen: list[bool] = []
+
+    def warm(encoder: bool = False) -> list[str]:
+        seen.append(encoder)
+        return []
+
+    monkeypatch.setattr(spark_daemon, "warm", warm)
+    monkeypatch.setattr("pyspark.daemon.manager", lambda: None)
+    monkeypatch.delenv("DEID_DAEMON_ENCODER", raising=False)
+    spark_daemon.main()
+    monkeypatch.setenv("DEID_DAEMON_ENCODER", "1")
+    spark_daemon.main()
+    assert seen == [False, True]
+
+
 def test_a_local_driver_jvm_gets_the_quick_jit_and_the_configured_options_win() -> None:
     assert session_conf(SparkConfig())["spark.driver.extraJavaOptions"] == QUICK_JIT
     assert "spark.driver.extraJavaOptions" not in session_conf(SparkConfig(driver_jit=DriverJit.FULL))
