@@ -419,12 +419,20 @@ def needles(value: str, kind: NeedleKind, *, broad: bool = True) -> frozenset[st
         # initials ("A Smith", "A M Smith") only as separate tokens: glued, "a"+"m"+"dr" would be any
         # run of short tokens ("20dB/DR60" holds "dbdr")
         initials = kind is NeedleKind.PERSON_NAME and len(parts) > 1 and any(len(p) == 1 for p in parts)
-        out.update({norm} if initials else keys_of(parts))
+        out.update({norm} if initials or _loose_numeric(parts, kind) else keys_of(parts))
     return frozenset(k for k in out if len(k.replace(" ", "")) >= 2)
 
 
 class _Raw(str):
     """A key used as is (a UID): not tokenised."""
+
+
+def _loose_numeric(parts: list[str], kind: NeedleKind) -> bool:
+    """A date or time spelled in numbers with a part of neither two nor four digits ("25 5 10" of
+    2010-05-25, "9 30"): matched only with its separators. Run together ("25510", "930") it is no
+    layout anyone writes and is any number's digits: "(128,128,255), 10" holds "255" "10"."""
+    return kind in (NeedleKind.DATE, NeedleKind.TIME) and len(parts) > 1 and all(p.isdigit() for p in parts) \
+        and any(len(p) not in (2, 4) for p in parts)
 
 
 def _too_weak(norm: str, kind: NeedleKind, broad: bool) -> bool:

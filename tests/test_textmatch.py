@@ -96,6 +96,26 @@ def test_other_dates_not_matched(text: str) -> None:
     assert not _found(text, "20240131", NeedleKind.DATE)
 
 
+@pytest.mark.parametrize(("text", "date"), [
+    ("10 rows of (128,128,255), 10 rows of (0,0,0)", "20100525"),  # "255" "10": not 25/5/10
+    ("lot 15124 used", "20240115"),  # 15/1/24 run together is any number's digits
+    ("series 93024", "20240930"),  # 9/30/24
+])
+def test_loose_numeric_dates_need_their_separators(text: str, date: str) -> None:
+    assert not _found(text, date, NeedleKind.DATE, broad=False), text
+    assert not _found(text, date, NeedleKind.DATE), text
+
+
+@pytest.mark.parametrize("text", ["25/5/10", "25.5.2010", "5/25/10", "2010-5-25", "250510", "25052010"])
+def test_unpadded_dates_with_separators_still_match(text: str) -> None:
+    assert _found(f"seen {text}", "20100525", NeedleKind.DATE, broad=False), text
+
+
+def test_loose_numeric_time_needs_its_separator() -> None:
+    assert not _found("lot 930 used", "093000", NeedleKind.TIME)
+    assert _found("at 9:30", "093000", NeedleKind.TIME)
+
+
 @pytest.mark.parametrize("text", ["at 14:30", "1430h", "2:30 pm", "14.30.05"])
 def test_time_layouts(text: str) -> None:
     assert _found(text, "143005.000", NeedleKind.TIME)
