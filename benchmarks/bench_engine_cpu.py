@@ -57,6 +57,19 @@ def _files(spec: str) -> list[bytes]:
     return blobs
 
 
+def cpu_step(spent: dict[str, float]) -> Callable[..., Any]:
+    """``step(label, fn, *a, **kw)``: calls ``fn`` and adds its CPU seconds to ``spent[label]``."""
+
+    def step(label: str, fn: Callable[..., Any], *a: Any, **kw: Any) -> Any:
+        t0 = time.process_time()
+        try:
+            return fn(*a, **kw)
+        finally:
+            spent[label] = spent.get(label, 0.0) + time.process_time() - t0
+
+    return step
+
+
 def one(spec: str, profile: str, dicognito_dir: str | None, cprofile: int, repeat: int = 3) -> dict[str, Any]:
     warnings.simplefilter("ignore")
     os.environ.setdefault("DEID_KEY", "5f" + "0123456789abcdef" * 3 + "a1b2c3d4e5f60718293a4b5c6d7e")
@@ -75,13 +88,7 @@ def one(spec: str, profile: str, dicognito_dir: str | None, cprofile: int, repea
     engine = HeaderEngine(load_profile(profile), load_keyring())
     engine.scorer()  # loaded before timing (a worker loads it once)
     phases: dict[str, float] = {}
-
-    def timed(name: str, fn: Callable[..., Any], *a: Any, **kw: Any) -> Any:
-        t0 = time.process_time()
-        try:
-            return fn(*a, **kw)
-        finally:
-            phases[name] = phases.get(name, 0.0) + time.process_time() - t0
+    timed = cpu_step(phases)
 
     def run_engine() -> None:
         if getattr(engine, "kept_memos", None) is not None:  # nor kept-value answers

@@ -25,7 +25,6 @@ import os
 import sys
 import time
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -80,12 +79,7 @@ def main() -> None:
             (kept, "patient_ids", "deid: patient IDs")):
         _wrap(owner, name, label, spent)
 
-    def step(label: str, fn: Callable[..., Any], *a: Any, **kw: Any) -> Any:
-        t0 = time.process_time()
-        try:
-            return fn(*a, **kw)
-        finally:
-            spent[label] = spent.get(label, 0.0) + time.process_time() - t0
+    step = bench_engine_cpu.cpu_step(spent)
 
     def run() -> None:
         eng.kept_memos.clear()
