@@ -799,12 +799,20 @@ def _closing_letters(words: list[_Word], j: int, text: str) -> bool:
             and low not in _PRONOUNS and low not in _FUNCTION and not (
                 cue == "per" and core.islower() and low in _TECHNIQUE | _UCUM_WORDS | _ROUTES):
         return True  # "given per os", "dosed per kg": a route or a unit in lower case after "per" goes on below
+    if after is None and x.tail in ("", ".") and cue == "per" and j == 1 and core.islower() \
+            and low not in _UCUM_WORDS | _ROUTES | _PRONOUNS | _FUNCTION:
+        return True  # the whole value is a sign-off ("per mv", "per sp"): nothing is given or measured there
     if low in _PRONOUNS or low in _TECHNIQUE - _UCUM_WORDS or core.islower() and low in _UCUM_WORDS:
         return False
     return after is None and not x.tail or after is not None and "-" in text[x.end: after.start] and not x.tail
 
 
 _SIGN_OFF_CUES = _set("per report")
+# Honorifics that only a person's name follows: two or three letters after one are initials even when
+# they spell a pronoun ("Dr. me aware"); "ms", "hr", "m", "sister" are units, hours or words too.
+_PERSON_HONORIFICS = _set("dr doctor prof professor mr mrs miss mx mme mlle dott herr frau")
+# Teams and places one discusses a case with ("discussed with ICU today"): no person's initials.
+_TEAMS = _set("icu ed er ent mdt gp ccu hdu nicu picu ot or ae mau amu")
 _ROUTES = _set("os")  # "per os": by mouth
 
 
@@ -833,6 +841,28 @@ def _person_letters(x: _Word, first: bool, label: bool, last: bool, role: bool =
     return True
 
 
+def _talk_capitals(words: list[_Word], j: int) -> bool:
+    """Right after "<talk verb> with" (:data:`_TALK_VERBS`), two or three capitals that end the value or
+    come before "today", "now" ... are the initials of the person talked to, a technique word too
+    ("Images reviewed with MV today", "discussed with EP."); a team is no person ("discussed with ICU
+    today", :data:`_TEAMS`). Issue 13, item 1."""
+    x = words[j]
+    core = x.text.rstrip(".")
+    if not (core.isalpha() and core.isupper() and 2 <= len(core) <= 3) or core.lower() in _TEAMS:
+        return False
+    after = words[j + 1] if j + 1 < len(words) else None
+    if after is None:
+        return x.tail in ("", ".")
+    return not x.tail and after.spaced and normalise(after.text) in _INITIAL_ENDS - _set("and am pm")
+
+
+def _pronoun_letters(x: _Word) -> bool:
+    """Two letters in one case that spell a pronoun ("me", "US"), right after an honorific of
+    :data:`_PERSON_HONORIFICS`: a person's initials, no pronoun ("Dr. me aware"). Issue 13, item 1."""
+    core = x.text.rstrip(".")
+    return core.isalpha() and (core.isupper() or core.islower()) and core.lower() in _PRONOUNS and len(core) <= 3
+
+
 def _initials_ranges(words: list[_Word], text: str) -> list[tuple[int, int]]:
     """Initials after a cue of :data:`_INITIAL_CUES` (the cue may end in ":") where the clause ends
     after them or a dash, "and", "today" follows; more initials after "and", "&" or "/"; dictation
@@ -856,7 +886,9 @@ def _initials_ranges(words: list[_Word], text: str) -> list[tuple[int, int]]:
                                   or j == i + 1 and _closing_letters(words, j, text)
                                   or person and _person_letters(words[j], j == i + 1, strong, j + 1 == len(words),
                                                                 low in _ROLE_CUES)
-                                  or talk and words[j].text.islower() and _person_letters(words[j], True, False, False)):
+                                  or talk and words[j].text.islower() and _person_letters(words[j], True, False, False)
+                                  or talk and j == i + 1 and _talk_capitals(words, j)
+                                  or low in _PERSON_HONORIFICS and j == i + 1 and _pronoun_letters(words[j])):
             x = words[j]
             after = words[j + 1] if j + 1 < len(words) else None
             gap = text[x.end: after.start] if after is not None else ""
