@@ -936,7 +936,7 @@ def _mark_terms(words: list[_Word], all_caps: bool) -> None:
         j = _term_end(words, i)
         caps = [words[k] for k in range(i, j) if _is_capitalised(words[k].text)]
         lows = [x for x in (normalise(w.text) for w in caps) if x not in _PARTICLES and len(x) > 2]
-        known = all(is_known(w.text) for w in caps) and normalise(words[i].text) not in _PARTICLES
+        known = all(is_known(w.text) or w.formed for w in caps) and normalise(words[i].text) not in _PARTICLES
         in_vocab = sum(x in vocab for x in lows)
         plain = sum(x in vocab and x not in capitalised for x in lows)  # never a PS3.16 eponym nor first word
         proper = not _ps316_pairs(lows) and (
@@ -1335,7 +1335,7 @@ def _rule_ranges(words: list[_Word], all_caps: bool, scored: bool = False) -> li
                 out.append((run[0].start, run[-1].end))
                 continue
             if run and (_measurement(run) or not _street(run, all_caps) and all(x.term for x in run if _alpha(x.text))
-                        and (_vocabulary_term(run, words) or any(x.formed for x in run))):
+                        and (_vocabulary_term(run, words) or any(x.formed for x in run) or _finding_of(words, i, run))):
                 continue
             if scored and len(run) == 1 and _is_capitalised(run[0].text) and _term_opens(words, i + 1, strict=True):
                 continue  # "Hx of Haemophilus meningitis": a sentence-case term, not a place
@@ -1437,6 +1437,24 @@ _UNIT_WORDS = _set("apt apartment suite ste unit flat floor fl room rm bldg buil
 _NUMBER_SIGN = re.compile(r"^(?:[Nn][°º]|N[Oo]\.?|[Nn][Rr]\.?|#)$")
 # A house number as written before a street: "12", "12a", "12-14", "262/287" (unit/house), "1/3"
 _HOUSE_NUMBER = re.compile(r"^\d{1,5}[A-Za-z]?(?:[/-]\d{1,5}[A-Za-z]?|-[A-Z])?/?$")  # "4913-I", "429/" (an empty unit part)
+
+
+# Words before "of" that introduce a finding, not a place ("Hx of", "history of", "background of").
+_FINDING_WORDS = _set("hx history background evidence signs sign features feature symptoms symptom suspicion "
+                      "diagnosis dx ddx episode episodes findings finding degree known presence")
+
+
+def _finding_of(words: list[_Word], i: int, run: list[_Word]) -> bool:
+    """"of" (``words[i]``) right after a word of :data:`_FINDING_WORDS` in the same clause: what follows
+    is a finding, not a place ("Hx of Heat Lamp", "Background of Corticospinal Tract"), when the run
+    after it is a term as a whole (:func:`_mark_terms`, checked by the caller) and none of its words
+    is a name or a place of the name list ("Background of Leeds General" stays a place; the common
+    words hold towns). Issue 13, item 1."""
+    if i == 0 or normalise(words[i].text) != "of" or words[i - 1].stop or words[i - 1].tail:
+        return False
+    if any(p in _names() for x in run if _alpha(x.text) for p in normalise(x.text).split()):
+        return False
+    return normalise(words[i - 1].text).replace(" ", "") in _FINDING_WORDS
 
 
 def _vocabulary_term(run: list[_Word], words: list[_Word]) -> bool:
