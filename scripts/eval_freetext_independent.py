@@ -9,7 +9,10 @@ project, so that a change to the project's normaliser cannot change the yardstic
   the original text outside the span; a span with no scored word (e.g. initials "J.K.") is counted
   apart as unscorable;
 * a clinical (or eponym) sentence keeps its terms when every word of every inserted term is still in
-  the cleaned text; "unchanged" when every word of the whole sentence is still there (as many times).
+  the cleaned text; "unchanged" when every word of the whole sentence is still there (as many times);
+* per source (``term_sources``): each inserted clinical term on its own, kept when all its words are
+  still in the cleaned text (a sentence may hold terms of two sources). ``--miss-sources`` prints only
+  the lost clinical sentences of the sources named, so that a held-out source can be counted unseen.
 
 Prints totals per PHI kind and per locale group (locales in neither of the project's tuples vs
 shared). PHI values are printed only with ``--show-misses`` (Faker values, never real data).
@@ -78,6 +81,7 @@ class Tally:
         self.unscorable = 0
         self.sent: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # category -> [terms, same, n]
         self.removed_whole = 0
+        self.terms: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # source -> [kept, total], per term
 
     def add_span(self, s: Sentence, span: Span, left: list[str] | None) -> None:
         if left is None:
@@ -103,6 +107,12 @@ class Tally:
             row[0] += kept
             row[1] += unchanged(s, cleaned)
             row[2] += 1
+        if s.category == "clinical":
+            left = set(words(cleaned))
+            for term in s.clinical:
+                row = self.terms[sources.get(term, "?")]
+                row[0] += all(w in left for w in words(term))
+                row[1] += 1
         return kept
 
 
@@ -119,7 +129,17 @@ def report(t: Tally, show_locales: bool) -> None:
     for cat in sorted(t.sent, key=lambda k: (k == "eponym", "," in k, k)):
         terms, same, n = t.sent[cat]
         print(f"  {cat} sentences keeping their terms: {_pct(terms, n)}; every word kept: {_pct(same, n)}")
+    for source in sorted(t.terms):
+        print(f"  clinical terms kept, source {source}: {_pct(*t.terms[source])}")
     print(f"  values removed whole (verdict REMOVED): {t.removed_whole}")
+
+
+def _shown(s: Sentence, sources: dict[str, str], only: frozenset[str] | None) -> bool:
+    """A lost clinical sentence is printed only when every term's source is in ``only`` (held-out
+    sources' misses stay unseen); eponym sentences only without ``only``."""
+    if only is None:
+        return True
+    return s.category == "clinical" and {sources.get(t, "?") for t in s.clinical} <= only
 
 
 def main() -> None:
@@ -134,7 +154,12 @@ def main() -> None:
     ap.add_argument("--names", choices=NAME_SOURCES, default="faker",
                     help="person names: Faker (default, old seeds reproduce) or the evaluation-only census "
                          "lists of scripts/eval_names.py")
+    ap.add_argument("--miss-sources", default=None,
+                    help="with --show-misses: print lost clinical sentences only when all their terms come from "
+                         "these comma-separated sources (e.g. MDC,NEU,UMLS), so that a held-out source's misses "
+                         "are never seen; PHI misses are printed as before")
     args = ap.parse_args()
+    only = frozenset(args.miss_sources.split(",")) if args.miss_sources else None
 
     from deid.header.freetext import FreeTextCleaner, Verdict
     from deid.header.phi_text import load_scorer
@@ -152,7 +177,8 @@ def main() -> None:
             if left and args.show_misses:
                 print(f"PHI LEFT [{span.kind} {span.locale}] {s.text!r} -> {res.text!r} "
                       f"span {s.text[span.start:span.end]!r}")
-        if s.category != "phi" and not tally.add_sentence(s, res.text, sources) and args.show_misses:
+        if s.category != "phi" and not tally.add_sentence(s, res.text, sources) and args.show_misses \
+                and _shown(s, sources, only):
             print(f"{s.category.upper()} LOST: {s.text!r} -> {res.text!r} ({res.verdict.value})")
     print(f"part {args.part}, seed {args.seed}, detector {args.detector}: {args.n} PHI + {args.n} clinical + "
           f"{n_epo} eponym sentences, {time.monotonic() - t0:.0f} s")

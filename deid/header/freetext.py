@@ -799,12 +799,20 @@ def _closing_letters(words: list[_Word], j: int, text: str) -> bool:
             and low not in _PRONOUNS and low not in _FUNCTION and not (
                 cue == "per" and core.islower() and low in _TECHNIQUE | _UCUM_WORDS | _ROUTES):
         return True  # "given per os", "dosed per kg": a route or a unit in lower case after "per" goes on below
+    if after is None and x.tail in ("", ".") and cue == "per" and j == 1 and core.islower() \
+            and low not in _UCUM_WORDS | _ROUTES | _PRONOUNS | _FUNCTION:
+        return True  # the whole value is a sign-off ("per mv", "per sp"): nothing is given or measured there
     if low in _PRONOUNS or low in _TECHNIQUE - _UCUM_WORDS or core.islower() and low in _UCUM_WORDS:
         return False
     return after is None and not x.tail or after is not None and "-" in text[x.end: after.start] and not x.tail
 
 
 _SIGN_OFF_CUES = _set("per report")
+# Honorifics that only a person's name follows: two or three letters after one are initials even when
+# they spell a pronoun ("Dr. me aware"); "ms", "hr", "m", "sister" are units, hours or words too.
+_PERSON_HONORIFICS = _set("dr doctor prof professor mr mrs miss mx mme mlle dott herr frau")
+# Teams and places one discusses a case with ("discussed with ICU today"): no person's initials.
+_TEAMS = _set("icu ed er ent mdt gp ccu hdu nicu picu ot or ae mau amu")
 _ROUTES = _set("os")  # "per os": by mouth
 
 
@@ -833,6 +841,28 @@ def _person_letters(x: _Word, first: bool, label: bool, last: bool, role: bool =
     return True
 
 
+def _talk_capitals(words: list[_Word], j: int) -> bool:
+    """Right after "<talk verb> with" (:data:`_TALK_VERBS`), two or three capitals that end the value or
+    come before "today", "now" ... are the initials of the person talked to, a technique word too
+    ("Images reviewed with MV today", "discussed with EP."); a team is no person ("discussed with ICU
+    today", :data:`_TEAMS`). Issue 13, item 1."""
+    x = words[j]
+    core = x.text.rstrip(".")
+    if not (core.isalpha() and core.isupper() and 2 <= len(core) <= 3) or core.lower() in _TEAMS:
+        return False
+    after = words[j + 1] if j + 1 < len(words) else None
+    if after is None:
+        return x.tail in ("", ".")
+    return not x.tail and after.spaced and normalise(after.text) in _INITIAL_ENDS - _set("and am pm")
+
+
+def _pronoun_letters(x: _Word) -> bool:
+    """Two letters in one case that spell a pronoun ("me", "US"), right after an honorific of
+    :data:`_PERSON_HONORIFICS`: a person's initials, no pronoun ("Dr. me aware"). Issue 13, item 1."""
+    core = x.text.rstrip(".")
+    return core.isalpha() and (core.isupper() or core.islower()) and core.lower() in _PRONOUNS and len(core) <= 3
+
+
 def _initials_ranges(words: list[_Word], text: str) -> list[tuple[int, int]]:
     """Initials after a cue of :data:`_INITIAL_CUES` (the cue may end in ":") where the clause ends
     after them or a dash, "and", "today" follows; more initials after "and", "&" or "/"; dictation
@@ -856,7 +886,9 @@ def _initials_ranges(words: list[_Word], text: str) -> list[tuple[int, int]]:
                                   or j == i + 1 and _closing_letters(words, j, text)
                                   or person and _person_letters(words[j], j == i + 1, strong, j + 1 == len(words),
                                                                 low in _ROLE_CUES)
-                                  or talk and words[j].text.islower() and _person_letters(words[j], True, False, False)):
+                                  or talk and words[j].text.islower() and _person_letters(words[j], True, False, False)
+                                  or talk and j == i + 1 and _talk_capitals(words, j)
+                                  or low in _PERSON_HONORIFICS and j == i + 1 and _pronoun_letters(words[j])):
             x = words[j]
             after = words[j + 1] if j + 1 < len(words) else None
             gap = text[x.end: after.start] if after is not None else ""
@@ -904,7 +936,7 @@ def _mark_terms(words: list[_Word], all_caps: bool) -> None:
         j = _term_end(words, i)
         caps = [words[k] for k in range(i, j) if _is_capitalised(words[k].text)]
         lows = [x for x in (normalise(w.text) for w in caps) if x not in _PARTICLES and len(x) > 2]
-        known = all(is_known(w.text) for w in caps) and normalise(words[i].text) not in _PARTICLES
+        known = all(is_known(w.text) or w.formed for w in caps) and normalise(words[i].text) not in _PARTICLES
         in_vocab = sum(x in vocab for x in lows)
         plain = sum(x in vocab and x not in capitalised for x in lows)  # never a PS3.16 eponym nor first word
         proper = not _ps316_pairs(lows) and (
@@ -1303,7 +1335,7 @@ def _rule_ranges(words: list[_Word], all_caps: bool, scored: bool = False) -> li
                 out.append((run[0].start, run[-1].end))
                 continue
             if run and (_measurement(run) or not _street(run, all_caps) and all(x.term for x in run if _alpha(x.text))
-                        and (_vocabulary_term(run, words) or any(x.formed for x in run))):
+                        and (_vocabulary_term(run, words) or any(x.formed for x in run) or _finding_of(words, i, run))):
                 continue
             if scored and len(run) == 1 and _is_capitalised(run[0].text) and _term_opens(words, i + 1, strict=True):
                 continue  # "Hx of Haemophilus meningitis": a sentence-case term, not a place
@@ -1405,6 +1437,24 @@ _UNIT_WORDS = _set("apt apartment suite ste unit flat floor fl room rm bldg buil
 _NUMBER_SIGN = re.compile(r"^(?:[Nn][°º]|N[Oo]\.?|[Nn][Rr]\.?|#)$")
 # A house number as written before a street: "12", "12a", "12-14", "262/287" (unit/house), "1/3"
 _HOUSE_NUMBER = re.compile(r"^\d{1,5}[A-Za-z]?(?:[/-]\d{1,5}[A-Za-z]?|-[A-Z])?/?$")  # "4913-I", "429/" (an empty unit part)
+
+
+# Words before "of" that introduce a finding, not a place ("Hx of", "history of", "background of").
+_FINDING_WORDS = _set("hx history background evidence signs sign features feature symptoms symptom suspicion "
+                      "diagnosis dx ddx episode episodes findings finding degree known presence")
+
+
+def _finding_of(words: list[_Word], i: int, run: list[_Word]) -> bool:
+    """"of" (``words[i]``) right after a word of :data:`_FINDING_WORDS` in the same clause: what follows
+    is a finding, not a place ("Hx of Heat Lamp", "Background of Corticospinal Tract"), when the run
+    after it is a term as a whole (:func:`_mark_terms`, checked by the caller) and none of its words
+    is a name or a place of the name list ("Background of Leeds General" stays a place; the common
+    words hold towns). Issue 13, item 1."""
+    if i == 0 or normalise(words[i].text) != "of" or words[i - 1].stop or words[i - 1].tail:
+        return False
+    if any(p in _names() for x in run if _alpha(x.text) for p in normalise(x.text).split()):
+        return False
+    return normalise(words[i - 1].text).replace(" ", "") in _FINDING_WORDS
 
 
 def _vocabulary_term(run: list[_Word], words: list[_Word]) -> bool:
