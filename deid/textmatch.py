@@ -529,7 +529,7 @@ def _address_variants(value: str, broad: bool) -> list[str]:
 
 
 _STREET_WORDS = frozenset(_STREET_ABBR) | frozenset(_ABBR_BACK) | frozenset(
-    ["close", "crescent", "circle", "trail", "row", "walk", "alley", "mews", "grove", "gardens", "hill", "park", "plaza", "path", "pike", "track", "loop", "view", "wharf", "quay", "green", "way", "rue", "via", "calle", "avenida", "weg", "gasse", "platz", "allee", "laan", "straat"])
+    ["close", "corner", "crescent", "circle", "trail", "row", "walk", "alley", "mews", "grove", "gardens", "hill", "park", "plaza", "path", "pike", "track", "loop", "view", "wharf", "quay", "green", "way", "rue", "via", "calle", "avenida", "weg", "gasse", "platz", "allee", "laan", "straat"])
 STREET_WORDS = _STREET_WORDS  # street types and their abbreviations ("lane", "ln", "rue", "weg"), for the cleaner
 _INSTITUTION_WORDS = {"saint": "st", "st": "saint", "hospital": "hosp", "university": "univ",
                       "center": "centre", "centre": "center", "medical": "med", "general": "gen",

@@ -1046,8 +1046,24 @@ def _after_house_number(words: list[_Word], i: int) -> bool:
         return False
     num = words[i - 1].text
     opens = i == 1 or words[i - 2].stop or words[i - 2].tail == "," or normalise(words[i - 2].text) in _PLACE_CUES
-    return opens and bool(_HOUSE_NUMBER.match(num)) and sum(c.isdigit() for c in num) >= 2 and \
-        normalise(words[i].text) not in _DURATION | _UCUM_WORDS | _TECHNIQUE
+    return opens and bool(_HOUSE_NUMBER.match(num)) and sum(c.isdigit() for c in num) >= 2 and (
+        normalise(words[i].text) not in _DURATION | _UCUM_WORDS | _TECHNIQUE or _street_type_follows(words, i))
+
+
+def _street_type_follows(words: list[_Word], i: int) -> bool:
+    """From ``words[i]`` on, one to three capitalised words of one clause and then a street type written
+    as a word ("Corner", "Rd"; not "CT"): the words name a street even when one of them is a unit or a
+    technique ("51 Dixon Corner", "at 12 Echo Lane"). Issue 13, item 1."""
+    for k in range(i, min(i + 4, len(words))):
+        w = words[k]
+        core = w.text.rstrip(".,;:")
+        if k > i and (not w.spaced or not _is_capitalised(core)):
+            return False
+        if k > i and not core.isupper() and normalise(core) in STREET_WORDS:
+            return True
+        if w.stop or w.tail:
+            return False  # the clause ends before a street type
+    return False
 
 
 # Head nouns of eponymous terms ("Parkinson disease", "Bell palsy", "Colles fracture", "Apgar score"):
@@ -1173,7 +1189,8 @@ def _clinical_head(run: list[_Word], nxt: list[_Word]) -> bool:
 def _measurement(run: list[_Word]) -> bool:
     """A number and its unit after "at": "at 40 ms into ST segment" is no house number."""
     return len(run) > 1 and run[0].text.replace(".", "").isdigit() and (
-        normalise(run[1].text) in _TECHNIQUE or normalise(run[1].text) in _UCUM_WORDS)
+        normalise(run[1].text) in _TECHNIQUE or normalise(run[1].text) in _UCUM_WORDS) \
+        and not _street_type_follows(run, 1)
 
 
 def _surname_comma_given(run: list[_Word]) -> bool:
