@@ -16,16 +16,33 @@ free-text scorer (:mod:`deid.header.phi_text`) uses it, and higher layers may to
 
 from __future__ import annotations
 
+import copy
+import importlib.util
 import json
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from deid.errors import ConfigError
 
-MAX_TOKENS = 128  # word pieces per text, [CLS] and [SEP] included (the scorer's truncation)
+MAX_TOKENS = 128  # word pieces per text, [CLS] and [SEP] included (the free-text scorer's truncation)
+ENCODER_ENV = "DEID_ENCODER"  # "torch": the models run through transformers and torch instead
+
+
+def default_backend() -> str:
+    """``numpy`` (this module: no torch in the worker, issue #11) unless the environment variable
+    ``DEID_ENCODER`` says ``torch``; ``numpy`` falls back to ``torch`` where ``tokenizers`` or
+    ``safetensors`` is missing (both come with transformers)."""
+    asked = os.environ.get(ENCODER_ENV, "").strip().lower() or "numpy"
+    if asked not in ("numpy", "torch"):
+        raise ConfigError(f"{ENCODER_ENV} must be 'numpy' or 'torch'")
+    if asked == "numpy" and not all(importlib.util.find_spec(m) for m in ("tokenizers", "safetensors")):
+        return "torch"
+    return asked
 
 
 def base_encoder_dir() -> Path:
@@ -67,8 +84,8 @@ class NumpyEncoder:
     """A BERT encoder (the installed all-MiniLM-L6-v2 by default) on CPU with numpy; thread-safe."""
 
     def __init__(self, model_dir: Path | None = None) -> None:
+        import tokenizers  # noqa: F401 - missing: ImportError now, not on the first text
         from safetensors.numpy import load_file
-        from tokenizers import Tokenizer
 
         base = model_dir or base_encoder_dir()
         config = json.loads((base / "config.json").read_text())
@@ -78,10 +95,8 @@ class NumpyEncoder:
         self.hidden_size = int(config["hidden_size"])
         self.heads = int(config["num_attention_heads"])
         self._eps = float(config["layer_norm_eps"])
-        tok = Tokenizer.from_file(str(base / "tokenizer.json"))
-        tok.no_padding()
-        tok.enable_truncation(MAX_TOKENS)
-        self._tok = tok
+        self._tokenizer_file = str(base / "tokenizer.json")
+        self._toks: dict[int, Any] = {}  # a tokenizers.Tokenizer per truncation length
         w = load_file(str(base / "model.safetensors"))
         prefix = "bert." if "bert.embeddings.word_embeddings.weight" in w else ""
         self._words = w[f"{prefix}embeddings.word_embeddings.weight"]
@@ -104,22 +119,39 @@ class NumpyEncoder:
                       w[f"{p}attention.output.LayerNorm.weight"], w[f"{p}attention.output.LayerNorm.bias"],
                       *ff1, *ff2, w[f"{p}output.LayerNorm.weight"], w[f"{p}output.LayerNorm.bias"])
 
-    def replace_layer(self, index: int, weights: dict[str, np.ndarray], prefix: str) -> None:
-        """Swap encoder layer ``index`` for one given as transformers-named weights under ``prefix``
-        (a fine-tuned layer shipped as a delta)."""
-        self.layers[index] = self._layer(weights, prefix)
+    def with_layers(self, weights: dict[str, np.ndarray], prefix: str) -> NumpyEncoder:
+        """A copy whose encoder layers named in ``weights`` (transformers names, ``prefix`` + index +
+        ``.``, e.g. a fine-tuned last layer shipped as a delta) replace this one's; the weights shared
+        with this encoder are not copied."""
+        other = copy.copy(self)
+        other.layers = list(self.layers)
+        for i in range(len(self.layers)):
+            if any(k.startswith(f"{prefix}{i}.") for k in weights):
+                other.layers[i] = self._layer({k: v.astype(np.float32) for k, v in weights.items()},
+                                              f"{prefix}{i}.")
+        other._lock = threading.Lock()
+        return other
 
-    def tokenize(self, words: list[list[str]]) -> tuple[list[list[int]], list[list[int | None]]]:
+    def tokenize(self, words: list[list[str]], max_tokens: int = MAX_TOKENS,
+                 ) -> tuple[list[list[int]], list[list[int | None]]]:
         """Word-piece ids and word index per token of pre-split texts ([CLS] ... [SEP], truncated to
-        :data:`MAX_TOKENS`), as transformers' fast tokenizer with ``is_split_into_words=True``."""
-        encs = self._tok.encode_batch(words, is_pretokenized=True)
+        ``max_tokens``), as transformers' fast tokenizer with ``is_split_into_words=True``."""
+        tok = self._toks.get(max_tokens)
+        if tok is None:
+            from tokenizers import Tokenizer
+
+            tok = Tokenizer.from_file(self._tokenizer_file)
+            tok.no_padding()
+            tok.enable_truncation(max_tokens)
+            self._toks[max_tokens] = tok  # one per length: a shared tokenizer's settings never change
+        encs = tok.encode_batch(words, is_pretokenized=True)
         return [e.ids for e in encs], [list(e.word_ids) for e in encs]
 
-    def encode(self, words: list[list[str]]) -> Encoded:
+    def encode(self, words: list[list[str]], max_tokens: int = MAX_TOKENS) -> Encoded:
         """The last hidden state of pre-split texts, padded to the longest (padding is masked out of
         attention as transformers does, so a text's figures do not depend on its batch beyond
         rounding)."""
-        ids, word_ids = self.tokenize(words)
+        ids, word_ids = self.tokenize(words, max_tokens)
         lengths = [len(i) for i in ids]
         n, width = len(ids), max(lengths, default=0)
         tokens = np.zeros((n, width), dtype=np.int64)

