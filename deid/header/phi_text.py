@@ -53,7 +53,8 @@ class FreeTextPhiModel:
     ``backend`` ``numpy`` (the default, :func:`default_backend`) runs the encoder and the head with
     numpy (:mod:`deid.header.encoder`); ``torch`` runs them with transformers and torch (the training
     script's path: its :meth:`word_vectors` are torch tensors). Both give the same figures to float32
-    rounding (``tests/header/test_encoder.py``)."""
+    rounding (``tests/header/test_encoder.py``). ``threads`` sets torch's intra-op threads (torch only;
+    numpy's BLAS follows ``OMP_NUM_THREADS``, which Spark sets to ``spark.task.cpus``)."""
 
     def __init__(self, model_dir: Path = MODEL_DIR, threads: int = 0, backend: str | None = None) -> None:
         meta_path, head_path = model_dir / "meta.json", model_dir / "head.safetensors"
