@@ -154,6 +154,8 @@ class NumpyEncoder:
         ids, word_ids = self.tokenize(words, max_tokens)
         lengths = [len(i) for i in ids]
         n, width = len(ids), max(lengths, default=0)
+        if not n:
+            return Encoded(np.zeros((0, 0, self.hidden_size), dtype=np.float32), [], [])
         tokens = np.zeros((n, width), dtype=np.int64)
         for row, seq in enumerate(ids):
             tokens[row, :len(seq)] = seq
@@ -171,7 +173,7 @@ class NumpyEncoder:
             mask = np.where(keep, np.float32(0), np.finfo(np.float32).min)[:, None, None, :]
         heads, size = self.heads, self.hidden_size // self.heads
         scale = np.float32(1.0 / np.sqrt(size))
-        x = x.reshape(n * width, -1)  # token rows: the linear layers are one 2-D product each
+        x = x.reshape(n * width, self.hidden_size)  # token rows: the linear layers are one 2-D product each
         for layer in self.layers:
             qkv = (x @ layer.qkv_w + layer.qkv_b).reshape(n, width, 3, heads, size).transpose(2, 0, 3, 1, 4)
             q = np.ascontiguousarray(qkv[0]) * scale  # (texts, heads, tokens, size)
@@ -187,7 +189,7 @@ class NumpyEncoder:
             x = _layer_norm(ctx @ layer.out_w + layer.out_b + x, layer.ln1_g, layer.ln1_b, self._eps)
             ff = _gelu(x @ layer.ff1_w + layer.ff1_b)
             x = _layer_norm(ff @ layer.ff2_w + layer.ff2_b + x, layer.ln2_g, layer.ln2_b, self._eps)
-        x = x.reshape(n, width, -1)
+        x = x.reshape(n, width, self.hidden_size)
         return np.asarray(x, dtype=np.float32)
 
 

@@ -93,6 +93,11 @@ def test_numpy_hidden_states_are_the_transformers_ones() -> None:
         assert np.max(np.abs(got.hidden[row, :n] - want[row, :n])) < 5e-5
 
 
+def test_no_text_is_no_figure(scorers: tuple[FreeTextPhiModel, FreeTextPhiModel]) -> None:
+    assert load_encoder().encode([]).hidden.shape == (0, 0, 384)
+    assert scorers[0].word_probs([]) == scorers[0].score_batch([]) == []
+
+
 def test_the_default_scorer_is_the_numpy_one(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DEID_ENCODER", raising=False)
     assert load_scorer().backend == "numpy"
