@@ -28,9 +28,10 @@ PROFILES = ("research", "hipaa-safe-harbor")
 def dump(export: Path, n: int, out_path: Path, profiles: tuple[str, ...] = PROFILES) -> None:
     warnings.simplefilter("ignore")
     os.environ.setdefault("DEID_KEY", "5f" + "0123456789abcdef" * 3 + "a1b2c3d4e5f60718293a4b5c6d7e")
-    import torch
+    if os.environ.get("DEID_ENCODER", "").strip().lower() == "torch":  # the numpy encoder: OMP_NUM_THREADS
+        import torch
 
-    torch.set_num_threads(1)
+        torch.set_num_threads(1)
     from deid import samples
     from deid.dicomio import read_dicom, write_dicom
     from deid.errors import InputError

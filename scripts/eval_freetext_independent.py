@@ -23,6 +23,7 @@ Run: nice -n 10 python scripts/eval_freetext_independent.py --part dev --n 500 -
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 import time
 import unicodedata
@@ -151,6 +152,8 @@ def main() -> None:
     ap.add_argument("--detector", choices=("model", "rules"), default="model")
     ap.add_argument("--show-misses", action="store_true", help="print synthetic sentences that miss")
     ap.add_argument("--by-locale", action="store_true")
+    ap.add_argument("--digest", action="store_true",
+                    help="print one sha256 over every cleaned sentence and verdict (byte identity of two runs)")
     ap.add_argument("--names", choices=NAME_SOURCES, default="faker",
                     help="person names: Faker (default, old seeds reproduce) or the evaluation-only census "
                          "lists of scripts/eval_names.py")
@@ -168,8 +171,10 @@ def main() -> None:
     n_epo = args.n // 5 if args.n_eponym is None else args.n_eponym
     data = make(args.part, args.n, args.n, n_epo, args.seed, names=args.names)
     tally, t0, sources = Tally(), time.monotonic(), term_sources(args.part)
+    digest = hashlib.sha256()
     for s in data:
         res = cleaner.clean(s.text)
+        digest.update(f"{res.verdict.value}\x00{res.text}\x00".encode())
         tally.removed_whole += res.verdict is Verdict.REMOVED
         for span in s.spans:
             left = span_left(s.text, span, res.text)
@@ -183,6 +188,8 @@ def main() -> None:
     print(f"part {args.part}, seed {args.seed}, detector {args.detector}: {args.n} PHI + {args.n} clinical + "
           f"{n_epo} eponym sentences, {time.monotonic() - t0:.0f} s")
     report(tally, args.by_locale)
+    if args.digest:
+        print(f"  outputs digest (cleaned text and verdict of every sentence): {digest.hexdigest()}")
 
 
 if __name__ == "__main__":

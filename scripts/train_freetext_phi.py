@@ -49,7 +49,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:  # an untrained head, only to load the encoder
         (Path(tmp) / "meta.json").write_text(json.dumps(meta))
         save_file(head.state_dict(), str(Path(tmp) / "head.safetensors"))
-        enc = FreeTextPhiModel(Path(tmp))
+        enc = FreeTextPhiModel(Path(tmp), backend="torch")  # torch tensors to train on
     xs, ys = [], []
     with torch.inference_mode():
         for i in range(0, len(data), 64):

@@ -99,7 +99,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.manual_seed(args.seed)
     t0 = time.time()
-    model = TokenPhiModel(args.init, threads=args.threads)
+    model = TokenPhiModel(args.init, threads=args.threads, backend="torch")  # trains the torch modules
     init_meta = json.loads((args.init / "meta.json").read_text())
     train = lines("train", args.train_lines, args.seed)
     extra = attribute_lines(args.attribute_lines, args.seed + 100)

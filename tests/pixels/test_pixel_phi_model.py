@@ -47,3 +47,21 @@ def test_replacement_hf_model_with_mapped_labels(tmp_path: Path) -> None:
         TokenPhiModel(tmp_path, phi_labels=["B-NAME"])
     with pytest.raises(ConfigError):
         TokenPhiModel(tmp_path, phi_labels=None)
+
+
+LINES = ["Whitfield, Amara", "Kowalski Tomasz", "St Kilda Medical Centre", "Depth 14 cm", "TIS0.4 MI 1.1",
+         "C5-1 Gen OB", "", "DOB 03/04/1961  MRN 00412345", "Dr. Ngô Thị Hương — Hôpital Saint-Louis",
+         " ".join(["lesion"] * 80)]  # beyond 64 word pieces: truncated, the last words score 0
+
+
+def test_numpy_delta_gives_the_torch_figures() -> None:
+    """The shipped delta over the numpy encoder (deid.header.encoder, issue #11: no torch in the
+    worker) against transformers + torch, in one padded batch and one line at a time."""
+    fast, ref = TokenPhiModel(backend="numpy"), TokenPhiModel(backend="torch")
+    assert fast._numpy is not None and ref._numpy is None
+    assert fast.version == ref.version
+    for got, want in [(fast.word_probs(LINES), ref.word_probs(LINES)),
+                      ([fast.word_probs([t])[0] for t in LINES], [ref.word_probs([t])[0] for t in LINES])]:
+        for g, w in zip(got, want, strict=True):
+            assert len(g) == len(w)
+            assert max((abs(a - b) for a, b in zip(g, w, strict=True)), default=0.0) < 1e-5
