@@ -22,7 +22,8 @@ Per box, in order:
 4. the clinical lexicon (:mod:`deid.pixels.lexicon`): a line whose every token is a known clinical,
    DICOM or English word, number, counter or unit is kept when the classifier scores it below the
    review band's upper bound, or whatever it scores when two or more of its words come from the
-   clinical/DICOM vocabularies and none names an institution (:func:`strong_evidence`);
+   clinical/DICOM vocabularies and none names an institution (:func:`strong_evidence`); a doubtful
+   reading (:func:`reliable_reading`) only when anchored (:func:`anchored`), as on the allowlist path;
 5. the token classifier's PHI probability; below the review band it clears a reliable reading, or an
    unreliable one with a word read as written (else ``unreliable_reading``: misread PHI, "Pga B3" for
    "Age 53", scores low as easily as clinical text).
@@ -811,7 +812,10 @@ def decide(text: str, confidence: float, ident: Identifiers, allow: Allowlist, m
     if model_score is None:
         return Decision(Label.UNREADABLE, Action.REDACT, 1.0, "not_recognised")
     if (lexicon is not None and th.model_can_clear and lexicon.explains(text, allow.words)
-            and (model_score < th.review_high or strong_evidence(lexicon, text))):
+            and (model_score < th.review_high or strong_evidence(lexicon, text))
+            and (reliable_reading(confidence, box, th) or anchored(text, lexicon))):
+        # a doubtful reading is vocabulary evidence only when anchored: a misread name can be one OCR
+        # confusion from a clinical word (issue #12: a 0.67-confidence reading was kept here)
         return Decision(Label.CLINICAL, Action.KEEP, model_score, "lexicon", model_score=model_score)
     if model_score >= th.review_high:
         return Decision(Label.PHI, Action.REDACT, model_score, "model", model_score=model_score)
