@@ -209,8 +209,8 @@ def run_ocr(args: argparse.Namespace, decider: Decider) -> Counter:
         rows, cols = data["rows"], data["cols"]
         masks: dict[int, np.ndarray] = {}
         for f, bd in decided.items():
-            boxes = [DecidedBox((b.x, b.y, b.w, b.h), d.action is Action.REDACT, b.text, d.firm, d.vouched)
-                     for b, d in bd]
+            boxes = [DecidedBox((b.x, b.y, b.w, b.h), d.action is Action.REDACT, b.text, d.firm, d.vouched,
+                                d.reason == "short_reading") for b, d in bd]
             regions = redaction_fills(boxes, cfg.padding, rows, cols) if args.geometry == "fills" else [
                 pad_box(x.box, cfg.padding, rows, cols) for x in boxes if x.redact]
             for x, y, w, h in regions:
