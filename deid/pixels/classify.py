@@ -5,7 +5,7 @@ Per box, in order:
 1. header match against the instance's ORIGINAL identifying values (:class:`Identifiers`): names in
    any order/case/format, IDs, dates in any format, institution/places, tolerant to OCR errors (edit
    distance), the 3-letter initials of a 3-part person name (:func:`own_initials`) -> always redacted;
-2. rules: dates, times, ages, compact sex/age forms (years, months, weeks), phone numbers, street
+2. rules: dates, times, ages, an operator's initials after "Op" ("0p JA0"), compact sex/age forms (years, months, weeks), phone numbers, street
    addresses (house number + an unknown capitalised word, a dwelling number "Flat 88q", "Piso 5", a
    street name on its own line "Holly Greens", :func:`street_name`), MRN- and
    accession-like tokens, NAME:/DOB:/ID: labels;
@@ -506,6 +506,12 @@ def numeric_identifier(text: str) -> bool:
 _GLUED_FIELD = re.compile(r"(?<![A-Za-z])(AGE|DOB|ID|MRN|PID|ACC|SSN|TEL)[:#=.]?\d", re.I)
 
 
+# an operator's initials after the operator label ("Op JAO", read "0p JA0": O read as zero): two or three
+# capitals, one a letter at least; before the allowlist, whose code patterns clear "0p" and "JA0" (issue #12)
+_OPERATOR_INITIALS = re.compile(r"(?<![A-Za-z0-9])(?:[O0][pP]|[O0]per|[O0]perator|Sono|Sonographer|Tech|TECH)"
+                                r"[:.]?\s*(?=[A-Z0-9]{0,2}[A-Z])[A-Z0-9]{2,3}(?![A-Za-z0-9])")
+
+
 _MON3 = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _DAY_X_YEAR = re.compile(r"(?<![\d.,])(\d{1,2})\s*([A-Za-z]{0,3})[\s.,/-]*((?:19|20)\d{2})(?![\d.,])")
 
@@ -798,6 +804,8 @@ def decide(text: str, confidence: float, ident: Identifiers, allow: Allowlist, m
     if date_fragment(text):  # before the allowlist too: "11 p 2026" is numbers and a letter
         return Decision(Label.PHI, Action.REDACT, 1.0, "rule_date", model_score=model_score)
     if _GLUED_FIELD.search(text):  # before the allowlist: its short codes ("TAC1") would clear "Age41"
+        return Decision(Label.PHI, Action.REDACT, 1.0, "rule_label", model_score=model_score)
+    if _OPERATOR_INITIALS.search(text):  # before the allowlist: "0p JA0" is two codes to it
         return Decision(Label.PHI, Action.REDACT, 1.0, "rule_label", model_score=model_score)
     if ocr_age(text):  # before the allowlist too: its codes would clear "0B1Y" (081Y with 8 read as B)
         return Decision(Label.PHI, Action.REDACT, 1.0, "rule_age", model_score=model_score)

@@ -1,6 +1,7 @@
-"""The clinical lexicon clears a line only on a reading that can stand for the text (issue #12): a
+"""Issue #12 classification checks. The clinical lexicon clears a line only on a reading that can stand for the text (issue #12): a
 doubtful reading (confidence under 0.8, or a tiny box under 0.95) is vocabulary evidence only when a
-word of it is read as written (:func:`deid.pixels.classify.anchored`), as on the allowlist path."""
+word of it is read as written (:func:`deid.pixels.classify.anchored`), as on the allowlist path; an operator's
+initials after the operator label are redacted before the allowlist."""
 
 from __future__ import annotations
 
@@ -40,3 +41,14 @@ def test_a_reliable_or_anchored_reading_is_still_cleared(lex) -> None:  # type: 
     # one word read as written anchors the doubtful reading
     d = decide("Gantry Positlon Rotatlon", 0.67, Identifiers(), allow, 0.3, th, lex, (190, 20))
     assert d.action is Action.KEEP and d.reason == "lexicon"
+
+
+@pytest.mark.parametrize(("text", "phi"), [
+    ("0p JA0", True),     # "Op JAO" with O read as zero: two codes to the allowlist (dev seed 934)
+    ("Op: KL", True), ("OP MK", True), ("Sono AB", True),
+    ("Op 12", False),     # no letter: a number, not initials
+    ("TOP MK", False), ("Opacity 12", False),
+])
+def test_operator_initials_are_redacted_before_the_allowlist(lex, text: str, phi: bool) -> None:  # type: ignore[no-untyped-def]
+    d = decide(text, 0.99, Identifiers(), load_allowlist(), 0.05, Thresholds(), lex, None)
+    assert (d.reason == "rule_label") is phi
