@@ -125,7 +125,7 @@ def main() -> None:
     delta["classifier.weight"] = head[0].to(torch.float16).contiguous()
     delta["classifier.bias"] = head[1].to(torch.float16).contiguous()
     save_file(delta, str(args.out / "delta.safetensors"))
-    meta = {**init_meta, "version": f"{init_meta['version']}-head-a{args.attribute_lines}-w{args.word_lines}",
+    meta = {**init_meta, "version": f"{init_meta['version']}-head-a{args.attribute_lines}-w{args.word_lines}-p{args.phi_weight:g}",
             "data": {**init_meta["data"], "head": {
                 "trained": ["classifier."], "train_lines": len(train), "seed": args.seed,
                 "attribute_lines": args.attribute_lines, "attribute_seed": args.seed + 100,
