@@ -247,12 +247,32 @@ def _box_stats(before, after, fill, line: dict) -> tuple[float, float]:  # type:
     return min(covered), max(changed)
 
 
+def _keep_ocr(stage: PixelStage, target: Path | None) -> None:
+    """``--ocr-cache``: the stage's OCR of the next instance is also written as a replay cache
+    (``replay_pixels.py ocr --cache``), so replays start from the same OCR as this run."""
+    if target is None:
+        stage.__dict__.pop("_finish", None)
+        return
+    from replay_pixels import dump_found
+
+    finish = type(stage)._finish
+
+    def _finish(prep):  # type: ignore[no-untyped-def]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(dump_found(prep.found, prep.spans, prep.frames.rows, prep.frames.columns)))
+        return finish(stage, prep)
+
+    stage._finish = _finish  # type: ignore[method-assign]
+
+
 def score_instance(stage: PixelStage, reader: Reader, name: str, ds: pydicom.Dataset, lines: list[dict],
-                   cats: dict, totals: dict, misses: list[str]) -> float:
+                   cats: dict, totals: dict, misses: list[str], ocr_cache: Path | None = None) -> float:
     job = _job(name, ds)
+    _keep_ocr(stage, ocr_cache)
     t = time.perf_counter()
     (out,) = stage.process([job])
     dt = time.perf_counter() - t
+    _keep_ocr(stage, None)
     n_frames = int(ds.get("NumberOfFrames", 1) or 1)
     for k, v in cats.items():  # frames/s per instance-level category
         speed = totals.setdefault(("speed", k, str(v)), Counter())
@@ -321,6 +341,14 @@ def report(totals: dict, misses: list[str], frames: int, seconds: float, instanc
     return 0 if ok else 1
 
 
+def _cache_target(args: argparse.Namespace, path: Path) -> Path | None:
+    if args.ocr_cache is None:
+        return None
+    from replay_pixels import cache_file
+
+    return cache_file(args.ocr_cache, path)
+
+
 def run_independent(args: argparse.Namespace) -> int:
     from make_eval_pixels import eval_set
 
@@ -335,7 +363,8 @@ def run_independent(args: argparse.Namespace) -> int:
         ds = pydicom.dcmread(p)
         cats = {"modality": truth["modality"], "syntax": truth["syntax"], "photometric": truth["photometric"],
                 "bits": truth["bits"]}
-        seconds += score_instance(stage, reader, p.name, ds, truth["lines"], cats, totals, misses)
+        seconds += score_instance(stage, reader, p.name, ds, truth["lines"], cats, totals, misses,
+                                  _cache_target(args, p))
         frames += int(truth["frames"])
     return report(totals, misses, frames, seconds, len(paths))
 
@@ -360,7 +389,7 @@ def run_annotated(args: argparse.Namespace) -> int:
         lines = [{"first_frame": 0, "last_frame": nf - 1, **ln} for ln in truth["lines"]]
         cats = {"modality": str(ds.get("Modality", "")), "syntax": truth.get("syntax", ""),
                 "photometric": str(ds.get("PhotometricInterpretation", "")), "bits": int(ds.get("BitsStored", 8))}
-        seconds += score_instance(stage, reader, ann.stem, ds, lines, cats, totals, misses)
+        seconds += score_instance(stage, reader, ann.stem, ds, lines, cats, totals, misses, _cache_target(args, path))
         frames += nf
         n += 1
     return report(totals, misses, frames, seconds, n)
@@ -384,6 +413,9 @@ def main() -> int:
     i.add_argument("--names", choices=NAME_SOURCES, default="faker",
                    help="person names: Faker (default) or the evaluation-only census lists (scripts/eval_names.py)")
     a = sub.add_parser("annotated")
+    for sp in (i, a):
+        sp.add_argument("--ocr-cache", type=Path, default=None,
+                        help="also write the stage's OCR per instance for replay_pixels.py ocr --cache")
     a.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data" / "dicom")
     args = ap.parse_args()
     runners = {"synthetic": run_synthetic, "real": run_real, "independent": run_independent,

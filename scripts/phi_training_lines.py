@@ -508,5 +508,52 @@ def technical_lines(n: int, seed: int) -> list[tuple[list[str], list[int]]]:
     return out
 
 
+def word_lines(n: int, seed: int) -> list[tuple[list[str], list[int]]]:
+    """``n`` negatives (label 0 for every word) made of plain English words (:func:`common_words`: the
+    MiniLM tokenizer's whole words minus every faker name and address word of every locale and every word
+    of :func:`deid.pixels.lexicon.name_words`), written for
+    neither generator: 1-4 words in title case, capitals or lower case, alone, with a value and a unit,
+    with a counter, or with the last word cut at a column; OCR-like noise. They teach that a line of
+    ordinary words ("Full Flow Started", "SIGNAL PEAK 12/64") is not a name by its capitals alone (issue
+    #12: correct clinical readings scored 0.6-0.99). Lines that are evaluation code meanings are left
+    out (as in :func:`vocabulary`)."""
+    from make_eval_pixels import EVAL_CLINICAL_SCHEMES, clinical_vocabulary
+
+    from deid.pixels.lexicon import name_words
+
+    banned = {m.upper() for m in clinical_vocabulary(EVAL_CLINICAL_SCHEMES)}
+    names = name_words()  # the stage's own name list too ("ward", "mark"): never taught as plain words
+    vocab = [w for w in common_words() if w.lower() not in names]
+    rng = random.Random(seed)
+    out: list[tuple[list[str], list[int]]] = []
+    while len(out) < n:
+        ws = [rng.choice(vocab) for _ in range(rng.choice([1, 2, 2, 3, 3, 4]))]
+        case = rng.random()
+        ws = [w.title() for w in ws] if case < 0.5 else [w.upper() for w in ws] if case < 0.7 else ws
+        name = " ".join(ws)
+        if name.upper() in banned:
+            continue
+        k = rng.random()
+        if k < 0.4:
+            text = name
+        elif k < 0.7:
+            value = rng.choice([str(rng.randint(1, 999)), f"{rng.uniform(0, 300):.1f}", f"{rng.uniform(0, 9):.2f}"])
+            text = f"{name[:22]} {value} {rng.choice(units())}"
+        elif k < 0.85:
+            text = f"{name[:20]} {rng.randint(1, 60)}/{rng.randint(40, 400)}"
+        else:
+            text = name[:rng.randint(max(4, len(name) - 6), len(name))]
+        words = [noisy(rng, w) if rng.random() < 0.3 else w for w in text.split()]
+        words = [w for w in words if w]
+        if words and _norm_line(" ".join(words)) not in banned and not any(
+                len(w) >= 4 and w.lower() in names for w in words):  # a cut or misread word that is a name
+            out.append((words, [0] * len(words)))
+    return out
+
+
+def _norm_line(text: str) -> str:
+    return " ".join(text.upper().split())
+
+
 if __name__ == "__main__":
     main()

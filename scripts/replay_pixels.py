@@ -34,9 +34,10 @@ from deid.header.identifiers import Identifiers, collect_identifiers  # noqa: E4
 from deid.pipeline.hooks import PixelItem  # noqa: E402
 from deid.pixels.classify import Action, Decision, Thresholds, decide, load_allowlist  # noqa: E402
 from deid.pixels.lexicon import load_lexicon  # noqa: E402
+from deid.pixels.ocr import TextBox, TextPart  # noqa: E402
 from deid.pixels.phi_model import TokenPhiModel  # noqa: E402
 from deid.pixels.redact import DecidedBox, pad_box, redaction_fills  # noqa: E402
-from deid.pixels.stage import PixelConfig, PixelStage  # noqa: E402
+from deid.pixels.stage import PixelConfig, PixelStage, _Prepared  # noqa: E402
 
 
 class Decider:
@@ -132,36 +133,86 @@ def run_text(args: argparse.Namespace, decider: Decider) -> Counter:
     return tally
 
 
+def dump_found(found: dict[int, list[TextBox]], spans: dict[int, range], rows: int, cols: int) -> dict:
+    """The stage's OCR of one instance as JSON: boxes with their column parts (``TextBox.parts``), so
+    that a replay decides exactly what the stage decides (:meth:`PixelStage._decide_all`)."""
+    return {"found": {str(f): [[b.x, b.y, b.w, b.h, b.text, b.confidence,
+                                [[p.x, p.w, p.text, p.confidence] for p in b.parts]] for b in boxes]
+                      for f, boxes in found.items()},
+            "spans": {str(f): list(s) for f, s in spans.items()}, "rows": rows, "cols": cols}
+
+
+def load_found(data: dict) -> dict[int, list[TextBox]]:
+    """:func:`dump_found`'s boxes back (caches written before ``parts`` was kept read as no parts)."""
+    return {int(f): [TextBox(b[0], b[1], b[2], b[3], b[4], float(b[5]),
+                             tuple(TextPart(p[0], p[1], p[2], float(p[3])) for p in (b[6] if len(b) > 6 else ())))
+                     for b in bs] for f, bs in data["found"].items()}
+
+
+def cache_file(cache: Path, path: Path) -> Path:
+    return cache / (path.parent.name + "_" + path.stem + ".json")
+
+
 def _ocr(stage: PixelStage, path: Path, cache: Path) -> dict:
-    target = cache / (path.parent.name + "_" + path.stem + ".json")
+    target = cache_file(cache, path)
     if target.is_file():
-        return json.loads(target.read_text())
+        data = json.loads(target.read_text())
+        if all(len(b) > 6 for bs in data["found"].values() for b in bs):
+            return data  # an older cache (no column parts) is read again
     ds = pydicom.dcmread(path)
     job = PixelItem(path.name, ds, ds, collect_identifiers(ds), str(ds.get("Modality", "")))
     prep, images = stage._prepare(job)
     stage._run_ocr([prep], [(0, f, imgs) for f, imgs in images])
-    found = {str(f): [[b.x, b.y, b.w, b.h, b.text, b.confidence] for b in boxes] for f, boxes in prep.found.items()}
-    data = {"found": found, "spans": {str(f): list(s) for f, s in prep.spans.items()},
-            "rows": prep.frames.rows, "cols": prep.frames.columns}
+    data = dump_found(prep.found, prep.spans, prep.frames.rows, prep.frames.columns)
     target.write_text(json.dumps(data))
     return data
 
 
+class CachedScorer:
+    """The decider's model with its score cache, in the shape the stage calls (``score(texts)``)."""
+
+    def __init__(self, decider: Decider) -> None:
+        self.decider = decider
+        self.version = decider.model.version
+
+    def score(self, texts: list[str]) -> list[float]:
+        cache = self.decider.cache
+        new = sorted(set(texts) - cache.keys())
+        cache.update(zip(new, (float(x) for x in self.decider.model.score(new)), strict=True) if new else ())
+        return [cache[t] for t in texts]
+
+
+def stage_decisions(stage: PixelStage, path: Path, ident: Identifiers, data: dict
+                    ) -> dict[int, list[tuple[TextBox, Decision]]]:
+    """The stage's own decisions (:meth:`PixelStage._decide_all`: column split and tall review
+    included) on cached OCR."""
+    job = PixelItem(path.name, None, None, ident, "")  # type: ignore[arg-type]
+    prep = _Prepared(job, None, {}, load_found(data))  # type: ignore[arg-type]
+    return stage._decide_all(prep)
+
+
 def run_ocr(args: argparse.Namespace, decider: Decider) -> Counter:
-    stage = PixelStage(PixelConfig())
+    cfg = PixelConfig()
+    stage = PixelStage(cfg)
+    replay = PixelStage(cfg, classifier=CachedScorer(decider))
+    replay._th, replay._lexicon = decider.th, decider.lex
     args.cache.mkdir(parents=True, exist_ok=True)
     tally: Counter = Counter()
     for path, truth, ident in _instances(args.dirs):
+        if args.cached_only and not cache_file(args.cache, path).is_file():
+            continue
         data = _ocr(stage, path, args.cache)
-        boxes = [(int(f), b) for f, bs in data["found"].items() for b in bs]
-        decisions = decider.decide([(b[4], float(b[5]), ident) for _, b in boxes], [(b[2], b[3]) for _, b in boxes])
+        replay._th = decider.th  # --sweep changes the band
+        decided = stage_decisions(replay, path, ident, data)
+        pairs = [(f, [b.x, b.y, b.w, b.h, b.text], d) for f, bd in decided.items() for b, d in bd]
+        lines_read = {tuple(b[:4]) for bs in data["found"].values() for b in bs}  # column parts are not
         rows, cols = data["rows"], data["cols"]
         masks: dict[int, np.ndarray] = {}
-        for f in {f for f, _ in boxes}:
-            decided = [DecidedBox((b[0], b[1], b[2], b[3]), d.action is Action.REDACT, b[4], d.firm, d.vouched)
-                       for (g, b), d in zip(boxes, decisions, strict=True) if g == f]
-            regions = redaction_fills(decided, stage.config.padding, rows, cols) if args.geometry == "fills" else [
-                pad_box(x.box, stage.config.padding, rows, cols) for x in decided if x.redact]
+        for f, bd in decided.items():
+            boxes = [DecidedBox((b.x, b.y, b.w, b.h), d.action is Action.REDACT, b.text, d.firm, d.vouched,
+                                d.reason == "short_reading") for b, d in bd]
+            regions = redaction_fills(boxes, cfg.padding, rows, cols) if args.geometry == "fills" else [
+                pad_box(x.box, cfg.padding, rows, cols) for x in boxes if x.redact]
             for x, y, w, h in regions:
                 for g in data["spans"][str(f)]:
                     masks.setdefault(g, np.zeros((rows, cols), bool))[y:y + h, x:x + w] = True
@@ -175,11 +226,14 @@ def run_ocr(args: argparse.Namespace, decider: Decider) -> Counter:
             tally[(part, "by", truth["modality"], "n")] += 1
             tally[(part, "by", truth["modality"], "ok")] += ok
             if not ok:
-                why = sorted({d.reason for (f, b), d in zip(boxes, decisions, strict=True) if _touches(b, ln)})
+                touching = [(b, d) for f, b, d in pairs if f == ln["first_frame"] and _touches(b, ln)]
+                why = sorted({("column:" if tuple(b[:4]) not in lines_read else "") + d.reason
+                              for b, d in touching if (d.action is Action.REDACT) != ln["phi"]})
+                if not why and touching:  # every box on the line decided right: a neighbour's fill
+                    why = ["geometry"]
                 tally[(part, "miss", ",".join(why) or "not_detected")] += 1
                 if args.show:
-                    reads = [(b[4], d.reason, round(d.score, 2)) for (f, b), d in zip(boxes, decisions, strict=True)
-                             if _touches(b, ln)]
+                    reads = [(b[4], d.action.value, d.reason, round(d.score, 2)) for b, d in touching]
                     print(f"  {part} {path.parent.name}/{path.stem} cover={cover:.2f} {ln['text']!r} {reads}")
     return tally
 
@@ -213,7 +267,8 @@ def main() -> None:
     ap.add_argument("--lexicon", type=Path, default=None, help="another clinical lexicon file (before/after)")
     ap.add_argument("--geometry", choices=["fills", "boxes"], default="fills",
                     help="fills: the stage's redaction_fills; boxes: every redacted box padded (before)")
-    ap.add_argument("--no-box-check", action="store_true", help="ignore box geometry in decide (before/after)")
+    ap.add_argument("--no-box-check", action="store_true", help="text mode: ignore box geometry in decide (before/after)")
+    ap.add_argument("--cached-only", action="store_true", help="ocr: skip instances without a cache file")
     ap.add_argument("--sweep", action="store_true", help="figures for a grid of review bands")
     ap.add_argument("--lows", default="0.2,0.3,0.4,0.5")
     ap.add_argument("--highs", default="0.7,0.8,0.9,0.95")

@@ -33,7 +33,7 @@ from deid.pixels.phi_model import SHIPPED_DIR, TokenPhiModel
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_eval_pixels import text_pool  # noqa: E402
-from phi_training_lines import attribute_lines, lines  # noqa: E402
+from phi_training_lines import attribute_lines, lines, word_lines  # noqa: E402
 
 Lines = list[tuple[list[str], list[int]]]
 
@@ -91,6 +91,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--train-lines", type=int, default=9600)
     ap.add_argument("--attribute-lines", type=int, default=3000)
+    ap.add_argument("--word-lines", type=int, default=0, help="plain-word negatives (word_lines)")
     ap.add_argument("--phi-weight", type=float, default=1.0)
     ap.add_argument("--extra-weight", type=float, default=3.0)
     ap.add_argument("--epochs", type=int, default=300)
@@ -102,7 +103,7 @@ def main() -> None:
     model = TokenPhiModel(args.init, threads=args.threads, backend="torch")  # trains the torch modules
     init_meta = json.loads((args.init / "meta.json").read_text())
     train = lines("train", args.train_lines, args.seed)
-    extra = attribute_lines(args.attribute_lines, args.seed + 100)
+    extra = attribute_lines(args.attribute_lines, args.seed + 100) + word_lines(args.word_lines, args.seed + 200)
     x, y, rows = token_features(model, train + extra)
     weight = torch.where(rows >= len(train), args.extra_weight, 1.0) * torch.where(y == 1, args.phi_weight, 1.0)
     sets = {"development (held-out sources)": token_features(model, lines("heldout", 2000, args.seed + 2)),
@@ -124,10 +125,11 @@ def main() -> None:
     delta["classifier.weight"] = head[0].to(torch.float16).contiguous()
     delta["classifier.bias"] = head[1].to(torch.float16).contiguous()
     save_file(delta, str(args.out / "delta.safetensors"))
-    meta = {**init_meta, "version": f"{init_meta['version']}-head-a{args.attribute_lines}",
+    meta = {**init_meta, "version": f"{init_meta['version']}-head-a{args.attribute_lines}-w{args.word_lines}-p{args.phi_weight:g}",
             "data": {**init_meta["data"], "head": {
                 "trained": ["classifier."], "train_lines": len(train), "seed": args.seed,
-                "attribute_lines": len(extra), "attribute_seed": args.seed + 100, "phi_weight": args.phi_weight,
+                "attribute_lines": args.attribute_lines, "attribute_seed": args.seed + 100,
+                "word_lines": args.word_lines, "word_seed": args.seed + 200, "phi_weight": args.phi_weight,
                 "extra_weight": args.extra_weight, "epochs": args.epochs}},
             "held_out_by_source": line_figures(head, sets["held-out by source"], 0.5),
             "evaluation_sources": line_figures(head, sets["evaluation sources"], 0.5)}

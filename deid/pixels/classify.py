@@ -5,7 +5,7 @@ Per box, in order:
 1. header match against the instance's ORIGINAL identifying values (:class:`Identifiers`): names in
    any order/case/format, IDs, dates in any format, institution/places, tolerant to OCR errors (edit
    distance), the 3-letter initials of a 3-part person name (:func:`own_initials`) -> always redacted;
-2. rules: dates, times, ages, compact sex/age forms (years, months, weeks), phone numbers, street
+2. rules: dates, times, ages, an operator's initials after "Op" ("0p JA0"), compact sex/age forms (years, months, weeks), phone numbers, street
    addresses (house number + an unknown capitalised word, a dwelling number "Flat 88q", "Piso 5", a
    street name on its own line "Holly Greens", :func:`street_name`), MRN- and
    accession-like tokens, NAME:/DOB:/ID: labels;
@@ -22,7 +22,8 @@ Per box, in order:
 4. the clinical lexicon (:mod:`deid.pixels.lexicon`): a line whose every token is a known clinical,
    DICOM or English word, number, counter or unit is kept when the classifier scores it below the
    review band's upper bound, or whatever it scores when two or more of its words come from the
-   clinical/DICOM vocabularies and none names an institution (:func:`strong_evidence`);
+   clinical/DICOM vocabularies and none names an institution (:func:`strong_evidence`); a doubtful
+   reading (:func:`reliable_reading`) only when anchored (:func:`anchored`), as on the allowlist path;
 5. the token classifier's PHI probability; below the review band it clears a reliable reading, or an
    unreliable one with a word read as written (else ``unreliable_reading``: misread PHI, "Pga B3" for
    "Age 53", scores low as easily as clinical text).
@@ -505,6 +506,12 @@ def numeric_identifier(text: str) -> bool:
 _GLUED_FIELD = re.compile(r"(?<![A-Za-z])(AGE|DOB|ID|MRN|PID|ACC|SSN|TEL)[:#=.]?\d", re.I)
 
 
+# an operator's initials after the operator label ("Op JAO", read "0p JA0": O read as zero): two or three
+# capitals, one a letter at least; before the allowlist, whose code patterns clear "0p" and "JA0" (issue #12)
+_OPERATOR_INITIALS = re.compile(r"(?<![A-Za-z0-9])(?:[O0][pP]|[O0]per|[O0]perator|Sono|Sonographer|Tech|TECH)"
+                                r"[:.]?\s*(?=[A-Z0-9]{0,2}[A-Z])[A-Z0-9]{2,3}(?![A-Za-z0-9])")
+
+
 _MON3 = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _DAY_X_YEAR = re.compile(r"(?<![\d.,])(\d{1,2})\s*([A-Za-z]{0,3})[\s.,/-]*((?:19|20)\d{2})(?![\d.,])")
 
@@ -798,6 +805,8 @@ def decide(text: str, confidence: float, ident: Identifiers, allow: Allowlist, m
         return Decision(Label.PHI, Action.REDACT, 1.0, "rule_date", model_score=model_score)
     if _GLUED_FIELD.search(text):  # before the allowlist: its short codes ("TAC1") would clear "Age41"
         return Decision(Label.PHI, Action.REDACT, 1.0, "rule_label", model_score=model_score)
+    if _OPERATOR_INITIALS.search(text):  # before the allowlist: "0p JA0" is two codes to it
+        return Decision(Label.PHI, Action.REDACT, 1.0, "rule_label", model_score=model_score)
     if ocr_age(text):  # before the allowlist too: its codes would clear "0B1Y" (081Y with 8 read as B)
         return Decision(Label.PHI, Action.REDACT, 1.0, "rule_age", model_score=model_score)
     if allow.clears(text) and (reliable_reading(confidence, box, th) or anchored(text, lexicon)):
@@ -811,7 +820,10 @@ def decide(text: str, confidence: float, ident: Identifiers, allow: Allowlist, m
     if model_score is None:
         return Decision(Label.UNREADABLE, Action.REDACT, 1.0, "not_recognised")
     if (lexicon is not None and th.model_can_clear and lexicon.explains(text, allow.words)
-            and (model_score < th.review_high or strong_evidence(lexicon, text))):
+            and (model_score < th.review_high or strong_evidence(lexicon, text))
+            and (reliable_reading(confidence, box, th) or anchored(text, lexicon))):
+        # a doubtful reading is vocabulary evidence only when anchored: a misread name can be one OCR
+        # confusion from a clinical word (issue #12: a 0.67-confidence reading was kept here)
         return Decision(Label.CLINICAL, Action.KEEP, model_score, "lexicon", model_score=model_score)
     if model_score >= th.review_high:
         return Decision(Label.PHI, Action.REDACT, model_score, "model", model_score=model_score)

@@ -134,13 +134,16 @@ class DecidedBox:
     compared here and never leaves the pixel stage. ``firm``: redacted by a header match or a rule (a
     finding about the box's own text), not by the model, low confidence or the review band.
     ``vouched``: kept on positive evidence (the allowlist or the clinical lexicon), not by the model
-    alone: only such a line may be cut out of a larger fill."""
+    alone: only such a line may be cut out of a larger fill. ``region``: redacted because its reading is
+    far too short for its box (classify's ``short_reading``: one stroke read off a patch of anatomy, "一"
+    in a 275x501 box), a region rather than a text line."""
 
     box: Box
     redact: bool
     text: str
     firm: bool = False
     vouched: bool = False
+    region: bool = False
 
 
 def _inside(inner: Box, outer: Box) -> float:
@@ -196,6 +199,10 @@ def redaction_fills(boxes: list[DecidedBox], padding: int, rows: int, cols: int)
       lexicon: a line half inside a 193x278 "2" read at 0.46 over a bright patch, dev seed 922), which
       were read and decided on their own; the rest of it (undetected text, structure) stays filled
       under default deny;
+    - a redacted region (:attr:`DecidedBox.region`, not firm) is filled except over the vouched kept lines
+      it holds or crosses that are at most a third of its height (:func:`_line_in_region`): one line
+      read and decided on its own inside a stroke read off the anatomy (issue #12, dev seeds 931/932:
+      "Processing type" under a 346x379 "一"); a tall line with a fragment read inside it is no region;
     - a redacted box that is a piece of a vouched kept line (:func:`_piece_of_kept_line`) is not filled;
     - every other redacted box is filled whole, over kept boxes too: a redacted line's fill always wins.
     """
@@ -206,13 +213,19 @@ def redaction_fills(boxes: list[DecidedBox], padding: int, rows: int, cols: int)
         if not d.redact or _piece_of_kept_line(d, kept):
             continue
         pieces = [pad_box(d.box, padding, rows, cols)]
-        if _spans_lines(d, boxes):
-            for k in kept:
-                if _other_line(k, d, least_inside=0.0):
-                    hole = pad_box(k.box, padding, rows, cols)
-                    pieces = [p for q in pieces for p in _subtract(q, hole)]
+        spans = _spans_lines(d, boxes)
+        for k in kept:
+            if (_other_line(k, d, least_inside=0.0) if spans else _line_in_region(k, d)):
+                hole = pad_box(k.box, padding, rows, cols)
+                pieces = [p for q in pieces for p in _subtract(q, hole)]
         fills.extend(pieces)
     return fills
+
+
+def _line_in_region(k: DecidedBox, d: DecidedBox) -> bool:
+    """``k`` is another text line (:func:`_other_line`, any part of it inside) in the redacted region ``d``
+    (not firm), at most a third of the region's height: not a fragment of a line the region would be."""
+    return d.region and not d.firm and 3 * k.box[3] <= d.box[3] and _other_line(k, d, least_inside=0.0)
 
 
 def _spans_lines(d: DecidedBox, boxes: list[DecidedBox]) -> bool:

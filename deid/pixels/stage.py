@@ -289,7 +289,7 @@ class PixelStage:
                     review.append(ReviewRecord(f, box.x, box.y, box.w, box.h, d.label.value,
                                                round(d.score, 4), d.model_score, d.reason, job.key))
             regions = redaction_fills([DecidedBox((b.x, b.y, b.w, b.h), d.action is Action.REDACT, b.text, d.firm,
-                                                  d.vouched) for b, d in decided[f]],
+                                                  d.vouched, d.reason == "short_reading") for b, d in decided[f]],
                                       self.config.padding, frames.rows, frames.columns)
             for g in prep.spans[f] if regions else ():
                 fills.setdefault(g, []).extend(regions)

@@ -50,3 +50,20 @@ def test_focus_locales_apart_from_evaluation(tr) -> None:  # type: ignore[no-unt
     import make_eval_pixels as ev
 
     assert not set(tr.FOCUS_LOCALES) & (set(ev.EVAL_LOCALES) | set(tr.HELDOUT_LOCALES))
+
+
+def test_word_lines_are_plain_word_negatives_apart_from_evaluation(tr) -> None:  # type: ignore[no-untyped-def]
+    """Plain-word negatives (issue #12): no date, identifier or name word, and no evaluation code meaning."""
+    import make_eval_pixels as ev
+
+    from deid.pixels.lexicon import name_words
+
+    data = tr.word_lines(600, 5)
+    assert len(data) == 600 and not any(any(labs) for _, labs in data)
+    banned = {m.upper() for m in ev.clinical_vocabulary()}
+    names = name_words()
+    for words, _ in data:
+        text = " ".join(words)
+        assert not extract_dates(text) and not numeric_identifier(text), text
+        assert " ".join(text.upper().split()) not in banned, text
+        assert not {w.lower() for w in words if w.isalpha() and len(w) >= 4} & names, text

@@ -41,7 +41,14 @@ def test_no_evaluation_line_occurs_in_training_data(eval_set: list[Path]) -> Non
     """Every line of the shipped model's training data, regenerated from meta.json, against the lines
     of the evaluation set, the classifier's evaluation-source pool and the annotated real files."""
     from make_eval_pixels import text_pool
-    from phi_training_lines import attribute_lines, focus_lines, lines, parameter_lines, technical_lines
+    from phi_training_lines import (
+        attribute_lines,
+        focus_lines,
+        lines,
+        parameter_lines,
+        technical_lines,
+        word_lines,
+    )
 
     data = json.loads((SHIPPED_DIR / "meta.json").read_text())["data"]
     train: set[str] = set()
@@ -60,6 +67,8 @@ def test_no_evaluation_line_occurs_in_training_data(eval_set: list[Path]) -> Non
         if (head["train_lines"], head["seed"]) != (data["train_lines"], data["seed"]):
             train |= {_norm(" ".join(w)) for w, _ in lines("train", head["train_lines"], head["seed"])}
         train |= {_norm(" ".join(w)) for w, _ in attribute_lines(head["attribute_lines"], head["attribute_seed"])}
+        if head.get("word_lines"):
+            train |= {_norm(" ".join(w)) for w, _ in word_lines(head["word_lines"], head["word_seed"])}
     assert len(train) > 1000
     evaluation = {_norm(t) for t, _ in text_pool(150, 202)}
     for p in eval_set:

@@ -91,3 +91,34 @@ def test_a_multi_line_region_leaves_a_kept_line_it_only_crosses() -> None:
     assert _cover(m, (350, 350, 90, 40)) == 1.0  # the rest of the region stays filled
     cleared = DecidedBox((184, 312, 137, 14), False, "Stenosis Peak Velocity")  # the model alone: no hole
     assert _cover(_mask(redaction_fills([region, *phi, cleared], 2, 512, 512), 512, 512), (262, 312, 59, 14)) == 1.0
+
+
+def test_a_region_read_as_one_stroke_keeps_the_vouched_line_inside_it() -> None:
+    """Issue #12 (dev seed 931 eval_0006): a 346x379 "一" read off the anatomy (a region: its reading is
+    far too short for its box) held the 30-px line "Processing type", kept by the lexicon; the line stays
+    legible, the rest of the region stays filled."""
+    region = DecidedBox((415, 483, 346, 379), True, "\u4e00", region=True)
+    line = DecidedBox((512, 696, 155, 30), False, "Processing type", vouched=True)
+    m = _mask(redaction_fills([region, line], 2, 1024, 1024), 1024, 1024)
+    assert _cover(m, line.box) == 0.0
+    assert _cover(m, (415, 483, 346, 200)) == 1.0 and _cover(m, (415, 740, 346, 120)) == 1.0
+    # a region crossing the line's end (dev seed 932 eval_0006): the line is not filled either
+    edge = DecidedBox((357, 444, 114, 150), True, "\u4e00", region=True)
+    crossed = DecidedBox((389, 501, 448, 41), False, "Nomenclature 5.11 Hz", vouched=True)
+    assert _cover(_mask(redaction_fills([edge, crossed], 2, 1024, 1024), 1024, 1024), crossed.box) == 0.0
+
+
+@pytest.mark.parametrize("case", ["line_box", "firm", "tall_line", "model_cleared"])
+def test_a_region_is_filled_over_what_was_not_read_and_vouched(case: str) -> None:
+    line = DecidedBox((512, 696, 155, 30), False, "Processing type", vouched=True)
+    region = DecidedBox((415, 483, 346, 379), True, "\u4e00", region=True)
+    if case == "line_box":  # a text line (its reading explains its box) with a line inside: no region
+        region = DecidedBox((415, 483, 346, 379), True, "\u4e00")
+    elif case == "firm":  # a header match or a rule is always filled
+        region = DecidedBox((415, 483, 346, 379), True, "\u4e00", firm=True, region=True)
+    elif case == "tall_line":  # more than a third of the region's height: a fragment of what it holds
+        line = DecidedBox((512, 600, 155, 130), False, "Processing type", vouched=True)
+    else:  # kept by the model alone: no reason to leave pixels unfilled
+        line = DecidedBox((512, 696, 155, 30), False, "Processing type")
+    m = _mask(redaction_fills([region, line], 2, 1024, 1024), 1024, 1024)
+    assert _cover(m, line.box) == 1.0
