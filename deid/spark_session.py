@@ -109,11 +109,15 @@ def small_plans(spark: SparkSession, n_rows: int | None = None, cores: int | Non
     execution would have coalesced them) but never fewer than the cores (``cores``, default
     :func:`default_cores`: on local[2] the gate's and the staged tables' shuffles run two tasks, not
     one), at most the session's ``spark.sql.shuffle.partitions`` (all of them when ``n_rows`` is not
-    known)."""
+    known). Joins are not broadcast unless a plan asks for it (``F.broadcast``): a broadcast Spark
+    plans by itself is a job of its own before the plan's job (the pending inputs' keys: 5 jobs, the
+    staged tables' duplicate flags: 4), while the small rows shuffled for a sort-merge join are stages of
+    the one job (issue #11)."""
     configured = max(1, int(spark.conf.get("spark.sql.shuffle.partitions") or 1))
     slots = default_cores(spark) if cores is None else max(1, cores)
     parts = configured if n_rows is None else min(configured, max(slots, -(-n_rows // ROWS_PER_PARTITION)))
-    return {"spark.sql.adaptive.enabled": "false", "spark.sql.shuffle.partitions": str(parts)}
+    return {"spark.sql.adaptive.enabled": "false", "spark.sql.shuffle.partitions": str(parts),
+            "spark.sql.autoBroadcastJoinThreshold": "-1"}
 
 
 @contextlib.contextmanager

@@ -188,14 +188,19 @@ class Tables:
             return self.spark.createDataFrame([], schema)
         return self.spark.read.schema(schema).parquet(*files)
 
-    def read_any(self, location: str) -> DataFrame | None:
-        """A table whose schema another module owns (e.g. redactions); None when absent or empty."""
+    def read_any(self, location: str, spec: TableSpec | None = None) -> DataFrame | None:
+        """A table whose schema another module owns (e.g. redactions), or of ``spec`` (its files are
+        then read with that schema: no Spark job to infer it from their footers, issue #11); None when
+        absent or empty."""
         if not self.exists(location):
             return None
         if self.uses_spark_delta:
             return self.spark.read.format("delta").load(zones.spark_uri(location))
         files = self._snapshot_files(location)
-        return self.spark.read.parquet(*files) if files else None
+        if not files:
+            return None
+        reader = self.spark.read if spec is None else self.spark.read.schema(spec.spark_schema())
+        return reader.parquet(*files)
 
     def read_arrow(self, location: str, spec: TableSpec, columns: list[str] | None = None) -> pa.Table:
         """A small table (runs, crosswalk export) on the driver as Arrow."""

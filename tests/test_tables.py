@@ -60,6 +60,27 @@ def test_missing_table_reads_empty_and_arrow_append(spark, tmp_path: Path) -> No
     assert tables.read(loc, RUNS).collect()[0]["n_inputs"] == 3
 
 
+def test_read_any_with_its_spec_reads_the_same_rows_without_a_job(spark, tmp_path: Path) -> None:
+    """``read_any(location, spec)``: the table's files read with the spec's schema (no Spark job to infer
+    it from their footers, issue #11), the same rows as inferred; None when the table is absent."""
+    tables = Tables(spark)
+    loc = str(tmp_path / "t")
+    assert tables.read_any(loc, SPEC) is None
+    at = dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
+    assert tables.append(_df(spark, [("a", 1, at, b"x"), ("b", 2, None, None)]), loc, SPEC, app_id="t", version=0)
+    tracker = spark.sparkContext.statusTracker()
+    spark.sparkContext.setJobGroup("read-any-spec", "read_any")
+    try:
+        typed = tables.read_any(loc, SPEC)
+        jobs = tracker.getJobIdsForGroup("read-any-spec")
+    finally:
+        spark.sparkContext.setJobGroup("", "")
+    inferred = tables.read_any(loc)
+    assert typed is not None and inferred is not None and jobs == []
+    assert typed.schema == SPEC.spark_schema()
+    assert sorted(map(tuple, typed.collect())) == sorted(map(tuple, inferred.select(*SPEC.columns).collect()))
+
+
 @pytest.mark.parametrize("location", ["s3a://bucket/x", "file:///tmp/x"])
 def test_uri_mapping(location: str) -> None:
     from deid import zones

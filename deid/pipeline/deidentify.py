@@ -67,11 +67,12 @@ def pending_inputs(tables: Tables, zs: zones.Zones, profile: Profile,
                    .where((F.col("stage") == STAGE) & (F.col("key_version") == keyring.version)
                           & (F.col("profile") == profile.name))
                    .select("sha256"))
-    todo = keys.join(digests.unionByName(quarantined), "sha256", "left_anti").cache()
     # only the ingest runs with pending rows are scanned for content (Parquet statistics on run_id
     # skip the files of finished runs); one action (one Spark job without adaptive execution's
-    # job per shuffle stage): the runs to scan and the count
+    # job per shuffle stage): the runs to scan and the count. The cached keys are planned inside
+    # (a cache's plan is fixed when it is asked for: outside, it was 4 jobs more, issue #11)
     with sql_conf(tables.spark, small_plans(tables.spark)):
+        todo = keys.join(digests.unionByName(quarantined), "sha256", "left_anti").cache()
         by_run = todo.groupBy("run_id").agg(F.count(F.lit(1)).alias("count"),
                                             F.sum("size").alias("bytes")).collect()
     runs = [r["run_id"] for r in by_run]
@@ -130,7 +131,9 @@ def stage_run(spark: SparkSession, tables: Tables, zs: zones.Zones, params: Proc
     t = times or StageTimes()
     results_loc = zones.join(params.staging, "results")
     schema = RESULT.spark_schema()
-    with t.stage("de-identify (header+pixels+write)"):
+    # without adaptive execution the pending rows' shuffle (when there is one) is a stage of the write's
+    # job, not a job of its own; its partitions are given (task_partitions), never coalesced (issue #11)
+    with t.stage("de-identify (header+pixels+write)"), sql_conf(spark, small_plans(spark, n_inputs)):
         prepare_gate(gate)
         (pending.mapInPandas(partial(deidentify_batches, params=params), schema)
          .write.mode("overwrite").parquet(zones.spark_uri(results_loc)))

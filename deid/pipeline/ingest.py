@@ -29,6 +29,7 @@ from deid.errors import Reason
 from deid.pipeline.executor import Failed, each_input
 from deid.pipeline.listing import EntryReader, Listing, list_input
 from deid.pipeline.timing import StageTimes
+from deid.spark_session import small_plans, sql_conf
 from deid.tables import BRONZE, QUARANTINE, Tables, TableSpec
 
 if TYPE_CHECKING:
@@ -308,10 +309,13 @@ def ingest(spark: SparkSession, tables: Tables, zs: zones.Zones, input_location:
     parsed, known_big = _parsed(tables, zs, listing, meta, rejected, cfg, run_id, reader)
     schema = PARSED.spark_schema()
     staged = zones.join(zs.staging(run_id), "ingest")
-    with t.stage("ingest parse"):  # no join here: the content is written once, never shuffled
+    # the listing's small shuffles (files into byte bins) and the keys' join without adaptive execution,
+    # which makes every shuffle stage a Spark job of its own (issue #11: 3 jobs each, now 1)
+    plans = small_plans(spark, n_listed)
+    with t.stage("ingest parse"), sql_conf(spark, plans):  # no join here: the content is written once
         parsed.write.mode("overwrite").parquet(zones.spark_uri(staged))
     result = spark.read.schema(schema).parquet(zones.spark_read_uri(staged))
-    with t.stage("ingest reconcile"):  # one action: every staged row's keys, flagged when known
+    with t.stage("ingest reconcile"), sql_conf(spark, plans):  # one action: staged keys, flagged when known
         keys = _staged_keys(tables, zs, result)
     lost = unscanned_rows(listing, {k.path for k in keys} | set(known_big), run_id)
     if lost:  # listed, but no row came back for it: a quarantine row, never a silent loss

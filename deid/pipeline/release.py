@@ -28,6 +28,7 @@ from deid import zones
 from deid.pipeline import faults
 from deid.pipeline.hooks import Gate, StagedRun
 from deid.pipeline.timing import StageTimes
+from deid.spark_session import small_plans, sql_conf
 from deid.tables import CROSSWALK, METADATA, QUARANTINE, REDACTIONS, REVIEW, Tables
 
 log = logging.getLogger(__name__)
@@ -46,12 +47,14 @@ class CountsGate:
         n_md, n_q = staged.counts["n_deidentified"], staged.counts["n_quarantined"]
         if n_md + n_q != staged.n_inputs:
             self.failures.append(f"counts do not reconcile: {n_md} + {n_q} != {staged.n_inputs}")
-        dups = staged.metadata.groupBy("sop_instance_uid").count().where(F.col("count") > 1).count()
+        spark = staged.metadata.sparkSession
+        with sql_conf(spark, small_plans(spark, staged.n_inputs)):  # one job per count (issue #11)
+            dups = staged.metadata.groupBy("sop_instance_uid").count().where(F.col("count") > 1).count()
+            missing = (staged.metadata.select("staged_name")
+                       .mapInPandas(partial(_missing_files, staging=staged.staging), "staged_name string")
+                       .count())
         if dups:
             self.failures.append(f"{dups} SOP Instance UIDs appear more than once")
-        missing = (staged.metadata.select("staged_name")
-                   .mapInPandas(partial(_missing_files, staging=staged.staging), "staged_name string")
-                   .count())
         if missing:
             self.failures.append(f"{missing} staged DICOM files are missing")
         return not self.failures
@@ -103,7 +106,8 @@ class Releaser:
             # the run's quarantined inputs are recorded all the same (PHI zone; nothing is published)
             self.tables.append(staged.quarantine, self.zones.quarantine, QUARANTINE, app_id=app_id, version=0)
             return ReleaseResult(False, 0, failures)
-        with t.stage("publish files"):
+        spark = self.tables.spark
+        with t.stage("publish files"), sql_conf(spark, small_plans(spark, staged.n_inputs)):  # one job
             n = (staged.metadata.select("staged_name", "output_path")
                  .mapInPandas(partial(_move_batches, staging=staged.staging, output=self.zones.output),
                               "output_path string").count())

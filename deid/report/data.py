@@ -86,6 +86,14 @@ def stage_rows(tables: Tables, zs: zones.Zones, run_id: str) -> list[StageRow]:
 
 def gather(tables: Tables, zs: zones.Zones, run_id: str, max_thumbs: int = 24) -> ReportData:
     """Everything the report needs for ``run_id``; quarantine rows only as counts by reason code."""
+    from deid.spark_session import small_plans, sql_conf
+
+    # the tallies' small shuffles without adaptive execution: one Spark job per action (issue #11)
+    with sql_conf(tables.spark, small_plans(tables.spark, 0)):
+        return _gather(tables, zs, run_id, max_thumbs)
+
+
+def _gather(tables: Tables, zs: zones.Zones, run_id: str, max_thumbs: int) -> ReportData:
     from pyspark.sql import functions as F
 
     md = tables.read(zs.metadata, METADATA).where(F.col("run_id") == run_id)

@@ -76,7 +76,8 @@ def test_small_plans_are_sized_by_the_runs_rows_and_cores_and_settings_come_back
     spark.conf.set("spark.sql.shuffle.partitions", "4")
     try:
         settings = small_plans(spark, n_rows, cores)
-        assert settings == {"spark.sql.adaptive.enabled": "false", "spark.sql.shuffle.partitions": expected}
+        assert settings == {"spark.sql.adaptive.enabled": "false", "spark.sql.shuffle.partitions": expected,
+                            "spark.sql.autoBroadcastJoinThreshold": "-1"}
         adaptive = spark.conf.get("spark.sql.adaptive.enabled")
         with sql_conf(spark, settings):
             assert spark.conf.get("spark.sql.shuffle.partitions") == expected
@@ -86,3 +87,30 @@ def test_small_plans_are_sized_by_the_runs_rows_and_cores_and_settings_come_back
         assert spark.conf.get("spark.sql.adaptive.enabled") == adaptive
     finally:
         spark.conf.set("spark.sql.shuffle.partitions", before)
+
+
+@pytest.mark.spark
+def test_a_small_plans_join_of_small_frames_is_one_spark_job(spark: SparkSession) -> None:
+    """Under small_plans a join Spark would broadcast by itself is a sort-merge join inside the action's
+    one job (a broadcast is a job of its own before it, issue #11); an explicit broadcast hint still
+    holds; the answers are the same."""
+    from pyspark.sql import functions as F
+
+    keys = spark.range(50).selectExpr("id % 10 as k", "id as v")
+    small = spark.createDataFrame([(k, f"x{k}") for k in range(0, 10, 3)], "k long, name string")
+    tracker = spark.sparkContext.statusTracker()
+
+    def jobs_of(action):  # type: ignore[no-untyped-def]
+        spark.sparkContext.setJobGroup("small-plans-join", "join")
+        try:
+            got = action()
+            return got, len(tracker.getJobIdsForGroup("small-plans-join"))
+        finally:
+            spark.sparkContext.setJobGroup("", "")
+
+    plain = sorted(tuple(r) for r in keys.join(small, "k", "left_semi").collect())
+    with sql_conf(spark, small_plans(spark, 50)):
+        got, n_jobs = jobs_of(lambda: sorted(tuple(r) for r in keys.join(small, "k", "left_semi").collect()))
+        hinted = sorted(tuple(r) for r in keys.join(F.broadcast(small), "k", "left_semi").collect())
+    assert got == plain == hinted and len(got) == 20
+    assert n_jobs == 1

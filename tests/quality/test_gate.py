@@ -190,3 +190,27 @@ def test_gate_blocks_planted_phi_then_releases_and_reports(spark, tmp_path: Path
     for name, data in _bytes_under(out / "reports"):
         for n in needles:
             assert n not in data, (n, name)
+
+
+@pytest.mark.spark
+def test_per_check_from_the_files_equals_the_spark_aggregation(spark, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The verification rows' per-check sums read on the driver from their Parquet files (no Spark job,
+    issue #11) are the Spark aggregation's: counts, sums with nulls, OCR'd rows (n_lines >= 0), lines."""
+    from deid.quality.gate import _per_check, _per_check_files
+    from deid.quality.verify import SPARK_SCHEMA
+
+    rows = [("u1", "s1", "summary", "", "", 12, -1), ("u2", "s2", "summary", "", "", 7, 3),
+            ("u3", "s3", "summary", "", "", None, 0), ("u1", "s1", "header", "(0010,0010)", "person_name", None, None),
+            ("u2", "s2", "header", "(0008,0080)", "institution", None, None),
+            ("u3", "s3", "ocr", "frame 0", "person_name", None, 2), ("u4", "s4", None, "", "", None, None)]
+    where = tmp_path / "verification"
+    spark.createDataFrame(rows, SPARK_SCHEMA).repartition(3).write.parquet(str(where))
+    found = spark.read.schema(SPARK_SCHEMA).parquet(str(where))
+    local = _per_check_files(str(where))
+    on_spark = {k: r.asDict() for k, r in _per_check(found).items()}
+    assert local == on_spark and set(local) == {"summary", "header", "ocr", None}
+    assert local["summary"] == {"check": "summary", "n": 3, "v": 19, "o": 2, "lines": 3}
+    assert local["header"]["v"] is None  # all null: as Spark's sum
+    empty = tmp_path / "empty"
+    spark.createDataFrame([], SPARK_SCHEMA).write.parquet(str(empty))
+    assert _per_check_files(str(empty)) == {} == _per_check(spark.read.schema(SPARK_SCHEMA).parquet(str(empty)))

@@ -65,3 +65,17 @@ def test_loaded_needles_equal_the_merged_needles_and_find_the_same(tmp_path: Pat
     found = check_header(staged, on_file)
     assert found == check_header(staged, memory) and found[0]
     assert load_needles(str(folder)) is loaded  # read once per worker
+
+
+def test_needles_kept_by_some_original_can_be_left_out_of_the_folder(tmp_path: Path) -> None:
+    """The gate writes only needles none of whose kinds is ``kept`` (and counts them from the files'
+    footers, issue #11): the workers load the same run-wide needles as from every grouped needle."""
+    a, b = _original("SMITH^ANNA", "0012345", "CTAWP73"), _original("CTAWP73^JOHN", "ACC55120", "MR1")
+    rows = _rows(a, b)
+    kept = {n for n, k in rows if k == KEPT}
+    assert kept
+    _write_grouped(rows, tmp_path / "all")
+    _write_grouped([(n, k) for n, k in rows if n not in kept], tmp_path / "written")
+    assert load_needles(str(tmp_path / "written")) == load_needles(str(tmp_path / "all")) == merge_needles(rows)
+    written = pq.read_table(tmp_path / "written").num_rows
+    assert written == len(merge_needles(rows))  # the count the gate reports as n_needles
