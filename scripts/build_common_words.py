@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import faker.providers.address as address
 import faker.providers.person as person
@@ -27,20 +29,22 @@ _ATTRS = ("first_names", "first_names_male", "first_names_female", "first_names_
           "last_names_male", "last_names_female", "municipality_names", "districts", "towns")
 
 
-def faker_names() -> set[str]:
-    out: set[str] = set()
-    for pkg in (person, address):
+def provider_values(packages: tuple[ModuleType, ...], attrs: tuple[str, ...]) -> Iterator[str]:
+    """Every string of the named list attributes (a dict's keys too) of every locale's Provider in
+    Faker's provider ``packages`` (e.g. ``faker.providers.person``)."""
+    for pkg in packages:
         for mod in pkgutil.iter_modules(pkg.__path__):
             provider = importlib.import_module(f"{pkg.__name__}.{mod.name}").Provider
-            for attr in _ATTRS:
+            for attr in attrs:
                 values = getattr(provider, attr, None)
                 if isinstance(values, dict):
                     values = list(values)
                 if isinstance(values, (list, tuple)):
-                    for v in values:
-                        if isinstance(v, str):
-                            out.update(normalise(v).split())
-    return out
+                    yield from (v for v in values if isinstance(v, str))
+
+
+def faker_names() -> set[str]:
+    return {w for v in provider_values((person, address), _ATTRS) for w in normalise(v).split()}
 
 
 def main() -> None:

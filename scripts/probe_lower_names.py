@@ -19,8 +19,6 @@ Run: PYTHONHASHSEED=0 OMP_NUM_THREADS=1 nice -n 10 python scripts/probe_lower_na
 from __future__ import annotations
 
 import argparse
-import importlib
-import pkgutil
 import random
 import sys
 from pathlib import Path
@@ -28,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from build_common_words import provider_values  # noqa: E402
 from eval_freetext_independent import words  # noqa: E402
 
 from deid.textmatch import normalise, vocabulary  # noqa: E402
@@ -51,16 +50,7 @@ def faker_surnames() -> list[str]:
     """Every single-word surname of every Faker locale's person provider, lower case."""
     from faker.providers import person
 
-    out: set[str] = set()
-    for mod in pkgutil.iter_modules(person.__path__):
-        provider = importlib.import_module(f"{person.__name__}.{mod.name}").Provider
-        for attr in _ATTRS:
-            values = getattr(provider, attr, None)
-            if isinstance(values, dict):
-                values = list(values)
-            if isinstance(values, (list, tuple)):
-                out.update(v.lower() for v in values if isinstance(v, str) and v.isalpha())
-    return sorted(out)
+    return sorted({v.lower() for v in provider_values((person,), _ATTRS) if v.isalpha()})
 
 
 def surnames(source: str, n: int, seed: int) -> list[str]:
