@@ -357,11 +357,32 @@ def _default_conversion() -> bool:
 
 
 def element_vr(ds: Dataset, tag: int) -> str:
-    """:func:`raw_vr`, without its look-ups for the common case: an element read with its own VR."""
+    """:func:`raw_vr`, without its look-ups for the common cases: an element read with its own VR, and
+    one read without (implicit VR) whose tag the dictionary gives one unambiguous VR (remembered)."""
     vr = ds._dict[tag].VR  # type: ignore[index]
-    if vr is None or vr == "UN" or " or " in vr:
+    if vr is None:
+        number = int(tag)
+        known = _DICTIONARY_VRS.get(number)
+        if known is not None:
+            return known
+        vr = raw_vr(ds, tag)
+        if not (number >> 16) & 1 and len(_DICTIONARY_VRS) < _MAX_DICTIONARY_VRS:
+            try:
+                found = str(dictionary_VR(number))
+            except KeyError:
+                return vr
+            if found == vr and " or " not in found:
+                _DICTIONARY_VRS[number] = found  # what raw_vr answers for this tag whatever the data set
+        return vr
+    if vr == "UN" or " or " in vr:
         return raw_vr(ds, tag)
     return vr  # type: ignore[no-any-return]
+
+
+# public tag -> its unambiguous dictionary VR, as raw_vr answers for an element read without a VR
+# (issue #11: implicit VR files looked each element up in pydicom's dictionary); bounded
+_DICTIONARY_VRS: dict[int, str] = {}
+_MAX_DICTIONARY_VRS = 20_000
 
 
 def iter_datasets(ds: Dataset) -> Iterator[Dataset]:

@@ -569,6 +569,13 @@ class HeaderEngine:
         stack = [root]
         while stack:
             ds = stack.pop()
+            if not any((t >> 16) & 1 or deny.illegal_group(t) for t in ds._dict):
+                # no private (odd group) nor illegal tag: nothing to remove here, only items to visit
+                # (what the loops below do for such a data set, without their look-ups; issue #11)
+                for tag in list(ds._dict):
+                    if element_vr(ds, tag) == "SQ":
+                        stack.extend(element(ds, tag).value)
+                continue
             creators: dict[tuple[int, int], str] = {}
             for tag in list(ds.keys()):
                 group, el = tag >> 16, tag & 0xFFFF
