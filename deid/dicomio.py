@@ -12,18 +12,21 @@ import io
 import logging
 import struct
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableSequence
 from contextlib import contextmanager
 from typing import BinaryIO, ParamSpec, TypeVar, cast
 
 import pydicom
+from pydicom import hooks as pydicom_hooks
+from pydicom import values as pydicom_values
 from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import DataElement, RawDataElement, convert_raw_data_element
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.errors import InvalidDicomError
+from pydicom.errors import BytesLengthException, InvalidDicomError
 from pydicom.fileutil import buffer_length, read_undefined_length_value
 from pydicom.filewriter import correct_ambiguous_vr_element
-from pydicom.tag import BaseTag, SequenceDelimiterTag
+from pydicom.hooks import hooks
+from pydicom.tag import _LUT_DESCRIPTOR_TAGS, BaseTag, SequenceDelimiterTag
 from pydicom.uid import (
     PYDICOM_IMPLEMENTATION_UID,
     UID,
@@ -33,6 +36,7 @@ from pydicom.uid import (
     ImplicitVRLittleEndian,
 )
 from pydicom.valuerep import AMBIGUOUS_VR
+from pydicom.valuerep import VR as VR_
 
 from deid import filewrite
 from deid.errors import InputError, Reason
@@ -43,6 +47,7 @@ PIXEL_DATA_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 
 _SPECIFIC_CHARACTER_SET = 0x00080005
 _PIXEL_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})  # pydicom's PIXEL_KEYWORDS (their tags)
+_LUT_DESCRIPTOR_NUMBERS = frozenset(int(t) for t in _LUT_DESCRIPTOR_TAGS)  # values pydicom's hook adjusts
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -292,7 +297,7 @@ def element(ds: Dataset, tag: int) -> DataElement:
     if type(elem) is not RawDataElement or type(tag) is not BaseTag or elem.value is None and elem.length != 0 \
             or number == _SPECIFIC_CHARACTER_SET or number in _PIXEL_TAGS or (number >> 16) & 1:
         return ds[tag]  # deferred values, Specific Character Set, pixels, private elements: pydicom's steps
-    new = convert_raw_data_element(elem, encoding=ds.original_character_set or ds._character_set, ds=ds)
+    new = _converted(elem, ds.original_character_set or ds._character_set, ds)
     if new.VR == "SQ" or new.VR in AMBIGUOUS_VR or int(new.tag) != number:
         ds[tag] = new  # as pydicom's __getitem__ goes on after converting (sequence, ambiguous VR)
         if ds[tag].VR == "SQ":
@@ -304,12 +309,80 @@ def element(ds: Dataset, tag: int) -> DataElement:
     return new
 
 
+def _converted(raw: RawDataElement, encoding: str | MutableSequence[str], ds: Dataset) -> DataElement:
+    """``convert_raw_data_element(raw, encoding=encoding, ds=ds)`` for a public element, without its
+    hook dispatch when pydicom's hooks are its own (:func:`_default_conversion`): the VR as
+    ``raw_element_vr`` finds it (the explicit VR; the dictionary's for an implicit one), the value from
+    ``convert_value`` as ``raw_element_value`` gets it, the same element made. Anything else (UN, a
+    VR the dictionary lacks, a value pydicom would re-type as UN, LUT descriptors, a host's hooks)
+    goes through ``convert_raw_data_element`` itself. Issue #11: its dispatch (keyword arguments,
+    four pydicom ``Tag`` comparisons per element) cost about as much as converting short values."""
+    vr = raw.VR
+    if vr is None:
+        try:
+            vr = dictionary_VR(raw.tag)  # as raw_element_vr looks it up
+        except KeyError:
+            vr = None
+    if vr is None or vr == "UN" or int(raw.tag) in _LUT_DESCRIPTOR_NUMBERS or not _default_conversion():
+        return convert_raw_data_element(raw, encoding=encoding, ds=ds)
+    try:
+        value = pydicom_values.convert_value(vr, raw, encoding)
+    except (BytesLengthException, NotImplementedError):
+        return convert_raw_data_element(raw, encoding=encoding, ds=ds)  # pydicom's own handling
+    return DataElement(raw.tag, vr, value, raw.value_tell, raw.length == 0xFFFFFFFF, already_converted=True)
+
+
+def raw_uid_values(ds: Dataset, tag: int) -> list[str] | None:
+    """The values of a UI element ``ds`` holds still as read (a raw element, its value read), as
+    pydicom's conversion would give them (``convert_UI`` then ``UID``: the bytes as ISO 8859 text,
+    trailing NUL and space padding off, split at backslashes, each value stripped), without converting
+    it: one value for a single-valued element. None when the element is not such a raw element (already
+    converted, deferred or empty), or when pydicom's conversion is not its default one (a host's hook,
+    converter or callback): then ``element(ds, tag)`` converts it (issue #11: the walk remaps the UIDs
+    of every item, ~17 per file, and pydicom's conversion machinery cost more than the remap)."""
+    raw = ds._dict[tag]  # type: ignore[index]
+    if type(raw) is not RawDataElement or raw.VR not in ("UI", None) or type(tag) is not BaseTag \
+            or raw.value is None or not raw.length or not _default_conversion():
+        return None
+    items = raw.value.decode(pydicom_values.default_encoding).rstrip("\0 ").rstrip(" \x00").split("\\")
+    return [item.strip() for item in items]
+
+
+def _default_conversion() -> bool:
+    """pydicom converts UI values as shipped: default hooks, no element callback, ``convert_UI``."""
+    return (hooks.raw_element_value is pydicom_hooks.raw_element_value
+            and hooks.raw_element_vr is pydicom_hooks.raw_element_vr
+            and not pydicom.config.data_element_callback
+            and pydicom_values.converters.get(VR_.UI) is pydicom_values.convert_UI)
+
+
 def element_vr(ds: Dataset, tag: int) -> str:
-    """:func:`raw_vr`, without its look-ups for the common case: an element read with its own VR."""
+    """:func:`raw_vr`, without its look-ups for the common cases: an element read with its own VR, and
+    one read without (implicit VR) whose tag the dictionary gives one unambiguous VR (remembered)."""
     vr = ds._dict[tag].VR  # type: ignore[index]
-    if vr is None or vr == "UN" or " or " in vr:
+    if vr is None:
+        number = int(tag)
+        known = _DICTIONARY_VRS.get(number)
+        if known is not None:
+            return known
+        vr = raw_vr(ds, tag)
+        if not (number >> 16) & 1 and len(_DICTIONARY_VRS) < _MAX_DICTIONARY_VRS:
+            try:
+                found = str(dictionary_VR(number))
+            except KeyError:
+                return vr
+            if found == vr and " or " not in found:
+                _DICTIONARY_VRS[number] = found  # what raw_vr answers for this tag whatever the data set
+        return vr
+    if vr == "UN" or " or " in vr:
         return raw_vr(ds, tag)
     return vr  # type: ignore[no-any-return]
+
+
+# public tag -> its unambiguous dictionary VR, as raw_vr answers for an element read without a VR
+# (issue #11: implicit VR files looked each element up in pydicom's dictionary); bounded
+_DICTIONARY_VRS: dict[int, str] = {}
+_MAX_DICTIONARY_VRS = 20_000
 
 
 def iter_datasets(ds: Dataset) -> Iterator[Dataset]:

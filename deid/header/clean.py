@@ -27,6 +27,7 @@ __all__ = ["MASK", "CleanCache", "Cleaned", "TextCleaner", "Verdict"]
 
 CACHE_TEXTS = 32768  # distinct texts one engine remembers (then it starts again, empty)
 _PER_TEXT = 8  # results kept per text (instances whose values answer differently)
+_EMPTY = "\x00empty"  # the answer key of "is the needle set empty" (no needle key holds a NUL)
 
 
 class _Unsupported(Exception):
@@ -54,7 +55,7 @@ class _Probe:
 
     def __bool__(self) -> bool:
         found = bool(self._needles)
-        self.asked["\x00empty"] = not found  # no needle key holds a NUL
+        self.asked[_EMPTY] = not found  # no needle key holds a NUL
         return found
 
     def __len__(self) -> int:
@@ -75,22 +76,31 @@ class CleanCache:
 
     def __init__(self, limit: int = CACHE_TEXTS) -> None:
         self._limit = limit
-        self._entries: dict[str, list[tuple[tuple[tuple[str, bool], ...], Cleaned]]] = {}
+        # text -> (keys answered present, keys answered absent, the emptiness answer or None, result)
+        self._entries: dict[str, list[tuple[frozenset[str], frozenset[str], bool | None, Cleaned]]] = {}
         self._lock = threading.Lock()
 
     def lookup(self, text: str, needles: frozenset[str]) -> Cleaned | None:
-        for answers, result in self._entries.get(text, ()):
-            if all((k in needles if k != "\x00empty" else not needles) == a for k, a in answers):
+        """A result whose every recorded answer the needle set gives again: each key answered
+        present is in it, each answered absent is not, and its emptiness is as answered (set
+        operations instead of one membership test per answer: issue #11)."""
+        for present, absent, empty, result in self._entries.get(text, ()):
+            if (empty is None or empty == (not needles)) and present <= needles and absent.isdisjoint(needles):
                 return result
         return None
 
     def store(self, text: str, answers: tuple[tuple[str, bool], ...], result: Cleaned) -> None:
+        """Remember ``result`` for ``text`` with the answers (key, found) its cleaning got; the key
+        ``_EMPTY`` answers whether the needle set was empty (:class:`_Probe`)."""
+        present = frozenset(k for k, a in answers if a and k != _EMPTY)
+        absent = frozenset(k for k, a in answers if not a and k != _EMPTY)
+        empty = dict(answers).get(_EMPTY)
         with self._lock:
             if len(self._entries) >= self._limit:
                 self._entries.clear()
             held = self._entries.setdefault(text, [])
             if len(held) < _PER_TEXT:
-                held.append((answers, result))
+                held.append((present, absent, empty, result))
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -32,7 +32,7 @@ from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag
 
 from deid.crosswalk import CrosswalkKind, SealedRecord, seal
-from deid.dicomio import blank_dataset, element, element_vr, gc_paused, quiet_values, raw_vr
+from deid.dicomio import blank_dataset, element, element_vr, gc_paused, quiet_values, raw_uid_values, raw_vr
 from deid.errors import InputError, Reason
 from deid.header import attest, declared_vr, deny, kept
 from deid.header.clean import CleanCache, TextCleaner
@@ -52,6 +52,7 @@ _MAX_MEMO = 20_000  # memoised UID remaps / sealed crosswalk records per engine
 _MAX_NEEDLE_SETS = 256  # patients whose kept-value identifier answers are remembered per engine
 _MAX_FITS_LEN = 4096  # kept values at most this long have their form check remembered
 _CODE_MEANING = 0x00080104
+_RAW_UIDS = True  # UI values remapped from the raw bytes (HeaderEngine._remap_raw_uids); False: converted first
 
 _ID_KEYWORD = re.compile(r"(ID|IDs|Number|Numbers|Identifier)$")
 _KIND_BY_KEYWORD = {
@@ -231,9 +232,13 @@ class HeaderEngine:
         keeps the original for the pixel stage, which decodes it (pixel data are not touched either way).
         With a ``batch`` (:meth:`free_text_batch`), free-text values whose scorer text is new are removed
         until :meth:`finish` scores the batch's texts together and cleans them (same values as without).
+        pydicom's value validation is off inside, as for :func:`deid.dicomio.read_dicom` and
+        :meth:`finish` (:func:`deid.dicomio.quiet_values`): its warnings quote values (PHI), and
+        validating every converted UID and every replacement cost ~4 % of the engine (issue #11).
         """
         try:
-            with gc_paused():  # deid.dicomio.gc_paused: one instance's objects, no collection meanwhile
+            # deid.dicomio.gc_paused: one instance's objects, no collection meanwhile
+            with gc_paused(), quiet_values():
                 return self._deidentify(ds, in_place, batch)
         except (ValueError, TypeError, UnicodeError, LookupError, OverflowError, RecursionError) as exc:
             raise _input_error(exc) from None
@@ -301,7 +306,8 @@ class HeaderEngine:
                         continue  # does not decode as what the attribute is: removed
                     vr = declared
                 if action is None:
-                    deny.check_class_uid(element(ds, tag), top_level=ds is root)
+                    if not _RAW_UIDS or not _registry_as_read(ds, tag):
+                        deny.check_class_uid(element(ds, tag), top_level=ds is root)
                     continue  # a registry UID identifies no one: kept as read
                 if unlisted_kept:
                     read = held[tag]  # ds.get_item(tag): as read, or converted
@@ -315,7 +321,24 @@ class HeaderEngine:
                     action = Action.C  # text the file disguised: never kept unread (PS3.15 E.3.5)
                 if action is Action.K and vr != "SQ":
                     continue  # kept as read: never converted, written back byte for byte
+                if action is Action.U and vr == "UI" and declared is None and _RAW_UIDS \
+                        and self._remap_raw_uids(ds, tag, inst):
+                    continue
                 self._apply(ds, element(ds, tag), action, mode, inst, stack)
+
+    def _remap_raw_uids(self, ds: Dataset, tag: BaseTag, inst: _Instance) -> bool:
+        """Action U on a UI element still as read: its values are read from the raw bytes
+        (:func:`deid.dicomio.raw_uid_values`) and the element is made once with the remapped ones (the
+        same element and crosswalk records as converting it first, then assigning); False when it is
+        no such raw element (then :meth:`_apply` converts it)."""
+        values = raw_uid_values(ds, tag)
+        if values is None:
+            return False
+        new = [self._uid(v, inst) for v in values]
+        raw = ds._dict[tag]
+        assert type(raw) is RawDataElement  # raw_uid_values answers for raw elements only
+        ds._dict[tag] = DataElement(tag, "UI", new if len(new) > 1 else new[0], raw.value_tell)
+        return True
 
     def _value_fits(self, raw: object, vr: str) -> bool:
         """:func:`deny.standard_value_fits`, its answers for values still as read remembered per engine."""
@@ -546,6 +569,13 @@ class HeaderEngine:
         stack = [root]
         while stack:
             ds = stack.pop()
+            if not any((t >> 16) & 1 or deny.illegal_group(t) for t in ds._dict):
+                # no private (odd group) nor illegal tag: nothing to remove here, only items to visit
+                # (what the loops below do for such a data set, without their look-ups; issue #11)
+                for tag in list(ds._dict):
+                    if element_vr(ds, tag) == "SQ":
+                        stack.extend(element(ds, tag).value)
+                continue
             creators: dict[tuple[int, int], str] = {}
             for tag in list(ds.keys()):
                 group, el = tag >> 16, tag & 0xFFFF
@@ -586,6 +616,22 @@ class HeaderEngine:
         for tag in [t for t in held if 0x6000 <= t >> 16 < 0x6020 and not (t >> 16) & 1
                     and ((t >> 16) << 16 | 0x3000) not in held]:  # one pass over the top level's tags
             del ds[tag]
+
+
+def _registry_as_read(ds: Dataset, tag: BaseTag) -> bool:
+    """A class/registry UID element still as read (explicit VR UI, little endian) whose values are all
+    registry UIDs (or empty) and whose bytes are those the writer makes of its converted value (the
+    values joined by backslashes, a NUL padding an odd length): :func:`deny.check_class_uid` would
+    keep it and writing it as read gives the same bytes, so it is left unconverted (issue #11).
+    False: converted and checked by :func:`deny.check_class_uid`."""
+    raw = ds._dict[tag]
+    if type(raw) is not RawDataElement or raw.VR != "UI" or ds.original_encoding != (False, True):
+        return False
+    values = raw_uid_values(ds, tag)
+    if values is None or not all(not v or is_registry_uid(v) for v in values):
+        return False
+    text = "\\".join(values)
+    return raw.value == (text + "\0" * (len(text) % 2)).encode("iso8859")
 
 
 _FROZEN: set[int] = set()  # the scorers (one per model folder, cached by phi_text) already frozen

@@ -331,6 +331,19 @@ def _spelling_targets() -> frozenset[str]:
     return _clinical_lower() | _lexicon()
 
 
+@lru_cache(maxsize=1)
+def _lexicon_vocabulary() -> frozenset[str]:
+    """Dictionary words and DICOM vocabulary (built once: the union of two large sets per call cost
+    ~10 ms, issue #11)."""
+    return _lexicon() | vocabulary()
+
+
+@lru_cache(maxsize=1)
+def _lower_vocabulary() -> frozenset[str]:
+    """DICOM vocabulary and technique words: what PS3.16 writes in lower case (built once, issue #11)."""
+    return vocabulary() | _TECHNIQUE
+
+
 
 
 def _words(text: str) -> list[_Word]:
@@ -1023,7 +1036,7 @@ def _medically_formed(word: str) -> bool:
             return True
         for k in range(2, min(len(q) - 3, 9)):
             rest = q[k:]
-            if k >= 3 and q[:k] in _COMBINING and (len(rest) >= 5 and _word_known(rest, _clinical_lower() | _lexicon())
+            if k >= 3 and q[:k] in _COMBINING and (len(rest) >= 5 and _word_known(rest, _spelling_targets())
                                         or rest in _MED_SUFFIXES):
                 return True
     return False
@@ -1235,7 +1248,7 @@ def _clinical_run(run: list[_Word]) -> bool:
     if run[0].term:
         return True
     caps = [w for w in run if _is_capitalised(w.text)]
-    vocab = vocabulary() | _TECHNIQUE  # written in lower case in PS3.16: no eponym, no name's first word
+    vocab = _lower_vocabulary()  # written in lower case in PS3.16: no eponym, no name's first word
     return bool(caps) and all(_known(w.text, vocab) or _derived(normalise(w.text), _allow()) for w in run) and any(
         normalise(w.text) not in _common() and len(w.text) >= 6 for w in caps)
 
@@ -1295,7 +1308,7 @@ def _term_opens(words: list[_Word], i: int, strict: bool = False) -> bool:
     named = low in _names()
     if named and not _known(w.text, _clinical_lower()):
         return False
-    plain = not named and not _word_known(low, _lexicon() | vocabulary())  # a common word only ("Loop")
+    plain = not named and not _word_known(low, _lexicon_vocabulary())  # a common word only ("Loop")
     if plain and not _word_known(low, _common()):
         return False  # a capitalised word no list holds stays a name (default deny)
     strict = strict or plain

@@ -13,7 +13,7 @@ from functools import lru_cache
 from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
 
-from deid.dicomio import element, element_vr
+from deid.dicomio import element, element_vr, raw_uid_values
 from deid.textmatch import NeedleKind, needles
 
 # Attributes whose values identify the patient, the visit or the site (PS3.15 Table E.1-1 rows that
@@ -118,6 +118,11 @@ def collect_identifiers(ds: Dataset) -> Identifiers:
             if vr not in ("SQ", "PN", "DA", "DT") and tag not in _WANTED_TAGS \
                     or vr == "UI" and tag not in _UID_TAGS:
                 continue  # not identifying: left unconverted
+            if vr == "UI":
+                uids = raw_uid_values(current, tag)  # read from the bytes, left unconverted (issue #11)
+                if uids is not None:
+                    _add(out, vr, "", uids, id_tags, place_tags)
+                    continue
             elem = element(current, tag)
             if vr == "SQ":
                 stack.extend(elem.value)
