@@ -488,6 +488,20 @@ def test_lexicon_acronyms_cut_labels_and_prefixed_words(text: str, explained: bo
     assert LEX is not None and LEX.explains(text, ALLOW.words) is explained
 
 
+@pytest.mark.parametrize(("text", "score", "action", "reason"), [
+    # "of" read "af" between two clinical words (dev seed 931): strong evidence against a confident model
+    ("Representative af Ethics Cammittee", 0.93, Action.KEEP, "lexicon"),
+    ("Number ta Fractions", 0.5, Action.KEEP, "lexicon"),
+    # a name particle, or a connective beside a name, stays redacted
+    ("Erik af Klint", 0.4, Action.REDACT, "review_band"),
+    ("Dose af Kowalski", 0.4, Action.REDACT, "review_band"),
+    ("af Dose", 0.4, Action.REDACT, "review_band"),
+])
+def test_misread_function_word_between_clinical_words(text: str, score: float, action: Action, reason: str) -> None:
+    d = decide(text, 0.99, IDENT, ALLOW, score, TH, LEX)
+    assert (d.action, d.reason) == (action, reason)
+
+
 @pytest.mark.parametrize(("text", "hit"), [
     ("Echo Report CML", "name"), ("Echo Report MLC", "name"),  # Castellanos^Maria^L: both orders
     ("Echo Report MC", None), ("Echo Report CLM", None), ("CMLX 12", None),
