@@ -330,12 +330,13 @@ def _after_parameter(text: str, start: int) -> bool:
 
 def _near_age(read: str, age: int, slash_misread: bool) -> bool:
     """OCR digits ``read`` are the age: equal, or one digit off at the same length for ages of two or
-    more digits ("55" for 56), or the age after a slash OCR read as 1/I/l ("M156" for "M/56")."""
+    more digits ("55" for 56), or the age after a slash OCR read as 1/I/l or 7 ("M156" for "M/56", "M70"
+    for "M/0": dev seed 938, issue #12)."""
     digits = read.translate(_DIGIT_LIKE)
     if not digits.isdigit() or not any(c.isdigit() for c in read):  # "Fil" is no "F11"
         return False
     candidates = [digits.lstrip("0") or "0"]
-    if slash_misread and len(digits) >= 2 and digits[0] == "1":
+    if slash_misread and len(digits) >= 2 and digits[0] in "17":
         candidates.append(digits[1:].lstrip("0") or "0")
     target = str(age)
     for c in candidates:
@@ -496,9 +497,21 @@ _NUMERIC_LINE = re.compile(r"[\d\s+\-./()#]+")
 
 def numeric_identifier(text: str) -> bool:
     """A line of digits and separators only holding 7 or more digits: a phone number or an ID in any
-    grouping ("+47 25 93 25 80", "0730 002 038"), whatever the allowlist's number patterns say."""
-    t = text.strip()
+    grouping ("+47 25 93 25 80", "0730 002 038"), whatever the allowlist's number patterns say; a token of
+    a digit and letters OCR reads for digits is read as digits (:func:`digit_like_groups`: "043 0DB 214")."""
+    t = digit_like_groups(text.strip())
     return bool(t) and _NUMERIC_LINE.fullmatch(t) is not None and sum(c.isdigit() for c in t) >= 7
+
+
+_DIGIT_LIKE_TOKEN = re.compile(r"(?<!\S)(?=\S*\d)[\dOoQDIl|iSsBZzGT]{2,4}(?!\S)")
+
+
+def digit_like_groups(text: str) -> str:
+    """Tokens of 2-4 characters holding a digit and otherwise only letters OCR reads for digits turned
+    into digits ("0DB" -> "008": a phone number's group with 0 and 8 read as D and B, dev seed 938,
+    issue #12), so that a line of number groups is seen as such. Used only to redact
+    (:func:`numeric_identifier`): a word with a letter no digit looks like is left as read."""
+    return _DIGIT_LIKE_TOKEN.sub(lambda m: m.group(0).translate(_DIGIT_LIKE), text)
 
 
 # an identifying field's label glued to its value by OCR ("Age41", "ID12", "DOB:3"); DR and PT are left

@@ -57,6 +57,8 @@ _CONFUSION_FOLD = str.maketrans({ch: cls[0] for cls in _CONFUSION_CLASSES for ch
 # glyph pairs the recognizer reads as one glyph, or one glyph as two ("rn" for m, "wdeo" for video)
 _CONFUSED_RUNS = (("rn", "m"), ("m", "rn"), ("vv", "w"), ("w", "vi"), ("cl", "d"), ("d", "cl"))
 _CAMEL_CUT = re.compile(r"(?<=[a-z])(?=[A-Z])")
+# the function words as the confusion classes fold them ("of" -> "af"): a misread connective
+_FUNCTION_FOLDS = frozenset(w.translate(_CONFUSION_FOLD) for w in FUNCTION_WORDS)
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,21 @@ class Lexicon:
             return None
         return parts if all(self.known(p) or self.known_ocr(p) for p in parts) else None
 
+    def _misread_function_word(self, toks: list[str], i: int) -> bool:
+        """Token ``i`` is a two-letter lower-case reading one glyph confusion (:data:`_CONFUSION_CLASSES`)
+        from an English function word ("af" for of, "ta" for to), standing between two words of 4+
+        letters known as written: the connective of a clinical label ("Representative af Ethics
+        Committee", issue #12). Counted as a misread word by :meth:`explains` (more words read as
+        written than misread); a name particle ("Erik af Klint") stands between words no vocabulary
+        holds."""
+        t = toks[i]
+        if len(t) != 2 or not t.isalpha() or not t.islower() or t in FUNCTION_WORDS:
+            return False
+        if t.translate(_CONFUSION_FOLD) not in _FUNCTION_FOLDS:
+            return False
+        before, after = toks[i - 1] if i > 0 else "", toks[i + 1] if i + 1 < len(toks) else ""
+        return all(len(w) >= 4 and w.isalpha() and self.known_exact(w) for w in (before, after))
+
     def explains(self, text: str, extra: frozenset[str] = frozenset()) -> bool:
         """True when every token of the line is accounted for (see the module docstring)."""
         toks = _TOKEN.findall(text)
@@ -184,6 +201,9 @@ class Lexicon:
             if parts is not None or self.known_ocr(t):
                 misread += 1  # a known word misread by OCR: counts only beside a word read as written
                 strong += sum(len(p) >= 4 and self.known(p) for p in parts or ())
+                continue
+            if self._misread_function_word(toks, i):
+                misread += 1  # "Representative af Ethics Committee": "of" read "af", between two known words
                 continue
             if 2 <= len(t) <= 4 and t.islower() and _before_value(toks, i) and t in self.short_prefixes:
                 fragments += 1  # "Most recent value ch 1/149": a lower-case word cut short before its value

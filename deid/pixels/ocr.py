@@ -372,6 +372,11 @@ def weak_responses(pred: np.ndarray, kept: tuple[Box5, ...], rows: int, cols: in
 FAINT_SIGMA = 3.0  # a pixel is ink-like when its fine-scale contrast is over this many noise sigmas
 FAINT_DENSITY = 0.12  # ... and a small-text seed where this share of a 9x5 neighbourhood is ink-like
 FAINT_MAX_SCALE = 1.0  # crops the first pass saw at this scale or less (768-px tiles of large frames) get them
+# ... and so do crops it enlarged this much or more (frames under 460 px: small CT/MR), issue #12 (tenth
+# session): a faint 11-px "PID=..." line on a 256-px 16-bit MR, seen whole at 2.9x, is never boxed, but
+# its pixel seed's window detected at 2x (a 43-px tall input, the strokes weighed against the window
+# only) is boxed whole
+FAINT_SMALL_FRAME_SCALE = 1.6
 
 
 def faint_responses(img: np.ndarray, pred: np.ndarray, kept: tuple[Box5, ...], small_px: int) -> tuple[Box5, ...]:
@@ -386,8 +391,9 @@ def faint_responses(img: np.ndarray, pred: np.ndarray, kept: tuple[Box5, ...], s
     0.0-0.23 (under every seed threshold of :func:`weak_responses`) and at 0.9-0.99 at 2x (dev seeds
     922-923, 14-bit mammography): it is in the pixels, the detector needs it larger. A cluster on
     anatomy costs one 2x window and no box when the detector finds no text there. Only crops the first
-    pass saw at :data:`FAINT_MAX_SCALE` or less are searched (tiles of frames over 768 px): a smaller
-    frame is enlarged by the first pass and its faint lines are marked as weak responses."""
+    pass saw at :data:`FAINT_MAX_SCALE` or less are searched (tiles of frames over 768 px), and crops it
+    enlarged :data:`FAINT_SMALL_FRAME_SCALE` or more (frames under 460 px: their faint lines are not
+    marked at all in a whole frame enlarged 2-3x, and their windows are small inputs)."""
     import cv2
 
     rows, cols = img.shape[:2]
@@ -658,7 +664,8 @@ class RapidOcrEngine:
             seeds = weak_responses(pred[0], kept, rows, cols, self._seed_level, self._seed_peak,
                                    self._small_px) if look_again else ()
             faint = faint_responses(imgs[k], pred[0], kept, self._small_px) if (
-                look_again and self._faint and scale <= FAINT_MAX_SCALE) else ()
+                self._faint and self._small_scale > 0
+                and (look_again and scale <= FAINT_MAX_SCALE or scale >= FAINT_SMALL_FRAME_SCALE)) else ()
             out[k] = Detection(kept, seeds, faint)
         return out
 

@@ -13,6 +13,7 @@ from deid.pixels.classify import (
     extract_dates,
     header_match,
     load_allowlist,
+    numeric_identifier,
     reliable_reading,
     rule_match,
     street_types,
@@ -487,6 +488,20 @@ def test_lexicon_acronyms_cut_labels_and_prefixed_words(text: str, explained: bo
     assert LEX is not None and LEX.explains(text, ALLOW.words) is explained
 
 
+@pytest.mark.parametrize(("text", "score", "action", "reason"), [
+    # "of" read "af" between two clinical words (dev seed 931): strong evidence against a confident model
+    ("Representative af Ethics Cammittee", 0.93, Action.KEEP, "lexicon"),
+    ("Number ta Fractions", 0.5, Action.KEEP, "lexicon"),
+    # a name particle, or a connective beside a name, stays redacted
+    ("Erik af Klint", 0.4, Action.REDACT, "review_band"),
+    ("Dose af Kowalski", 0.4, Action.REDACT, "review_band"),
+    ("af Dose", 0.4, Action.REDACT, "review_band"),
+])
+def test_misread_function_word_between_clinical_words(text: str, score: float, action: Action, reason: str) -> None:
+    d = decide(text, 0.99, IDENT, ALLOW, score, TH, LEX)
+    assert (d.action, d.reason) == (action, reason)
+
+
 @pytest.mark.parametrize(("text", "hit"), [
     ("Echo Report CML", "name"), ("Echo Report MLC", "name"),  # Castellanos^Maria^L: both orders
     ("Echo Report MC", None), ("Echo Report CLM", None), ("CMLX 12", None),
@@ -522,3 +537,29 @@ def test_allowlist_holds_modality_codes_but_no_label_or_initials(text: str, clea
 def test_modality_code_beside_a_known_word_is_explained() -> None:
     d = decide("CT Report 16/58", 0.99, IDENT, ALLOW, 0.64, TH, LEX, (120, 14))  # dev seed 916
     assert (d.action, d.reason) == (Action.KEEP, "lexicon")
+
+
+@pytest.mark.parametrize(("text", "sex", "age", "reason"), [
+    ("M70", "M", "000Y", "header_sex_age"),   # "M/0" with its slash read as 7 (dev seed 938): the allowlist cleared it
+    ("M756", "M", "056Y", "header_sex_age"),
+    ("M156", "M", "056Y", "header_sex_age"),  # a slash read as 1, as before
+    ("M70", "M", "070Y", "header_sex_age"),   # "M70" as written
+    ("M70", "F", "000Y", "allowlist"),        # not the instance's sex: a code the allowlist clears
+    ("M70", "M", "045Y", "allowlist"),        # nor its age
+])
+def test_own_sex_and_age_with_a_slash_read_as_seven(text: str, sex: str, age: str, reason: str) -> None:
+    d = decide(text, 0.99, Identifiers(names=[["Castellanos", "Maria"]], sex=sex, age=age), ALLOW, 0.1, TH, LEX)
+    assert d.reason == reason
+
+
+@pytest.mark.parametrize(("text", "numeric"), [
+    ("043 0DB 214", True),     # a phone number's group with 0 and 8 read as D and B (dev seed 938)
+    ("0S1 2Z4 8B7", True),
+    ("043 008 214", True),
+    ("2D 3D", False), ("T1 T2 FLAIR", False), ("0DB 214", False),  # under 7 digits, or a word
+    ("043 ODB 214", False),    # a group without any digit is left as read
+])
+def test_digit_groups_with_letters_read_for_digits(text: str, numeric: bool) -> None:
+    assert numeric_identifier(text) is numeric
+    d = decide(text, 0.99, IDENT, ALLOW, 0.1, TH, LEX)
+    assert (d.reason == "rule_numeric") is numeric

@@ -20,14 +20,14 @@ from deid.pixels.stage import PixelConfig, PixelStage
 LINE = (60, 560)  # x, y of the planted line
 
 
-def faint_ct(text: str, sigmas: float, size: int = 1024) -> pydicom.Dataset:
+def faint_ct(text: str, sigmas: float, size: int = 1024, at: tuple[int, int] = LINE) -> pydicom.Dataset:
     """A 12-bit frame (smooth background, noise sigma 1.2 % of the range) with ``text`` in PIL's 11-px
     bitmap font, drawn at ``sigmas`` noise sigmas above its background (as make_eval_pixels' faint lines)."""
     rng = np.random.default_rng(1)
     yy, xx = np.mgrid[0:size, 0:size] / size
     disp = 0.3 + 0.2 * np.sin(3 * xx + 2 * yy) + rng.normal(0, 0.012, (size, size))
     img = Image.new("L", (size, size), 0)
-    ImageDraw.Draw(img).text(LINE, text, fill=255, font=ImageFont.load_default_imagefont())
+    ImageDraw.Draw(img).text(at, text, fill=255, font=ImageFont.load_default_imagefont())
     mask = np.asarray(img) > 0
     disp[mask] = float(np.median(disp[mask])) + sigmas * 0.012
     ds = pydicom.Dataset()
@@ -116,3 +116,32 @@ def test_mostly_boxed_is_half_or_more_of_a_box_inside_found_boxes() -> None:
     assert _mostly_boxed((150, 100, 230, 120, 0, 0.7), found)       # a second reading across two found boxes
     assert not _mostly_boxed((180, 100, 320, 120, 0, 0.7), found)   # mostly new text beside them
     assert not _mostly_boxed((100, 90, 200, 150, 0, 0.7), found)    # the patch around a line: 1/3 inside
+
+
+@pytest.mark.slow
+def test_faint_line_on_a_small_frame_is_redacted(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """Issue #12: a faint 11-px "PID=..." line on a 256-px 16-bit MR (make_eval_pixels dev seed 932,
+    instance 3) was never boxed: the first pass sees the whole frame at 2.9x and marks nothing there,
+    and faint seeds were looked for only on crops seen at 1x. With faint seeds on frames the first pass
+    enlarges 1.6x or more, the line's window is detected at 2x and the line is redacted."""
+    import json
+
+    from make_eval_pixels import generate
+
+    import deid.pixels.ocr as ocr
+
+    (path,) = generate(tmp_path, 0, 932, indices=[3])
+    line = next(x for x in json.loads(path.with_suffix(".json").read_text())["lines"] if x["text"].startswith("PID="))
+    region = (slice(line["y"], line["y"] + line["h"]), slice(line["x"], line["x"] + line["w"]))
+    before = decode_frames(pydicom.dcmread(path)).pixels[0][region].copy()
+    changed = {}
+    for scale in (99.0, ocr.FAINT_SMALL_FRAME_SCALE):
+        monkeypatch.setattr(ocr, "FAINT_SMALL_FRAME_SCALE", scale)
+        ds = pydicom.dcmread(path)
+        stage = PixelStage(PixelConfig(), engine=RapidOcrEngine(batch_size=4))
+        job = PixelItem("k", ds, copy.deepcopy(ds), collect_identifiers(ds), "MR")
+        (res,) = stage.process([job])
+        assert res.error is None
+        changed[scale] = float((decode_frames(job.target).pixels[0][region] != before).mean())
+    assert changed[99.0] < 0.5  # faint seeds only on 1x tiles: the line is left legible
+    assert changed[ocr.FAINT_SMALL_FRAME_SCALE] >= 0.9
