@@ -978,22 +978,18 @@ def _title_word(w: _Word) -> bool:
 
 def _named_inside(caps: list[_Word], named: list[int]) -> bool:
     """One word of a title-case run that a name list holds, also a dictionary or vocabulary word
-    ("Pace", "Delta"), inside the run right after a clinical adjective or a prefixed clinical word
-    ("Ventricular", "Antibradycardia") and before a known word: "Ventricular Antibradycardia Pace
-    Spike". Never first ("Grace Head Scan" may be a person), nor after a department's name
-    ("Radiology Grace Head aware": a noun, no adjective)."""
+    ("Pace", "Delta"), inside the run right after a prefixed clinical word
+    (a prefix glued to a known word: "Antibradycardia", "Antitachycardia") and before a known word:
+    "Ventricular Antibradycardia Pace Spike". Never first ("Grace Head Scan" may be a person), nor
+    after a department's name or an adjective ("Radiology Grace Head aware", "Ventricular Grace Head")."""
     if len(named) != 1 or named[0] == 0 or named[0] == len(caps) - 1:
         return False
     k = named[0]
     x, before, after = (normalise(caps[k].text), caps[k - 1], caps[k + 1])
     low_before = normalise(before.text)
-    clinical_before = low_before.isalpha() and (_derived(low_before, _clinical_lower() | _lexicon()) or (
-        low_before.endswith(_ADJECTIVE_ENDINGS) and (low_before in vocabulary() or _medically_formed(before.text))))
+    clinical_before = low_before.isalpha() and _derived(low_before, _clinical_lower() | _lexicon())
     return (x in _lexicon_names() or x in vocabulary()) and caps[k].text.isascii() and clinical_before \
         and not before.initial and is_known(after.text)
-
-
-_ADJECTIVE_ENDINGS = ("ar", "al", "ic", "ous", "ive", "ary", "oid")
 
 
 def _mark_title_runs(words: list[_Word]) -> None:
@@ -1194,7 +1190,7 @@ def _mark_latin(words: list[_Word]) -> None:
         k = i
         while not words[k].stop and not words[k].tail and k + 1 < len(words) and words[k + 1].spaced \
                 and (_latin_word(words[k + 1].text) or k == i and _LATIN_CAPITAL.match(words[k + 1].text)
-                     or titled and _latin_title_word(words[k + 1].text, named=k > i)):
+                     or titled and _latin_title_word(words[k + 1].text, named=k > i and _named_latin(words, k + 1))):
             k += 1
         if k > i:
             for x in words[i: k + 1]:
@@ -1211,6 +1207,18 @@ _LATIN_ENDING = re.compile(r"^[a-z]{2,}(?:us|um|a|ae|i|is|es|ium|orum|arum|ior|e
 # an ending names rarely have.
 _LATIN_CAPITAL = re.compile(r"^[A-Z][a-z]{5,}(?:eus|ius|ium|um|ae|ii|orum|alis|aris|ensis)$")
 _NOT_LATIN = _set("this his thus plus via area idea data extra also various previous serious obvious")
+
+
+def _named_latin(words: list[_Word], k: int) -> bool:
+    """A name-list word may go on a title-case Latin name only as a DICOM vocabulary word ("Teres
+    Minor", "Zygomaticus Major") or before another Latin word that is no name ("Extensor Carpi
+    Radialis"); "Musculus Teres Maria reviewed" ends before "Maria"."""
+    low = normalise(words[k].text)
+    if low not in _names() or low in vocabulary():
+        return True
+    nxt = words[k + 1] if k + 1 < len(words) else None
+    return nxt is not None and nxt.spaced and not words[k].stop and not words[k].tail \
+        and _latin_title_word(nxt.text)
 
 
 def _latin_title_word(text: str, named: bool = False) -> bool:

@@ -4,7 +4,7 @@ were measured only). Three rules:
 
 * Latin anatomical names in title case after their head noun ("Musculus Extensor Carpi Radialis");
 * a title-case run of clinical or medically formed words, none on a name list ("Myotonic Discharge"),
-  or one inside the run after a clinical adjective or prefixed word ("Antibradycardia Pace Spike");
+  or one inside the run after a prefixed clinical word ("Antibradycardia Pace Spike");
 * a laterality after a term and a comma ("Musculus trapezius, Left").
 
 Each clinical row has PHI rows that the same rules must still mask: a name-list word right after the
@@ -20,7 +20,7 @@ from freetext_stub import clean, words
     "CT requested for Musculus Extensor Carpi Radialis",
     "Hx of Nervus Cutaneus Antebrachii lateralis, stable",
     "Known Musculus Teres Minor, on treatment",  # a name-list word, third in the term
-    "Musculus Levator Anguli Oris, follow-up in 6 months",
+    "Musculus Levator Anguli oris, follow-up in 6 months",
     "Please assess Musculi Abdominis and Musculus digastricus, Venter Posterior.",
 ])
 def test_latin_title_case_stays(text: str) -> None:
@@ -57,6 +57,8 @@ def test_laterality_after_a_term_stays() -> None:
     ("Booked with Rose Brown Theta", ("Rose", "Brown")),
     ("Radiology Grace Head aware", ("Grace", "Head")),  # a name-list word after a department: a person
     ("Known Grace Pace Spike", ("Grace",)),  # two name-list words: no term
+    ("Known Ventricular Grace Head", ("Grace",)),  # a name-list word after an adjective
+    ("Musculus Teres Maria reviewed", ("Maria",)),  # a name-list word no Latin word follows
     ("Images sent to Oak Lane", ("Oak",)),  # a place: a street type ends the run
     ("lives at 12 Myotonic Way", ("Myotonic", "Way")),  # a house number before the run
 ])
