@@ -1010,7 +1010,7 @@ def _mark_title_runs(words: list[_Word]) -> None:
         if not _is_capitalised(w.text) or _after_house_number(words, i) or _near_person_cue(words, i):
             i += 1
             continue
-        j = _term_end(words, i)
+        j = _term_end(words, i, _TITLE_LINKS)
         caps = [words[k] for k in range(i, j) if _is_capitalised(words[k].text)]
         lows = [normalise(x.text) for x in caps]
         formed = [x.formed or _medically_formed(x.text) for x in caps]
@@ -1257,12 +1257,19 @@ def _latin_word(text: str) -> bool:
     return bool(_LATIN_ENDING.match(text)) and low not in _CUES and low not in _NOT_LATIN
 
 
-def _term_end(words: list[_Word], i: int) -> int:
-    """The end of a run of capitalised words from ``i`` linked by spaces, "of", "and" and acronyms."""
+# Lower-case words that title case writes between the capitalised words of one term ("Fracture of
+# Femur with Displacement", "Neoplasm without Metastasis"): links of a title-case run
+# (:func:`_mark_title_runs`); "by", "at" and "from" are no links (person and place cues).
+_TITLE_LINKS = ("of", "and", "or", "in", "with", "without", "to", "the", "for", "on", "due")
+
+
+def _term_end(words: list[_Word], i: int, links: tuple[str, ...] = ("of", "and")) -> int:
+    """The end of a run of capitalised words from ``i`` linked by spaces, ``links`` ("of", "and") and
+    acronyms."""
     j = i + 1
     while j < len(words) and not words[j - 1].stop and not words[j - 1].tail and words[j].spaced:
         w = words[j]
-        link = normalise(w.text) in ("of", "and") or _code_word(w.text) and w.text.isupper()
+        link = normalise(w.text) in links or _code_word(w.text) and w.text.isupper()
         if not _is_capitalised(w.text) and not (link and j + 1 < len(words) and words[j + 1].spaced
                                                 and _is_capitalised(words[j + 1].text)
                                                 and (j - i > 1 or not words[i].initial)):

@@ -34,6 +34,7 @@ def test_latin_title_case_stays(text: str) -> None:
     "Please assess Eye Blinks and Slow Eye Movement.",
     "CT requested for Bisynchronous Spike Activity",
     "Known Ventricular Antibradycardia Pace Spike, on treatment",  # a name-list word inside, after a prefixed word
+    "Known Fracture of Femur with Myotonic Displacement, on treatment",  # lower-case links of title case
 ])
 def test_title_case_runs_stay(text: str) -> None:
     for scorer_says_phi in (False, True):
@@ -59,6 +60,8 @@ def test_laterality_after_a_term_stays() -> None:
     ("Known Grace Pace Spike", ("Grace",)),  # two name-list words: no term
     ("Known Ventricular Grace Head", ("Grace",)),  # a name-list word after an adjective
     ("Musculus Teres Maria reviewed", ("Maria",)),  # a name-list word no Latin word follows
+    ("Discussed with Rose Brown", ("Rose", "Brown")),  # a link is no term's start
+    ("CT requested for Myotonic Discharge in Leeds", ("Leeds",)),  # a place after a link
     ("Images sent to Oak Lane", ("Oak",)),  # a place: a street type ends the run
     ("lives at 12 Myotonic Way", ("Myotonic", "Way")),  # a house number before the run
 ])
