@@ -970,6 +970,70 @@ def _mark_terms(words: list[_Word], all_caps: bool) -> None:
                 words[i].term = True
                 nxt.term = nxt.term or _code_word(nxt.text)
         i = max(j, i + 1)
+    _mark_title_runs(words)
+
+
+_LATERALITY = _set("left right bilateral")
+
+
+def _title_word(w: _Word) -> bool:
+    """A capitalised word of a title-case clinical term: no name or place of the name lists, no proper
+    noun of PS3.16, no cue nor organisation word, and a known word or one of medical word formation
+    ("Myotonic", "Desaturation", "Antibradycardia": :func:`_plausible` in lower case)."""
+    low = normalise(w.text)
+    if w.term:
+        return True
+    if not _is_capitalised(w.text) or not w.text.isascii() or low in _names() or low in _proper_nouns() \
+            or low in _CUES or low in _RELATIONS or low in _ROLE_CUES:
+        return False
+    return is_known(w.text) or w.formed or _medically_formed(w.text) or _plausible(low, False)
+
+
+def _named_inside(caps: list[_Word], named: list[int]) -> bool:
+    """One word of a title-case run that a name list holds, also a dictionary or vocabulary word
+    ("Pace", "Delta"), inside the run right after a prefixed clinical word
+    (a prefix glued to a known word: "Antibradycardia", "Antitachycardia") and before a known word:
+    "Ventricular Antibradycardia Pace Spike". Never first ("Grace Head Scan" may be a person), nor
+    after a department's name or an adjective ("Radiology Grace Head aware", "Ventricular Grace Head")."""
+    if len(named) != 1 or named[0] == 0 or named[0] == len(caps) - 1:
+        return False
+    k = named[0]
+    x, before, after = (normalise(caps[k].text), caps[k - 1], caps[k + 1])
+    low_before = normalise(before.text)
+    clinical_before = low_before.isalpha() and _derived(low_before, _clinical_lower() | _lexicon())
+    return (x in _lexicon_names() or x in vocabulary()) and caps[k].text.isascii() and clinical_before \
+        and not before.initial and is_known(after.text)
+
+
+def _mark_title_runs(words: list[_Word]) -> None:
+    """Title-case clinical terms the rules of :func:`_mark_terms` leave: a run of two or more
+    capitalised words (linked by "of", "and" and acronyms) of :func:`_title_word` each, with a DICOM
+    vocabulary word or a word of medical word formation ("Myotonic Discharge", "Eye Blinks",
+    "Ventricular Antibradycardia"), not within two words after a person cue ("seen by Eye Blinks"),
+    not after a house number, not ending in a street type unless a word of it is medically formed
+    ("Oak Lane" stays a place); and a laterality after a term and a comma ("Musculus trapezius, Left").
+    Title-case vocabularies (IBSI, NCIt) write their terms so. Issue 13 (title case)."""
+    vocab = vocabulary()
+    i = 0
+    while i < len(words):
+        w = words[i]
+        if normalise(w.text) in _LATERALITY and _is_capitalised(w.text) and i > 0 and words[i - 1].term \
+                and words[i - 1].tail == ",":
+            w.term = True
+        if not _is_capitalised(w.text) or _after_house_number(words, i) or _near_person_cue(words, i):
+            i += 1
+            continue
+        j = _term_end(words, i, _TITLE_LINKS)
+        caps = [words[k] for k in range(i, j) if _is_capitalised(words[k].text)]
+        lows = [normalise(x.text) for x in caps]
+        formed = [x.formed or _medically_formed(x.text) for x in caps]
+        named = [k for k, x in enumerate(caps) if not _title_word(x)]
+        if len(caps) >= 2 and not all(x.term for x in caps) and (not named or _named_inside(caps, named)) \
+                and any(low in vocab or f for low, f in zip(lows, formed, strict=True)) \
+                and (lows[-1] not in STREET_WORDS or any(formed)):
+            for k in range(i, j):
+                words[k].term = True
+        i = max(j, i + 1)
 
 
 def _mark_formed(words: list[_Word]) -> None:
@@ -1135,9 +1199,11 @@ def _mark_latin(words: list[_Word]) -> None:
         if not ((_is_capitalised(w.text) or w.text.islower()) and normalise(w.text) in _LATIN_HEADS
                 and len(w.text) >= 4):  # "musculus", not "os"
             continue
+        titled = not _near_person_cue(words, i)  # "Dr Vena Rossi": a name, whatever its endings
         k = i
         while not words[k].stop and not words[k].tail and k + 1 < len(words) and words[k + 1].spaced \
-                and (_latin_word(words[k + 1].text) or k == i and _LATIN_CAPITAL.match(words[k + 1].text)):
+                and (_latin_word(words[k + 1].text) or k == i and _LATIN_CAPITAL.match(words[k + 1].text)
+                     or titled and _latin_title_word(words[k + 1].text, named=k > i and _named_latin(words, k + 1))):
             k += 1
         if k > i:
             for x in words[i: k + 1]:
@@ -1156,6 +1222,47 @@ _LATIN_CAPITAL = re.compile(r"^[A-Z][a-z]{5,}(?:eus|ius|ium|um|ae|ii|orum|alis|a
 _NOT_LATIN = _set("this his thus plus via area idea data extra also various previous serious obvious")
 
 
+def _named_latin(words: list[_Word], k: int) -> bool:
+    """A name-list word may go on a title-case Latin name only as a DICOM vocabulary word ("Teres
+    Minor", "Zygomaticus Major") or before another Latin word that is no name ("Extensor Carpi
+    Radialis"); "Musculus Teres Maria reviewed" ends before "Maria"."""
+    low = normalise(words[k].text)
+    if low not in _names() or low in vocabulary():
+        return True
+    nxt = words[k + 1] if k + 1 < len(words) else None
+    return nxt is not None and nxt.spaced and not words[k].stop and not words[k].tail \
+        and _latin_title_word(nxt.text)
+
+
+def _latin_title_word(text: str, named: bool = False) -> bool:
+    """A Latin word of an anatomical name written in title case after its head noun ("Musculus
+    Extensor Carpi Radialis", "Nervus Cutaneus Antebrachii", "Venter Posterior"; title-case
+    vocabularies capitalise every word): capitalised, four letters or more, a Latin ending, and no
+    name ("Maria", "Rossi") nor a Slavic surname ending ("Kowalski"). ``named`` (not right after the
+    head: "Musculus Teres Minor", "Extensor Carpi Radialis"): a name-list word too, the term having
+    begun with a Latin word. Issue 13 (title case)."""
+    low = normalise(text)
+    return (_is_capitalised(text) and text.isascii() and len(low) >= 4 and bool(_LATIN_ENDING.match(low))
+            and (named or low not in _names()) and not _SLAVIC_ENDING.search(low) and low not in _CUES
+            and low not in _NOT_LATIN)
+
+
+# Words before a name: honorifics, person cues, relations, addressing, roles and verbs of reading
+# and reporting ("Dr", "by", "wife", "attn", "tech", "seen"), whatever the punctuation after them.
+_NAME_BEFORE = _HONORIFICS | _PERSON_CUES | _RELATIONS | _ADDRESSING | _ROLE_CUES | _PERSON_VERBS
+
+
+def _near_person_cue(words: list[_Word], i: int) -> bool:
+    """One of the two words before ``words[i]`` is a person cue of :data:`_NAME_BEFORE` ("Dr Vena
+    Rossi", "seen by: Delta Wave"): a name may stand there, so no title-case rule reads it as a term."""
+    for k in range(i - 1, max(-1, i - 3), -1):
+        if words[k].stop:
+            return False  # the clause ends before the word: "pt supine. Musculus ..."
+        if normalise(words[k].text).replace(" ", "") in _NAME_BEFORE:
+            return True
+    return False
+
+
 def _latin_word(text: str) -> bool:
     """A lower-case word that looks Latin and is no cue or function word ("via", "for", "this"); a
     person's or a place's name, capitalised, ends the term."""
@@ -1163,12 +1270,19 @@ def _latin_word(text: str) -> bool:
     return bool(_LATIN_ENDING.match(text)) and low not in _CUES and low not in _NOT_LATIN
 
 
-def _term_end(words: list[_Word], i: int) -> int:
-    """The end of a run of capitalised words from ``i`` linked by spaces, "of", "and" and acronyms."""
+# Lower-case words that title case writes between the capitalised words of one term ("Fracture of
+# Femur with Displacement", "Neoplasm without Metastasis"): links of a title-case run
+# (:func:`_mark_title_runs`); "by", "at" and "from" are no links (person and place cues).
+_TITLE_LINKS = ("of", "and", "or", "in", "with", "without", "to", "the", "for", "on", "due")
+
+
+def _term_end(words: list[_Word], i: int, links: tuple[str, ...] = ("of", "and")) -> int:
+    """The end of a run of capitalised words from ``i`` linked by spaces, ``links`` ("of", "and") and
+    acronyms."""
     j = i + 1
     while j < len(words) and not words[j - 1].stop and not words[j - 1].tail and words[j].spaced:
         w = words[j]
-        link = normalise(w.text) in ("of", "and") or _code_word(w.text) and w.text.isupper()
+        link = normalise(w.text) in links or _code_word(w.text) and w.text.isupper()
         if not _is_capitalised(w.text) and not (link and j + 1 < len(words) and words[j + 1].spaced
                                                 and _is_capitalised(words[j + 1].text)
                                                 and (j - i > 1 or not words[i].initial)):
