@@ -946,7 +946,7 @@ def _mark_terms(words: list[_Word], all_caps: bool) -> None:
         if normalise(words[i].text).replace(" ", "") in _RELATIONS | _HONORIFICS:
             i += 1  # "Daughter Natal", "Dr Iris": a person's name follows, no term
             continue
-        j = _term_end(words, i)
+        j = _named_part_end(words, i, _term_end(words, i))
         caps = [words[k] for k in range(i, j) if _is_capitalised(words[k].text)]
         lows = [x for x in (normalise(w.text) for w in caps) if x not in _PARTICLES and len(x) > 2]
         known = all(is_known(w.text) or w.formed for w in caps) and normalise(words[i].text) not in _PARTICLES
@@ -971,6 +971,23 @@ def _mark_terms(words: list[_Word], all_caps: bool) -> None:
                 nxt.term = nxt.term or _code_word(nxt.text)
         i = max(j, i + 1)
     _mark_title_runs(words)
+
+
+def _named_part_end(words: list[_Word], i: int, j: int) -> int:
+    """The end of the title-case run ``words[i:j]`` once a part of it joined by "and" that is a name is
+    cut off: a part whose capitalised words are all on the name lists (none marked a term already)
+    is weighed alone, so that another part's common words do not make it a term ("Please assess Mark
+    White and Eye Movement": "Mark White" is masked, "Eye Movement" kept; issue 13, found by the
+    eleventh session's title-case helper). A run without "and" is returned whole."""
+    links = [k for k in range(i + 1, j - 1) if normalise(words[k].text) == "and"]
+    if not links:
+        return j
+    starts, ends = [i] + [k + 1 for k in links], links + [j]
+    for n, (a, b) in enumerate(zip(starts, ends)):
+        caps = [w for w in words[a:b] if _is_capitalised(w.text)]
+        if caps and all(normalise(w.text) in _names() and not w.term for w in caps):
+            return b if n == 0 else links[n - 1]  # the name alone first; else the run ends before its "and"
+    return j
 
 
 _LATERALITY = _set("left right bilateral")

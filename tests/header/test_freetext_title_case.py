@@ -68,3 +68,22 @@ def test_laterality_after_a_term_stays() -> None:
 def test_names_are_still_masked(text: str, phi: tuple[str, ...]) -> None:
     cleaned, _ = clean(text)
     assert not set(phi) & set(words(cleaned)), cleaned
+
+
+@pytest.mark.parametrize(("text", "phi", "kept"), [
+    ("Please assess Mark White and Eye Movement.", ("Mark", "White"), ("Eye", "Movement")),
+    ("Please assess Eye Movement and Mark White.", ("Mark", "White"), ("Eye", "Movement")),
+    ("Seen with Rose Brown and Eye Movement today", ("Rose", "Brown"), ("Eye", "Movement")),
+])
+def test_a_name_joined_to_a_term_by_and_is_masked(text: str, phi: tuple[str, ...], kept: tuple[str, ...]) -> None:
+    """Another part's common words made the whole run a term: the name stayed (main at 61680a4)."""
+    for scorer_says_phi in (False, True):
+        cleaned, _ = clean(text, scorer_says_phi)
+        assert not set(phi) & set(words(cleaned)), cleaned
+    assert set(kept) <= set(words(clean(text)[0]))
+
+
+def test_terms_joined_by_and_stay_whole() -> None:
+    for text in ("Eye Movement and Slow Wave noted", "Fracture of Femur and Myotonic Displacement"):
+        cleaned, _ = clean(text)
+        assert words(cleaned) == words(text), cleaned
