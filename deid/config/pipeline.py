@@ -91,11 +91,9 @@ class SparkConfig(_Model):
     executor_memory: str | None = None
     driver_jit: DriverJit = DriverJit.QUICK
     # One small job at the run's start imports the pipeline's modules in one Python worker per core
-    # while the driver lists and plans (deid.spark_daemon.warm_workers, issue #11). Opt-in: on a quiet
-    # 2-core machine it gave no measurable wall-clock gain at n=31 and ~3.5 s more CPU (the driver
-    # reaches ingest parse before the warm-up ends); on a loaded one it saved seconds
-    # (benchmarks/results/RESULTS.md, eleventh session). Without it each worker's first task pays them.
-    warm_workers: bool = False
+    # while the driver lists and plans (deid.spark_daemon.warm_workers, issue #11); false: the first
+    # task of each worker pays them on the run's critical path.
+    warm_workers: bool = True
     backend: TableBackend = TableBackend.AUTO
     conf: dict[str, str] = Field(default_factory=dict)
 

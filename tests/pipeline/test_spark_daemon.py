@@ -147,7 +147,7 @@ def test_the_workers_warm_up_task_runs_the_warm_up_and_returns_no_row(monkeypatc
     monkeypatch.setattr(spark_daemon, "warm", lambda encoder=False: calls.append(encoder) or [])
     out = list(spark_daemon._warm_batches(iter([pd.DataFrame({"id": [0]})])))
     assert calls == [False] and len(out) == 1 and list(out[0].columns) == ["failed"] and out[0].empty
-    assert not SparkConfig().warm_workers and SparkConfig(warm_workers=True).warm_workers  # opt-in
+    assert SparkConfig().warm_workers and not SparkConfig(warm_workers=False).warm_workers
 
 
 @pytest.mark.spark
