@@ -22,19 +22,9 @@ Works with the daemon loop of PySpark 3.5 and 4.x (``pyspark.daemon.manager``).
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import sys
-import threading
 import time
-from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    import pandas as pd
-    from pyspark.sql import SparkSession
-
-log = logging.getLogger(__name__)
 
 MODULE = "deid.spark_daemon"
 _MODULES = ("numpy", "pandas", "pyarrow", "pyarrow.parquet", "pydicom", "deid.pipeline.process",
@@ -63,43 +53,6 @@ def warm(encoder: bool = False) -> list[str]:
     except Exception:  # noqa: BLE001 - as above
         failed.append("tables")
     return failed
-
-
-def _warm_batches(batches: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-    """mapInPandas: :func:`warm` in the Python worker that runs the task; no row out."""
-    import pandas as pd
-
-    for _ in batches:
-        pass
-    warm()
-    yield pd.DataFrame({"failed": pd.Series([], dtype=object)})
-
-
-WARM_DESCRIPTION = "deid: warm workers"
-
-
-def warm_workers(spark: SparkSession, cores: int) -> threading.Thread:
-    """Start, in a background thread, one small job of ``cores`` tasks whose Python workers run
-    :func:`warm`, while the driver lists the export and plans the run (issue #11).
-
-    Spark keeps a worker after its task (``spark.python.worker.reuse``), so the run's first
-    ``mapInPandas`` tasks (ingest parse, de-identify, the gate's verification) find workers whose
-    imports and word tables are done instead of paying them, seconds per worker, on the run's critical
-    path; and, unlike :data:`MODULE` as the daemon, nothing waits for the warm-up before the first fork.
-    A failure here only leaves the workers cold (logged without detail: no value is read). The caller
-    joins the thread before the session may stop."""
-
-    def run() -> None:
-        try:
-            sc = spark.sparkContext
-            sc.setLocalProperty("spark.job.description", WARM_DESCRIPTION)
-            spark.range(0, cores, 1, cores).mapInPandas(_warm_batches, "failed string").collect()
-        except Exception as exc:  # noqa: BLE001 - an optional warm-up (Spark Connect: no SparkContext)
-            log.info("Python workers not warmed (%s)", exc.__class__.__name__)
-
-    thread = threading.Thread(target=run, name="deid-warm-workers", daemon=True)
-    thread.start()
-    return thread
 
 
 def main() -> None:

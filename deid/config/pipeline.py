@@ -90,10 +90,6 @@ class SparkConfig(_Model):
     driver_memory: str | None = None
     executor_memory: str | None = None
     driver_jit: DriverJit = DriverJit.QUICK
-    # One small job at the run's start imports the pipeline's modules in one Python worker per core
-    # while the driver lists and plans (deid.spark_daemon.warm_workers, issue #11); false: the first
-    # task of each worker pays them on the run's critical path.
-    warm_workers: bool = True
     backend: TableBackend = TableBackend.AUTO
     conf: dict[str, str] = Field(default_factory=dict)
 

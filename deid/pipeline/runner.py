@@ -7,7 +7,6 @@ Used through :mod:`deid.entry` by ``jobs/ingest.py``, ``jobs/deidentify.py`` (sp
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -120,23 +119,9 @@ class PipelineRun:
                 self.profile = load_profile(self.cfg.profile)
         key_version = self.keyring.version if do_deidentify and self.keyring else None
         with RunGuard(zs, self.run_id, key_version=key_version):
-            warming = self._warm_workers()
-            try:
-                summary = self._run_stages(zs, do_ingest=do_ingest, do_deidentify=do_deidentify)
-            finally:
-                if warming is not None:
-                    warming.join()  # its job has ended before the run does (and before the session may stop)
+            summary = self._run_stages(zs, do_ingest=do_ingest, do_deidentify=do_deidentify)
         self._write_timings(zs, summary)
         return summary
-
-    def _warm_workers(self) -> threading.Thread | None:
-        """The Python workers' warm-up job, started in the background (``spark.warm_workers``)."""
-        if not self.cfg.spark.warm_workers:
-            return None
-        from deid.spark_daemon import warm_workers
-        from deid.spark_session import default_cores
-
-        return warm_workers(self.spark, default_cores(self.spark))
 
     def _write_timings(self, zs: Zones, summary: RunSummary) -> None:
         """The run's per-stage seconds and Spark event log location, beside its report."""

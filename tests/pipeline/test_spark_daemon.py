@@ -138,28 +138,3 @@ def test_driver_side_frames_run_no_python_task(spark: SparkSession) -> None:
     assert none.columns == ["a", "b"] and none.count() == 0 and none.rdd.getNumPartitions() == 0
     one = pandas_frame(spark, pd.DataFrame({"a": ["x"], "b": [1]}), "a string, b long")
     assert not python_rdd(one) and [tuple(r) for r in one.collect()] == [("x", 1)]
-
-
-def test_the_workers_warm_up_task_runs_the_warm_up_and_returns_no_row(monkeypatch: pytest.MonkeyPatch) -> None:
-    import pandas as pd
-
-    calls: list[bool] = []
-    monkeypatch.setattr(spark_daemon, "warm", lambda encoder=False: calls.append(encoder) or [])
-    out = list(spark_daemon._warm_batches(iter([pd.DataFrame({"id": [0]})])))
-    assert calls == [False] and len(out) == 1 and list(out[0].columns) == ["failed"] and out[0].empty
-    assert SparkConfig().warm_workers and not SparkConfig(warm_workers=False).warm_workers
-
-
-@pytest.mark.spark
-def test_warm_workers_runs_one_job_in_the_background(spark: SparkSession, caplog: pytest.LogCaptureFixture) -> None:
-    """The warm-up job (issue #11) runs its tasks in Python workers and ends; a failure would only be
-    logged (and fail this test)."""
-    import logging
-
-    tracker = spark.sparkContext.statusTracker()
-    before = set(tracker.getJobIdsForGroup(None) or [])
-    with caplog.at_level(logging.INFO, logger="deid.spark_daemon"):
-        spark_daemon.warm_workers(spark, 2).join(timeout=300)
-    assert not [r for r in caplog.records if "not warmed" in r.getMessage()]
-    new = [j for j in (tracker.getJobIdsForGroup(None) or []) if j not in before]
-    assert len(new) == 1 and tracker.getJobInfo(new[0]).status == "SUCCEEDED"
