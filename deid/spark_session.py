@@ -24,8 +24,7 @@ if TYPE_CHECKING:
 # daemon that imported the pipeline's modules once. Not the default: measured on a loaded 2-core machine
 # (benchmarks/results/RESULTS.md, sixth session) Spark started more than one daemon per run, each paying
 # the whole warm-up, and a 30-instance run was slower with it. The second daemon was the pickled-RDD
-# workers' factory (empty_frame below removes those tasks, eleventh session); the default warm-up is now
-# SparkConfig.warm_workers, a background job off the critical path (deid.spark_daemon.warm_workers).
+# workers' factory (empty_frame below removes those tasks, eleventh session).
 DAEMON_MODULE = "deid.spark_daemon"  # deid.spark_daemon.MODULE (named here: that module sits above this one)
 _JAVA_OPTIONS = "spark.driver.extraJavaOptions"
 # the client compiler only (SparkConfig.driver_jit "quick"); the JVM takes the last of repeated options,
