@@ -16,12 +16,15 @@ from typing import TYPE_CHECKING
 from deid.config import DriverJit, SparkConfig
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
+    import pandas as pd
+    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql.types import StructType
 
 # Opt-in (``spark.conf: {spark.python.daemon.module: deid.spark_daemon}``): Python workers fork from a
 # daemon that imported the pipeline's modules once. Not the default: measured on a loaded 2-core machine
 # (benchmarks/results/RESULTS.md, sixth session) Spark started more than one daemon per run, each paying
-# the whole warm-up, and a 30-instance run was slower with it.
+# the whole warm-up, and a 30-instance run was slower with it. The second daemon was the pickled-RDD
+# workers' factory (empty_frame below removes those tasks, eleventh session).
 DAEMON_MODULE = "deid.spark_daemon"  # deid.spark_daemon.MODULE (named here: that module sits above this one)
 _JAVA_OPTIONS = "spark.driver.extraJavaOptions"
 # the client compiler only (SparkConfig.driver_jit "quick"); the JVM takes the last of repeated options,
@@ -88,6 +91,31 @@ def get_spark(cfg: SparkConfig | None = None) -> SparkSession:
 
     spark.sparkContext.setLogLevel(console_log_level())  # WARN, or DEID_SPARK_LOG_LEVEL
     return spark
+
+
+def empty_frame(spark: SparkSession, schema: StructType | str) -> DataFrame:
+    """An empty DataFrame of ``schema`` (a struct or a DDL string) that starts no Python worker.
+
+    ``createDataFrame([])`` (and an empty pandas frame, which Arrow does not take) goes through a
+    pickled RDD: one task per core, each in a Python worker of a second worker factory (Spark keys its
+    factories by the workers' environment, and RDD workers lack the SQL ones' simplified-traceback
+    flag), so a run on fresh tables started a second daemon and cold workers beside the ones its
+    ``mapInPandas`` stages use (issue #11). An RDD with no partition runs no task. Spark Connect has
+    no SparkContext: there the frame is built on the client, without a worker either."""
+    try:
+        rdd = spark.sparkContext.emptyRDD()
+    except Exception:  # noqa: BLE001 - Spark Connect sessions have no SparkContext
+        return spark.createDataFrame([], schema)
+    return spark.createDataFrame(rdd, schema)
+
+
+def pandas_frame(spark: SparkSession, data: pd.DataFrame, schema: StructType | str) -> DataFrame:
+    """``data`` as a Spark DataFrame through Arrow (no Python worker); an empty ``data`` as
+    :func:`empty_frame` (Arrow does not take an empty frame: Spark would fall back to a pickled RDD and
+    its own Python workers, issue #11)."""
+    if len(data.index) == 0:
+        return empty_frame(spark, schema)
+    return spark.createDataFrame(data, schema)
 
 
 ROWS_PER_PARTITION = 20_000  # rows of the run's small tables (keys, results, needles) per shuffle partition

@@ -34,6 +34,7 @@ from deid import zones
 from deid.config import TableBackend
 from deid.errors import TableIOError
 from deid.pipeline.hooks import BoxRecord, ReviewRecord, record_fields
+from deid.spark_session import empty_frame, pandas_frame
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -166,7 +167,7 @@ class Tables:
         if self.exists(location):
             return
         if self.uses_spark_delta:
-            (self.spark.createDataFrame([], spec.spark_schema()).write.format("delta")
+            (empty_frame(self.spark, spec.spark_schema()).write.format("delta")
              .mode("ignore").save(zones.spark_uri(location)))
             return
         from deltalake import DeltaTable
@@ -180,12 +181,12 @@ class Tables:
         """The table's current snapshot as a Spark DataFrame (empty with the schema when absent)."""
         schema = spec.spark_schema()
         if not self.exists(location):
-            return self.spark.createDataFrame([], schema)
+            return empty_frame(self.spark, schema)
         if self.uses_spark_delta:
             return self.spark.read.format("delta").load(zones.spark_uri(location))
         files = self._snapshot_files(location)
         if not files:
-            return self.spark.createDataFrame([], schema)
+            return empty_frame(self.spark, schema)
         return self.spark.read.schema(schema).parquet(*files)
 
     def read_any(self, location: str, spec: TableSpec | None = None) -> DataFrame | None:
@@ -295,7 +296,7 @@ class Tables:
         if self.committed(location, app_id, version):
             return False
         if self.uses_spark_delta:
-            return self.append(self.spark.createDataFrame(data.to_pandas(), spec.spark_schema()),
+            return self.append(pandas_frame(self.spark, data.to_pandas(), spec.spark_schema()),
                                location, spec, app_id=app_id, version=version)
         fs, base = zones.arrow_fs(location)
         rel = f"data-{uuid.uuid4().hex}/part-00000.parquet"

@@ -29,7 +29,7 @@ from deid.errors import Reason
 from deid.pipeline.executor import Failed, each_input
 from deid.pipeline.listing import EntryReader, Listing, list_input
 from deid.pipeline.timing import StageTimes
-from deid.spark_session import small_plans, sql_conf
+from deid.spark_session import pandas_frame, small_plans, sql_conf
 from deid.tables import BRONZE, QUARANTINE, Tables, TableSpec
 
 if TYPE_CHECKING:
@@ -237,7 +237,7 @@ def _listed_frame(spark: SparkSession, listing: Listing, run_id: str,
                      "length": pa.array(sizes, pa.int64()),
                      "modificationTime": pa.array([e.mtime_ns // 1000 for e in files], pa.int64()).cast(ts),
                      "_bin": pa.array(byte_bins(sizes, n_parts), pa.int32())})
-    listed = spark.createDataFrame(meta.to_pandas(), "path string, length long, modificationTime timestamp, _bin int")
+    listed = pandas_frame(spark, meta.to_pandas(), "path string, length long, modificationTime timestamp, _bin int")
     # one row per bin, then a round-robin from one partition: exactly one bin per partition
     meta_df = (listed.groupBy("_bin").agg(F.collect_list(F.struct("path", "length", "modificationTime")).alias("f"))
                .coalesce(1).repartition(n_parts).select(F.explode("f").alias("x")).select("x.*"))
@@ -247,7 +247,7 @@ def _listed_frame(spark: SparkSession, listing: Listing, run_id: str,
          "modification_time": dt.datetime.fromtimestamp(e.mtime_ns / 1e9, dt.timezone.utc),
          "run_id": run_id, "ingested_at": now, "reason": e.reason.value if e.reason else None,
          "message": e.message} for e in listing.rejected]
-    rejected = spark.createDataFrame(to_frame(rows, PARSED), PARSED.spark_schema())
+    rejected = pandas_frame(spark, to_frame(rows, PARSED), PARSED.spark_schema())
     return meta_df, rejected
 
 
@@ -412,7 +412,7 @@ def _commit_new(spark: SparkSession, tables: Tables, zs: zones.Zones, result: Da
     app_id = f"deid-{STAGE}-{run_id}"
     good = [k for k in chosen if k.reason is None]
     if good:
-        keys = spark.createDataFrame(pd.DataFrame({"sha256": [k.sha256 for k in good],
+        keys = pandas_frame(spark, pd.DataFrame({"sha256": [k.sha256 for k in good],
                                                    "path": [k.path for k in good]}), "sha256 string, path string")
         r, c = result.alias("r"), F.broadcast(keys).alias("c")
         match = (F.col("r.sha256") == F.col("c.sha256")) & (F.col("r.path") == F.col("c.path"))

@@ -216,7 +216,10 @@ class QualityGate:
     # ------------------------------------------------------------------ inputs of the suites
     def frames(self, run_id: str, staged: StagedRun) -> dict[str, DataFrame]:
         """The DataFrame each suite validates (not cached: see :meth:`_suite_results`)."""
+        import pandas as pd
         from pyspark.sql import functions as F
+
+        from deid.spark_session import pandas_frame
 
         spark = self.tables.spark
         md = staged.metadata.select(*_METADATA_COLUMNS)
@@ -232,8 +235,10 @@ class QualityGate:
                           (F.coalesce("n_ingested", F.lit(0)) + F.coalesce("n_quarantined", F.lit(0))
                            + F.coalesce("n_skipped", F.lit(0))).alias("n_accounted")))
         counts = staged.counts
-        pending = spark.createDataFrame(
-            [("deidentify", int(staged.n_inputs), int(counts["n_deidentified"]) + int(counts["n_quarantined"]))],
+        # through Arrow: a list of tuples is a pickled RDD, run by Python workers of their own (issue #11)
+        pending = pandas_frame(spark, pd.DataFrame(
+            {"stage": ["deidentify"], "n_inputs": [int(staged.n_inputs)],
+             "n_accounted": [int(counts["n_deidentified"]) + int(counts["n_quarantined"])]}),
             "stage string, n_inputs long, n_accounted long")
         runs = ingest.unionByName(pending)
         return {"metadata": md, "crosswalk": crosswalk, "quarantine": quarantine, "runs": runs}

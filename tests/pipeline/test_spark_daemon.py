@@ -114,3 +114,27 @@ def test_a_small_plans_join_of_small_frames_is_one_spark_job(spark: SparkSession
         hinted = sorted(tuple(r) for r in keys.join(F.broadcast(small), "k", "left_semi").collect())
     assert got == plain == hinted and len(got) == 20
     assert n_jobs == 1
+
+
+@pytest.mark.spark
+def test_driver_side_frames_run_no_python_task(spark: SparkSession) -> None:
+    """An absent table's empty frame, an empty pandas frame and a small one become DataFrames without
+    a pickled RDD, whose tasks would start Python workers of a second worker factory (issue #11); the
+    schema is the one asked for."""
+    import pandas as pd
+
+    from deid.spark_session import empty_frame, pandas_frame
+    from deid.tables import QUARANTINE
+
+    def python_rdd(df: object) -> bool:
+        return "PythonRDD" in df._jdf.queryExecution().toRdd().toDebugString()  # type: ignore[attr-defined]
+
+    schema = QUARANTINE.spark_schema()
+    empty = empty_frame(spark, schema)
+    assert empty.schema == schema and empty.count() == 0
+    assert empty.rdd.getNumPartitions() == 0  # no task, so no worker
+    assert python_rdd(spark.createDataFrame([], schema))  # the path these helpers avoid: the check can fail
+    none = pandas_frame(spark, pd.DataFrame({"a": pd.Series([], dtype=object)}), "a string, b long")
+    assert none.columns == ["a", "b"] and none.count() == 0 and none.rdd.getNumPartitions() == 0
+    one = pandas_frame(spark, pd.DataFrame({"a": ["x"], "b": [1]}), "a string, b long")
+    assert not python_rdd(one) and [tuple(r) for r in one.collect()] == [("x", 1)]
