@@ -24,7 +24,8 @@ fitted fixed + per-instance cost, over scale exports of the sizes asked for, sid
   ``--timeline EVENTLOG`` prints every job of one kept event log (stage, start, duration, gap, tasks).
 
 Writes benchmarks/results/scale.json and scale.md (the "Scale" section of RESULTS.md), and
-spark.json (the largest size's runs of this code, read by run_all.py).
+spark.json (the largest size's runs of this code, read by run_all.py); ``--results DIR`` writes them
+elsewhere, so that a scratch run leaves the committed figures alone.
 """
 
 from __future__ import annotations
@@ -438,6 +439,9 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=11, help="the exports' seed (scripts/make_export.py --seed)")
     p.add_argument("--lock-held", action="store_true", help="the caller holds /tmp/spark.lock for the whole run")
     p.add_argument("--timeline", type=Path, help="print the Spark jobs of one run's event log and stop")
+    p.add_argument("--results", type=Path, default=HERE / "results",
+                   help="folder for scale.json, scale.md and spark.json (default: the committed "
+                        "benchmarks/results; give a scratch folder for runs that are not the reported ones)")
     p.add_argument("--conf", action="append", metavar="KEY=VALUE",
                    help="a Spark setting for every run (both codes), e.g. spark.driver.extraJavaOptions=...")
     p.add_argument("--single", help=argparse.SUPPRESS)
@@ -471,7 +475,7 @@ def main() -> None:
                       flush=True)
                 runs.append(r)
                 write_results(args, sizes, codes, masters, runs, engine, len(engine_files), len(exports[max(sizes)][1]))
-    print((HERE / "results" / "scale.md").read_text())
+    print((args.results / "scale.md").read_text())
 
 
 def write_results(args: argparse.Namespace, sizes: list[int], codes: list[tuple[str, Path]], masters: list[str],
@@ -493,8 +497,8 @@ def write_results(args: argparse.Namespace, sizes: list[int], codes: list[tuple[
            "engine_files": n_engine, "engine_files_per_s": engine, "sizes": sizes, "seed": args.seed,
            "pixels": args.pixels, "gate": not args.no_gate, "runs": runs, "fits": fits,
            "ratios": ratios(runs, engine)}
-    out = HERE / "results"
-    out.mkdir(exist_ok=True)
+    out = args.results
+    out.mkdir(parents=True, exist_ok=True)
     (out / "scale.json").write_text(json.dumps(doc, indent=2))
     (out / "scale.md").write_text(markdown(doc))
     largest = max(r["instances"] for r in runs)
