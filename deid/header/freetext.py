@@ -983,7 +983,7 @@ def _named_part_end(words: list[_Word], i: int, j: int) -> int:
     if not links:
         return j
     starts, ends = [i] + [k + 1 for k in links], links + [j]
-    for n, (a, b) in enumerate(zip(starts, ends)):
+    for n, (a, b) in enumerate(zip(starts, ends, strict=True)):
         caps = [w for w in words[a:b] if _is_capitalised(w.text)]
         if caps and all(normalise(w.text) in _names() and not w.term for w in caps):
             return b if n == 0 else links[n - 1]  # the name alone first; else the run ends before its "and"
