@@ -610,6 +610,7 @@ class FreeTextCleaner:
         ranges += [m.span(1) if m.group(1) is not None else m.span(2) for m in _LABELLED.finditer(text)]
         ranges += _ages_over_89(text)
         ranges += _initials_ranges(words, text)
+        ranges += [(w.start, w.end) for w in words if _COMPONENTS.search(w.text)]
         masked = merge(ranges)
         for _ in range(3):  # a number masked as an address may let a designator before it go on ("Calle 6 N° 464")
             grown = _address_numbers(words, _extend(words, masked, all_caps))
@@ -735,6 +736,10 @@ def _name_like(w: _Word, all_caps: bool) -> bool:
 
 
 _PRONOUNS = _set("me us him her it them you we he she they")
+# A word that holds DICOM component separators (PS3.5 6.2: PN and address values written as stored):
+# "^^" anywhere, a caret between letters, or a caret before a postcode ("Common^St.", "James^^2611",
+# "Lane^2611"); an exponent stays ("10^9/L", "mm^2", "m^-1"). Issue 13, item 1.
+_COMPONENTS = re.compile(r"\^\^|[^\W\d_]\.?\^[^\W\d_]|[^\W\d_]\^\d{3,}")
 _PN = re.compile(r"^[^\W\d_][^\W\d_'’.-]*(?:\^+[^\W\d_][^\W\d_'’.-]*)+\^*$")
 _INITIALS = re.compile(r"^(?:[^\W\d_]{2,3}|(?:[^\W\d_]\.){1,2}[^\W\d_])$")
 
@@ -869,6 +874,18 @@ def _talk_capitals(words: list[_Word], j: int) -> bool:
     return not x.tail and after.spaced and normalise(after.text) in _INITIAL_ENDS - _set("and am pm")
 
 
+def _stranded_function_word(words: list[_Word], j: int) -> bool:
+    """Right after "<talk verb> with" or "<verb of reading> by", a lower-case function word of two or
+    three letters that ends the value or its clause ("checked with at.", "Read by on"): no preposition
+    or article ends a clause there, so these are lower-case initials that spell one; pronouns stay
+    ("checked with me."). Issue 13, item 1."""
+    x = words[j]
+    core = x.text.rstrip(".")
+    if not (core.isalpha() and core.islower() and 2 <= len(core) <= 3) or core not in _FUNCTION:
+        return False
+    return j + 1 == len(words) and x.tail in ("", ".") or x.tail in (".", ";") and x.stop
+
+
 def _pronoun_letters(x: _Word) -> bool:
     """Two letters in one case that spell a pronoun ("me", "US"), right after an honorific of
     :data:`_PERSON_HONORIFICS`: a person's initials, no pronoun ("Dr. me aware"). Issue 13, item 1."""
@@ -901,6 +918,8 @@ def _initials_ranges(words: list[_Word], text: str) -> list[tuple[int, int]]:
                                                                 low in _ROLE_CUES)
                                   or talk and words[j].text.islower() and _person_letters(words[j], True, False, False)
                                   or talk and j == i + 1 and _talk_capitals(words, j)
+                                  or (talk or person and low == "by") and j == i + 1
+                                  and _stranded_function_word(words, j)
                                   or low in _PERSON_HONORIFICS and j == i + 1 and _pronoun_letters(words[j])):
             x = words[j]
             after = words[j + 1] if j + 1 < len(words) else None
@@ -963,7 +982,8 @@ def _mark_terms(words: list[_Word], all_caps: bool) -> None:
                     and _code_word(words[j].text):
                 words[j].term = True  # the term's code after it: "Frank Lead M", "Derived Lead V2"
         elif known and len(caps) == 1 and lows and lows[0] in common and lows[0] not in _CUES and i + 1 < len(words) \
-                and not words[i].stop and not words[i].tail and words[i + 1].spaced and not _after_person_cue(words, i):
+                and not words[i].stop and not words[i].tail and words[i + 1].spaced and not _after_person_cue(words, i) \
+                and not _after_name_particle(words, i):
             nxt = words[i + 1]
             if nxt.text.islower() and is_known(nxt.text) and normalise(nxt.text) not in _NAME_VERBS \
                     or _code_word(nxt.text):
@@ -971,6 +991,17 @@ def _mark_terms(words: list[_Word], all_caps: bool) -> None:
                 nxt.term = nxt.term or _code_word(nxt.text)
         i = max(j, i + 1)
     _mark_title_runs(words)
+
+
+def _after_name_particle(words: list[_Word], i: int) -> bool:
+    """A capitalised word after a lower-case particle of :data:`_PARTICLES` that follows another
+    capitalised word, only spaces between: the last part of one name ("Mar del Plata 7600", "Rio de
+    Janeiro"), no sentence-case term. Issue 13, item 1."""
+    if i < 2 or not words[i].spaced or not words[i - 1].spaced:
+        return False
+    part, head = words[i - 1], words[i - 2]
+    return (part.text.islower() and part.text in _PARTICLES and not head.stop and not head.tail
+            and _is_capitalised(head.text))
 
 
 def _named_part_end(words: list[_Word], i: int, j: int) -> int:
@@ -1741,6 +1772,10 @@ def _extend(words: list[_Word], masked: list[tuple[int, int]], all_caps: bool) -
                 masked = merge([*masked, (w.start, w.end)])
                 changed = True
                 continue
+            if not all_caps and _caps_address_part(words, i, masked):
+                masked = merge([*masked, (w.start, w.end)])
+                changed = True
+                continue
             if all_caps and _sandwiched(words, i, masked):
                 masked = merge([*masked, (w.start, w.end)])
                 changed = True
@@ -1795,6 +1830,10 @@ def _address_numbers(words: list[_Word], masked: list[tuple[int, int]]) -> list[
                     masked = merge([*masked, (words[chain].start, w.end)])  # "Block 04 Lot 50 Pao Avenue"
                     changed = True
                     continue
+            if _street_before_number_sign(words, i, masked):  # "Boulevard 5 N° 6351": the street's name
+                masked = merge([*masked, (w.start, words[i + 3].end if _degree_sign_address(words, i) else w.end)])
+                changed = True
+                continue
             if w.text.isupper() and w.text.isalpha() and 2 <= len(w.text) <= 3 and prev_in and prev is not None \
                     and prev.tail == "," and nxt is not None and (_POSTCODE.match(nxt.text) or _covered(nxt, masked)) \
                     and any(c.isdigit() for c in nxt.text):
@@ -1842,6 +1881,32 @@ def _address_numbers(words: list[_Word], masked: list[tuple[int, int]]) -> list[
 
 
 _LOT_WORDS = _set("lot sector purok barangay brgy")
+
+
+def _street_before_number_sign(words: list[_Word], i: int, masked: list[tuple[int, int]]) -> bool:
+    """A capitalised word right before a masked number that a number sign follows names the street
+    whatever it spells: "Boulevard 5 N° 6351", "Diagonal 9 N° 394" (a numbered street and its house
+    number, as Argentine addresses write them); the number sign rules out a count or a grade. Issue 13,
+    item 1."""
+    if i + 2 >= len(words):
+        return False
+    w, num, sign = words[i], words[i + 1], words[i + 2]
+    return (_is_capitalised(w.text) and _alpha(w.text) and not w.stop and not w.tail and num.spaced
+            and num.text.isdigit() and len(num.text) <= 4 and not num.tail and sign.spaced
+            and _NUMBER_SIGN.match(sign.text) is not None and (_covered(num, masked) or _degree_sign_address(words, i)))
+
+
+_DEGREE_SIGN = re.compile(r"^[Nn][°º]$")
+
+
+def _degree_sign_address(words: list[_Word], i: int) -> bool:
+    """"<Capitalised> <number> N° <house number>" ("Calle 3 N° 4296", "Diagonal 9 N° 394"): an address
+    whatever the words, with or without the classifier; "N°" (not "No.") is written only there."""
+    if i + 3 >= len(words):
+        return False
+    sign, house = words[i + 2], words[i + 3]
+    return (_DEGREE_SIGN.match(sign.text) is not None and not sign.tail and house.spaced
+            and _HOUSE_NUMBER.match(house.text) is not None and any(c.isdigit() for c in house.text))
 
 
 def _firm_form_or_link(words: list[_Word], i: int, masked: list[tuple[int, int]], all_caps: bool) -> bool:
@@ -1893,6 +1958,27 @@ def _caps_surname(words: list[_Word], i: int, masked: list[tuple[int, int]]) -> 
     nxt = words[i + 1]
     return (_covered(nxt, masked) and _is_capitalised(nxt.text) and normalise(w.text) not in _TECHNIQUE
             and not _ROMAN.match(w.text))
+
+
+def _caps_address_part(words: list[_Word], i: int, masked: list[tuple[int, int]]) -> bool:
+    """In mixed case, a word in capitals right after a masked address written in capitals (a house or
+    lot number among its masked words, every masked word in capitals), with a space or a comma
+    between: the next part of that address, a subdivision or a town ("BLOCK 08 LOT 05 MORGAN SERVICE
+    ROAD, AQUAMARINE HOMES 2"); technique words stay ("..., CT"). Issue 13, item 1."""
+    w = words[i]
+    if i == 0 or not (w.text.isupper() and w.text.isalpha() and len(w.text) >= 3) or normalise(w.text) in _TECHNIQUE:
+        return False
+    prev = words[i - 1]
+    if not _covered(prev, masked) or prev.stop or prev.tail not in ("", ",") or not (w.spaced or prev.tail == ","):
+        return False
+    run: list[_Word] = []
+    k = i - 1
+    while k >= 0 and _covered(words[k], masked) and (k == i - 1 or not words[k].stop):
+        run.append(words[k])
+        k -= 1
+    alpha = [x for x in run if _alpha(x.text)]
+    return len(alpha) >= 2 and all(x.text.isupper() for x in alpha) and any(
+        any(c.isdigit() for c in x.text) for x in run)
 
 
 def _sandwiched(words: list[_Word], i: int, masked: list[tuple[int, int]]) -> bool:
