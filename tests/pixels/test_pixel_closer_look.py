@@ -3,18 +3,12 @@ unboxed_faint_regions / legible, PixelStage._look_closer)."""
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
-import pydicom
 import pytest
 from PIL import Image, ImageDraw, ImageFont
+from pixel_line_share import changed_share
 
-from deid.header.identifiers import collect_identifiers
-from deid.pipeline.hooks import PixelItem
-from deid.pixels.frames import decode_frames
-from deid.pixels.ocr import CLOSER_MAX_SIDE, RapidOcrEngine, TextBox, legible, unboxed_faint_regions
-from deid.pixels.stage import PixelConfig, PixelStage
+from deid.pixels.ocr import CLOSER_MAX_SIDE, TextBox, legible, unboxed_faint_regions
 
 
 def _faint_frame(size: int, at: tuple[int, int], sigmas: float = 6.0) -> np.ndarray:
@@ -54,24 +48,9 @@ def test_faint_line_by_a_bright_object_on_a_small_mr_is_redacted(tmp_path, monke
     """Issue #12: a faint 6-px "Age ..." line beside a bright object on a 384x320 12-bit MR
     (make_eval_pixels dev seed 939, instance 11) was never boxed: no pass marks it in the frame's
     display windows. Its crop re-rendered on its own values is read, and the line is redacted."""
-    import json
-
-    from make_eval_pixels import generate
-
     import deid.pixels.ocr as ocr
 
-    (path,) = generate(tmp_path, 0, 939, indices=[11])
-    line = next(x for x in json.loads(path.with_suffix(".json").read_text())["lines"] if x["kind"] == "age_sex")
-    region = (slice(line["y"], line["y"] + line["h"]), slice(line["x"], line["x"] + line["w"]))
-    before = decode_frames(pydicom.dcmread(path)).pixels[0][region].copy()
-    changed = {}
-    for side in (0, CLOSER_MAX_SIDE):
-        monkeypatch.setattr(ocr, "CLOSER_MAX_SIDE", side)
-        ds = pydicom.dcmread(path)
-        stage = PixelStage(PixelConfig(), engine=RapidOcrEngine(batch_size=4))
-        job = PixelItem("k", ds, copy.deepcopy(ds), collect_identifiers(ds), "MR")
-        (res,) = stage.process([job])
-        assert res.error is None
-        changed[side] = float((decode_frames(job.target).pixels[0][region] != before).mean())
+    changed = changed_share(tmp_path, monkeypatch, 939, 11, lambda x: x["kind"] == "age_sex", ocr,
+                            "CLOSER_MAX_SIDE", (0, CLOSER_MAX_SIDE))
     assert changed[0] < 0.5  # no closer look: the line is left legible
     assert changed[CLOSER_MAX_SIDE] >= 0.9

@@ -8,6 +8,7 @@ import numpy as np
 import pydicom
 import pytest
 from PIL import Image, ImageDraw, ImageFont
+from pixel_line_share import changed_share
 from pydicom.dataset import FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
@@ -124,24 +125,10 @@ def test_faint_line_on_a_small_frame_is_redacted(tmp_path, monkeypatch: pytest.M
     instance 3) was never boxed: the first pass sees the whole frame at 2.9x and marks nothing there,
     and faint seeds were looked for only on crops seen at 1x. With faint seeds on frames the first pass
     enlarges 1.6x or more, the line's window is detected at 2x and the line is redacted."""
-    import json
-
-    from make_eval_pixels import generate
-
     import deid.pixels.ocr as ocr
 
-    (path,) = generate(tmp_path, 0, 932, indices=[3])
-    line = next(x for x in json.loads(path.with_suffix(".json").read_text())["lines"] if x["text"].startswith("PID="))
-    region = (slice(line["y"], line["y"] + line["h"]), slice(line["x"], line["x"] + line["w"]))
-    before = decode_frames(pydicom.dcmread(path)).pixels[0][region].copy()
-    changed = {}
-    for scale in (99.0, ocr.FAINT_SMALL_FRAME_SCALE):
-        monkeypatch.setattr(ocr, "FAINT_SMALL_FRAME_SCALE", scale)
-        ds = pydicom.dcmread(path)
-        stage = PixelStage(PixelConfig(), engine=RapidOcrEngine(batch_size=4))
-        job = PixelItem("k", ds, copy.deepcopy(ds), collect_identifiers(ds), "MR")
-        (res,) = stage.process([job])
-        assert res.error is None
-        changed[scale] = float((decode_frames(job.target).pixels[0][region] != before).mean())
+    monkeypatch.setattr(ocr, "CLOSER_MAX_SIDE", 0)  # the closer look (test_pixel_closer_look) finds it too
+    changed = changed_share(tmp_path, monkeypatch, 932, 3, lambda x: x["text"].startswith("PID="), ocr,
+                            "FAINT_SMALL_FRAME_SCALE", (99.0, ocr.FAINT_SMALL_FRAME_SCALE))
     assert changed[99.0] < 0.5  # faint seeds only on 1x tiles: the line is left legible
     assert changed[ocr.FAINT_SMALL_FRAME_SCALE] >= 0.9
