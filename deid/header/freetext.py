@@ -1071,7 +1071,7 @@ def _mark_title_runs(words: list[_Word]) -> None:
         if not _is_capitalised(w.text) or _after_house_number(words, i) or _near_person_cue(words, i):
             i += 1
             continue
-        j = _term_end(words, i, _TITLE_LINKS)
+        j = _unknown_part_end(words, i, _term_end(words, i, _TITLE_LINKS))
         caps = [words[k] for k in range(i, j) if _is_capitalised(words[k].text)]
         lows = [normalise(x.text) for x in caps]
         formed = [x.formed or _medically_formed(x.text) for x in caps]
@@ -1082,6 +1082,24 @@ def _mark_title_runs(words: list[_Word]) -> None:
             for k in range(i, j):
                 words[k].term = True
         i = max(j, i + 1)
+
+
+def _unknown_part_end(words: list[_Word], i: int, j: int) -> int:
+    """The end of the title-case run ``words[i:j]`` once a part of it between its lower-case links
+    ("with", "of", "and" ...) that holds no known, medically formed or term word is cut off: such a
+    part is a name or a place no list holds, whatever term it is linked to ("90yo from Kawamata with
+    Ulcerative blepharitis" kept the town: a fresh census test seed, eleventh session; issue 13,
+    default deny). The run is then that part alone (weighed on its own, it is no term) or ends
+    before the part's link."""
+    start = i
+    for k in range(i, j + 1):
+        if k < j and _is_capitalised(words[k].text):
+            continue
+        part = [w for w in words[start:k] if _is_capitalised(w.text)]
+        if part and not any(w.term or w.formed or is_known(w.text) or _medically_formed(w.text) for w in part):
+            return k if start == i else start - 1
+        start = k + 1
+    return j
 
 
 def _mark_formed(words: list[_Word]) -> None:

@@ -87,3 +87,15 @@ def test_terms_joined_by_and_stay_whole() -> None:
     for text in ("Eye Movement and Slow Wave noted", "Fracture of Femur and Myotonic Displacement"):
         cleaned, _ = clean(text)
         assert words(cleaned) == words(text), cleaned
+
+
+@pytest.mark.parametrize(("text", "phi"), [
+    ("90yo from Kawamata with Ulcerative blepharitis left lower eyelid", ("Kawamata",)),
+    ("Seen in Kawamata with Myotonic Discharge", ("Kawamata",)),
+    ("Myotonic Discharge with Kawamata", ("Kawamata",)),
+])
+def test_an_unknown_word_linked_to_a_term_stays_a_name(text: str, phi: tuple[str, ...]) -> None:
+    """A run over lower-case links took the town for part of the term (eleventh session)."""
+    for scorer_says_phi in (False, True):
+        cleaned, _ = clean(text, scorer_says_phi)
+        assert not set(phi) & set(words(cleaned)), cleaned
