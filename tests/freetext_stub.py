@@ -28,3 +28,18 @@ def clean(text: str, phi: bool = False) -> tuple[str, Verdict]:
 
 def words(text: str) -> list[str]:
     return re.findall(r"[^\W_]+", text)
+
+
+def assert_removed(text: str, phi: tuple[str, ...]) -> None:
+    """None of the words ``phi`` is left in ``text`` cleaned, whatever the classifier says (every word
+    PHI or none): the rules alone remove them."""
+    for scorer_says_phi in (False, True):
+        cleaned, _ = clean(text, scorer_says_phi)
+        assert not set(phi) & set(words(cleaned)), cleaned
+
+
+def assert_kept_whole(text: str) -> None:
+    """Every word of ``text`` stays, whatever the classifier says: the rules alone keep it."""
+    for scorer_says_phi in (False, True):
+        cleaned, _ = clean(text, scorer_says_phi)
+        assert words(cleaned) == words(text), cleaned

@@ -13,7 +13,7 @@ head, a name after a person cue, a run with a name or place word."""
 from __future__ import annotations
 
 import pytest
-from freetext_stub import clean, words
+from freetext_stub import assert_kept_whole, assert_removed, clean, words
 
 
 @pytest.mark.parametrize("text", [
@@ -24,9 +24,7 @@ from freetext_stub import clean, words
     "Please assess Musculi Abdominis and Musculus digastricus, Venter Posterior.",
 ])
 def test_latin_title_case_stays(text: str) -> None:
-    for scorer_says_phi in (False, True):
-        cleaned, _ = clean(text, scorer_says_phi)
-        assert words(cleaned) == words(text), cleaned
+    assert_kept_whole(text)
 
 
 @pytest.mark.parametrize("text", [
@@ -37,9 +35,7 @@ def test_latin_title_case_stays(text: str) -> None:
     "Known Fracture of Femur with Myotonic Displacement, on treatment",  # lower-case links of title case
 ])
 def test_title_case_runs_stay(text: str) -> None:
-    for scorer_says_phi in (False, True):
-        cleaned, _ = clean(text, scorer_says_phi)
-        assert words(cleaned) == words(text), cleaned
+    assert_kept_whole(text)
 
 
 def test_laterality_after_a_term_stays() -> None:
@@ -77,9 +73,7 @@ def test_names_are_still_masked(text: str, phi: tuple[str, ...]) -> None:
 ])
 def test_a_name_joined_to_a_term_by_and_is_masked(text: str, phi: tuple[str, ...], kept: tuple[str, ...]) -> None:
     """Another part's common words made the whole run a term: the name stayed (main at 61680a4)."""
-    for scorer_says_phi in (False, True):
-        cleaned, _ = clean(text, scorer_says_phi)
-        assert not set(phi) & set(words(cleaned)), cleaned
+    assert_removed(text, phi)
     assert set(kept) <= set(words(clean(text)[0]))
 
 
@@ -96,6 +90,4 @@ def test_terms_joined_by_and_stay_whole() -> None:
 ])
 def test_an_unknown_word_linked_to_a_term_stays_a_name(text: str, phi: tuple[str, ...]) -> None:
     """A run over lower-case links took the town for part of the term (eleventh session)."""
-    for scorer_says_phi in (False, True):
-        cleaned, _ = clean(text, scorer_says_phi)
-        assert not set(phi) & set(words(cleaned)), cleaned
+    assert_removed(text, phi)
