@@ -122,3 +122,28 @@ def test_a_region_is_filled_over_what_was_not_read_and_vouched(case: str) -> Non
         line = DecidedBox((512, 696, 155, 30), False, "Processing type")
     m = _mask(redaction_fills([region, line], 2, 1024, 1024), 1024, 1024)
     assert _cover(m, line.box) == 1.0
+
+
+DATE_LINE = DecidedBox((60, 100, 70, 12), True, "ay 1998", firm=True)  # "16 May 1998" read as two boxes
+
+
+@pytest.mark.parametrize(("stub", "filled"), [
+    (DecidedBox((40, 100, 16, 12), False, "16", vouched=True), True),     # split off the date line, left of it
+    (DecidedBox((134, 101, 12, 11), False, "PM"), True),                   # right of it, model-cleared
+    (DecidedBox((40, 100, 16, 12), False, "Axial", vouched=True), False),  # five letters: a line of its own
+    (DecidedBox((10, 100, 16, 12), False, "16", vouched=True), False),     # 34 px away: another column
+    (DecidedBox((40, 118, 16, 12), False, "16", vouched=True), False),     # the line below
+    (DecidedBox((40, 96, 16, 24), False, "16", vouched=True), False),      # twice the height: other text
+])
+def test_a_short_kept_stub_beside_a_firm_redaction_is_filled(stub: DecidedBox, filled: bool) -> None:
+    m = _mask(redaction_fills([DATE_LINE, stub], 2, 256, 256))
+    assert _cover(m, DATE_LINE.box) == 1.0
+    assert (_cover(m, stub.box) == 1.0) is filled
+
+
+def test_a_stub_beside_a_model_redaction_is_left_alone() -> None:
+    """Only a firm redaction (header match, rule) pulls its neighbours in: a line the model alone redacted
+    may be a clinical line it misjudged."""
+    model_line = DecidedBox((60, 100, 70, 12), True, "Axial view")
+    stub = DecidedBox((40, 100, 16, 12), False, "L", vouched=True)
+    assert _cover(_mask(redaction_fills([model_line, stub], 2, 256, 256)), stub.box) == 0.0
