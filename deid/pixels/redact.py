@@ -205,9 +205,10 @@ def redaction_fills(boxes: list[DecidedBox], padding: int, rows: int, cols: int)
       "Processing type" under a 346x379 "一"); a tall line with a fragment read inside it is no region;
     - a redacted box that is a piece of a vouched kept line (:func:`_piece_of_kept_line`) is not filled;
     - every other redacted box is filled whole, over kept boxes too: a redacted line's fill always wins;
-    - a kept stub of four letters or digits at most, on the same line as a firmly redacted box and at most
-      a line's height from it (:func:`_stub_beside`: "16" beside "ay 1998" when OCR split one date line in
-      two), is filled as well under default deny: a piece of an identifying line, not a line of its own.
+    - a kept stub of four letters or digits at most, on the same line as a redacted text line (not a
+      region) and at most a line's height from it (:func:`_stub_beside`: "09" beside "pril 2021" when OCR
+      split one date line in two), is filled as well under default deny: a piece of an identifying line,
+      not a line of its own.
     """
     kept = [d for d in boxes if not d.redact and d.vouched]  # a line the model alone cleared is no
     # reason to leave pixels unfilled: a stray fill over it may be all that hides a misjudged PHI line
@@ -222,24 +223,25 @@ def redaction_fills(boxes: list[DecidedBox], padding: int, rows: int, cols: int)
                 hole = pad_box(k.box, padding, rows, cols)
                 pieces = [p for q in pieces for p in _subtract(q, hole)]
         fills.extend(pieces)
-    firm = [d for d in boxes if d.redact and d.firm]
-    fills.extend(pad_box(k.box, padding, rows, cols) for k in boxes if not k.redact and _stub_beside(k, firm))
+    lines = [d for d in boxes if d.redact and not d.region]
+    fills.extend(pad_box(k.box, padding, rows, cols) for k in boxes if not k.redact and _stub_beside(k, lines))
     return fills
 
 
 _STUB_CHARS = 4
 
 
-def _stub_beside(k: DecidedBox, firm: list[DecidedBox]) -> bool:
-    """``k`` (kept) reads four letters or digits at most and sits on the line of a firmly redacted box
-    (:attr:`DecidedBox.firm`): heights within 1.6x of each other, at least 60 % of the lower one shared
-    vertically, and a horizontal gap of at most the taller height. Such a stub is most likely a piece the
-    detector split off the identifying line (issue #12, default deny), never a clinical line of its own."""
+def _stub_beside(k: DecidedBox, lines: list[DecidedBox]) -> bool:
+    """``k`` (kept) reads four letters or digits at most and sits on the line of a redacted box: heights
+    within 1.6x of each other, at least 60 % of the lower one shared vertically, and a horizontal gap of
+    at most the taller height. Such a stub is most likely a piece the detector split off the redacted line
+    (issue #12, default deny: "pie" of "Piedimonte D'Alife Hopital", "09" of "09 April 2021" on dev seed
+    931), rarely a clinical line of its own (one 4-letter label lost on dev seeds 931-938)."""
     n = len(_alnum(k.text))
     if n == 0 or n > _STUB_CHARS:
         return False
     kx, ky, kw, kh = k.box
-    for d in firm:
+    for d in lines:
         dx, dy, dw, dh = d.box
         lo, hi = min(kh, dh), max(kh, dh)
         if lo <= 0 or hi > 1.6 * lo:

@@ -135,15 +135,17 @@ DATE_LINE = DecidedBox((60, 100, 70, 12), True, "ay 1998", firm=True)  # "16 May
     (DecidedBox((40, 118, 16, 12), False, "16", vouched=True), False),     # the line below
     (DecidedBox((40, 96, 16, 24), False, "16", vouched=True), False),      # twice the height: other text
 ])
-def test_a_short_kept_stub_beside_a_firm_redaction_is_filled(stub: DecidedBox, filled: bool) -> None:
+def test_a_short_kept_stub_beside_a_redacted_line_is_filled(stub: DecidedBox, filled: bool) -> None:
     m = _mask(redaction_fills([DATE_LINE, stub], 2, 256, 256))
     assert _cover(m, DATE_LINE.box) == 1.0
     assert (_cover(m, stub.box) == 1.0) is filled
 
 
-def test_a_stub_beside_a_model_redaction_is_left_alone() -> None:
-    """Only a firm redaction (header match, rule) pulls its neighbours in: a line the model alone redacted
-    may be a clinical line it misjudged."""
-    model_line = DecidedBox((60, 100, 70, 12), True, "Axial view")
+def test_a_stub_beside_a_region_is_left_alone() -> None:
+    """A region (a stroke read off anatomy, :attr:`DecidedBox.region`) is no text line: a short clinical
+    label beside it stays; beside a line the model redacted, the same label is filled (default deny)."""
+    region = DecidedBox((60, 100, 70, 12), True, "G", region=True)
     stub = DecidedBox((40, 100, 16, 12), False, "L", vouched=True)
-    assert _cover(_mask(redaction_fills([model_line, stub], 2, 256, 256)), stub.box) == 0.0
+    assert _cover(_mask(redaction_fills([region, stub], 2, 256, 256)), stub.box) == 0.0
+    model_line = DecidedBox((60, 100, 70, 12), True, "pril 2021")
+    assert _cover(_mask(redaction_fills([model_line, stub], 2, 256, 256)), stub.box) == 1.0
