@@ -6,6 +6,7 @@ Every failure becomes an :class:`deid.errors.InputError` with a reason code and 
 from __future__ import annotations
 
 import bisect
+import copy
 import functools
 import gc
 import io
@@ -279,6 +280,17 @@ def blank_dataset() -> Dataset:
     new = Dataset.__new__(Dataset)
     new.__dict__.update(_FRESH)
     new.__dict__.update(_dict={}, _private_blocks={}, _pixel_array_opts={"use_pdh": False}, _pixel_id={})
+    return new
+
+
+def copied_element(elem: DataElement) -> DataElement:
+    """``copy.copy(elem)`` (pydicom's DataElement has no ``__copy__``, ``__slots__`` or state hooks:
+    a new instance with the same attribute dictionary), without the copy protocol's look-ups. The
+    value is shared: callers copy only elements whose value is never changed in place."""
+    if type(elem) is not DataElement:
+        return copy.copy(elem)
+    new = DataElement.__new__(DataElement)
+    new.__dict__.update(elem.__dict__)
     return new
 
 

@@ -32,12 +32,21 @@ from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag
 
 from deid.crosswalk import CrosswalkKind, SealedRecord, seal
-from deid.dicomio import blank_dataset, element, element_vr, gc_paused, quiet_values, raw_uid_values, raw_vr
+from deid.dicomio import (
+    blank_dataset,
+    copied_element,
+    element,
+    element_vr,
+    gc_paused,
+    quiet_values,
+    raw_uid_values,
+    raw_vr,
+)
 from deid.errors import InputError, Reason
 from deid.header import attest, declared_vr, deny, kept
 from deid.header.clean import CleanCache, TextCleaner
 from deid.header.dates import patient_key, shift_for, transform_date
-from deid.header.freetext import WordScorer
+from deid.header.freetext import WordScorer, load_word_lists
 from deid.header.identifiers import Identifiers, collect_identifiers
 from deid.header.profile import Action, FreeTextDetector, Profile, ProfileOption
 from deid.header.pseudonyms import is_registry_uid, pseudo_id, pseudo_name, remap_uid
@@ -193,6 +202,7 @@ class HeaderEngine:
                 from deid.header.phi_text import load_scorer
 
                 self._scorer = load_scorer()
+                load_word_lists()  # long-lived like the scorer: frozen with it
                 _freeze_heap(self._scorer)
             return self._scorer
 
@@ -267,8 +277,11 @@ class HeaderEngine:
                           patient_pseudonym=pseudonym, date_shift_days=shift, deferred=inst.deferred)
 
     def finalize(self, ds: Dataset, pixel_status: attest.PixelStatus) -> bool:
-        """Attestation (PS3.15 E.1.1 and X.1): returns whether PatientIdentityRemoved is YES."""
-        return attest.attest(ds, self.profile, pixel_status)
+        """Attestation (PS3.15 E.1.1 and X.1): returns whether PatientIdentityRemoved is YES. Python's
+        automatic garbage collection is paused inside (:func:`deid.dicomio.gc_paused`), as for
+        :meth:`deidentify`: its few new objects are no reason to walk a batch's live datasets (issue #11)."""
+        with gc_paused():
+            return attest.attest(ds, self.profile, pixel_status)
 
     def _check_meta_uids(self, out: Dataset) -> None:
         """PS3.10 7.1: the file's SOP class and transfer syntax must be registry UIDs."""
@@ -703,20 +716,10 @@ def _clone(ds: Dataset, may_keep_private: Callable[[int], bool] = lambda tag: Tr
                 dst.add(DataElement(elem.tag, "SQ", Sequence(items)))
             elif (tag >> 16) & 1 or type(elem) is not DataElement or type(tag) is not BaseTag \
                     or elem.tag is not tag and elem.tag != tag:
-                dst.add(_copied(elem))  # private: pydicom's __setitem__ records its creator
+                dst.add(copied_element(elem))  # private: pydicom's __setitem__ records its creator
             else:
-                held[tag] = _copied(elem)  # what Dataset.__setitem__ does for a public non-sequence element
+                held[tag] = copied_element(elem)  # what Dataset.__setitem__ does for a public non-sequence element
     return root
-
-
-def _copied(elem: DataElement) -> DataElement:
-    """``copy.copy(elem)`` (pydicom's DataElement has no ``__copy__``, ``__slots__`` or state hooks:
-    a new instance with the same attribute dictionary), without the copy protocol's look-ups."""
-    if type(elem) is not DataElement:
-        return copy.copy(elem)
-    new = DataElement.__new__(DataElement)
-    new.__dict__.update(elem.__dict__)
-    return new
 
 
 _SHELL_ATTRS = ("_is_little_endian", "_is_implicit_VR", "_read_charset", "_read_implicit", "_read_little",
