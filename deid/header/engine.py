@@ -61,6 +61,8 @@ _MAX_MEMO = 20_000  # memoised UID remaps / sealed crosswalk records per engine
 _MAX_NEEDLE_SETS = 256  # patients whose kept-value identifier answers are remembered per engine
 _MAX_FITS_LEN = 4096  # kept values at most this long have their form check remembered
 _CODE_MEANING = 0x00080104
+# Media Storage SOP Class UID (0002,0002), Transfer Syntax UID (0002,0010), SOP Class UID (0008,0016)
+_META_CLASS_TAGS = (0x00020002, 0x00020010, 0x00080016)
 _RAW_UIDS = True  # UI values remapped from the raw bytes (HeaderEngine._remap_raw_uids); False: converted first
 
 _ID_KEYWORD = re.compile(r"(ID|IDs|Number|Numbers|Identifier)$")
@@ -287,9 +289,11 @@ class HeaderEngine:
         """PS3.10 7.1: the file's SOP class and transfer syntax must be registry UIDs."""
         meta = getattr(out, "file_meta", None)
         for holder in (meta, out):
-            for keyword in ("MediaStorageSOPClassUID", "TransferSyntaxUID", "SOPClassUID"):
-                if holder is not None and keyword in holder:
-                    deny.check_class_uid(holder[keyword], top_level=True)
+            if holder is None:
+                continue
+            for tag in _META_CLASS_TAGS:  # by tag: no keyword look-ups (issue #11)
+                if tag in holder._dict:
+                    deny.check_class_uid(holder[tag], top_level=True)
 
     # ------------------------------------------------------------------ walking
     def _walk(self, root: Dataset, inst: _Instance) -> None:
@@ -696,10 +700,12 @@ def _clone(ds: Dataset, may_keep_private: Callable[[int], bool] = lambda tag: Tr
         src, dst = stack.pop()
         held = dst._dict
         for tag, raw in list(src._dict.items()):  # in tag order: Specific Character Set and private creators first
-            if (tag >> 16) & 1 and not may_keep_private(tag):
+            private = (tag >> 16) & 1
+            if private and not may_keep_private(tag):
                 continue  # removed by the engine's _private whatever its value: never copied nor converted
-            if type(raw) is RawDataElement and raw.length != 0xFFFFFFFF and not (tag >> 16) & 1 \
-                    and (raw.value is not None or not raw.length) and _not_sequence(src, tag, raw):
+            if type(raw) is RawDataElement and not private and raw.length != 0xFFFFFFFF \
+                    and (raw.value is not None or not raw.length) \
+                    and (raw.VR in _PLAIN_VRS or _not_sequence(src, tag, raw)):
                 held[tag] = raw  # an immutable tuple, shared and left unconverted (kept values are written as read)
                 continue
             raw = src.get_item(tag)
@@ -734,6 +740,13 @@ def _shell(src: Dataset) -> Dataset:
         if attr in held:
             attrs[attr] = held[attr]
     return new
+
+
+# explicit VRs that are neither a sequence, UN nor ambiguous: what _not_sequence answers True for without
+# a look-up, asked first as one set membership (issue #11)
+_PLAIN_VRS = frozenset({"AE", "AS", "AT", "CS", "DA", "DS", "DT", "FL", "FD", "IS", "LO", "LT", "OB", "OD", "OF",
+                        "OL", "OV", "OW", "PN", "SH", "SL", "SS", "ST", "SV", "TM", "UC", "UI", "UL", "UR", "US",
+                        "UT", "UV"})
 
 
 def _not_sequence(ds: Dataset, tag: BaseTag, raw: RawDataElement) -> bool:
