@@ -283,6 +283,18 @@ def blank_dataset() -> Dataset:
     return new
 
 
+_FRESH_META = FileMetaDataset().__dict__
+
+
+def blank_file_meta() -> FileMetaDataset:
+    """``FileMetaDataset()`` (PS3.10 7.1 file meta group, empty) made as :func:`blank_dataset` makes a
+    ``Dataset()``: one dictionary update instead of pydicom's ``__setattr__`` per attribute."""
+    new = FileMetaDataset.__new__(FileMetaDataset)
+    new.__dict__.update(_FRESH_META)
+    new.__dict__.update(_dict={}, _private_blocks={}, _pixel_array_opts={"use_pdh": False}, _pixel_id={})
+    return new
+
+
 def copied_element(elem: DataElement) -> DataElement:
     """``copy.copy(elem)`` (pydicom's DataElement has no ``__copy__``, ``__slots__`` or state hooks:
     a new instance with the same attribute dictionary), without the copy protocol's look-ups. The

@@ -34,6 +34,7 @@ from pydicom.tag import BaseTag
 from deid.crosswalk import CrosswalkKind, SealedRecord, seal
 from deid.dicomio import (
     blank_dataset,
+    blank_file_meta,
     copied_element,
     element,
     element_vr,
@@ -179,6 +180,7 @@ class HeaderEngine:
         # in memory only, like the crosswalk records they make
         self._uids: dict[str, str] = {}
         self._sealed: dict[tuple[str, str, str], SealedRecord] = {}
+        self._pseudo: dict[tuple[str, str], str] = {}  # (kind, value) -> its pseudonym (_pseudo_id)
         # cleaned free text, reused across instances (deid.header.clean); None: every value cleaned anew
         self.clean_cache: CleanCache | None = CleanCache()
         # answers of the kept-value identifier check (deid.header.kept) per patient needle set, PHI in
@@ -466,6 +468,26 @@ class HeaderEngine:
         self._record(inst, CrosswalkKind.UID, value, new)
         return new
 
+    def _pseudo_id(self, kind: str, original: str) -> str:
+        """:func:`pseudo_id` (at most 16 characters) under the engine's key, remembered per (kind,
+        value): a study's instances repeat their patient's and visit's IDs (one keyed HMAC each, issue
+        #11). PHI in memory only, bounded like the UID memo."""
+        key = (kind, original)
+        new = self._pseudo.get(key)
+        if new is None:
+            new = pseudo_id(self.keys, kind, original, 16)
+            _remember(self._pseudo, key, new)
+        return new
+
+    def _pseudo_name(self, original: str) -> str:
+        """:func:`pseudo_name` under the engine's key, remembered per value as :meth:`_pseudo_id`."""
+        key = ("\x00PN", original)  # no CrosswalkKind value starts with NUL: apart from the IDs
+        new = self._pseudo.get(key)
+        if new is None:
+            new = pseudo_name(self.keys, original)
+            _remember(self._pseudo, key, new)
+        return new
+
     def _pseudonym_element(self, elem: DataElement, inst: _Instance) -> None:
         kind = _KIND_BY_KEYWORD.get(elem.keyword or "", CrosswalkKind.OTHER_ID)
 
@@ -473,10 +495,7 @@ class HeaderEngine:
             original = str(v).strip()
             if not original:
                 return ""
-            if elem.VR == "PN":
-                new = pseudo_name(self.keys, original)
-            else:
-                new = pseudo_id(self.keys, kind.value, original, 16)
+            new = self._pseudo_name(original) if elem.VR == "PN" else self._pseudo_id(kind.value, original)
             self._record(inst, kind, original, new)
             return new
 
@@ -492,7 +511,7 @@ class HeaderEngine:
                 original = str(v).strip()
                 if not original:
                     return ""
-                new = pseudo_id(self.keys, CrosswalkKind.OTHER_ID.value, original, 16)
+                new = self._pseudo_id(CrosswalkKind.OTHER_ID.value, original)
                 self._record(inst, CrosswalkKind.OTHER_ID, original, new)
                 return new
             elem.value = self._map_values(elem.value, one)
@@ -506,7 +525,7 @@ class HeaderEngine:
         elif vr == "TM":
             return  # whole-day shifts leave times valid (PS3.15 E.3.6); nothing to clean
         elif vr == "PN":
-            elem.value = self._map_values(elem.value, lambda v: pseudo_name(self.keys, str(v)) if str(v) else "")
+            elem.value = self._map_values(elem.value, lambda v: self._pseudo_name(str(v)) if str(v) else "")
         elif vr in TEXT_VRS:
             self._clean_text(elem, inst)
         elif vr == "AS" and self.profile.aggregate_age_over is not None:
@@ -565,9 +584,9 @@ class HeaderEngine:
     def _patient_pseudonym(self, original: Dataset, inst: _Instance) -> str:
         pid = str(original.get("PatientID", "") or "").strip()
         if pid:
-            return pseudo_id(self.keys, CrosswalkKind.PATIENT_ID.value, pid, 16)
+            return self._pseudo_id(CrosswalkKind.PATIENT_ID.value, pid)
         key = patient_key(original)
-        new = pseudo_id(self.keys, CrosswalkKind.PATIENT_ID.value, key, 16)
+        new = self._pseudo_id(CrosswalkKind.PATIENT_ID.value, key)
         return new
 
     # ------------------------------------------------------------------ private, overlays
@@ -762,10 +781,16 @@ def _copy_meta(meta: FileMetaDataset) -> FileMetaDataset:
     strings and bytes, replaced (never changed in place) when the file is written."""
     if type(meta) is not FileMetaDataset:
         return copy.deepcopy(meta)  # type: ignore[unreachable]
-    out = FileMetaDataset()
+    out = blank_file_meta()
+    held = out._dict
     try:
         for tag in list(meta.keys()):
-            out[tag] = copy.copy(meta.get_item(tag))
+            elem = meta.get_item(tag)
+            if type(elem) is DataElement and type(tag) is BaseTag and tag >> 16 == 2 and elem.VR != "SQ" \
+                    and (elem.tag is tag or elem.tag == tag):
+                held[tag] = copied_element(elem)  # what FileMetaDataset.__setitem__ stores (issue #11)
+            else:
+                out[tag] = copy.copy(elem)
     except (ValueError, TypeError, KeyError):  # not a well-formed group 0002: copied whole, as before
         return copy.deepcopy(meta)
     for attr in ("_is_little_endian", "_is_implicit_VR", "_read_charset", "_read_implicit", "_read_little"):
