@@ -11,6 +11,7 @@ import functools
 import gc
 import io
 import logging
+import re
 import struct
 import warnings
 from collections.abc import Callable, Iterator, MutableSequence
@@ -370,6 +371,44 @@ def raw_uid_values(ds: Dataset, tag: int) -> list[str] | None:
         return None
     items = raw.value.decode(pydicom_values.default_encoding).rstrip("\0 ").rstrip(" \x00").split("\\")
     return [item.strip() for item in items]
+
+
+# printable ASCII but backslash (the value delimiter) and tilde (0x5C and 0x7E are other characters in
+# JIS X 0201): the same text in every character set pydicom decodes (PS3.5 6.1.2.3)
+_PLAIN_TEXT = re.compile(rb"[\x20-\x5B\x5D-\x7D]*")
+
+
+def raw_text_value(ds: Dataset, tag: int) -> str | None:
+    """The value of an SH or LO element ``ds`` holds still as read, as pydicom's conversion gives it
+    (``convert_text``: decoded, trailing NUL and space padding off), without converting it, when
+    writing that value gives back the bytes as read (the value padded to even length by one space,
+    PS3.5 6.2): the element may then stay as read. None when the element is not such a raw element
+    (converted, deferred, another VR), its bytes are not plain printable ASCII, it carries more
+    padding than the writer adds, or pydicom's conversion is not its default one: then
+    ``element(ds, tag)`` converts it (issue #11: Code Meaning's look-up converted two elements per
+    coded item that are otherwise written as read)."""
+    raw = ds._dict[tag]  # type: ignore[index]
+    if type(raw) is not RawDataElement or raw.value is None or not _default_conversion():
+        return None
+    vr = raw.VR
+    if vr is None:
+        vr = _DICTIONARY_VRS.get(int(tag)) or _dictionary_vr_or_none(int(tag))
+    if vr not in ("SH", "LO") or pydicom_values.converters.get(VR_(vr)) is not pydicom_values.convert_text:
+        return None
+    value = raw.value
+    if type(value) is not bytes or not _PLAIN_TEXT.fullmatch(value):
+        return None
+    text = value.decode("ascii").rstrip(" ")
+    if value != (text + " " * (len(text) % 2)).encode("ascii"):
+        return None  # padding the writer would not write back
+    return text
+
+
+def _dictionary_vr_or_none(tag: int) -> str | None:
+    try:
+        return str(dictionary_VR(tag))
+    except KeyError:
+        return None
 
 
 def _default_conversion() -> bool:
