@@ -6,10 +6,12 @@ Every failure becomes an :class:`deid.errors.InputError` with a reason code and 
 from __future__ import annotations
 
 import bisect
+import copy
 import functools
 import gc
 import io
 import logging
+import re
 import struct
 import warnings
 from collections.abc import Callable, Iterator, MutableSequence
@@ -282,6 +284,29 @@ def blank_dataset() -> Dataset:
     return new
 
 
+_FRESH_META = FileMetaDataset().__dict__
+
+
+def blank_file_meta() -> FileMetaDataset:
+    """``FileMetaDataset()`` (PS3.10 7.1 file meta group, empty) made as :func:`blank_dataset` makes a
+    ``Dataset()``: one dictionary update instead of pydicom's ``__setattr__`` per attribute."""
+    new = FileMetaDataset.__new__(FileMetaDataset)
+    new.__dict__.update(_FRESH_META)
+    new.__dict__.update(_dict={}, _private_blocks={}, _pixel_array_opts={"use_pdh": False}, _pixel_id={})
+    return new
+
+
+def copied_element(elem: DataElement) -> DataElement:
+    """``copy.copy(elem)`` (pydicom's DataElement has no ``__copy__``, ``__slots__`` or state hooks:
+    a new instance with the same attribute dictionary), without the copy protocol's look-ups. The
+    value is shared: callers copy only elements whose value is never changed in place."""
+    if type(elem) is not DataElement:
+        return copy.copy(elem)
+    new = DataElement.__new__(DataElement)
+    new.__dict__.update(elem.__dict__)
+    return new
+
+
 def element(ds: Dataset, tag: int) -> DataElement:
     """``ds[tag]`` (pydicom 3's ``Dataset.__getitem__``) for a tag ``ds`` holds, without its repeated
     look-ups: an element already converted is returned as held; a raw public element (its value read)
@@ -346,6 +371,44 @@ def raw_uid_values(ds: Dataset, tag: int) -> list[str] | None:
         return None
     items = raw.value.decode(pydicom_values.default_encoding).rstrip("\0 ").rstrip(" \x00").split("\\")
     return [item.strip() for item in items]
+
+
+# printable ASCII but backslash (the value delimiter) and tilde (0x5C and 0x7E are other characters in
+# JIS X 0201): the same text in every character set pydicom decodes (PS3.5 6.1.2.3)
+_PLAIN_TEXT = re.compile(rb"[\x20-\x5B\x5D-\x7D]*")
+
+
+def raw_text_value(ds: Dataset, tag: int) -> str | None:
+    """The value of an SH or LO element ``ds`` holds still as read, as pydicom's conversion gives it
+    (``convert_text``: decoded, trailing NUL and space padding off), without converting it, when
+    writing that value gives back the bytes as read (the value padded to even length by one space,
+    PS3.5 6.2): the element may then stay as read. None when the element is not such a raw element
+    (converted, deferred, another VR), its bytes are not plain printable ASCII, it carries more
+    padding than the writer adds, or pydicom's conversion is not its default one: then
+    ``element(ds, tag)`` converts it (issue #11: Code Meaning's look-up converted two elements per
+    coded item that are otherwise written as read)."""
+    raw = ds._dict[tag]  # type: ignore[index]
+    if type(raw) is not RawDataElement or raw.value is None or not _default_conversion():
+        return None
+    vr = raw.VR
+    if vr is None:
+        vr = _DICTIONARY_VRS.get(int(tag)) or _dictionary_vr_or_none(int(tag))
+    if vr not in ("SH", "LO") or pydicom_values.converters.get(VR_(vr)) is not pydicom_values.convert_text:
+        return None
+    value = raw.value
+    if type(value) is not bytes or not _PLAIN_TEXT.fullmatch(value):
+        return None
+    text = value.decode("ascii").rstrip(" ")
+    if value != (text + " " * (len(text) % 2)).encode("ascii"):
+        return None  # padding the writer would not write back
+    return text
+
+
+def _dictionary_vr_or_none(tag: int) -> str | None:
+    try:
+        return str(dictionary_VR(tag))
+    except KeyError:
+        return None
 
 
 def _default_conversion() -> bool:

@@ -123,3 +123,47 @@ def test_pseudonyms_unchanged() -> None:
     keys = KeyRing(bytes(range(32)))
     assert pseudonyms.pseudo_id(keys, "id", "12345") == \
         base64.b32encode(keys.mac(Purpose.PSEUDONYM, b"id\x0012345")).decode("ascii")[:16]
+
+
+_TEXT_VALUES = [b"T-D1100 ", b"SRT", b"SRT ", b"99SDM\x00", b"AB  ", b" AB ", b"", b"A\\B ", b"A~B ", b"\xe9AB ",
+                b"121311", b"12131 ", b"  ", b"a b c ", b"X\x00"]
+
+
+def _written(ds: Dataset) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    with quiet_values():
+        ds.save_as(buf, implicit_vr=False, little_endian=True)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("value", _TEXT_VALUES)
+@pytest.mark.parametrize(("tag", "vr"), [(0x00080100, "SH"), (0x00080100, None), (0x00080102, "SH"),
+                                          (0x00081030, "LO"), (0x00080100, "LO")])
+def test_raw_text_value_is_pydicoms_and_writes_as_read(value: bytes, tag: int, vr: str | None) -> None:
+    ds = Dataset()
+    raw = _raw(tag, vr, value, implicit=vr is None)
+    ds._dict[raw.tag] = raw
+    got = dicomio.raw_text_value(ds, tag)  # a plain int tag, as the engine asks
+    assert type(ds._dict[raw.tag]) is RawDataElement  # read, never converted
+    with quiet_values():
+        elem = convert_raw_data_element(raw, encoding="iso8859", ds=ds)
+    if got is None:
+        assert value in (b"SRT", b"99SDM\x00", b"AB  ", b"A\\B ", b"A~B ", b"\xe9AB ", b"  ", b"X\x00")
+        return
+    assert got == (elem.value if elem.value is not None else "")
+    as_read = Dataset()
+    as_read._dict[raw.tag] = raw
+    converted = Dataset()
+    converted[raw.tag] = elem
+    assert _written(as_read) == _written(converted)  # left as read, the same bytes are written
+
+
+def test_raw_text_value_leaves_other_elements_to_pydicom() -> None:
+    ds = Dataset()
+    ds._dict[BaseTag(0x00080100)] = _raw(0x00080100, "UN", b"ABC ")
+    ds._dict[BaseTag(0x00080104)] = _raw(0x00080104, "LT", b"ABC ")  # not SH/LO
+    ds.CodingSchemeDesignator = "DCM"  # converted already
+    for tag in (0x00080100, 0x00080104, 0x00080102):
+        assert dicomio.raw_text_value(ds, tag) is None

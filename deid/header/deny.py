@@ -28,7 +28,7 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.uid import UID_dictionary
 
-from deid.dicomio import element
+from deid.dicomio import element, raw_text_value
 from deid.errors import InputError, Reason
 
 PREAMBLE = b"\x00" * 128
@@ -177,8 +177,13 @@ _CODING_SCHEME_DESIGNATOR = 0x00080102  # (0008,0102) Coding Scheme Designator
 
 
 def _held_value(item: Dataset, tag: int) -> object:
-    """``item.get(keyword, "")`` by tag: the element's value, or "" when the item does not hold it."""
-    return element(item, tag).value if tag in item._dict else ""
+    """``item.get(keyword, "")`` by tag: the element's value, or "" when the item does not hold it; a
+    plain text value still as read is read from its bytes and left unconverted (it is written back
+    byte for byte: :func:`deid.dicomio.raw_text_value`, issue #11)."""
+    if tag not in item._dict:
+        return ""
+    text = raw_text_value(item, tag)
+    return text if text is not None else element(item, tag).value
 
 
 def standard_meaning(item: Dataset) -> str | None:

@@ -32,12 +32,22 @@ from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag
 
 from deid.crosswalk import CrosswalkKind, SealedRecord, seal
-from deid.dicomio import blank_dataset, element, element_vr, gc_paused, quiet_values, raw_uid_values, raw_vr
+from deid.dicomio import (
+    blank_dataset,
+    blank_file_meta,
+    copied_element,
+    element,
+    element_vr,
+    gc_paused,
+    quiet_values,
+    raw_uid_values,
+    raw_vr,
+)
 from deid.errors import InputError, Reason
 from deid.header import attest, declared_vr, deny, kept
 from deid.header.clean import CleanCache, TextCleaner
 from deid.header.dates import patient_key, shift_for, transform_date
-from deid.header.freetext import WordScorer
+from deid.header.freetext import WordScorer, load_word_lists
 from deid.header.identifiers import Identifiers, collect_identifiers
 from deid.header.profile import Action, FreeTextDetector, Profile, ProfileOption
 from deid.header.pseudonyms import is_registry_uid, pseudo_id, pseudo_name, remap_uid
@@ -52,6 +62,8 @@ _MAX_MEMO = 20_000  # memoised UID remaps / sealed crosswalk records per engine
 _MAX_NEEDLE_SETS = 256  # patients whose kept-value identifier answers are remembered per engine
 _MAX_FITS_LEN = 4096  # kept values at most this long have their form check remembered
 _CODE_MEANING = 0x00080104
+# Media Storage SOP Class UID (0002,0002), Transfer Syntax UID (0002,0010), SOP Class UID (0008,0016)
+_META_CLASS_TAGS = (0x00020002, 0x00020010, 0x00080016)
 _RAW_UIDS = True  # UI values remapped from the raw bytes (HeaderEngine._remap_raw_uids); False: converted first
 
 _ID_KEYWORD = re.compile(r"(ID|IDs|Number|Numbers|Identifier)$")
@@ -168,6 +180,7 @@ class HeaderEngine:
         # in memory only, like the crosswalk records they make
         self._uids: dict[str, str] = {}
         self._sealed: dict[tuple[str, str, str], SealedRecord] = {}
+        self._pseudo: dict[tuple[str, str], str] = {}  # (kind, value) -> its pseudonym (_pseudo_id)
         # cleaned free text, reused across instances (deid.header.clean); None: every value cleaned anew
         self.clean_cache: CleanCache | None = CleanCache()
         # answers of the kept-value identifier check (deid.header.kept) per patient needle set, PHI in
@@ -193,6 +206,7 @@ class HeaderEngine:
                 from deid.header.phi_text import load_scorer
 
                 self._scorer = load_scorer()
+                load_word_lists()  # long-lived like the scorer: frozen with it
                 _freeze_heap(self._scorer)
             return self._scorer
 
@@ -267,16 +281,21 @@ class HeaderEngine:
                           patient_pseudonym=pseudonym, date_shift_days=shift, deferred=inst.deferred)
 
     def finalize(self, ds: Dataset, pixel_status: attest.PixelStatus) -> bool:
-        """Attestation (PS3.15 E.1.1 and X.1): returns whether PatientIdentityRemoved is YES."""
-        return attest.attest(ds, self.profile, pixel_status)
+        """Attestation (PS3.15 E.1.1 and X.1): returns whether PatientIdentityRemoved is YES. Python's
+        automatic garbage collection is paused inside (:func:`deid.dicomio.gc_paused`), as for
+        :meth:`deidentify`: its few new objects are no reason to walk a batch's live datasets (issue #11)."""
+        with gc_paused():
+            return attest.attest(ds, self.profile, pixel_status)
 
     def _check_meta_uids(self, out: Dataset) -> None:
         """PS3.10 7.1: the file's SOP class and transfer syntax must be registry UIDs."""
         meta = getattr(out, "file_meta", None)
         for holder in (meta, out):
-            for keyword in ("MediaStorageSOPClassUID", "TransferSyntaxUID", "SOPClassUID"):
-                if holder is not None and keyword in holder:
-                    deny.check_class_uid(holder[keyword], top_level=True)
+            if holder is None:
+                continue
+            for tag in _META_CLASS_TAGS:  # by tag: no keyword look-ups (issue #11)
+                if tag in holder._dict:
+                    deny.check_class_uid(holder[tag], top_level=True)
 
     # ------------------------------------------------------------------ walking
     def _walk(self, root: Dataset, inst: _Instance) -> None:
@@ -449,6 +468,26 @@ class HeaderEngine:
         self._record(inst, CrosswalkKind.UID, value, new)
         return new
 
+    def _pseudo_id(self, kind: str, original: str) -> str:
+        """:func:`pseudo_id` (at most 16 characters) under the engine's key, remembered per (kind,
+        value): a study's instances repeat their patient's and visit's IDs (one keyed HMAC each, issue
+        #11). PHI in memory only, bounded like the UID memo."""
+        key = (kind, original)
+        new = self._pseudo.get(key)
+        if new is None:
+            new = pseudo_id(self.keys, kind, original, 16)
+            _remember(self._pseudo, key, new)
+        return new
+
+    def _pseudo_name(self, original: str) -> str:
+        """:func:`pseudo_name` under the engine's key, remembered per value as :meth:`_pseudo_id`."""
+        key = ("\x00PN", original)  # no CrosswalkKind value starts with NUL: apart from the IDs
+        new = self._pseudo.get(key)
+        if new is None:
+            new = pseudo_name(self.keys, original)
+            _remember(self._pseudo, key, new)
+        return new
+
     def _pseudonym_element(self, elem: DataElement, inst: _Instance) -> None:
         kind = _KIND_BY_KEYWORD.get(elem.keyword or "", CrosswalkKind.OTHER_ID)
 
@@ -456,10 +495,7 @@ class HeaderEngine:
             original = str(v).strip()
             if not original:
                 return ""
-            if elem.VR == "PN":
-                new = pseudo_name(self.keys, original)
-            else:
-                new = pseudo_id(self.keys, kind.value, original, 16)
+            new = self._pseudo_name(original) if elem.VR == "PN" else self._pseudo_id(kind.value, original)
             self._record(inst, kind, original, new)
             return new
 
@@ -475,7 +511,7 @@ class HeaderEngine:
                 original = str(v).strip()
                 if not original:
                     return ""
-                new = pseudo_id(self.keys, CrosswalkKind.OTHER_ID.value, original, 16)
+                new = self._pseudo_id(CrosswalkKind.OTHER_ID.value, original)
                 self._record(inst, CrosswalkKind.OTHER_ID, original, new)
                 return new
             elem.value = self._map_values(elem.value, one)
@@ -489,7 +525,7 @@ class HeaderEngine:
         elif vr == "TM":
             return  # whole-day shifts leave times valid (PS3.15 E.3.6); nothing to clean
         elif vr == "PN":
-            elem.value = self._map_values(elem.value, lambda v: pseudo_name(self.keys, str(v)) if str(v) else "")
+            elem.value = self._map_values(elem.value, lambda v: self._pseudo_name(str(v)) if str(v) else "")
         elif vr in TEXT_VRS:
             self._clean_text(elem, inst)
         elif vr == "AS" and self.profile.aggregate_age_over is not None:
@@ -548,9 +584,9 @@ class HeaderEngine:
     def _patient_pseudonym(self, original: Dataset, inst: _Instance) -> str:
         pid = str(original.get("PatientID", "") or "").strip()
         if pid:
-            return pseudo_id(self.keys, CrosswalkKind.PATIENT_ID.value, pid, 16)
+            return self._pseudo_id(CrosswalkKind.PATIENT_ID.value, pid)
         key = patient_key(original)
-        new = pseudo_id(self.keys, CrosswalkKind.PATIENT_ID.value, key, 16)
+        new = self._pseudo_id(CrosswalkKind.PATIENT_ID.value, key)
         return new
 
     # ------------------------------------------------------------------ private, overlays
@@ -683,10 +719,12 @@ def _clone(ds: Dataset, may_keep_private: Callable[[int], bool] = lambda tag: Tr
         src, dst = stack.pop()
         held = dst._dict
         for tag, raw in list(src._dict.items()):  # in tag order: Specific Character Set and private creators first
-            if (tag >> 16) & 1 and not may_keep_private(tag):
+            private = (tag >> 16) & 1
+            if private and not may_keep_private(tag):
                 continue  # removed by the engine's _private whatever its value: never copied nor converted
-            if type(raw) is RawDataElement and raw.length != 0xFFFFFFFF and not (tag >> 16) & 1 \
-                    and (raw.value is not None or not raw.length) and _not_sequence(src, tag, raw):
+            if type(raw) is RawDataElement and not private and raw.length != 0xFFFFFFFF \
+                    and (raw.value is not None or not raw.length) \
+                    and (raw.VR in _PLAIN_VRS or _not_sequence(src, tag, raw)):
                 held[tag] = raw  # an immutable tuple, shared and left unconverted (kept values are written as read)
                 continue
             raw = src.get_item(tag)
@@ -703,20 +741,10 @@ def _clone(ds: Dataset, may_keep_private: Callable[[int], bool] = lambda tag: Tr
                 dst.add(DataElement(elem.tag, "SQ", Sequence(items)))
             elif (tag >> 16) & 1 or type(elem) is not DataElement or type(tag) is not BaseTag \
                     or elem.tag is not tag and elem.tag != tag:
-                dst.add(_copied(elem))  # private: pydicom's __setitem__ records its creator
+                dst.add(copied_element(elem))  # private: pydicom's __setitem__ records its creator
             else:
-                held[tag] = _copied(elem)  # what Dataset.__setitem__ does for a public non-sequence element
+                held[tag] = copied_element(elem)  # what Dataset.__setitem__ does for a public non-sequence element
     return root
-
-
-def _copied(elem: DataElement) -> DataElement:
-    """``copy.copy(elem)`` (pydicom's DataElement has no ``__copy__``, ``__slots__`` or state hooks:
-    a new instance with the same attribute dictionary), without the copy protocol's look-ups."""
-    if type(elem) is not DataElement:
-        return copy.copy(elem)
-    new = DataElement.__new__(DataElement)
-    new.__dict__.update(elem.__dict__)
-    return new
 
 
 _SHELL_ATTRS = ("_is_little_endian", "_is_implicit_VR", "_read_charset", "_read_implicit", "_read_little",
@@ -733,6 +761,13 @@ def _shell(src: Dataset) -> Dataset:
     return new
 
 
+# explicit VRs that are neither a sequence, UN nor ambiguous: what _not_sequence answers True for without
+# a look-up, asked first as one set membership (issue #11)
+_PLAIN_VRS = frozenset({"AE", "AS", "AT", "CS", "DA", "DS", "DT", "FL", "FD", "IS", "LO", "LT", "OB", "OD", "OF",
+                        "OL", "OV", "OW", "PN", "SH", "SL", "SS", "ST", "SV", "TM", "UC", "UI", "UL", "UR", "US",
+                        "UT", "UV"})
+
+
 def _not_sequence(ds: Dataset, tag: BaseTag, raw: RawDataElement) -> bool:
     """A raw element that is not a sequence: its own explicit VR when it has one (no dictionary look-up)."""
     vr = raw.VR
@@ -746,10 +781,16 @@ def _copy_meta(meta: FileMetaDataset) -> FileMetaDataset:
     strings and bytes, replaced (never changed in place) when the file is written."""
     if type(meta) is not FileMetaDataset:
         return copy.deepcopy(meta)  # type: ignore[unreachable]
-    out = FileMetaDataset()
+    out = blank_file_meta()
+    held = out._dict
     try:
         for tag in list(meta.keys()):
-            out[tag] = copy.copy(meta.get_item(tag))
+            elem = meta.get_item(tag)
+            if type(elem) is DataElement and type(tag) is BaseTag and tag >> 16 == 2 and elem.VR != "SQ" \
+                    and (elem.tag is tag or elem.tag == tag):
+                held[tag] = copied_element(elem)  # what FileMetaDataset.__setitem__ stores (issue #11)
+            else:
+                out[tag] = copy.copy(elem)
     except (ValueError, TypeError, KeyError):  # not a well-formed group 0002: copied whole, as before
         return copy.deepcopy(meta)
     for attr in ("_is_little_endian", "_is_implicit_VR", "_read_charset", "_read_implicit", "_read_little"):

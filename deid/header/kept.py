@@ -11,6 +11,7 @@ standard do not hold the instance's identifiers, so they stay untouched.
 
 from __future__ import annotations
 
+from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
@@ -30,10 +31,16 @@ PATIENT_ID_KEYWORDS = ("PatientID", "OtherPatientIDs", "AccessionNumber", "Admis
                        "PlacerOrderNumberImagingServiceRequest")
 
 
+_PATIENT_ID_TAGS = tuple((keyword, tag_for_keyword(keyword)) for keyword in PATIENT_ID_KEYWORDS)
+
+
 def patient_ids(ds: Dataset) -> tuple[str, ...]:
     """The top-level patient and visit IDs of the original dataset (read before the walk changes them)."""
     out: list[str] = []
-    for keyword in PATIENT_ID_KEYWORDS:
+    held = ds._dict
+    for keyword, tag in _PATIENT_ID_TAGS:
+        if tag not in held:
+            continue  # absent: what ds.get answers without its keyword look-up (issue #11)
         try:
             value = ds.get(keyword)
         except (ValueError, TypeError, KeyError, UnicodeError):
