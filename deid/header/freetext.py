@@ -1582,9 +1582,14 @@ def _term_opens(words: list[_Word], i: int, strict: bool = False) -> bool:
             and normalise(words[k].text) in _TERM_LINKS and words[k + 1].spaced and words[k + 1].term \
             and _is_capitalised(words[k + 1].text):
         return True  # a link and an eponym before its head noun: "Dementia in Alzheimer disease"
+    coordinated = False
     if k < len(words) and words[k].spaced and not words[k].stop and not words[k].tail \
-            and normalise(words[k].text) in _TERM_LINKS and not named and not strict:
-        k += 1
+            and normalise(words[k].text) in _TERM_LINKS:
+        if not named and not strict:
+            k += 1
+        elif not named and _coordinated_term(words, i):  # "James and chest pain": a name stays a name
+            k += 1
+            coordinated = True
     nxt = words[k] if k < len(words) else None
     if nxt is None or not nxt.spaced or not nxt.text.islower() or normalise(nxt.text) in _CUES | _PRONOUNS:
         return False
@@ -1592,9 +1597,39 @@ def _term_opens(words: list[_Word], i: int, strict: bool = False) -> bool:
     if _medical_form(after):
         return True
     if named or strict:  # "Iris informed", "in Sharpness with": a verb or a common word goes with a name
+        if coordinated:  # "Unknown and unspecified causes", not "Rose and informed of ...": a word in
+            # -ed or -ing is an adjective of the term only before a clinical noun
+            if after.endswith(("ed", "ing")):
+                noun = words[k + 1] if k + 1 < len(words) and not nxt.stop and not nxt.tail else None
+                if noun is None or not noun.spaced or not noun.text.islower() or not is_clinical(noun.text) \
+                        or normalise(noun.text) in _CUES | _TERM_LINKS:
+                    return False
+            return (is_clinical(nxt.text) or _word_known(after, _lexicon_vocabulary())) and after not in _NAME_VERBS
         return is_clinical(nxt.text) and not after.endswith(("ed", "ing")) and after not in _NAME_VERBS
     return is_known(nxt.text) or _plausible(nxt.text)
 
+
+# Words after "<capitalised word> and" that make it a person ("Rose and family"), not a term.
+_PEOPLE_WORDS = _RELATIONS | _set("family families children child parents parent relatives staff team colleagues")
+
+
+def _coordinated_term(words: list[_Word], i: int) -> bool:
+    """``words[i]`` (a known capitalised word on no name list) and "and"/"or" open a coordinated
+    sentence-case term ("Drowning and submersion", "Spikes and waves"): a clinical word
+    in lower case follows the link (the caller checks it), none of the people words of
+    :data:`_PEOPLE_WORDS` ("Rose and family"), and no person cue nor place cue stands before
+    ("from Reading and ...", "Dr Rose and ..."), except "of" after a finding word ("Background of
+    Neglect and ..."). Issue 13, item 2."""
+    link, nxt = words[i + 1], words[i + 2] if i + 2 < len(words) else None
+    if normalise(link.text) not in ("and", "or") or nxt is None or normalise(nxt.text) in _PEOPLE_WORDS:
+        return False
+    if _near_person_cue(words, i):
+        return False
+    prev = normalise(words[i - 1].text) if i > 0 and not words[i - 1].stop and not words[i].initial else ""
+    if prev == "of":
+        before = normalise(words[i - 2].text) if i > 1 else ""
+        return before in _FINDING_WORDS or is_clinical(words[i - 2].text) and i > 1 and not words[i - 2].stop
+    return prev not in _PLACE_CUES
 
 
 def _rule_ranges(words: list[_Word], all_caps: bool, scored: bool = False) -> list[tuple[int, int]]:
