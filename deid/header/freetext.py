@@ -830,14 +830,18 @@ def _closing_letters(words: list[_Word], j: int, text: str) -> bool:
                 cue == "per" and core.islower() and low in _TECHNIQUE | _UCUM_WORDS | _ROUTES):
         return True  # "given per os", "dosed per kg": a route or a unit in lower case after "per" goes on below
     if after is None and x.tail in ("", ".") and cue == "per" and j == 1 and core.islower() \
-            and low not in _UCUM_WORDS | _ROUTES | _PRONOUNS | _FUNCTION:
-        return True  # the whole value is a sign-off ("per mv", "per sp"): nothing is given or measured there
+            and low not in _LOWER_UNITS | _ROUTES | _PRONOUNS | _FUNCTION:
+        return True  # the whole value is a sign-off ("per mv", "per sp", "per ma"): nothing is given or measured there
     if low in _PRONOUNS or low in _TECHNIQUE - _UCUM_WORDS or core.islower() and low in _UCUM_WORDS:
         return False
     return after is None and not x.tail or after is not None and "-" in text[x.end: after.start] and not x.tail
 
 
 _SIGN_OFF_CUES = _set("per report")
+# Units written in lower case in UCUM ("kg", "ml", "min"): "per kg" may be a whole dose value. A unit
+# whose symbol holds a capital ("mA", "kV", "Gy", "Hz") is not written "ma", "kv": after a lone "per"
+# those letters are a reporter's initials ("per ma"). Issue 13, item 1.
+_LOWER_UNITS = _UCUM_WORDS - _set("hz khz mhz kv ma mas mgy gy msv sv mmhg")
 # Honorifics that only a person's name follows: two or three letters after one are initials even when
 # they spell a pronoun ("Dr. me aware"); "ms", "hr", "m", "sister" are units, hours or words too.
 _PERSON_HONORIFICS = _set("dr doctor prof professor mr mrs miss mx mme mlle dott herr frau")
@@ -871,11 +875,13 @@ def _person_letters(x: _Word, first: bool, label: bool, last: bool, role: bool =
     return True
 
 
-def _talk_capitals(words: list[_Word], j: int) -> bool:
+def _talk_capitals(words: list[_Word], j: int, person_only: bool = False) -> bool:
     """Right after "<talk verb> with" (:data:`_TALK_VERBS`), two or three capitals that end the value or
     come before "today", "now" ... are the initials of the person talked to, a technique word too
     ("Images reviewed with MV today", "discussed with EP."); a team is no person ("discussed with ICU
-    today", :data:`_TEAMS`). Issue 13, item 1."""
+    today", :data:`_TEAMS`). After a cue that only a person or a team follows (``person_only``: "d/w",
+    "discussed with", "spoke to"; not "reviewed with", which a modality follows) also before "and" or
+    a comma ("d/w KV and MS.", "discussed with MV, ..."). Issue 13, item 1."""
     x = words[j]
     core = x.text.rstrip(".")
     if not (core.isalpha() and core.isupper() and 2 <= len(core) <= 3) or core.lower() in _TEAMS:
@@ -883,6 +889,8 @@ def _talk_capitals(words: list[_Word], j: int) -> bool:
     after = words[j + 1] if j + 1 < len(words) else None
     if after is None:
         return x.tail in ("", ".")
+    if person_only and (x.tail in (",", ";") or not x.tail and normalise(after.text) in ("and", "&")):
+        return True
     return not x.tail and after.spaced and normalise(after.text) in _INITIAL_ENDS - _set("and am pm")
 
 
@@ -905,11 +913,86 @@ def _pronoun_letters(x: _Word) -> bool:
     return core.isalpha() and (core.isupper() or core.islower()) and core.lower() in _PRONOUNS and len(core) <= 3
 
 
+# "d/w": discussed with. Verbs of speaking that take their person after "to" ("Spoke to JK").
+_TALK_ABBREVIATIONS = frozenset({"d/w"})
+_SPEAK_VERBS = _set("spoke spoken speak speaking talked talk explained")
+# Verbs whose object is a person told something ("Informed JK of result") and the words that follow a
+# person told ("JK aware"): two or three capitals there are initials, not a technique word.
+_TELL_VERBS = _set("informed told notified paged phoned rang contacted emailed messaged updated")
+_TOLD = _set("aware informed notified updated")
+
+
+def _talk_cue(words: list[_Word], i: int) -> bool:
+    """``words[i]`` is "with" after a talk verb ("discussed with"), "to" after a verb of speaking
+    ("spoke to"), or "d/w": the person talked to follows. Issue 13, item 1."""
+    low = normalise(words[i].text)
+    prev = normalise(words[i - 1].text) if i > 0 and not words[i - 1].stop else ""
+    return words[i].text.lower() in _TALK_ABBREVIATIONS or low == "with" and prev in _TALK_VERBS \
+        or low == "to" and prev in _SPEAK_VERBS
+
+
+_PERSON_TALK_VERBS = _set("discussed spoke spoken talked liaised conferred")
+
+
+def _person_talk(words: list[_Word], i: int) -> bool:
+    """``words[i]`` is a talk cue (:func:`_talk_cue`) that only a person or a team follows: "d/w",
+    "discussed with", "spoke to" (not "reviewed with", "checked with": a modality may follow)."""
+    prev = normalise(words[i - 1].text) if i > 0 else ""
+    return words[i].text.lower() in _TALK_ABBREVIATIONS or prev in _PERSON_TALK_VERBS | _SPEAK_VERBS
+
+
+def _object_initials(words: list[_Word], j: int) -> bool:
+    """Two or three capitals right after a verb of telling ("Informed PJB of result", "paged JK") or
+    right before "aware" ("BL aware, ...", "MS aware"): a person's initials, no team ("ICU aware"); after
+    the verb no technique word ("Informed CT"). Issue 13, item 1."""
+    x = words[j]
+    core = x.text.rstrip(".")
+    if not (core.isalpha() and core.isupper() and 2 <= len(core) <= 3) or core.lower() in _TEAMS | _PRONOUNS:
+        return False
+    after = words[j + 1] if j + 1 < len(words) else None
+    if after is not None and not x.tail and normalise(after.text) in _TOLD:
+        return True  # whatever they spell: no modality is "aware" ("MS aware")
+    prev = words[j - 1] if j > 0 else None
+    return prev is not None and normalise(prev.text) in _TELL_VERBS and not prev.stop and not prev.tail \
+        and _initials_token(x)
+
+
+_SIGN_MARKS = "/-–"
+# Short lower-case words that may end a note after a dash or a full stop ("No change - ok.").
+_CLAUSE_END_WORDS = _set("ok yes no nil nad neg pos see etc tbc all few low new old now due off out ago too far "
+                         "bad dry wet wnl fine done")
+
+
+def _signature(words: list[_Word], text: str) -> list[tuple[int, int]]:
+    """The value's last word as a sign-off: two or three letters in one case or dotted capitals that
+    stand alone after the last sentence ("No change. JK", "Stable. J.K.", "stable - ak") or are glued
+    to a slash or a dash after a space ("Stable /JSR", "Stable -JK"). No technique word, unit,
+    function word or pronoun ("... . CT"), no DICOM acronym of three capitals ("... . ECG"); in lower case
+    no word that ends a note (:data:`_CLAUSE_END_WORDS`: "... - ok"). Issue 13, item 1."""
+    if len(words) < 2 or text[words[-1].end:].strip() not in ("", "."):
+        return []
+    w, prev = words[-1], words[-2]
+    core = w.text.lstrip(_SIGN_MARKS)
+    glued = core != w.text and w.spaced and len(w.text) - len(core) == 1
+    gap = text[prev.end: w.start]
+    alone = glued or prev.tail in (".", ";") and w.initial or any(d in gap.split() for d in _SIGN_MARKS)
+    if not alone or not core:
+        return []
+    token = _Word(w.end - len(core), w.end, core, True, False, False, True, False, False, "")
+    low = core.lower()
+    if glued and core.isupper() and 2 <= len(core) <= 3 and core.isalpha():
+        return [(token.start, token.end)]  # "-PR", "/MM": a mark glued to capitals signs, whatever they spell
+    if not _initials_token(token) or core.islower() and low in _CLAUSE_END_WORDS \
+            or core.isupper() and len(core) == 3 and low in vocabulary():
+        return []  # "... - ok", "Chest pain. ECG"
+    return [(token.start, token.end)]
+
+
 def _initials_ranges(words: list[_Word], text: str) -> list[tuple[int, int]]:
     """Initials after a cue of :data:`_INITIAL_CUES` (the cue may end in ":") where the clause ends
     after them or a dash, "and", "today" follows; more initials after "and", "&" or "/"; dictation
-    marks ("JS/ab", "ab/cd dictated")."""
-    out: list[tuple[int, int]] = []
+    marks ("JS/ab", "ab/cd dictated"); a sign-off at the value's end (:func:`_signature`)."""
+    out: list[tuple[int, int]] = _signature(words, text)
     for i, w in enumerate(words):
         nxt = words[i + 1] if i + 1 < len(words) else None
         dictated = nxt is not None and normalise(nxt.text) in _DICTATION_VERBS  # "mm/ab dictated": whatever they spell
@@ -918,7 +1001,9 @@ def _initials_ranges(words: list[_Word], text: str) -> list[tuple[int, int]]:
             out.append((w.start, w.end))
             continue
         low = normalise(w.text).replace(" ", "")
-        talk = low == "with" and i > 0 and normalise(words[i - 1].text) in _TALK_VERBS
+        talk = _talk_cue(words, i)
+        if _object_initials(words, i):
+            out.append((w.start, w.end))
         if nxt is None or w.stop and w.tail != ":" or not (low in _INITIAL_CUES or low in _HONORIFICS or talk):
             continue
         j = i + 1
@@ -929,7 +1014,7 @@ def _initials_ranges(words: list[_Word], text: str) -> list[tuple[int, int]]:
                                   or person and _person_letters(words[j], j == i + 1, strong, j + 1 == len(words),
                                                                 low in _ROLE_CUES)
                                   or talk and words[j].text.islower() and _person_letters(words[j], True, False, False)
-                                  or talk and j == i + 1 and _talk_capitals(words, j)
+                                  or talk and _talk_capitals(words, j, _person_talk(words, i))
                                   or (talk or person and low == "by") and j == i + 1
                                   and _stranded_function_word(words, j)
                                   or low in _PERSON_HONORIFICS and j == i + 1 and _pronoun_letters(words[j])):
@@ -1509,9 +1594,14 @@ def _term_opens(words: list[_Word], i: int, strict: bool = False) -> bool:
             and normalise(words[k].text) in _TERM_LINKS and words[k + 1].spaced and words[k + 1].term \
             and _is_capitalised(words[k + 1].text):
         return True  # a link and an eponym before its head noun: "Dementia in Alzheimer disease"
+    coordinated = False
     if k < len(words) and words[k].spaced and not words[k].stop and not words[k].tail \
-            and normalise(words[k].text) in _TERM_LINKS and not named and not strict:
-        k += 1
+            and normalise(words[k].text) in _TERM_LINKS:
+        if not named and not strict:
+            k += 1
+        elif not named and _coordinated_term(words, i):  # "James and chest pain": a name stays a name
+            k += 1
+            coordinated = True
     nxt = words[k] if k < len(words) else None
     if nxt is None or not nxt.spaced or not nxt.text.islower() or normalise(nxt.text) in _CUES | _PRONOUNS:
         return False
@@ -1519,8 +1609,39 @@ def _term_opens(words: list[_Word], i: int, strict: bool = False) -> bool:
     if _medical_form(after):
         return True
     if named or strict:  # "Iris informed", "in Sharpness with": a verb or a common word goes with a name
+        if coordinated:  # "Unknown and unspecified causes", not "Rose and informed of ...": a word in
+            # -ed or -ing is an adjective of the term only before a clinical noun
+            if after.endswith(("ed", "ing")):
+                noun = words[k + 1] if k + 1 < len(words) and not nxt.stop and not nxt.tail else None
+                if noun is None or not noun.spaced or not noun.text.islower() or not is_clinical(noun.text) \
+                        or normalise(noun.text) in _CUES | _TERM_LINKS:
+                    return False
+            return (is_clinical(nxt.text) or _word_known(after, _lexicon_vocabulary())) and after not in _NAME_VERBS
         return is_clinical(nxt.text) and not after.endswith(("ed", "ing")) and after not in _NAME_VERBS
     return is_known(nxt.text) or _plausible(nxt.text)
+
+
+# Words after "<capitalised word> and" that make it a person ("Rose and family"), not a term.
+_PEOPLE_WORDS = _RELATIONS | _set("family families children child parents parent relatives staff team colleagues")
+
+
+def _coordinated_term(words: list[_Word], i: int) -> bool:
+    """``words[i]`` (a known capitalised word on no name list) and "and"/"or" open a coordinated
+    sentence-case term ("Drowning and submersion", "Spikes and waves"): a clinical word
+    in lower case follows the link (the caller checks it), none of the people words of
+    :data:`_PEOPLE_WORDS` ("Rose and family"), and no person cue nor place cue stands before
+    ("from Reading and ...", "Dr Rose and ..."), except "of" after a finding word ("Background of
+    Neglect and ..."). Issue 13, item 2."""
+    link, nxt = words[i + 1], words[i + 2] if i + 2 < len(words) else None
+    if normalise(link.text) not in ("and", "or") or nxt is None or normalise(nxt.text) in _PEOPLE_WORDS:
+        return False
+    if _near_person_cue(words, i):
+        return False
+    prev = normalise(words[i - 1].text) if i > 0 and not words[i - 1].stop and not words[i].initial else ""
+    if prev == "of":
+        before = normalise(words[i - 2].text) if i > 1 else ""
+        return before in _FINDING_WORDS or is_clinical(words[i - 2].text) and i > 1 and not words[i - 2].stop
+    return prev not in _PLACE_CUES
 
 
 def _rule_ranges(words: list[_Word], all_caps: bool, scored: bool = False) -> list[tuple[int, int]]:
@@ -1704,7 +1825,24 @@ def _street(run: list[_Word], all_caps: bool) -> bool:
     if all_caps:  # or a street word after the number: "AT 3375 RUE GUY"
         return _alpha(run[1].text) and (not run[0].text.isdigit() or any(
             normalise(x.text) in _STREET_PREFIXES or normalise(x.text) in STREET_WORDS for x in run[1:]))
-    return _is_capitalised(run[1].text)
+    return _is_capitalised(run[1].text) or _capitals_street(run)
+
+
+def _capitals_street(run: list[_Word]) -> bool:
+    """In mixed case, a house number of two or more digits and two or more words in capitals of one
+    clause after it, one of them a street word or no known word: a street written as an address label
+    ("from 2706 SUPA EXTENSION, ..."); "at 12 CT SCANS" has no such word. Issue 13, item 1."""
+    if sum(c.isdigit() for c in run[0].text) < 2:
+        return False
+    caps: list[_Word] = []
+    for x in run[1:]:
+        if not (x.text.isupper() and x.text.isalpha() and len(x.text) >= 3):
+            break
+        caps.append(x)
+        if x.stop or x.tail:
+            break
+    return len(caps) >= 2 and any(not is_known(x.text, False) or normalise(x.text) in STREET_WORDS | _STREET_PREFIXES
+                                  for x in caps)
 
 
 def _place_run(words: list[_Word], all_caps: bool) -> list[_Word]:
@@ -1810,6 +1948,10 @@ def _extend(words: list[_Word], masked: list[tuple[int, int]], all_caps: bool) -
                 masked = merge([*masked, (w.start, w.end)])
                 changed = True
                 continue
+            if _initial_after_name(words, i, masked):
+                masked = merge([*masked, (w.start, w.end)])
+                changed = True
+                continue
             after_initial = prev_in and len(words[i - 1].text) == 1 and words[i - 1].text.isupper()
             if w.initial and is_known(w.text) and not after_initial and not _given_name(words, i, masked, all_caps):
                 continue
@@ -1824,6 +1966,17 @@ def _extend(words: list[_Word], masked: list[tuple[int, int]], all_caps: bool) -
                 masked = merge([*masked, (w.start, w.end)])
                 changed = True
     return masked
+
+
+def _initial_after_name(words: list[_Word], i: int, masked: list[tuple[int, int]]) -> bool:
+    """A single capital (a full stop after it or not) right after a masked word of a name, only a space
+    between: the given name's initial of a surname-first name ("Steuer H.", "d/w Rodriguez T,").
+    Issue 13, item 1."""
+    w = words[i]
+    if i == 0 or len(w.text) != 1 or not w.text.isupper() or not w.spaced:
+        return False
+    prev = words[i - 1]
+    return _covered(prev, masked) and len(prev.text) > 1 and _alpha(prev.text) and not prev.stop and not prev.tail
 
 
 # A postcode as written after or before a town: "12-191", "206 18" (two tokens), "G8H2J1", "P8A 4J9",
