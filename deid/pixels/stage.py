@@ -53,7 +53,16 @@ from deid.pixels.classify import Action, Decision, Thresholds, decide, load_allo
 from deid.pixels.frames import Frames, open_frames
 from deid.pixels.lexicon import load_lexicon
 from deid.pixels.multiframe import frame_spans, iter_ocr_frames, mask_render, region_mask, us_data_regions
-from deid.pixels.ocr import OcrEngine, TextBox, TextPart, get_engine, merge_boxes, read_groups
+from deid.pixels.ocr import (
+    OcrEngine,
+    TextBox,
+    TextPart,
+    get_engine,
+    legible,
+    merge_boxes,
+    read_groups,
+    unboxed_faint_regions,
+)
 from deid.pixels.redact import DecidedBox, clean_kept, fill_value, redaction_fills, write_redacted
 from deid.pixels.renderings import renderings
 
@@ -208,10 +217,41 @@ class PixelStage:
                 for p, _, _ in chunk:
                     failed[p] = err
                 continue
-            for (p, f, _), boxes in zip(chunk, results, strict=True):
+            for (p, f, imgs), boxes in zip(chunk, results, strict=True):
                 found = prepared[p].found
                 found[f] = merge_boxes(found.get(f, []), boxes)
+                try:
+                    found[f] = merge_boxes(found[f], self._look_closer(prepared[p], f, imgs, found[f]))
+                except PixelError as err:
+                    failed[p] = err
         return failed
+
+    def _look_closer(self, prep: _Prepared, f: int, imgs: list[np.ndarray], found: list[TextBox]) -> list[TextBox]:
+        """Legible lines (:func:`deid.pixels.ocr.legible`) read in crops of faint text that no pass
+        boxed (:func:`deid.pixels.ocr.unboxed_faint_regions`: small frames only), each crop rendered on
+        its own values, issue #12: a faint line the frame's display windows leave at noise level stands
+        out in a window of its own surroundings. Only engines that merge renderings (``read_groups``)."""
+        if not hasattr(self.engine, "read_groups") or prep.frames is None:
+            return []
+        crops = unboxed_faint_regions(imgs, found)
+        if not crops:
+            return []
+        frames, modes = prep.frames, self._renders()
+        frame = frames.frame(f)
+        groups = []
+        for y0, x0, y1, x1 in crops:
+            sub = replace(frames, pixels=np.ascontiguousarray(frame[np.newaxis, y0:y1, x0:x1]), loader=None,
+                          frame_count=0)
+            try:
+                groups.append(renderings(sub, 0, prep.job.original, modes))
+            except (ValueError, TypeError, IndexError) as exc:
+                raise PixelError(Reason.PIXEL_DECODE_FAILED,
+                                 f"a crop cannot be rendered for OCR ({exc.__class__.__name__})") from None
+        out: list[TextBox] = []
+        for (y0, x0, _, _), boxes in zip(crops, read_groups(self.engine, groups), strict=True):
+            out.extend(replace(b, x=b.x + x0, y=b.y + y0, parts=tuple(replace(p, x=p.x + x0) for p in b.parts))
+                       for b in boxes if legible(b))
+        return out
 
     # ------------------------------------------------------------------ per instance
     def _decide_all(self, prep: _Prepared) -> dict[int, list[tuple[TextBox, Decision]]]:
