@@ -441,7 +441,7 @@ def unboxed_faint_regions(renders: list[np.ndarray], found: Sequence[TextBox], s
     shorter side is under :data:`CLOSER_MAX_SIDE`: there a faint 6-px line (a faint "Age 21" on a
     384x320 12-bit MR, dev seed 939) is marked neither in the whole frame enlarged 2.3x nor in its
     window enlarged 2x, but its crop re-rendered on its own values (the display windows of the crop,
-    not of the frame) and enlarged to the detector's size is read."""
+    not of the frame) is read by the recognizer (:func:`closer_pieces`; twelfth session)."""
     if not renders:
         return []
     rows, cols = renders[0].shape[:2]
