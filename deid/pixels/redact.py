@@ -208,7 +208,7 @@ def redaction_fills(boxes: list[DecidedBox], padding: int, rows: int, cols: int)
     - a kept stub of four letters or digits at most, on the same line as a redacted text line (not a
       region) and at most a line's height from it (:func:`_stub_beside`: "09" beside "pril 2021" when OCR
       split one date line in two), is filled as well under default deny: a piece of an identifying line,
-      not a line of its own.
+      not a line of its own; a vouched stub only when it is one or two digits.
     """
     kept = [d for d in boxes if not d.redact and d.vouched]  # a line the model alone cleared is no
     # reason to leave pixels unfilled: a stray fill over it may be all that hides a misjudged PHI line
@@ -236,9 +236,11 @@ def _stub_beside(k: DecidedBox, lines: list[DecidedBox]) -> bool:
     within 1.6x of each other, at least 60 % of the lower one shared vertically, and a horizontal gap of
     at most the taller height. Such a stub is most likely a piece the detector split off the redacted line
     (issue #12, default deny: "pie" of "Piedimonte D'Alife Hopital", "09" of "09 April 2021" on dev seed
-    931), rarely a clinical line of its own (one 4-letter label lost on dev seeds 931-938)."""
-    n = len(_alnum(k.text))
-    if n == 0 or n > _STUB_CHARS:
+    931), rarely a clinical line of its own. A stub kept on positive evidence (:attr:`DecidedBox.vouched`:
+    the allowlist, the lexicon) stays unless it is one or two digits (a day, an hour): a probe name "L12-5"
+    beside the patient's name on an ultrasound's top row is a column of its own (``split_decisions``)."""
+    own = _alnum(k.text)
+    if not own or len(own) > _STUB_CHARS or k.vouched and not (own.isdigit() and len(own) <= 2):
         return False
     kx, ky, kw, kh = k.box
     for d in lines:

@@ -131,6 +131,9 @@ DATE_LINE = DecidedBox((60, 100, 70, 12), True, "ay 1998", firm=True)  # "16 May
     (DecidedBox((40, 100, 16, 12), False, "16", vouched=True), True),     # split off the date line, left of it
     (DecidedBox((134, 101, 12, 11), False, "PM"), True),                   # right of it, model-cleared
     (DecidedBox((40, 100, 16, 12), False, "Axial", vouched=True), False),  # five letters: a line of its own
+    (DecidedBox((40, 100, 16, 12), False, "L12-5", vouched=True), False),  # a vouched label: its own column
+    (DecidedBox((40, 100, 16, 12), False, "L12-5"), True),                 # the model alone cleared it
+    (DecidedBox((40, 100, 16, 12), False, "123", vouched=True), False),    # three vouched digits: a value
     (DecidedBox((10, 100, 16, 12), False, "16", vouched=True), False),     # 34 px away: another column
     (DecidedBox((40, 118, 16, 12), False, "16", vouched=True), False),     # the line below
     (DecidedBox((40, 96, 16, 24), False, "16", vouched=True), False),      # twice the height: other text
@@ -145,7 +148,7 @@ def test_a_stub_beside_a_region_is_left_alone() -> None:
     """A region (a stroke read off anatomy, :attr:`DecidedBox.region`) is no text line: a short clinical
     label beside it stays; beside a line the model redacted, the same label is filled (default deny)."""
     region = DecidedBox((60, 100, 70, 12), True, "G", region=True)
-    stub = DecidedBox((40, 100, 16, 12), False, "L", vouched=True)
+    stub = DecidedBox((40, 100, 16, 12), False, "L")
     assert _cover(_mask(redaction_fills([region, stub], 2, 256, 256)), stub.box) == 0.0
     model_line = DecidedBox((60, 100, 70, 12), True, "pril 2021")
     assert _cover(_mask(redaction_fills([model_line, stub], 2, 256, 256)), stub.box) == 1.0
