@@ -30,6 +30,7 @@ from freetext_stub import assert_kept_whole, assert_removed
     ("Patient moved - nc", ("nc",)),
     ("No fracture seen. R.T.", ("R", "T")),
     ("per mm", ("mm",)),
+    ("per kg", ("kg",)),  # the whole value: a sign-off whatever the letters spell
     ("Stable appearances. per sk", ("sk",)),
     ("Small effusion. per yrs", ("yrs",)),
     ("per LA: no change", ("LA",)),
