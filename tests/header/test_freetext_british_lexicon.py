@@ -29,5 +29,5 @@ def test_names_of_the_british_dictionary_stay_unknown() -> None:
 def test_a_british_adjective_that_is_also_a_name() -> None:
     """en_GB compares "grey" (greyer, greyest): like en_US's "gray" a word first, so a lower-case
     "grey" no longer removes its value; after a person cue it is still a name."""
-    assert_kept_whole("grey patches on CT, stable")  # in text with capitals, as "gray"
+    assert_kept_whole("known grey patches, stable")
     assert_removed("seen by grey", ("grey",))
