@@ -22,16 +22,7 @@ known (after a person cue they are still a name).
 The cleaner keeps a lower-case word on this list; a capitalised one inside a sentence is still
 judged against the DICOM vocabulary only (a capitalised common word there is often a name).
 
-British spellings and words en_US lacks ("folate", "trisomy", "tachypnoea", "premorbid"): the
-entries of the Hunspell en_GB dictionary (Debian package ``hunspell-en-gb``, LibreOffice's en_GB, based
-on Kevin Atkinson's word list; licence in ``lexicon_words_NOTICE.txt``) are added to
-``lexicon_words.txt`` as written, not expanded (its affix rules make many forms no one writes), less
-the names and common words as above. Its entries that are Faker names ("simon", "peggy") go to no
-list (en_GB writes given names in lower case, so a name there is no evidence of a word), but those it
-compares as adjectives (affix flag T, "-er"/"-est", or P, "-ness": "grey") join ``lexicon_names.txt``
-like en_US's "gray" and "sharp".
-
-Run: apt-get install hunspell-en-us hunspell-en-gb hunspell-tools && python scripts/build_lexicon_words.py
+Run: apt-get install hunspell-en-us hunspell-tools && python scripts/build_lexicon_words.py
 (needs the dev extra: faker)
 """
 
@@ -52,7 +43,6 @@ NAMES_OUT = DATA / "lexicon_names.txt"
 FAKER_OUT = DATA / "name_words.txt"
 SOURCE = Path("/usr/share/hunspell/en_US.dic")
 AFFIXES = Path("/usr/share/hunspell/en_US.aff")
-GB_SOURCE = Path("/usr/share/hunspell/en_GB.dic")
 
 
 def _entries() -> set[str]:
@@ -63,24 +53,13 @@ def _entries() -> set[str]:
     return words | {e.split("/")[0] for e in entries}
 
 
-def _gb_entries(adjectives: bool = False) -> set[str]:
-    """The en_GB dictionary's entries as written (no affix expansion), lower case, three letters or
-    more; with ``adjectives`` only those compared ("-er"/"-est", flag T) or made nouns in "-ness" (P)."""
-    out = set()
-    for entry in GB_SOURCE.read_text(encoding="utf-8", errors="ignore").splitlines()[1:]:
-        word, _, flags = entry.partition("/")
-        if re.fullmatch(r"[a-z]{3,}", word) and (not adjectives or "T" in flags or "P" in flags):
-            out.add(word)
-    return out
-
-
 def main() -> None:
     lower = {w for w in _entries() if re.fullmatch(r"[a-z]{3,}", w)}
     common = set((DATA / "common_words.txt").read_text(encoding="utf-8").split())
     names = faker_names()
-    keep = sorted((lower | _gb_entries()) - names - common)
+    keep = sorted(lower - names - common)
     OUT.write_text("\n".join(keep) + "\n", encoding="utf-8")
-    both = sorted(((lower | _gb_entries(adjectives=True)) & names) - common)
+    both = sorted((lower & names) - common)
     NAMES_OUT.write_text("\n".join(both) + "\n", encoding="utf-8")
     faker = sorted(w for w in names if re.fullmatch(r"[a-z]{3,}", w))
     FAKER_OUT.write_text("\n".join(faker) + "\n", encoding="utf-8")
