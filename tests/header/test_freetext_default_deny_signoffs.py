@@ -37,6 +37,7 @@ from freetext_stub import assert_kept_whole, assert_removed
     ("per AV: stable", ("AV",)),
     ("Verified C.M. - small effusion", ("C", "M")),
     ("Informed IV of result.", ("IV",)),
+    ("Informed CT of delay", ("CT",)),  # told of something: a person, whatever the letters spell
     ("Checked Lewis K, stable", ("Lewis", "K")),
     ("Scan checked by me and W.W.", ("me", "W")),
     ("Scan checked by on and DG", ("on", "DG")),
