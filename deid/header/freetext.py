@@ -622,6 +622,7 @@ class FreeTextCleaner:
         ranges += [m.span(1) if m.group(1) is not None else m.span(2) for m in _LABELLED.finditer(text)]
         ranges += _ages_over_89(text)
         ranges += _initials_ranges(words, text)
+        ranges += _number_sign_streets(words)
         ranges += [(w.start, w.end) for w in words if _COMPONENTS.search(w.text)]
         masked = merge(ranges)
         for _ in range(3):  # a number masked as an address may let a designator before it go on ("Calle 6 N° 464")
@@ -795,7 +796,7 @@ def _initials_token(w: _Word) -> bool:
     technique or unit word ("CT", "US", "ms"), no function word or pronoun."""
     core = w.text.rstrip(".")
     if _dotted_initials(w.text) and len(core) >= 2:
-        return core.replace(".", "").lower() not in _TECHNIQUE
+        return True  # "C.M.", "L.T.": no unit or technique word is written with a full stop after each letter
     if _LOWER_FIRST_ACRONYM.match(core) and len(core) <= 3:
         return True  # initials whose first letter lost its capital: "jK"
     if not (core.isalpha() and 2 <= len(core) <= 3 and (core.isupper() or core.islower())):
@@ -829,9 +830,11 @@ def _closing_letters(words: list[_Word], j: int, text: str) -> bool:
             and low not in _PRONOUNS and low not in _FUNCTION and not (
                 cue == "per" and core.islower() and low in _TECHNIQUE | _UCUM_WORDS | _ROUTES):
         return True  # "given per os", "dosed per kg": a route or a unit in lower case after "per" goes on below
-    if after is None and x.tail in ("", ".") and cue == "per" and j == 1 and core.islower() \
-            and low not in _LOWER_UNITS | _ROUTES | _PRONOUNS | _FUNCTION:
-        return True  # the whole value is a sign-off ("per mv", "per sp", "per ma"): nothing is given or measured there
+    opens = j == 1 or words[j - 2].stop or words[j - 2].tail in (".", ";")  # "per" opens the value or its sentence
+    if after is None and x.tail in ("", ".") and cue == "per" and opens and low not in _ROUTES:
+        return True  # a sign-off sentence ("per mm", "Stable. per sk", "... . per yrs"): nothing is given or measured there
+    if cue == "per" and x.tail == ":" and core.isupper() and not words[j - 1].tail:
+        return True  # "per LA: ...", "per AV: ...": capitals before a colon after "per" name who said it
     if low in _PRONOUNS or low in _TECHNIQUE - _UCUM_WORDS or core.islower() and low in _UCUM_WORDS:
         return False
     return after is None and not x.tail or after is not None and "-" in text[x.end: after.start] and not x.tail
@@ -953,8 +956,9 @@ def _object_initials(words: list[_Word], j: int) -> bool:
     if after is not None and not x.tail and normalise(after.text) in _TOLD:
         return True  # whatever they spell: no modality is "aware" ("MS aware")
     prev = words[j - 1] if j > 0 else None
+    of = after is not None and not x.tail and normalise(after.text) == "of"  # "Informed IV of result": told of something
     return prev is not None and normalise(prev.text) in _TELL_VERBS and not prev.stop and not prev.tail \
-        and _initials_token(x)
+        and (of or _initials_token(x))
 
 
 _SIGN_MARKS = "/-–"
@@ -982,10 +986,54 @@ def _signature(words: list[_Word], text: str) -> list[tuple[int, int]]:
     low = core.lower()
     if glued and core.isupper() and 2 <= len(core) <= 3 and core.isalpha():
         return [(token.start, token.end)]  # "-PR", "/MM": a mark glued to capitals signs, whatever they spell
+    if _lone_sign_off(core):
+        return [(token.start, token.end)]
     if not _initials_token(token) or core.islower() and low in _CLAUSE_END_WORDS \
             or core.isupper() and len(core) == 3 and low in vocabulary():
         return []  # "... - ok", "Chest pain. ECG"
     return [(token.start, token.end)]
+
+
+def _surname_initial(words: list[_Word], k: int) -> bool:
+    """Right after a verb of checking or reading ("Checked Lewis K, ..."), a capitalised word and a
+    single capital that ends the clause: a surname-first name and its initial. Issue 13, item 1."""
+    if k + 1 >= len(words) or words[k - 1].stop or words[k - 1].tail:
+        return False
+    name, letter = words[k], words[k + 1]
+    return _is_capitalised(name.text) and not name.tail and not name.stop and letter.spaced \
+        and len(letter.text) == 1 and letter.text.isupper() and letter.text.isalpha() \
+        and (k + 2 == len(words) or letter.tail in (",", ".", ";") or letter.stop)
+
+
+def _paired_letters(words: list[_Word], j: int) -> bool:
+    """Two or three letters in one case right after "<verb of reading> by", joined by "and" to initials
+    ("checked by me and W.W.", "Checked by on and DG"): a pair of readers, so the first letters are
+    initials too, a pronoun or function word as well. Issue 13, item 1."""
+    x = words[j]
+    core = x.text.rstrip(".")
+    if not (core.isalpha() and 2 <= len(core) <= 3 and (core.isupper() or core.islower())) or x.tail:
+        return False
+    if j + 2 >= len(words) or normalise(words[j + 1].text) not in ("and", "&"):
+        return False
+    other = words[j + 2]
+    return _dotted_initials(other.text) or _initials_token(other) and (j + 3 == len(words) or bool(other.tail))
+
+
+def _lone_sign_off(core: str) -> bool:
+    """Letters that stand alone after the value's last sentence or dash (see :func:`_signature`) and
+    sign it whatever they spell (default deny: one lost token against a leaked person): dotted
+    capitals ("L.T."), two capitals ("... . EP", "... . AN", "... . ML"), two or three lower-case
+    letters but a word that ends a note ("... . fs", "... - nc"; "... - ok" stays). Three capitals
+    stay when they spell a DICOM or technique acronym ("Chest pain. ECG"). Issue 13, item 1."""
+    if _dotted_initials(core) and len(core.replace(".", "")) >= 2:
+        return True
+    letters = core.rstrip(".")
+    if not (letters.isalpha() and 2 <= len(letters) <= 3 and (letters.isupper() or letters.islower())):
+        return False
+    low = letters.lower()
+    if letters.isupper():
+        return len(letters) == 2 or low not in vocabulary() and low not in _TECHNIQUE
+    return low not in _CLAUSE_END_WORDS
 
 
 def _initials_ranges(words: list[_Word], text: str) -> list[tuple[int, int]]:
@@ -1004,6 +1052,8 @@ def _initials_ranges(words: list[_Word], text: str) -> list[tuple[int, int]]:
         talk = _talk_cue(words, i)
         if _object_initials(words, i):
             out.append((w.start, w.end))
+        if low in _PERSON_VERBS and _surname_initial(words, i + 1):
+            out.append((words[i + 1].start, words[i + 2].end))
         if nxt is None or w.stop and w.tail != ":" or not (low in _INITIAL_CUES or low in _HONORIFICS or talk):
             continue
         j = i + 1
@@ -1013,6 +1063,7 @@ def _initials_ranges(words: list[_Word], text: str) -> list[tuple[int, int]]:
                                   or j == i + 1 and _closing_letters(words, j, text)
                                   or person and _person_letters(words[j], j == i + 1, strong, j + 1 == len(words),
                                                                 low in _ROLE_CUES)
+                                  or person and j == i + 1 and _paired_letters(words, j)
                                   or talk and words[j].text.islower() and _person_letters(words[j], True, False, False)
                                   or talk and _talk_capitals(words, j, _person_talk(words, i))
                                   or (talk or person and low == "by") and j == i + 1
@@ -2050,6 +2101,9 @@ def _address_numbers(words: list[_Word], masked: list[tuple[int, int]]) -> list[
                 _is_capitalised(nxt.text) or not nxt.text.isascii() or normalise(nxt.text) in _STREET_PREFIXES
                 or _ORDINAL.match(nxt.text) is not None) \
                 and (w.tail == "" or normalise(nxt.text) in _STREET_PREFIXES)  # "20, rue Alexandre"
+            # a unit number written with a slash before a masked house number: "977/, 038/845 Mejia Key"
+            before_place = before_place or next_in and nxt is not None and "/" in w.text and w.tail in ("", ",") \
+                and any(c.isdigit() for c in nxt.text)
             if (prev_in and not unit) or before_place:
                 masked = merge([*masked, (w.start, w.end)])
                 changed = True
@@ -2090,6 +2144,35 @@ def _degree_sign_address(words: list[_Word], i: int) -> bool:
     sign, house = words[i + 2], words[i + 3]
     return (_DEGREE_SIGN.match(sign.text) is not None and not sign.tail and house.spaced
             and _HOUSE_NUMBER.match(house.text) is not None and any(c.isdigit() for c in house.text))
+
+
+def _number_sign_streets(words: list[_Word]) -> list[tuple[int, int]]:
+    """"N°" and a house number with the street's words before it, whatever they spell and in any case
+    ("AV. G. BROWN N° 344", "Diag. Posadas N° 6922"): "N°" (not "No.") is written only in addresses
+    (see :func:`_degree_sign_address`). The words back to a comma, a clause end or a lower-case word
+    are the street; a capitalised word and a number after a comma that end the value are its unit
+    ("..., Local 43"). Issue 13, item 1."""
+    out: list[tuple[int, int]] = []
+    for k, sign in enumerate(words):
+        if k == 0 or k + 1 >= len(words) or not _DEGREE_SIGN.match(sign.text) or sign.tail:
+            continue
+        house = words[k + 1]
+        if not (house.spaced and _HOUSE_NUMBER.match(house.text) and any(c.isdigit() for c in house.text)):
+            continue
+        j = k - 1
+        while j >= 0 and words[j].text[:1].isupper() and not words[j].stop \
+                and (words[j].tail == "" or words[j].tail == "." and words[j].abbreviation):
+            j -= 1
+        if j == k - 1:
+            continue
+        end = house.end
+        if house.tail == "," and k + 4 == len(words):
+            unit, num = words[k + 2], words[k + 3]
+            if _is_capitalised(unit.text) and _alpha(unit.text) and not unit.tail and num.spaced \
+                    and _HOUSE_NUMBER.match(num.text) and any(c.isdigit() for c in num.text):
+                end = num.end
+        out.append((words[j + 1].start, end))
+    return out
 
 
 def _firm_form_or_link(words: list[_Word], i: int, masked: list[tuple[int, int]], all_caps: bool) -> bool:

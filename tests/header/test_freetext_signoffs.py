@@ -44,13 +44,12 @@ def test_initials_and_labels_are_removed(text: str, phi: tuple[str, ...]) -> Non
 
 @pytest.mark.parametrize("text", [
     "Images reviewed with CT and MR today",
-    "Informed CT of delay",
+    # "Informed CT of delay", "per kg", "per ml" (a whole value) are masked now (default deny, thirteenth
+    # session): see test_freetext_default_deny_signoffs.py
     "ICU aware",
     "Chest pain. ECG",
     "follow-up in 6 months. MRI",
     "no change - ok",
-    "per kg",
-    "per ml",
     "Vitamin D deficiency",
     "Lead I",
 ])
