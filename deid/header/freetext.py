@@ -841,10 +841,6 @@ def _closing_letters(words: list[_Word], j: int, text: str) -> bool:
 
 
 _SIGN_OFF_CUES = _set("per report")
-# Units written in lower case in UCUM ("kg", "ml", "min"): "per kg" may be a whole dose value. A unit
-# whose symbol holds a capital ("mA", "kV", "Gy", "Hz") is not written "ma", "kv": after a lone "per"
-# those letters are a reporter's initials ("per ma"). Issue 13, item 1.
-_LOWER_UNITS = _UCUM_WORDS - _set("hz khz mhz kv ma mas mgy gy msv sv mmhg")
 # Honorifics that only a person's name follows: two or three letters after one are initials even when
 # they spell a pronoun ("Dr. me aware"); "ms", "hr", "m", "sister" are units, hours or words too.
 _PERSON_HONORIFICS = _set("dr doctor prof professor mr mrs miss mx mme mlle dott herr frau")
