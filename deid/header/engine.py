@@ -42,6 +42,7 @@ from deid.dicomio import (
     quiet_values,
     raw_uid_values,
     raw_vr,
+    replace_raw_value,
 )
 from deid.errors import InputError, Reason
 from deid.header import attest, declared_vr, deny, kept
@@ -69,6 +70,7 @@ _MAX_MEMO = 20_000  # memoised UID remaps / sealed crosswalk records per engine
 _MAX_NEEDLE_SETS = 256  # patients whose kept-value identifier answers are remembered per engine
 _MAX_FITS_LEN = 4096  # kept values at most this long have their form check remembered
 _CODE_MEANING = 0x00080104
+_SOP_INSTANCE_UID = 0x00080018
 # Media Storage SOP Class UID (0002,0002), Transfer Syntax UID (0002,0010), SOP Class UID (0008,0016)
 _META_CLASS_TAGS = (0x00020002, 0x00020010, 0x00080016)
 _RAW_UIDS = True  # UI values remapped from the raw bytes (HeaderEngine._remap_raw_uids); False: converted first
@@ -283,7 +285,7 @@ class HeaderEngine:
         self._check_meta_uids(out)
         if self.profile.aggregate_age_over is not None:
             attest.aggregate_age(out, self.profile.aggregate_age_over)
-        if "SOPInstanceUID" in out and getattr(out, "file_meta", None) is not None:
+        if _SOP_INSTANCE_UID in out._dict and getattr(out, "file_meta", None) is not None:  # by tag (issue #11)
             out.file_meta.MediaStorageSOPInstanceUID = out.SOPInstanceUID
         pseudonym = self._patient_pseudonym(ds, inst)
         if shift is not None:
@@ -354,6 +356,9 @@ class HeaderEngine:
                 if action is Action.U and vr == "UI" and declared is None and _RAW_UIDS \
                         and self._remap_raw_uids(ds, tag, inst):
                     continue
+                if action is Action.Z and declared is None and number not in self._pseudonymize \
+                        and replace_raw_value(ds, tag, vr, empty_value(vr)):
+                    continue  # emptied as _apply empties it, the dropped value never converted (issue #11)
                 self._apply(ds, element(ds, tag), action, mode, inst, stack)
 
     def _remap_raw_uids(self, ds: Dataset, tag: BaseTag, inst: _Instance) -> bool:
