@@ -72,7 +72,7 @@ _MAX_FITS_LEN = 4096  # kept values at most this long have their form check reme
 _CODE_MEANING = 0x00080104
 _SOP_INSTANCE_UID = 0x00080018
 # Media Storage SOP Class UID (0002,0002), Transfer Syntax UID (0002,0010), SOP Class UID (0008,0016)
-_META_CLASS_TAGS = (0x00020002, 0x00020010, 0x00080016)
+_META_CLASS_TAGS = (BaseTag(0x00020002), BaseTag(0x00020010), BaseTag(0x00080016))
 _RAW_UIDS = True  # UI values remapped from the raw bytes (HeaderEngine._remap_raw_uids); False: converted first
 
 _ID_KEYWORD = re.compile(r"(ID|IDs|Number|Numbers|Identifier)$")
@@ -190,6 +190,7 @@ class HeaderEngine:
         self._uids: dict[str, str] = {}
         self._sealed: dict[tuple[str, str, str], SealedRecord] = {}
         self._pseudo: dict[tuple[str, str], str] = {}  # (kind, value) -> its pseudonym (_pseudo_id)
+        self._shifts: dict[str, int] = {}  # patient key -> date offset (deid.header.dates.shift_for)
         # cleaned free text, reused across instances (deid.header.clean); None: every value cleaned anew
         self.clean_cache: CleanCache | None = CleanCache()
         # answers of the kept-value identifier check (deid.header.kept) per patient needle set, PHI in
@@ -273,7 +274,9 @@ class HeaderEngine:
         else:  # identifiers gathered while copying: one pass (issue #11)
             ids = new_identifiers(ds)
             out = _clone(ds, self._may_keep_private, ids)
-        shift = shift_for(self.keys, self.profile, ds)
+        if len(self._shifts) >= _MAX_MEMO:
+            self._shifts.clear()
+        shift = shift_for(self.keys, self.profile, ds, self._shifts)
         inst = _Instance(ids=ids, shift=shift, engine=self, batch=batch,
                          deferred=None if batch is None else Deferred(), patient_ids=kept.patient_ids(ds))
         if batch is not None and inst.deferred is not None:
@@ -308,6 +311,8 @@ class HeaderEngine:
                 continue
             for tag in _META_CLASS_TAGS:  # by tag: no keyword look-ups (issue #11)
                 if tag in holder._dict:
+                    if holder is out and _RAW_UIDS and _registry_as_read(out, tag):
+                        continue  # registry UIDs still as read: check_class_uid keeps them (issue #11)
                     deny.check_class_uid(holder[tag], top_level=True)
 
     # ------------------------------------------------------------------ walking
