@@ -404,6 +404,35 @@ def raw_text_value(ds: Dataset, tag: int) -> str | None:
     return text
 
 
+# VRs whose value pydicom's default conversion only decodes as text (``decode_bytes`` falls back to
+# replacement characters when validation is off, :func:`quiet_values`; DA, DT and TM unless
+# ``pydicom.config.datetime_conversion``), with the converters pydicom ships for them
+_DECODED_VRS = ("AE", "AS", "CS", "DA", "DT", "LO", "LT", "SH", "ST", "TM", "UC", "UR", "UT")
+_DECODING_CONVERTERS = {vr: pydicom_values.converters[VR_(vr)] for vr in _DECODED_VRS}
+
+
+def replace_raw_value(ds: Dataset, tag: int, vr: str, value: object) -> bool:
+    """Replace the value of a public text element ``ds`` holds still as read (a raw element, its value
+    read, read as ``vr`` or read without a VR that the dictionary gives as ``vr``) with ``value``,
+    without converting the old one: the element made is the one converting it (``element(ds, tag)``)
+    and then assigning ``value`` gives, and a value of these VRs decodes without error when
+    validation is off. False (nothing done) for any other element, Specific Character Set (0008,0005),
+    or when pydicom's conversion of ``vr`` is not its default one: then convert it (issue #11:
+    action Z converted each value only to drop it)."""
+    raw = ds._dict[tag]  # type: ignore[index]
+    if type(raw) is not RawDataElement or type(tag) is not BaseTag or raw.VR not in (vr, None) \
+            or raw.value is None and raw.length != 0 or raw.length == 0xFFFFFFFF \
+            or int(tag) == _SPECIFIC_CHARACTER_SET or (int(tag) >> 16) & 1:
+        return False
+    if raw.VR is None and _DICTIONARY_VRS.get(int(tag)) != vr:
+        return False  # read without a VR: only a tag whose one dictionary VR element_vr remembered
+    if _DECODING_CONVERTERS.get(vr) is None or pydicom_values.converters.get(VR_(vr)) is not _DECODING_CONVERTERS[vr] \
+            or vr in ("DA", "DT", "TM") and pydicom.config.datetime_conversion or not _default_conversion():
+        return False
+    ds._dict[tag] = DataElement(tag, vr, value, raw.value_tell)  # type: ignore[index]
+    return True
+
+
 def _dictionary_vr_or_none(tag: int) -> str | None:
     try:
         return str(dictionary_VR(tag))

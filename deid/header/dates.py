@@ -31,12 +31,20 @@ def dates_modified(profile: Profile) -> bool:
     return ProfileOption.RETAIN_LONGITUDINAL_MODIFIED_DATES in profile.options
 
 
-def shift_for(keys: KeyRing, profile: Profile, ds: Dataset) -> int | None:
+def shift_for(keys: KeyRing, profile: Profile, ds: Dataset, memo: dict[str, int] | None = None) -> int | None:
     """The keyed offset in days of the patient of ``ds`` (one per patient, E.3.6), or None when the
-    profile does not shift dates."""
+    profile does not shift dates. ``memo`` (patient key -> offset, for this one key ring and profile)
+    remembers offsets: a study's instances share their patient's (one keyed HMAC each, issue #11);
+    PHI in memory only, the caller bounds it."""
     if not dates_modified(profile) or profile.date_transform is not DateTransform.SHIFT:
         return None
-    return date_shift_days(keys, patient_key(ds), profile.date_shift.min_days, profile.date_shift.max_days)
+    key = patient_key(ds)
+    if memo is not None and key in memo:
+        return memo[key]
+    shift = date_shift_days(keys, key, profile.date_shift.min_days, profile.date_shift.max_days)
+    if memo is not None:
+        memo[key] = shift
+    return shift
 
 
 def transform_date(profile: Profile, shift: int | None, value: str, vr: str) -> str:

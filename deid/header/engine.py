@@ -42,13 +42,21 @@ from deid.dicomio import (
     quiet_values,
     raw_uid_values,
     raw_vr,
+    replace_raw_value,
 )
 from deid.errors import InputError, Reason
 from deid.header import attest, declared_vr, deny, kept
 from deid.header.clean import CleanCache, TextCleaner
 from deid.header.dates import patient_key, shift_for, transform_date
 from deid.header.freetext import WordScorer, load_word_lists
-from deid.header.identifiers import Identifiers, collect_identifiers
+from deid.header.identifiers import (
+    Identifiers,
+    collect_element,
+    collect_identifiers,
+    collect_tree,
+    identifying,
+    new_identifiers,
+)
 from deid.header.profile import Action, FreeTextDetector, Profile, ProfileOption
 from deid.header.pseudonyms import is_registry_uid, pseudo_id, pseudo_name, remap_uid
 from deid.header.scoring import Deferred, EngineScores, FreeTextBatch, ScorerView, scorer_thresholds
@@ -62,8 +70,9 @@ _MAX_MEMO = 20_000  # memoised UID remaps / sealed crosswalk records per engine
 _MAX_NEEDLE_SETS = 256  # patients whose kept-value identifier answers are remembered per engine
 _MAX_FITS_LEN = 4096  # kept values at most this long have their form check remembered
 _CODE_MEANING = 0x00080104
+_SOP_INSTANCE_UID = 0x00080018
 # Media Storage SOP Class UID (0002,0002), Transfer Syntax UID (0002,0010), SOP Class UID (0008,0016)
-_META_CLASS_TAGS = (0x00020002, 0x00020010, 0x00080016)
+_META_CLASS_TAGS = (BaseTag(0x00020002), BaseTag(0x00020010), BaseTag(0x00080016))
 _RAW_UIDS = True  # UI values remapped from the raw bytes (HeaderEngine._remap_raw_uids); False: converted first
 
 _ID_KEYWORD = re.compile(r"(ID|IDs|Number|Numbers|Identifier)$")
@@ -181,6 +190,7 @@ class HeaderEngine:
         self._uids: dict[str, str] = {}
         self._sealed: dict[tuple[str, str, str], SealedRecord] = {}
         self._pseudo: dict[tuple[str, str], str] = {}  # (kind, value) -> its pseudonym (_pseudo_id)
+        self._shifts: dict[str, int] = {}  # patient key -> date offset (deid.header.dates.shift_for)
         # cleaned free text, reused across instances (deid.header.clean); None: every value cleaned anew
         self.clean_cache: CleanCache | None = CleanCache()
         # answers of the kept-value identifier check (deid.header.kept) per patient needle set, PHI in
@@ -258,9 +268,15 @@ class HeaderEngine:
             raise _input_error(exc) from None
 
     def _deidentify(self, ds: Dataset, in_place: bool, batch: FreeTextBatch | None) -> DeidResult:
-        ids = collect_identifiers(ds)
-        out = ds if in_place else _clone(ds, self._may_keep_private)
-        shift = shift_for(self.keys, self.profile, ds)
+        if in_place:
+            ids = collect_identifiers(ds)
+            out = ds
+        else:  # identifiers gathered while copying: one pass (issue #11)
+            ids = new_identifiers(ds)
+            out = _clone(ds, self._may_keep_private, ids)
+        if len(self._shifts) >= _MAX_MEMO:
+            self._shifts.clear()
+        shift = shift_for(self.keys, self.profile, ds, self._shifts)
         inst = _Instance(ids=ids, shift=shift, engine=self, batch=batch,
                          deferred=None if batch is None else Deferred(), patient_ids=kept.patient_ids(ds))
         if batch is not None and inst.deferred is not None:
@@ -272,7 +288,7 @@ class HeaderEngine:
         self._check_meta_uids(out)
         if self.profile.aggregate_age_over is not None:
             attest.aggregate_age(out, self.profile.aggregate_age_over)
-        if "SOPInstanceUID" in out and getattr(out, "file_meta", None) is not None:
+        if _SOP_INSTANCE_UID in out._dict and getattr(out, "file_meta", None) is not None:  # by tag (issue #11)
             out.file_meta.MediaStorageSOPInstanceUID = out.SOPInstanceUID
         pseudonym = self._patient_pseudonym(ds, inst)
         if shift is not None:
@@ -295,6 +311,8 @@ class HeaderEngine:
                 continue
             for tag in _META_CLASS_TAGS:  # by tag: no keyword look-ups (issue #11)
                 if tag in holder._dict:
+                    if holder is out and _RAW_UIDS and _registry_as_read(out, tag):
+                        continue  # registry UIDs still as read: check_class_uid keeps them (issue #11)
                     deny.check_class_uid(holder[tag], top_level=True)
 
     # ------------------------------------------------------------------ walking
@@ -343,6 +361,9 @@ class HeaderEngine:
                 if action is Action.U and vr == "UI" and declared is None and _RAW_UIDS \
                         and self._remap_raw_uids(ds, tag, inst):
                     continue
+                if action is Action.Z and declared is None and number not in self._pseudonymize \
+                        and replace_raw_value(ds, tag, vr, empty_value(vr)):
+                    continue  # emptied as _apply empties it, the dropped value never converted (issue #11)
                 self._apply(ds, element(ds, tag), action, mode, inst, stack)
 
     def _remap_raw_uids(self, ds: Dataset, tag: BaseTag, inst: _Instance) -> bool:
@@ -702,25 +723,46 @@ def _input_error(exc: Exception) -> Exception:
     return exc
 
 
-def _clone(ds: Dataset, may_keep_private: Callable[[int], bool] = lambda tag: True) -> Dataset:
+def _clone(ds: Dataset, may_keep_private: Callable[[int], bool] = lambda tag: True,
+           ids: Identifiers | None = None) -> Dataset:
     """Copy the dataset structure: new datasets and sequences, shared (immutable) element values;
     elements not yet converted from the file's bytes are shared as read (converting one later makes a
     new element in the copy only).
 
     The engine only ever assigns new values, never mutates one in place, so sharing values (pixel
     bytes, long numeric arrays) is safe and far cheaper than ``copy.deepcopy``.
+
+    With ``ids`` (:func:`deid.header.identifiers.new_identifiers` of ``ds``), the identifying values
+    are gathered into it in the same pass, as :func:`deid.header.identifiers.collect_identifiers`
+    gathers them (the same elements in the same order, converted in ``ds`` as it converts them, the
+    items of a private sequence that is not copied visited too): one walk over the elements instead
+    of two (issue #11).
     """
     root = _shell(ds)
     if getattr(ds, "file_meta", None) is not None:
         root.file_meta = _copy_meta(ds.file_meta)
     root.preamble = getattr(ds, "preamble", None)
-    stack: list[tuple[Dataset, Dataset]] = [(ds, root)]
+    stack: list[tuple[Dataset, Dataset | None]] = [(ds, root)]
     while stack:
         src, dst = stack.pop()
+        if dst is None:  # the items of a private sequence left out of the copy: identifiers only
+            assert ids is not None
+            collect_tree(ids, src)
+            continue
         held = dst._dict
         for tag, raw in list(src._dict.items()):  # in tag order: Specific Character Set and private creators first
+            sequence = None
+            if ids is not None:
+                vr = raw.VR
+                if vr not in _PLAIN_VRS:  # implicit, SQ, UN, ambiguous: as collect_identifiers finds it
+                    vr = element_vr(src, tag)
+                if identifying(int(tag), vr):
+                    sequence = collect_element(ids, src, tag, vr)
+                    raw = src._dict[tag]  # converted by collect_element unless a raw UID
             private = (tag >> 16) & 1
             if private and not may_keep_private(tag):
+                if sequence is not None:
+                    stack.extend((item, None) for item in sequence.value)
                 continue  # removed by the engine's _private whatever its value: never copied nor converted
             if type(raw) is RawDataElement and not private and raw.length != 0xFFFFFFFF \
                     and (raw.value is not None or not raw.length) \

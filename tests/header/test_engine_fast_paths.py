@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-from pydicom.dataelem import DataElement
+from pydicom.data import get_testdata_file
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
+from pydicom.tag import BaseTag
 from pydicom.valuerep import VR
 
-from deid.header import engine, kept
+from deid.dicomio import read_dicom
+from deid.errors import InputError
+from deid.header import dates, engine, kept
+from deid.header.engine import HeaderEngine
+from deid.header.profile import load_profile
+from deid.keys import KeyRing
 from tests.header.test_engine import make_ds
 
 
@@ -78,3 +87,44 @@ def test_remembered_pseudonyms_are_the_keyed_ones(research_engine: engine.Header
         assert research_engine._pseudo_id("other_id", "MRN0012345") == pseudo_id(keys, "other_id", "MRN0012345", 16)
         assert research_engine._pseudo_name("MRN0012345") == pseudo_name(keys, "MRN0012345")
         assert research_engine._pseudo_name("Doe^Anna") == pseudo_name(keys, "Doe^Anna")
+
+
+def test_date_offsets_remembered_per_patient_are_the_keyed_ones(test_keyring: KeyRing,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """dates.shift_for with the engine's memo: the same offsets as computed anew, one keyed HMAC per
+    patient key (issue #11)."""
+    profile = load_profile("research")
+    patients = []
+    for pid, name in (("P1", "Doe^Jane"), ("P2", "Roe^Rick"), ("", "Poe^Edgar")):
+        ds = make_ds()
+        ds.PatientID, ds.PatientName = pid, name
+        patients.append(ds)
+    expected = [dates.shift_for(test_keyring, profile, ds) for ds in patients]
+    assert len(set(expected)) > 1
+    calls: list[str] = []
+    real = dates.date_shift_days
+
+    def counted(keys: KeyRing, key: str, lo: int, hi: int) -> int:
+        calls.append(key)
+        return real(keys, key, lo, hi)
+
+    monkeypatch.setattr(dates, "date_shift_days", counted)
+    memo: dict[str, int] = {}
+    for _ in range(3):
+        assert [dates.shift_for(test_keyring, profile, ds, memo) for ds in patients] == expected
+    assert len(calls) == 3 and len(memo) == 3  # one HMAC per patient, whatever the instances
+    assert dates.shift_for(test_keyring, load_profile("hipaa-safe-harbor"), patients[0], memo) is None
+
+
+def test_top_level_class_uids_as_read_are_kept_unconverted_and_others_still_checked(test_keyring: KeyRing) -> None:
+    """The file-meta check leaves a SOP Class UID still as read (registry UIDs) unconverted; one that
+    is not a registry UID still refuses the instance (PS3.10 7.1)."""
+    data = Path(str(get_testdata_file("CT_small.dcm"))).read_bytes()
+    eng = HeaderEngine(load_profile("research"), test_keyring)
+    out = eng.deidentify(read_dicom(data)).dataset
+    assert type(out._dict[BaseTag(0x00080016)]) is RawDataElement
+    assert str(out.SOPClassUID) == str(read_dicom(data).SOPClassUID)
+    bad = data.replace(b"1.2.840.10008.5.1.4.1.1.2\x00", b"1.2.840.99999.5.1.4.1.1.2")
+    assert bad != data
+    with pytest.raises(InputError):
+        eng.deidentify(read_dicom(bad))
