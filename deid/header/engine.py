@@ -49,14 +49,7 @@ from deid.header import attest, declared_vr, deny, kept
 from deid.header.clean import CleanCache, TextCleaner
 from deid.header.dates import patient_key, shift_for, transform_date
 from deid.header.freetext import WordScorer, load_word_lists
-from deid.header.identifiers import (
-    Identifiers,
-    collect_element,
-    collect_identifiers,
-    collect_tree,
-    identifying,
-    new_identifiers,
-)
+from deid.header.identifiers import Identifiers, collect_identifiers
 from deid.header.profile import Action, FreeTextDetector, Profile, ProfileOption
 from deid.header.pseudonyms import is_registry_uid, pseudo_id, pseudo_name, remap_uid
 from deid.header.scoring import Deferred, EngineScores, FreeTextBatch, ScorerView, scorer_thresholds
@@ -268,12 +261,8 @@ class HeaderEngine:
             raise _input_error(exc) from None
 
     def _deidentify(self, ds: Dataset, in_place: bool, batch: FreeTextBatch | None) -> DeidResult:
-        if in_place:
-            ids = collect_identifiers(ds)
-            out = ds
-        else:  # identifiers gathered while copying: one pass (issue #11)
-            ids = new_identifiers(ds)
-            out = _clone(ds, self._may_keep_private, ids)
+        ids = collect_identifiers(ds)
+        out = ds if in_place else _clone(ds, self._may_keep_private)
         if len(self._shifts) >= _MAX_MEMO:
             self._shifts.clear()
         shift = shift_for(self.keys, self.profile, ds, self._shifts)
@@ -723,46 +712,25 @@ def _input_error(exc: Exception) -> Exception:
     return exc
 
 
-def _clone(ds: Dataset, may_keep_private: Callable[[int], bool] = lambda tag: True,
-           ids: Identifiers | None = None) -> Dataset:
+def _clone(ds: Dataset, may_keep_private: Callable[[int], bool] = lambda tag: True) -> Dataset:
     """Copy the dataset structure: new datasets and sequences, shared (immutable) element values;
     elements not yet converted from the file's bytes are shared as read (converting one later makes a
     new element in the copy only).
 
     The engine only ever assigns new values, never mutates one in place, so sharing values (pixel
     bytes, long numeric arrays) is safe and far cheaper than ``copy.deepcopy``.
-
-    With ``ids`` (:func:`deid.header.identifiers.new_identifiers` of ``ds``), the identifying values
-    are gathered into it in the same pass, as :func:`deid.header.identifiers.collect_identifiers`
-    gathers them (the same elements in the same order, converted in ``ds`` as it converts them, the
-    items of a private sequence that is not copied visited too): one walk over the elements instead
-    of two (issue #11).
     """
     root = _shell(ds)
     if getattr(ds, "file_meta", None) is not None:
         root.file_meta = _copy_meta(ds.file_meta)
     root.preamble = getattr(ds, "preamble", None)
-    stack: list[tuple[Dataset, Dataset | None]] = [(ds, root)]
+    stack: list[tuple[Dataset, Dataset]] = [(ds, root)]
     while stack:
         src, dst = stack.pop()
-        if dst is None:  # the items of a private sequence left out of the copy: identifiers only
-            assert ids is not None
-            collect_tree(ids, src)
-            continue
         held = dst._dict
         for tag, raw in list(src._dict.items()):  # in tag order: Specific Character Set and private creators first
-            sequence = None
-            if ids is not None:
-                vr = raw.VR
-                if vr not in _PLAIN_VRS:  # implicit, SQ, UN, ambiguous: as collect_identifiers finds it
-                    vr = element_vr(src, tag)
-                if identifying(int(tag), vr):
-                    sequence = collect_element(ids, src, tag, vr)
-                    raw = src._dict[tag]  # converted by collect_element unless a raw UID
             private = (tag >> 16) & 1
             if private and not may_keep_private(tag):
-                if sequence is not None:
-                    stack.extend((item, None) for item in sequence.value)
                 continue  # removed by the engine's _private whatever its value: never copied nor converted
             if type(raw) is RawDataElement and not private and raw.length != 0xFFFFFFFF \
                     and (raw.value is not None or not raw.length) \

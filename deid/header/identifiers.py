@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from pydicom.datadict import tag_for_keyword
-from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 
 from deid.dicomio import element, element_vr, raw_uid_values
@@ -48,9 +47,6 @@ UID_KEYWORDS = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "Fram
 _WANTED_TAGS = frozenset(t for t in map(tag_for_keyword, {*ID_KEYWORDS, *PLACE_KEYWORDS, *UID_KEYWORDS})
                          if t is not None)
 _UID_TAGS = frozenset(t for t in map(tag_for_keyword, UID_KEYWORDS) if t is not None)
-_COLLECTED_VRS = frozenset({"SQ", "PN", "DA", "DT"})  # read at any tag (sequences: their items)
-_ID_SET = frozenset(ID_KEYWORDS)
-_PLACE_SET = frozenset(PLACE_KEYWORDS)
 
 
 @dataclass
@@ -110,60 +106,32 @@ def collect_identifiers(ds: Dataset) -> Identifiers:
     PN values anywhere (0010,0010 Patient's Name, 0008,0090 Referring Physician's Name, ...), the IDs
     above, every DA and the date part of every DT, and site names and addresses; Patient's Sex
     (0010,0040) and Patient's Age (0010,1010) of the top level (for compact "M/56" lines in pixels).
-    The header engine gathers the same values while it copies the data set
-    (:func:`deid.header.engine._clone`, one pass over the elements; issue #11) with
-    :func:`new_identifiers`, :func:`identifying` and :func:`collect_element`.
     """
-    out = new_identifiers(ds)
-    collect_tree(out, ds)
-    return out
-
-
-def new_identifiers(ds: Dataset) -> Identifiers:
-    """Identifiers holding only the top level's Patient's Sex (0010,0040) and Age (0010,1010)."""
-    return Identifiers(sex=_plain(ds, "PatientSex"), age=_plain(ds, "PatientAge"))
-
-
-def collect_tree(out: Identifiers, ds: Dataset) -> None:
-    """Add the identifying values of ``ds`` and of its items at every depth to ``out`` (iteratively,
-    each data set's elements in tag order, items last in first out)."""
+    out = Identifiers(sex=_plain(ds, "PatientSex"), age=_plain(ds, "PatientAge"))
+    id_tags = set(ID_KEYWORDS)
+    place_tags = set(PLACE_KEYWORDS)
     stack: list[Dataset] = [ds]
     while stack:
         current = stack.pop()
         for tag in list(current._dict):
             vr = element_vr(current, tag)
-            if not identifying(int(tag), vr):
+            if vr not in ("SQ", "PN", "DA", "DT") and tag not in _WANTED_TAGS \
+                    or vr == "UI" and tag not in _UID_TAGS:
                 continue  # not identifying: left unconverted
-            sequence = collect_element(out, current, tag, vr)
-            if sequence is not None:
-                stack.extend(sequence.value)
-
-
-def identifying(tag: int, vr: str) -> bool:
-    """Whether an element of this tag and VR (as :func:`deid.dicomio.element_vr` finds it) is one
-    :func:`collect_element` reads: a sequence (its items), a PN, DA or DT value, an ID or site
-    attribute above, or an instance UID of :data:`UID_KEYWORDS`."""
-    return (vr in _COLLECTED_VRS or tag in _WANTED_TAGS) and (vr != "UI" or tag in _UID_TAGS)
-
-
-def collect_element(out: Identifiers, current: Dataset, tag: int, vr: str) -> DataElement | None:
-    """Add the identifying values of one element that :func:`identifying` selects to ``out``; a
-    sequence is returned instead (its items are the caller's to visit). UIDs are read from the raw
-    bytes when they can be (:func:`deid.dicomio.raw_uid_values`, issue #11); other elements are
-    converted in ``current`` (:func:`deid.dicomio.element`)."""
-    if vr == "UI":
-        uids = raw_uid_values(current, tag)  # read from the bytes, left unconverted (issue #11)
-        if uids is not None:
-            _add(out, vr, "", uids, _ID_SET, _PLACE_SET)
-            return None
-    elem = element(current, tag)
-    if vr == "SQ":
-        return elem
-    if elem.value is None or elem.value == "":
-        return None
-    values = elem.value if elem.VM > 1 else [elem.value]
-    _add(out, elem.VR, elem.keyword or "", [str(v) for v in values], _ID_SET, _PLACE_SET)
-    return None
+            if vr == "UI":
+                uids = raw_uid_values(current, tag)  # read from the bytes, left unconverted (issue #11)
+                if uids is not None:
+                    _add(out, vr, "", uids, id_tags, place_tags)
+                    continue
+            elem = element(current, tag)
+            if vr == "SQ":
+                stack.extend(elem.value)
+                continue
+            if elem.value is None or elem.value == "":
+                continue
+            values = elem.value if elem.VM > 1 else [elem.value]
+            _add(out, elem.VR, elem.keyword or "", [str(v) for v in values], id_tags, place_tags)
+    return out
 
 
 def _plain(ds: Dataset, keyword: str) -> str:
@@ -175,8 +143,8 @@ def _plain(ds: Dataset, keyword: str) -> str:
     return value.strip().upper() if isinstance(value, str) else ""
 
 
-def _add(out: Identifiers, vr: str, keyword: str, values: list[str], id_tags: frozenset[str],
-         place_tags: frozenset[str]) -> None:
+def _add(out: Identifiers, vr: str, keyword: str, values: list[str], id_tags: set[str],
+         place_tags: set[str]) -> None:
     kind = _KIND_BY_KEYWORD.get(keyword)
     if vr == "PN":
         for v in values:

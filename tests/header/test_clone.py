@@ -10,10 +10,9 @@ from pydicom.data import get_testdata_file
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 
-from deid.dicomio import blank_dataset, quiet_values, read_dicom, write_dicom
+from deid.dicomio import blank_dataset, read_dicom, write_dicom
 from deid.errors import InputError, Reason
 from deid.header.engine import HeaderEngine, PixelStatus, _clone
-from deid.header.identifiers import Identifiers, collect_identifiers, new_identifiers
 from deid.header.profile import FreeTextDetector, load_profile
 from deid.keys import KeyRing
 from deid.samples import deid_data_files, pydicom_files, shared_files
@@ -100,50 +99,3 @@ def test_private_elements_removed_whatever_their_value_are_not_copied(test_keyri
     out = _engine("research", test_keyring).deidentify(ds).dataset
     assert out.get((0x0019 << 16) | listed) is not None and out.get((0x0019 << 16) | unlisted) is None
 
-
-def _identifier_fields(ids: Identifiers) -> tuple[object, ...]:
-    return ids.names, ids.ids, ids.dates, ids.places, ids.values, ids.sex, ids.age
-
-
-@pytest.mark.parametrize("profile", ["research", "hipaa-safe-harbor"])
-def test_identifiers_gathered_while_copying_are_collect_identifiers(profile: str, test_keyring: KeyRing) -> None:
-    """Real files (explicit and implicit VR, big endian, deflated, sequences, private elements): the
-    copy that gathers identifiers finds what :func:`collect_identifiers` finds (names in the same
-    order), and copies what the copy alone copies (the same bytes written)."""
-    keep = _engine(profile, test_keyring)._may_keep_private
-    seen = 0
-    for path in pydicom_files() + shared_files():
-        if path.stat().st_size > 4 << 20:
-            continue
-        data = path.read_bytes()
-        try:
-            alone, gathering = read_dicom(data), read_dicom(data)
-        except InputError:
-            continue
-        with quiet_values():
-            expected = collect_identifiers(alone)
-            ids = new_identifiers(gathering)
-            copied = _clone(gathering, keep, ids)
-            assert _identifier_fields(ids) == _identifier_fields(expected), path.name
-            try:
-                plain = write_dicom(_clone(alone, keep))
-            except (InputError, ValueError, TypeError):
-                continue
-            assert write_dicom(copied) == plain, path.name
-        seen += 1
-    assert seen >= 20
-
-
-def test_a_private_sequence_left_out_of_the_copy_still_gives_its_identifiers(test_keyring: KeyRing) -> None:
-    ds = read_dicom(Path(str(get_testdata_file("CT_small.dcm"))).read_bytes())
-    item = Dataset()
-    item.PatientName = "Hidden^Person"
-    item.add_new(0x00100020, "LO", "HID-991")  # Patient ID
-    item.add_new(0x00080020, "DA", "19990304")
-    ds.private_block(0x0029, "ACME PRIVATE", create=True).add_new(0x40, "SQ", [item])
-    keep = _engine("hipaa-safe-harbor", test_keyring)._may_keep_private
-    ids = new_identifiers(ds)
-    copied = _clone(ds, keep, ids)
-    assert not any((t >> 16) == 0x0029 and (t & 0xFFFF) > 0xFF for t in copied.keys())  # not copied
-    assert ["Hidden", "Person"] in ids.names and "HID-991" in ids.ids and "19990304" in ids.dates
-    assert _identifier_fields(ids) == _identifier_fields(collect_identifiers(ds))
